@@ -1,0 +1,117 @@
+//! Command-line interface types (clap derive). No I/O here: `main` parses, `app` acts.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Default config path, relative to the current directory.
+pub const DEFAULT_CONFIG: &str = "config/sources.toml";
+
+/// newsmill: news-agency feeds → raw WARC → normalized, deduplicated JSONL corpus.
+#[derive(Debug, Parser)]
+#[command(name = "newsmill", version, about, long_about = None)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// More log output (-v debug, -vv trace). `RUST_LOG` overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only warnings and errors in the log.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per event.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The cron job: discover, fetch, store raw, normalize, dedup, append; print a summary.
+    /// Exit 0 all good, 1 finished with failures, 2 fatal/config error, 75 another run is busy.
+    Run {
+        /// Config file.
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Only this source (repeatable).
+        #[arg(long = "source", value_name = "ID")]
+        sources: Vec<String>,
+        /// Fetch already-ingested URLs again.
+        #[arg(long)]
+        refetch: bool,
+        /// Backfill: take sitemap/feed entries published since this date (YYYY-MM-DD or RFC 3339).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Stop taking new work after this long ("30m", "2h").
+        #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+        max_duration: Option<Duration>,
+        /// At most this many article fetches per source.
+        #[arg(long, value_name = "N")]
+        max_per_source: Option<usize>,
+    },
+    /// Push the given article URLs through the pipeline (raw + normalized), without feeds.
+    Fetch {
+        /// Config file.
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Treat every URL as this source's.
+        #[arg(long, value_name = "ID")]
+        source: Option<String>,
+        /// Article URLs.
+        #[arg(required = true)]
+        urls: Vec<String>,
+    },
+    /// Normalize saved HTML files offline; print one JSON object per file (JSONL).
+    Extract {
+        /// Config file (optional for this command: built-in defaults when it does not exist).
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Use this source's selectors, time zone and aliases.
+        #[arg(long, value_name = "ID")]
+        source: Option<String>,
+        /// The URL the files were saved from (resolves links, picks the source by site).
+        #[arg(long)]
+        url: Option<String>,
+        /// HTML files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Rebuild normalized/ from raw/ without network (same input, same corpus, byte for byte).
+    Reprocess {
+        /// Config file.
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Offline showcase: serve a bundled two-agency site on 127.0.0.1 and run the whole pipeline.
+    Demo {
+        /// Folder for the demo's raw/, normalized/ and state/ (default: a new temp folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Validate a config file and report every problem at once.
+    Check {
+        /// Config file.
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Per source: last run, last success, last new article, failure streak.
+    Status {
+        /// Config file.
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}

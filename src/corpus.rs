@@ -1,0 +1,375 @@
+//! The JSONL corpus under `normalized/`: the only writer there.
+//!
+//! # Layout
+//! - `part-NNNNNN.jsonl`: segments, one [`CorpusRecord`] per line. A segment is written whole to
+//!   a temporary file, fsync'd and renamed into place, so a crash never leaves a torn line: a
+//!   segment either exists complete or not at all. New records always go to a new segment.
+//! - `manifest.json`: every segment with its record count, byte size and SHA-256, rewritten
+//!   atomically after each flush. Segments a crash left out of the manifest are adopted on open.
+//!
+//! When an exact duplicate of an existing record is seen at another URL, the existing record's
+//! `also_seen_at` grows: its segment is rewritten (temp + rename) at the next flush.
+//! Nothing here depends on wall-clock time, so the same input gives byte-identical files.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::model::{CorpusRecord, SCHEMA_VERSION, Sighting};
+
+/// Records per segment before a new one is started.
+const SEGMENT_RECORDS: usize = 1000;
+const MANIFEST: &str = "manifest.json";
+
+/// Errors reading or writing the corpus.
+#[derive(Debug, thiserror::Error)]
+pub enum CorpusError {
+    /// A file or folder could not be read or written.
+    #[error("corpus I/O failed on {path}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line or the manifest is not what newsmill writes.
+    #[error("corpus file {path} line {line} is not a valid record")]
+    BadRecord {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number (0 for the manifest as a whole).
+        line: usize,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CorpusError + '_ {
+    move |source| CorpusError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// One segment in the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentInfo {
+    /// File name inside the corpus folder.
+    pub file: String,
+    /// Number of records (lines).
+    pub records: usize,
+    /// File size in bytes.
+    pub bytes: u64,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+}
+
+/// `manifest.json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Record schema version of the segments.
+    pub schema_version: u32,
+    /// Total records over all segments.
+    pub records: usize,
+    /// Segments in write order.
+    pub segments: Vec<SegmentInfo>,
+}
+
+/// What a flush wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlushReport {
+    /// Records appended (each now durable).
+    pub appended: Vec<String>,
+    /// Segments rewritten to add sightings.
+    pub rewritten: usize,
+}
+
+/// An open corpus folder.
+#[derive(Debug)]
+pub struct Corpus {
+    dir: PathBuf,
+    manifest: Manifest,
+    /// id → segment file and the URLs already listed on the record (its own and sightings).
+    index: HashMap<String, (String, BTreeSet<String>)>,
+    pending: Vec<CorpusRecord>,
+    sightings: BTreeMap<String, Vec<Sighting>>,
+}
+
+impl Corpus {
+    /// Opens (creates) a corpus folder, adopting segments missing from the manifest and
+    /// deleting temporary files a crash left behind.
+    ///
+    /// # Errors
+    /// `Io` on file errors, `BadRecord` when an existing segment holds an unreadable line.
+    pub fn open(dir: &Path) -> Result<Self, CorpusError> {
+        fs::create_dir_all(dir).map_err(io(dir))?;
+        let mut names = Vec::new();
+        for entry in fs::read_dir(dir).map_err(io(dir))? {
+            let name = entry.map_err(io(dir))?.file_name();
+            let name = name.to_string_lossy().into_owned();
+            if name.ends_with(".tmp") {
+                let p = dir.join(&name);
+                fs::remove_file(&p).map_err(io(&p))?;
+            } else if name.starts_with("part-") && name.ends_with(".jsonl") {
+                names.push(name);
+            }
+        }
+        names.sort();
+        let mut corpus = Self {
+            dir: dir.to_owned(),
+            manifest: Manifest {
+                schema_version: SCHEMA_VERSION,
+                ..Manifest::default()
+            },
+            index: HashMap::new(),
+            pending: Vec::new(),
+            sightings: BTreeMap::new(),
+        };
+        for name in names {
+            let (records, info) = corpus.read_segment(&name)?;
+            for r in records {
+                let mut urls: BTreeSet<String> =
+                    r.also_seen_at.iter().map(|s| s.url.to_string()).collect();
+                urls.insert(r.article.canonical_url.to_string());
+                corpus.index.insert(r.id, (name.clone(), urls));
+            }
+            corpus.manifest.records += info.records;
+            corpus.manifest.segments.push(info);
+        }
+        Ok(corpus)
+    }
+
+    fn read_segment(&self, name: &str) -> Result<(Vec<CorpusRecord>, SegmentInfo), CorpusError> {
+        let path = self.dir.join(name);
+        let bytes = fs::read(&path).map_err(io(&path))?;
+        let mut records = Vec::new();
+        for (i, line) in BufReader::new(bytes.as_slice()).lines().enumerate() {
+            let line = line.map_err(io(&path))?;
+            let rec = serde_json::from_str(&line).map_err(|source| CorpusError::BadRecord {
+                path: path.clone(),
+                line: i + 1,
+                source,
+            })?;
+            records.push(rec);
+        }
+        let info = SegmentInfo {
+            file: name.to_owned(),
+            records: records.len(),
+            bytes: bytes.len() as u64,
+            sha256: hex(&Sha256::digest(&bytes)),
+        };
+        Ok((records, info))
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The manifest as of the last flush.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Whether a record with this id is written or pending.
+    pub fn contains(&self, id: &str) -> bool {
+        self.index.contains_key(id) || self.pending.iter().any(|r| r.id == id)
+    }
+
+    /// Ids of every durable record.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.index.keys().map(String::as_str)
+    }
+
+    /// Queues a new record; it becomes durable at the next [`Corpus::flush`]. A record whose id
+    /// already exists is ignored (returns `false`).
+    pub fn append(&mut self, record: CorpusRecord) -> bool {
+        if self.contains(&record.id) {
+            return false;
+        }
+        self.pending.push(record);
+        true
+    }
+
+    /// Notes that record `id`'s text was also seen elsewhere. Returns `false` when that URL is
+    /// already on the record (a re-run after a crash) or the id is unknown.
+    pub fn add_sighting(&mut self, id: &str, sighting: Sighting) -> bool {
+        let url = sighting.url.to_string();
+        if let Some(rec) = self.pending.iter_mut().find(|r| r.id == id) {
+            if rec.article.canonical_url.as_str() == url
+                || rec.also_seen_at.iter().any(|s| s.url == sighting.url)
+            {
+                return false;
+            }
+            rec.also_seen_at.push(sighting);
+            return true;
+        }
+        let Some((_, urls)) = self.index.get_mut(id) else {
+            return false;
+        };
+        if !urls.insert(url) {
+            return false;
+        }
+        self.sightings
+            .entry(id.to_owned())
+            .or_default()
+            .push(sighting);
+        true
+    }
+
+    /// Number of records waiting for a flush.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Makes everything queued durable: new segments for pending records, rewrites for
+    /// sightings, then the manifest.
+    ///
+    /// # Errors
+    /// `Io`/`BadRecord`; on error nothing already durable is lost.
+    pub fn flush(&mut self) -> Result<FlushReport, CorpusError> {
+        let mut report = FlushReport::default();
+        let pending = std::mem::take(&mut self.pending);
+        for chunk in pending.chunks(SEGMENT_RECORDS) {
+            let name = format!("part-{:06}.jsonl", self.manifest.segments.len() + 1);
+            let info = self.write_segment(&name, chunk)?;
+            for r in chunk {
+                let urls = BTreeSet::from([r.article.canonical_url.to_string()]);
+                self.index.insert(r.id.clone(), (name.clone(), urls));
+                report.appended.push(r.id.clone());
+            }
+            self.manifest.records += info.records;
+            self.manifest.segments.push(info);
+        }
+        report.rewritten = self.apply_sightings()?;
+        if !report.appended.is_empty() || report.rewritten > 0 || !self.dir.join(MANIFEST).exists()
+        {
+            self.write_manifest()?;
+        }
+        Ok(report)
+    }
+
+    fn apply_sightings(&mut self) -> Result<usize, CorpusError> {
+        let sightings = std::mem::take(&mut self.sightings);
+        let mut by_segment: BTreeMap<String, Vec<(&String, &Vec<Sighting>)>> = BTreeMap::new();
+        for (id, list) in &sightings {
+            if let Some((seg, _)) = self.index.get(id) {
+                by_segment.entry(seg.clone()).or_default().push((id, list));
+            }
+        }
+        for (seg, updates) in &by_segment {
+            let (mut records, _) = self.read_segment(seg)?;
+            for rec in &mut records {
+                if let Some((_, list)) = updates.iter().find(|(id, _)| **id == rec.id) {
+                    rec.also_seen_at.extend(list.iter().cloned());
+                }
+            }
+            let info = self.write_segment(seg, &records)?;
+            if let Some(slot) = self.manifest.segments.iter_mut().find(|s| s.file == *seg) {
+                *slot = info;
+            }
+        }
+        Ok(by_segment.len())
+    }
+
+    fn write_segment(
+        &self,
+        name: &str,
+        records: &[CorpusRecord],
+    ) -> Result<SegmentInfo, CorpusError> {
+        let mut buf = Vec::with_capacity(records.len() * 8192);
+        for r in records {
+            serde_json::to_writer(&mut buf, r).map_err(|source| CorpusError::BadRecord {
+                path: self.dir.join(name),
+                line: 0,
+                source,
+            })?;
+            buf.push(b'\n');
+        }
+        atomic_write(&self.dir.join(name), &buf)?;
+        Ok(SegmentInfo {
+            file: name.to_owned(),
+            records: records.len(),
+            bytes: buf.len() as u64,
+            sha256: hex(&Sha256::digest(&buf)),
+        })
+    }
+
+    fn write_manifest(&self) -> Result<(), CorpusError> {
+        let path = self.dir.join(MANIFEST);
+        let mut json =
+            serde_json::to_vec_pretty(&self.manifest).map_err(|source| CorpusError::BadRecord {
+                path: path.clone(),
+                line: 0,
+                source,
+            })?;
+        json.push(b'\n');
+        atomic_write(&path, &json)
+    }
+
+    /// Every durable record, segment by segment (loads one segment at a time).
+    ///
+    /// # Errors
+    /// `Io`/`BadRecord` for the first unreadable segment.
+    pub fn records(&self) -> Result<Vec<CorpusRecord>, CorpusError> {
+        let mut all = Vec::with_capacity(self.manifest.records);
+        for seg in &self.manifest.segments {
+            all.extend(self.read_segment(&seg.file)?.0);
+        }
+        Ok(all)
+    }
+}
+
+/// Writes `bytes` to `path` through a fsync'd temporary file and a rename.
+fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), CorpusError> {
+    let tmp = path.with_extension("tmp");
+    let mut f = File::create(&tmp).map_err(io(&tmp))?;
+    f.write_all(bytes).map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    fs::rename(&tmp, path).map_err(io(path))?;
+    if let Some(parent) = path.parent() {
+        // Persist the rename itself; best effort on platforms where directories cannot be opened.
+        if let Ok(d) = File::open(parent) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// Replaces the corpus folder `target` by a fully written `staging` folder (used by
+/// `reprocess`): the old folder is moved aside, the new one renamed in, the old one deleted.
+///
+/// # Errors
+/// `Io` when a rename or delete fails; `target` is then either the old or the new corpus.
+pub fn replace_dir(staging: &Path, target: &Path) -> Result<(), CorpusError> {
+    let old = target.with_extension("old");
+    if old.exists() {
+        fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    if target.exists() {
+        fs::rename(target, &old).map_err(io(target))?;
+    }
+    fs::rename(staging, target).map_err(io(target))?;
+    if old.exists() {
+        // Keep a `.gitkeep` or other non-corpus files the user had in the folder.
+        for entry in fs::read_dir(&old).map_err(io(&old))?.flatten() {
+            let name = entry.file_name();
+            let s = name.to_string_lossy();
+            if !(s.starts_with("part-") || s == MANIFEST) {
+                let _ = fs::rename(entry.path(), target.join(&name));
+            }
+        }
+        fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,131 @@
+//! Exact-duplicate detection: a fingerprint of the normalized text, its SHA-256, and a
+//! verdict per article. Pure and sync.
+//!
+//! The fingerprint folds what differs between copies of one text without changing its words:
+//! Unicode NFC, typographic quotes and dashes to ASCII, all whitespace runs to one space, case
+//! kept. Two pages with the same fingerprint are the same article, whatever their URL.
+
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::model::ContentHash;
+
+/// Text as compared for identity (see the module doc).
+pub fn fingerprint_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pending_space = false;
+    for c in text.nfc() {
+        let c = fold_char(c);
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn fold_char(c: char) -> char {
+    match c {
+        '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '`' => '\'',
+        '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{00AB}' | '\u{00BB}'
+        | '\u{2033}' => '"',
+        '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
+        '\u{00A0}' | '\u{202F}' | '\u{2007}' => ' ',
+        '\u{200B}' | '\u{FEFF}' => ' ',
+        c => c,
+    }
+}
+
+/// SHA-256 of the fingerprint of `text`.
+pub fn content_hash(text: &str) -> ContentHash {
+    ContentHash::from_digest(&Sha256::digest(fingerprint_text(text).as_bytes()))
+}
+
+/// What the deduper says about an article.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// First time this text is seen: write it under this id.
+    New {
+        /// The record id.
+        id: String,
+    },
+    /// Same text as an existing record: note the sighting on it, do not write again.
+    Duplicate {
+        /// The existing record's id.
+        of: String,
+    },
+}
+
+/// Remembers every content hash in the corpus. Seeded from the corpus ids on start, so a
+/// re-run (even after a crash) never writes the same text twice.
+#[derive(Debug, Default)]
+pub struct Deduper {
+    seen: HashMap<String, ()>,
+}
+
+impl Deduper {
+    /// A deduper that already knows these record ids.
+    pub fn seeded<'a>(ids: impl IntoIterator<Item = &'a str>) -> Self {
+        Self {
+            seen: ids.into_iter().map(|id| (id.to_owned(), ())).collect(),
+        }
+    }
+
+    /// Classifies a text by its hash and remembers it.
+    pub fn check(&mut self, hash: &ContentHash) -> Verdict {
+        let id = hash.record_id();
+        if self.seen.contains_key(&id) {
+            Verdict::Duplicate { of: id }
+        } else {
+            self.seen.insert(id.clone(), ());
+            Verdict::New { id }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_folds_quotes_dashes_space_and_nfc() {
+        let a = "\u{2018}Together\u{2019} we \u{2014} are\u{00A0}\n\n strong  ";
+        let b = "'Together' we - are strong";
+        assert_eq!(fingerprint_text(a), fingerprint_text(b));
+        // NFC: e + combining acute == precomposed é.
+        assert_eq!(
+            fingerprint_text("caf\u{0065}\u{0301}"),
+            fingerprint_text("caf\u{00E9}")
+        );
+        // Case and words are kept.
+        assert_ne!(fingerprint_text("Minsk"), fingerprint_text("minsk"));
+    }
+
+    #[test]
+    fn hash_is_stable_hex() {
+        let h = content_hash("hello");
+        assert_eq!(h.as_str().len(), 64);
+        assert_eq!(h, content_hash(" hello\n"));
+        assert_eq!(h.record_id().len(), 32);
+        assert!(h.record_id().starts_with('a'));
+    }
+
+    #[test]
+    fn second_copy_is_a_duplicate_even_after_reseeding() {
+        let h = content_hash("story");
+        let mut d = Deduper::default();
+        let Verdict::New { id } = d.check(&h) else {
+            panic!("first is new")
+        };
+        assert_eq!(d.check(&h), Verdict::Duplicate { of: id.clone() });
+        let mut d2 = Deduper::seeded([id.as_str()]);
+        assert_eq!(d2.check(&h), Verdict::Duplicate { of: id });
+    }
+}

@@ -1,0 +1,409 @@
+//! The fetcher: the only network code in newsmill and the only owner of the HTTP client.
+//!
+//! # Architecture
+//! One request walks one readable path ([`Fetcher::fetch`]):
+//! scheme check → robots.txt ([`robots`]) → per-host gate ([`politeness`]) → request with a
+//! whole-attempt deadline → body read in chunks with a cap on *decoded* bytes → retry decision
+//! ([`retry`]) → redirects followed by hand, each hop checked again. The DNS resolver refuses
+//! non-public addresses ([`guard`]). Every failure is a typed [`FetchError`] naming the URL.
+
+pub mod guard;
+pub mod politeness;
+pub mod retry;
+pub mod robots;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use tokio::time::Instant;
+use url::Url;
+
+use crate::config::FetchConfig;
+use crate::model::{FeedItem, HostKey, RawPage, SourceId};
+use politeness::Politeness;
+use robots::{Cached, RobotsCache, RobotsRules};
+
+/// Why a fetch produced no page.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// Only http and https are fetched.
+    #[error("{url}: scheme not allowed")]
+    BadScheme {
+        /// The URL.
+        url: String,
+    },
+    /// robots.txt disallows the URL for our user agent (or could not be fetched).
+    #[error("{url}: disallowed by robots.txt")]
+    RobotsDisallowed {
+        /// The URL.
+        url: Url,
+    },
+    /// The host resolves only to loopback/private/link-local addresses.
+    #[error("{url}: target address is not public (set fetch.allow_private_networks to allow)")]
+    PrivateAddress {
+        /// The URL.
+        url: Url,
+    },
+    /// No complete response within `fetch.timeout`.
+    #[error("{url}: timed out after {after:?}")]
+    Timeout {
+        /// The URL.
+        url: Url,
+        /// The deadline that passed.
+        after: Duration,
+    },
+    /// The final HTTP status was not a success.
+    #[error("{url}: HTTP status {status}")]
+    Status {
+        /// The URL.
+        url: Url,
+        /// The status code.
+        status: u16,
+    },
+    /// The decoded body passed `fetch.max_body_bytes`.
+    #[error("{url}: body larger than {limit} bytes")]
+    TooLarge {
+        /// The URL.
+        url: Url,
+        /// The cap.
+        limit: u64,
+    },
+    /// More redirects than `fetch.max_redirects`, or a redirect loop.
+    #[error("{url}: too many redirects ({hops})")]
+    TooManyRedirects {
+        /// The first URL.
+        url: Url,
+        /// Hops followed.
+        hops: usize,
+    },
+    /// A redirect without a usable `Location`.
+    #[error("{url}: redirect without a valid Location")]
+    BadRedirect {
+        /// The URL that redirected.
+        url: Url,
+    },
+    /// Connection, TLS, protocol or body-transfer failure (reset, truncated body…).
+    #[error("{url}: transport error")]
+    Transport {
+        /// The URL.
+        url: Url,
+        /// The client's error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The HTTP client could not be built (bad TLS setup).
+    #[error("cannot build the HTTP client")]
+    Client {
+        /// The client's error.
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
+impl FetchError {
+    /// A short stable name for reports ("timeout", "status_404", "robots", …).
+    pub fn kind(&self) -> String {
+        match self {
+            Self::BadScheme { .. } => "bad_scheme".into(),
+            Self::RobotsDisallowed { .. } => "robots".into(),
+            Self::PrivateAddress { .. } => "private_address".into(),
+            Self::Timeout { .. } => "timeout".into(),
+            Self::Status { status, .. } => format!("status_{status}"),
+            Self::TooLarge { .. } => "too_large".into(),
+            Self::TooManyRedirects { .. } => "redirects".into(),
+            Self::BadRedirect { .. } => "bad_redirect".into(),
+            Self::Transport { .. } => "transport".into(),
+            Self::Client { .. } => "client".into(),
+        }
+    }
+}
+
+/// Validators for a conditional GET.
+#[derive(Debug, Clone, Default)]
+pub struct Conditional {
+    /// Sent as `If-None-Match`.
+    pub etag: Option<String>,
+    /// Sent as `If-Modified-Since`.
+    pub last_modified: Option<String>,
+}
+
+/// One thing to fetch.
+#[derive(Debug, Clone)]
+pub struct FetchRequest {
+    /// The URL.
+    pub url: Url,
+    /// The source it is fetched for.
+    pub source: SourceId,
+    /// Validators from the last fetch, if any.
+    pub conditional: Conditional,
+    /// What discovery knew about it.
+    pub hint: Option<FeedItem>,
+}
+
+/// A fetch that worked.
+#[derive(Debug)]
+pub enum Fetched {
+    /// A 2xx response.
+    Page(Box<RawPage>),
+    /// 304: unchanged since the validators were stored.
+    NotModified {
+        /// The URL.
+        url: Url,
+    },
+}
+
+/// The fetcher. Cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    config: FetchConfig,
+    gate: Politeness,
+    robots: RobotsCache,
+    agent_token: String,
+    jitter: retry::Jitter,
+}
+
+mod attempt;
+
+impl Fetcher {
+    /// Builds the client (rustls with the ring provider, no automatic redirects, guarded DNS).
+    ///
+    /// # Errors
+    /// `Client` when the TLS stack cannot be set up.
+    pub fn new(config: &FetchConfig) -> Result<Self, FetchError> {
+        // Installing twice is harmless: the first provider stays.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_static("text/html,application/xhtml+xml,application/xml;q=0.9,application/rss+xml,application/atom+xml,*/*;q=0.8"));
+        let client = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(config.connect_timeout)
+            .dns_resolver(guard::GuardedResolver {
+                allow_private: config.allow_private_networks,
+            })
+            .no_proxy()
+            .build()
+            .map_err(|source| FetchError::Client { source })?;
+        Ok(Self {
+            client,
+            gate: Politeness::new(
+                config.concurrency.get(),
+                config.per_host_concurrency.get(),
+                config.per_host_interval,
+            ),
+            robots: RobotsCache::default(),
+            agent_token: robots::agent_token(&config.user_agent),
+            jitter: retry::Jitter::new(),
+            config: config.clone(),
+        })
+    }
+
+    /// Fetches a URL politely, following redirects, retrying what is worth retrying.
+    ///
+    /// # Errors
+    /// A [`FetchError`] naming the URL; see the variants.
+    pub async fn fetch(&self, req: &FetchRequest) -> Result<Fetched, FetchError> {
+        let mut url = req.url.clone();
+        let mut seen = vec![url.clone()];
+        loop {
+            check_target(&url, self.config.allow_private_networks)?;
+            if !self.robots_allow(&url).await {
+                return Err(FetchError::RobotsDisallowed { url });
+            }
+            let conditional = if url == req.url {
+                Some(&req.conditional)
+            } else {
+                None
+            };
+            match self.with_retries(&url, conditional).await? {
+                attempt::Outcome::Done(resp) => return Ok(self.finish(req, url, resp)),
+                attempt::Outcome::NotModified => return Ok(Fetched::NotModified { url }),
+                attempt::Outcome::Redirect(next) => {
+                    if seen.contains(&next) || seen.len() > self.config.max_redirects {
+                        return Err(FetchError::TooManyRedirects {
+                            url: req.url.clone(),
+                            hops: seen.len() - 1,
+                        });
+                    }
+                    seen.push(next.clone());
+                    url = next;
+                }
+            }
+        }
+    }
+
+    fn finish(&self, req: &FetchRequest, final_url: Url, resp: attempt::Response) -> Fetched {
+        let mut request_headers = vec![
+            ("User-Agent".to_owned(), self.config.user_agent.clone()),
+            ("Accept-Encoding".to_owned(), "gzip, br, deflate".to_owned()),
+        ];
+        if final_url == req.url {
+            request_headers.extend(
+                req.conditional
+                    .etag
+                    .clone()
+                    .map(|e| ("If-None-Match".to_owned(), e)),
+            );
+            request_headers.extend(
+                req.conditional
+                    .last_modified
+                    .clone()
+                    .map(|e| ("If-Modified-Since".to_owned(), e)),
+            );
+        }
+        Fetched::Page(Box::new(RawPage {
+            source: req.source.clone(),
+            requested_url: req.url.clone(),
+            final_url,
+            status: resp.status,
+            http_version: resp.version,
+            request_headers,
+            headers: resp.headers,
+            body: resp.body,
+            // Microsecond precision: what the raw store keeps, so reprocess sees the same value.
+            fetched_at: chrono::SubsecRound::trunc_subsecs(Utc::now(), 6),
+            hint: req.hint.clone(),
+        }))
+    }
+
+    async fn with_retries(
+        &self,
+        url: &Url,
+        conditional: Option<&Conditional>,
+    ) -> Result<attempt::Outcome, FetchError> {
+        let host = HostKey::try_from(url).map_err(|_| FetchError::BadScheme {
+            url: url.to_string(),
+        })?;
+        let mut attempt_no = 0;
+        loop {
+            let result = {
+                let _permit = self.gate.acquire(&host).await;
+                self.attempt(url, conditional, self.config.max_body_bytes)
+                    .await
+            };
+            let wait = match &result {
+                Err(attempt::Failure::Retryable { retry_after, .. })
+                    if attempt_no < self.config.max_retries =>
+                {
+                    retry_after
+                        .unwrap_or_else(|| retry::backoff(attempt_no, self.jitter.next_unit()))
+                }
+                _ => return result.map_err(attempt::Failure::into_error),
+            };
+            // A server asking to slow down slows down the whole host, not just this URL.
+            self.gate.pause(&host, wait);
+            attempt_no += 1;
+            tracing::debug!(url = %url, attempt = attempt_no, wait_ms = wait.as_millis() as u64, "retrying");
+        }
+    }
+
+    /// Whether robots.txt allows `url`, fetching and caching the origin's file when needed.
+    async fn robots_allow(&self, url: &Url) -> bool {
+        let Some((origin, robots_url)) = robots::origin(url) else {
+            return false;
+        };
+        if url.path() == "/robots.txt" {
+            return true;
+        }
+        let slot = self.robots.slot(&origin);
+        let mut cached = slot.lock().await;
+        if cached.as_ref().is_none_or(|c| c.expires <= Instant::now()) {
+            let rules = self.fetch_robots(&robots_url).await;
+            let ttl = if matches!(rules, RobotsRules::Unreachable) {
+                robots::UNREACHABLE_TTL
+            } else {
+                self.config.robots_ttl
+            };
+            if let (Some(delay), Ok(host)) = (rules.crawl_delay(), HostKey::try_from(url)) {
+                self.gate
+                    .set_crawl_delay(&host, delay.min(self.config.max_crawl_delay));
+            }
+            *cached = Some(Cached {
+                rules: Arc::new(rules),
+                expires: Instant::now() + ttl,
+            });
+        }
+        cached.as_ref().is_some_and(|c| c.rules.allows(url))
+    }
+
+    async fn fetch_robots(&self, robots_url: &Url) -> RobotsRules {
+        let Ok(host) = HostKey::try_from(robots_url) else {
+            return RobotsRules::Unreachable;
+        };
+        let mut url = robots_url.clone();
+        // robots.txt redirects (http → https, to www.) are followed up to five hops (RFC 9309).
+        for _ in 0..5 {
+            let result = {
+                let _permit = self.gate.acquire(&host).await;
+                self.attempt(&url, None, robots::MAX_ROBOTS_BYTES).await
+            };
+            match result {
+                Ok(attempt::Outcome::Done(r)) => {
+                    return RobotsRules::from_response(Some(r.status), &r.body, &self.agent_token);
+                }
+                Ok(attempt::Outcome::Redirect(next))
+                    if check_target(&next, self.config.allow_private_networks).is_ok() =>
+                {
+                    url = next
+                }
+                Err(attempt::Failure::Final(FetchError::Status { status, .. }))
+                | Err(attempt::Failure::Retryable {
+                    status: Some(status),
+                    ..
+                }) => {
+                    return RobotsRules::from_response(Some(status), b"", &self.agent_token);
+                }
+                Err(attempt::Failure::Final(FetchError::TooLarge { .. })) => {
+                    return RobotsRules::AllowAll;
+                }
+                _ => return RobotsRules::Unreachable,
+            }
+        }
+        RobotsRules::Unreachable
+    }
+
+    /// `Sitemap:` lines of the origin's robots.txt (fetching it if needed).
+    pub async fn robots_sitemaps(&self, url: &Url) -> Vec<Url> {
+        let Some((origin, _)) = robots::origin(url) else {
+            return Vec::new();
+        };
+        let _ = self.robots_allow(url).await;
+        let slot = self.robots.slot(&origin);
+        let cached = slot.lock().await;
+        cached
+            .as_ref()
+            .map(|c| {
+                c.rules
+                    .sitemaps()
+                    .iter()
+                    .filter_map(|s| Url::parse(s).ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Refuses non-http(s) URLs and, unless allowed, IP-literal hosts that are not public (names
+/// are checked by the resolver).
+fn check_target(url: &Url, allow_private: bool) -> Result<(), FetchError> {
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(FetchError::BadScheme {
+            url: url.to_string(),
+        });
+    }
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+        _ => None,
+    };
+    match ip {
+        Some(ip) if !allow_private && !guard::is_public(ip) => {
+            Err(FetchError::PrivateAddress { url: url.clone() })
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,176 @@
+//! Per-host politeness gate: at most `per_host_concurrency` requests in flight to one host,
+//! and at least `max(per_host_interval, Crawl-delay)` between two request starts to it, plus a
+//! host-wide pause after a 429/503. One slow host never blocks another: each host has its own
+//! gate, and the global limit is a separate semaphore taken after the host's.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+use crate::model::HostKey;
+
+/// Most hosts remembered; past that, idle gates are dropped (bounded memory on huge crawls).
+const MAX_HOSTS: usize = 10_000;
+
+#[derive(Debug)]
+struct HostGate {
+    slots: Arc<Semaphore>,
+    /// Earliest time the next request may start.
+    next_start: Mutex<Instant>,
+    /// Extra spacing requested by robots.txt `Crawl-delay` (already capped).
+    crawl_delay: Mutex<Duration>,
+}
+
+/// Permits to send one request: dropping it frees the host slot and the global slot.
+#[derive(Debug)]
+pub struct Permit {
+    _host: OwnedSemaphorePermit,
+    _global: OwnedSemaphorePermit,
+}
+
+/// The gates of every host, plus the global limit.
+#[derive(Debug)]
+pub struct Politeness {
+    per_host: usize,
+    interval: Duration,
+    global: Arc<Semaphore>,
+    hosts: Mutex<HashMap<HostKey, Arc<HostGate>>>,
+}
+
+impl Politeness {
+    /// A gate set with the configured limits.
+    pub fn new(global: usize, per_host: usize, interval: Duration) -> Self {
+        Self {
+            per_host: per_host.max(1),
+            interval,
+            global: Arc::new(Semaphore::new(global.max(1))),
+            hosts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn gate(&self, host: &HostKey) -> Arc<HostGate> {
+        let mut hosts = self
+            .hosts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if hosts.len() >= MAX_HOSTS && !hosts.contains_key(host) {
+            hosts.retain(|_, g| Arc::strong_count(g) > 1);
+        }
+        hosts
+            .entry(host.clone())
+            .or_insert_with(|| {
+                Arc::new(HostGate {
+                    slots: Arc::new(Semaphore::new(self.per_host)),
+                    next_start: Mutex::new(Instant::now()),
+                    crawl_delay: Mutex::new(Duration::ZERO),
+                })
+            })
+            .clone()
+    }
+
+    /// Waits for a host slot, then for the host's spacing, then for a global slot.
+    pub async fn acquire(&self, host: &HostKey) -> Permit {
+        let gate = self.gate(host);
+        let host_permit = gate
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .unwrap_or_else(|_| unreachable!("host semaphores are never closed"));
+        let start_at = {
+            let spacing = self.interval.max(*lock(&gate.crawl_delay));
+            let mut next = lock(&gate.next_start);
+            let start = (*next).max(Instant::now());
+            *next = start + spacing;
+            start
+        };
+        tokio::time::sleep_until(start_at).await;
+        let global = self
+            .global
+            .clone()
+            .acquire_owned()
+            .await
+            .unwrap_or_else(|_| unreachable!("the global semaphore is never closed"));
+        Permit {
+            _host: host_permit,
+            _global: global,
+        }
+    }
+
+    /// Sets the host's robots.txt `Crawl-delay` (the caller caps it).
+    pub fn set_crawl_delay(&self, host: &HostKey, delay: Duration) {
+        *lock(&self.gate(host).crawl_delay) = delay;
+    }
+
+    /// Pushes the host's next start at least `pause` into the future (after 429/503).
+    pub fn pause(&self, host: &HostKey, pause: Duration) {
+        let gate = self.gate(host);
+        let mut next = lock(&gate.next_start);
+        *next = (*next).max(Instant::now() + pause);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(s: &str) -> HostKey {
+        HostKey::try_from(&url::Url::parse(s).unwrap()).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn spacing_per_host_not_across_hosts() {
+        let p = Arc::new(Politeness::new(16, 2, Duration::from_secs(1)));
+        let t0 = Instant::now();
+        let a = host("http://a.example/");
+        let b = host("http://b.example/");
+        let mut starts = Vec::new();
+        for h in [&a, &a, &a, &b] {
+            let _permit = p.acquire(h).await;
+            starts.push((h.clone(), t0.elapsed()));
+        }
+        assert_eq!(starts[0].1, Duration::ZERO);
+        assert_eq!(starts[1].1, Duration::from_secs(1));
+        assert_eq!(starts[2].1, Duration::from_secs(2));
+        // Host b was never waited for: it starts as soon as it is asked.
+        assert_eq!(starts[3].1, Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn crawl_delay_and_pause_stretch_spacing() {
+        let p = Politeness::new(4, 1, Duration::from_millis(100));
+        let a = host("http://a.example/");
+        p.set_crawl_delay(&a, Duration::from_secs(5));
+        let t0 = Instant::now();
+        drop(p.acquire(&a).await);
+        drop(p.acquire(&a).await);
+        assert_eq!(t0.elapsed(), Duration::from_secs(5));
+        p.pause(&a, Duration::from_secs(30));
+        drop(p.acquire(&a).await);
+        assert!(t0.elapsed() >= Duration::from_secs(35));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn per_host_concurrency_is_bounded() {
+        let p = Arc::new(Politeness::new(16, 2, Duration::ZERO));
+        let a = host("http://a.example/");
+        let p1 = p.acquire(&a).await;
+        let _p2 = p.acquire(&a).await;
+        let p3 = {
+            let p = p.clone();
+            let a = a.clone();
+            tokio::spawn(async move { p.acquire(&a).await })
+        };
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert!(!p3.is_finished());
+        drop(p1);
+        let _ = p3.await.unwrap();
+    }
+}

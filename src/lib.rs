@@ -1,0 +1,31 @@
+//! newsmill: a news-ingestion pipeline for agency copy.
+//!
+//! # Data flow
+//! ```text
+//! config ──► pipeline
+//!              │ discovery: feed (RSS/Atom/JSON Feed, sitemaps, section pages)
+//!              ▼
+//!            fetch ──► raw_store (WARC/1.1 under raw/) ──► normalize ──► dedup ──► corpus (JSONL under normalized/)
+//!              ▲                                                                     │
+//!              └──────────────────── state (SQLite under state/) ◄───────────────────┘
+//! ```
+//! Stages talk only through the types in [`model`]; only [`pipeline`] knows them all.
+//! `feed`, `normalize` and `dedup` are pure and sync; `fetch` is the only network code,
+//! `raw_store` the only writer of raw/, `corpus` the only writer of normalized/.
+
+pub mod app;
+pub mod canonical;
+pub mod cli;
+pub mod config;
+pub mod corpus;
+pub mod dedup;
+pub mod demo;
+pub mod feed;
+pub mod fetch;
+pub mod model;
+pub mod normalize;
+pub mod pipeline;
+pub mod raw_store;
+pub mod shutdown;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,389 @@
+//! Shared domain types: the only vocabulary the stages use to talk to each other.
+//!
+//! Every stage (`fetch`, `raw_store`, `normalize`, `dedup`, `corpus`) imports this module and
+//! nothing else of ours except its own config section. This module imports nothing of ours.
+//! Values are normalised once, when they are constructed (a `HostKey` is always lower-case,
+//! a `SourceId` is always a valid identifier), so later code never re-checks them.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// The configured identifier of a source (`belta_en`, `sb_ru`): lower-case ASCII letters,
+/// digits, `_` and `-`, 1 to 64 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SourceId(String);
+
+impl SourceId {
+    /// Validates and wraps an identifier.
+    ///
+    /// # Errors
+    /// Returns the offending text when it is empty, longer than 64 bytes, or holds a character
+    /// other than `a-z`, `0-9`, `_`, `-`.
+    pub fn new(id: &str) -> Result<Self, String> {
+        let ok = !id.is_empty()
+            && id.len() <= 64
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if ok {
+            Ok(Self(id.to_owned()))
+        } else {
+            Err(id.to_owned())
+        }
+    }
+
+    /// The identifier as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The key politeness is applied to: lower-case host plus the port when it is not the
+/// scheme's default (`eng.belta.by`, `127.0.0.1:8080`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HostKey(String);
+
+impl HostKey {
+    /// The key as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<&Url> for HostKey {
+    type Error = String;
+
+    fn try_from(url: &Url) -> Result<Self, Self::Error> {
+        let host = url
+            .host_str()
+            .ok_or_else(|| format!("{url} has no host"))?
+            .to_ascii_lowercase();
+        Ok(match url.port() {
+            Some(port) => Self(format!("{host}:{port}")),
+            None => Self(host),
+        })
+    }
+}
+
+impl fmt::Display for HostKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Per-source extraction rules from `[sources.selectors]`. CSS selectors are kept as text
+/// here; the normalizer compiles them once and reports the ones that do not parse.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SelectorSpec {
+    /// Selector for the headline element.
+    pub title: Option<String>,
+    /// Selector for the article body container(s); the first that matches wins.
+    pub body: Option<String>,
+    /// Selector for the element (or `meta`) holding the publication date.
+    pub date: Option<String>,
+    /// Selector for author names.
+    pub author: Option<String>,
+    /// Elements removed from the body before text is taken.
+    pub remove: Vec<String>,
+    /// Regular expressions; a body line matching one entirely is dropped.
+    pub drop_lines: Vec<String>,
+}
+
+/// Everything the normalizer needs to know about one configured source.
+#[derive(Debug, Clone)]
+pub struct SourceProfile {
+    /// Configured identifier.
+    pub id: SourceId,
+    /// Display name ("BelTA").
+    pub name: String,
+    /// Home page, used for feed autodiscovery and to recognise the source's own domain.
+    pub homepage: Option<Url>,
+    /// Expected language (ISO 639-1), a hint cross-checked against detection.
+    pub language: Option<String>,
+    /// Time zone attached to local times printed on the source's pages.
+    pub timezone: chrono_tz::Tz,
+    /// Names, domains and Cyrillic forms under which other texts credit this source.
+    pub aliases: Vec<String>,
+    /// Site-specific rules; `None` means the generic extractor alone.
+    pub selectors: Option<SelectorSpec>,
+}
+
+/// An article URL found by discovery (feed entry, sitemap entry, section-page link).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedItem {
+    /// Absolute article URL as published.
+    pub url: Url,
+    /// Title from the feed, if any.
+    pub title: Option<String>,
+    /// Publication time from the feed or sitemap, if any.
+    pub published: Option<DateTime<FixedOffset>>,
+}
+
+/// A response as it came off the wire, with its body already content-decoded
+/// (gzip/brotli/deflate removed) and capped. This is what `raw_store` persists and what
+/// `normalize` reads, so a later normalizer can run again on exactly the same input.
+#[derive(Debug, Clone)]
+pub struct RawPage {
+    /// The source this fetch was made for.
+    pub source: SourceId,
+    /// The URL that was asked for.
+    pub requested_url: Url,
+    /// The URL that answered, after redirects.
+    pub final_url: Url,
+    /// HTTP status code.
+    pub status: u16,
+    /// HTTP version as in a status line ("HTTP/1.1").
+    pub http_version: String,
+    /// Request headers that were sent, in order.
+    pub request_headers: Vec<(String, String)>,
+    /// Response headers as received, in order (`Content-Encoding` describes the wire, not `body`).
+    pub headers: Vec<(String, String)>,
+    /// Content-decoded body bytes.
+    pub body: Vec<u8>,
+    /// When the response was received.
+    pub fetched_at: DateTime<Utc>,
+    /// What discovery knew about the URL (feed title and date), used as a fallback.
+    pub hint: Option<FeedItem>,
+}
+
+impl RawPage {
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Where a record sits in `raw/`: the file (relative to the raw folder), the byte offset of its
+/// gzip member and the member's compressed length, so it can be re-read with one seek.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawLocation {
+    /// File path relative to the raw folder, with `/` separators.
+    pub file: PathBuf,
+    /// Offset of the gzip member that holds the response record.
+    pub offset: u64,
+    /// Compressed length of that member in bytes.
+    pub length: u64,
+}
+
+/// The structural kind of a body block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockKind {
+    /// A section heading inside the article.
+    Heading,
+    /// Ordinary running text.
+    Paragraph,
+    /// A block quotation.
+    Quote,
+    /// A list; items are separated by newlines in `text`.
+    List,
+}
+
+/// One block of article text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Block {
+    /// What kind of block this is.
+    pub kind: BlockKind,
+    /// The block's text, whitespace folded, no leading or trailing blanks.
+    pub text: String,
+}
+
+/// How a text credits an agency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttributionKind {
+    /// The outlet that published the page.
+    Publisher,
+    /// A wire dateline at the start ("MINSK, 5 May (BelTA) –").
+    Dateline,
+    /// A closing source line ("Based on materials of sb.by and belta.by", "По материалам БелТА").
+    BasedOn,
+    /// A source named in the running text ("according to the Pul Pervogo Telegram channel").
+    Cited,
+    /// A photo credit ("BELTA", "Фото: БелТА").
+    Photo,
+}
+
+/// One agency credited by an article.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attribution {
+    /// The name as it resolves: the configured source's name, or the name as written.
+    pub name: String,
+    /// The configured source it resolves to through `aliases`, if any.
+    pub source_id: Option<SourceId>,
+    /// How the text credits it.
+    pub kind: AttributionKind,
+    /// The words in the page that gave it away.
+    pub evidence: String,
+}
+
+/// Which signal the publication date came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateSource {
+    /// The source's configured date selector.
+    Selector,
+    /// JSON-LD `datePublished`.
+    JsonLd,
+    /// A `<meta>` tag such as `article:published_time`.
+    Meta,
+    /// A `<time datetime>` element.
+    TimeElement,
+    /// A date printed in the visible text ("Posted: 05.05.2025 10:31:24").
+    VisibleText,
+    /// The date the feed or sitemap gave.
+    Feed,
+    /// A date encoded in the URL.
+    Url,
+}
+
+/// Name and version of the code path that produced an article's text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtractorInfo {
+    /// `selectors:<source_id>` for per-source rules, `generic` for the fallback.
+    pub name: String,
+    /// The newsmill version that ran.
+    pub version: String,
+}
+
+/// An image with what the page says about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Image {
+    /// Absolute image URL.
+    pub url: Url,
+    /// Caption text, if any.
+    pub caption: Option<String>,
+    /// Credit text, if any.
+    pub credit: Option<String>,
+}
+
+/// The normalizer's output for one page: clean text plus metadata. Pure data; the corpus
+/// record adds identity and dedup fields on top.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Article {
+    /// The page URL after redirects.
+    pub url: Url,
+    /// The canonical URL (fragment and tracking parameters removed, `rel=canonical` on the same site).
+    pub canonical_url: Url,
+    /// The source it was fetched for.
+    pub source_id: SourceId,
+    /// Headline, site-name suffix removed.
+    pub title: Option<String>,
+    /// Lead or description (`og:description`, `meta description`).
+    pub description: Option<String>,
+    /// Body text, blocks separated by a blank line.
+    pub text: String,
+    /// The body as typed blocks.
+    pub blocks: Vec<Block>,
+    /// Publication time with the offset that applies where it was published.
+    pub published_at: Option<DateTime<FixedOffset>>,
+    /// Which signal `published_at` came from.
+    pub date_source: Option<DateSource>,
+    /// Last modification time, when the page gives one.
+    pub modified_at: Option<DateTime<FixedOffset>>,
+    /// ISO 639-1 language code.
+    pub language: Option<String>,
+    /// Author names as printed.
+    pub authors: Vec<String>,
+    /// Agencies the text credits.
+    pub attributions: Vec<Attribution>,
+    /// Photo-credit lines removed from the body.
+    pub photo_credits: Vec<String>,
+    /// Lead image (`og:image`).
+    pub image: Option<Url>,
+    /// Images inside the article with captions and credits.
+    pub images: Vec<Image>,
+    /// Tags or keywords.
+    pub tags: Vec<String>,
+    /// Which code path produced the text.
+    pub extractor: ExtractorInfo,
+    /// Non-fatal problems met while normalizing (e.g. selectors that no longer match).
+    pub warnings: Vec<String>,
+}
+
+/// SHA-256 of an article's normalized text (see `dedup::fingerprint_text`), as 64 lower-case hex
+/// digits. Equal texts give equal hashes on every machine and every run.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ContentHash(String);
+
+impl ContentHash {
+    /// Wraps a digest computed by the deduper (`dedup::content_hash`).
+    pub fn from_digest(digest: &[u8]) -> Self {
+        let mut hex = String::with_capacity(digest.len() * 2);
+        for b in digest {
+            hex.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+            hex.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+        }
+        Self(hex)
+    }
+
+    /// The hash as hex.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The record id derived from the hash: `a` followed by its first 31 hex digits
+    /// (124 bits; a letter first so the id is never read as a number).
+    pub fn record_id(&self) -> String {
+        let mut id = String::with_capacity(32);
+        id.push('a');
+        id.extend(self.0.chars().take(31));
+        id
+    }
+}
+
+/// Another place where exactly the same text was seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sighting {
+    /// Canonical URL of the other copy.
+    pub url: Url,
+    /// Source it was fetched for.
+    pub source_id: SourceId,
+    /// When it was fetched.
+    pub fetched_at: DateTime<Utc>,
+}
+
+/// Current corpus record schema version; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One line of the JSONL corpus: an [`Article`] plus identity, provenance and dedup fields.
+///
+/// # Format
+/// JSON Lines, one record per line, UTF-8. Every field of [`Article`] appears at the top level
+/// (`url`, `canonical_url`, `source_id`, `title`, `text`, `blocks`, `published_at`, …), plus the
+/// fields below. The README lists every field with an example.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CorpusRecord {
+    /// [`SCHEMA_VERSION`] at the time of writing.
+    pub schema_version: u32,
+    /// Stable id derived from `content_sha256` ([`ContentHash::record_id`]).
+    pub id: String,
+    /// SHA-256 of the normalized text.
+    pub content_sha256: ContentHash,
+    /// The article itself.
+    #[serde(flatten)]
+    pub article: Article,
+    /// When the page was fetched.
+    pub fetched_at: DateTime<Utc>,
+    /// Where the raw response sits in `raw/`.
+    pub raw: RawLocation,
+    /// Word count of `text`.
+    pub word_count: usize,
+    /// Other URLs (any source) where exactly the same text was seen, in the order seen.
+    pub also_seen_at: Vec<Sighting>,
+}

@@ -1,0 +1,165 @@
+//! Precision pass over emitted blocks: drops what survived container cleaning but is not
+//! article text. It works on block text and link statistics only and never reorders blocks:
+//! - link-heavy blocks (related-story lists) and the short label just before them
+//!   ("Don't miss", "You may also like…");
+//! - blocks without any word character (`•`, `|`);
+//! - lines that open like boilerplate ("Read more", "Advertisement", "Photo:");
+//! - byline, date and reading-time lines before the first real paragraph;
+//! - contact, follow and subscribe lines after the last real paragraph.
+
+use regex::Regex;
+
+use super::blocks::RawBlock;
+use crate::model::{Block, BlockKind};
+
+/// A block whose text is mostly links is navigation, not prose.
+const MAX_LINK_DENSITY: f32 = 0.5;
+/// Above this link density even a sentence-like paragraph is a link list.
+const MAX_SENTENCE_LINK_DENSITY: f32 = 0.8;
+/// A linked sentence has at least this many characters outside its links.
+const MIN_SENTENCE_OWN_CHARS: u32 = 25;
+/// Boilerplate lines are short; longer blocks are kept even when they start like one.
+const MAX_BOILERPLATE_CHARS: u32 = 120;
+/// Byline and date lines are at most this long.
+const MAX_META_CHARS: u32 = 100;
+/// A paragraph at least this long is article text: it bounds the leading and trailing zones.
+const SUBSTANTIAL_CHARS: u32 = 120;
+/// Sign-off lines (author contact, follow, subscribe) are at most this long.
+const MAX_SIGNOFF_CHARS: u32 = 300;
+/// A label announcing a link list ("Don't miss") is at most this many characters.
+const MAX_LABEL_CHARS: u32 = 50;
+
+/// Compiled boilerplate-line patterns.
+pub(super) struct Filter {
+    /// Openings of lines that are never article text.
+    boilerplate: Regex,
+    /// Byline lines ("By …", "Updated …").
+    byline: Regex,
+    /// Date, time and reading-time fragments.
+    dated: Regex,
+    /// Author contact, follow and subscribe prompts.
+    signoff: Regex,
+}
+
+impl Filter {
+    /// Compiles the fixed patterns.
+    pub(super) fn new() -> Self {
+        // Literal patterns checked by the tests: a failure is a programming error.
+        let re = |s: &str| Regex::new(s).unwrap_or_else(|e| panic!("bad pattern {s}: {e}"));
+        Self {
+            boilerplate: re(concat!(
+                r"(?i)^(?:advertisement|sponsored|read (?:more|also|next)|",
+                r"related(?: articles| stories)?:|",
+                r"see also|more from|share (?:this|on)|follow us|sign up|subscribe|click here|",
+                r"photo:|photos:|image:|credit:|(?:photo|image) credit|image copyright|",
+                r"image caption|media caption|getty images|you may also like|don'?t miss|",
+                r"sharing is caring|.{0,40}requires javascript|please enable javascript|",
+                // Unrendered CMS shortcodes such as `[button link=…]…[/button]`.
+                r"\[[a-z_]+[ \]].*\[/[a-z_]+\]|",
+                r"all rights reserved|copyright|©|filed under|tagged(?: with)?:|tags:|",
+                r"читайте (?:также|еще|ещё)|смотрите также|подписывайтесь|реклама|фото:|",
+                r"чытайце таксама|падпісвайцеся|фота:|",
+                r"责任编辑|相关阅读|相关新闻|延伸阅读)"
+            )),
+            byline: re(concat!(
+                r"(?i)^(?:by|posted|published|updated|last updated|written by|von|автор|",
+                r"опубликовано|обновлено|аўтар)\b"
+            )),
+            dated: re(concat!(
+                r"(?i)\b\d{1,2}:\d{2}\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b|",
+                r"\b(?:19|20)\d\d\b|min(?:ute)?s? read|reading time|tempo de leitura|",
+                r"время чтения|\d{4}年\d{1,2}月"
+            )),
+            signoff: re(concat!(
+                r"(?i)follow (?:him|her|us|me|them)\b|\bfollow @|",
+                r"follow .{1,40} on (?:twitter|facebook|instagram|youtube|telegram)|",
+                r"subscribe|newsletter|sign up|(?:may|can) be reached|[\w.+-]+@[\w-]+\.[\w.]+|",
+                r"all rights reserved|©|copyright|sharing is caring|click here|",
+                r"подпис|следите за|падпіс|关注我们"
+            )),
+        }
+    }
+
+    /// Keeps the blocks that read as article text.
+    pub(super) fn apply(&self, raw: Vec<RawBlock>) -> Vec<Block> {
+        let mut keep: Vec<bool> = raw.iter().map(|b| self.keep(b)).collect();
+        self.drop_link_labels(&raw, &mut keep);
+        let substantial = |b: &RawBlock| {
+            b.kind == BlockKind::Paragraph
+                && b.chars >= SUBSTANTIAL_CHARS
+                && b.link_density() < MAX_LINK_DENSITY
+        };
+        let first = raw.iter().position(substantial).unwrap_or(raw.len());
+        for (b, k) in raw.iter().zip(keep.iter_mut()).take(first) {
+            // Byline and date lines are fragments; a full sentence that mentions a date is text.
+            let fragment = !ends_sentence(&b.text) && !b.text.ends_with(':');
+            let meta = self.byline.is_match(&b.text) || (fragment && self.dated.is_match(&b.text));
+            if b.chars <= MAX_META_CHARS && meta {
+                *k = false;
+            }
+        }
+        if let Some(last) = raw.iter().rposition(substantial) {
+            self.drop_signoff(&raw, &mut keep, last);
+        }
+        raw.into_iter()
+            .zip(keep)
+            .filter(|(_, k)| *k)
+            .map(|(b, _)| Block {
+                kind: b.kind,
+                text: b.text,
+            })
+            .collect()
+    }
+
+    fn keep(&self, b: &RawBlock) -> bool {
+        // Underscore runs count: separator lines of `___` are part of some wire texts.
+        let wordless = !b.text.chars().any(|c| c.is_alphanumeric() || c == '_');
+        if wordless || (b.link_density() > MAX_LINK_DENSITY && !linked_sentence(b)) {
+            return false;
+        }
+        if b.chars <= MAX_BOILERPLATE_CHARS && self.boilerplate.is_match(&b.text) {
+            return false;
+        }
+        !(b.kind == BlockKind::Heading && b.link_density() > 0.3)
+    }
+
+    /// A short label right before a dropped link list announces that list.
+    fn drop_link_labels(&self, raw: &[RawBlock], keep: &mut [bool]) {
+        for i in 1..raw.len() {
+            if raw[i].link_density() > MAX_LINK_DENSITY
+                && keep[i - 1]
+                && raw[i - 1].chars <= MAX_LABEL_CHARS
+                && !ends_sentence(&raw[i - 1].text)
+            {
+                keep[i - 1] = false;
+            }
+        }
+    }
+
+    /// Sign-off lines after the last real paragraph, and the last paragraph itself when it is
+    /// one ("Follow her on Twitter…" paragraphs are often long).
+    fn drop_signoff(&self, raw: &[RawBlock], keep: &mut [bool], last: usize) {
+        for (b, k) in raw.iter().zip(keep.iter_mut()).skip(last) {
+            if b.chars <= MAX_SIGNOFF_CHARS && self.signoff.is_match(&b.text) {
+                *k = false;
+            }
+        }
+    }
+}
+
+/// A sentence that happens to link names ("<a>Jane Doe</a> has joined <a>Acme</a>."): the
+/// text outside links is a real part of it and it ends like a sentence.
+fn linked_sentence(b: &RawBlock) -> bool {
+    b.kind == BlockKind::Paragraph
+        && b.link_density() <= MAX_SENTENCE_LINK_DENSITY
+        && b.chars - b.link_chars >= MIN_SENTENCE_OWN_CHARS
+        && ends_sentence(&b.text)
+}
+
+/// Whether the text ends like a sentence (an ellipsis is a teaser, not an ending).
+fn ends_sentence(text: &str) -> bool {
+    let t = text
+        .trim_end()
+        .trim_end_matches(['"', '\'', '”', '’', '»', ')']);
+    !t.ends_with("...") && !t.ends_with('…') && t.ends_with(['.', '!', '?', '。', '！', '？'])
+}

@@ -1,0 +1,201 @@
+//! The normalizer: one raw HTML response in, one [`Article`] out. Pure and sync: no tokio, no
+//! network, no clock except the page's own fetch time, so `reprocess` and `extract` give the
+//! same result as the live run.
+//!
+//! # Order of work
+//! 1. charset decoding ([`charset`]), parse once with html5ever;
+//! 2. per-source `remove` selectors detach nodes; the body comes from the source's `body`
+//!    selector when it matches, else from the generic extractor ([`extract`]);
+//! 3. date lines are lifted out of the body, text boilerplate is stripped ([`boilerplate`]);
+//! 4. attribution ([`attribution`]) records datelines, closing source lines, credits, citations;
+//! 5. metadata ([`metadata`]), dates ([`dates`]), language ([`language`]).
+
+pub mod attribution;
+pub mod boilerplate;
+pub mod charset;
+pub mod dates;
+pub mod extract;
+pub mod language;
+pub mod metadata;
+mod page;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use regex::Regex;
+use scraper::Selector;
+use url::Url;
+
+use crate::model::{Article, RawPage, SourceId, SourceProfile};
+
+pub use page::NormalizeInput;
+
+/// Largest HTML document parsed, in bytes; the rest is cut (a 50 MB single-line page still
+/// parses in bounded time and memory).
+pub const MAX_HTML_BYTES: usize = 8 * 1024 * 1024;
+
+/// Why a page gave no article.
+#[derive(Debug, thiserror::Error)]
+pub enum NormalizeError {
+    /// The response is not an HTML document.
+    #[error("{url} is not HTML (content type {content_type:?})")]
+    NotHtml {
+        /// Page URL.
+        url: Url,
+        /// Declared content type.
+        content_type: String,
+    },
+    /// The page has no article text (an index page, an empty document, a consent wall).
+    #[error("{url} has no article text")]
+    NoText {
+        /// Page URL.
+        url: Url,
+    },
+    /// The page was fetched for a source that is not configured.
+    #[error("{url} belongs to unknown source {source_id}")]
+    UnknownSource {
+        /// Page URL.
+        url: Url,
+        /// The source id on the page.
+        source_id: SourceId,
+    },
+}
+
+/// A source's rules, compiled.
+#[derive(Debug)]
+struct Rules {
+    title: Option<Selector>,
+    body: Option<Selector>,
+    date: Option<Selector>,
+    author: Option<Selector>,
+    remove: Vec<Selector>,
+    drop_lines: Vec<Regex>,
+}
+
+impl Rules {
+    fn compile(p: &SourceProfile) -> Self {
+        let spec = p.selectors.clone().unwrap_or_default();
+        // Config validation already rejected invalid selectors and patterns; anything that
+        // still fails to compile is skipped rather than failing every page of the source.
+        let one = |s: &Option<String>| s.as_deref().and_then(|s| Selector::parse(s).ok());
+        Self {
+            title: one(&spec.title),
+            body: one(&spec.body),
+            date: one(&spec.date),
+            author: one(&spec.author),
+            remove: spec
+                .remove
+                .iter()
+                .filter_map(|s| Selector::parse(s).ok())
+                .collect(),
+            drop_lines: spec
+                .drop_lines
+                .iter()
+                .filter_map(|r| Regex::new(r).ok())
+                .collect(),
+        }
+    }
+}
+
+/// Built once per run from every configured source; normalizes any number of pages.
+pub struct Normalizer {
+    profiles: HashMap<SourceId, (SourceProfile, Rules)>,
+    aliases: attribution::AliasIndex,
+    generic: extract::GenericExtractor,
+}
+
+impl Normalizer {
+    /// Compiles every source's selectors and the alias index.
+    pub fn new(profiles: &[SourceProfile]) -> Self {
+        Self {
+            aliases: attribution::AliasIndex::new(profiles),
+            profiles: profiles
+                .iter()
+                .map(|p| (p.id.clone(), (p.clone(), Rules::compile(p))))
+                .collect(),
+            generic: extract::GenericExtractor::new(),
+        }
+    }
+
+    /// Normalizes a stored response of a configured source.
+    ///
+    /// # Errors
+    /// `UnknownSource`, `NotHtml`, or `NoText` when nothing article-like is on the page.
+    pub fn normalize(&self, page: &RawPage) -> Result<Article, NormalizeError> {
+        let (profile, rules) =
+            self.profiles
+                .get(&page.source)
+                .ok_or_else(|| NormalizeError::UnknownSource {
+                    url: page.final_url.clone(),
+                    source_id: page.source.clone(),
+                })?;
+        let input = NormalizeInput {
+            body: &page.body,
+            content_type: page.header("content-type"),
+            url: &page.final_url,
+            fetched_at: page.fetched_at,
+            hint: page.hint.as_ref(),
+        };
+        page::normalize_page(&input, profile, rules, self)
+    }
+
+    /// Normalizes HTML that was not fetched by newsmill (`newsmill extract`): with a configured
+    /// source's rules when `source` is given, else with the generic path and an ad-hoc
+    /// publisher named after the URL's host.
+    ///
+    /// # Errors
+    /// As [`Normalizer::normalize`].
+    pub fn normalize_html(
+        &self,
+        body: &[u8],
+        url: &Url,
+        source: Option<&SourceId>,
+        fetched_at: DateTime<Utc>,
+    ) -> Result<Article, NormalizeError> {
+        let input = NormalizeInput {
+            body,
+            content_type: None,
+            url,
+            fetched_at,
+            hint: None,
+        };
+        if let Some(id) = source {
+            let (profile, rules) =
+                self.profiles
+                    .get(id)
+                    .ok_or_else(|| NormalizeError::UnknownSource {
+                        url: url.clone(),
+                        source_id: id.clone(),
+                    })?;
+            return page::normalize_page(&input, profile, rules, self);
+        }
+        let profile = self.adhoc_profile(url);
+        let rules = Rules::compile(&profile);
+        page::normalize_page(&input, &profile, &rules, self)
+    }
+
+    /// The configured source whose home page shares the URL's site, else a generic profile.
+    fn adhoc_profile(&self, url: &Url) -> SourceProfile {
+        if let Some((p, _)) = self.profiles.values().find(|(p, _)| {
+            p.homepage
+                .as_ref()
+                .is_some_and(|h| crate::canonical::same_site(h, url))
+        }) {
+            return p.clone();
+        }
+        let host = url
+            .host_str()
+            .unwrap_or("local")
+            .trim_start_matches("www.")
+            .to_owned();
+        SourceProfile {
+            id: SourceId::new("local").unwrap_or_else(|_| unreachable!("static id is valid")),
+            name: host,
+            homepage: None,
+            language: None,
+            timezone: chrono_tz::UTC,
+            aliases: Vec::new(),
+            selectors: None,
+        }
+    }
+}

@@ -1,0 +1,376 @@
+//! One page through the normalizer's steps (see the parent module doc for the order).
+
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
+use scraper::{ElementRef, Html, Selector};
+use url::Url;
+
+use super::metadata::{self as meta, SELECTORS};
+use super::{
+    MAX_HTML_BYTES, NormalizeError, Normalizer, Rules, attribution, boilerplate, charset, dates,
+    language,
+};
+use crate::canonical;
+use crate::model::{Article, Block, BlockKind, DateSource, ExtractorInfo, FeedItem, SourceProfile};
+
+/// What the normalizer needs to know about one page.
+#[derive(Debug, Clone, Copy)]
+pub struct NormalizeInput<'a> {
+    /// Body bytes (content-decoded).
+    pub body: &'a [u8],
+    /// `Content-Type` header, if any.
+    pub content_type: Option<&'a str>,
+    /// Page URL after redirects.
+    pub url: &'a Url,
+    /// Fetch time: the upper bound for plausible dates and the year for year-less dates.
+    pub fetched_at: DateTime<Utc>,
+    /// What the feed said about the page.
+    pub hint: Option<&'a FeedItem>,
+}
+
+fn is_html(content_type: Option<&str>, body: &[u8]) -> bool {
+    let declared_ok = content_type.is_none_or(|ct| {
+        let ct = ct.to_ascii_lowercase();
+        ct.contains("html")
+            || ct.contains("xml")
+            || ct.starts_with("text/")
+            || ct.contains("octet-stream")
+    });
+    let head = body.get(..body.len().min(8)).unwrap_or_default();
+    let binary = head.starts_with(b"%PDF")
+        || head.starts_with(b"\x89PNG")
+        || head.starts_with(b"\xFF\xD8\xFF")
+        || head.starts_with(b"PK\x03\x04")
+        || head.starts_with(b"GIF8");
+    declared_ok && !binary
+}
+
+pub(super) fn normalize_page(
+    input: &NormalizeInput<'_>,
+    profile: &SourceProfile,
+    rules: &Rules,
+    n: &Normalizer,
+) -> Result<Article, NormalizeError> {
+    if !is_html(input.content_type, input.body) {
+        return Err(NormalizeError::NotHtml {
+            url: input.url.clone(),
+            content_type: input.content_type.unwrap_or_default().to_owned(),
+        });
+    }
+    let body = input
+        .body
+        .get(..input.body.len().min(MAX_HTML_BYTES))
+        .unwrap_or_default();
+    let decoded = charset::decode_html(body, input.content_type);
+    let mut doc = Html::parse_document(&decoded.text);
+    detach_all(&mut doc, &rules.remove);
+    let dom_credits = meta::take_credits(&mut doc);
+
+    let metas = meta::metas(&doc);
+    let ld = meta::json_ld(&doc);
+    let mut site_names: Vec<&str> = profile.aliases.iter().map(String::as_str).collect();
+    site_names.push(&profile.name);
+    site_names.extend(meta::meta_first(
+        &metas,
+        &["og:site_name", "application-name"],
+    ));
+
+    let (mut blocks, extractor, mut warnings) = body_blocks(&doc, profile, rules, n);
+    let title = rules
+        .title
+        .as_ref()
+        .and_then(|s| first_text(&doc, s))
+        .or_else(|| meta::choose_title(&doc, &metas, &ld, &site_names));
+    if let (Some(t), Some(first)) = (&title, blocks.first())
+        && meta::fold_ws(&first.text) == *t
+    {
+        blocks.remove(0);
+    }
+    let date_line = take_date_lines(&mut blocks, profile, input.fetched_at);
+    boilerplate::strip(&mut blocks, &rules.drop_lines);
+    let mut attributed = attribution::attribute(&mut blocks, &n.aliases, profile);
+    attributed.photo_credits.extend(dom_credits);
+    attribution::credit_attributions(
+        &mut attributed.attributions,
+        &attributed.photo_credits,
+        &n.aliases,
+    );
+    blocks.retain(|b| !b.text.trim().is_empty());
+    if blocks.is_empty() {
+        return Err(NormalizeError::NoText {
+            url: input.url.clone(),
+        });
+    }
+    let text = blocks
+        .iter()
+        .map(|b| b.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n\n");
+
+    let (published_at, date_source) = published(&doc, &metas, &ld, rules, profile, input)
+        .or_else(|| {
+            date_line
+                .or_else(|| visible_date(&doc, profile, input.fetched_at))
+                .map(|d| (d, DateSource::VisibleText))
+        })
+        .or_else(|| fallback_date(input, profile))
+        .map_or((None, None), |(d, s)| (Some(d), Some(s)));
+    if published_at.is_none() {
+        warnings.push("no publication date found".into());
+    }
+    let modified_at = ld
+        .date_modified
+        .as_deref()
+        .or_else(|| meta::meta_first(&metas, &["article:modified_time", "og:updated_time"]))
+        .and_then(|s| dates::parse_machine(s, profile.timezone))
+        .filter(|d| dates::plausible(d, input.fetched_at));
+    let html_lang = meta::html_lang(&doc);
+    let mut authors = rules
+        .author
+        .as_ref()
+        .map(|s| {
+            doc.select(s)
+                .map(meta::element_text)
+                .filter(|a| !a.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    if authors.is_empty() {
+        authors = meta::authors(&doc, &metas, &ld, &site_names);
+    }
+    Ok(Article {
+        url: input.url.clone(),
+        canonical_url: canonical_url(&doc, &metas, input.url),
+        source_id: profile.id.clone(),
+        title,
+        description: meta::meta_first(
+            &metas,
+            &["og:description", "description", "twitter:description"],
+        )
+        .map(meta::fold_ws)
+        .or(ld.description.clone()),
+        language: language::detect(&text, html_lang.as_deref(), profile.language.as_deref()),
+        text,
+        blocks,
+        published_at,
+        date_source,
+        modified_at,
+        authors,
+        attributions: attributed.attributions,
+        photo_credits: attributed.photo_credits,
+        image: meta::meta_first(&metas, &["og:image", "twitter:image"])
+            .and_then(|s| input.url.join(s).ok()),
+        images: Vec::new(),
+        tags: meta::tags(&metas, &ld),
+        extractor,
+        warnings,
+    })
+}
+
+fn detach_all(doc: &mut Html, selectors: &[Selector]) {
+    let ids: Vec<_> = selectors
+        .iter()
+        .flat_map(|s| doc.select(s).map(|e| e.id()).collect::<Vec<_>>())
+        .collect();
+    for id in ids {
+        if let Some(mut node) = doc.tree.get_mut(id) {
+            node.detach();
+        }
+    }
+}
+
+fn first_text(doc: &Html, sel: &Selector) -> Option<String> {
+    doc.select(sel)
+        .map(|e| {
+            e.value()
+                .attr("content")
+                .or_else(|| e.value().attr("data-title"))
+                .map(meta::fold_ws)
+                .unwrap_or_else(|| meta::element_text(e))
+        })
+        .find(|t| !t.is_empty())
+}
+
+fn body_blocks(
+    doc: &Html,
+    profile: &SourceProfile,
+    rules: &Rules,
+    n: &Normalizer,
+) -> (Vec<Block>, ExtractorInfo, Vec<String>) {
+    let version = env!("CARGO_PKG_VERSION").to_owned();
+    let mut warnings = Vec::new();
+    if let Some(sel) = &rules.body {
+        let roots: Vec<ElementRef<'_>> = doc.select(sel).collect();
+        let blocks: Vec<Block> = roots
+            .iter()
+            .flat_map(|r| n.generic.extract_within(*r))
+            .collect();
+        if !blocks.is_empty() {
+            let info = ExtractorInfo {
+                name: format!("selectors:{}", profile.id),
+                version,
+            };
+            return (blocks, info, warnings);
+        }
+        warnings.push(format!(
+            "selectors.body of source {} matched no text; generic extractor used",
+            profile.id
+        ));
+    }
+    (
+        n.generic.extract(doc),
+        ExtractorInfo {
+            name: "generic".into(),
+            version,
+        },
+        warnings,
+    )
+}
+
+/// Removes short blocks near the start or end that are only a date ("Posted: 05.05.2025
+/// 10:31:24") and returns the first such date.
+fn take_date_lines(
+    blocks: &mut Vec<Block>,
+    profile: &SourceProfile,
+    reference: DateTime<Utc>,
+) -> Option<DateTime<FixedOffset>> {
+    let mut found = None;
+    let len = blocks.len();
+    let mut idx = 0;
+    blocks.retain(|b| {
+        let near_edge = idx < 3 || idx + 2 >= len;
+        idx += 1;
+        if !near_edge || b.kind == BlockKind::List || b.text.chars().count() > 60 {
+            return true;
+        }
+        let Some(d) = dates::parse_visible(&b.text, profile.timezone, reference) else {
+            return true;
+        };
+        let words = b
+            .text
+            .split_whitespace()
+            .filter(|w| !w.chars().any(|c| c.is_ascii_digit()))
+            .count();
+        if words > 4 {
+            return true;
+        }
+        found.get_or_insert(d);
+        false
+    });
+    found
+}
+
+fn published(
+    doc: &Html,
+    metas: &[(String, String)],
+    ld: &meta::JsonLd,
+    rules: &Rules,
+    profile: &SourceProfile,
+    input: &NormalizeInput<'_>,
+) -> Option<(DateTime<FixedOffset>, DateSource)> {
+    let tz = profile.timezone;
+    let ok = |d: DateTime<FixedOffset>| dates::plausible(&d, input.fetched_at).then_some(d);
+    let from_selector = rules.date.as_ref().and_then(|sel| {
+        doc.select(sel).find_map(|e| {
+            let raw = e
+                .value()
+                .attr("content")
+                .or_else(|| e.value().attr("datetime"))
+                .map(str::to_owned)
+                .unwrap_or_else(|| meta::element_text(e));
+            dates::parse_machine(&raw, tz)
+                .and_then(ok)
+                .or_else(|| dates::parse_visible(&raw, tz, input.fetched_at))
+        })
+    });
+    if let Some(d) = from_selector {
+        return Some((d, DateSource::Selector));
+    }
+    if let Some(d) = ld
+        .date_published
+        .as_deref()
+        .and_then(|s| dates::parse_machine(s, tz))
+        .and_then(ok)
+    {
+        return Some((d, DateSource::JsonLd));
+    }
+    const META_KEYS: &[&str] = &[
+        "article:published_time",
+        "og:published_time",
+        "datepublished",
+        "pubdate",
+        "publishdate",
+        "publish-date",
+        "date",
+        "dc.date.issued",
+        "dc.date",
+        "sailthru.date",
+        "parsely-pub-date",
+    ];
+    if let Some(d) = meta::meta_first(metas, META_KEYS)
+        .and_then(|s| dates::parse_machine(s, tz))
+        .and_then(ok)
+    {
+        return Some((d, DateSource::Meta));
+    }
+    // BelTA labels local wall time "+00:00" here: keep the wall time, attach the source zone.
+    if let Some(d) = meta::meta_first(metas, &["mediator_published_time"])
+        .and_then(|s| NaiveDateTime::parse_from_str(s.get(..19)?, "%Y-%m-%dT%H:%M:%S").ok())
+        .map(|n| dates::localize(n, tz))
+        .and_then(ok)
+    {
+        return Some((d, DateSource::Meta));
+    }
+    if let Some(d) = doc.select(&SELECTORS.time).find_map(|t| {
+        t.value()
+            .attr("datetime")
+            .and_then(|s| dates::parse_machine(s, tz))
+            .and_then(ok)
+    }) {
+        return Some((d, DateSource::TimeElement));
+    }
+    None
+}
+
+/// The first date printed in a date-like element (class/id mentioning date, time, posted,
+/// publish) with short text.
+fn visible_date(
+    doc: &Html,
+    profile: &SourceProfile,
+    reference: DateTime<Utc>,
+) -> Option<DateTime<FixedOffset>> {
+    doc.select(&SELECTORS.dateish)
+        .take(50)
+        .map(meta::element_text)
+        .filter(|t| (6..=80).contains(&t.chars().count()))
+        .find_map(|t| dates::parse_visible(&t, profile.timezone, reference))
+}
+
+fn fallback_date(
+    input: &NormalizeInput<'_>,
+    profile: &SourceProfile,
+) -> Option<(DateTime<FixedOffset>, DateSource)> {
+    if let Some(d) = input
+        .hint
+        .and_then(|h| h.published)
+        .filter(|d| dates::plausible(d, input.fetched_at))
+    {
+        return Some((d, DateSource::Feed));
+    }
+    // ria.ru-style /20250505/ path segment.
+    input.url.path_segments()?.find_map(|seg| {
+        if seg.len() != 8 || !seg.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let date = chrono::NaiveDate::parse_from_str(seg, "%Y%m%d").ok()?;
+        let d = dates::localize(date.and_time(chrono::NaiveTime::MIN), profile.timezone);
+        dates::plausible(&d, input.fetched_at).then_some((d, DateSource::Url))
+    })
+}
+
+fn canonical_url(doc: &Html, metas: &[(String, String)], url: &Url) -> Url {
+    let declared = meta::canonical_href(doc)
+        .or_else(|| meta::meta_first(metas, &["og:url"]).map(str::to_owned))
+        .and_then(|h| url.join(h.trim()).ok())
+        .filter(|c| matches!(c.scheme(), "http" | "https") && canonical::same_site(c, url));
+    canonical::canonicalize(declared.as_ref().unwrap_or(url))
+}

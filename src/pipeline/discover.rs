@@ -1,0 +1,207 @@
+//! Discovery: a source's feeds, sitemaps (recursively through indexes) and section pages
+//! become a list of article URLs. Documents are fetched conditionally with stored validators,
+//! stored raw through the sink, and parsed by `feed`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+use url::Url;
+
+use crate::config::SourceConfig;
+use crate::feed;
+use crate::fetch::{Conditional, FetchError, FetchRequest, Fetched, Fetcher};
+use crate::model::FeedItem;
+use crate::state::{State, Validators};
+
+use super::report::SourceStats;
+use super::sink::SinkMsg;
+
+/// How deep sitemap indexes are followed.
+const MAX_SITEMAP_DEPTH: usize = 3;
+/// Most discovery documents fetched per source per run (bounds a hostile sitemap index).
+const MAX_DOCUMENTS: usize = 200;
+
+/// Shared handles discovery needs.
+pub struct Ctx {
+    pub fetcher: Arc<Fetcher>,
+    pub state: Arc<State>,
+    pub sink: mpsc::Sender<SinkMsg>,
+    /// Entries dated before this are skipped (recent window or `--since`).
+    pub not_before: DateTime<Utc>,
+    /// Cap on the decoded size of a discovery document.
+    pub max_bytes: u64,
+}
+
+/// Article URLs found for one source, with counters.
+pub async fn discover(src: &SourceConfig, ctx: &Ctx, stats: &mut SourceStats) -> Vec<FeedItem> {
+    let mut items = Vec::new();
+    let mut docs = 0usize;
+    let mut feeds = src.feeds.clone();
+    let mut sitemaps: Vec<(Url, usize)> = src.sitemaps.iter().map(|u| (u.clone(), 0)).collect();
+    if feeds.is_empty()
+        && sitemaps.is_empty()
+        && src.sections.is_empty()
+        && let Some(home) = &src.profile.homepage
+    {
+        {
+            feeds.extend(autodiscover(home, src, ctx, stats).await);
+            sitemaps.extend(
+                ctx.fetcher
+                    .robots_sitemaps(home)
+                    .await
+                    .into_iter()
+                    .map(|u| (u, 0)),
+            );
+        }
+    }
+    for url in feeds {
+        docs += 1;
+        if let Some(d) = document(&url, src, ctx, stats).await {
+            items.extend(d.items);
+        }
+    }
+    while let Some((url, depth)) = sitemaps.pop() {
+        docs += 1;
+        if docs > MAX_DOCUMENTS {
+            stats.fail("discovery_budget");
+            break;
+        }
+        let Some(d) = document(&url, src, ctx, stats).await else {
+            continue;
+        };
+        items.extend(d.items.into_iter().filter(|i| recent(i, ctx.not_before)));
+        if depth < MAX_SITEMAP_DEPTH {
+            let children = d
+                .children
+                .into_iter()
+                .filter(|(_, lastmod)| lastmod.is_none_or(|m| m >= ctx.not_before));
+            sitemaps.extend(children.map(|(u, _)| (u, depth + 1)));
+        }
+    }
+    for url in &src.sections {
+        if let (Some(re), Some(page)) = (
+            &src.article_url_regex,
+            fetch_doc(url, src, ctx, stats).await,
+        ) {
+            items.extend(
+                feed::section_links(&page.body, &page.final_url, re)
+                    .into_iter()
+                    .map(|url| FeedItem {
+                        url,
+                        title: None,
+                        published: None,
+                    }),
+            );
+            let _ = ctx.sink.send(SinkMsg::Discovery { page }).await;
+        }
+    }
+    let mut seen = HashSet::new();
+    items.retain(|i| seen.insert(i.url.clone()));
+    items
+}
+
+fn recent(item: &FeedItem, not_before: DateTime<Utc>) -> bool {
+    item.published
+        .is_none_or(|p| p.with_timezone(&Utc) >= not_before)
+}
+
+/// Feed links announced on the home page. A home page that cannot be fetched is not a
+/// failure of the run: autodiscovery is a probe, and robots.txt sitemaps may still work.
+async fn autodiscover(
+    home: &Url,
+    src: &SourceConfig,
+    ctx: &Ctx,
+    stats: &mut SourceStats,
+) -> Vec<Url> {
+    let mut probe = SourceStats::default();
+    let page = fetch_doc(home, src, ctx, &mut probe).await;
+    probe.failures.clear();
+    stats.merge(&probe);
+    match page {
+        Some(page) => {
+            let links = feed::discover_feed_links(&page.body, &page.final_url);
+            let _ = ctx.sink.send(SinkMsg::Discovery { page }).await;
+            links
+        }
+        None => Vec::new(),
+    }
+}
+
+/// Fetches (conditionally) and stores one discovery document.
+async fn fetch_doc(
+    url: &Url,
+    src: &SourceConfig,
+    ctx: &Ctx,
+    stats: &mut SourceStats,
+) -> Option<Box<crate::model::RawPage>> {
+    let key = url.as_str();
+    let v = ctx.state.validators(key).unwrap_or_default();
+    let req = FetchRequest {
+        url: url.clone(),
+        source: src.profile.id.clone(),
+        conditional: Conditional {
+            etag: v.etag,
+            last_modified: v.last_modified,
+        },
+        hint: None,
+    };
+    match ctx.fetcher.fetch(&req).await {
+        Ok(Fetched::Page(page)) => {
+            stats.fetched += 1;
+            let v = Validators {
+                etag: page.header("etag").map(str::to_owned),
+                last_modified: page.header("last-modified").map(str::to_owned),
+            };
+            if let Err(e) = ctx.state.set_validators(key, &v) {
+                tracing::warn!(url = %url, error = %e, "cannot store validators");
+            }
+            Some(page)
+        }
+        Ok(Fetched::NotModified { .. }) => {
+            stats.not_modified += 1;
+            None
+        }
+        Err(e) => {
+            count_fetch_error(&e, stats);
+            tracing::warn!(source = %src.profile.id, url = %url, error = %e, "discovery fetch failed");
+            None
+        }
+    }
+}
+
+/// Counts a fetch failure: robots refusals are counted apart, not as failures.
+pub fn count_fetch_error(e: &FetchError, stats: &mut SourceStats) {
+    match e {
+        FetchError::RobotsDisallowed { .. } => stats.robots_blocked += 1,
+        FetchError::BadScheme { .. } => stats.rejected_links += 1,
+        _ => stats.fail(&e.kind()),
+    }
+}
+
+async fn document(
+    url: &Url,
+    src: &SourceConfig,
+    ctx: &Ctx,
+    stats: &mut SourceStats,
+) -> Option<feed::Discovery> {
+    let page = fetch_doc(url, src, ctx, stats).await?;
+    let ct = page.header("content-type").map(str::to_owned);
+    let parsed = feed::parse_discovery(&page.body, ct.as_deref(), &page.final_url, ctx.max_bytes);
+    let _ = ctx.sink.send(SinkMsg::Discovery { page }).await;
+    match parsed {
+        Ok(d) => {
+            stats.rejected_links += d.rejected.len() as u64;
+            for r in &d.rejected {
+                tracing::info!(source = %src.profile.id, link = %r.link, reason = ?r.reason, "link refused");
+            }
+            Some(d)
+        }
+        Err(e) => {
+            tracing::warn!(source = %src.profile.id, url = %url, error = %e, "discovery document unusable");
+            stats.fail("bad_feed");
+            None
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! newsmill integration tests: one binary, modules by kind. Every HTTP server is started by
+//! the test itself on 127.0.0.1; nothing touches the internet.
+
+// Test helpers panic on setup failure by design.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod util;
+
+mod cli;
+mod demo;
