@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use url::Url;
 
-use crate::cli::Command;
+use crate::cli::{Command, ExportFormat};
 use crate::config::Config;
 use crate::model::SourceId;
 use crate::normalize::Normalizer;
@@ -109,6 +109,46 @@ pub async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { config, json } => status(&config, json),
+        Command::Stats { config, json } => {
+            let cfg = Config::load(&config)?;
+            let records = read_corpus(&cfg)?;
+            let s = crate::stats::summarize(&records);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                print!("{}", crate::stats::render(&s));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export {
+            config,
+            since,
+            sources,
+            format,
+            output,
+        } => {
+            let cfg = Config::load(&config)?;
+            let filter = crate::stats::ExportFilter {
+                since: Some(parse_since(&since)?),
+                sources: parse_ids(&sources, &cfg)?,
+            };
+            let records = read_corpus(&cfg)?;
+            let n = match (format, output) {
+                (ExportFormat::Jsonl, None) => {
+                    crate::stats::export_jsonl(&records, &filter, std::io::stdout().lock())?
+                }
+                (ExportFormat::Jsonl, Some(path)) => {
+                    let f = std::fs::File::create(&path)
+                        .with_context(|| format!("creating {}", path.display()))?;
+                    crate::stats::export_jsonl(&records, &filter, std::io::BufWriter::new(f))?
+                }
+                (ExportFormat::Parquet, _) => anyhow::bail!(
+                    "--format parquet: this build has no Parquet writer (the arrow/parquet crates would double the build time); export JSONL and convert, e.g. with pyarrow or duckdb"
+                ),
+            };
+            eprintln!("exported {n} of {} records", records.len());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -225,6 +265,13 @@ fn extract_one(
     };
     let article = n.normalize_html(&body, &url, source, now)?;
     Ok(serde_json::to_value(article)?)
+}
+
+fn read_corpus(cfg: &Config) -> anyhow::Result<Vec<crate::model::CorpusRecord>> {
+    let dir = &cfg.storage.normalized_dir;
+    let corpus = crate::corpus::Corpus::open(dir)
+        .with_context(|| format!("opening corpus {}", dir.display()))?;
+    Ok(corpus.records()?)
 }
 
 fn status(config: &Path, as_json: bool) -> anyhow::Result<ExitCode> {

@@ -35,6 +35,15 @@ pub enum LogFormat {
     Json,
 }
 
+/// `export` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// JSON Lines, the corpus record format.
+    Jsonl,
+    /// Apache Parquet (needs the `parquet` cargo feature).
+    Parquet,
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -104,6 +113,33 @@ pub enum Command {
         /// Config file.
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
+    },
+    /// Corpus summary: per-source counts, date range, languages, duplicate clusters, top attributions.
+    Stats {
+        /// Config file.
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write corpus records for downstream analysis (to stdout, or --output FILE).
+    Export {
+        /// Config file.
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Only records published (undated: fetched) since this date (YYYY-MM-DD or RFC 3339).
+        #[arg(long, value_name = "DATE")]
+        since: String,
+        /// Only this source (repeatable).
+        #[arg(long = "source", value_name = "ID")]
+        sources: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
+        /// Output file (default: stdout; required for parquet).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
     },
     /// Per source: last run, last success, last new article, failure streak.
     Status {

@@ -8,7 +8,8 @@
 //!   atomically after each flush. Segments a crash left out of the manifest are adopted on open.
 //!
 //! When an exact duplicate of an existing record is seen at another URL, the existing record's
-//! `also_seen_at` grows: its segment is rewritten (temp + rename) at the next flush.
+//! `also_seen_at` grows, and when a record's near-duplicate cluster changes its link fields
+//! change (`links.rs`): either way its segment is rewritten (temp + rename) at the next flush.
 //! Nothing here depends on wall-clock time, so the same input gives byte-identical files.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -19,7 +20,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::{CorpusRecord, SCHEMA_VERSION, Sighting};
+use crate::model::{CorpusRecord, NearLink, SCHEMA_VERSION, Sighting};
+
+mod links;
 
 /// Records per segment before a new one is started.
 const SEGMENT_RECORDS: usize = 1000;
@@ -86,7 +89,7 @@ pub struct Manifest {
 pub struct FlushReport {
     /// Records appended (each now durable).
     pub appended: Vec<String>,
-    /// Segments rewritten to add sightings.
+    /// Segments rewritten to add sightings or update near-duplicate links.
     pub rewritten: usize,
 }
 
@@ -99,6 +102,8 @@ pub struct Corpus {
     index: HashMap<String, (String, BTreeSet<String>)>,
     pending: Vec<CorpusRecord>,
     sightings: BTreeMap<String, Vec<Sighting>>,
+    /// New near-duplicate links for durable records, applied at the next flush.
+    links: BTreeMap<String, NearLink>,
 }
 
 impl Corpus {
@@ -130,6 +135,7 @@ impl Corpus {
             index: HashMap::new(),
             pending: Vec::new(),
             sightings: BTreeMap::new(),
+            links: BTreeMap::new(),
         };
         for name in names {
             let (records, info) = corpus.read_segment(&name)?;
@@ -229,7 +235,7 @@ impl Corpus {
     }
 
     /// Makes everything queued durable: new segments for pending records, rewrites for
-    /// sightings, then the manifest.
+    /// sightings and link updates, then the manifest.
     ///
     /// # Errors
     /// `Io`/`BadRecord`; on error nothing already durable is lost.
@@ -247,7 +253,7 @@ impl Corpus {
             self.manifest.records += info.records;
             self.manifest.segments.push(info);
         }
-        report.rewritten = self.apply_sightings()?;
+        report.rewritten = self.apply_updates()?;
         if !report.appended.is_empty() || report.rewritten > 0 || !self.dir.join(MANIFEST).exists()
         {
             self.write_manifest()?;
@@ -255,12 +261,18 @@ impl Corpus {
         Ok(report)
     }
 
-    fn apply_sightings(&mut self) -> Result<usize, CorpusError> {
+    fn apply_updates(&mut self) -> Result<usize, CorpusError> {
         let sightings = std::mem::take(&mut self.sightings);
+        let links = std::mem::take(&mut self.links);
         let mut by_segment: BTreeMap<String, Vec<(&String, &Vec<Sighting>)>> = BTreeMap::new();
         for (id, list) in &sightings {
             if let Some((seg, _)) = self.index.get(id) {
                 by_segment.entry(seg.clone()).or_default().push((id, list));
+            }
+        }
+        for id in links.keys() {
+            if let Some((seg, _)) = self.index.get(id) {
+                by_segment.entry(seg.clone()).or_default();
             }
         }
         for (seg, updates) in &by_segment {
@@ -268,6 +280,9 @@ impl Corpus {
             for rec in &mut records {
                 if let Some((_, list)) = updates.iter().find(|(id, _)| **id == rec.id) {
                     rec.also_seen_at.extend(list.iter().cloned());
+                }
+                if let Some(link) = links.get(&rec.id) {
+                    rec.near = link.clone();
                 }
             }
             let info = self.write_segment(seg, &records)?;

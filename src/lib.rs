@@ -28,4 +28,5 @@ pub mod pipeline;
 pub mod raw_store;
 pub mod shutdown;
 pub mod state;
+pub mod stats;
 pub mod telemetry;

@@ -358,6 +358,27 @@ pub struct Sighting {
     pub fetched_at: DateTime<Utc>,
 }
 
+/// Where a record stands among its near duplicates (see `dedup`'s module doc for how links are
+/// made). Flattened into [`CorpusRecord`]; every field defaults to `null` so lines written before
+/// near-duplicate detection still read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NearLink {
+    /// Id of the cluster's canonical (earliest) record; a record alone in its cluster carries its
+    /// own id. Changes only when an earlier-published copy arrives later.
+    #[serde(default)]
+    pub cluster_id: Option<String>,
+    /// The cluster's canonical record when it is not this one (`null` for the canonical record).
+    #[serde(default)]
+    pub near_duplicate_of: Option<String>,
+    /// Jaccard similarity (0–1, 4 decimals) of this text's word shingles to those of
+    /// `near_duplicate_of`.
+    #[serde(default)]
+    pub similarity: Option<f64>,
+    /// Containment (0–1, 4 decimals): shared shingles over the smaller of the two shingle sets.
+    #[serde(default)]
+    pub containment: Option<f64>,
+}
+
 /// Current corpus record schema version; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -366,7 +387,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// # Format
 /// JSON Lines, one record per line, UTF-8. Every field of [`Article`] appears at the top level
 /// (`url`, `canonical_url`, `source_id`, `title`, `text`, `blocks`, `published_at`, …), plus the
-/// fields below. The README lists every field with an example.
+/// fields below; the [`NearLink`] fields (`cluster_id`, `near_duplicate_of`, `similarity`,
+/// `containment`) come last. The README lists every field with an example.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CorpusRecord {
     /// [`SCHEMA_VERSION`] at the time of writing.
@@ -386,4 +408,7 @@ pub struct CorpusRecord {
     pub word_count: usize,
     /// Other URLs (any source) where exactly the same text was seen, in the order seen.
     pub also_seen_at: Vec<Sighting>,
+    /// Near-duplicate cluster: `cluster_id`, `near_duplicate_of`, `similarity`, `containment`.
+    #[serde(flatten)]
+    pub near: NearLink,
 }

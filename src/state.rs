@@ -6,6 +6,9 @@
 //! ingested only after the corpus has durably written its record, and a crash between the
 //! two is healed by the deduper (the re-fetched text hashes to an id the corpus already has).
 //!
+//! The near-duplicate index (LSH band keys and cluster membership) lives here too, in the
+//! `near_*` tables (see `state/near.rs`).
+//!
 //! Calls are short, indexed single-row statements; they run synchronously behind a mutex.
 //! That is cheaper than a thread hop for microsecond queries, and keeps one writer.
 
@@ -16,6 +19,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::model::{RawLocation, SourceId};
+
+mod near;
+
+pub use near::{NearIndexSize, NearRow};
 
 /// Errors from the state database.
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +139,7 @@ impl State {
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open_err)?;
         conn.execute_batch(SCHEMA).map_err(open_err)?;
+        conn.execute_batch(near::SCHEMA).map_err(open_err)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })

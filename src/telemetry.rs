@@ -1,7 +1,16 @@
 //! Logging setup: `tracing` events to stderr, as text or JSON lines, filtered by `RUST_LOG`
 //! or by the verbosity flags (default: newsmill at info, dependencies at warn).
+//!
+//! When stderr is a terminal and the format is text, spans marked as progress (one per source
+//! in `pipeline`) are drawn as progress bars (tracing-indicatif), and log lines are printed
+//! above them instead of through them. Under cron (no terminal) or with JSON logs there are
+//! no bars, just plain lines.
+
+use std::io::IsTerminal as _;
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// Installs the global subscriber. `json` selects JSON lines; `verbosity` is -1 (quiet), 0, 1, 2.
 pub fn init(json: bool, verbosity: i8) {
@@ -11,14 +20,34 @@ pub fn init(json: bool, verbosity: i8) {
         1 => "newsmill=debug,info",
         _ => "newsmill=trace,debug",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     // Ignoring the error keeps a second init (tests) harmless.
-    let _ = if json {
-        builder.json().flatten_event(true).try_init()
+    if json {
+        let fmt = tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_writer(std::io::stderr);
+        let _ = tracing_subscriber::registry()
+            .with(filter())
+            .with(fmt)
+            .try_init();
+    } else if std::io::stderr().is_terminal() {
+        let bars = tracing_indicatif::IndicatifLayer::new().with_max_progress_bars(12, None);
+        let fmt = tracing_subscriber::fmt::layer()
+            .with_target(false)
+            .with_writer(bars.get_stderr_writer());
+        let _ = tracing_subscriber::registry()
+            .with(filter())
+            .with(fmt)
+            .with(bars)
+            .try_init();
     } else {
-        builder.with_target(false).try_init()
-    };
+        let fmt = tracing_subscriber::fmt::layer()
+            .with_target(false)
+            .with_writer(std::io::stderr);
+        let _ = tracing_subscriber::registry()
+            .with(filter())
+            .with(fmt)
+            .try_init();
+    }
 }

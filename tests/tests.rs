@@ -7,4 +7,12 @@
 mod util;
 
 mod cli;
+mod crash;
+mod dedup;
 mod demo;
+mod fetch;
+mod fetch_body;
+mod fetch_robots;
+mod fetch_run;
+mod fetch_targets;
+mod hostile;

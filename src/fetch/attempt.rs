@@ -26,6 +26,24 @@ pub(super) enum Outcome {
     Redirect(Url),
 }
 
+/// The cap on an attempt's decoded body, and what passing it means.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Cap {
+    /// Fail with `TooLarge`: a cut page is not the page.
+    Fail(u64),
+    /// Keep the first bytes: RFC 9309 parses the first 500 KiB of a robots.txt and ignores
+    /// the rest, rather than reading a huge file as "no rules".
+    Truncate(u64),
+}
+
+impl Cap {
+    fn limit(self) -> u64 {
+        match self {
+            Self::Fail(n) | Self::Truncate(n) => n,
+        }
+    }
+}
+
 /// A failed attempt, and whether another is worth making.
 #[derive(Debug)]
 pub(super) enum Failure {
@@ -45,13 +63,22 @@ impl Failure {
     }
 }
 
-fn transport(url: &Url, e: reqwest::Error) -> Failure {
+/// Classifies a client error. `connect_timeout` is the only deadline the client itself
+/// enforces (the whole-attempt one is a `tokio` timeout around it), so a client timeout is a
+/// connect timeout: final, like every timeout.
+fn transport(url: &Url, e: reqwest::Error, connect_timeout: Duration) -> Failure {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
     while let Some(s) = source {
         if s.downcast_ref::<guard::BlockedAddress>().is_some() {
             return Failure::Final(FetchError::PrivateAddress { url: url.clone() });
         }
         source = s.source();
+    }
+    if e.is_timeout() {
+        return Failure::Final(FetchError::Timeout {
+            url: url.clone(),
+            after: connect_timeout,
+        });
     }
     if e.is_builder() {
         return Failure::Final(FetchError::BadScheme {
@@ -75,7 +102,7 @@ impl Fetcher {
         &self,
         url: &Url,
         conditional: Option<&Conditional>,
-        cap: u64,
+        cap: Cap,
     ) -> Result<Outcome, Failure> {
         let after = self.config.timeout;
         match tokio::time::timeout(after, self.attempt_inner(url, conditional, cap)).await {
@@ -91,7 +118,7 @@ impl Fetcher {
         &self,
         url: &Url,
         conditional: Option<&Conditional>,
-        cap: u64,
+        cap: Cap,
     ) -> Result<Outcome, Failure> {
         let mut rb = self.client.get(url.clone());
         if let Some(c) = conditional {
@@ -102,48 +129,16 @@ impl Fetcher {
                 rb = rb.header(header::IF_MODIFIED_SINCE, lm);
             }
         }
-        let mut resp = rb.send().await.map_err(|e| transport(url, e))?;
+        let connect_timeout = self.config.connect_timeout;
+        let resp = rb
+            .send()
+            .await
+            .map_err(|e| transport(url, e, connect_timeout))?;
+        if let Some(outcome) = not_a_body(url, &resp) {
+            return outcome;
+        }
         let status = resp.status().as_u16();
-        if status == 304 {
-            return Ok(Outcome::NotModified);
-        }
-        if (300..400).contains(&status) {
-            let next = resp
-                .headers()
-                .get(header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|loc| url.join(loc.trim()).ok());
-            return next
-                .map(Outcome::Redirect)
-                .ok_or_else(|| Failure::Final(FetchError::BadRedirect { url: url.clone() }));
-        }
-        if !(200..300).contains(&status) {
-            let error = FetchError::Status {
-                url: url.clone(),
-                status,
-            };
-            if retry::retryable_status(status) {
-                let ra = resp
-                    .headers()
-                    .get(header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok());
-                return Err(Failure::Retryable {
-                    error,
-                    retry_after: retry::retry_after(ra, Utc::now()),
-                    status: Some(status),
-                });
-            }
-            return Err(Failure::Final(error));
-        }
-        let too_large = || {
-            Failure::Final(FetchError::TooLarge {
-                url: url.clone(),
-                limit: cap,
-            })
-        };
-        if resp.content_length().is_some_and(|n| n > cap) {
-            return Err(too_large());
-        }
+        let version = format!("{:?}", resp.version());
         let headers = resp
             .headers()
             .iter()
@@ -154,16 +149,7 @@ impl Fetcher {
                 )
             })
             .collect();
-        let version = format!("{:?}", resp.version());
-        let mut body = Vec::new();
-        // Chunks arrive already decompressed, so the cap applies to decoded bytes: a gzip bomb
-        // stops at `cap` however small it was on the wire.
-        while let Some(chunk) = resp.chunk().await.map_err(|e| transport(url, e))? {
-            if (body.len() + chunk.len()) as u64 > cap {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_body(url, resp, cap, connect_timeout).await?;
         Ok(Outcome::Done(Response {
             status,
             version,
@@ -171,4 +157,89 @@ impl Fetcher {
             body,
         }))
     }
+}
+
+/// The outcome of a response whose body is not wanted (304, redirect, error status), or
+/// `None` for a 2xx.
+fn not_a_body(url: &Url, resp: &reqwest::Response) -> Option<Result<Outcome, Failure>> {
+    let status = resp.status().as_u16();
+    if status == 304 {
+        return Some(Ok(Outcome::NotModified));
+    }
+    if (300..400).contains(&status) {
+        let next = resp
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|loc| url.join(loc.trim()).ok());
+        return Some(
+            next.map(Outcome::Redirect)
+                .ok_or_else(|| Failure::Final(FetchError::BadRedirect { url: url.clone() })),
+        );
+    }
+    if (200..300).contains(&status) {
+        return None;
+    }
+    let error = FetchError::Status {
+        url: url.clone(),
+        status,
+    };
+    if !retry::retryable_status(status) {
+        return Some(Err(Failure::Final(error)));
+    }
+    let ra = resp
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok());
+    let retry_after = retry::parse_retry_after(ra, Utc::now());
+    // A server asking for a longer pause than a run waits gets no retry at all: backing off
+    // for a few seconds instead would ignore what it said.
+    if retry_after.is_some_and(|wait| wait > retry::MAX_RETRY_AFTER) {
+        return Some(Err(Failure::Final(error)));
+    }
+    Some(Err(Failure::Retryable {
+        error,
+        retry_after,
+        status: Some(status),
+    }))
+}
+
+/// Reads the body under the cap. Chunks arrive already decompressed, so the cap applies to
+/// decoded bytes: a gzip bomb stops at the cap however small it was on the wire. Dropping
+/// the response early closes the connection, so the server stops sending.
+async fn read_body(
+    url: &Url,
+    mut resp: reqwest::Response,
+    cap: Cap,
+    connect_timeout: Duration,
+) -> Result<Vec<u8>, Failure> {
+    let limit = cap.limit();
+    let too_large = || {
+        Failure::Final(FetchError::TooLarge {
+            url: url.clone(),
+            limit,
+        })
+    };
+    if matches!(cap, Cap::Fail(_)) && resp.content_length().is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| transport(url, e, connect_timeout))?
+    {
+        let room = usize::try_from(limit)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(body.len());
+        if chunk.len() > room {
+            if matches!(cap, Cap::Fail(_)) {
+                return Err(too_large());
+            }
+            body.extend_from_slice(chunk.get(..room).unwrap_or_default());
+            break;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }

@@ -6,14 +6,18 @@
 //! whole-attempt deadline → body read in chunks with a cap on *decoded* bytes → retry decision
 //! ([`retry`]) → redirects followed by hand, each hop checked again. The DNS resolver refuses
 //! non-public addresses ([`guard`]). Every failure is a typed [`FetchError`] naming the URL.
+//!
+//! `tests/fetch*.rs` prove each of these against hostile servers on 127.0.0.1
+//! (`tests/hostile.rs`): silence, stalls, drips, lies in `Content-Length`, resets, bombs,
+//! redirect loops, `Retry-After`, robots.txt failures, private targets.
 
+mod error;
 pub mod guard;
 pub mod politeness;
 pub mod retry;
 pub mod robots;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::Utc;
 use reqwest::header::{self, HeaderMap, HeaderValue};
@@ -22,103 +26,9 @@ use url::Url;
 
 use crate::config::FetchConfig;
 use crate::model::{FeedItem, HostKey, RawPage, SourceId};
+pub use error::FetchError;
 use politeness::Politeness;
 use robots::{Cached, RobotsCache, RobotsRules};
-
-/// Why a fetch produced no page.
-#[derive(Debug, thiserror::Error)]
-pub enum FetchError {
-    /// Only http and https are fetched.
-    #[error("{url}: scheme not allowed")]
-    BadScheme {
-        /// The URL.
-        url: String,
-    },
-    /// robots.txt disallows the URL for our user agent (or could not be fetched).
-    #[error("{url}: disallowed by robots.txt")]
-    RobotsDisallowed {
-        /// The URL.
-        url: Url,
-    },
-    /// The host resolves only to loopback/private/link-local addresses.
-    #[error("{url}: target address is not public (set fetch.allow_private_networks to allow)")]
-    PrivateAddress {
-        /// The URL.
-        url: Url,
-    },
-    /// No complete response within `fetch.timeout`.
-    #[error("{url}: timed out after {after:?}")]
-    Timeout {
-        /// The URL.
-        url: Url,
-        /// The deadline that passed.
-        after: Duration,
-    },
-    /// The final HTTP status was not a success.
-    #[error("{url}: HTTP status {status}")]
-    Status {
-        /// The URL.
-        url: Url,
-        /// The status code.
-        status: u16,
-    },
-    /// The decoded body passed `fetch.max_body_bytes`.
-    #[error("{url}: body larger than {limit} bytes")]
-    TooLarge {
-        /// The URL.
-        url: Url,
-        /// The cap.
-        limit: u64,
-    },
-    /// More redirects than `fetch.max_redirects`, or a redirect loop.
-    #[error("{url}: too many redirects ({hops})")]
-    TooManyRedirects {
-        /// The first URL.
-        url: Url,
-        /// Hops followed.
-        hops: usize,
-    },
-    /// A redirect without a usable `Location`.
-    #[error("{url}: redirect without a valid Location")]
-    BadRedirect {
-        /// The URL that redirected.
-        url: Url,
-    },
-    /// Connection, TLS, protocol or body-transfer failure (reset, truncated body…).
-    #[error("{url}: transport error")]
-    Transport {
-        /// The URL.
-        url: Url,
-        /// The client's error.
-        #[source]
-        source: reqwest::Error,
-    },
-    /// The HTTP client could not be built (bad TLS setup).
-    #[error("cannot build the HTTP client")]
-    Client {
-        /// The client's error.
-        #[source]
-        source: reqwest::Error,
-    },
-}
-
-impl FetchError {
-    /// A short stable name for reports ("timeout", "status_404", "robots", …).
-    pub fn kind(&self) -> String {
-        match self {
-            Self::BadScheme { .. } => "bad_scheme".into(),
-            Self::RobotsDisallowed { .. } => "robots".into(),
-            Self::PrivateAddress { .. } => "private_address".into(),
-            Self::Timeout { .. } => "timeout".into(),
-            Self::Status { status, .. } => format!("status_{status}"),
-            Self::TooLarge { .. } => "too_large".into(),
-            Self::TooManyRedirects { .. } => "redirects".into(),
-            Self::BadRedirect { .. } => "bad_redirect".into(),
-            Self::Transport { .. } => "transport".into(),
-            Self::Client { .. } => "client".into(),
-        }
-    }
-}
 
 /// Validators for a conditional GET.
 #[derive(Debug, Clone, Default)]
@@ -211,7 +121,7 @@ impl Fetcher {
         let mut seen = vec![url.clone()];
         loop {
             check_target(&url, self.config.allow_private_networks)?;
-            if !self.robots_allow(&url).await {
+            if !self.robots_allow(&url).await? {
                 return Err(FetchError::RobotsDisallowed { url });
             }
             let conditional = if url == req.url {
@@ -282,8 +192,8 @@ impl Fetcher {
         loop {
             let result = {
                 let _permit = self.gate.acquire(&host).await;
-                self.attempt(url, conditional, self.config.max_body_bytes)
-                    .await
+                let cap = attempt::Cap::Fail(self.config.max_body_bytes);
+                self.attempt(url, conditional, cap).await
             };
             let wait = match &result {
                 Err(attempt::Failure::Retryable { retry_after, .. })
@@ -302,17 +212,32 @@ impl Fetcher {
     }
 
     /// Whether robots.txt allows `url`, fetching and caching the origin's file when needed.
-    async fn robots_allow(&self, url: &Url) -> bool {
+    ///
+    /// # Errors
+    /// `PrivateAddress` when the origin itself resolves to a refused address: the page is
+    /// refused for that reason, which the report must say (it is not a robots verdict).
+    async fn robots_allow(&self, url: &Url) -> Result<bool, FetchError> {
         let Some((origin, robots_url)) = robots::origin(url) else {
-            return false;
+            return Ok(false);
         };
         if url.path() == "/robots.txt" {
-            return true;
+            return Ok(true);
         }
         let slot = self.robots.slot(&origin);
         let mut cached = slot.lock().await;
         if cached.as_ref().is_none_or(|c| c.expires <= Instant::now()) {
-            let rules = self.fetch_robots(&robots_url).await;
+            let rules = match self.fetch_robots(&robots_url).await {
+                Ok(rules) => rules,
+                Err(blocked) => {
+                    // Not cached: the verdict belongs to the resolver, asked again next time.
+                    return Err(match blocked {
+                        FetchError::PrivateAddress { .. } => {
+                            FetchError::PrivateAddress { url: url.clone() }
+                        }
+                        other => other,
+                    });
+                }
+            };
             let ttl = if matches!(rules, RobotsRules::Unreachable) {
                 robots::UNREACHABLE_TTL
             } else {
@@ -327,43 +252,48 @@ impl Fetcher {
                 expires: Instant::now() + ttl,
             });
         }
-        cached.as_ref().is_some_and(|c| c.rules.allows(url))
+        Ok(cached.as_ref().is_some_and(|c| c.rules.allows(url)))
     }
 
-    async fn fetch_robots(&self, robots_url: &Url) -> RobotsRules {
+    /// The rules for an origin. The only error is `PrivateAddress` for the origin itself (a
+    /// refused redirect target elsewhere is just "unreachable").
+    async fn fetch_robots(&self, robots_url: &Url) -> Result<RobotsRules, FetchError> {
         let Ok(host) = HostKey::try_from(robots_url) else {
-            return RobotsRules::Unreachable;
+            return Ok(RobotsRules::Unreachable);
         };
         let mut url = robots_url.clone();
         // robots.txt redirects (http → https, to www.) are followed up to five hops (RFC 9309).
         for _ in 0..5 {
             let result = {
                 let _permit = self.gate.acquire(&host).await;
-                self.attempt(&url, None, robots::MAX_ROBOTS_BYTES).await
+                let cap = attempt::Cap::Truncate(robots::MAX_ROBOTS_BYTES);
+                self.attempt(&url, None, cap).await
             };
-            match result {
+            let rules = match result {
                 Ok(attempt::Outcome::Done(r)) => {
-                    return RobotsRules::from_response(Some(r.status), &r.body, &self.agent_token);
+                    RobotsRules::from_response(Some(r.status), &r.body, &self.agent_token)
                 }
                 Ok(attempt::Outcome::Redirect(next))
                     if check_target(&next, self.config.allow_private_networks).is_ok() =>
                 {
-                    url = next
+                    url = next;
+                    continue;
                 }
                 Err(attempt::Failure::Final(FetchError::Status { status, .. }))
                 | Err(attempt::Failure::Retryable {
                     status: Some(status),
                     ..
-                }) => {
-                    return RobotsRules::from_response(Some(status), b"", &self.agent_token);
+                }) => RobotsRules::from_response(Some(status), b"", &self.agent_token),
+                Err(attempt::Failure::Final(e @ FetchError::PrivateAddress { .. }))
+                    if url == *robots_url =>
+                {
+                    return Err(e);
                 }
-                Err(attempt::Failure::Final(FetchError::TooLarge { .. })) => {
-                    return RobotsRules::AllowAll;
-                }
-                _ => return RobotsRules::Unreachable,
-            }
+                _ => RobotsRules::Unreachable,
+            };
+            return Ok(rules);
         }
-        RobotsRules::Unreachable
+        Ok(RobotsRules::Unreachable)
     }
 
     /// `Sitemap:` lines of the origin's robots.txt (fetching it if needed).
@@ -371,7 +301,9 @@ impl Fetcher {
         let Some((origin, _)) = robots::origin(url) else {
             return Vec::new();
         };
-        let _ = self.robots_allow(url).await;
+        if self.robots_allow(url).await.is_err() {
+            return Vec::new();
+        }
         let slot = self.robots.slot(&origin);
         let cached = slot.lock().await;
         cached

@@ -1,7 +1,9 @@
 //! Retry policy, pure: which failures are worth another attempt and how long to wait.
-//! 5xx, 408 and 429 and transport failures are retried; other 4xx never are. The wait is the
-//! server's `Retry-After` when it gives one (seconds or HTTP-date, capped), else capped
-//! exponential backoff with full jitter.
+//! 5xx, 408 and 429 and transport failures are retried; other 4xx never are, and neither are
+//! timeouts (a server that never answers costs one deadline). The wait is the server's
+//! `Retry-After` when it gives one (seconds or HTTP-date); one longer than
+//! [`MAX_RETRY_AFTER`] means no retry in this run. Without one, capped exponential backoff with
+//! full jitter.
 
 use std::time::Duration;
 
@@ -23,14 +25,19 @@ pub fn retryable_status(status: u16) -> bool {
 /// Parses `Retry-After`: delta-seconds or an HTTP-date relative to `now`. `None` when absent,
 /// unparsable, or further away than [`MAX_RETRY_AFTER`].
 pub fn retry_after(value: Option<&str>, now: DateTime<Utc>) -> Option<Duration> {
+    parse_retry_after(value, now).filter(|wait| *wait <= MAX_RETRY_AFTER)
+}
+
+/// Parses `Retry-After` without the cap, so the caller can tell "no usable header" (`None`:
+/// back off) from "asked for longer than [`MAX_RETRY_AFTER`]" (give up for this run).
+/// A date in the past is a zero wait.
+pub fn parse_retry_after(value: Option<&str>, now: DateTime<Utc>) -> Option<Duration> {
     let v = value?.trim();
-    let wait = if let Ok(secs) = v.parse::<u64>() {
-        Duration::from_secs(secs)
-    } else {
-        let at = DateTime::parse_from_rfc2822(v).ok()?.with_timezone(&Utc);
-        (at - now).to_std().unwrap_or(Duration::ZERO)
-    };
-    (wait <= MAX_RETRY_AFTER).then_some(wait)
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = DateTime::parse_from_rfc2822(v).ok()?.with_timezone(&Utc);
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
 /// Full-jitter exponential backoff for attempt `n` (0-based), given a random value in [0, 1).
@@ -99,6 +106,10 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(retry_after(Some("86400"), now), None);
+        assert_eq!(
+            parse_retry_after(Some("86400"), now),
+            Some(Duration::from_secs(86_400))
+        );
         assert_eq!(retry_after(Some("soon"), now), None);
         assert_eq!(retry_after(None, now), None);
     }

@@ -1,5 +1,5 @@
 //! robots.txt rules per origin (scheme + host + port), cached with a TTL, following RFC 9309:
-//! 2xx → parse; 4xx (incl. 404) → everything allowed; 5xx or unreachable → everything
+//! 2xx → parse; 4xx (incl. 404) → everything allowed; 5xx, 429 or unreachable → everything
 //! disallowed for now, retried after a shorter TTL. Only the parsing and caching live here;
 //! the fetch itself goes through the fetcher's politeness gate like any request.
 
@@ -36,6 +36,8 @@ impl RobotsRules {
                 // An unparsable file gives no rules; the safest reading of "no rules" is allow.
                 Err(_) => Self::AllowAll,
             },
+            // 429 asks us to slow down: reading it as "no rules" would do the opposite.
+            Some(429) => Self::Unreachable,
             Some(400..=499) => Self::AllowAll,
             _ => Self::Unreachable,
         }
@@ -130,6 +132,7 @@ mod tests {
     fn statuses_follow_rfc9309() {
         assert!(RobotsRules::from_response(Some(404), b"", "newsmill").allows(&u("http://a/x")));
         assert!(!RobotsRules::from_response(Some(503), b"", "newsmill").allows(&u("http://a/x")));
+        assert!(!RobotsRules::from_response(Some(429), b"", "newsmill").allows(&u("http://a/x")));
         assert!(!RobotsRules::from_response(None, b"", "newsmill").allows(&u("http://a/x")));
     }
 

@@ -125,8 +125,8 @@ static CITED: LazyLock<Vec<(Regex, bool)>> = LazyLock::new(|| {
     [
         (r"[Aa]ccording to (?:the )?[‘'“«]?(?P<name>[A-Z][\w.’'-]*(?:\s+[A-Z][\w.’'-]*){0,3})[’'”»]?\s+(?:Telegram channel|telegram channel|news agency|agency)", true),
         (r"(?:the )?[‘'“«](?P<name>[A-Z][^’'”»]{1,40})[’'”»] Telegram channel", true),
-        (r"\b(?P<name>[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*){0,2}) (?:has learned|learned from|correspondent reports|reports citing|citing)", false),
-        (r",\s+(?P<name>[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*){0,2}) (?:reports|reported)\b", false),
+        (r"(?:^|[^\w.-])(?P<name>[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*){0,2}) (?:has learned|learned from|correspondent reports|reports citing|citing)", false),
+        (r",\s+(?P<name>[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*){0,2}) (?:reports|reported)(?-u:\b)", false),
         (r"(?:reports the correspondent of|according to|reports|reported by) (?P<name>[A-Z][\w.-]*)", false),
         (r"(?:передает|передаёт|сообщает|сообщили|сообщил|пишет|цитирует|приводит|по данным|паведамляе|перадае|паведамілі)\s+(?:корреспондент\s+|карэспандэнт\s+|госагентство\s+|агентство\s+|агентства\s+)?[«\x22]?(?P<name>[А-ЯЁA-ZІЎ][\w.-]*)[»\x22]?", false),
         (r"(?:[Tt]elegram|[Тт]елеграм)-канал[а-я]*\s+[«\x22](?P<name>[^»\x22]{2,40})[»\x22]", true),
@@ -274,7 +274,7 @@ fn take_based_on(blocks: &mut Vec<Block>, index: &AliasIndex, out: &mut Attribut
 
 fn split_names(list: &str) -> impl Iterator<Item = &str> {
     static SEP: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\s*(?:,|;|&|\band\b|\bи\b|\bі\b|\boraz\b|\bi\b)\s*").expect("static regex")
+        Regex::new(r"\s*(?:,|;|&)\s*|\s+(?:and|и|і|oraz|i)\s+").expect("static regex")
     });
     SEP.split(list).map(str::trim).filter(|s| !s.is_empty())
 }
@@ -329,8 +329,18 @@ pub fn credit_attributions(list: &mut Vec<Attribution>, credits: &[String], inde
     }
 }
 
+/// The citation patterns as one set: a cheap DFA pass says which (if any) can match a block,
+/// so the slower capturing search runs only where it will find something.
+static CITED_SET: LazyLock<regex::RegexSet> = LazyLock::new(|| {
+    regex::RegexSet::new(CITED.iter().map(|(re, _)| re.as_str())).expect("patterns compiled above")
+});
+
 fn find_cited(text: &str, index: &AliasIndex, list: &mut Vec<Attribution>) {
-    for (re, keep_unknown) in CITED.iter() {
+    let hits = CITED_SET.matches(text);
+    if !hits.matched_any() {
+        return;
+    }
+    for (re, keep_unknown) in hits.iter().filter_map(|i| CITED.get(i)) {
         for caps in re.captures_iter(text) {
             let (Some(all), Some(name)) = (caps.get(0), caps.name("name")) else {
                 continue;

@@ -25,18 +25,20 @@ static CUT: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static DROP: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new([
+    // A larger lazy-DFA cache: with many case-insensitive Cyrillic alternatives the default
+    // cache thrashes and matching falls back to the slow NFA.
+    regex::RegexSetBuilder::new([
         // Subscription and follow prompts.
         r"(?i)^(?:subscribe|follow us|join us|подписывайтесь|подпишитесь|подписаться|подписки в|падпісвайцеся|падпішыцеся|订阅我们)",
         r"(?i)(?:our|наш|наш[аеу]?)\s+(?:telegram|телеграм|viber|вайбер|youtube|ютуб)[- ]?(?:channel|канал)",
-        r"(?i)^(?:share|поделиться|падзяліцца|share this|share on)\b.{0,40}$",
+        r"(?i)^(?:share|поделиться|падзяліцца|share this|share on)(?:[\s:：,.!]|$).{0,40}$",
         // Error-report prompts.
         r"(?i)ctrl\s*\+\s*enter",
         // Copyright, reprint and legal notices.
-        r"(?i)^(?:©|\(c\)|copyright\b)",
+        r"(?i)^(?:©|\(c\)|copyright(?-u:\b))",
         r"(?i)all rights reserved|все права защищены|усе правы абаронены",
         r"(?i)^(?:перепечатка|при использовании материалов|при цитировании|использование материалов)",
-        r"(?i)^(?:reprint|reproduction)\b.{0,80}(?:permission|prohibited|allowed)",
+        r"(?i)^(?:reprint|reproduction)(?-u:\b).{0,80}(?:permission|prohibited|allowed)",
         r"(?i)свидетельство о регистрации сми",
         // Counters and page furniture.
         r"(?i)^(?:views?|просмотр(?:ов|а)?|праглядаў|комментари(?:ев|и)|comments?)\s*[:：]?\s*\d+$",
@@ -50,6 +52,8 @@ static DROP: LazyLock<RegexSet> = LazyLock::new(|| {
         r"^(?:\[责任编辑[:：].*\]|【纠错】.*)$",
         r"(?i)^read full article at ",
     ])
+    .dfa_size_limit(16 << 20)
+    .build()
     .expect("static regex set")
 });
 

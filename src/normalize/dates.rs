@@ -232,13 +232,13 @@ const WORD: &str = r"[A-Za-zÄäÖöÜüА-Яа-яЁёІіЎўąćęłńóśźż
 static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
         // 05.05.2025 10:31:24 / 05.05.2025, 12:47
-        format!(r"\b(?P<d>\d{{1,2}})\.(?P<m>\d{{1,2}})\.(?P<y>\d{{4}}){TIME}{ZONE}"),
+        format!(r"(?-u:\b)(?P<d>\d{{1,2}})\.(?P<m>\d{{1,2}})\.(?P<y>\d{{4}}){TIME}{ZONE}"),
         // 2025-05-05 10:31
-        format!(r"\b(?P<y>\d{{4}})-(?P<m>\d{{2}})-(?P<d>\d{{2}})(?:[T\s]+(?P<h>\d{{2}}):(?P<mi>\d{{2}})(?::(?P<s>\d{{2}}))?)?{ZONE}"),
+        format!(r"(?-u:\b)(?P<y>\d{{4}})-(?P<m>\d{{2}})-(?P<d>\d{{2}})(?:[T\s]+(?P<h>\d{{2}}):(?P<mi>\d{{2}})(?::(?P<s>\d{{2}}))?)?{ZONE}"),
         // 5 мая 2025, 13:05 / 02 October 2026, 11:54 / 29. April 2025 / 9 January, 18:43
-        format!(r"(?i)\b(?P<d>\d{{1,2}})\.?\s+(?P<mn>{WORD})\.?,?(?:\s+(?P<y>\d{{4}})(?:\s*(?:г\.|года|г\b))?)?{TIME}{ZONE}"),
+        format!(r"(?i)(?-u:\b)(?P<d>\d{{1,2}})\.?\s+(?P<mn>{WORD})\.?,?(?:\s+(?P<y>\d{{4}})(?:\s*(?:г\.|года|г(?:\s|$|,)))?)?{TIME}{ZONE}"),
         // May 5, 2025, 17:42 / May 5, 17:42 UTC+3 / Jan. 10 2025
-        format!(r"(?i)\b(?P<mn>{WORD})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?(?:\s+(?P<y>\d{{4}}))?{TIME}{ZONE}"),
+        format!(r"(?i)(?:^|[^\p{{L}}\p{{N}}])(?P<mn>{WORD})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?(?:\s+(?P<y>\d{{4}}))?{TIME}{ZONE}"),
     ]
     .iter()
     .filter_map(|p| Regex::new(p).ok())

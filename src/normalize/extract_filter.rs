@@ -63,15 +63,15 @@ impl Filter {
             )),
             byline: re(concat!(
                 r"(?i)^(?:by|posted|published|updated|last updated|written by|von|автор|",
-                r"опубликовано|обновлено|аўтар)\b"
+                r"опубликовано|обновлено|аўтар)(?:[\s:：,.]|$)"
             )),
             dated: re(concat!(
-                r"(?i)\b\d{1,2}:\d{2}\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b|",
-                r"\b(?:19|20)\d\d\b|min(?:ute)?s? read|reading time|tempo de leitura|",
+                r"(?i)(?-u:\b)\d{1,2}:\d{2}(?-u:\b)|(?-u:\b)\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?-u:\b)|",
+                r"(?-u:\b)(?:19|20)\d\d(?-u:\b)|min(?:ute)?s? read|reading time|tempo de leitura|",
                 r"время чтения|\d{4}年\d{1,2}月"
             )),
             signoff: re(concat!(
-                r"(?i)follow (?:him|her|us|me|them)\b|\bfollow @|",
+                r"(?i)follow (?:him|her|us|me|them)(?-u:\b)|(?-u:\b)follow @|",
                 r"follow .{1,40} on (?:twitter|facebook|instagram|youtube|telegram)|",
                 r"subscribe|newsletter|sign up|(?:may|can) be reached|[\w.+-]+@[\w-]+\.[\w.]+|",
                 r"all rights reserved|©|copyright|sharing is caring|click here|",

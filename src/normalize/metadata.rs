@@ -1,98 +1,24 @@
 //! Page metadata other than the body: title, description, canonical URL, lead image, authors,
 //! tags, the page language attribute, and the raw date candidates (JSON-LD, meta, `<time>`).
 //!
-//! Everything is read from one parsed document with selectors compiled once ([`Selectors`]).
+//! Everything is read from the one-pass [`PageScan`] of the parsed document.
 
-use std::sync::LazyLock;
-
-use scraper::{ElementRef, Html, Selector};
+use scraper::Html;
 use serde_json::Value;
 
-/// Compiles a selector written in this file; they are constants, so failure is a bug that the
-/// unit tests catch.
-fn sel(s: &str) -> Selector {
-    Selector::parse(s).unwrap_or_else(|e| panic!("static selector {s:?}: {e}"))
-}
+pub use super::scan::{PageScan, fold_ws};
 
-/// Selectors used for metadata, compiled once per process.
-pub struct Selectors {
-    pub(crate) title: Selector,
-    pub(crate) h1: Selector,
-    pub(crate) meta: Selector,
-    pub(crate) json_ld: Selector,
-    pub(crate) canonical: Selector,
-    pub(crate) time: Selector,
-    pub(crate) html: Selector,
-    pub(crate) author_el: Selector,
-    pub(crate) dateish: Selector,
-    pub(crate) credit: Selector,
-}
-
-/// The process-wide compiled selectors.
-pub static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| Selectors {
-    title: sel("title"),
-    h1: sel("h1"),
-    meta: sel("meta[content]"),
-    json_ld: sel(r#"script[type="application/ld+json"]"#),
-    canonical: sel(r#"link[rel="canonical"][href]"#),
-    time: sel("time[datetime]"),
-    html: sel("html[lang]"),
-    author_el: sel(
-        r#"[rel="author"], [itemprop="author"], .author, .byline, .article-author, .author-name"#,
-    ),
-    dateish: sel(
-        r#"[class*="date"], [class*="time"], [class*="posted"], [class*="publish"], [id*="date"], [itemprop="datePublished"]"#,
-    ),
-    credit: sel(
-        r#"[class*="credit"], [class*="photo-author"], [class*="photo_author"], [itemprop="copyrightHolder"], figcaption [class*="source"]"#,
-    ),
-});
-
-/// Photo-credit elements (class mentioning "credit" and the like) with short text: taken out
-/// of the document before extraction, their texts returned in document order, so a credit is
-/// recorded once and never left in the body.
-pub fn take_credits(doc: &mut Html) -> Vec<String> {
-    let found: Vec<_> = doc
-        .select(&SELECTORS.credit)
-        .take(50)
-        .map(|e| (e.id(), element_text(e)))
-        .filter(|(_, t)| (2..=80).contains(&t.chars().count()))
-        .collect();
-    let mut texts = Vec::with_capacity(found.len());
-    for (id, text) in found {
-        if let Some(mut node) = doc.tree.get_mut(id) {
+/// Takes the photo-credit elements the scan found out of the document before extraction, so a
+/// credit is recorded once (in `photo_credits`) and never left in the body. Returns their texts.
+pub fn take_credits(doc: &mut Html, scan: &PageScan) -> Vec<String> {
+    let mut texts = Vec::with_capacity(scan.credits.len());
+    for (id, text) in &scan.credits {
+        if let Some(mut node) = doc.tree.get_mut(*id) {
             node.detach();
         }
-        texts.push(text);
+        texts.push(text.clone());
     }
     texts
-}
-
-/// Folds whitespace runs into single spaces and trims.
-pub fn fold_ws(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Text content of an element, whitespace folded.
-pub fn element_text(el: ElementRef<'_>) -> String {
-    fold_ws(&el.text().collect::<String>())
-}
-
-/// `<meta>` values keyed by lower-case `property`/`name`/`itemprop`, in document order.
-pub fn metas(doc: &Html) -> Vec<(String, String)> {
-    doc.select(&SELECTORS.meta)
-        .filter_map(|m| {
-            let v = m.value();
-            let key = v
-                .attr("property")
-                .or_else(|| v.attr("name"))
-                .or_else(|| v.attr("itemprop"))?;
-            Some((
-                key.to_ascii_lowercase(),
-                v.attr("content")?.trim().to_owned(),
-            ))
-        })
-        .collect()
 }
 
 /// The first non-empty meta value among `keys`, in the order the keys are given.
@@ -131,12 +57,11 @@ const ARTICLE_TYPES: &[&str] = &[
 
 /// Reads every JSON-LD block and keeps the first article-typed object's fields (an article
 /// type beats `WebPage`). Malformed blocks are skipped.
-pub fn json_ld(doc: &Html) -> JsonLd {
-    let values: Vec<Value> = doc
-        .select(&SELECTORS.json_ld)
-        .filter_map(|script| {
-            serde_json::from_str::<Value>(script.text().collect::<String>().trim()).ok()
-        })
+pub fn json_ld(scan: &PageScan) -> JsonLd {
+    let values: Vec<Value> = scan
+        .json_ld
+        .iter()
+        .filter_map(|text| serde_json::from_str::<Value>(text.trim()).ok())
         .collect();
     let mut objects = Vec::new();
     for v in &values {
@@ -261,24 +186,15 @@ pub fn strip_site_name(title: &str, site_names: &[&str]) -> String {
 
 /// Chooses the headline: the first `h1` when the `<title>`/`og:title` confirms it (so a logo
 /// in an `h1` is not taken), else `og:title`, JSON-LD `headline`, `h1`, `<title>` in that order.
-pub fn choose_title(
-    doc: &Html,
-    metas: &[(String, String)],
-    ld: &JsonLd,
-    site_names: &[&str],
-) -> Option<String> {
-    let og =
-        meta_first(metas, &["og:title", "twitter:title"]).map(|t| strip_site_name(t, site_names));
-    let html_title = doc
-        .select(&SELECTORS.title)
-        .next()
-        .map(element_text)
-        .filter(|t| !t.is_empty());
-    let h1s: Vec<String> = doc
-        .select(&SELECTORS.h1)
-        .map(element_text)
+pub fn choose_title(scan: &PageScan, ld: &JsonLd, site_names: &[&str]) -> Option<String> {
+    let og = meta_first(&scan.metas, &["og:title", "twitter:title"])
+        .map(|t| strip_site_name(t, site_names));
+    let html_title = scan.title.clone();
+    let h1s: Vec<String> = scan
+        .h1s
+        .iter()
         .filter(|t| t.chars().count() >= 3)
-        .take(5)
+        .cloned()
         .collect();
     let confirm = |h: &str| {
         let h = h.to_lowercase();
@@ -297,32 +213,10 @@ pub fn choose_title(
         .filter(|t| !t.is_empty())
 }
 
-/// `<html lang>`.
-pub fn html_lang(doc: &Html) -> Option<String> {
-    doc.select(&SELECTORS.html)
-        .next()?
-        .value()
-        .attr("lang")
-        .map(str::to_owned)
-}
-
-/// `<link rel=canonical href>`, raw.
-pub fn canonical_href(doc: &Html) -> Option<String> {
-    doc.select(&SELECTORS.canonical)
-        .next()?
-        .value()
-        .attr("href")
-        .map(str::to_owned)
-}
-
 /// Author names from JSON-LD, meta tags and byline elements: deduplicated, without "By ",
 /// without URLs, without names longer than a byline can be.
-pub fn authors(
-    doc: &Html,
-    metas: &[(String, String)],
-    ld: &JsonLd,
-    site_names: &[&str],
-) -> Vec<String> {
+pub fn authors(scan: &PageScan, ld: &JsonLd, site_names: &[&str]) -> Vec<String> {
+    let metas = &scan.metas;
     let mut raw: Vec<String> = ld.authors.clone();
     raw.extend(
         metas
@@ -331,7 +225,7 @@ pub fn authors(
             .map(|(_, v)| v.clone()),
     );
     if raw.is_empty() {
-        raw.extend(doc.select(&SELECTORS.author_el).take(3).map(element_text));
+        raw.extend(scan.bylines.iter().cloned());
     }
     let mut out: Vec<String> = Vec::new();
     for a in raw {
@@ -379,11 +273,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn selectors_compile() {
-        let _ = &SELECTORS.title;
-    }
-
-    #[test]
     fn site_suffixes_go() {
         assert_eq!(
             strip_site_name("Lukashenko visits Volgograd | BelTA", &["BelTA"]),
@@ -414,7 +303,7 @@ mod tests {
         let doc = Html::parse_document(
             r#"<script type="application/ld+json">{"@graph":[{"@type":"WebSite","name":"X"},{"@type":"NewsArticle","headline":"H","datePublished":"2025-05-05T10:00:00+03:00","author":[{"@type":"Person","name":"Ann Lee"},"Bob"],"keywords":"a, b"}]}</script>"#,
         );
-        let ld = json_ld(&doc);
+        let ld = json_ld(&PageScan::new(&doc));
         assert_eq!(ld.headline.as_deref(), Some("H"));
         assert_eq!(
             ld.date_published.as_deref(),
@@ -429,9 +318,9 @@ mod tests {
         let doc = Html::parse_document(
             "<title>Real headline | Site</title><h1>Site logo</h1><h1>Real headline</h1>",
         );
-        let m = metas(&doc);
+        let scan = PageScan::new(&doc);
         assert_eq!(
-            choose_title(&doc, &m, &JsonLd::default(), &["Site"]).as_deref(),
+            choose_title(&scan, &JsonLd::default(), &["Site"]).as_deref(),
             Some("Real headline")
         );
     }

@@ -18,6 +18,8 @@ pub mod extract;
 pub mod language;
 pub mod metadata;
 mod page;
+pub mod prepare;
+pub mod scan;
 
 use std::collections::HashMap;
 

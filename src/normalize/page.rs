@@ -4,7 +4,7 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
-use super::metadata::{self as meta, SELECTORS};
+use super::metadata::{self as meta, PageScan};
 use super::{
     MAX_HTML_BYTES, NormalizeError, Normalizer, Rules, attribution, boilerplate, charset, dates,
     language,
@@ -61,16 +61,17 @@ pub(super) fn normalize_page(
         .get(..input.body.len().min(MAX_HTML_BYTES))
         .unwrap_or_default();
     let decoded = charset::decode_html(body, input.content_type);
-    let mut doc = Html::parse_document(&decoded.text);
+    let mut doc = Html::parse_document(&super::prepare::prepare(&decoded.text));
     detach_all(&mut doc, &rules.remove);
-    let dom_credits = meta::take_credits(&mut doc);
+    let scan = PageScan::new(&doc);
+    let dom_credits = meta::take_credits(&mut doc, &scan);
 
-    let metas = meta::metas(&doc);
-    let ld = meta::json_ld(&doc);
+    let metas = &scan.metas;
+    let ld = meta::json_ld(&scan);
     let mut site_names: Vec<&str> = profile.aliases.iter().map(String::as_str).collect();
     site_names.push(&profile.name);
     site_names.extend(meta::meta_first(
-        &metas,
+        metas,
         &["og:site_name", "application-name"],
     ));
 
@@ -79,7 +80,7 @@ pub(super) fn normalize_page(
         .title
         .as_ref()
         .and_then(|s| first_text(&doc, s))
-        .or_else(|| meta::choose_title(&doc, &metas, &ld, &site_names));
+        .or_else(|| meta::choose_title(&scan, &ld, &site_names));
     if let (Some(t), Some(first)) = (&title, blocks.first())
         && meta::fold_ws(&first.text) == *t
     {
@@ -106,10 +107,10 @@ pub(super) fn normalize_page(
         .collect::<Vec<_>>()
         .join("\n\n");
 
-    let (published_at, date_source) = published(&doc, &metas, &ld, rules, profile, input)
+    let (published_at, date_source) = published(&doc, &scan, &ld, rules, profile, input)
         .or_else(|| {
             date_line
-                .or_else(|| visible_date(&doc, profile, input.fetched_at))
+                .or_else(|| visible_date(&scan, profile, input.fetched_at))
                 .map(|d| (d, DateSource::VisibleText))
         })
         .or_else(|| fallback_date(input, profile))
@@ -120,30 +121,30 @@ pub(super) fn normalize_page(
     let modified_at = ld
         .date_modified
         .as_deref()
-        .or_else(|| meta::meta_first(&metas, &["article:modified_time", "og:updated_time"]))
+        .or_else(|| meta::meta_first(metas, &["article:modified_time", "og:updated_time"]))
         .and_then(|s| dates::parse_machine(s, profile.timezone))
         .filter(|d| dates::plausible(d, input.fetched_at));
-    let html_lang = meta::html_lang(&doc);
+    let html_lang = scan.lang.clone();
     let mut authors = rules
         .author
         .as_ref()
         .map(|s| {
             doc.select(s)
-                .map(meta::element_text)
+                .map(|e| meta::fold_ws(&e.text().collect::<String>()))
                 .filter(|a| !a.is_empty())
                 .collect::<Vec<_>>()
         })
         .unwrap_or_default();
     if authors.is_empty() {
-        authors = meta::authors(&doc, &metas, &ld, &site_names);
+        authors = meta::authors(&scan, &ld, &site_names);
     }
     Ok(Article {
         url: input.url.clone(),
-        canonical_url: canonical_url(&doc, &metas, input.url),
+        canonical_url: canonical_url(&scan, input.url),
         source_id: profile.id.clone(),
         title,
         description: meta::meta_first(
-            &metas,
+            metas,
             &["og:description", "description", "twitter:description"],
         )
         .map(meta::fold_ws)
@@ -157,10 +158,10 @@ pub(super) fn normalize_page(
         authors,
         attributions: attributed.attributions,
         photo_credits: attributed.photo_credits,
-        image: meta::meta_first(&metas, &["og:image", "twitter:image"])
+        image: meta::meta_first(metas, &["og:image", "twitter:image"])
             .and_then(|s| input.url.join(s).ok()),
         images: Vec::new(),
-        tags: meta::tags(&metas, &ld),
+        tags: meta::tags(metas, &ld),
         extractor,
         warnings,
     })
@@ -185,7 +186,7 @@ fn first_text(doc: &Html, sel: &Selector) -> Option<String> {
                 .attr("content")
                 .or_else(|| e.value().attr("data-title"))
                 .map(meta::fold_ws)
-                .unwrap_or_else(|| meta::element_text(e))
+                .unwrap_or_else(|| meta::fold_ws(&e.text().collect::<String>()))
         })
         .find(|t| !t.is_empty())
 }
@@ -261,7 +262,7 @@ fn take_date_lines(
 
 fn published(
     doc: &Html,
-    metas: &[(String, String)],
+    scan: &PageScan,
     ld: &meta::JsonLd,
     rules: &Rules,
     profile: &SourceProfile,
@@ -276,7 +277,7 @@ fn published(
                 .attr("content")
                 .or_else(|| e.value().attr("datetime"))
                 .map(str::to_owned)
-                .unwrap_or_else(|| meta::element_text(e));
+                .unwrap_or_else(|| meta::fold_ws(&e.text().collect::<String>()));
             dates::parse_machine(&raw, tz)
                 .and_then(ok)
                 .or_else(|| dates::parse_visible(&raw, tz, input.fetched_at))
@@ -306,6 +307,7 @@ fn published(
         "sailthru.date",
         "parsely-pub-date",
     ];
+    let metas = &scan.metas;
     if let Some(d) = meta::meta_first(metas, META_KEYS)
         .and_then(|s| dates::parse_machine(s, tz))
         .and_then(ok)
@@ -320,12 +322,11 @@ fn published(
     {
         return Some((d, DateSource::Meta));
     }
-    if let Some(d) = doc.select(&SELECTORS.time).find_map(|t| {
-        t.value()
-            .attr("datetime")
-            .and_then(|s| dates::parse_machine(s, tz))
-            .and_then(ok)
-    }) {
+    if let Some(d) = scan
+        .times
+        .iter()
+        .find_map(|s| dates::parse_machine(s, tz).and_then(ok))
+    {
         return Some((d, DateSource::TimeElement));
     }
     None
@@ -334,15 +335,14 @@ fn published(
 /// The first date printed in a date-like element (class/id mentioning date, time, posted,
 /// publish) with short text.
 fn visible_date(
-    doc: &Html,
+    scan: &PageScan,
     profile: &SourceProfile,
     reference: DateTime<Utc>,
 ) -> Option<DateTime<FixedOffset>> {
-    doc.select(&SELECTORS.dateish)
-        .take(50)
-        .map(meta::element_text)
-        .filter(|t| (6..=80).contains(&t.chars().count()))
-        .find_map(|t| dates::parse_visible(&t, profile.timezone, reference))
+    scan.dateish
+        .iter()
+        .filter(|t| t.chars().count() <= 80)
+        .find_map(|t| dates::parse_visible(t, profile.timezone, reference))
 }
 
 fn fallback_date(
@@ -367,9 +367,11 @@ fn fallback_date(
     })
 }
 
-fn canonical_url(doc: &Html, metas: &[(String, String)], url: &Url) -> Url {
-    let declared = meta::canonical_href(doc)
-        .or_else(|| meta::meta_first(metas, &["og:url"]).map(str::to_owned))
+fn canonical_url(scan: &PageScan, url: &Url) -> Url {
+    let declared = scan
+        .canonical
+        .clone()
+        .or_else(|| meta::meta_first(&scan.metas, &["og:url"]).map(str::to_owned))
         .and_then(|h| url.join(h.trim()).ok())
         .filter(|c| matches!(c.scheme(), "http" | "https") && canonical::same_site(c, url));
     canonical::canonicalize(declared.as_ref().unwrap_or(url))

@@ -1,13 +1,19 @@
 //! The sync heart shared by `run`, `fetch` and `reprocess`: a stored page goes through
-//! normalize → dedup → corpus. No I/O other than the corpus; the caller writes raw/ first.
+//! normalize → dedup (exact, then near-duplicate linking) → corpus. No I/O other than the corpus
+//! and the near-duplicate index in the state database; the caller writes raw/ first.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::corpus::{Corpus, CorpusError};
 use crate::dedup::{self, Deduper, Verdict};
-use crate::model::{CorpusRecord, RawLocation, RawPage, SCHEMA_VERSION, Sighting, SourceId};
+use crate::model::{
+    CorpusRecord, NearLink, RawLocation, RawPage, SCHEMA_VERSION, Sighting, SourceId,
+};
 use crate::normalize::Normalizer;
+use crate::state::State;
 
+use super::near::{NearError, NearLinker};
 use super::report::SourceStats;
 
 /// What happened to one page.
@@ -34,23 +40,33 @@ pub enum Ingested {
     },
 }
 
-/// Normalizer + deduper + corpus, with per-source counters.
+/// Normalizer + deduper + near-duplicate linker + corpus, with per-source counters.
 pub struct Ingest {
     pub(super) normalizer: Normalizer,
     pub(super) deduper: Deduper,
+    pub(super) near: NearLinker,
     pub(super) corpus: Corpus,
     pub(super) stats: BTreeMap<SourceId, SourceStats>,
 }
 
 impl Ingest {
-    /// Wires a normalizer to an open corpus; the deduper is seeded from the corpus ids.
-    pub fn new(normalizer: Normalizer, corpus: Corpus) -> Self {
-        Self {
+    /// Wires a normalizer to an open corpus; the deduper is seeded from the corpus ids and the
+    /// near-duplicate index (in `state`) is checked against the corpus, rebuilt if stale.
+    ///
+    /// # Errors
+    /// The near-duplicate index could not be read or rebuilt.
+    pub fn new(
+        normalizer: Normalizer,
+        mut corpus: Corpus,
+        state: Arc<State>,
+    ) -> Result<Self, NearError> {
+        Ok(Self {
             deduper: Deduper::seeded(corpus.ids()),
+            near: NearLinker::open(state, &mut corpus)?,
             normalizer,
             corpus,
             stats: BTreeMap::new(),
-        }
+        })
     }
 
     /// Normalizes, dedups and queues one stored page.
@@ -89,9 +105,13 @@ impl Ingest {
                     raw,
                     also_seen_at: Vec::new(),
                     article,
+                    near: NearLink::default(),
                 };
-                self.corpus.append(record);
-                stats.new_articles += 1;
+                self.append_linked(record);
+                self.stats
+                    .entry(page.source.clone())
+                    .or_default()
+                    .new_articles += 1;
                 Ingested::New { id, url }
             }
             Verdict::Duplicate { of } => {
@@ -107,12 +127,37 @@ impl Ingest {
         }
     }
 
-    /// Makes queued records durable.
+    /// Links a new record to its near duplicates and queues it. A linking failure leaves the
+    /// record alone in its cluster and flags the index for a rebuild: one broken index lookup
+    /// never costs an article.
+    fn append_linked(&mut self, mut record: CorpusRecord) {
+        if let Err(e) = self.near.attach(&mut record, &mut self.corpus) {
+            tracing::warn!(url = %record.article.canonical_url, error = %e, "near-duplicate linking failed");
+            record.near = dedup::link::head_link(&record.id);
+            self.near.mark_dirty();
+        }
+        if let Some(of) = &record.near.near_duplicate_of {
+            tracing::debug!(id = %record.id, of = %of, "near duplicate");
+        }
+        self.corpus.append(record);
+    }
+
+    /// Makes queued records durable, then writes their near-duplicate index rows. When the
+    /// corpus flush fails the index may name records that never became durable, and when the
+    /// index write fails it lacks durable ones: either way it is flagged for a rebuild on the
+    /// next open, and the run goes on.
     ///
     /// # Errors
     /// Corpus write errors.
     pub fn flush(&mut self) -> Result<(), CorpusError> {
-        self.corpus.flush().map(drop)
+        if let Err(e) = self.corpus.flush() {
+            self.near.mark_dirty();
+            return Err(e);
+        }
+        if let Err(e) = self.near.commit() {
+            tracing::warn!(error = %e, "near-duplicate index write failed; it will be rebuilt");
+        }
+        Ok(())
     }
 
     /// Records waiting for a flush.

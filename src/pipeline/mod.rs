@@ -10,6 +10,7 @@
 mod discover;
 pub mod ingest;
 pub mod lock;
+pub mod near;
 pub mod report;
 mod reprocess;
 mod sink;
@@ -23,6 +24,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+use tracing_indicatif::span_ext::IndicatifSpanExt as _;
 use url::Url;
 
 use crate::canonical::{canonicalize, same_site};
@@ -77,7 +80,8 @@ impl Run {
         let corpus = Corpus::open(&config.storage.normalized_dir).context("opening corpus")?;
         let mut profiles = config.profiles();
         profiles.extend(extra);
-        let ingest = ingest::Ingest::new(Normalizer::new(&profiles), corpus);
+        let ingest = ingest::Ingest::new(Normalizer::new(&profiles), corpus, state.clone())
+            .context("opening near-duplicate index")?;
         let fetcher = Arc::new(Fetcher::new(&config.fetch).context("building HTTP client")?);
         let run = Self {
             config: config.clone(),
@@ -168,10 +172,16 @@ pub async fn run(
     let mut per_source = JoinSet::new();
     for src in selected {
         let (run, tx, opts) = (run.clone(), tx.clone(), opts.clone());
-        per_source.spawn(async move {
-            let stats = crawl_source(&run, &src, &opts, not_before, tx).await;
-            (src.profile.id.clone(), stats)
-        });
+        // One span per source: its events carry `source{id=…}`, and on a terminal it is drawn
+        // as that source's progress bar.
+        let span = tracing::info_span!("source", id = %src.profile.id);
+        per_source.spawn(
+            async move {
+                let stats = crawl_source(&run, &src, &opts, not_before, tx).await;
+                (src.profile.id.clone(), stats)
+            }
+            .instrument(span),
+        );
     }
     drop(tx);
     let mut stats = BTreeMap::new();
@@ -230,6 +240,13 @@ async fn crawl_source(
     if let Some(max) = opts.max_per_source {
         todo.truncate(max);
     }
+    let span = tracing::Span::current();
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{span_child_prefix}{span_name}{{{span_fields}}} {wide_bar} {pos}/{len} {elapsed}",
+    ) {
+        span.pb_set_style(&style);
+    }
+    span.pb_set_length(todo.len() as u64);
     fetch_all(run, &src.profile.id, todo, tx, &mut stats).await;
     stats
 }
@@ -288,6 +305,7 @@ async fn fetch_all(
         let Some(done) = tasks.join_next().await else {
             break;
         };
+        tracing::Span::current().pb_inc(1);
         match done {
             Ok(Ok(true)) => stats.fetched += 1,
             Ok(Ok(false)) => stats.not_modified += 1,

@@ -1,9 +1,13 @@
 //! `newsmill reprocess`: rebuild `normalized/` from `raw/` with the current normalizer, no
 //! network. Records are read in a fixed order (WARC files by path, records by offset), so two
 //! runs over the same raw/ give byte-identical corpora. The new corpus is written to a staging
-//! folder and swapped in whole: a crash leaves the old corpus in place.
+//! folder and swapped in whole: a crash leaves the old corpus in place. The near-duplicate index
+//! is rebuilt along with it (emptied on open, since it no longer matches the empty staging
+//! corpus) and flagged dirty until the swap, so an interrupted reprocess leaves an index that
+//! the next run rebuilds from the old corpus.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use chrono::Utc;
@@ -32,8 +36,10 @@ pub fn reprocess(config: &Config, shutdown: &CancellationToken) -> anyhow::Resul
             .with_context(|| format!("removing stale {}", staging.display()))?;
     }
     let corpus = Corpus::open(&staging).context("creating staging corpus")?;
-    let mut ingest = Ingest::new(Normalizer::new(&config.profiles()), corpus);
-    let state = State::open(&config.storage.state_dir).context("opening state")?;
+    let state = Arc::new(State::open(&config.storage.state_dir).context("opening state")?);
+    let mut ingest = Ingest::new(Normalizer::new(&config.profiles()), corpus, state.clone())
+        .context("opening near-duplicate index")?;
+    ingest.near.mark_dirty();
     let mut errors = Vec::new();
     let mut marks = Vec::new();
     for item in raw_store::scan(&config.storage.raw_dir) {
@@ -64,6 +70,9 @@ pub fn reprocess(config: &Config, shutdown: &CancellationToken) -> anyhow::Resul
     let records = ingest.corpus.manifest().records;
     if !interrupted {
         corpus::replace_dir(&staging, &target).context("swapping in the rebuilt corpus")?;
+        if let Err(e) = ingest.near.mark_clean() {
+            errors.push(format!("near-duplicate index: {}", error_chain(&e)));
+        }
         if let Err(e) = state.mark_ingested(&marks) {
             errors.push(format!("state: {e}"));
         }

@@ -1,9 +1,37 @@
-//! Exact-duplicate detection: a fingerprint of the normalized text, its SHA-256, and a
-//! verdict per article. Pure and sync.
+//! Duplicate detection. Pure and sync: imports `model` only; storage and text access come in
+//! through traits ([`NearStore`], [`ShingleSource`]) that the pipeline implements on SQLite and
+//! the corpus.
 //!
+//! # Exact duplicates
 //! The fingerprint folds what differs between copies of one text without changing its words:
 //! Unicode NFC, typographic quotes and dashes to ASCII, all whitespace runs to one space, case
-//! kept. Two pages with the same fingerprint are the same article, whatever their URL.
+//! kept. Two pages with the same fingerprint are the same article, whatever their URL; the
+//! record id derives from its SHA-256, and the copy is noted on the record, not written again.
+//!
+//! # Near duplicates
+//! Republished copies (new lead, other boilerplate, shuffled or dropped paragraphs, a digest
+//! quoting the story) are kept as records and linked into clusters:
+//! 1. [`shingle`]: the text's set of 5-word shingles (lower-cased words, punctuation ignored).
+//! 2. [`minhash`]: a 64-function MinHash signature, cut into 32 LSH bands of 2 rows; records
+//!    sharing a band key are candidates. A 16-bit compact signature screens them.
+//! 3. [`link`]: candidates are verified on their exact shingle sets and linked when Jaccard ≥ 0.5
+//!    or containment ≥ 0.7 ([`Thresholds::DEFAULT`]); linked clusters merge, and the cluster's
+//!    canonical record is the minimum [`Rank`] (earliest published, the agency's own copy, then
+//!    source id, URL length, id).
+//!
+//! # Parts
+//! - `mod.rs`: fingerprint, content hash and the exact [`Deduper`].
+//! - [`shingle`], [`minhash`], [`rank`], [`link`]: the near-duplicate algorithm.
+//! - [`memstore`] (with [`bands`]): the in-memory index the pipeline loads from and persists to
+//!   the state database; [`cache`]: bounded shingle-set cache for verification.
+
+pub mod bands;
+pub mod cache;
+pub mod link;
+pub mod memstore;
+pub mod minhash;
+pub mod rank;
+pub mod shingle;
 
 use std::collections::HashMap;
 
@@ -11,6 +39,12 @@ use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::model::ContentHash;
+
+pub use cache::ShingleCache;
+pub use link::{NearStore, Plan, ShingleSource, Thresholds};
+pub use memstore::{Applied, MemStore, MemTexts};
+pub use rank::{DocInfo, IndexedDoc, NearDoc, Rank};
+pub use shingle::{ShingleSet, Similarity, similarity};
 
 /// Text as compared for identity (see the module doc).
 pub fn fingerprint_text(text: &str) -> String {

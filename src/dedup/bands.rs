@@ -1,0 +1,154 @@
+//! The in-memory LSH band table: band key → record numbers, built to hold tens of millions of
+//! entries in 8 bytes each.
+//!
+//! # Layout
+//! - `base`: every entry as `key << 32 | doc`, sorted, with a bucket table over the top bits
+//!   of the key, so a lookup is one bucket-offset read plus a short scan (2–3 cache misses).
+//! - `delta`: entries added since `base` was last built, in a hash map (a second map holds the
+//!   rare keys with several records); merged into `base` once it reaches a quarter of it, so
+//!   the merges cost O(1) amortised per entry.
+//! - Bulk loads ([`BandTable::load`]) append to `base` unsorted and sort once ([`BandTable::merge`]).
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+/// Entries per bucket the bucket table aims for.
+const BUCKET_TARGET: usize = 16;
+/// `delta` is merged once it holds at least this many entries and a quarter of `base`.
+const MIN_MERGE: usize = 1 << 16;
+
+/// Band key → record numbers.
+#[derive(Debug, Default)]
+pub struct BandTable {
+    base: Vec<u64>,
+    /// `bucket_of(key)` → start of that bucket in `base`; one extra entry at the end.
+    offsets: Vec<u32>,
+    bits: u32,
+    /// Whether `base` has entries appended by `load` since the last merge.
+    unsorted: bool,
+    single: HashMap<u32, u32>,
+    multi: HashMap<u32, Vec<u32>>,
+    delta_len: usize,
+}
+
+impl BandTable {
+    /// Adds `doc` under `key`; visible to lookups at once.
+    pub fn insert(&mut self, key: u32, doc: u32) {
+        match self.single.entry(key) {
+            Entry::Occupied(_) => self.multi.entry(key).or_default().push(doc),
+            Entry::Vacant(slot) => {
+                slot.insert(doc);
+            }
+        }
+        self.delta_len += 1;
+        if self.delta_len >= MIN_MERGE.max(self.base.len() / 4) {
+            self.merge();
+        }
+    }
+
+    /// Adds `doc` under `key` for a bulk load: invisible to lookups until [`BandTable::merge`].
+    pub fn load(&mut self, key: u32, doc: u32) {
+        self.base.push(u64::from(key) << 32 | u64::from(doc));
+        self.unsorted = true;
+    }
+
+    /// Calls `f` for every record filed under `key` (entries from [`BandTable::load`] only
+    /// after [`BandTable::merge`]).
+    pub fn for_each(&self, key: u32, mut f: impl FnMut(u32)) {
+        if !self.offsets.is_empty() && !self.unsorted {
+            let b = (key >> (32 - self.bits)) as usize;
+            let (lo, hi) = (self.offsets[b] as usize, self.offsets[b + 1] as usize);
+            let bucket = &self.base[lo..hi];
+            let start = bucket.partition_point(|e| ((e >> 32) as u32) < key);
+            for e in &bucket[start..] {
+                if (e >> 32) as u32 != key {
+                    break;
+                }
+                f(*e as u32);
+            }
+        }
+        if let Some(&doc) = self.single.get(&key) {
+            f(doc);
+        }
+        if let Some(docs) = self.multi.get(&key) {
+            docs.iter().copied().for_each(f);
+        }
+    }
+
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.base.len() + self.delta_len
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Moves everything into the sorted `base` and rebuilds the bucket table.
+    pub fn merge(&mut self) {
+        let (single, multi) = (
+            std::mem::take(&mut self.single),
+            std::mem::take(&mut self.multi),
+        );
+        self.delta_len = 0;
+        self.base
+            .reserve(single.len() + multi.values().map(Vec::len).sum::<usize>());
+        let pack = |key: u32, doc: u32| u64::from(key) << 32 | u64::from(doc);
+        self.base
+            .extend(single.into_iter().map(|(k, d)| pack(k, d)));
+        for (key, docs) in multi {
+            self.base.extend(docs.into_iter().map(|d| pack(key, d)));
+        }
+        self.base.sort_unstable();
+        self.unsorted = false;
+        let buckets = (self.base.len() / BUCKET_TARGET).max(1);
+        self.bits = buckets.next_power_of_two().trailing_zeros().clamp(1, 24);
+        let n = 1usize << self.bits;
+        let bucket_of = |e: u64| ((e >> 32) as u32 >> (32 - self.bits)) as usize;
+        let mut offsets = vec![0u32; n + 1];
+        let mut i = 0usize;
+        for (b, slot) in offsets.iter_mut().enumerate().take(n) {
+            *slot = u32::try_from(i).unwrap_or(u32::MAX);
+            while i < self.base.len() && bucket_of(self.base[i]) == b {
+                i += 1;
+            }
+        }
+        offsets[n] = u32::try_from(self.base.len()).unwrap_or(u32::MAX);
+        self.offsets = offsets;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn docs(t: &BandTable, key: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        t.for_each(key, |d| out.push(d));
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn finds_entries_before_and_after_merge() {
+        let mut t = BandTable::default();
+        for doc in 0..200_000u32 {
+            t.insert(doc.wrapping_mul(2_654_435_761), doc);
+        }
+        t.insert(7, 1);
+        t.insert(7, 2);
+        assert_eq!(docs(&t, 7), [1, 2]);
+        t.merge();
+        assert_eq!(docs(&t, 7), [1, 2]);
+        assert_eq!(docs(&t, 12_345u32.wrapping_mul(2_654_435_761)), [12_345]);
+        assert_eq!(docs(&t, u32::MAX), Vec::<u32>::new());
+        t.insert(u32::MAX, 9);
+        t.insert(0, 8);
+        assert_eq!((docs(&t, u32::MAX), docs(&t, 0)), (vec![9], vec![0, 8]));
+        assert_eq!(t.len(), 200_004);
+        t.load(5, 77);
+        t.merge();
+        assert_eq!(docs(&t, 5), [77]);
+    }
+}

@@ -1,0 +1,202 @@
+//! The in-memory [`NearStore`]: the live near-duplicate index. The pipeline loads it from the
+//! state database on open and persists what [`MemStore::insert`] reports; tests and benchmarks
+//! use it directly. Records are numbered densely in insertion order (`doc`), which is also how
+//! they are stored, so loading is a straight replay.
+//!
+//! Memory per record: its [`DocInfo`] (~270 bytes with the 128-byte signature), 32 band
+//! entries of 8 bytes, an id-map entry and a cluster number: about 600 bytes.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use super::bands::BandTable;
+use super::link::{NearStore, Plan, ShingleSource};
+use super::rank::{DocInfo, IndexedDoc};
+use super::shingle::ShingleSet;
+
+/// What one [`MemStore::insert`] changed, in record numbers (for persistence).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// Number given to the new record.
+    pub doc: u32,
+    /// Number of its cluster's canonical record.
+    pub cluster: u32,
+    /// Records moved to another cluster by a merge, with their new cluster.
+    pub moved: Vec<(u32, u32)>,
+}
+
+/// Band index held in memory.
+#[derive(Debug, Default)]
+pub struct MemStore {
+    docs: Vec<DocInfo>,
+    cluster: Vec<u32>,
+    ids: HashMap<String, u32>,
+    bands: BandTable,
+    /// Members of clusters with more than one record (canonical record included).
+    clusters: HashMap<u32, Vec<u32>>,
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl MemStore {
+    /// Records stored.
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// Whether nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    /// Ids of every record, in record-number order.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.docs.iter().map(DocInfo::id)
+    }
+
+    /// The cluster (canonical record id) of a stored record.
+    pub fn cluster_of(&self, id: &str) -> Option<&str> {
+        let &n = self.ids.get(id)?;
+        let head = *self.cluster.get(n as usize)?;
+        self.docs.get(head as usize).map(DocInfo::id)
+    }
+
+    /// Replays a stored record: it gets the next number, in cluster `cluster`. Returns `false`,
+    /// storing nothing, when the id is already known. Call [`MemStore::finish_restore`] after
+    /// the last one.
+    pub fn restore(&mut self, info: DocInfo, cluster: u32, bands: &[u32]) -> bool {
+        if self.ids.contains_key(info.id()) {
+            return false;
+        }
+        let n = to_u32(self.docs.len());
+        self.ids.insert(info.id().to_owned(), n);
+        self.docs.push(info);
+        self.cluster.push(cluster);
+        for &key in bands {
+            self.bands.load(key, n);
+        }
+        true
+    }
+
+    /// Rebuilds cluster membership after [`MemStore::restore`]. Returns `false` when a cluster
+    /// number is out of range or names a record that is not its own cluster's canonical record
+    /// (a corrupt store).
+    pub fn finish_restore(&mut self) -> bool {
+        self.bands.merge();
+        self.clusters.clear();
+        let mut ok = true;
+        for (n, &c) in self.cluster.iter().enumerate() {
+            let n = to_u32(n);
+            if self.cluster.get(c as usize) != Some(&c) {
+                ok = false;
+            } else if c != n {
+                self.clusters.entry(c).or_insert_with(|| vec![c]).push(n);
+            }
+        }
+        ok
+    }
+
+    fn add(&mut self, info: DocInfo, cluster: u32, bands: &[u32]) -> u32 {
+        let n = to_u32(self.docs.len());
+        self.ids.insert(info.id().to_owned(), n);
+        self.docs.push(info);
+        self.cluster.push(cluster);
+        for &key in bands {
+            self.bands.insert(key, n);
+        }
+        if cluster != n {
+            self.clusters
+                .entry(cluster)
+                .or_insert_with(|| vec![cluster])
+                .push(n);
+        }
+        n
+    }
+
+    /// Applies a plan and reports the record numbers it touched.
+    pub fn insert(&mut self, plan: &Plan) -> Applied {
+        let n = to_u32(self.docs.len());
+        let cluster = self.ids.get(&plan.cluster).copied().unwrap_or(n);
+        let doc = self.add(plan.insert.clone(), cluster, &plan.bands);
+        let mut moved = Vec::new();
+        for (from, to) in &plan.relabel {
+            let (Some(&from), Some(&to)) = (self.ids.get(from), self.ids.get(to)) else {
+                continue;
+            };
+            let members = self.clusters.remove(&from).unwrap_or_else(|| vec![from]);
+            for &m in &members {
+                if let Some(c) = self.cluster.get_mut(m as usize) {
+                    *c = to;
+                }
+                moved.push((m, to));
+            }
+            self.clusters
+                .entry(to)
+                .or_insert_with(|| vec![to])
+                .extend(members);
+        }
+        Applied {
+            doc,
+            cluster,
+            moved,
+        }
+    }
+
+    fn indexed(&self, n: u32) -> Option<IndexedDoc> {
+        let info = self.docs.get(n as usize)?;
+        let head = *self.cluster.get(n as usize)?;
+        Some(IndexedDoc {
+            info: info.clone(),
+            cluster: self.docs.get(head as usize)?.id().to_owned(),
+        })
+    }
+}
+
+impl NearStore for MemStore {
+    type Error = Infallible;
+
+    fn candidates(&mut self, bands: &[u32]) -> Result<Vec<IndexedDoc>, Infallible> {
+        let mut found = Vec::new();
+        for &key in bands {
+            self.bands.for_each(key, |d| found.push(d));
+        }
+        found.sort_unstable();
+        found.dedup();
+        Ok(found.into_iter().filter_map(|n| self.indexed(n)).collect())
+    }
+
+    fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, Infallible> {
+        let Some(&n) = self.ids.get(head) else {
+            return Ok(Vec::new());
+        };
+        let list = self.clusters.get(&n).cloned().unwrap_or_else(|| vec![n]);
+        Ok(list.into_iter().filter_map(|m| self.indexed(m)).collect())
+    }
+
+    fn apply(&mut self, plan: &Plan) -> Result<(), Infallible> {
+        self.insert(plan);
+        Ok(())
+    }
+}
+
+/// Shingle sets held in memory by record id.
+#[derive(Debug, Default)]
+pub struct MemTexts(HashMap<String, Arc<ShingleSet>>);
+
+impl MemTexts {
+    /// Remembers a record's shingles.
+    pub fn insert(&mut self, id: &str, set: Arc<ShingleSet>) {
+        self.0.insert(id.to_owned(), set);
+    }
+}
+
+impl ShingleSource for MemTexts {
+    type Error = Infallible;
+
+    fn shingles(&mut self, id: &str) -> Result<Option<Arc<ShingleSet>>, Infallible> {
+        Ok(self.0.get(id).cloned())
+    }
+}

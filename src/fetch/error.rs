@@ -1,0 +1,103 @@
+//! [`FetchError`]: why a fetch produced no page. One variant per failure kind the run report
+//! counts; each names the URL, and [`FetchError::kind`] gives the stable report key.
+
+use std::time::Duration;
+
+use url::Url;
+
+/// Why a fetch produced no page.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// Only http and https are fetched.
+    #[error("{url}: scheme not allowed")]
+    BadScheme {
+        /// The URL.
+        url: String,
+    },
+    /// robots.txt disallows the URL for our user agent (or could not be fetched).
+    #[error("{url}: disallowed by robots.txt")]
+    RobotsDisallowed {
+        /// The URL.
+        url: Url,
+    },
+    /// The host is, or resolves only to, loopback/private/link-local/unspecified addresses.
+    /// Checked on the IP literal and on the resolver's answer, robots.txt fetch included.
+    #[error("{url}: target address is not public (set fetch.allow_private_networks to allow)")]
+    PrivateAddress {
+        /// The URL.
+        url: Url,
+    },
+    /// No complete response within `fetch.timeout`, or no connection within
+    /// `fetch.connect_timeout` (`after` says which). Never retried.
+    #[error("{url}: timed out after {after:?}")]
+    Timeout {
+        /// The URL.
+        url: Url,
+        /// The deadline that passed.
+        after: Duration,
+    },
+    /// The final HTTP status was not a success.
+    #[error("{url}: HTTP status {status}")]
+    Status {
+        /// The URL.
+        url: Url,
+        /// The status code.
+        status: u16,
+    },
+    /// The decoded body passed `fetch.max_body_bytes`.
+    #[error("{url}: body larger than {limit} bytes")]
+    TooLarge {
+        /// The URL.
+        url: Url,
+        /// The cap.
+        limit: u64,
+    },
+    /// More redirects than `fetch.max_redirects`, or a redirect loop.
+    #[error("{url}: too many redirects ({hops})")]
+    TooManyRedirects {
+        /// The first URL.
+        url: Url,
+        /// Hops followed.
+        hops: usize,
+    },
+    /// A redirect without a usable `Location`.
+    #[error("{url}: redirect without a valid Location")]
+    BadRedirect {
+        /// The URL that redirected.
+        url: Url,
+    },
+    /// Connection, TLS, protocol or body-transfer failure (reset, truncated body…).
+    #[error("{url}: transport error")]
+    Transport {
+        /// The URL.
+        url: Url,
+        /// The client's error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The HTTP client could not be built (bad TLS setup).
+    #[error("cannot build the HTTP client")]
+    Client {
+        /// The client's error.
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
+impl FetchError {
+    /// A short stable name for reports ("timeout", "status_404", "robots", …).
+    pub fn kind(&self) -> String {
+        match self {
+            Self::BadScheme { .. } => "bad_scheme".into(),
+            Self::RobotsDisallowed { .. } => "robots".into(),
+            Self::PrivateAddress { .. } => "private_address".into(),
+            Self::Timeout { .. } => "timeout".into(),
+            Self::Status { status, .. } => format!("status_{status}"),
+            Self::TooLarge { .. } => "too_large".into(),
+            Self::TooManyRedirects { .. } => "redirects".into(),
+            Self::BadRedirect { .. } => "bad_redirect".into(),
+            Self::Transport { .. } => "transport".into(),
+            Self::Client { .. } => "client".into(),
+        }
+    }
+}

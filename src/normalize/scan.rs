@@ -1,0 +1,170 @@
+//! One walk over the parsed document that collects everything metadata needs: `<meta>`
+//! values, JSON-LD blocks, `<title>`, `h1`s, the canonical link, `<time datetime>`, the page
+//! language, and short texts of date-, credit- and author-like elements.
+//!
+//! A single pass with plain tag/attribute checks replaces a dozen CSS selector queries, each
+//! of which would walk the whole tree again (selector matching was a tenth of normalize time).
+
+use ego_tree::NodeRef;
+use scraper::{ElementRef, Html, Node};
+
+/// Most elements of one kind remembered (bounds work on hostile pages).
+const MAX_PER_KIND: usize = 50;
+/// Longest text kept for a date/credit/author element.
+const MAX_SHORT_TEXT: usize = 120;
+
+/// What the walk found.
+#[derive(Debug, Default)]
+pub struct PageScan {
+    /// `<meta>` values keyed by lower-case `property`/`name`/`itemprop`, in document order.
+    pub metas: Vec<(String, String)>,
+    /// Raw text of each `application/ld+json` script.
+    pub json_ld: Vec<String>,
+    /// Text of the first `<title>`.
+    pub title: Option<String>,
+    /// Texts of the first `h1`s.
+    pub h1s: Vec<String>,
+    /// `href` of the first `<link rel=canonical>`.
+    pub canonical: Option<String>,
+    /// `datetime` attributes of `<time>` elements.
+    pub times: Vec<String>,
+    /// `<html lang>`.
+    pub lang: Option<String>,
+    /// Short texts of elements whose class/id says date, time, posted or published.
+    pub dateish: Vec<String>,
+    /// Photo-credit elements: node and short text.
+    pub credits: Vec<(ego_tree::NodeId, String)>,
+    /// Short texts of byline elements.
+    pub bylines: Vec<String>,
+}
+
+/// Folds whitespace runs into single spaces and trims.
+pub fn fold_ws(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for w in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
+}
+
+/// Element text, whitespace folded, or `None` when longer than `max` characters (stops
+/// reading as soon as it is, so a date-classed page container costs little).
+fn short_text(el: ElementRef<'_>, max: usize) -> Option<String> {
+    let mut raw = String::new();
+    for t in el.text() {
+        raw.push_str(t);
+        if raw.len() > max * 4 {
+            return None;
+        }
+    }
+    let folded = fold_ws(&raw);
+    (folded.chars().count() <= max && !folded.is_empty()).then_some(folded)
+}
+
+fn has(attr: Option<&str>, needles: &[&str]) -> bool {
+    attr.is_some_and(|a| needles.iter().any(|n| a.contains(n)))
+}
+
+impl PageScan {
+    /// Walks `doc` once.
+    pub fn new(doc: &Html) -> Self {
+        let mut s = Self::default();
+        for node in doc.tree.root().descendants() {
+            if let Some(el) = ElementRef::wrap(node) {
+                s.element(el, node);
+            }
+        }
+        s
+    }
+
+    fn element(&mut self, el: ElementRef<'_>, node: NodeRef<'_, Node>) {
+        let v = el.value();
+        match v.name() {
+            "meta" => {
+                let key = v
+                    .attr("property")
+                    .or_else(|| v.attr("name"))
+                    .or_else(|| v.attr("itemprop"));
+                if let (Some(k), Some(c)) = (key, v.attr("content")) {
+                    self.metas
+                        .push((k.to_ascii_lowercase(), c.trim().to_owned()));
+                }
+            }
+            "script" if has(v.attr("type"), &["ld+json"]) => self.json_ld.push(el.text().collect()),
+            "title" if self.title.is_none() => {
+                self.title = Some(fold_ws(&el.text().collect::<String>())).filter(|t| !t.is_empty())
+            }
+            "h1" if self.h1s.len() < 5 => self.h1s.push(fold_ws(&el.text().collect::<String>())),
+            "link"
+                if self.canonical.is_none()
+                    && v.attr("rel")
+                        .is_some_and(|r| r.eq_ignore_ascii_case("canonical")) =>
+            {
+                self.canonical = v.attr("href").map(str::to_owned);
+            }
+            "time" if self.times.len() < MAX_PER_KIND => {
+                self.times.extend(v.attr("datetime").map(str::to_owned))
+            }
+            "html" => self.lang = v.attr("lang").map(str::to_owned),
+            _ => {}
+        }
+        let (class, id, itemprop) = (v.attr("class"), v.attr("id"), v.attr("itemprop"));
+        if class.is_none() && id.is_none() && itemprop.is_none() && v.attr("rel").is_none() {
+            return;
+        }
+        if self.credits.len() < MAX_PER_KIND
+            && (has(class, &["credit", "photo-author", "photo_author"])
+                || itemprop == Some("copyrightHolder"))
+            && let Some(t) = short_text(el, 80).filter(|t| t.chars().count() >= 2)
+        {
+            self.credits.push((node.id(), t));
+        }
+        if self.dateish.len() < MAX_PER_KIND
+            && (has(class, &["date", "time", "posted", "publish"])
+                || has(id, &["date"])
+                || itemprop == Some("datePublished"))
+        {
+            self.dateish
+                .extend(short_text(el, MAX_SHORT_TEXT).filter(|t| t.chars().count() >= 6));
+        }
+        let byline = v.attr("rel") == Some("author")
+            || itemprop == Some("author")
+            || class.is_some_and(|c| {
+                c.split_whitespace()
+                    .any(|t| matches!(t, "author" | "byline" | "article-author" | "author-name"))
+            });
+        if byline && self.bylines.len() < 3 {
+            self.bylines.extend(short_text(el, MAX_SHORT_TEXT));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_walk_collects_everything() {
+        let doc = Html::parse_document(
+            r#"<html lang="ru"><head><title> T  | S </title><meta property="og:title" content=" O "><link rel="canonical" href="/c">
+            <script type="application/ld+json">{"a":1}</script></head><body><h1>H</h1>
+            <div class="date">Posted: 05.05.2025 10:31:24</div><time datetime="2025-05-05">x</time>
+            <div class="page-timeline"><p>long text that is far too long to be a date line, much longer than a hundred and twenty characters, yes, really long, longer still, and then some more words</p></div>
+            <span class="photo-credit">BELTA</span><span class="author">By Ann Lee</span></body></html>"#,
+        );
+        let s = PageScan::new(&doc);
+        assert_eq!(s.lang.as_deref(), Some("ru"));
+        assert_eq!(s.title.as_deref(), Some("T | S"));
+        assert_eq!(s.metas, [("og:title".to_owned(), "O".to_owned())]);
+        assert_eq!(s.canonical.as_deref(), Some("/c"));
+        assert_eq!(s.json_ld, [r#"{"a":1}"#]);
+        assert_eq!(s.h1s, ["H"]);
+        assert_eq!(s.times, ["2025-05-05"]);
+        assert_eq!(s.dateish, ["Posted: 05.05.2025 10:31:24"]);
+        assert_eq!(s.credits.len(), 1);
+        assert_eq!(s.bylines, ["By Ann Lee"]);
+    }
+}
