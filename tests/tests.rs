@@ -16,3 +16,4 @@ mod fetch_robots;
 mod fetch_run;
 mod fetch_targets;
 mod hostile;
+mod robustness;
