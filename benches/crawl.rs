@@ -35,7 +35,8 @@
 //!   of the crawler and the server child, which is reaped at the end and stays small):
 //!   `/usr/bin/time -v $(cargo bench --bench crawl --no-run 2>&1 | grep -o 'target/[^ )]*crawl-[0-9a-f]*')`
 //! - CPU seconds (user + sys of this process, child excluded) per 1000 responses;
-//! - the run report's counts.
+//! - the run report's counts; the process exits 1 unless every article was ingested and
+//!   exactly the two hostile documents failed, as `too_large`.
 
 #[path = "crawl/server.rs"]
 mod server;
@@ -51,7 +52,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone as _, Utc};
 use newsmill::config::Config;
-use newsmill::pipeline::{self, RunOptions, report::SourceStats};
+use newsmill::pipeline::report::{RunReport, SourceStats};
+use newsmill::pipeline::{self, RunOptions};
 use tokio_util::sync::CancellationToken;
 
 use site::agency;
@@ -228,34 +230,56 @@ fn crawl(args: &Args) {
     let _ = child.kill();
     let _ = child.wait();
 
+    let measured = Measured {
+        wall,
+        cpu,
+        hwm_kb: hwm,
+        rss_before_kb: rss_before,
+    };
+    let ok = print_figures(args, &report, &measured);
+    // Remove the temp dir before a failing exit, which would skip its destructor.
+    drop(dir);
+    if !ok {
+        std::process::exit(1);
+    }
+}
+
+/// What was measured around `pipeline::run`.
+struct Measured {
+    wall: Duration,
+    cpu: Duration,
+    hwm_kb: u64,
+    rss_before_kb: u64,
+}
+
+/// Prints the report table and the figures; returns whether the counts are the expected ones.
+fn print_figures(args: &Args, report: &RunReport, m: &Measured) -> bool {
     let mut total = SourceStats::default();
     report.sources.values().for_each(|s| total.merge(s));
     eprintln!("{}", report.table());
-    let busiest = (args.articles + 2 + 2) as f64;
+    // Every host: robots.txt + feed + its articles; host 0 also the two hostile documents.
+    let busiest = (2 + args.articles + 2) as f64;
     let bound = busiest * args.interval_ms as f64 / 1000.0;
+    let (wall, cpu) = (m.wall.as_secs_f64(), m.cpu.as_secs_f64());
     let pages = total.fetched as f64;
     println!(
         "\n== crawl bench: {} hosts x {} articles, {} ms latency, per_host_interval {} ms ==",
         args.hosts, args.articles, args.latency_ms, args.interval_ms
     );
-    println!("wall time            {:.2} s", wall.as_secs_f64());
+    println!("wall time            {wall:.2} s");
     println!(
         "politeness bound     {bound:.2} s  ({busiest} requests to the busiest host x {} ms)",
         args.interval_ms
     );
-    println!(
-        "wall / bound         {:.3}  (goal <= 1.2)",
-        wall.as_secs_f64() / bound
-    );
+    println!("wall / bound         {:.3}  (goal <= 1.2)", wall / bound);
     println!(
         "peak RSS (VmHWM)     {:.1} MB  (goal < 100 MB; {:.1} MB before the run)",
-        hwm as f64 / 1024.0,
-        rss_before as f64 / 1024.0
+        m.hwm_kb as f64 / 1024.0,
+        m.rss_before_kb as f64 / 1024.0
     );
     println!(
-        "CPU (user+sys)       {:.2} s = {:.2} s per 1000 responses ({pages} responses)",
-        cpu.as_secs_f64(),
-        cpu.as_secs_f64() * 1000.0 / pages.max(1.0)
+        "CPU (user+sys)       {cpu:.2} s = {:.2} s per 1000 responses ({pages} responses)",
+        cpu * 1000.0 / pages.max(1.0)
     );
     println!(
         "fetched {}  new {}  duplicates {}  failures {:?}  run errors {}",
@@ -272,6 +296,7 @@ fn crawl(args: &Args) {
         "check: {} (expected {expect_new} new articles and exactly 2 too_large failures)",
         if ok { "OK" } else { "MISMATCH" }
     );
+    ok
 }
 
 /// Prints elapsed time, RSS and CPU once a second until dropped (`--timeline`).

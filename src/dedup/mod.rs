@@ -1,6 +1,6 @@
-//! Duplicate detection. Pure and sync: imports `model` only; storage and text access come in
-//! through traits ([`NearStore`], [`ShingleSource`]) that the pipeline implements on SQLite and
-//! the corpus.
+//! Duplicate detection. Pure and sync: imports `model` only, does no I/O. The near-duplicate
+//! index lives in memory ([`MemStore`]); the pipeline loads it from and persists it to the
+//! state database, and supplies candidate texts from the corpus ([`ShingleSource`]).
 //!
 //! # Exact duplicates
 //! The fingerprint folds what differs between copies of one text without changing its words:

@@ -42,8 +42,10 @@ pub use reprocess::reprocess;
 
 /// Messages buffered between fetchers and the sink.
 const SINK_QUEUE: usize = 64;
-/// Article fetch tasks alive at once (the politeness gate limits actual requests).
-const MAX_TASKS: usize = 512;
+/// Article fetch tasks alive at once per source. The politeness gate limits actual requests;
+/// this bounds how many fetched pages can wait in memory ahead of a slow sink (each task holds
+/// its page until the sink takes it).
+const MAX_TASKS: usize = 16;
 
 /// Options of `newsmill run`.
 #[derive(Debug, Clone, Default)]

@@ -1,0 +1,170 @@
+//! The bench's synthetic agency corpus: a fixed-seed Zipf vocabulary, stock phrases, and near
+//! duplicates of recent articles. Any article regenerates from its number alone.
+
+use newsmill::dedup::Rank;
+
+const VOCAB: usize = 50_000;
+const STOCK: usize = 300;
+
+/// splitmix64: the bench's only randomness, seeded per article so any article regenerates alone.
+pub struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Vocabulary, its Zipf–Mandelbrot CDF, and stock phrases.
+pub struct Language {
+    words: Vec<String>,
+    cdf: Vec<f64>,
+    stock: Vec<String>,
+}
+
+impl Language {
+    pub fn new() -> Self {
+        const SYL: [&str; 24] = [
+            "ka", "lo", "mi", "ne", "ru", "ta", "vo", "shi", "bel", "dor", "gra", "zen", "pol",
+            "ter", "um", "an", "is", "ov", "sk", "ya", "lin", "mar", "tos", "ev",
+        ];
+        let mut rng = Rng(42);
+        let words: Vec<String> = (0..VOCAB)
+            .map(|r| {
+                let n = 1 + usize::from(r > 50) + usize::from(r > 2000) + rng.below(2);
+                let w: String = (0..n).map(|_| SYL[rng.below(SYL.len())]).collect();
+                format!(
+                    "{w}{}",
+                    if r > 20_000 {
+                        r.to_string()
+                    } else {
+                        String::new()
+                    }
+                )
+            })
+            .collect();
+        let mut acc = 0.0;
+        let cdf = (0..VOCAB)
+            .map(|r| {
+                acc += 1.0 / (r as f64 + 2.7).powf(1.05);
+                acc
+            })
+            .collect::<Vec<_>>();
+        let total = acc;
+        let cdf = cdf.into_iter().map(|c| c / total).collect();
+        let mut lang = Self {
+            words,
+            cdf,
+            stock: Vec::new(),
+        };
+        lang.stock = (0..STOCK)
+            .map(|_| {
+                let len = 6 + rng.below(5);
+                lang.sentence(&mut rng, len)
+            })
+            .collect();
+        lang
+    }
+
+    fn word(&self, rng: &mut Rng) -> &str {
+        let u = rng.unit();
+        let i = self.cdf.partition_point(|c| *c < u).min(VOCAB - 1);
+        &self.words[i]
+    }
+
+    fn sentence(&self, rng: &mut Rng, len: usize) -> String {
+        let mut s: Vec<&str> = (0..len).map(|_| self.word(rng)).collect();
+        if !self.stock.is_empty() && rng.below(7) == 0 {
+            s.push(&self.stock[rng.below(self.stock.len())]);
+        }
+        s.join(" ")
+    }
+
+    /// The article an id would be if it were an original: 6–10 paragraphs, ~400 words.
+    fn original(&self, i: usize) -> Vec<String> {
+        let mut rng = Rng(i as u64 ^ 0xa5a5_0000_0000);
+        let paras = 6 + rng.below(5);
+        (0..paras)
+            .map(|_| {
+                let sentences = 2 + rng.below(3);
+                let s: Vec<String> = (0..sentences)
+                    .map(|_| {
+                        let len = 8 + rng.below(14);
+                        self.sentence(&mut rng, len)
+                    })
+                    .collect();
+                s.join(". ") + "."
+            })
+            .collect()
+    }
+}
+
+/// Whether article `i` is a near duplicate, and of which earlier original.
+fn base_of(i: usize) -> Option<usize> {
+    let mut rng = Rng(i as u64 ^ 0x5151);
+    if i < 100 || rng.below(10) != 0 {
+        return None;
+    }
+    let mut j = i - 1 - rng.below(2000.min(i - 1));
+    while j > 0 && base_of_shallow(j) {
+        j -= 1;
+    }
+    Some(j)
+}
+
+fn base_of_shallow(j: usize) -> bool {
+    j >= 100 && Rng(j as u64 ^ 0x5151).below(10) == 0
+}
+
+/// Text and rank of article `i`.
+pub fn article(lang: &Language, i: usize) -> (String, Rank) {
+    let mut rng = Rng(i as u64 ^ 0x7777);
+    let mut published = i as i64 * 60_000_000;
+    let text = match base_of(i) {
+        None => lang.original(i).join("\n\n"),
+        Some(b) => {
+            let mut p = lang.original(b);
+            match rng.below(5) {
+                0 => p.insert(0, lang.sentence(&mut rng, 25)),
+                1 => drop(p.remove(rng.below(p.len()))),
+                2 => {
+                    let last = p.len() - 1;
+                    p.swap(1, last);
+                }
+                3 => p.truncate(p.len() / 2 + 1),
+                _ => p.extend(lang.original(i)),
+            }
+            if rng.below(5) == 0 {
+                published = b as i64 * 60_000_000 - 1;
+            }
+            p.join("\n\n")
+        }
+    };
+    let rank = Rank {
+        published_us: Some(published),
+        republished: false,
+        source_id: if i.is_multiple_of(3) {
+            "sb_en"
+        } else {
+            "belta_en"
+        }
+        .into(),
+        url_len: 40 + (i % 37) as u32,
+        id: id(i),
+    };
+    (text, rank)
+}
+
+pub fn id(i: usize) -> String {
+    format!("d{i:012}")
+}
