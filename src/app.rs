@@ -109,6 +109,10 @@ pub async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { config, json } => status(&config, json),
+        Command::Schema => {
+            print!("{}", crate::model::corpus_record_schema());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Stats { config, json } => {
             let cfg = Config::load(&config)?;
             let records = read_corpus(&cfg)?;

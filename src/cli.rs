@@ -141,6 +141,8 @@ pub enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Print the JSON Schema of a corpus record (committed as schema/corpus-record.schema.json).
+    Schema,
     /// Per source: last run, last success, last new article, failure streak.
     Status {
         /// Config file.

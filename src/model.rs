@@ -9,12 +9,15 @@ use std::fmt;
 use std::path::PathBuf;
 
 use chrono::{DateTime, FixedOffset, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 /// The configured identifier of a source (`belta_en`, `sb_ru`): lower-case ASCII letters,
 /// digits, `_` and `-`, 1 to 64 characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(transparent)]
 pub struct SourceId(String);
 
@@ -169,7 +172,7 @@ impl RawPage {
 
 /// Where a record sits in `raw/`: the file (relative to the raw folder), the byte offset of its
 /// gzip member and the member's compressed length, so it can be re-read with one seek.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RawLocation {
     /// File path relative to the raw folder, with `/` separators.
     pub file: PathBuf,
@@ -180,7 +183,7 @@ pub struct RawLocation {
 }
 
 /// The structural kind of a body block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BlockKind {
     /// A section heading inside the article.
@@ -194,7 +197,7 @@ pub enum BlockKind {
 }
 
 /// One block of article text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Block {
     /// What kind of block this is.
     pub kind: BlockKind,
@@ -203,7 +206,9 @@ pub struct Block {
 }
 
 /// How a text credits an agency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AttributionKind {
     /// The outlet that published the page.
@@ -219,7 +224,7 @@ pub enum AttributionKind {
 }
 
 /// One agency credited by an article.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Attribution {
     /// The name as it resolves: the configured source's name, or the name as written.
     pub name: String,
@@ -232,7 +237,7 @@ pub struct Attribution {
 }
 
 /// Which signal the publication date came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DateSource {
     /// The source's configured date selector.
@@ -252,7 +257,7 @@ pub enum DateSource {
 }
 
 /// Name and version of the code path that produced an article's text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ExtractorInfo {
     /// `selectors:<source_id>` for per-source rules, `generic` for the fallback.
     pub name: String,
@@ -261,7 +266,7 @@ pub struct ExtractorInfo {
 }
 
 /// An image with what the page says about it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Image {
     /// Absolute image URL.
     pub url: Url,
@@ -273,7 +278,7 @@ pub struct Image {
 
 /// The normalizer's output for one page: clean text plus metadata. Pure data; the corpus
 /// record adds identity and dedup fields on top.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Article {
     /// The page URL after redirects.
     pub url: Url,
@@ -317,7 +322,9 @@ pub struct Article {
 
 /// SHA-256 of an article's normalized text (see `dedup::fingerprint_text`), as 64 lower-case hex
 /// digits. Equal texts give equal hashes on every machine and every run.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(transparent)]
 pub struct ContentHash(String);
 
@@ -348,7 +355,7 @@ impl ContentHash {
 }
 
 /// Another place where exactly the same text was seen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Sighting {
     /// Canonical URL of the other copy.
     pub url: Url,
@@ -361,7 +368,7 @@ pub struct Sighting {
 /// Where a record stands among its near duplicates (see `dedup`'s module doc for how links are
 /// made). Flattened into [`CorpusRecord`]; every field defaults to `null` so lines written before
 /// near-duplicate detection still read.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct NearLink {
     /// Id of the cluster's canonical (earliest) record; a record alone in its cluster carries its
     /// own id. Changes only when an earlier-published copy arrives later.
@@ -389,7 +396,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// (`url`, `canonical_url`, `source_id`, `title`, `text`, `blocks`, `published_at`, …), plus the
 /// fields below; the [`NearLink`] fields (`cluster_id`, `near_duplicate_of`, `similarity`,
 /// `containment`) come last. The README lists every field with an example.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CorpusRecord {
     /// [`SCHEMA_VERSION`] at the time of writing.
     pub schema_version: u32,
@@ -411,4 +418,13 @@ pub struct CorpusRecord {
     /// Near-duplicate cluster: `cluster_id`, `near_duplicate_of`, `similarity`, `containment`.
     #[serde(flatten)]
     pub near: NearLink,
+}
+
+/// The JSON Schema (draft 2020-12) of one corpus line, generated from [`CorpusRecord`]. The
+/// committed copy is `schema/corpus-record.schema.json`; a test fails when they drift.
+pub fn corpus_record_schema() -> String {
+    let schema = schemars::schema_for!(CorpusRecord);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
 }

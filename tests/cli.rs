@@ -150,3 +150,38 @@ fn extract_reports_unreadable_files_and_goes_on() {
     assert!(lines[0]["error"].as_str().unwrap().contains("missing.html"));
     assert!(lines[1]["text"].as_str().unwrap().len() > 1000);
 }
+
+#[test]
+fn committed_json_schema_matches_the_record_type() {
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schema/corpus-record.schema.json"
+    ))
+    .unwrap();
+    assert_eq!(
+        committed,
+        newsmill::model::corpus_record_schema(),
+        "schema/corpus-record.schema.json is stale: run `cargo run -- schema > schema/corpus-record.schema.json`"
+    );
+}
+
+#[test]
+fn schema_requires_the_core_fields() {
+    let schema: Value = serde_json::from_str(&newsmill::model::corpus_record_schema()).unwrap();
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    for field in [
+        "schema_version",
+        "id",
+        "content_sha256",
+        "text",
+        "attributions",
+        "also_seen_at",
+    ] {
+        assert!(required.contains(&field), "{field} not required in schema");
+    }
+}

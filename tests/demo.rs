@@ -117,6 +117,24 @@ async fn demo_site_end_to_end_second_run_and_reprocess() {
     assert_eq!(records.len(), articles.len() - exact, "record count");
     let ids: HashSet<&str> = records.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), records.len(), "ids are unique");
+    // Every record has exactly the properties the published JSON Schema lists as required,
+    // and nothing the schema does not know.
+    let schema: Value = serde_json::from_str(&newsmill::model::corpus_record_schema()).unwrap();
+    let props = schema["properties"].as_object().unwrap();
+    for r in &records {
+        for key in r.as_object().unwrap().keys() {
+            assert!(
+                props.contains_key(key),
+                "record field {key} missing from the schema"
+            );
+        }
+        for req in schema["required"].as_array().unwrap() {
+            assert!(
+                r.get(req.as_str().unwrap()).is_some(),
+                "record lacks required {req}"
+            );
+        }
+    }
 
     // robots.txt-disallowed and non-http links were never requested.
     let asked: Vec<String> = sites
