@@ -273,7 +273,7 @@ fn extract_one(
 
 fn read_corpus(cfg: &Config) -> anyhow::Result<Vec<crate::model::CorpusRecord>> {
     let dir = &cfg.storage.normalized_dir;
-    let corpus = crate::corpus::Corpus::open(dir)
+    let corpus = crate::corpus::Corpus::open_read_only(dir)
         .with_context(|| format!("opening corpus {}", dir.display()))?;
     Ok(corpus.records()?)
 }

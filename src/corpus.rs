@@ -114,17 +114,37 @@ impl Corpus {
     /// `Io` on file errors, `BadRecord` when an existing segment holds an unreadable line.
     pub fn open(dir: &Path) -> Result<Self, CorpusError> {
         fs::create_dir_all(dir).map_err(io(dir))?;
+        Self::load(dir, true)
+    }
+
+    /// Opens a corpus for reading only (`stats`, `export`): nothing is created or deleted, so
+    /// it is safe while a run is writing. A missing folder reads as an empty corpus.
+    ///
+    /// # Errors
+    /// As [`Corpus::open`].
+    pub fn open_read_only(dir: &Path) -> Result<Self, CorpusError> {
+        if !dir.exists() {
+            return Self::load_names(dir, Vec::new());
+        }
+        Self::load(dir, false)
+    }
+
+    fn load(dir: &Path, writer: bool) -> Result<Self, CorpusError> {
         let mut names = Vec::new();
         for entry in fs::read_dir(dir).map_err(io(dir))? {
             let name = entry.map_err(io(dir))?.file_name();
             let name = name.to_string_lossy().into_owned();
-            if name.ends_with(".tmp") {
+            if writer && name.ends_with(".tmp") {
                 let p = dir.join(&name);
                 fs::remove_file(&p).map_err(io(&p))?;
             } else if name.starts_with("part-") && name.ends_with(".jsonl") {
                 names.push(name);
             }
         }
+        Self::load_names(dir, names)
+    }
+
+    fn load_names(dir: &Path, mut names: Vec<String>) -> Result<Self, CorpusError> {
         names.sort();
         let mut corpus = Self {
             dir: dir.to_owned(),
