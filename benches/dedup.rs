@@ -281,6 +281,15 @@ fn main() {
         n,
         store,
         |at, took| {
+            let rss = std::fs::read_to_string("/proc/self/status")
+                .ok()
+                .and_then(|s| {
+                    s.lines()
+                        .find(|l| l.starts_with("VmRSS:"))
+                        .map(str::to_owned)
+                })
+                .unwrap_or_default();
+            println!("   N = {at:>9}: {rss} (before loading a second copy below)");
             let size = state.near_index_size().expect("dbstat");
             let t = Meter::now();
             let (loaded, ok) = NearIndex::load(&state).expect("load");

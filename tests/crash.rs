@@ -93,13 +93,30 @@ async fn sigterm_stops_cleanly_and_second_run_is_refused_while_busy() {
     let child = spawn_run(dir.path(), &cfg);
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    // Cron fires again while the first run is busy: exit 75 at once, nothing touched.
-    let before = snapshot(&dir.path().join("normalized"));
-    let out = newsmill_async(dir.path(), &["run", "-c", cfg.to_str().unwrap()]).await;
-    let (code, err) = code_err(&out);
-    assert_eq!(code, 75, "{err}");
+    // Cron fires again while the first run is busy: exit 75 at once, nothing touched. (The
+    // first run keeps writing meanwhile, so "nothing touched" is checked by the second
+    // process's own traces: no WARC file and no run report carry its pid.)
+    let second = Command::new(env!("CARGO_BIN_EXE_newsmill"))
+        .args(["run", "-c", cfg.to_str().unwrap()])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = second.id();
+    let out = tokio::task::spawn_blocking(move || second.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{err}");
     assert!(err.contains("another newsmill run"), "{err}");
-    assert_eq!(snapshot(&dir.path().join("normalized")), before);
+    let traces: Vec<String> = snapshot(dir.path())
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| p.contains(&format!("-{pid}-")) || p.ends_with(&format!("-{pid}.json")))
+        .collect();
+    assert!(traces.is_empty(), "the refused run wrote {traces:?}");
 
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

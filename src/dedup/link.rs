@@ -197,12 +197,15 @@ where
         links.push((id.to_owned(), member_link(&head, sim)));
     }
     // Members whose canonical record changes: every cluster but the one `head` already led.
+    let moving: Vec<&IndexedDoc> = members.iter().filter(|m| m.cluster != head).collect();
     let head_set = if head == id {
         Some(doc.shingles.clone())
+    } else if moving.is_empty() {
+        None
     } else {
         source.shingles(&head)?
     };
-    for m in members.iter().filter(|m| m.cluster != head) {
+    for m in moving {
         let own = source.shingles(m.info.id())?;
         let sim = own.zip(head_set.as_ref()).map(|(a, b)| similarity(&a, b));
         links.push((m.info.id().to_owned(), member_link(&head, sim)));
