@@ -16,7 +16,6 @@ use newsmill::model::{
 use newsmill::pipeline::near::NearLinker;
 use newsmill::state::State;
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
 
 use crate::util::{code_err, corpus, expected, newsmill_async, snapshot};
 
@@ -354,16 +353,8 @@ fn check_demo_links(records: &[Value]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_republished_story_is_linked_live_and_after_reprocess() {
-    let stop = CancellationToken::new();
-    let sites = newsmill::demo::start_sites(&stop).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("demo.toml");
-    std::fs::write(
-        &cfg,
-        newsmill::demo::config_toml(dir.path(), &sites.belta, &sites.sb),
-    )
-    .unwrap();
-    let cfg = cfg.to_str().unwrap();
+    let env = crate::util::demo_env().await;
+    let (stop, dir, cfg) = (&env.stop, &env.dir, env.cfg());
     let out = newsmill_async(dir.path(), &["run", "-c", cfg, "--since", "1990-01-01"]).await;
     assert_eq!(code_err(&out).0, 0, "run: {}", code_err(&out).1);
     let normalized = dir.path().join("normalized");

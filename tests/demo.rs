@@ -5,7 +5,6 @@
 use std::collections::HashSet;
 
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
 
 use crate::util::{code_err, corpus, expected, newsmill_async, snapshot};
 
@@ -88,16 +87,8 @@ fn check_article(key: &str, exp: &Value, records: &[Value]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_site_end_to_end_second_run_and_reprocess() {
-    let stop = CancellationToken::new();
-    let sites = newsmill::demo::start_sites(&stop).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("demo.toml");
-    std::fs::write(
-        &cfg,
-        newsmill::demo::config_toml(dir.path(), &sites.belta, &sites.sb),
-    )
-    .unwrap();
-    let cfg = cfg.to_str().unwrap();
+    let env = crate::util::demo_env().await;
+    let (stop, sites, dir, cfg) = (&env.stop, &env.sites, &env.dir, env.cfg());
 
     let out = newsmill_async(dir.path(), &["run", "-c", cfg, "--since", "1990-01-01"]).await;
     let (code, err) = code_err(&out);

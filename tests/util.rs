@@ -95,3 +95,41 @@ pub fn fixture(rel: &str) -> PathBuf {
         .join("fixtures/demo")
         .join(rel)
 }
+
+/// The bundled demo sites running on 127.0.0.1, a temp folder, and a demo config in it.
+pub struct DemoEnv {
+    /// Stops the sites when cancelled.
+    pub stop: tokio_util::sync::CancellationToken,
+    /// Base URLs and request logs.
+    pub sites: newsmill::demo::Sites,
+    /// Storage folder (deleted on drop).
+    pub dir: tempfile::TempDir,
+    /// The config file.
+    pub cfg: PathBuf,
+}
+
+impl DemoEnv {
+    /// The config path as text, for command lines.
+    pub fn cfg(&self) -> &str {
+        self.cfg.to_str().unwrap()
+    }
+}
+
+/// Starts the demo sites and writes their config into a new temp folder.
+pub async fn demo_env() -> DemoEnv {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let sites = newsmill::demo::start_sites(&stop).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("demo.toml");
+    std::fs::write(
+        &cfg,
+        newsmill::demo::config_toml(dir.path(), &sites.belta, &sites.sb),
+    )
+    .unwrap();
+    DemoEnv {
+        stop,
+        sites,
+        dir,
+        cfg,
+    }
+}
