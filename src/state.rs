@@ -101,6 +101,15 @@ CREATE TABLE IF NOT EXISTS urls (
     raw_length     INTEGER,
     article_id     TEXT
 );
+CREATE TABLE IF NOT EXISTS fetch_log (
+    at             TEXT NOT NULL,
+    url            TEXT NOT NULL,
+    source_id      TEXT NOT NULL,
+    status         INTEGER NOT NULL,
+    outcome        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS fetch_log_url ON fetch_log (url);
+DELETE FROM fetch_log WHERE at < strftime('%Y-%m-%dT%H:%M:%S', 'now', '-90 days');
 CREATE TABLE IF NOT EXISTS validators (
     url            TEXT PRIMARY KEY,
     etag           TEXT,
@@ -185,7 +194,8 @@ impl State {
             .map_err(q("recording discovered url"))
     }
 
-    /// Records a fetch: status, raw location, and the outcome so far.
+    /// Records a fetch: appends it to the fetch log and updates the URL's status, raw location
+    /// and outcome so far.
     ///
     /// # Errors
     /// `Query` on database failure.
@@ -199,7 +209,14 @@ impl State {
     ) -> Result<(), StateError> {
         let now = Utc::now().to_rfc3339();
         let file = raw.map(|r| r.file.to_string_lossy().into_owned());
-        self.conn()
+        let conn = self.conn();
+        // Every attempt is logged (kept 90 days); `urls` keeps the latest state per URL.
+        conn.execute(
+            "INSERT INTO fetch_log (at, url, source_id, status, outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![now, url, source.as_str(), status, outcome],
+        )
+        .map_err(q("appending to the fetch log"))?;
+        conn
             .execute(
                 "INSERT INTO urls (url, source_id, first_seen, last_fetched, last_status, outcome,
                                    raw_file, raw_offset, raw_length)
