@@ -92,6 +92,64 @@ mod tests {
         assert!(c("https://x.org/A/b").ends_with("/A/b"));
     }
 
+    /// Property check over generated URLs (fixed seed, no extra crate): canonicalization is
+    /// idempotent, keeps the path byte for byte, keeps every non-tracking parameter in order,
+    /// and drops every tracking parameter and the fragment.
+    #[test]
+    fn property_idempotent_path_preserving() {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        const SEGS: &[&str] = &[
+            "News", "view", "A-b_C", "%D0%BF", "2025", "x.html", "Ünï", "a%20b", "",
+        ];
+        const KEYS: &[&str] = &[
+            "id",
+            "page",
+            "utm_source",
+            "UTM_Campaign",
+            "fbclid",
+            "q",
+            "gclid",
+            "lang",
+            "_openstat",
+        ];
+        for _ in 0..2000 {
+            let path: Vec<&str> = (0..next(5)).map(|_| SEGS[next(SEGS.len())]).collect();
+            let params: Vec<String> = (0..next(4))
+                .map(|i| format!("{}={i}", KEYS[next(KEYS.len())]))
+                .collect();
+            let host = ["Example.ORG", "www.sb.by", "127.0.0.1:8080", "xn--80a.by"][next(4)];
+            let mut text = format!("HTTPS://{host}/{}", path.join("/"));
+            if !params.is_empty() {
+                text.push('?');
+                text.push_str(&params.join("&"));
+            }
+            if next(2) == 0 {
+                text.push_str("#frag");
+            }
+            let Ok(url) = Url::parse(&text) else { continue };
+            let once = canonicalize(&url);
+            assert_eq!(canonicalize(&once), once, "not idempotent: {text}");
+            assert_eq!(once.path(), url.path(), "path changed: {text}");
+            assert!(once.fragment().is_none());
+            let kept: Vec<(String, String)> = url
+                .query_pairs()
+                .filter(|(k, _)| !is_tracking(k))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            let got: Vec<(String, String)> = once
+                .query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            assert_eq!(got, kept, "query mangled: {text}");
+        }
+    }
+
     #[test]
     fn same_site_ignores_www() {
         let a = Url::parse("https://www.sb.by/a").unwrap();
