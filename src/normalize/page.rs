@@ -160,7 +160,18 @@ pub(super) fn normalize_page(
         photo_credits: attributed.photo_credits,
         image: meta::meta_first(metas, &["og:image", "twitter:image"])
             .and_then(|s| input.url.join(s).ok()),
-        images: Vec::new(),
+        images: scan
+            .figures
+            .iter()
+            .filter_map(|f| {
+                let url = input.url.join(&f.src).ok()?;
+                Some(crate::model::Image {
+                    url,
+                    caption: f.caption.clone(),
+                    credit: f.credit.clone(),
+                })
+            })
+            .collect(),
         tags: meta::tags(metas, &ld),
         extractor,
         warnings,

@@ -36,6 +36,109 @@ pub struct PageScan {
     pub credits: Vec<(ego_tree::NodeId, String)>,
     /// Short texts of byline elements.
     pub bylines: Vec<String>,
+    /// Figures inside the article area: image source (as written), caption, credit.
+    pub figures: Vec<Figure>,
+}
+
+/// A `<figure>` inside the article: its image and what the page says about it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Figure {
+    /// `src` (or a lazy-loading `data-src`) of the first image, unresolved.
+    pub src: String,
+    /// `figcaption` text without the credit part.
+    pub caption: Option<String>,
+    /// Credit from a credit element in the caption, or a trailing "Photo: …" in it.
+    pub credit: Option<String>,
+}
+
+/// Whether an ancestor of `node` marks the article area.
+fn in_article(node: NodeRef<'_, Node>) -> bool {
+    node.ancestors().filter_map(ElementRef::wrap).any(|a| {
+        let v = a.value();
+        v.name() == "article"
+            || v.name() == "main"
+            || v.attr("itemprop") == Some("articleBody")
+            || has(
+                v.attr("class"),
+                &[
+                    "article",
+                    "story",
+                    "post-content",
+                    "entry-content",
+                    "news-text",
+                ],
+            )
+    })
+}
+
+fn figure(el: ElementRef<'_>) -> Option<Figure> {
+    let mut f = Figure::default();
+    for d in el.descendants().filter_map(ElementRef::wrap) {
+        let v = d.value();
+        match v.name() {
+            "img" if f.src.is_empty() => {
+                f.src = v
+                    .attr("src")
+                    .or_else(|| v.attr("data-src"))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned();
+            }
+            "figcaption" if f.caption.is_none() => {
+                let credit_el = d.descendants().filter_map(ElementRef::wrap).find(|c| {
+                    has(
+                        c.value().attr("class"),
+                        &["credit", "author", "source", "copyright"],
+                    )
+                });
+                let credit = credit_el.and_then(|c| short_text(c, 120));
+                let full = fold_ws(&d.text().collect::<String>());
+                let caption = match &credit {
+                    Some(c) => fold_ws(&full.replace(c.as_str(), "")),
+                    None => full,
+                };
+                let (caption, credit) = match credit {
+                    Some(c) => (caption, Some(c)),
+                    None => split_credit(&caption),
+                };
+                f.caption = Some(caption).filter(|c| !c.is_empty());
+                f.credit = credit;
+            }
+            _ => {}
+        }
+    }
+    (!f.src.is_empty()).then_some(f)
+}
+
+/// Splits a trailing "Photo: X" / "(Photo: X)" / "Фото: X" credit off a caption.
+fn split_credit(caption: &str) -> (String, Option<String>) {
+    for marker in [
+        "Photo:",
+        "Photo by",
+        "Фото:",
+        "Фота:",
+        "Фото ",
+        "Foto:",
+        "Credit:",
+        "(Photo",
+    ] {
+        if let Some(i) = caption.rfind(marker) {
+            let (head, tail) = caption.split_at(i);
+            let credit = tail
+                .trim()
+                .trim_start_matches('(')
+                .trim_end_matches(')')
+                .to_owned();
+            return (
+                head.trim()
+                    .trim_end_matches(['.', ',', ';', '|'])
+                    .trim()
+                    .to_owned(),
+                Some(credit),
+            );
+        }
+    }
+    (caption.to_owned(), None)
 }
 
 /// Folds whitespace runs into single spaces and trims.
@@ -109,6 +212,9 @@ impl PageScan {
                 self.times.extend(v.attr("datetime").map(str::to_owned))
             }
             "html" => self.lang = v.attr("lang").map(str::to_owned),
+            "figure" if self.figures.len() < 20 && in_article(node) => {
+                self.figures.extend(figure(el))
+            }
             _ => {}
         }
         let (class, id, itemprop) = (v.attr("class"), v.attr("id"), v.attr("itemprop"));
@@ -166,5 +272,32 @@ mod tests {
         assert_eq!(s.dateish, ["Posted: 05.05.2025 10:31:24"]);
         assert_eq!(s.credits.len(), 1);
         assert_eq!(s.bylines, ["By Ann Lee"]);
+    }
+
+    #[test]
+    fn figures_in_the_article_with_captions_and_credits() {
+        let doc = Html::parse_document(
+            r#"<aside><figure><img src="/ad.jpg"><figcaption>Ad</figcaption></figure></aside>
+            <article><figure><img data-src="/a.jpg"><figcaption>Minsk at night. <span class="credit">Photo: BelTA</span></figcaption></figure>
+            <figure><img src="/b.jpg"><figcaption>The forum opens. Photo: TASS</figcaption></figure><figure><img src="/c.jpg"></figure></article>"#,
+        );
+        let f = PageScan::new(&doc).figures;
+        assert_eq!(f.len(), 3, "{f:?}");
+        assert_eq!(
+            (
+                f[0].src.as_str(),
+                f[0].caption.as_deref(),
+                f[0].credit.as_deref()
+            ),
+            ("/a.jpg", Some("Minsk at night."), Some("Photo: BelTA"))
+        );
+        assert_eq!(
+            (f[1].caption.as_deref(), f[1].credit.as_deref()),
+            (Some("The forum opens"), Some("Photo: TASS"))
+        );
+        assert_eq!(
+            (f[2].caption.as_deref(), f[2].credit.as_deref()),
+            (None, None)
+        );
     }
 }
