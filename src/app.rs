@@ -146,9 +146,7 @@ pub async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                         .with_context(|| format!("creating {}", path.display()))?;
                     crate::stats::export_jsonl(&records, &filter, std::io::BufWriter::new(f))?
                 }
-                (ExportFormat::Parquet, _) => anyhow::bail!(
-                    "--format parquet: this build has no Parquet writer (the arrow/parquet crates would double the build time); export JSONL and convert, e.g. with pyarrow or duckdb"
-                ),
+                (ExportFormat::Parquet, out) => export_parquet(&records, &filter, out.as_deref())?,
             };
             eprintln!("exported {n} of {} records", records.len());
             Ok(ExitCode::SUCCESS)
@@ -269,6 +267,29 @@ fn extract_one(
     };
     let article = n.normalize_html(&body, &url, source, now)?;
     Ok(serde_json::to_value(article)?)
+}
+
+#[cfg(feature = "parquet")]
+fn export_parquet(
+    records: &[crate::model::CorpusRecord],
+    filter: &crate::stats::ExportFilter,
+    out: Option<&Path>,
+) -> anyhow::Result<usize> {
+    let out = out.context("--format parquet needs --output FILE")?;
+    let kept: Vec<&crate::model::CorpusRecord> =
+        records.iter().filter(|r| filter.keeps(r)).collect();
+    Ok(crate::export_parquet::write(&kept, out)?)
+}
+
+#[cfg(not(feature = "parquet"))]
+fn export_parquet(
+    _: &[crate::model::CorpusRecord],
+    _: &crate::stats::ExportFilter,
+    _: Option<&Path>,
+) -> anyhow::Result<usize> {
+    anyhow::bail!(
+        "--format parquet: this binary was built without Parquet support; rebuild with `cargo build --release --features parquet` (it doubles the build time), or export JSONL and convert"
+    )
 }
 
 fn read_corpus(cfg: &Config) -> anyhow::Result<Vec<crate::model::CorpusRecord>> {

@@ -20,6 +20,8 @@ pub mod config;
 pub mod corpus;
 pub mod dedup;
 pub mod demo;
+#[cfg(feature = "parquet")]
+pub mod export_parquet;
 pub mod feed;
 pub mod fetch;
 pub mod model;
