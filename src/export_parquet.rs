@@ -82,7 +82,6 @@ pub fn write(records: &[&CorpusRecord], path: &Path) -> Result<usize, ParquetErr
     fields.push(Field::new("similarity", DataType::Float64, true));
     fields.push(Field::new("containment", DataType::Float64, true));
     let schema = Arc::new(Schema::new(fields));
-    let a = |r: &CorpusRecord| r.article.clone();
     let mut columns: Vec<ArrayRef> = vec![
         text_col(records, |r| Some(r.id.clone())),
         text_col(records, |r| Some(r.content_sha256.as_str().to_owned())),
@@ -107,7 +106,7 @@ pub fn write(records: &[&CorpusRecord], path: &Path) -> Result<usize, ParquetErr
         text_col(records, |r| json(&r.article.attributions)),
         text_col(records, |r| json(&r.article.photo_credits)),
         text_col(records, |r| json(&r.article.tags)),
-        text_col(records, |r| json(&a(r).blocks)),
+        text_col(records, |r| json(&r.article.blocks)),
         text_col(records, |r| json(&r.also_seen_at)),
         text_col(records, |r| json(&r.raw)),
     ];
