@@ -92,6 +92,13 @@ fn main() {
             }),
         ),
         (
+            "newsmill html parse",
+            Box::new(|p: &[u8]| {
+                let text = String::from_utf8_lossy(p);
+                std::hint::black_box(newsmill::html::Document::parse(&prepare(&text)));
+            }),
+        ),
+        (
             "prepare + parse",
             Box::new(|p: &[u8]| {
                 let text = String::from_utf8_lossy(p);

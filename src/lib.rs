@@ -24,6 +24,7 @@ pub mod demo;
 pub mod export_parquet;
 pub mod feed;
 pub mod fetch;
+pub mod html;
 pub mod model;
 pub mod normalize;
 pub mod pipeline;

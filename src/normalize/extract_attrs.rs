@@ -6,6 +6,7 @@
 //! (`share`, `related`, `sidebar`) against it. Short words must match as whole tokens so that
 //! `ad` does not hit `header`; long ones may sit inside camel-case names (`relatedStories`).
 
+use crate::html::Element;
 use regex::RegexSet;
 
 use super::dom::{F_ARTICLE_BODY, F_BOILERPLATE, Tag};
@@ -58,7 +59,7 @@ impl Patterns {
     }
 
     /// Weight and flags for an element from its `class` and `id`.
-    fn judge(&self, el: &scraper::node::Element, strip_unlikely: bool) -> (i16, u8, bool) {
+    fn judge(&self, el: &Element<'_>, strip_unlikely: bool) -> (i16, u8, bool) {
         let mut weight = 0i16;
         let mut flags = 0u8;
         let mut drop = false;
@@ -153,7 +154,7 @@ fn classify(name: &str) -> Verdict {
 }
 
 /// Whether inline style or attributes hide the element from readers.
-fn is_hidden(el: &scraper::node::Element) -> bool {
+fn is_hidden(el: &Element<'_>) -> bool {
     if el.attr("hidden").is_some() || el.attr("aria-hidden") == Some("true") {
         return true;
     }
@@ -182,7 +183,7 @@ fn is_hidden(el: &scraper::node::Element) -> bool {
 
 /// Tag, weight and flags of an element kept in the arena, `None` when its subtree is dropped.
 pub(super) fn admit(
-    el: &scraper::node::Element,
+    el: &Element<'_>,
     pats: &Patterns,
     strip_unlikely: bool,
 ) -> Option<(Tag, i16, u8)> {

@@ -1,6 +1,6 @@
 //! Flat arena view of a parsed page, built in one iterative walk, for the generic extractor.
 //!
-//! `scraper`'s tree gives no cheap per-node storage, so the extractor copies the parts it needs
+//! The parsed document has no per-node storage for scores, so the extractor copies the parts it needs
 //! into a pre-order `Vec`: every subtree is a contiguous index range `i..end`, which turns the
 //! bottom-up statistics into one reverse loop and keeps every later pass linear and free of
 //! recursion (100 000 nested elements cost heap, never stack). Boilerplate that can be judged
@@ -8,7 +8,7 @@
 //! names such as `share-bar`) is left out here. This module only describes the page: it does
 //! not choose the body or produce text.
 
-use scraper::{ElementRef, Node as HtmlNode};
+use crate::html::{Document, NodeId, NodeKind};
 
 use super::attrs::{Patterns, admit};
 
@@ -121,7 +121,8 @@ impl Node<'_> {
 
 /// Builds the arena for the subtree under `root` (the root itself becomes index 0, as `Body`).
 pub(super) fn build<'a>(
-    root: ElementRef<'a>,
+    doc: &'a Document,
+    root: NodeId,
     pats: &Patterns,
     strip_unlikely: bool,
 ) -> Vec<Node<'a>> {
@@ -129,12 +130,12 @@ pub(super) fn build<'a>(
     // Arena indices of the kept elements we are inside; `open.len() - 1` is the walk depth
     // below `root`, because the walk descends only into kept elements.
     let mut open: Vec<u32> = vec![0];
-    let mut cur = root.first_child();
+    let mut cur = doc.first_child(root);
     while let Some(node) = cur {
         let parent = open.last().copied().unwrap_or(0);
         let mut descend = false;
-        match node.value() {
-            HtmlNode::Text(t) => {
+        match doc.kind(node) {
+            NodeKind::Text(t) => {
                 let idx = nodes.len() as u32;
                 let mut text = new_node(Tag::Text, t, parent, 0, 0);
                 // A text node's statistics never change: count them once, here.
@@ -144,11 +145,14 @@ pub(super) fn build<'a>(
                 text.end = idx + 1;
                 nodes.push(text);
             }
-            HtmlNode::Element(el) => {
-                if let Some((tag, weight, flags)) = admit(el, pats, strip_unlikely) {
+            NodeKind::Element(_) => {
+                let admitted = doc
+                    .element(node)
+                    .and_then(|el| admit(&el, pats, strip_unlikely));
+                if let Some((tag, weight, flags)) = admitted {
                     open.push(nodes.len() as u32);
                     nodes.push(new_node(tag, "", parent, weight, flags));
-                    descend = node.has_children();
+                    descend = doc.first_child(node).is_some();
                     if !descend {
                         close(&mut nodes, &mut open);
                     }
@@ -157,20 +161,20 @@ pub(super) fn build<'a>(
             _ => {}
         }
         if descend {
-            cur = node.first_child();
+            cur = doc.first_child(node);
             continue;
         }
         // Next node in pre-order: a sibling, or climb (closing elements) until one has one.
         let mut at = node;
         cur = loop {
-            if let Some(next) = at.next_sibling() {
+            if let Some(next) = doc.next_sibling(at) {
                 break Some(next);
             }
             if open.len() <= 1 {
                 break None;
             }
             close(&mut nodes, &mut open);
-            match at.parent() {
+            match doc.parent(at) {
                 Some(p) => at = p,
                 None => break None,
             }

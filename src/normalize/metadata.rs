@@ -3,19 +3,17 @@
 //!
 //! Everything is read from the one-pass [`PageScan`] of the parsed document.
 
-use scraper::Html;
+use crate::html::Document;
 use serde_json::Value;
 
 pub use super::scan::{PageScan, fold_ws};
 
 /// Takes the photo-credit elements the scan found out of the document before extraction, so a
 /// credit is recorded once (in `photo_credits`) and never left in the body. Returns their texts.
-pub fn take_credits(doc: &mut Html, scan: &PageScan) -> Vec<String> {
+pub fn take_credits(doc: &mut Document, scan: &PageScan) -> Vec<String> {
     let mut texts = Vec::with_capacity(scan.credits.len());
     for (id, text) in &scan.credits {
-        if let Some(mut node) = doc.tree.get_mut(*id) {
-            node.detach();
-        }
+        doc.detach(*id);
         texts.push(text.clone());
     }
     texts
@@ -300,7 +298,7 @@ mod tests {
 
     #[test]
     fn json_ld_graph_and_authors() {
-        let doc = Html::parse_document(
+        let doc = Document::parse(
             r#"<script type="application/ld+json">{"@graph":[{"@type":"WebSite","name":"X"},{"@type":"NewsArticle","headline":"H","datePublished":"2025-05-05T10:00:00+03:00","author":[{"@type":"Person","name":"Ann Lee"},"Bob"],"keywords":"a, b"}]}</script>"#,
         );
         let ld = json_ld(&PageScan::new(&doc));
@@ -315,7 +313,7 @@ mod tests {
 
     #[test]
     fn h1_confirmed_by_title_wins() {
-        let doc = Html::parse_document(
+        let doc = Document::parse(
             "<title>Real headline | Site</title><h1>Site logo</h1><h1>Real headline</h1>",
         );
         let scan = PageScan::new(&doc);

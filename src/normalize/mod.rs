@@ -23,9 +23,9 @@ pub mod scan;
 
 use std::collections::HashMap;
 
+use crate::html::Selector;
 use chrono::{DateTime, Utc};
 use regex::Regex;
-use scraper::Selector;
 use url::Url;
 
 use crate::model::{Article, RawPage, SourceId, SourceProfile};

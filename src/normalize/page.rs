@@ -1,7 +1,7 @@
 //! One page through the normalizer's steps (see the parent module doc for the order).
 
+use crate::html::{Document, NodeId, Selector};
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
-use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
 use super::metadata::{self as meta, PageScan};
@@ -61,7 +61,7 @@ pub(super) fn normalize_page(
         .get(..input.body.len().min(MAX_HTML_BYTES))
         .unwrap_or_default();
     let decoded = charset::decode_html(body, input.content_type);
-    let mut doc = Html::parse_document(&super::prepare::prepare(&decoded.text));
+    let mut doc = Document::parse(&super::prepare::prepare(&decoded.text));
     detach_all(&mut doc, &rules.remove);
     let scan = PageScan::new(&doc);
     let dom_credits = meta::take_credits(&mut doc, &scan);
@@ -130,7 +130,7 @@ pub(super) fn normalize_page(
         .as_ref()
         .map(|s| {
             doc.select(s)
-                .map(|e| meta::fold_ws(&e.text().collect::<String>()))
+                .map(|e| meta::fold_ws(&doc.text(e)))
                 .filter(|a| !a.is_empty())
                 .collect::<Vec<_>>()
         })
@@ -178,32 +178,32 @@ pub(super) fn normalize_page(
     })
 }
 
-fn detach_all(doc: &mut Html, selectors: &[Selector]) {
-    let ids: Vec<_> = selectors
+fn detach_all(doc: &mut Document, selectors: &[Selector]) {
+    let ids: Vec<NodeId> = selectors
         .iter()
-        .flat_map(|s| doc.select(s).map(|e| e.id()).collect::<Vec<_>>())
+        .flat_map(|s| doc.select(s).collect::<Vec<_>>())
         .collect();
     for id in ids {
-        if let Some(mut node) = doc.tree.get_mut(id) {
-            node.detach();
-        }
+        doc.detach(id);
     }
 }
 
-fn first_text(doc: &Html, sel: &Selector) -> Option<String> {
+/// `content`/`data-title` of a matched element, else its text, whitespace folded.
+fn value_or_text(doc: &Document, e: NodeId, keys: &[&str]) -> String {
+    keys.iter()
+        .find_map(|k| doc.attr(e, k))
+        .map(meta::fold_ws)
+        .unwrap_or_else(|| meta::fold_ws(&doc.text(e)))
+}
+
+fn first_text(doc: &Document, sel: &Selector) -> Option<String> {
     doc.select(sel)
-        .map(|e| {
-            e.value()
-                .attr("content")
-                .or_else(|| e.value().attr("data-title"))
-                .map(meta::fold_ws)
-                .unwrap_or_else(|| meta::fold_ws(&e.text().collect::<String>()))
-        })
+        .map(|e| value_or_text(doc, e, &["content", "data-title"]))
         .find(|t| !t.is_empty())
 }
 
 fn body_blocks(
-    doc: &Html,
+    doc: &Document,
     profile: &SourceProfile,
     rules: &Rules,
     n: &Normalizer,
@@ -211,10 +211,9 @@ fn body_blocks(
     let version = env!("CARGO_PKG_VERSION").to_owned();
     let mut warnings = Vec::new();
     if let Some(sel) = &rules.body {
-        let roots: Vec<ElementRef<'_>> = doc.select(sel).collect();
-        let blocks: Vec<Block> = roots
-            .iter()
-            .flat_map(|r| n.generic.extract_within(*r))
+        let blocks: Vec<Block> = doc
+            .select(sel)
+            .flat_map(|r| n.generic.extract_within(doc, r))
             .collect();
         if !blocks.is_empty() {
             let info = ExtractorInfo {
@@ -272,7 +271,7 @@ fn take_date_lines(
 }
 
 fn published(
-    doc: &Html,
+    doc: &Document,
     scan: &PageScan,
     ld: &meta::JsonLd,
     rules: &Rules,
@@ -283,12 +282,7 @@ fn published(
     let ok = |d: DateTime<FixedOffset>| dates::plausible(&d, input.fetched_at).then_some(d);
     let from_selector = rules.date.as_ref().and_then(|sel| {
         doc.select(sel).find_map(|e| {
-            let raw = e
-                .value()
-                .attr("content")
-                .or_else(|| e.value().attr("datetime"))
-                .map(str::to_owned)
-                .unwrap_or_else(|| meta::fold_ws(&e.text().collect::<String>()));
+            let raw = value_or_text(doc, e, &["content", "datetime"]);
             dates::parse_machine(&raw, tz)
                 .and_then(ok)
                 .or_else(|| dates::parse_visible(&raw, tz, input.fetched_at))

@@ -5,8 +5,7 @@
 //! A single pass with plain tag/attribute checks replaces a dozen CSS selector queries, each
 //! of which would walk the whole tree again (selector matching was a tenth of normalize time).
 
-use ego_tree::NodeRef;
-use scraper::{ElementRef, Html, Node};
+use crate::html::{Document, Element, NodeId};
 
 /// Most elements of one kind remembered (bounds work on hostile pages).
 const MAX_PER_KIND: usize = 50;
@@ -33,7 +32,7 @@ pub struct PageScan {
     /// Short texts of elements whose class/id says date, time, posted or published.
     pub dateish: Vec<String>,
     /// Photo-credit elements: node and short text.
-    pub credits: Vec<(ego_tree::NodeId, String)>,
+    pub credits: Vec<(NodeId, String)>,
     /// Short texts of byline elements.
     pub bylines: Vec<String>,
     /// Figures inside the article area: image source (as written), caption, credit.
@@ -52,9 +51,8 @@ pub struct Figure {
 }
 
 /// Whether an ancestor of `node` marks the article area.
-fn in_article(node: NodeRef<'_, Node>) -> bool {
-    node.ancestors().filter_map(ElementRef::wrap).any(|a| {
-        let v = a.value();
+fn in_article(doc: &Document, node: NodeId) -> bool {
+    doc.ancestors(node).filter_map(|a| doc.element(a)).any(|v| {
         v.name() == "article"
             || v.name() == "main"
             || v.attr("itemprop") == Some("articleBody")
@@ -71,10 +69,9 @@ fn in_article(node: NodeRef<'_, Node>) -> bool {
     })
 }
 
-fn figure(el: ElementRef<'_>) -> Option<Figure> {
+fn figure(doc: &Document, el: Element<'_>) -> Option<Figure> {
     let mut f = Figure::default();
-    for d in el.descendants().filter_map(ElementRef::wrap) {
-        let v = d.value();
+    for v in doc.descendants(el.id()).filter_map(|d| doc.element(d)) {
         match v.name() {
             "img" if f.src.is_empty() => {
                 f.src = v
@@ -85,14 +82,17 @@ fn figure(el: ElementRef<'_>) -> Option<Figure> {
                     .to_owned();
             }
             "figcaption" if f.caption.is_none() => {
-                let credit_el = d.descendants().filter_map(ElementRef::wrap).find(|c| {
-                    has(
-                        c.value().attr("class"),
-                        &["credit", "author", "source", "copyright"],
-                    )
-                });
-                let credit = credit_el.and_then(|c| short_text(c, 120));
-                let full = fold_ws(&d.text().collect::<String>());
+                let credit_el = doc
+                    .descendants(v.id())
+                    .filter_map(|d| doc.element(d))
+                    .find(|c| {
+                        has(
+                            c.attr("class"),
+                            &["credit", "author", "source", "copyright"],
+                        )
+                    });
+                let credit = credit_el.and_then(|c| short_text(doc, c.id(), 120));
+                let full = fold_ws(&doc.text(v.id()));
                 let caption = match &credit {
                     Some(c) => fold_ws(&full.replace(c.as_str(), "")),
                     None => full,
@@ -155,9 +155,9 @@ pub fn fold_ws(s: &str) -> String {
 
 /// Element text, whitespace folded, or `None` when longer than `max` characters (stops
 /// reading as soon as it is, so a date-classed page container costs little).
-fn short_text(el: ElementRef<'_>, max: usize) -> Option<String> {
+fn short_text(doc: &Document, el: NodeId, max: usize) -> Option<String> {
     let mut raw = String::new();
-    for t in el.text() {
+    for t in doc.texts(el) {
         raw.push_str(t);
         if raw.len() > max * 4 {
             return None;
@@ -173,18 +173,18 @@ fn has(attr: Option<&str>, needles: &[&str]) -> bool {
 
 impl PageScan {
     /// Walks `doc` once.
-    pub fn new(doc: &Html) -> Self {
+    pub fn new(doc: &Document) -> Self {
         let mut s = Self::default();
-        for node in doc.tree.root().descendants() {
-            if let Some(el) = ElementRef::wrap(node) {
-                s.element(el, node);
+        for node in doc.descendants(NodeId::ROOT) {
+            if let Some(el) = doc.element(node) {
+                s.element(doc, el);
             }
         }
         s
     }
 
-    fn element(&mut self, el: ElementRef<'_>, node: NodeRef<'_, Node>) {
-        let v = el.value();
+    fn element(&mut self, doc: &Document, v: Element<'_>) {
+        let node = v.id();
         match v.name() {
             "meta" => {
                 let key = v
@@ -196,11 +196,11 @@ impl PageScan {
                         .push((k.to_ascii_lowercase(), c.trim().to_owned()));
                 }
             }
-            "script" if has(v.attr("type"), &["ld+json"]) => self.json_ld.push(el.text().collect()),
+            "script" if has(v.attr("type"), &["ld+json"]) => self.json_ld.push(doc.text(node)),
             "title" if self.title.is_none() => {
-                self.title = Some(fold_ws(&el.text().collect::<String>())).filter(|t| !t.is_empty())
+                self.title = Some(fold_ws(&doc.text(node))).filter(|t| !t.is_empty())
             }
-            "h1" if self.h1s.len() < 5 => self.h1s.push(fold_ws(&el.text().collect::<String>())),
+            "h1" if self.h1s.len() < 5 => self.h1s.push(fold_ws(&doc.text(node))),
             "link"
                 if self.canonical.is_none()
                     && v.attr("rel")
@@ -212,8 +212,8 @@ impl PageScan {
                 self.times.extend(v.attr("datetime").map(str::to_owned))
             }
             "html" => self.lang = v.attr("lang").map(str::to_owned),
-            "figure" if self.figures.len() < 20 && in_article(node) => {
-                self.figures.extend(figure(el))
+            "figure" if self.figures.len() < 20 && in_article(doc, node) => {
+                self.figures.extend(figure(doc, v))
             }
             _ => {}
         }
@@ -224,9 +224,9 @@ impl PageScan {
         if self.credits.len() < MAX_PER_KIND
             && (has(class, &["credit", "photo-author", "photo_author"])
                 || itemprop == Some("copyrightHolder"))
-            && let Some(t) = short_text(el, 80).filter(|t| t.chars().count() >= 2)
+            && let Some(t) = short_text(doc, node, 80).filter(|t| t.chars().count() >= 2)
         {
-            self.credits.push((node.id(), t));
+            self.credits.push((node, t));
         }
         if self.dateish.len() < MAX_PER_KIND
             && (has(class, &["date", "time", "posted", "publish"])
@@ -234,7 +234,7 @@ impl PageScan {
                 || itemprop == Some("datePublished"))
         {
             self.dateish
-                .extend(short_text(el, MAX_SHORT_TEXT).filter(|t| t.chars().count() >= 6));
+                .extend(short_text(doc, node, MAX_SHORT_TEXT).filter(|t| t.chars().count() >= 6));
         }
         let byline = v.attr("rel") == Some("author")
             || itemprop == Some("author")
@@ -243,7 +243,7 @@ impl PageScan {
                     .any(|t| matches!(t, "author" | "byline" | "article-author" | "author-name"))
             });
         if byline && self.bylines.len() < 3 {
-            self.bylines.extend(short_text(el, MAX_SHORT_TEXT));
+            self.bylines.extend(short_text(doc, node, MAX_SHORT_TEXT));
         }
     }
 }
@@ -254,7 +254,7 @@ mod tests {
 
     #[test]
     fn one_walk_collects_everything() {
-        let doc = Html::parse_document(
+        let doc = Document::parse(
             r#"<html lang="ru"><head><title> T  | S </title><meta property="og:title" content=" O "><link rel="canonical" href="/c">
             <script type="application/ld+json">{"a":1}</script></head><body><h1>H</h1>
             <div class="date">Posted: 05.05.2025 10:31:24</div><time datetime="2025-05-05">x</time>
@@ -276,7 +276,7 @@ mod tests {
 
     #[test]
     fn figures_in_the_article_with_captions_and_credits() {
-        let doc = Html::parse_document(
+        let doc = Document::parse(
             r#"<aside><figure><img src="/ad.jpg"><figcaption>Ad</figcaption></figure></aside>
             <article><figure><img data-src="/a.jpg"><figcaption>Minsk at night. <span class="credit">Photo: BelTA</span></figcaption></figure>
             <figure><img src="/b.jpg"><figcaption>The forum opens. Photo: TASS</figcaption></figure><figure><img src="/c.jpg"></figure></article>"#,

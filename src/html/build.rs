@@ -1,0 +1,383 @@
+//! Tree construction: the HTML5 rules that decide *where content goes*, over a stack of open
+//! elements. Kept: `html`/`head`/`body` inference, implied end tags (`p` closed by a block,
+//! `li` by the next `li`, cells and rows by the next cell or row, `option`s, headings), void
+//! and self-closing foreign elements, scope checks for end tags. Simplified: an end tag that
+//! would cross a block boundary (`</b>` after an unclosed `<p>`) is ignored instead of running
+//! the adoption agency, so text stays where it was written.
+
+use super::tokenize::{self, Sink};
+use super::{Attr, Data, Document, NONE, Node, Span};
+
+/// Properties of a tag name that drive the rules.
+#[derive(Debug, Clone, Copy, Default)]
+struct Info {
+    /// Element without content (`br`, `img`, …).
+    void: bool,
+    /// Start tag closes an open `p` (block-level elements).
+    closes_p: bool,
+    /// "Special" in HTML5: an unmatched end tag does not look past it.
+    special: bool,
+    /// Ends the default scope (`td`, `table`, `html`, …).
+    boundary: bool,
+}
+
+fn info(name: &str) -> Info {
+    let void = matches!(
+        name,
+        "area"
+            | "base"
+            | "br"
+            | "col"
+            | "embed"
+            | "hr"
+            | "img"
+            | "input"
+            | "link"
+            | "meta"
+            | "param"
+            | "source"
+            | "track"
+            | "wbr"
+            | "keygen"
+            | "basefont"
+            | "bgsound"
+            | "frame"
+    );
+    let closes_p = matches!(
+        name,
+        "address"
+            | "article"
+            | "aside"
+            | "blockquote"
+            | "center"
+            | "details"
+            | "dialog"
+            | "dir"
+            | "div"
+            | "dl"
+            | "fieldset"
+            | "figcaption"
+            | "figure"
+            | "footer"
+            | "form"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "header"
+            | "hgroup"
+            | "hr"
+            | "main"
+            | "menu"
+            | "nav"
+            | "ol"
+            | "p"
+            | "pre"
+            | "section"
+            | "summary"
+            | "table"
+            | "ul"
+            | "listing"
+            | "xmp"
+            | "plaintext"
+            | "search"
+            | "li"
+            | "dd"
+            | "dt"
+    );
+    let boundary = matches!(
+        name,
+        "html" | "table" | "td" | "th" | "caption" | "marquee" | "object" | "applet" | "template"
+    );
+    let special = void
+        || closes_p
+        || boundary
+        || matches!(
+            name,
+            "body"
+                | "head"
+                | "button"
+                | "colgroup"
+                | "frameset"
+                | "iframe"
+                | "noembed"
+                | "noframes"
+                | "noscript"
+                | "script"
+                | "select"
+                | "style"
+                | "tbody"
+                | "textarea"
+                | "tfoot"
+                | "thead"
+                | "title"
+                | "tr"
+        );
+    Info {
+        void,
+        closes_p,
+        special,
+        boundary,
+    }
+}
+
+/// Elements that belong in `head` when they come before the body.
+fn head_element(name: &str) -> bool {
+    matches!(
+        name,
+        "meta"
+            | "link"
+            | "title"
+            | "style"
+            | "script"
+            | "base"
+            | "noscript"
+            | "template"
+            | "basefont"
+            | "bgsound"
+    )
+}
+
+/// One open element.
+#[derive(Clone, Copy)]
+struct Open {
+    node: u32,
+    name: Span,
+    info: Info,
+    /// Inside `svg` or `math`: `/>` closes, raw-text rules do not apply.
+    foreign: bool,
+}
+
+pub(super) struct Builder {
+    doc: Document,
+    stack: Vec<Open>,
+    html: u32,
+    head: u32,
+    body: u32,
+    /// Lower-cased tag name of the token being handled.
+    name: String,
+    /// How many `p`, `a`, `li` elements are open: most start tags look for one of these, and
+    /// a zero count skips the stack walk (which hostile nesting would make long).
+    counts: [u32; 3],
+}
+
+/// Index into [`Builder::counts`].
+fn counted(name: &str) -> Option<usize> {
+    match name {
+        "p" => Some(0),
+        "a" => Some(1),
+        "li" => Some(2),
+        _ => None,
+    }
+}
+
+impl Builder {
+    pub(super) fn new(capacity: usize) -> Self {
+        Builder {
+            doc: Document::empty(capacity),
+            stack: Vec::with_capacity(64),
+            html: NONE,
+            head: NONE,
+            body: NONE,
+            name: String::new(),
+            counts: [0; 3],
+        }
+    }
+
+    pub(super) fn run(mut self, html: &str) -> Document {
+        tokenize::run(html, &mut self);
+        self.doc
+    }
+
+    fn name_of(&self, o: &Open) -> &str {
+        self.doc.str(o.name)
+    }
+
+    /// Appends a node under `parent`.
+    fn append(&mut self, parent: u32, data: Data) -> u32 {
+        let idx = self.doc.nodes.len() as u32;
+        let prev = self
+            .doc
+            .nodes
+            .get(parent as usize)
+            .map_or(NONE, |p| p.last_child);
+        self.doc.nodes.push(Node {
+            parent,
+            first_child: NONE,
+            last_child: NONE,
+            prev_sibling: prev,
+            next_sibling: NONE,
+            data,
+        });
+        if let Some(p) = self.doc.nodes.get_mut(prev as usize) {
+            p.next_sibling = idx;
+        }
+        if let Some(p) = self.doc.nodes.get_mut(parent as usize) {
+            if p.first_child == NONE {
+                p.first_child = idx;
+            }
+            p.last_child = idx;
+        }
+        idx
+    }
+
+    /// Creates an element named `self.name` under `parent`, copying its attributes.
+    fn element(&mut self, parent: u32, attrs: &[(&str, &str)]) -> (u32, Span) {
+        let name = push_str(&mut self.doc.buf, &self.name);
+        let first = self.doc.attrs.len() as u32;
+        for (k, v) in attrs {
+            let start = self.doc.buf.len() as u32;
+            self.doc
+                .buf
+                .extend(k.chars().map(|c| c.to_ascii_lowercase()));
+            let key = Span {
+                start,
+                end: self.doc.buf.len() as u32,
+            };
+            let new_key = self.doc.str(key);
+            let dup = self
+                .doc
+                .attrs
+                .get(first as usize..)
+                .unwrap_or_default()
+                .iter()
+                .any(|a| self.doc.str(a.name) == new_key);
+            if dup {
+                self.doc.buf.truncate(start as usize);
+                continue;
+            }
+            let vstart = self.doc.buf.len() as u32;
+            super::entities::decode_into(&mut self.doc.buf, v, true);
+            let value = Span {
+                start: vstart,
+                end: self.doc.buf.len() as u32,
+            };
+            self.doc.attrs.push(Attr { name: key, value });
+        }
+        let attrs = (first, self.doc.attrs.len() as u32);
+        (self.append(parent, Data::Element { name, attrs }), name)
+    }
+
+    fn current(&self) -> u32 {
+        self.stack.last().map_or(0, |o| o.node)
+    }
+
+    fn push(&mut self, node: u32, name: Span, foreign: bool) {
+        let info = info(&self.name);
+        if let Some(c) = counted(&self.name).and_then(|i| self.counts.get_mut(i)) {
+            *c += 1;
+        }
+        self.stack.push(Open {
+            node,
+            name,
+            info,
+            foreign,
+        });
+    }
+
+    /// Pops open elements down to and including stack index `i`.
+    fn pop_to(&mut self, i: usize) {
+        while self.stack.len() > i {
+            self.pop();
+        }
+    }
+
+    fn pop(&mut self) {
+        if let Some(o) = self.stack.pop() {
+            let name = self.doc.str(o.name);
+            if let Some(c) = counted(name).and_then(|i| self.counts.get_mut(i)) {
+                *c = c.saturating_sub(1);
+            }
+        }
+    }
+
+    /// Whether an element counted in [`Builder::counts`] may be open.
+    fn maybe_open(&self, name: &str) -> bool {
+        counted(name)
+            .and_then(|i| self.counts.get(i))
+            .is_none_or(|c| *c > 0)
+    }
+
+    /// Index of the innermost open element named `name` before a scope boundary (`extra`
+    /// names also bound the scope, e.g. `button` or `ul`/`ol`).
+    fn in_scope(&self, name: &str, extra: &[&str]) -> Option<usize> {
+        if !self.maybe_open(name) {
+            return None;
+        }
+        for (i, o) in self.stack.iter().enumerate().rev() {
+            let n = self.name_of(o);
+            if n == name {
+                return Some(i);
+            }
+            if o.info.boundary || extra.contains(&n) {
+                return None;
+            }
+        }
+        None
+    }
+
+    fn close_p(&mut self) {
+        if let Some(i) = self.in_scope("p", &["button"]) {
+            self.pop_to(i);
+        }
+    }
+
+    fn ensure_html(&mut self) {
+        self.open_html(&[]);
+    }
+
+    /// Creates the `html` element (with `attrs`, when its start tag is the first) if missing.
+    pub(super) fn open_html(&mut self, attrs: &[(&str, &str)]) {
+        if self.html == NONE {
+            let saved = std::mem::replace(&mut self.name, "html".to_owned());
+            let (node, name) = self.element(0, attrs);
+            self.html = node;
+            self.push(node, name, false);
+            self.name = saved;
+        }
+    }
+
+    /// Leaves `head` and opens `body` if the body has not started.
+    fn ensure_body(&mut self) {
+        self.open_body(&[]);
+    }
+
+    /// Leaves `head` and opens `body` (with `attrs`) if the body has not started.
+    pub(super) fn open_body(&mut self, attrs: &[(&str, &str)]) {
+        self.ensure_html();
+        if self.body != NONE {
+            return;
+        }
+        if let Some(i) = self.stack.iter().position(|o| o.node == self.head) {
+            self.pop_to(i);
+        }
+        let saved = std::mem::replace(&mut self.name, "body".to_owned());
+        let (node, name) = self.element(self.html, attrs);
+        self.body = node;
+        self.push(node, name, false);
+        self.name = saved;
+    }
+}
+
+fn push_str(buf: &mut String, s: &str) -> Span {
+    let start = buf.len() as u32;
+    buf.push_str(s);
+    Span {
+        start,
+        end: buf.len() as u32,
+    }
+}
+
+fn lower_into(out: &mut String, raw: &str) {
+    out.clear();
+    out.extend(raw.chars().map(|c| c.to_ascii_lowercase()));
+    if out == "image" {
+        out.clear();
+        out.push_str("img");
+    }
+}
+
+#[path = "build_rules.rs"]
+mod rules;

@@ -1,0 +1,195 @@
+//! Parser behaviour on the constructs news pages use, checked through an outline that prints
+//! the tree as nested tags with texts.
+
+use super::{Document, NodeId, NodeKind, Selector};
+
+/// `tag(child child)` outline of the subtree of `n`, texts quoted, whitespace-only texts
+/// left out.
+fn outline(doc: &Document, n: NodeId) -> String {
+    let kids: Vec<String> = doc
+        .children(n)
+        .filter_map(|c| match doc.kind(c) {
+            NodeKind::Text(t) if t.trim().is_empty() => None,
+            NodeKind::Text(t) => Some(format!("{t:?}")),
+            _ => Some(outline(doc, c)),
+        })
+        .collect();
+    let name = doc.name(n).unwrap_or("#doc");
+    if kids.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{name}({})", kids.join(" "))
+    }
+}
+
+fn body(html: &str) -> String {
+    let doc = Document::parse(html);
+    let b = doc
+        .descendants(NodeId::ROOT)
+        .find(|n| doc.name(*n) == Some("body"))
+        .expect("a body");
+    outline(&doc, b)
+}
+
+#[test]
+fn head_and_body_are_inferred() {
+    let doc = Document::parse("<title>T &amp; U</title><meta name=a content=b><p>x");
+    assert_eq!(
+        outline(&doc, NodeId::ROOT),
+        r#"#doc(html(head(title("T & U") meta) body(p("x"))))"#
+    );
+    let html = doc.root_element();
+    assert_eq!(doc.name(html), Some("html"));
+    let doc = Document::parse("<!doctype html>\n<html lang=ru><body class=b><p>x</body></html>");
+    assert_eq!(doc.attr(doc.root_element(), "lang"), Some("ru"));
+    assert_eq!(outline(&doc, NodeId::ROOT), r#"#doc(html(body(p("x"))))"#);
+}
+
+#[test]
+fn block_start_tags_close_paragraphs_and_items() {
+    assert_eq!(
+        body("<p>a<p>b<div>c</div>"),
+        r#"body(p("a") p("b") div("c"))"#
+    );
+    assert_eq!(
+        body("<ul><li>a<li>b<ul><li>c</ul></ul><p>d"),
+        r#"body(ul(li("a") li("b" ul(li("c")))) p("d"))"#
+    );
+    assert_eq!(
+        body("<dl><dt>a<dd>b<dt>c</dl>"),
+        r#"body(dl(dt("a") dd("b") dt("c")))"#
+    );
+    assert_eq!(body("<h2>a<h3>b</h3>"), r#"body(h2("a") h3("b"))"#);
+}
+
+#[test]
+fn tables_close_cells_and_rows() {
+    assert_eq!(
+        body("<table><tr><td>a<td>b<tr><td>c</table>x"),
+        r#"body(table(tr(td("a") td("b")) tr(td("c"))) "x")"#
+    );
+}
+
+#[test]
+fn unmatched_end_tags_do_not_move_text() {
+    // `</b>` would cross the open `p`: ignored, the text stays in the paragraph.
+    assert_eq!(body("<b><p>x</b>y</p>z"), r#"body(b(p("xy") "z"))"#);
+    assert_eq!(body("<div>a</span>b</div>"), r#"body(div("ab"))"#);
+    assert_eq!(body("<div><p>a</div>b"), r#"body(div(p("a")) "b")"#);
+    assert_eq!(body("<a href=1>a<a href=2>b</a>"), r#"body(a("a") a("b"))"#);
+}
+
+#[test]
+fn content_after_body_end_stays_in_body() {
+    assert_eq!(
+        body("<body><p>a</p></body></html><p>b"),
+        r#"body(p("a") p("b"))"#
+    );
+}
+
+#[test]
+fn raw_text_elements_are_not_parsed() {
+    let doc = Document::parse(
+        "<script>if (a<b) document.write('<p>x</p>')</script><style>p>a{}</style><textarea><b>&lt;</textarea><p>y",
+    );
+    let texts: Vec<&str> = doc.texts(NodeId::ROOT).collect();
+    assert_eq!(
+        texts,
+        ["if (a<b) document.write('<p>x</p>')", "p>a{}", "<b><", "y"]
+    );
+}
+
+#[test]
+fn comments_doctypes_and_stray_brackets() {
+    assert_eq!(
+        body("<!DOCTYPE html><!-- <p>no</p> --><p>a < b<!-->c<!--->d<?php x ?>e</>f"),
+        r#"body(p("a < bcdef"))"#
+    );
+    assert_eq!(body("<p>a<!-- never closed <p>b"), r#"body(p("a"))"#);
+}
+
+#[test]
+fn attributes_quotes_case_duplicates_and_references() {
+    let doc = Document::parse(
+        r#"<DIV Class="a>b" id='x' data-x=1/2 hidden CLASS=dup title="&laquo;T&raquo;" href="/q?a=1&copy=2">t</DIV>"#,
+    );
+    let div = doc
+        .descendants(NodeId::ROOT)
+        .find(|n| doc.name(*n) == Some("div"))
+        .expect("div");
+    let attrs: Vec<(&str, &str)> = doc.attrs_of(div).collect();
+    assert_eq!(
+        attrs,
+        [
+            ("class", "a>b"),
+            ("id", "x"),
+            ("data-x", "1/2"),
+            ("hidden", ""),
+            ("title", "«T»"),
+            ("href", "/q?a=1&copy=2")
+        ]
+    );
+    assert_eq!(doc.text(div), "t");
+}
+
+#[test]
+fn void_and_foreign_self_closing() {
+    assert_eq!(
+        body("<p>a<br>b<img src=x>c<svg><path d=1 /><g/></svg>d<div/>e</div>"),
+        r#"body(p("a" br "b" img "c" svg(path g) "d") div("e"))"#
+    );
+}
+
+#[test]
+fn truncated_input_drops_the_partial_tag() {
+    assert_eq!(body("<p>a<a href=\"x"), r#"body(p("a"))"#);
+    assert_eq!(body("<p>a</di"), r#"body(p("a"))"#);
+    assert!(Document::parse("").is_empty());
+    assert!(Document::parse("   ").is_empty());
+}
+
+#[test]
+fn carriage_returns_and_nul_are_normalized() {
+    assert_eq!(body("<p>a\r\nb\rc\0d"), "body(p(\"a\\nb\\ncd\"))");
+}
+
+#[test]
+fn deep_nesting_is_capped_and_linear() {
+    let html = "<div>".repeat(100_000) + "x" + &"</div>".repeat(100_000);
+    let doc = Document::parse(&html);
+    let text = doc
+        .descendants(NodeId::ROOT)
+        .find(|n| matches!(doc.kind(*n), NodeKind::Text(_)))
+        .expect("the text");
+    let depth = doc.ancestors(text).count();
+    assert!(depth <= super::MAX_OPEN + 2, "depth {depth}");
+    assert_eq!(doc.text(NodeId::ROOT), "x");
+}
+
+#[test]
+fn detach_removes_a_subtree() {
+    let mut doc = Document::parse("<p>a</p><div class=x><p>b</p></div><p>c</p>");
+    let div = doc
+        .descendants(NodeId::ROOT)
+        .find(|n| doc.name(*n) == Some("div"))
+        .expect("div");
+    doc.detach(div);
+    assert_eq!(doc.text(NodeId::ROOT), "ac");
+}
+
+#[test]
+fn selectors_match_on_the_arena() {
+    let doc = Document::parse(
+        r#"<div id=main><h1 class="t big">H</h1><p data-k="v1">a</p><p>b</p></div><p>c</p>"#,
+    );
+    let texts = |css: &str| -> Vec<String> {
+        let sel = Selector::parse(css).expect("valid selector");
+        doc.select(&sel).map(|n| doc.text(n)).collect()
+    };
+    assert_eq!(texts("h1.big"), ["H"]);
+    assert_eq!(texts("#main > p"), ["a", "b"]);
+    assert_eq!(texts("p[data-k^=v]"), ["a"]);
+    assert_eq!(texts("div p:first-of-type, body > p"), ["a", "c"]);
+    assert_eq!(texts("p:not([data-k])"), ["b", "c"]);
+    assert!(Selector::parse("p[").is_err());
+}
