@@ -66,7 +66,36 @@ const PIECES: &[&str] = &[
     "<blockquote>",
     "\r\n",
     "\t",
+    "<a href=\"x>",
+    "<p class='",
+    "&notit;",
+    "</td></tr></table>",
+    "<li>",
+    "<dd>",
+    "</body>",
+    "<html lang=x>",
+    "<head>",
+    "<title>",
+    "<textarea>",
+    "</>",
+    "<?x?>",
+    "<!doctype html>",
+    "<select><option>",
+    "<b><i>",
+    "</b>",
 ];
+
+/// Random tag soup from [`PIECES`] with text between.
+fn soup(rng: &mut Rng) -> String {
+    let mut soup = String::new();
+    for _ in 0..rng.below(400) {
+        soup.push_str(PIECES[rng.below(PIECES.len())]);
+        if rng.below(3) == 0 {
+            soup.push_str("Some words of text here, and more. ");
+        }
+    }
+    soup
+}
 
 fn normalizer() -> Normalizer {
     Normalizer::new(&[])
@@ -86,14 +115,34 @@ fn random_bytes_and_tag_soup_never_panic() {
         let len = rng.below(4000);
         let bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
         run(&n, &bytes);
-        let mut soup = String::new();
-        for _ in 0..rng.below(400) {
-            soup.push_str(PIECES[rng.below(PIECES.len())]);
-            if rng.below(3) == 0 {
-                soup.push_str("Some words of text here, and more. ");
+        run(&n, soup(&mut rng).as_bytes());
+    }
+}
+
+/// The parser's tree is consistent on any soup: every node reached from the root once, child
+/// and sibling links agree, and no text is duplicated.
+#[test]
+fn parser_trees_stay_consistent_on_tag_soup() {
+    use newsmill::html::{Document, NodeId};
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    for _ in 0..500 {
+        let html = soup(&mut rng);
+        let doc = Document::parse(&html);
+        let mut seen = 0usize;
+        for n in doc.descendants(NodeId::ROOT) {
+            seen += 1;
+            let mut prev = None;
+            for c in doc.children(n) {
+                assert_eq!(doc.parent(c), Some(n), "{html}");
+                assert_eq!(doc.prev_sibling(c), prev, "{html}");
+                prev = Some(c);
             }
+            assert_eq!(doc.last_child(n), prev, "{html}");
         }
-        run(&n, soup.as_bytes());
+        assert!(seen <= doc.len(), "{html}");
+        let words = html.matches("Some words").count();
+        let kept = doc.text(NodeId::ROOT).matches("Some words").count();
+        assert!(kept <= words, "{html}");
     }
 }
 

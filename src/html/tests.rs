@@ -193,3 +193,100 @@ fn selectors_match_on_the_arena() {
     assert_eq!(texts("p:not([data-k])"), ["b", "c"]);
     assert!(Selector::parse("p[").is_err());
 }
+
+/// Visible text (texts outside raw-text and hidden-by-design elements, concatenated,
+/// whitespace folded) of a page by this parser.
+fn visible_text(html: &str) -> String {
+    const HIDDEN: &[&str] = &[
+        "script", "style", "template", "noscript", "title", "textarea", "iframe",
+    ];
+    let doc = Document::parse(html);
+    let mut out = String::new();
+    for n in doc.descendants(NodeId::ROOT) {
+        if let NodeKind::Text(t) = doc.kind(n)
+            && !doc
+                .ancestors(n)
+                .any(|a| doc.name(a).is_some_and(|x| HIDDEN.contains(&x)))
+        {
+            out.push_str(t);
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The same by html5ever, the spec-exact parser.
+fn visible_text_html5ever(html: &str) -> String {
+    const HIDDEN: &[&str] = &[
+        "script", "style", "template", "noscript", "title", "textarea", "iframe",
+    ];
+    let doc = scraper::Html::parse_document(html);
+    let mut out = String::new();
+    for n in doc.tree.root().descendants() {
+        if let scraper::Node::Text(t) = n.value()
+            && !n.ancestors().any(|a| {
+                a.value()
+                    .as_element()
+                    .is_some_and(|e| HIDDEN.contains(&e.name()))
+            })
+        {
+            out.push_str(t);
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn html_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            html_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "html") {
+            out.push(p);
+        }
+    }
+}
+
+/// Differential check against html5ever: every bundled page (or every page under
+/// `NEWSMILL_PARSE_DIFF_DIR`, e.g. the extraction benchmark) gives the same visible text.
+#[test]
+fn same_visible_text_as_html5ever() {
+    let dir = std::env::var_os("NEWSMILL_PARSE_DIFF_DIR").map_or_else(
+        || std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo")),
+        std::path::PathBuf::from,
+    );
+    let mut files = Vec::new();
+    html_files(&dir, &mut files);
+    assert!(!files.is_empty(), "no pages under {}", dir.display());
+    let mut differ = Vec::new();
+    for f in &files {
+        let html = String::from_utf8_lossy(&std::fs::read(f).unwrap_or_default()).into_owned();
+        if visible_text(&html) != visible_text_html5ever(&html) {
+            differ.push(f.display().to_string());
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "{} of {} differ: {differ:?}",
+        differ.len(),
+        files.len()
+    );
+}
+
+/// The same on hand-written malformed markup, where the simplified tree rules matter.
+#[test]
+fn same_visible_text_as_html5ever_on_broken_markup() {
+    for html in [
+        "<p>a<div>b</p>c</div>d",
+        "<table><tr><td>a<td>b</tr><tr><td>c</table>e",
+        "<ul><li>a<li>b</ul>c<li>d",
+        "<b>a<i>b</b>c</i>d",
+        "<h1>a<h2>b</h1>c",
+        "<p>one &amp; two &copy 3 &#x41;&#66;</p>",
+        "<select><option>a<option>b</select>c",
+        "x<!-- c -->y<![CDATA[z]]>w",
+        "<div><span>a</div>b</span>c",
+        "<p>a</p></body>b</html>c",
+    ] {
+        assert_eq!(visible_text(html), visible_text_html5ever(html), "{html}");
+    }
+}
