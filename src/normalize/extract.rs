@@ -28,6 +28,8 @@ mod clean;
 mod dom;
 #[path = "extract_filter.rs"]
 mod filter;
+#[path = "extract_names.rs"]
+mod names;
 #[path = "extract_score.rs"]
 mod score;
 

@@ -7,55 +7,21 @@
 //! `ad` does not hit `header`; long ones may sit inside camel-case names (`relatedStories`).
 
 use crate::html::Element;
-use regex::RegexSet;
 
 use super::dom::{F_ARTICLE_BODY, F_BOILERPLATE, Tag};
+use super::names::{MAYBE, NEGATIVE, Names, POSITIVE, UNLIKELY};
 
-/// Class/id patterns, compiled once per extractor.
+/// Class/id word lists, compiled once per extractor.
 pub(super) struct Patterns {
-    /// `[POSITIVE, NEGATIVE, UNLIKELY, MAYBE]` in one set, so each name is scanned once.
-    names: RegexSet,
+    names: Names,
 }
 
-/// Names that mark content (`article-body`, `story`, `entry-content`).
-const POSITIVE: &str = concat!(
-    r"(?i)article|body|content|entry|hentry|h-entry|main|page|post|text|blog|story|",
-    r"(?:^|[^a-z])news(?:$|[^a-z])"
-);
-/// Names that mark boilerplate (`share`, `related`, `comment`, `sidebar`).
-const NEGATIVE: &str = concat!(
-    // Only whole class names hide: utility classes like `overflow-hidden` wrap content.
-    r"(?i)(?:^|\s)(?:hidden[a-z-]*|is-hidden|visually-hidden|sr-only)(?:$|\s)|",
-    r"banner|combx|comment|contact|footer|gdpr|masthead|media|outbrain|",
-    r"taboola|promo|related|scroll|share|shoutbox|sidebar|skyscraper|sponsor|",
-    r"shopping|widget|social|newsletter|subscri|cookie|consent|breadcrumb|popup|",
-    r"modal|recommend|advert|caption|credit|byline|author|signup|sign-up|login|",
-    r"toolbar|disclaimer|teaser|trending|most-?popular|read-?more|see-?also|timestamp|",
-    r"pubdate|more-(?:stories|news|articles)|",
-    r"(?:^|[^a-z])(?:ad|ads|nav|navbar|menu|meta|tags?|bio|rail|print|date|time|",
-    r"extra|follow|dek|standfirst|subhead|subtitle|kicker|cta)(?:$|[^a-z])"
-);
-/// Names so clearly boilerplate that the subtree is dropped before scoring.
-const UNLIKELY: &str = concat!(
-    r"(?i)-ad-|ai2html|banner|breadcrumb|combx|comment|community|cover-wrap|disqus|",
-    r"footer|gdpr|legends|menu|related|remark|replies|rss|shoutbox|sidebar|",
-    r"skyscraper|social|sponsor|supplemental|ad-break|agegate|pagination|pager|",
-    r"popup|cookie|consent|newsletter|share|outbrain|taboola|recommend|",
-    r"(?:^|[^a-z])(?:nav|navbar|ads?|tags)(?:$|[^a-z])"
-);
-/// Names that rescue an element matching `UNLIKELY` (`article`, `content`, `main`).
-const MAYBE: &str = r"(?i)and|article|body|column|content|main|shadow|story|text|post|embed";
-
 impl Patterns {
-    /// Compiles the fixed patterns.
+    /// Builds the word lists.
     pub(super) fn new() -> Self {
-        // The patterns are literals checked by the tests; failing to compile is a programming
-        // error, not an input error, so a panic at construction is the right signal.
-        // Short words must be whole tokens ("ad" must not hit "header"); long ones may be
-        // part of a camel-case or concatenated name ("relatedStories").
-        let names = RegexSet::new([POSITIVE, NEGATIVE, UNLIKELY, MAYBE])
-            .unwrap_or_else(|e| panic!("bad class-name pattern: {e}"));
-        Self { names }
+        Self {
+            names: Names::new(),
+        }
     }
 
     /// Weight and flags for an element from its `class` and `id`.
@@ -67,8 +33,8 @@ impl Patterns {
             if value.is_empty() {
                 continue;
             }
-            let m = self.names.matches(value);
-            let (pos, neg) = (m.matched(0), m.matched(1));
+            let m = self.names.judge(value);
+            let (pos, neg) = (m & POSITIVE != 0, m & NEGATIVE != 0);
             // When both match, the boilerplate word names the element's function and the
             // content word is a template prefix (`post-share`, `article-tags`, `entry-meta`).
             weight += match (pos, neg) {
@@ -76,7 +42,7 @@ impl Patterns {
                 (true, false) => 25,
                 (false, false) => 0,
             };
-            if strip_unlikely && m.matched(2) && !m.matched(3) {
+            if strip_unlikely && m & UNLIKELY != 0 && m & MAYBE == 0 {
                 drop = true;
             }
             if neg {
