@@ -438,7 +438,7 @@ fn validate_selectors(key: &str, raw: RawSelectors, problems: &mut Vec<String>) 
 }
 
 fn check_selector(key: &str, sel: &str, problems: &mut Vec<String>) {
-    if let Err(e) = scraper::Selector::parse(sel) {
+    if let Err(e) = crate::html::Selector::parse(sel) {
         problems.push(format!("{key}: invalid CSS selector {sel:?} ({e})"));
     }
 }

@@ -8,8 +8,8 @@
 
 use std::collections::HashSet;
 
+use crate::html::{Document, NodeId};
 use chrono::{DateTime, FixedOffset};
-use scraper::Html;
 use url::Url;
 
 use super::{Discovery, RejectReason, Rejected};
@@ -48,8 +48,7 @@ fn clean_link_text(raw: &str) -> &str {
 /// spaces, empty → `None`.
 pub(crate) fn clean_title(raw: &str) -> Option<String> {
     let text = if raw.contains(['&', '<']) {
-        let fragment = Html::parse_fragment(raw);
-        fragment.root_element().text().collect::<String>()
+        Document::parse(raw).text(NodeId::ROOT)
     } else {
         raw.to_owned()
     };

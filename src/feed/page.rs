@@ -1,13 +1,13 @@
 //! Links found in HTML pages: feed autodiscovery and article links on section pages.
 //!
 //! Both walk the parsed document once in document order, honour `<base href>`, and return only
-//! absolute `http`/`https` URLs without repeats. The `scraper::Html` lives only inside each
-//! call (it is `!Send`). Charset: BOM, then `<meta charset>`, then UTF-8 (see `decode`).
+//! absolute `http`/`https` URLs without repeats. Pages are parsed with [`crate::html`], the
+//! normalizer's parser. Charset: BOM, then `<meta charset>`, then UTF-8 (see `decode`).
 
 use std::collections::HashSet;
 
+use crate::html::{Document, Element, NodeId};
 use regex::Regex;
-use scraper::{ElementRef, Html};
 use url::Url;
 
 use super::decode::html_to_utf8;
@@ -26,22 +26,22 @@ const FEED_TYPES: [&str; 3] = [
 /// (or `atom+xml`, `feed+json`), resolved against `<base href>` or `base`, in document order.
 pub fn discover_feed_links(html: &[u8], base: &Url) -> Vec<Url> {
     let text = html_to_utf8(html);
-    let doc = Html::parse_document(&text);
+    let doc = Document::parse(&text);
     let base = document_base(&doc, base);
     let mut seen = HashSet::new();
     elements(&doc)
-        .filter(|el| el.value().name() == "link")
+        .filter(|el| el.name() == "link")
         .filter(|el| {
-            let rel = el.value().attr("rel").unwrap_or_default();
+            let rel = el.attr("rel").unwrap_or_default();
             rel.split_ascii_whitespace()
                 .any(|r| r.eq_ignore_ascii_case("alternate"))
         })
         .filter(|el| {
-            let media = el.value().attr("type").unwrap_or_default();
+            let media = el.attr("type").unwrap_or_default();
             let media = media.split(';').next().unwrap_or_default().trim();
             FEED_TYPES.iter().any(|t| media.eq_ignore_ascii_case(t))
         })
-        .filter_map(|el| resolve_link(el.value().attr("href")?, &base).ok())
+        .filter_map(|el| resolve_link(el.attr("href")?, &base).ok())
         .filter(|url| seen.insert(url.clone()))
         .collect()
 }
@@ -61,16 +61,12 @@ pub fn section_links(html: &[u8], page_url: &Url, article_url_regex: &Regex) -> 
 /// print them in too many ways to read here.
 pub fn section_items(html: &[u8], page_url: &Url, article_url_regex: &Regex) -> Vec<FeedItem> {
     let text = html_to_utf8(html);
-    let doc = Html::parse_document(&text);
+    let doc = Document::parse(&text);
     let base = document_base(&doc, page_url);
     let mut seen = HashSet::new();
     let mut items = Vec::new();
-    for el in elements(&doc).filter(|el| el.value().name() == "a") {
-        let Some(mut url) = el
-            .value()
-            .attr("href")
-            .and_then(|h| resolve_link(h, &base).ok())
-        else {
+    for el in elements(&doc).filter(|el| el.name() == "a") {
+        let Some(mut url) = el.attr("href").and_then(|h| resolve_link(h, &base).ok()) else {
             continue;
         };
         url.set_fragment(None);
@@ -79,7 +75,7 @@ pub fn section_items(html: &[u8], page_url: &Url, article_url_regex: &Regex) -> 
             .is_some_and(|h| Some(h) == page_url.host_str())
             && url.port_or_known_default() == page_url.port_or_known_default();
         if same_host && article_url_regex.is_match(url.as_str()) && seen.insert(url.clone()) {
-            let title = clean_title(&el.text().collect::<String>());
+            let title = clean_title(&doc.text(el.id()));
             items.push(FeedItem {
                 url,
                 title,
@@ -91,18 +87,16 @@ pub fn section_items(html: &[u8], page_url: &Url, article_url_regex: &Regex) -> 
 }
 
 /// Every element of the document, in document order.
-fn elements(doc: &Html) -> impl Iterator<Item = ElementRef<'_>> {
-    doc.root_element()
-        .descendants()
-        .filter_map(ElementRef::wrap)
+fn elements(doc: &Document) -> impl Iterator<Item = Element<'_>> {
+    doc.descendants(NodeId::ROOT).filter_map(|n| doc.element(n))
 }
 
 /// The URL relative links resolve against: the first `<base href>` when it is a valid
 /// `http(s)` URL, else the page URL.
-fn document_base(doc: &Html, page_url: &Url) -> Url {
+fn document_base(doc: &Document, page_url: &Url) -> Url {
     elements(doc)
-        .find(|el| el.value().name() == "base" && el.value().attr("href").is_some())
-        .and_then(|el| resolve_link(el.value().attr("href")?, page_url).ok())
+        .find(|el| el.name() == "base" && el.attr("href").is_some())
+        .and_then(|el| resolve_link(el.attr("href")?, page_url).ok())
         .unwrap_or_else(|| page_url.clone())
 }
 

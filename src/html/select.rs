@@ -25,7 +25,7 @@ impl Selector {
         let mut input = cssparser::Parser::new(css);
         SelectorList::parse(&Parser, &mut input, ParseRelative::No)
             .map(|list| Selector { list })
-            .map_err(|e| format!("{:?}", e.kind))
+            .map_err(|e| scraper::error::SelectorErrorKind::from(e).to_string())
     }
 
     /// Whether element `n` of `doc` matches.
