@@ -1,5 +1,6 @@
 //! The token handlers of the tree builder (see the parent module doc).
 
+use super::tokenize::Raw;
 use super::{Builder, Sink, head_element, info, lower_into};
 use crate::html::{Data, MAX_OPEN, NONE};
 
@@ -56,17 +57,43 @@ impl<'a> Sink<'a> for Builder {
         self.append(parent, Data::Text(span));
     }
 
-    fn start_tag(
-        &mut self,
-        raw: &'a str,
-        attrs: &[(&'a str, &'a str)],
-        self_closing: bool,
-    ) -> bool {
+    fn start_tag(&mut self, raw: &'a str, attrs: &[(&'a str, &'a str)], closing: bool) -> Raw {
         lower_into(&mut self.name, raw);
+        let markup = self.insert(attrs, closing);
+        match self.name.as_str() {
+            _ if markup => Raw::Markup,
+            "style" => Raw::Skip,
+            "script" if !is_json_ld(attrs) => Raw::Skip,
+            _ => Raw::Keep,
+        }
+    }
+
+    fn end_tag(&mut self, raw: &'a str) {
+        lower_into(&mut self.name, raw);
+        let name = std::mem::take(&mut self.name);
+        self.close(&name);
+        self.name = name;
+    }
+}
+
+/// `<script type="application/ld+json">`: the one script whose content is read.
+fn is_json_ld(attrs: &[(&str, &str)]) -> bool {
+    attrs.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("type")
+            && v.as_bytes()
+                .windows(7)
+                .any(|w| w.eq_ignore_ascii_case(b"ld+json"))
+    })
+}
+
+impl Builder {
+    /// Inserts the element for a start tag; returns whether its content is markup even if
+    /// the tag names a raw-text element (inside `svg`/`math`).
+    fn insert(&mut self, attrs: &[(&str, &str)], self_closing: bool) -> bool {
         match self.name.as_str() {
             "html" => {
                 self.open_html(attrs);
-                return true;
+                return false;
             }
             "head" => {
                 self.ensure_html();
@@ -75,11 +102,11 @@ impl<'a> Sink<'a> for Builder {
                     self.head = node;
                     self.push(node, name, false);
                 }
-                return true;
+                return false;
             }
             "body" | "frameset" => {
                 self.open_body(attrs);
-                return true;
+                return false;
             }
             _ => {}
         }
@@ -93,15 +120,6 @@ impl<'a> Sink<'a> for Builder {
         self.insert_in_body(attrs, self_closing)
     }
 
-    fn end_tag(&mut self, raw: &'a str) {
-        lower_into(&mut self.name, raw);
-        let name = std::mem::take(&mut self.name);
-        self.close(&name);
-        self.name = name;
-    }
-}
-
-impl Builder {
     /// A `meta`, `title`, `script`… before the body: into `head` (created if missing).
     fn insert_in_head(&mut self, attrs: &[(&str, &str)]) -> bool {
         if self.head == NONE {
@@ -119,7 +137,7 @@ impl Builder {
         if !info(&self.name).void {
             self.push(node, name, false);
         }
-        true
+        false
     }
 
     fn insert_in_body(&mut self, attrs: &[(&str, &str)], self_closing: bool) -> bool {
@@ -136,7 +154,7 @@ impl Builder {
         if !leaf && self.stack.len() < MAX_OPEN {
             self.push(node, name, foreign);
         }
-        !foreign
+        foreign
     }
 
     /// Start-tag rules that close an open sibling: `li`, `dd`/`dt`, cells, rows, headings,

@@ -89,13 +89,23 @@ fn content_after_body_end_stays_in_body() {
 
 #[test]
 fn raw_text_elements_are_not_parsed() {
-    let doc = Document::parse(
-        "<script>if (a<b) document.write('<p>x</p>')</script><style>p>a{}</style><textarea><b>&lt;</textarea><p>y",
-    );
+    let doc = Document::parse(concat!(
+        "<script>if (a<b) document.write('<p>x</p>')</script><style>p>a{}</style>",
+        r#"<script type="application/ld+json">{"a":"<p>"}</script>"#,
+        "<textarea><b>&lt;</textarea><noscript><p>n</p></noscript><p>y"
+    ));
     let texts: Vec<&str> = doc.texts(NodeId::ROOT).collect();
+    // Script and style contents are skipped unread; JSON-LD is kept, as is other raw text.
+    assert_eq!(texts, [r#"{"a":"<p>"}"#, "<b><", "<p>n</p>", "y"]);
+    let names: Vec<&str> = doc
+        .descendants(NodeId::ROOT)
+        .filter_map(|n| doc.name(n))
+        .collect();
     assert_eq!(
-        texts,
-        ["if (a<b) document.write('<p>x</p>')", "p>a{}", "<b><", "y"]
+        names,
+        [
+            "html", "head", "script", "style", "script", "body", "textarea", "noscript", "p"
+        ]
     );
 }
 

@@ -7,16 +7,23 @@
 pub(super) trait Sink<'a> {
     /// Character data; `decode` is false inside raw-text elements (`script`, `style`, …).
     fn text(&mut self, raw: &'a str, decode: bool);
-    /// A start tag with its raw name and attributes; returns whether a raw-text element may
-    /// switch the tokenizer to raw text (not inside `svg`/`math`).
-    fn start_tag(
-        &mut self,
-        name: &'a str,
-        attrs: &[(&'a str, &'a str)],
-        self_closing: bool,
-    ) -> bool;
+    /// A start tag with its raw name and attributes; says how the content of a raw-text
+    /// element is handled.
+    fn start_tag(&mut self, name: &'a str, attrs: &[(&'a str, &'a str)], closing: bool) -> Raw;
     /// An end tag with its raw name.
     fn end_tag(&mut self, name: &'a str);
+}
+
+/// What the sink wants done with the content of a raw-text element (`script`, `style`, …).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Raw {
+    /// Tokenize it as markup (raw-text rules do not apply, e.g. inside `svg`).
+    Markup,
+    /// One text node.
+    Keep,
+    /// Skipped unread: nothing downstream reads it (scripts and styles are half the bytes of
+    /// a typical news page).
+    Skip,
 }
 
 /// How the content of an element is tokenized.
@@ -251,22 +258,23 @@ fn start<'a, S: Sink<'a>>(
     t: &Tag<'a>,
     attrs: &[(&'a str, &'a str)],
 ) -> usize {
-    let raw_ok = sink.start_tag(t.name, attrs, t.self_closing);
+    let raw = sink.start_tag(t.name, attrs, t.self_closing);
     let content = content_of(t.name);
-    if !raw_ok || content == Content::Normal {
+    if raw == Raw::Markup || content == Content::Normal {
         return t.end;
     }
     if content == Content::Plaintext {
         flush(sink, s, t.end, s.len());
         return s.len();
     }
+    let keep = raw == Raw::Keep;
     let Some(close) = find_end_tag(s, t.end, t.name) else {
-        if t.end < s.len() {
+        if keep && t.end < s.len() {
             sink.text(sub(s, t.end, s.len()), content == Content::Rcdata);
         }
         return s.len();
     };
-    if close > t.end {
+    if keep && close > t.end {
         sink.text(sub(s, t.end, close), content == Content::Rcdata);
     }
     sink.end_tag(t.name);

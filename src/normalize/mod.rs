@@ -3,7 +3,8 @@
 //! same result as the live run.
 //!
 //! # Order of work
-//! 1. charset decoding ([`charset`]), parse once with html5ever;
+//! 1. charset decoding ([`charset`]), one parse with [`crate::html`] (script and style
+//!    contents skipped unread, nesting capped);
 //! 2. per-source `remove` selectors detach nodes; the body comes from the source's `body`
 //!    selector when it matches, else from the generic extractor ([`extract`]);
 //! 3. date lines are lifted out of the body, text boilerplate is stripped ([`boilerplate`]);
@@ -18,7 +19,6 @@ pub mod extract;
 pub mod language;
 pub mod metadata;
 mod page;
-pub mod prepare;
 pub mod scan;
 
 use std::collections::HashMap;

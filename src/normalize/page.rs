@@ -61,7 +61,7 @@ pub(super) fn normalize_page(
         .get(..input.body.len().min(MAX_HTML_BYTES))
         .unwrap_or_default();
     let decoded = charset::decode_html(body, input.content_type);
-    let mut doc = Document::parse(&super::prepare::prepare(&decoded.text));
+    let mut doc = Document::parse(&decoded.text);
     detach_all(&mut doc, &rules.remove);
     let scan = PageScan::new(&doc);
     let dom_credits = meta::take_credits(&mut doc, &scan);
