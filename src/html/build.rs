@@ -140,9 +140,25 @@ fn head_element(name: &str) -> bool {
     )
 }
 
+/// Longest walk down the open-element stack for one token. Real pages nest a few dozen
+/// elements; the bound keeps hostile input (thousands of unmatched end tags under deep inline
+/// nesting) linear. An element deeper than this below the current node is treated as not
+/// open, which only changes where pathological pages close.
+const MAX_WALK: usize = 64;
+
+/// Most attributes kept on one element.
+const MAX_ATTRS: usize = 64;
+
+/// What [`Builder::find_open`] does at one open element.
+pub(super) enum Walk {
+    Found,
+    Stop,
+    On,
+}
+
 /// One open element.
 #[derive(Clone, Copy)]
-struct Open {
+pub(super) struct Open {
     node: u32,
     name: Span,
     info: Info,
@@ -227,7 +243,9 @@ impl Builder {
     fn element(&mut self, parent: u32, attrs: &[(&str, &str)]) -> (u32, Span) {
         let name = push_str(&mut self.doc.buf, &self.name);
         let first = self.doc.attrs.len() as u32;
-        for (k, v) in attrs {
+        // Attributes past the cap are dropped: the duplicate check is quadratic in the count,
+        // and no page needs more than a few dozen on one element.
+        for (k, v) in attrs.iter().take(MAX_ATTRS) {
             let start = self.doc.buf.len() as u32;
             self.doc
                 .buf
@@ -306,13 +324,27 @@ impl Builder {
         if !self.maybe_open(name) {
             return None;
         }
-        for (i, o) in self.stack.iter().enumerate().rev() {
-            let n = self.name_of(o);
+        self.find_open(|n, o| {
             if n == name {
-                return Some(i);
+                Walk::Found
+            } else if o.info.boundary || extra.contains(&n) {
+                Walk::Stop
+            } else {
+                Walk::On
             }
-            if o.info.boundary || extra.contains(&n) {
-                return None;
+        })
+    }
+
+    /// Stack index of the innermost open element `test` finds, looking at most
+    /// [`MAX_WALK`] elements down from the current node.
+    pub(super) fn find_open(&self, test: impl Fn(&str, &Open) -> Walk) -> Option<usize> {
+        let from = self.stack.len().saturating_sub(MAX_WALK);
+        for i in (from..self.stack.len()).rev() {
+            let o = self.stack.get(i)?;
+            match test(self.name_of(o), o) {
+                Walk::Found => return Some(i),
+                Walk::Stop => return None,
+                Walk::On => {}
             }
         }
         None

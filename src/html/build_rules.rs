@@ -1,7 +1,7 @@
 //! The token handlers of the tree builder (see the parent module doc).
 
 use super::tokenize::Raw;
-use super::{Builder, Sink, head_element, info, lower_into};
+use super::{Builder, Sink, Walk, head_element, info, lower_into};
 use crate::html::{Data, MAX_OPEN, NONE};
 
 impl<'a> Sink<'a> for Builder {
@@ -191,31 +191,33 @@ impl Builder {
         if names.iter().all(|n| !self.maybe_open(n)) {
             return;
         }
-        for i in (0..self.stack.len()).rev() {
-            let Some(o) = self.stack.get(i) else { break };
-            let n = self.name_of(o);
+        let at = self.find_open(|n, o| {
             if names.contains(&n) {
-                self.pop_to(i);
-                return;
+                Walk::Found
+            } else if o.info.special && !matches!(n, "address" | "div" | "p") {
+                Walk::Stop
+            } else {
+                Walk::On
             }
-            if o.info.special && !matches!(n, "address" | "div" | "p") {
-                return;
-            }
+        });
+        if let Some(i) = at {
+            self.pop_to(i);
         }
     }
 
     /// Closes the innermost open element among `names` inside the current table.
     fn close_in_table(&mut self, names: &[&str]) {
-        for i in (0..self.stack.len()).rev() {
-            let Some(o) = self.stack.get(i) else { break };
-            let n = self.name_of(o);
+        let at = self.find_open(|n, _| {
             if names.contains(&n) {
-                self.pop_to(i);
-                return;
+                Walk::Found
+            } else if matches!(n, "table" | "html" | "template") {
+                Walk::Stop
+            } else {
+                Walk::On
             }
-            if matches!(n, "table" | "html" | "template") {
-                return;
-            }
+        });
+        if let Some(i) = at {
+            self.pop_to(i);
         }
     }
 
@@ -225,7 +227,15 @@ impl Builder {
             // The body and document stay open: content after `</body>` still belongs to it.
             "body" | "html" => {}
             "head" => {
-                if let Some(i) = self.stack.iter().rposition(|o| o.node == self.head) {
+                let head = self.head;
+                let at = self.find_open(|_, o| {
+                    if o.node == head {
+                        Walk::Found
+                    } else {
+                        Walk::On
+                    }
+                });
+                if let Some(i) = at {
                     self.pop_to(i);
                 }
             }
@@ -240,12 +250,16 @@ impl Builder {
                 }
             }
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
-                let open = self.stack.iter().rposition(|o| {
-                    let n = self.name_of(o);
-                    is_heading(n) || o.info.boundary
+                let at = self.find_open(|n, o| {
+                    if is_heading(n) {
+                        Walk::Found
+                    } else if o.info.boundary {
+                        Walk::Stop
+                    } else {
+                        Walk::On
+                    }
                 });
-                let heading = open.filter(|i| self.stack.get(*i).is_some_and(|o| !o.info.boundary));
-                if let Some(i) = heading {
+                if let Some(i) = at {
                     self.pop_to(i);
                 }
             }
@@ -264,15 +278,17 @@ impl Builder {
     /// Any other end tag: closes the innermost open element of that name unless a special
     /// element (a block, a cell…) is open inside it, in which case it is ignored.
     fn close_other(&mut self, name: &str) {
-        for i in (0..self.stack.len()).rev() {
-            let Some(o) = self.stack.get(i) else { break };
-            if self.name_of(o) == name {
-                self.pop_to(i);
-                return;
+        let at = self.find_open(|n, o| {
+            if n == name {
+                Walk::Found
+            } else if o.info.special && !o.foreign {
+                Walk::Stop
+            } else {
+                Walk::On
             }
-            if o.info.special && !o.foreign {
-                return;
-            }
+        });
+        if let Some(i) = at {
+            self.pop_to(i);
         }
     }
 }

@@ -176,6 +176,35 @@ fn deep_nesting_is_capped_and_linear() {
     assert_eq!(doc.text(NodeId::ROOT), "x");
 }
 
+/// Inputs that would make a naive builder quadratic: every one must parse (the test would
+/// hang otherwise) and keep its text.
+#[test]
+fn hostile_shapes_stay_linear() {
+    let n = 200_000;
+    let cases = [
+        // Unmatched end tags under deep inline nesting blocked by a block.
+        format!("<b><div>{}{}", "<span>".repeat(1_000), "</b>".repeat(n)),
+        // Stray end tags of every kind.
+        "</head></h1></li></td></p></x>".repeat(n / 6),
+        // One element with a huge number of attributes.
+        format!(
+            "<p {}>x</p>",
+            (0..n).map(|i| format!("a{i} ")).collect::<String>()
+        ),
+        // Thousands of nested inline elements, then block start tags.
+        format!("{}{}", "<i>".repeat(n / 10), "<p>y".repeat(n / 10)),
+    ];
+    let docs: Vec<Document> = cases.iter().map(|c| Document::parse(c)).collect();
+    assert!(docs[1].is_empty(), "stray end tags create nothing");
+    assert_eq!(docs[3].text(NodeId::ROOT).len(), n / 10);
+    let doc = &docs[2];
+    let p = doc
+        .descendants(NodeId::ROOT)
+        .find(|n| doc.name(*n) == Some("p"))
+        .expect("p");
+    assert_eq!(doc.attrs_of(p).count(), 64);
+}
+
 #[test]
 fn detach_removes_a_subtree() {
     let mut doc = Document::parse("<p>a</p><div class=x><p>b</p></div><p>c</p>");
