@@ -38,6 +38,8 @@
 //! - the run report's counts; the process exits 1 unless every article was ingested and
 //!   exactly the two hostile documents failed, as `too_large`.
 
+#[path = "common/rng.rs"]
+mod rng;
 #[path = "crawl/server.rs"]
 mod server;
 #[path = "crawl/site.rs"]

@@ -27,6 +27,8 @@ use newsmill::dedup::{IndexedDoc, MemStore, NearDoc, Rank, ShingleCache, Shingle
 use newsmill::pipeline::near::{NearError, NearIndex};
 use newsmill::state::State;
 
+#[path = "common/rng.rs"]
+mod rng;
 #[path = "dedup/synth.rs"]
 mod synth;
 

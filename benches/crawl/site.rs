@@ -16,28 +16,25 @@ pub const BOMB_DECODED: usize = 1 << 30;
 pub const HUGE_PATH: &str = "/files/annual-report-full.html";
 pub const BOMB_PATH: &str = "/archive/compressed-edition.html";
 
-/// splitmix64: small, fast, and good enough to make every article different.
-struct Rng(u64);
+use crate::rng::Rng;
 
-impl Rng {
-    fn new(parts: &[u64]) -> Self {
-        let mut r = Self(SEED);
-        for p in parts {
-            r.0 ^= p.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            r.next_u64();
-        }
-        r
+/// Article generation on top of the shared generator.
+trait Gen {
+    fn range(&mut self, lo: usize, hi: usize) -> usize;
+    fn word(&mut self) -> &'static str;
+}
+
+/// A generator seeded by (host, article, purpose): every article different, same every run.
+fn seeded(parts: &[u64]) -> Rng {
+    let mut r = Rng(SEED);
+    for p in parts {
+        r.0 ^= p.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        r.next_u64();
     }
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
+    r
+}
+
+impl Gen for Rng {
     fn range(&mut self, lo: usize, hi: usize) -> usize {
         lo + self.below(hi - lo + 1)
     }
@@ -97,7 +94,7 @@ fn sentence(r: &mut Rng, out: &mut String) {
 }
 
 fn title(host: usize, i: usize) -> String {
-    let mut r = Rng::new(&[host as u64, i as u64, 1]);
+    let mut r = seeded(&[host as u64, i as u64, 1]);
     let n = r.range(6, 10);
     let words: Vec<&str> = (0..n).map(|_| r.word()).collect();
     capitalized(&words.join(" "))
@@ -190,7 +187,7 @@ fn head(host: usize, i: usize, base: &str, t: &str, lead: &str) -> String {
 
 /// One article page, 30-60 KB.
 pub fn article_html(host: usize, i: usize, base: &str, articles: usize) -> String {
-    let mut r = Rng::new(&[host as u64, i as u64, 2]);
+    let mut r = seeded(&[host as u64, i as u64, 2]);
     let target = r.range(30_000, 60_000);
     let t = title(host, i);
     let mut body = String::with_capacity(16 * 1024);

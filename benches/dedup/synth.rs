@@ -6,22 +6,16 @@ use newsmill::dedup::Rank;
 const VOCAB: usize = 50_000;
 const STOCK: usize = 300;
 
-/// splitmix64: the bench's only randomness, seeded per article so any article regenerates alone.
-pub struct Rng(u64);
+use crate::rng::Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
+/// Uniform floats on top of the shared generator.
+trait Unit {
+    fn unit(&mut self) -> f64;
+}
+
+impl Unit for Rng {
     fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
