@@ -108,6 +108,18 @@ async fn demo_site_end_to_end_second_run_and_reprocess() {
     assert_eq!(records.len(), articles.len() - exact, "record count");
     let ids: HashSet<&str> = records.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), records.len(), "ids are unique");
+    // The run summary counts the republished story as a near duplicate.
+    let near = articles
+        .iter()
+        .filter(|(_, e)| e["duplicate_kind"] == "near")
+        .count();
+    assert!(near > 0, "the oracle has a near duplicate");
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("TOTAL")
+                && l.split_whitespace().nth(8) == Some(&near.to_string())),
+        "TOTAL row should show {near} near duplicate(s):\n{err}"
+    );
     // Every record has exactly the properties the published JSON Schema lists as required,
     // and nothing the schema does not know.
     let schema: Value = serde_json::from_str(&newsmill::model::corpus_record_schema()).unwrap();

@@ -107,11 +107,10 @@ impl Ingest {
                     article,
                     near: NearLink::default(),
                 };
-                self.append_linked(record);
-                self.stats
-                    .entry(page.source.clone())
-                    .or_default()
-                    .new_articles += 1;
+                let near = self.append_linked(record);
+                let stats = self.stats.entry(page.source.clone()).or_default();
+                stats.new_articles += 1;
+                stats.near_duplicates += u64::from(near);
                 Ingested::New { id, url }
             }
             Verdict::Duplicate { of } => {
@@ -129,17 +128,22 @@ impl Ingest {
 
     /// Links a new record to its near duplicates and queues it. A linking failure leaves the
     /// record alone in its cluster and flags the index for a rebuild: one broken index lookup
-    /// never costs an article.
-    fn append_linked(&mut self, mut record: CorpusRecord) {
-        if let Err(e) = self.near.attach(&mut record, &mut self.corpus) {
-            tracing::warn!(url = %record.article.canonical_url, error = %e, "near-duplicate linking failed");
-            record.near = dedup::link::head_link(&record.id);
-            self.near.mark_dirty();
-        }
+    /// never costs an article. Returns whether the record has a near duplicate in the corpus.
+    fn append_linked(&mut self, mut record: CorpusRecord) -> bool {
+        let near = match self.near.attach(&mut record, &mut self.corpus) {
+            Ok(near) => near,
+            Err(e) => {
+                tracing::warn!(url = %record.article.canonical_url, error = %e, "near-duplicate linking failed");
+                record.near = dedup::link::head_link(&record.id);
+                self.near.mark_dirty();
+                false
+            }
+        };
         if let Some(of) = &record.near.near_duplicate_of {
             tracing::debug!(id = %record.id, of = %of, "near duplicate");
         }
         self.corpus.append(record);
+        near
     }
 
     /// Makes queued records durable, then writes their near-duplicate index rows. When the

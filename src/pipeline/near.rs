@@ -261,6 +261,8 @@ impl NearLinker {
 
     /// Links `record` (not yet in the corpus): sets its link fields, queues link changes of
     /// other records in `corpus`, and indexes it (written at the next [`NearLinker::commit`]).
+    /// Returns whether the record has a near duplicate in the corpus (a copy of an earlier
+    /// story, or the original of an earlier copy).
     ///
     /// # Errors
     /// Corpus read failures; the record's links are then left unset and the index unchanged.
@@ -268,15 +270,17 @@ impl NearLinker {
         &mut self,
         record: &mut CorpusRecord,
         corpus: &mut Corpus,
-    ) -> Result<(), NearError> {
+    ) -> Result<bool, NearError> {
+        let mut others = false;
         for (id, link) in self.link(record, corpus)? {
             if id == record.id {
                 record.near = link;
             } else {
+                others = true;
                 corpus.update_links(&id, link);
             }
         }
-        Ok(())
+        Ok(others || record.near.near_duplicate_of.is_some())
     }
 
     fn link(

@@ -28,6 +28,9 @@ pub struct SourceStats {
     pub new_articles: u64,
     /// Pages whose text was already in the corpus.
     pub duplicates: u64,
+    /// New records with a near duplicate already in the corpus: a republished copy, or an
+    /// original arriving after its copy.
+    pub near_duplicates: u64,
     /// Pages where the source's body selector matched nothing (layout change?).
     pub selector_misses: u64,
     /// Failures by kind ("timeout", "status_404", "no_text", …).
@@ -55,6 +58,7 @@ impl SourceStats {
         self.rejected_links += o.rejected_links;
         self.new_articles += o.new_articles;
         self.duplicates += o.duplicates;
+        self.near_duplicates += o.near_duplicates;
         self.selector_misses += o.selector_misses;
         for (k, v) in &o.failures {
             *self.failures.entry(k.clone()).or_default() += v;
@@ -101,8 +105,8 @@ impl RunReport {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "{:<16} {:>6} {:>6} {:>5} {:>6} {:>5} {:>5} {:>5} {:>6}  failures",
-            "source", "found", "known", "fetch", "304", "robot", "new", "dup", "fail"
+            "{:<16} {:>6} {:>6} {:>5} {:>6} {:>5} {:>5} {:>5} {:>5} {:>6}  failures",
+            "source", "found", "known", "fetch", "304", "robot", "new", "dup", "near", "fail"
         );
         let mut total = SourceStats::default();
         for (id, st) in &self.sources {
@@ -144,7 +148,7 @@ fn row(name: &str, st: &SourceStats) -> String {
         String::new()
     };
     format!(
-        "{:<16} {:>6} {:>6} {:>5} {:>6} {:>5} {:>5} {:>5} {:>6}  {kinds}{misses}",
+        "{:<16} {:>6} {:>6} {:>5} {:>6} {:>5} {:>5} {:>5} {:>5} {:>6}  {kinds}{misses}",
         name,
         st.discovered,
         st.skipped_known,
@@ -153,6 +157,7 @@ fn row(name: &str, st: &SourceStats) -> String {
         st.robots_blocked,
         st.new_articles,
         st.duplicates,
+        st.near_duplicates,
         st.failed()
     )
 }
