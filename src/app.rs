@@ -18,6 +18,24 @@ use crate::pipeline::{self, RunOptions, lock, report::RunReport};
 use crate::state::State;
 use crate::{demo, shutdown};
 
+/// Runs `command` on the calling thread if it needs no async runtime, else hands it back for
+/// [`execute`]. `extract` is synchronous and offline, and for a one-file run starting the
+/// runtime's worker threads is a noticeable share of the whole process's work.
+///
+/// # Errors
+/// As [`execute`], in the inner result.
+pub fn try_execute_sync(command: Command) -> Result<anyhow::Result<ExitCode>, Command> {
+    match command {
+        Command::Extract {
+            config,
+            source,
+            url,
+            files,
+        } => Ok(extract(&config, source, url, &files)),
+        other => Err(other),
+    }
+}
+
 /// Runs one command.
 ///
 /// # Errors

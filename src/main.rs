@@ -15,17 +15,23 @@ fn main() -> ExitCode {
         i8::try_from(cli.verbose).unwrap_or(i8::MAX)
     };
     newsmill::telemetry::init(cli.log_format == LogFormat::Json, verbosity);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("newsmill: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
+    let outcome = match newsmill::app::try_execute_sync(cli.command) {
+        Ok(outcome) => outcome,
+        Err(command) => {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("newsmill: cannot start the async runtime: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            runtime.block_on(newsmill::app::execute(command))
         }
     };
-    match runtime.block_on(newsmill::app::execute(cli.command)) {
+    match outcome {
         Ok(code) => code,
         Err(e) => {
             eprintln!("newsmill: {e:#}");
