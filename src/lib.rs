@@ -10,8 +10,9 @@
 //!              └──────────────────── state (SQLite under state/) ◄───────────────────┘
 //! ```
 //! Stages talk only through the types in [`model`]; only [`pipeline`] knows them all.
-//! `feed`, `normalize` and `dedup` are pure and sync; `fetch` is the only network code,
-//! `raw_store` the only writer of raw/, `corpus` the only writer of normalized/.
+//! `feed`, `html` (the HTML parser), `normalize` and `dedup` are pure and sync; `fetch` is the
+//! only network code, `raw_store` the only writer of raw/, `corpus` the only writer of
+//! normalized/.
 
 pub mod app;
 pub mod canonical;
