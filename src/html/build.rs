@@ -211,14 +211,18 @@ impl Builder {
         self.doc.str(o.name)
     }
 
+    /// The last child of `parent` (`NONE` when it has none).
+    fn last_child_of(&self, parent: u32) -> u32 {
+        self.doc
+            .nodes
+            .get(parent as usize)
+            .map_or(NONE, |p| p.last_child)
+    }
+
     /// Appends a node under `parent`.
     fn append(&mut self, parent: u32, data: Data) -> u32 {
         let idx = self.doc.nodes.len() as u32;
-        let prev = self
-            .doc
-            .nodes
-            .get(parent as usize)
-            .map_or(NONE, |p| p.last_child);
+        let prev = self.last_child_of(parent);
         self.doc.nodes.push(Node {
             parent,
             first_child: NONE,

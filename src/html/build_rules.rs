@@ -38,11 +38,7 @@ impl<'a> Sink<'a> for Builder {
         }
         let end = self.doc.buf.len() as u32;
         // Text right after text in the same parent extends it (one node, as in HTML5).
-        let last = self
-            .doc
-            .nodes
-            .get(parent as usize)
-            .map_or(NONE, |p| p.last_child);
+        let last = self.last_child_of(parent);
         if let Some(node) = self.doc.nodes.get_mut(last as usize)
             && let Data::Text(span) = &mut node.data
             && span.end as usize == start
