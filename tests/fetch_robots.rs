@@ -53,24 +53,24 @@ async fn robots_4xx_allows_everything_and_is_fetched_once() {
 }
 
 #[tokio::test]
-async fn robots_5xx_or_429_disallows_everything_and_nothing_is_requested() {
+async fn robots_5xx_or_429_blocks_everything_as_a_failure_and_nothing_is_requested() {
     for status in [500u16, 503, 429] {
         let server = site(move || Reply::status(status)).await;
         let fetcher = Fetcher::new(&config()).unwrap();
         for path in ["/a", "/b"] {
             let err = error(fetcher.fetch(&request(&server.url(path))).await);
             assert!(
-                matches!(err, FetchError::RobotsDisallowed { .. }),
+                matches!(err, FetchError::RobotsUnavailable { .. }),
                 "robots {status}: {err:?}"
             );
-            assert_eq!(err.kind(), "robots");
+            assert_eq!(err.kind(), "robots_unavailable");
         }
         assert_eq!(server.paths(), ["/robots.txt"], "robots {status}");
     }
 }
 
 #[tokio::test]
-async fn unreachable_robots_disallows_after_one_timeout() {
+async fn unreachable_robots_blocks_after_one_timeout() {
     let mut cfg = config();
     cfg.timeout = Duration::from_millis(300);
     let cases: [Case; 3] = [
@@ -85,7 +85,7 @@ async fn unreachable_robots_disallows_after_one_timeout() {
         for path in ["/a", "/b"] {
             let err = error(fetcher.fetch(&request(&server.url(path))).await);
             assert!(
-                matches!(err, FetchError::RobotsDisallowed { .. }),
+                matches!(err, FetchError::RobotsUnavailable { .. }),
                 "{what}: {err:?}"
             );
         }

@@ -197,8 +197,13 @@ async fn a_run_over_broken_feeds_reports_each_kind_and_still_ingests() {
             "{id}: {r:#}"
         );
     }
-    assert_eq!(r["sources"]["blocked"]["robots_blocked"], 1, "{r:#}");
-    assert_eq!(failures(&r, "blocked"), serde_json::json!({}));
+    // A robots.txt answering 503 blocks the site, and that is a failure the operator sees
+    // (a source whose robots.txt stays dead must not exit 0), not a robots refusal.
+    assert_eq!(r["sources"]["blocked"]["robots_blocked"], 0, "{r:#}");
+    assert_eq!(
+        failures(&r, "blocked"),
+        serde_json::json!({ "robots_unavailable": 1 })
+    );
 
     let records = corpus(&dir.path().join("normalized"));
     assert_eq!(records.len(), 1, "{records:#?}");

@@ -14,9 +14,19 @@ pub enum FetchError {
         /// The URL.
         url: String,
     },
-    /// robots.txt disallows the URL for our user agent (or could not be fetched).
+    /// robots.txt disallows the URL for our user agent.
     #[error("{url}: disallowed by robots.txt")]
     RobotsDisallowed {
+        /// The URL.
+        url: Url,
+    },
+    /// robots.txt could not be fetched (5xx, 429, network failure): RFC 9309 says crawl
+    /// nothing until it can be read, and that is a failure the operator should see, not a
+    /// robots refusal.
+    #[error(
+        "{url}: robots.txt of the site is unavailable (server error, 429 or unreachable); not crawled until it can be read"
+    )]
+    RobotsUnavailable {
         /// The URL.
         url: Url,
     },
@@ -90,6 +100,7 @@ impl FetchError {
         match self {
             Self::BadScheme { .. } => "bad_scheme".into(),
             Self::RobotsDisallowed { .. } => "robots".into(),
+            Self::RobotsUnavailable { .. } => "robots_unavailable".into(),
             Self::PrivateAddress { .. } => "private_address".into(),
             Self::Timeout { .. } => "timeout".into(),
             Self::Status { status, .. } => format!("status_{status}"),

@@ -252,7 +252,13 @@ impl Fetcher {
                 expires: Instant::now() + ttl,
             });
         }
-        Ok(cached.as_ref().is_some_and(|c| c.rules.allows(url)))
+        match cached.as_ref().map(|c| c.rules.as_ref()) {
+            Some(RobotsRules::Unreachable) => {
+                Err(FetchError::RobotsUnavailable { url: url.clone() })
+            }
+            Some(rules) => Ok(rules.allows(url)),
+            None => Ok(false),
+        }
     }
 
     /// The rules for an origin. The only error is `PrivateAddress` for the origin itself (a
