@@ -5,13 +5,14 @@ use std::sync::{LazyLock, OnceLock};
 
 use regex::Regex;
 
-use crate::normalize::language::{fold_case, narrow_words};
+pub(super) use crate::normalize::patterns::compile;
+use crate::normalize::patterns::fold_case;
 
 /// A wire-dateline pattern, with cheap necessary conditions checked before it is compiled
 /// and run: most first paragraphs cannot open with most datelines, and a pattern that is never
 /// needed is never compiled (compiling is the larger part of the cost of a short run).
 pub(super) struct Dateline {
-    /// Anchored pattern with `place` and `agency` groups; `\w` is narrowed ([`narrow_words`]).
+    /// Anchored pattern with `place` and `agency` groups; `\w` is narrowed ([`crate::normalize::patterns::narrow_words`]).
     pub(super) pattern: &'static str,
     /// Whether a paragraph opening with this character can match.
     pub(super) opens: fn(char) -> bool,
@@ -62,11 +63,6 @@ pub(super) const DATELINES: [Dateline; 5] = [
 /// [`DATELINES`], each compiled on first use.
 pub(super) static DATELINE_RES: [OnceLock<Regex>; DATELINES.len()] =
     [const { OnceLock::new() }; DATELINES.len()];
-
-/// Compiles a fixed pattern with `\w` narrowed to the scripts newsmill reads.
-pub(super) fn compile(pattern: &str) -> Regex {
-    Regex::new(&narrow_words(pattern)).expect("static regex")
-}
 
 /// The dateline patterns that can match `text`, compiled, in order.
 pub(super) fn datelines_for(text: &str) -> Vec<&'static Regex> {
@@ -128,7 +124,7 @@ pub(super) struct Citation {
     /// Words every match contains: a set of these (cheap to compile, one pass per block)
     /// picks the blocks worth running `pattern` on.
     pub(super) trigger: &'static str,
-    /// The pattern, with a `name` group; `\w` is narrowed ([`narrow_words`]).
+    /// The pattern, with a `name` group; `\w` is narrowed ([`crate::normalize::patterns::narrow_words`]).
     pub(super) pattern: &'static str,
     /// Whether a name no configured alias knows is kept: only when the words say
     /// "channel"/"agency".

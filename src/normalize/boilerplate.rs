@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 
 use regex::{Regex, RegexSet};
 
-use super::language::fold_case;
+use super::patterns::{fits, fold_case};
 use crate::model::Block;
 
 /// Blocks longer than this are never treated as boilerplate lines.
@@ -97,10 +97,8 @@ static LIMITED: LazyLock<[(Regex, usize); 2]> = LazyLock::new(|| {
 /// Whether case-folded `line` is one of the [`LIMITED`] noise lines.
 fn is_limited_noise(line: &str) -> bool {
     LIMITED.iter().any(|(re, max)| {
-        re.captures(line).is_some_and(|caps| {
-            caps.name("rest")
-                .is_none_or(|rest| rest.as_str().chars().count() <= *max)
-        })
+        re.captures(line)
+            .is_some_and(|caps| fits(&caps, "rest", *max))
     })
 }
 
@@ -128,10 +126,8 @@ fn is_cut(text: &str) -> bool {
     if t.chars().count() > MAX_BOILERPLATE_CHARS {
         return false;
     }
-    CUT.captures(&fold_case(t)).is_some_and(|caps| {
-        caps.name("tail")
-            .is_none_or(|tail| tail.as_str().chars().count() <= MAX_CUT_TAIL_CHARS)
-    })
+    CUT.captures(&fold_case(t))
+        .is_some_and(|caps| fits(&caps, "tail", MAX_CUT_TAIL_CHARS))
 }
 
 fn is_noise(text: &str, extra: &[Regex]) -> bool {

@@ -13,7 +13,7 @@ use regex::Regex;
 
 use super::blocks::RawBlock;
 use crate::model::{Block, BlockKind};
-use crate::normalize::language::{fold_case, narrow_words};
+use crate::normalize::patterns::{compile, fold_case};
 
 /// A block whose text is mostly links is navigation, not prose.
 const MAX_LINK_DENSITY: f32 = 0.5;
@@ -76,7 +76,7 @@ const DATED: &str = concat!(
     r"(?-u:\b)(?:19|20)[0-9][0-9](?-u:\b)|min(?:ute)?s? read|reading time|tempo de leitura|",
     r"время чтения|[0-9]{4}年[0-9]{1,2}月)"
 );
-// `\w` is narrowed to the Latin, Greek and Cyrillic blocks (see `narrow_words`).
+// `\w` is narrowed to the Latin, Greek and Cyrillic blocks (see `patterns::narrow_words`).
 const SIGNOFF: &str = concat!(
     r"follow (?:him|her|us|me|them)(?-u:\b)|(?-u:\b)follow @|",
     r"follow .{1,40} on (?:twitter|facebook|instagram|youtube|telegram)|",
@@ -84,12 +84,6 @@ const SIGNOFF: &str = concat!(
     r"all rights reserved|©|copyright|sharing is caring|click here|",
     r"подпис|следите за|падпіс|关注我们"
 );
-
-/// Compiles a fixed pattern. The patterns are literals checked by the tests: a failure is a
-/// programming error.
-fn compile(pattern: &str) -> Regex {
-    Regex::new(&narrow_words(pattern)).unwrap_or_else(|e| panic!("bad pattern {pattern}: {e}"))
-}
 
 impl Filter {
     /// Prepares the fixed patterns (compiled when first used).

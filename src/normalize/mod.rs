@@ -19,6 +19,7 @@ pub mod extract;
 pub mod language;
 pub mod metadata;
 mod page;
+pub(crate) mod patterns;
 pub mod scan;
 
 use std::collections::HashMap;
