@@ -7,20 +7,23 @@
 //!    contents skipped unread, nesting capped);
 //! 2. per-source `remove` selectors detach nodes; the body comes from the source's `body`
 //!    selector when it matches, else from the generic extractor ([`extract`]);
-//! 3. date lines are lifted out of the body, text boilerplate is stripped ([`boilerplate`]);
+//! 3. date lines are lifted out of the body, text boilerplate is stripped
+//!    ([`text::boilerplate`]);
 //! 4. attribution ([`attribution`]) records datelines, closing source lines, credits, citations;
-//! 5. metadata ([`metadata`]), dates ([`dates`]), language ([`language`]).
+//! 5. metadata ([`meta`]): title, authors, images, dates ([`meta::dates`]), language
+//!    ([`meta::language`]).
+//!
+//! # Layout
+//! One sub-folder per concern: [`extract`] (main text), [`meta`] (metadata read from the page),
+//! [`attribution`] (who the text credits), [`text`] (text-level cleaning and the fixed-pattern
+//! helpers they share).
 
 pub mod attribution;
-pub mod boilerplate;
 pub mod charset;
-pub mod dates;
 pub mod extract;
-pub mod language;
-pub mod metadata;
+pub mod meta;
 mod page;
-pub(crate) mod patterns;
-pub mod scan;
+pub mod text;
 
 use std::collections::HashMap;
 

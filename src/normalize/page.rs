@@ -4,11 +4,9 @@ use crate::html::{Document, NodeId, Selector};
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 use url::Url;
 
-use super::metadata::{self as meta, PageScan};
-use super::{
-    MAX_HTML_BYTES, NormalizeError, Normalizer, Rules, attribution, boilerplate, charset, dates,
-    language,
-};
+use super::meta::{self, PageScan, dates, language};
+use super::text::boilerplate;
+use super::{MAX_HTML_BYTES, NormalizeError, Normalizer, Rules, attribution, charset};
 use crate::canonical;
 use crate::model::{Article, Block, BlockKind, DateSource, ExtractorInfo, FeedItem, SourceProfile};
 

@@ -88,7 +88,6 @@ pub struct Attributed {
     pub photo_credits: Vec<String>,
 }
 
-#[path = "attribution_patterns.rs"]
 mod patterns;
 use patterns::*;
 
@@ -324,5 +323,4 @@ fn find_cited(text: &str, index: &AliasIndex, list: &mut Vec<Attribution>) {
 }
 
 #[cfg(test)]
-#[path = "attribution_tests.rs"]
 mod tests;

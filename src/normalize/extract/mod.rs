@@ -18,19 +18,12 @@
 //! particular sites: per-source selectors live in the normalizer, which calls
 //! [`GenericExtractor::extract_within`] on the element they matched.
 
-#[path = "extract_attrs.rs"]
 mod attrs;
-#[path = "extract_blocks.rs"]
 mod blocks;
-#[path = "extract_clean.rs"]
 mod clean;
-#[path = "extract_dom.rs"]
 mod dom;
-#[path = "extract_filter.rs"]
 mod filter;
-#[path = "extract_names.rs"]
 mod names;
-#[path = "extract_score.rs"]
 mod score;
 
 use crate::html::{Document, NodeId};

@@ -6,7 +6,11 @@
 use crate::html::Document;
 use serde_json::Value;
 
-pub use super::scan::{PageScan, fold_ws};
+pub mod dates;
+pub mod language;
+pub mod scan;
+
+pub use scan::{PageScan, fold_ws};
 
 /// Takes the photo-credit elements the scan found out of the document before extraction, so a
 /// credit is recorded once (in `photo_credits`) and never left in the body. Returns their texts.

@@ -5,14 +5,14 @@ use std::sync::{LazyLock, OnceLock};
 
 use regex::Regex;
 
-pub(super) use crate::normalize::patterns::compile;
-use crate::normalize::patterns::fold_case;
+pub(super) use crate::normalize::text::patterns::compile;
+use crate::normalize::text::patterns::fold_case;
 
 /// A wire-dateline pattern, with cheap necessary conditions checked before it is compiled
 /// and run: most first paragraphs cannot open with most datelines, and a pattern that is never
 /// needed is never compiled (compiling is the larger part of the cost of a short run).
 pub(super) struct Dateline {
-    /// Anchored pattern with `place` and `agency` groups; `\w` is narrowed ([`crate::normalize::patterns::narrow_words`]).
+    /// Anchored pattern with `place` and `agency` groups; `\w` is narrowed ([`crate::normalize::text::patterns::narrow_words`]).
     pub(super) pattern: &'static str,
     /// Whether a paragraph opening with this character can match.
     pub(super) opens: fn(char) -> bool,
@@ -124,7 +124,7 @@ pub(super) struct Citation {
     /// Words every match contains: a set of these (cheap to compile, one pass per block)
     /// picks the blocks worth running `pattern` on.
     pub(super) trigger: &'static str,
-    /// The pattern, with a `name` group; `\w` is narrowed ([`crate::normalize::patterns::narrow_words`]).
+    /// The pattern, with a `name` group; `\w` is narrowed ([`crate::normalize::text::patterns::narrow_words`]).
     pub(super) pattern: &'static str,
     /// Whether a name no configured alias knows is kept: only when the words say
     /// "channel"/"agency".

@@ -13,7 +13,7 @@ use regex::Regex;
 
 use super::blocks::RawBlock;
 use crate::model::{Block, BlockKind};
-use crate::normalize::patterns::{compile, fold_case};
+use crate::normalize::text::patterns::{compile, fold_case};
 
 /// A block whose text is mostly links is navigation, not prose.
 const MAX_LINK_DENSITY: f32 = 0.5;

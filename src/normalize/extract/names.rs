@@ -211,5 +211,4 @@ fn hides(value: &str) -> bool {
 }
 
 #[cfg(test)]
-#[path = "extract_names_tests.rs"]
 mod tests;
