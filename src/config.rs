@@ -65,6 +65,24 @@ impl Default for StorageConfig {
     }
 }
 
+/// `[dedup]`: near-duplicate linking (see `dedup::link::Thresholds`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DedupConfig {
+    /// Records published further apart than this ("3d", "36h") are linked only on stronger
+    /// evidence (Jaccard ≥ 0.8 or containment ≥ 0.9, and no fact differs).
+    #[serde(with = "humantime_serde")]
+    pub date_window: Duration,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        Self {
+            date_window: Duration::from_secs(3 * 86_400),
+        }
+    }
+}
+
 /// `[fetch]` as written.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -191,6 +209,8 @@ struct RawConfig {
     #[serde(default)]
     fetch: RawFetchConfig,
     #[serde(default)]
+    dedup: DedupConfig,
+    #[serde(default)]
     sources: Vec<RawSource>,
 }
 
@@ -218,6 +238,8 @@ pub struct Config {
     pub storage: StorageConfig,
     /// Network politeness and limits.
     pub fetch: FetchConfig,
+    /// Near-duplicate linking.
+    pub dedup: DedupConfig,
     /// Configured sources, in file order.
     pub sources: Vec<SourceConfig>,
 }
@@ -261,6 +283,7 @@ impl Config {
             Ok(Self {
                 storage: raw.storage,
                 fetch,
+                dedup: raw.dedup,
                 sources,
             })
         } else {

@@ -9,6 +9,7 @@ mod util;
 mod cli;
 mod crash;
 mod dedup;
+mod dedup_realworld;
 mod demo;
 mod fetch;
 mod fetch_body;
