@@ -93,9 +93,10 @@ fn score(w: &World, title: &str, mut linked: impl FnMut(&str, &str) -> bool) -> 
             &ShingleSet::of_text(&w.texts[a].0),
             &ShingleSet::of_text(&w.texts[b].0),
         );
-        let row = table
-            .entry(kind.clone())
-            .or_insert((*label, 0, 0, [1.0, 0.0, 1.0, 0.0, 1.0, 0.0]));
+        let row =
+            table
+                .entry(kind.clone())
+                .or_insert((*label, 0, 0, [1.0, 0.0, 1.0, 0.0, 1.0, 0.0]));
         row.1 += 1;
         row.2 += u32::from(got);
         let share = sim.facts_differing as f64 / sim.facts_smaller.max(1) as f64;

@@ -6,6 +6,7 @@
 
 mod util;
 
+mod bounds;
 mod cli;
 mod crash;
 mod dedup;
