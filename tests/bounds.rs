@@ -2,7 +2,8 @@
 //! what `extract` reads, and how discovery caps are reported. Every server is on 127.0.0.1.
 // See: issues show 9
 
-use crate::util::{code_err, newsmill};
+use crate::hostile::{Hostile, Reply};
+use crate::util::{code_err, newsmill, newsmill_async};
 
 /// Item 7: `recent_window = "300000y"` fails `check` naming the key (exit 2, no panic).
 #[test]
@@ -86,4 +87,60 @@ fn issue_9_check_lists_schema_and_value_problems_at_once() {
         assert!(err.contains(key), "missing {key}:\n{err}");
     }
     assert!(!err.contains("report this to the developer"), "{err}");
+}
+
+/// Item 10: a 200 000-URL sitemap is cut to 50 000, and the cut shows as `over_cap` in the
+/// summary and the run report, logged once with the sitemap's URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_9_sitemap_over_cap_is_reported() {
+    let mut xml = String::from(
+        "<?xml version=\"1.0\"?><urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">",
+    );
+    for i in 0..200_000 {
+        // Old entries: outside the recent window, so nothing is fetched after discovery.
+        xml.push_str(&format!(
+            "<url><loc>/a/{i}</loc><lastmod>2001-01-01</lastmod></url>"
+        ));
+    }
+    xml.push_str("</urlset>");
+    let server = Hostile::start(move |hit, _| match hit.path.as_str() {
+        "/robots.txt" => Reply::status(404),
+        "/sitemap.xml" => Reply::ok("application/xml", xml.as_bytes()),
+        _ => Reply::status(404),
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("c.toml"),
+        format!(
+            "[fetch]\nallow_private_networks = true\nper_host_interval = \"0s\"\n\
+             max_body_bytes = 67108864\n[[sources]]\nid = \"big\"\nname = \"Big\"\n\
+             sitemaps = [\"{}\"]\n",
+            server.url("/sitemap.xml")
+        ),
+    )
+    .unwrap();
+    let out = newsmill_async(dir.path(), &["run", "-c", "c.toml"]).await;
+    let (code, err) = code_err(&out);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("over_cap=150000"),
+        "summary lacks over_cap:\n{err}"
+    );
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("more entries than the cap"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(warnings.iter().all(|l| l.contains("/sitemap.xml")), "{err}");
+    let runs = dir.path().join("state/runs");
+    let report = std::fs::read_dir(&runs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("a run report");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+    assert_eq!(report["sources"]["big"]["over_cap"], 150_000, "{report}");
 }
