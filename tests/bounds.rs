@@ -144,3 +144,79 @@ async fn issue_9_sitemap_over_cap_is_reported() {
         serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
     assert_eq!(report["sources"]["big"]["over_cap"], 150_000, "{report}");
 }
+
+/// Item 8: `extract` reads regular files only, at most `max_body_bytes` of each. A symlink to
+/// /dev/zero, a FIFO and a directory each get a clear error naming the file; the other inputs
+/// are still processed; a long file is cut with a `truncated` warning; exit 1.
+#[cfg(unix)]
+#[test]
+fn issue_9_extract_reads_regular_files_within_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let seed = std::fs::read(crate::util::fixture(
+        "sb/en/together-we-are-a-formidable-force-and-we-will-never-be-defeated-.html",
+    ))
+    .unwrap();
+    let mut big = seed.clone();
+    big.extend_from_slice(b"<!--");
+    big.extend(std::iter::repeat_n(b'x', 200_000));
+    big.extend_from_slice(b"-->");
+    std::fs::write(d.join("good.html"), &seed).unwrap();
+    std::fs::write(d.join("big.html"), &big).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", d.join("zero.html")).unwrap();
+    let mkfifo = std::process::Command::new("mkfifo")
+        .arg(d.join("pipe.html"))
+        .status()
+        .unwrap();
+    assert!(mkfifo.success());
+    std::fs::create_dir(d.join("folder.html")).unwrap();
+    std::fs::write(
+        d.join("c.toml"),
+        format!("[fetch]\nmax_body_bytes = {}\n", seed.len() + 1000),
+    )
+    .unwrap();
+    let files = [
+        "good.html",
+        "zero.html",
+        "pipe.html",
+        "folder.html",
+        "big.html",
+    ];
+    let mut args = vec!["extract", "-c", "c.toml"];
+    args.extend(files);
+    let out = newsmill(d, &args);
+    let (code, err) = code_err(&out);
+    assert_eq!(code, 1, "{err}");
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), files.len(), "{lines:?}");
+    for (line, (file, kind)) in lines.iter().skip(1).zip([
+        ("zero.html", "a character device"),
+        ("pipe.html", "a FIFO"),
+        ("folder.html", "a directory"),
+    ]) {
+        let error = line["error"].as_str().unwrap_or_default();
+        assert!(error.contains(file) && error.contains(kind), "{line}");
+        assert!(err.contains(file), "stderr does not name {file}:\n{err}");
+    }
+    let good = lines.first().unwrap();
+    assert!(good["error"].is_null(), "{good}");
+    assert!(
+        good["text"].as_str().is_some_and(|t| t.len() > 500),
+        "{good}"
+    );
+    let cut = lines.last().unwrap();
+    assert_eq!(
+        cut["text"], good["text"],
+        "the cut removed only the padding"
+    );
+    let warnings = cut["warnings"].to_string();
+    assert!(warnings.contains("truncated: file cut at"), "{cut}");
+    assert!(
+        !good["warnings"].to_string().contains("truncated"),
+        "{good}"
+    );
+}
