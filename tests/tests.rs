@@ -10,6 +10,7 @@ mod bounds;
 mod cli;
 mod crash;
 mod dedup;
+mod dedup_realworld;
 mod demo;
 mod fetch;
 mod fetch_body;
