@@ -38,6 +38,7 @@ fn log_events(report: &RunReport) {
             duplicates = st.duplicates,
             near_duplicates = st.near_duplicates,
             selector_misses = st.selector_misses,
+            over_cap = st.over_cap,
             failed = st.failed(),
             failures = %failure_kinds(st),
             "source summary"

@@ -40,6 +40,9 @@ pub struct SourceStats {
     /// How many of `failures` happened before any HTTP answer: name resolution, connection
     /// or TLS handshake (`dns`, `connect`, `tls`).
     pub network_failures: u64,
+    /// Entries ignored because a feed or sitemap listed more than
+    /// `feed::MAX_ENTRIES_PER_DOCUMENT` (50 000): not a failure, but never silent.
+    pub over_cap: u64,
 }
 
 impl SourceStats {
@@ -67,6 +70,7 @@ impl SourceStats {
         self.duplicates += o.duplicates;
         self.near_duplicates += o.near_duplicates;
         self.selector_misses += o.selector_misses;
+        self.over_cap += o.over_cap;
         for (k, v) in &o.failures {
             *self.failures.entry(k.clone()).or_default() += v;
         }
@@ -185,10 +189,13 @@ pub const HEADER: [&str; 12] = [
 
 fn row(name: &str, st: &SourceStats) -> [String; 12] {
     let mut kinds = failure_kinds(st);
-    if st.selector_misses > 0 {
-        kinds = format!("{kinds} selector_misses={}", st.selector_misses)
-            .trim_start()
-            .to_owned();
+    for (name, n) in [
+        ("selector_misses", st.selector_misses),
+        ("over_cap", st.over_cap),
+    ] {
+        if n > 0 {
+            kinds = format!("{kinds} {name}={n}").trim_start().to_owned();
+        }
     }
     [
         name.to_owned(),
