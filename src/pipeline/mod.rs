@@ -82,8 +82,13 @@ impl Run {
         let corpus = Corpus::open(&config.storage.normalized_dir).context("opening corpus")?;
         let mut profiles = config.profiles();
         profiles.extend(extra);
-        let ingest = ingest::Ingest::new(Normalizer::new(&profiles), corpus, state.clone())
-            .context("opening near-duplicate index")?;
+        let ingest = ingest::Ingest::new(
+            Normalizer::new(&profiles),
+            corpus,
+            state.clone(),
+            &config.dedup,
+        )
+        .context("opening near-duplicate index")?;
         let fetcher = Arc::new(Fetcher::new(&config.fetch).context("building HTTP client")?);
         let run = Self {
             config: config.clone(),
@@ -295,7 +300,7 @@ async fn fetch_all(
                     }
                     Ok(Fetched::NotModified { .. }) => Ok(false),
                     Err(e) => {
-                        tracing::warn!(url = %req.url, error = %e, "fetch failed");
+                        discover::log_fetch_error(&e, &req.url, "fetch failed");
                         let _ = run
                             .state
                             .note_fetched(&key, &req.source, 0, None, &e.kind());
