@@ -33,7 +33,7 @@ pub struct SourceStats {
     pub near_duplicates: u64,
     /// Pages where the source's body selector matched nothing (layout change?).
     pub selector_misses: u64,
-    /// Failures by kind ("timeout", "status_404", "no_text", …).
+    /// Failures by kind ("timeout", "status_404", "not_html", …).
     pub failures: BTreeMap<String, u64>,
 }
 
