@@ -6,9 +6,11 @@
 
 mod util;
 
+mod bounds;
 mod cli;
 mod crash;
 mod dedup;
+mod dedup_realworld;
 mod demo;
 mod fetch;
 mod fetch_body;
