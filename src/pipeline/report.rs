@@ -35,6 +35,9 @@ pub struct SourceStats {
     pub selector_misses: u64,
     /// Failures by kind ("timeout", "status_404", "not_html", …).
     pub failures: BTreeMap<String, u64>,
+    /// Entries ignored because a feed or sitemap listed more than
+    /// `feed::MAX_ENTRIES_PER_DOCUMENT` (50 000): not a failure, but never silent.
+    pub over_cap: u64,
 }
 
 impl SourceStats {
@@ -60,6 +63,7 @@ impl SourceStats {
         self.duplicates += o.duplicates;
         self.near_duplicates += o.near_duplicates;
         self.selector_misses += o.selector_misses;
+        self.over_cap += o.over_cap;
         for (k, v) in &o.failures {
             *self.failures.entry(k.clone()).or_default() += v;
         }
@@ -147,8 +151,13 @@ fn row(name: &str, st: &SourceStats) -> String {
     } else {
         String::new()
     };
+    let over_cap = if st.over_cap > 0 {
+        format!(" over_cap={}", st.over_cap)
+    } else {
+        String::new()
+    };
     format!(
-        "{:<16} {:>6} {:>6} {:>5} {:>6} {:>5} {:>5} {:>5} {:>5} {:>6}  {kinds}{misses}",
+        "{:<16} {:>6} {:>6} {:>5} {:>6} {:>5} {:>5} {:>5} {:>5} {:>6}  {kinds}{misses}{over_cap}",
         name,
         st.discovered,
         st.skipped_known,
