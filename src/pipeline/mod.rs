@@ -300,7 +300,7 @@ async fn fetch_all(
                     }
                     Ok(Fetched::NotModified { .. }) => Ok(false),
                     Err(e) => {
-                        tracing::warn!(url = %req.url, error = %e, "fetch failed");
+                        discover::log_fetch_error(&e, &req.url, "fetch failed");
                         let _ = run
                             .state
                             .note_fetched(&key, &req.source, 0, None, &e.kind());
