@@ -59,7 +59,9 @@ impl<'a> Sink<'a> for Builder {
         match self.name.as_str() {
             _ if markup => Raw::Markup,
             "style" => Raw::Skip,
-            "script" if !is_json_ld(attrs) => Raw::Skip,
+            "script" if is_json_ld(attrs) => Raw::Keep,
+            "script" if is_untyped_inline(attrs) => Raw::KeepIfJsonLd,
+            "script" => Raw::Skip,
             _ => Raw::Keep,
         }
     }
@@ -79,6 +81,16 @@ fn is_json_ld(attrs: &[(&str, &str)]) -> bool {
             && v.as_bytes()
                 .windows(7)
                 .any(|w| w.eq_ignore_ascii_case(b"ld+json"))
+    })
+}
+
+/// An inline script without a `type` (or a JavaScript/JSON one): it may hold JSON-LD anyway.
+fn is_untyped_inline(attrs: &[(&str, &str)]) -> bool {
+    attrs.iter().all(|(k, v)| {
+        !k.eq_ignore_ascii_case("src")
+            && (!k.eq_ignore_ascii_case("type")
+                || v.eq_ignore_ascii_case("text/javascript")
+                || v.eq_ignore_ascii_case("application/json"))
     })
 }
 

@@ -24,6 +24,26 @@ pub(super) enum Raw {
     /// Skipped unread: nothing downstream reads it (scripts and styles are half the bytes of
     /// a typical news page).
     Skip,
+    /// One text node when the content is a JSON-LD document (a script without the
+    /// `ld+json` type whose text starts with `{` or `[` and names `@context` early), else
+    /// skipped.
+    KeepIfJsonLd,
+}
+
+/// How far into a script the `@context` of an untyped JSON-LD block is looked for.
+const JSON_LD_SNIFF_BYTES: usize = 256;
+
+/// Whether raw script text is a JSON-LD document rather than code.
+fn looks_like_json_ld(text: &str) -> bool {
+    let t = text.trim_start();
+    if !t.starts_with(['{', '[']) {
+        return false;
+    }
+    let head = t
+        .as_bytes()
+        .get(..t.len().min(JSON_LD_SNIFF_BYTES))
+        .unwrap_or_default();
+    memchr::memmem::find(head, b"\"@context\"").is_some()
 }
 
 /// How the content of an element is tokenized.
@@ -267,8 +287,13 @@ fn start<'a, S: Sink<'a>>(
         flush(sink, s, t.end, s.len());
         return s.len();
     }
-    let keep = raw == Raw::Keep;
-    let Some(close) = find_end_tag(s, t.end, t.name) else {
+    let close = find_end_tag(s, t.end, t.name);
+    let keep = match raw {
+        Raw::Keep => true,
+        Raw::KeepIfJsonLd => looks_like_json_ld(sub(s, t.end, close.unwrap_or(s.len()))),
+        Raw::Skip | Raw::Markup => false,
+    };
+    let Some(close) = close else {
         if keep && t.end < s.len() {
             sink.text(sub(s, t.end, s.len()), content == Content::Rcdata);
         }

@@ -306,7 +306,7 @@ fn published(
     }
     c.offer_machine(ld.date_published.as_deref(), DateSource::JsonLd);
     for key in dates::PUBLISHED_META_KEYS {
-        c.offer_machine(meta::meta_first(&scan.metas, &[key]), DateSource::Meta);
+        c.offer_machine(dates::meta_value(&scan.metas, key), DateSource::Meta);
     }
     // BelTA labels local wall time "+00:00" here: keep the wall time, attach the source zone.
     let mediator = meta::meta_first(&scan.metas, &["mediator_published_time"])
@@ -314,7 +314,14 @@ fn published(
         .and_then(machine::parse);
     c.offer(mediator, DateSource::Meta);
     for t in &scan.times {
-        c.offer_machine(Some(t), DateSource::TimeElement);
+        match t.datetime.as_deref().and_then(machine::parse) {
+            Some(d) => c.offer(Some(d), DateSource::TimeElement),
+            None => c.offer_visible(
+                t.text.as_deref().unwrap_or_default(),
+                order,
+                DateSource::TimeElement,
+            ),
+        }
     }
     c.offer(date_line, DateSource::VisibleText);
     if !c.settled() {
@@ -332,6 +339,15 @@ fn published(
     });
     c.offer(hint, DateSource::Feed);
     c.offer(dates::from_url_path(input.url.path()), DateSource::Url);
+    if !c.settled() {
+        // Last resort, or a time for a date already found: any short text with a date, those
+        // after the headline first (before it sit the site header's "today" and menus).
+        let after = scan.digit_texts.iter().filter(|(_, after)| *after);
+        let before = scan.digit_texts.iter().filter(|(_, after)| !*after);
+        for (t, _) in after.chain(before) {
+            c.offer_visible(t, order, DateSource::VisibleText);
+        }
+    }
     c.choose()
 }
 

@@ -12,7 +12,7 @@
 //! becomes an instant only through the source's configured time zone; without one it stays
 //! local. Nothing here invents a time or an offset.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Timelike, Utc};
 use chrono_tz::Tz;
 
 use crate::model::{DatePrecision, DateSource};
@@ -76,6 +76,27 @@ pub const MODIFIED_META_KEYS: &[&str] = &[
     "dcterms.modified",
 ];
 
+/// The first non-empty value of meta `key`, matching keys whose separators differ
+/// (`article:published:time`, `article_published_time`, `DC.Date` all match their usual form).
+pub fn meta_value<'a>(metas: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    metas
+        .iter()
+        .find(|(k, v)| !v.is_empty() && same_key(k, key))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Equal after `:`, `.` and `-` are read as `_` (both are lower case already).
+fn same_key(a: &str, b: &str) -> bool {
+    let fold = |c: u8| {
+        if matches!(c, b':' | b'.' | b'-') {
+            b'_'
+        } else {
+            c
+        }
+    };
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| fold(x) == fold(y))
+}
+
 /// Collects candidates in the order of strength and chooses (see the module doc).
 #[derive(Debug)]
 pub struct Chooser {
@@ -138,10 +159,37 @@ impl Chooser {
             .iter()
             .filter(|f| f.date.date() == first.date.date() && rank(&f.date) > rank(&first.date))
             .max_by_key(|f| rank(&f.date));
+        let date = better.map_or(first.date, |b| b.date);
         Some(Found {
-            date: better.map_or(first.date, |b| b.date),
+            date: self.publisher_offset(date),
             source: first.source,
         })
+    }
+
+    /// A UTC instant shown in the publisher's own offset when a printed local time of the same
+    /// moment gives it away (JSON-LD `…T02:25:54Z` and "February 24, 2020 9:25 pm" → −05:00),
+    /// so `published_date` is the date the publisher printed. Only whole quarter hours within
+    /// −12…+14 h count.
+    fn publisher_offset(&self, date: PubDate) -> PubDate {
+        let PubDate::Instant(i) = date else {
+            return date;
+        };
+        if i.offset().local_minus_utc() != 0 {
+            return date;
+        }
+        let utc = i.naive_utc();
+        let utc_minute = utc - chrono::Duration::seconds(i64::from(utc.second()));
+        let offset = self.found.iter().find_map(|f| {
+            let PubDate::Local(n) = f.date else {
+                return None;
+            };
+            let secs = (n - utc_minute).num_seconds();
+            let whole = secs != 0 && secs % 900 == 0 && (-12 * 3600..=14 * 3600).contains(&secs);
+            whole
+                .then(|| FixedOffset::east_opt(i32::try_from(secs).ok()?))
+                .flatten()
+        });
+        offset.map_or(date, |o| PubDate::Instant(i.with_timezone(&o)))
     }
 }
 
@@ -213,6 +261,23 @@ mod tests {
         let mut c = Chooser::new(None, reference());
         c.offer_machine(Some("2022-01-25 20:44"), DateSource::Meta);
         assert_eq!(c.choose().unwrap().date.instant(), None);
+    }
+
+    #[test]
+    fn a_printed_local_time_gives_a_utc_instant_its_offset() {
+        let mut c = Chooser::new(None, reference());
+        c.offer_machine(Some("2020-02-25T02:25:54Z"), DateSource::JsonLd);
+        c.offer_visible(
+            "February 24, 2020 9:25 pm",
+            Default::default(),
+            DateSource::VisibleText,
+        );
+        let f = c.choose().unwrap();
+        assert_eq!(
+            f.date.instant().unwrap().to_rfc3339(),
+            "2020-02-24T21:25:54-05:00"
+        );
+        assert_eq!(f.date.date().to_string(), "2020-02-24");
     }
 
     #[test]

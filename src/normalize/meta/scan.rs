@@ -5,7 +5,7 @@
 //! A single pass with plain tag/attribute checks replaces a dozen CSS selector queries, each
 //! of which would walk the whole tree again (selector matching was a tenth of normalize time).
 
-use crate::html::{Document, Element, NodeId};
+use crate::html::{Document, Element, NodeId, NodeKind};
 
 /// Most elements of one kind remembered (bounds work on hostile pages).
 const MAX_PER_KIND: usize = 50;
@@ -27,12 +27,17 @@ pub struct PageScan {
     pub h1s: Vec<String>,
     /// `href` of the first `<link rel=canonical>`.
     pub canonical: Option<String>,
-    /// `datetime` attributes of `<time>` elements.
-    pub times: Vec<String>,
+    /// `<time>` elements: the `datetime` attribute and the short text.
+    pub times: Vec<TimeElement>,
     /// `<html lang>`.
     pub lang: Option<String>,
     /// Short texts of elements whose class/id says date, time, posted or published.
     pub dateish: Vec<String>,
+    /// Short text nodes holding a digit, in document order, each with whether it comes after
+    /// the first `h1` (the last resort for a printed date).
+    pub digit_texts: Vec<(String, bool)>,
+    /// Whether the walk has passed the first `h1`.
+    seen_h1: bool,
     /// Photo-credit elements: node and short text.
     pub credits: Vec<(NodeId, String)>,
     /// Short texts of byline elements.
@@ -40,6 +45,31 @@ pub struct PageScan {
     /// Figures inside the article area: image source (as written), caption, credit.
     pub figures: Vec<Figure>,
 }
+
+/// A `<time>` element.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TimeElement {
+    /// The `datetime` attribute, if any.
+    pub datetime: Option<String>,
+    /// The element's text when short.
+    pub text: Option<String>,
+}
+
+/// Most short digit-holding text nodes remembered for date fallback.
+const MAX_DIGIT_TEXTS: usize = 200;
+/// Longest text node (bytes) considered a printed date.
+const MAX_DATE_TEXT_BYTES: usize = 200;
+
+/// Class or id words of elements that hold a printed date (matched case-insensitively).
+const DATE_CLASS_WORDS: &[&str] = &[
+    "date",
+    "time",
+    "posted",
+    "publish",
+    "datum",
+    "fecha",
+    "submitted",
+];
 
 /// A `<figure>` inside the article: its image and what the page says about it.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -182,6 +212,14 @@ fn is_byline_class(token: &str) -> bool {
         .any(|w| t.contains(w))
 }
 
+/// Like [`has`], ignoring ASCII case ("documentPublished", "PostDate").
+fn has_folded(attr: Option<&str>, needles: &[&str]) -> bool {
+    attr.is_some_and(|a| {
+        let a = a.to_ascii_lowercase();
+        needles.iter().any(|n| a.contains(n))
+    })
+}
+
 fn has(attr: Option<&str>, needles: &[&str]) -> bool {
     attr.is_some_and(|a| needles.iter().any(|n| a.contains(n)))
 }
@@ -191,11 +229,38 @@ impl PageScan {
     pub fn new(doc: &Document) -> Self {
         let mut s = Self::default();
         for node in doc.descendants(NodeId::ROOT) {
-            if let Some(el) = doc.element(node) {
-                s.element(doc, el);
+            match doc.kind(node) {
+                NodeKind::Element(_) => {
+                    if let Some(el) = doc.element(node) {
+                        s.element(doc, el);
+                    }
+                }
+                NodeKind::Text(t) => s.text(doc, node, t),
+                NodeKind::Document => {}
             }
         }
         s
+    }
+
+    /// Remembers a short text node with a digit, outside scripts, titles and form fields.
+    fn text(&mut self, doc: &Document, node: NodeId, t: &str) {
+        if self.digit_texts.len() >= MAX_DIGIT_TEXTS
+            || t.len() > MAX_DATE_TEXT_BYTES
+            || !t.bytes().any(|b| b.is_ascii_digit())
+        {
+            return;
+        }
+        let parent = doc.parent(node).and_then(|p| doc.name(p));
+        if matches!(
+            parent,
+            Some("script" | "title" | "option" | "textarea" | "style")
+        ) {
+            return;
+        }
+        let folded = fold_ws(t);
+        if folded.len() >= 6 {
+            self.digit_texts.push((folded, self.seen_h1));
+        }
     }
 
     fn element(&mut self, doc: &Document, v: Element<'_>) {
@@ -211,11 +276,20 @@ impl PageScan {
                         .push((k.to_ascii_lowercase(), c.trim().to_owned()));
                 }
             }
-            "script" if has(v.attr("type"), &["ld+json"]) => self.json_ld.push(doc.text(node)),
+            // The parser keeps the text of JSON-LD scripts only (typed or untyped).
+            "script" => {
+                let text = doc.text(node);
+                if !text.trim().is_empty() {
+                    self.json_ld.push(text);
+                }
+            }
             "title" if self.title.is_none() => {
                 self.title = Some(fold_ws(&doc.text(node))).filter(|t| !t.is_empty())
             }
-            "h1" if self.h1s.len() < 5 => self.h1s.push(fold_ws(&doc.text(node))),
+            "h1" if self.h1s.len() < 5 => {
+                self.seen_h1 = true;
+                self.h1s.push(fold_ws(&doc.text(node)));
+            }
             "link"
                 if self.canonical.is_none()
                     && v.attr("rel")
@@ -223,9 +297,10 @@ impl PageScan {
             {
                 self.canonical = v.attr("href").map(str::to_owned);
             }
-            "time" if self.times.len() < MAX_PER_KIND => {
-                self.times.extend(v.attr("datetime").map(str::to_owned))
-            }
+            "time" if self.times.len() < MAX_PER_KIND => self.times.push(TimeElement {
+                datetime: v.attr("datetime").map(str::to_owned),
+                text: short_text(doc, node, MAX_SHORT_TEXT),
+            }),
             "html" => self.lang = v.attr("lang").map(str::to_owned),
             "figure" if self.figures.len() < 20 && in_article(doc, node) => {
                 self.figures.extend(figure(doc, v))
@@ -244,8 +319,8 @@ impl PageScan {
             self.credits.push((node, t));
         }
         if self.dateish.len() < MAX_PER_KIND
-            && (has(class, &["date", "time", "posted", "publish"])
-                || has(id, &["date"])
+            && (has_folded(class, DATE_CLASS_WORDS)
+                || has_folded(id, &["date", "datum"])
                 || itemprop == Some("datePublished"))
         {
             self.dateish
@@ -280,7 +355,8 @@ mod tests {
         assert_eq!(s.canonical.as_deref(), Some("/c"));
         assert_eq!(s.json_ld, [r#"{"a":1}"#]);
         assert_eq!(s.h1s, ["H"]);
-        assert_eq!(s.times, ["2025-05-05"]);
+        assert_eq!(s.times[0].datetime.as_deref(), Some("2025-05-05"));
+        assert_eq!(s.times[0].text.as_deref(), Some("x"));
         assert_eq!(s.dateish, ["Posted: 05.05.2025 10:31:24"]);
         assert_eq!(s.credits.len(), 1);
         assert_eq!(s.bylines, ["By Ann Lee"]);
