@@ -340,11 +340,16 @@ fn published(
     c.offer(hint, DateSource::Feed);
     c.offer(dates::from_url_path(input.url.path()), DateSource::Url);
     if !c.settled() {
-        // Last resort, or a time for a date already found: any short text with a date, those
-        // after the headline first (before it sit the site header's "today" and menus).
-        let after = scan.digit_texts.iter().filter(|(_, after)| *after);
-        let before = scan.digit_texts.iter().filter(|(_, after)| !*after);
-        for (t, _) in after.chain(before) {
+        // Last resort, or a time for a date already found: any short text with a date, the
+        // ones nearest the headline first (the site header's "today" and menus sit far off).
+        let mut texts: Vec<&(String, usize)> = scan.digit_texts.iter().collect();
+        if let Some(h1) = scan.h1_ordinal {
+            texts.sort_by_key(|(_, at)| at.abs_diff(h1));
+        }
+        for (t, _) in texts {
+            c.offer_visible(t, order, DateSource::VisibleText);
+        }
+        for t in &scan.side_dates {
             c.offer_visible(t, order, DateSource::VisibleText);
         }
     }

@@ -139,11 +139,12 @@ impl Chooser {
         !self.found.is_empty()
     }
 
-    /// Whether the strongest candidate is already an instant (nothing later can refine it).
+    /// Whether the strongest candidate is already an instant in a non-UTC offset (nothing
+    /// later can refine it; a UTC instant may still learn the publisher's offset).
     pub fn settled(&self) -> bool {
-        self.found
-            .first()
-            .is_some_and(|f| matches!(f.date, PubDate::Instant(_)))
+        self.found.first().is_some_and(
+            |f| matches!(f.date, PubDate::Instant(i) if i.offset().local_minus_utc() != 0),
+        )
     }
 
     /// The strongest candidate, refined by a later one on the same date with more precision.
@@ -183,7 +184,8 @@ impl Chooser {
             let PubDate::Local(n) = f.date else {
                 return None;
             };
-            let secs = (n - utc_minute).num_seconds();
+            let n_minute = n - chrono::Duration::seconds(i64::from(n.second()));
+            let secs = (n_minute - utc_minute).num_seconds();
             let whole = secs != 0 && secs % 900 == 0 && (-12 * 3600..=14 * 3600).contains(&secs);
             whole
                 .then(|| FixedOffset::east_opt(i32::try_from(secs).ok()?))

@@ -33,11 +33,16 @@ pub struct PageScan {
     pub lang: Option<String>,
     /// Short texts of elements whose class/id says date, time, posted or published.
     pub dateish: Vec<String>,
-    /// Short text nodes holding a digit, in document order, each with whether it comes after
-    /// the first `h1` (the last resort for a printed date).
-    pub digit_texts: Vec<(String, bool)>,
-    /// Whether the walk has passed the first `h1`.
-    seen_h1: bool,
+    /// Short text nodes holding a digit outside comments, teasers, captions and sidebars, in
+    /// document order, each with its text-node ordinal (the last resort for a printed date).
+    pub digit_texts: Vec<(String, usize)>,
+    /// Texts of dates in comments, teasers, captions and sidebars (`<time>`, date-classed
+    /// elements and digit texts there), offered after every other visible date.
+    pub side_dates: Vec<String>,
+    /// Text-node ordinal of the first `h1`, if any: printed dates sit next to the headline.
+    pub h1_ordinal: Option<usize>,
+    /// Text nodes seen so far.
+    text_ordinal: usize,
     /// Photo-credit elements: node and short text.
     pub credits: Vec<(NodeId, String)>,
     /// Short texts of byline elements.
@@ -212,6 +217,35 @@ fn is_byline_class(token: &str) -> bool {
         .any(|w| t.contains(w))
 }
 
+/// Class/id words of blocks whose dates are not the page's: comments, teasers, related
+/// stories, captions, sidebars.
+const SIDE_MATTER_WORDS: &[&str] = &[
+    "comment",
+    "related",
+    "teaser",
+    "sidebar",
+    "widget",
+    "caption",
+    "recommend",
+    "popular",
+    "trending",
+    "footer",
+];
+/// How many ancestors are checked for side matter.
+const SIDE_MATTER_DEPTH: usize = 10;
+
+/// Whether `node` sits in a comment, teaser, caption, sidebar or similar block.
+fn in_side_matter(doc: &Document, node: NodeId) -> bool {
+    doc.ancestors(node)
+        .take(SIDE_MATTER_DEPTH)
+        .filter_map(|a| doc.element(a))
+        .any(|e| {
+            matches!(e.name(), "aside" | "nav" | "footer" | "figcaption")
+                || has_folded(e.attr("class"), SIDE_MATTER_WORDS)
+                || has_folded(e.attr("id"), SIDE_MATTER_WORDS)
+        })
+}
+
 /// Like [`has`], ignoring ASCII case ("documentPublished", "PostDate").
 fn has_folded(attr: Option<&str>, needles: &[&str]) -> bool {
     attr.is_some_and(|a| {
@@ -244,6 +278,7 @@ impl PageScan {
 
     /// Remembers a short text node with a digit, outside scripts, titles and form fields.
     fn text(&mut self, doc: &Document, node: NodeId, t: &str) {
+        self.text_ordinal += 1;
         if self.digit_texts.len() >= MAX_DIGIT_TEXTS
             || t.len() > MAX_DATE_TEXT_BYTES
             || !t.bytes().any(|b| b.is_ascii_digit())
@@ -259,7 +294,11 @@ impl PageScan {
         }
         let folded = fold_ws(t);
         if folded.len() >= 6 {
-            self.digit_texts.push((folded, self.seen_h1));
+            if in_side_matter(doc, node) {
+                self.side_dates.push(folded);
+            } else {
+                self.digit_texts.push((folded, self.text_ordinal));
+            }
         }
     }
 
@@ -287,7 +326,7 @@ impl PageScan {
                 self.title = Some(fold_ws(&doc.text(node))).filter(|t| !t.is_empty())
             }
             "h1" if self.h1s.len() < 5 => {
-                self.seen_h1 = true;
+                self.h1_ordinal.get_or_insert(self.text_ordinal + 1);
                 self.h1s.push(fold_ws(&doc.text(node)));
             }
             "link"
@@ -297,10 +336,12 @@ impl PageScan {
             {
                 self.canonical = v.attr("href").map(str::to_owned);
             }
-            "time" if self.times.len() < MAX_PER_KIND => self.times.push(TimeElement {
-                datetime: v.attr("datetime").map(str::to_owned),
-                text: short_text(doc, node, MAX_SHORT_TEXT),
-            }),
+            "time" if self.times.len() < MAX_PER_KIND && !in_side_matter(doc, node) => {
+                self.times.push(TimeElement {
+                    datetime: v.attr("datetime").map(str::to_owned),
+                    text: short_text(doc, node, MAX_SHORT_TEXT),
+                })
+            }
             "html" => self.lang = v.attr("lang").map(str::to_owned),
             "figure" if self.figures.len() < 20 && in_article(doc, node) => {
                 self.figures.extend(figure(doc, v))
