@@ -313,7 +313,7 @@ fn published(
         .and_then(|s| s.get(..19))
         .and_then(machine::parse);
     c.offer(mediator, DateSource::Meta);
-    for t in &scan.times {
+    for t in scan.times.iter().filter(|t| !t.side) {
         match t.datetime.as_deref().and_then(machine::parse) {
             Some(d) => c.offer(Some(d), DateSource::TimeElement),
             None => c.offer_visible(
@@ -348,6 +348,10 @@ fn published(
         }
         for (t, _) in texts {
             c.offer_visible(t, order, DateSource::VisibleText);
+        }
+        for t in scan.times.iter().filter(|t| t.side) {
+            let d = t.datetime.as_deref().and_then(machine::parse);
+            c.offer(d, DateSource::TimeElement);
         }
         for t in &scan.side_dates {
             c.offer_visible(t, order, DateSource::VisibleText);

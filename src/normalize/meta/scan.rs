@@ -58,6 +58,8 @@ pub struct TimeElement {
     pub datetime: Option<String>,
     /// The element's text when short.
     pub text: Option<String>,
+    /// Whether it sits in a comment, teaser, caption or sidebar (see `side_dates`).
+    pub side: bool,
 }
 
 /// Most short digit-holding text nodes remembered for date fallback.
@@ -239,6 +241,8 @@ fn in_side_matter(doc: &Document, node: NodeId) -> bool {
     doc.ancestors(node)
         .take(SIDE_MATTER_DEPTH)
         .filter_map(|a| doc.element(a))
+        // A page-level class ("segment--recommended" on `body`) says nothing of one block.
+        .filter(|e| !matches!(e.name(), "html" | "body" | "main" | "article"))
         .any(|e| {
             matches!(e.name(), "aside" | "nav" | "footer" | "figcaption")
                 || has_folded(e.attr("class"), SIDE_MATTER_WORDS)
@@ -336,12 +340,11 @@ impl PageScan {
             {
                 self.canonical = v.attr("href").map(str::to_owned);
             }
-            "time" if self.times.len() < MAX_PER_KIND && !in_side_matter(doc, node) => {
-                self.times.push(TimeElement {
-                    datetime: v.attr("datetime").map(str::to_owned),
-                    text: short_text(doc, node, MAX_SHORT_TEXT),
-                })
-            }
+            "time" if self.times.len() < MAX_PER_KIND => self.times.push(TimeElement {
+                datetime: v.attr("datetime").map(str::to_owned),
+                text: short_text(doc, node, MAX_SHORT_TEXT),
+                side: in_side_matter(doc, node),
+            }),
             "html" => self.lang = v.attr("lang").map(str::to_owned),
             "figure" if self.figures.len() < 20 && in_article(doc, node) => {
                 self.figures.extend(figure(doc, v))
