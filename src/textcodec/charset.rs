@@ -4,7 +4,7 @@
 //! the bytes contradict (invalid UTF-8 labelled UTF-8) falls back to detection, because
 //! agencies do serve windows-1251 pages under a UTF-8 header.
 
-use encoding_rs::{Encoding, UTF_8};
+use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
 
 /// How far into the document a `<meta>` declaration is looked for (the HTML spec says 1024;
 /// real pages put long scripts first).
@@ -31,18 +31,95 @@ pub fn decode_html(body: &[u8], content_type: Option<&str>) -> Decoded {
         .and_then(charset_param)
         .map(|e| (e, "header"))
         .or_else(|| meta_charset(body).map(|e| (e, "meta")));
+    let utf8 = utf8_evidence(body);
     if let Some((enc, evidence)) = declared {
-        // A UTF-8 label on bytes that are not UTF-8 is a lie worth catching; single-byte
-        // labels cannot be checked this way, so they are trusted.
-        if enc != UTF_8 || std::str::from_utf8(body).is_ok() {
+        let enc = enc.output_encoding();
+        // Bytes that are valid UTF-8 with non-ASCII text in them are UTF-8 whatever the label
+        // says (a GB2312 or latin-1 page is almost never valid UTF-8 by chance).
+        if enc != UTF_8 && utf8 == Utf8Evidence::Valid {
+            return finish(UTF_8, body, "detected");
+        }
+        // A UTF-8 label on bytes that are mostly UTF-8 holds: a stray invalid byte becomes
+        // U+FFFD instead of turning the whole page into mojibake. Only a label the bytes
+        // clearly contradict falls back to detection.
+        if enc != UTF_8 || utf8 != Utf8Evidence::Invalid {
             return finish(enc, body, evidence);
         }
-    } else if std::str::from_utf8(body).is_ok() {
+    } else if utf8 != Utf8Evidence::Invalid {
         return finish(UTF_8, body, "detected");
     }
     let mut det = chardetng::EncodingDetector::new();
     det.feed(body, true);
     finish(det.guess(None, true), body, "detected")
+}
+
+/// What the bytes say about UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Utf8Evidence {
+    /// Valid UTF-8 with at least one multi-byte character.
+    Valid,
+    /// ASCII only, or UTF-8 with a few invalid bytes among many valid multi-byte characters.
+    Mostly,
+    /// Not UTF-8: invalid sequences are not rare exceptions.
+    Invalid,
+}
+
+/// Invalid sequences allowed per valid multi-byte character before a page counts as not UTF-8.
+const MAX_INVALID_PER_MULTIBYTE: usize = 50;
+
+fn utf8_evidence(body: &[u8]) -> Utf8Evidence {
+    let (mut valid_multibyte, mut invalid) = (0usize, 0usize);
+    for chunk in body.utf8_chunks() {
+        valid_multibyte += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        invalid += usize::from(!chunk.invalid().is_empty());
+    }
+    match (valid_multibyte, invalid) {
+        (v, 0) if v > 0 => Utf8Evidence::Valid,
+        (_, 0) => Utf8Evidence::Mostly,
+        (v, i) if i * MAX_INVALID_PER_MULTIBYTE <= v => Utf8Evidence::Mostly,
+        _ => Utf8Evidence::Invalid,
+    }
+}
+
+/// Decodes an XML or JSON document (feed, sitemap) to UTF-8 text; never fails.
+///
+/// The encoding is taken from, in order: a byte-order mark, the XML declaration's `encoding`,
+/// the `charset` parameter of `content_type`, and UTF-8. The declaration wins over the HTTP
+/// header because it travels with the file, while servers often send one charset for every
+/// response. Bytes invalid in the chosen encoding become U+FFFD. The result has no BOM, no
+/// leading whitespace and no XML declaration (it has been acted on and would only contradict
+/// the new encoding).
+pub fn decode_xml(bytes: &[u8], content_type: Option<&str>) -> String {
+    let (encoding, bom_len) = match Encoding::for_bom(bytes) {
+        Some((encoding, len)) => (encoding, len),
+        None => {
+            let start = bytes.trim_ascii_start();
+            let head = start
+                .get(..start.len().min(META_SCAN_BYTES))
+                .unwrap_or(start);
+            let lower: Vec<u8> = head.iter().map(u8::to_ascii_lowercase).collect();
+            // A declaration readable as ASCII cannot be UTF-16, whatever it says.
+            let declared = xml_encoding(&lower)
+                .filter(|e| *e != UTF_16LE && *e != UTF_16BE)
+                .or_else(|| content_type.and_then(charset_param))
+                .unwrap_or(UTF_8);
+            (declared, 0)
+        }
+    };
+    let body = bytes.get(bom_len..).unwrap_or_default();
+    let (text, _) = encoding.decode_without_bom_handling(body);
+    strip_xml_declaration(text.trim_start()).to_owned()
+}
+
+/// Drops a leading `<?xml …?>` declaration and the whitespace after it.
+fn strip_xml_declaration(text: &str) -> &str {
+    if !text.starts_with("<?xml") || text.starts_with("<?xml-") {
+        return text;
+    }
+    match text.find("?>") {
+        Some(end) => text.get(end + 2..).unwrap_or_default().trim_start(),
+        None => text,
+    }
 }
 
 fn finish(enc: &'static Encoding, bytes: &[u8], evidence: &'static str) -> Decoded {
@@ -158,6 +235,34 @@ mod tests {
     }
 
     #[test]
+    fn one_bad_byte_in_a_utf8_page_stays_utf8() {
+        let mut body = "<meta charset=utf-8><p>Über Straßen – Привет, мир. "
+            .repeat(20)
+            .into_bytes();
+        body.extend_from_slice(b"\xff tail \xe9t\xe9");
+        body.extend_from_slice("<p>Größe".as_bytes());
+        let d = decode_html(&body, None);
+        assert_eq!(d.encoding, "UTF-8");
+        assert!(d.text.contains("Über Straßen – Привет") && d.text.ends_with("Größe"));
+        let d = decode_html(&body, Some("text/html; charset=utf-8"));
+        assert_eq!((d.encoding, d.evidence), ("UTF-8", "header"));
+    }
+
+    #[test]
+    fn valid_utf8_under_a_wrong_label_is_utf8() {
+        let body = "<meta charset=gb2312><p>人民网 — 中国共产党新闻网</p>".as_bytes();
+        let d = decode_html(body, None);
+        assert_eq!(d.encoding, "UTF-8");
+        assert!(d.text.contains("人民网 — 中国共产党新闻网"));
+        let body = "<p>El Mundo: España, ñandú</p>".as_bytes();
+        let d = decode_html(body, Some("text/html; charset=iso-8859-1"));
+        assert!(d.text.contains("España, ñandú"), "{}", d.text);
+        // Real latin-1 bytes under a latin-1 label stay latin-1.
+        let d = decode_html(b"<p>Espa\xf1a</p>", Some("text/html; charset=iso-8859-1"));
+        assert!(d.text.contains("España"));
+    }
+
+    #[test]
     fn bom_and_xml_declaration() {
         let mut body = vec![0xEF, 0xBB, 0xBF];
         body.extend_from_slice("Ünïcode".as_bytes());
@@ -167,6 +272,29 @@ mod tests {
         );
         let xml = cp1251("<?xml version=\"1.0\" encoding=\"windows-1251\"?><rss>Новости</rss>");
         assert!(decode_html(&xml, None).text.contains("Новости"));
+    }
+
+    #[test]
+    fn xml_declaration_wins_and_is_stripped() {
+        let xml = "<?xml version=\"1.0\" encoding=\"windows-1251\"?>\n<rss>Минск</rss>";
+        let text = decode_xml(&cp1251(xml), Some("text/xml; charset=utf-8"));
+        assert_eq!(text, "<rss>Минск</rss>");
+        let text = decode_xml(
+            &cp1251("<rss>Минск</rss>"),
+            Some("application/rss+xml; Charset=\"windows-1251\""),
+        );
+        assert_eq!(text, "<rss>Минск</rss>");
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend("  <feed/>".encode_utf16().flat_map(u16::to_le_bytes));
+        assert_eq!(decode_xml(&utf16, None), "<feed/>");
+        assert_eq!(
+            decode_xml(b"\xEF\xBB\xBF <?xml version='1.0'?><a/>", None),
+            "<a/>"
+        );
+        assert_eq!(
+            decode_xml(b"<?xml-stylesheet href='x'?><a/>", None),
+            "<?xml-stylesheet href='x'?><a/>"
+        );
     }
 
     #[test]
