@@ -347,14 +347,14 @@ fn published(
             texts.sort_by_key(|(_, at)| at.abs_diff(h1));
         }
         for (t, _) in texts {
-            c.offer_visible(t, order, DateSource::VisibleText);
+            c.offer_text(t, order);
         }
         for t in scan.times.iter().filter(|t| t.side) {
             let d = t.datetime.as_deref().and_then(machine::parse);
             c.offer(d, DateSource::TimeElement);
         }
         for t in &scan.side_dates {
-            c.offer_visible(t, order, DateSource::VisibleText);
+            c.offer_text(t, order);
         }
     }
     c.choose()

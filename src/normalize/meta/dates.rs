@@ -45,6 +45,9 @@ pub const PUBLISHED_META_KEYS: &[&str] = &[
     "og:article:published_time",
     "article:published",
     "datepublished",
+    "schema:datepublished",
+    "datecreated",
+    "schema:datecreated",
     "citation_publication_date",
     "citation_online_date",
     "citation_date",
@@ -134,9 +137,10 @@ impl Chooser {
         self.offer(visible::parse(text, self.reference, order), source);
     }
 
-    /// Whether a candidate has been found already.
-    pub fn has_any(&self) -> bool {
-        !self.found.is_empty()
+    /// Offers a value printed somewhere on the page, only when it prints its year.
+    pub fn offer_text(&mut self, text: &str, order: visible::NumericOrder) {
+        let date = visible::parse_with_year(text, self.reference, order);
+        self.offer(date, DateSource::VisibleText);
     }
 
     /// Whether the strongest candidate is already an instant in a non-UTC offset (nothing

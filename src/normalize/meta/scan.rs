@@ -64,8 +64,10 @@ pub struct TimeElement {
 
 /// Most short digit-holding text nodes remembered for date fallback.
 const MAX_DIGIT_TEXTS: usize = 200;
-/// Longest text node (bytes) considered a printed date.
+/// Longest text node (bytes) read whole for a printed date.
 const MAX_DATE_TEXT_BYTES: usize = 200;
+/// How much of a longer text node (characters) is read for a date at its start.
+const MAX_DATE_TEXT_START_CHARS: usize = 40;
 
 /// Class or id words of elements that hold a printed date (matched case-insensitively).
 const DATE_CLASS_WORDS: &[&str] = &[
@@ -283,10 +285,13 @@ impl PageScan {
     /// Remembers a short text node with a digit, outside scripts, titles and form fields.
     fn text(&mut self, doc: &Document, node: NodeId, t: &str) {
         self.text_ordinal += 1;
-        if self.digit_texts.len() >= MAX_DIGIT_TEXTS
-            || t.len() > MAX_DATE_TEXT_BYTES
-            || !t.bytes().any(|b| b.is_ascii_digit())
-        {
+        // A long text counts by its start: "27.1.2022 - Bei der Erinnerung …".
+        let t = t.trim_start();
+        let t = match t.char_indices().nth(MAX_DATE_TEXT_START_CHARS) {
+            Some((cut, _)) if t.len() > MAX_DATE_TEXT_BYTES => t.get(..cut).unwrap_or(t),
+            _ => t,
+        };
+        if self.digit_texts.len() >= MAX_DIGIT_TEXTS || !t.bytes().any(|b| b.is_ascii_digit()) {
             return;
         }
         let parent = doc.parent(node).and_then(|p| doc.name(p));
@@ -350,6 +355,16 @@ impl PageScan {
                 self.figures.extend(figure(doc, v))
             }
             _ => {}
+        }
+        if v.name() != "meta"
+            && let Some(content) = v.attr("content")
+            && let Some(key) = v.attr("property").or_else(|| v.attr("itemprop"))
+            && key.to_ascii_lowercase().contains("date")
+        {
+            // RDFa / microdata on a visible element: `<span property="schema:dateCreated"
+            // content="2022-01-28T12:45:46+00:00">`.
+            self.metas
+                .push((key.to_ascii_lowercase(), content.trim().to_owned()));
         }
         let (class, id, itemprop) = (v.attr("class"), v.attr("id"), v.attr("itemprop"));
         if class.is_none() && id.is_none() && itemprop.is_none() && v.attr("rel").is_none() {

@@ -116,7 +116,12 @@ pub(crate) fn parse_clock(text: &str) -> Option<NaiveTime> {
     let hour: u32 = parse_digits(parts.next()?, 2)?;
     let minute: u32 = parse_digits(parts.next()?, 2)?;
     let second: u32 = parts.next().map_or(Some(0), |s| parse_digits(s, 2))?;
-    if parts.next().is_some() {
+    // "22:06:08:684": milliseconds after a colon; the second is what counts.
+    if parts
+        .next()
+        .is_some_and(|ms| parse_digits::<u32>(ms, 3).is_none())
+        || parts.next().is_some()
+    {
         return None;
     }
     let nanos = match fraction {
@@ -259,6 +264,7 @@ mod tests {
         assert_eq!(p("2025-05-05"), "day 2025-05-05");
         assert_eq!(p("2025/5/5"), "day 2025-05-05");
         assert_eq!(p("20190123"), "day 2019-01-23");
+        assert_eq!(p("2022-01-10T22:06:08:684Z"), "2022-01-10T22:06:08+00:00");
         assert_eq!(p("05 May 2025"), "day 2025-05-05");
     }
 

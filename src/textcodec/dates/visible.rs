@@ -49,6 +49,8 @@ static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         format!(r"(?-u:\b)(?P<d>[0-9]{{1,2}})(?:st|nd|rd|th|er|º)?\.?\s+(?:(?i:de|of)\s+)?(?P<mn>{WORD})\.?,?(?:\s+(?:(?i:de)\s+)?(?P<y>[0-9]{{4}})(?:\s*(?:г\.|года|г(?:\s|$|,)|р\.|року))?)?{TIME}{ZONE}"),
         // May 5, 2025, 17:42 / May 5, 17:42 UTC+3 / Jan. 10th 2025
         format!(r"(?:^|{NOT_LETTER_OR_NUMBER})(?P<mn>{WORD})\.?\s+(?P<d>[0-9]{{1,2}})(?:st|nd|rd|th)?(?-u:\b),?(?:\s+(?P<y>[0-9]{{4}}))?{TIME}{ZONE}"),
+        // 02.12.19 (two-digit year, two-digit day and month)
+        format!(r"(?-u:\b)(?P<d>[0-9]{{2}})\.(?P<m>[0-9]{{2}})\.(?P<yy>[0-9]{{2}})(?-u:\b){TIME}{ZONE}"),
         // 2019年1月23日 10:00 / 2019년 1월 23일
         format!(r"(?P<y>[0-9]{{4}})\s*[年년]\s*(?P<m>[0-9]{{1,2}})\s*[月월]\s*(?P<d>[0-9]{{1,2}})\s*[日일]?{TIME}"),
     ]
@@ -59,6 +61,25 @@ static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 
 /// Finds the first plausible date in visible text (earliest position wins).
 pub fn parse(text: &str, reference: DateTime<Utc>, order: NumericOrder) -> Option<PubDate> {
+    find(text, reference, order, false)
+}
+
+/// Like [`parse`], but only dates that print their year: for weak places (any text on the
+/// page), where a year-less "18. September 08:37" may be years old.
+pub fn parse_with_year(
+    text: &str,
+    reference: DateTime<Utc>,
+    order: NumericOrder,
+) -> Option<PubDate> {
+    find(text, reference, order, true)
+}
+
+fn find(
+    text: &str,
+    reference: DateTime<Utc>,
+    order: NumericOrder,
+    need_year: bool,
+) -> Option<PubDate> {
     // Every pattern needs a digit; most text blocks have none, and a run that never sees one
     // never compiles the patterns.
     if !text.bytes().any(|b| b.is_ascii_digit()) {
@@ -67,7 +88,10 @@ pub fn parse(text: &str, reference: DateTime<Utc>, order: NumericOrder) -> Optio
     let mut best: Option<(usize, PubDate)> = None;
     for re in PATTERNS.iter() {
         for caps in re.captures_iter(text) {
-            let Some(dt) = from_captures(&caps, reference, order) else {
+            let yearless = caps.name("y").is_none() && caps.name("yy").is_none();
+            let Some(dt) =
+                from_captures(&caps, reference, order).filter(|_| !need_year || !yearless)
+            else {
                 continue;
             };
             let pos = caps.get(0).map_or(0, |m| m.start());
@@ -102,9 +126,17 @@ fn from_captures(
     order: NumericOrder,
 ) -> Option<PubDate> {
     let (month, day) = month_day(caps, order)?;
-    let year = match caps.name("y") {
-        Some(y) => y.as_str().parse::<i32>().ok()?,
-        None => {
+    let year = match (caps.name("y"), caps.name("yy")) {
+        (Some(y), _) => y.as_str().parse::<i32>().ok()?,
+        (None, Some(yy)) => {
+            let yy = yy.as_str().parse::<i32>().ok()?;
+            if 2000 + yy <= reference.year() {
+                2000 + yy
+            } else {
+                1900 + yy
+            }
+        }
+        (None, None) => {
             // A bare "5 May" with no time is too weak a signal (it may be a dateline).
             caps.name("h")?;
             let y = reference.year();
