@@ -137,8 +137,12 @@ impl Chooser {
         self.offer(visible::parse(text, self.reference, order), source);
     }
 
-    /// Offers a value printed somewhere on the page, only when it prints its year.
+    /// Offers a value printed somewhere on the page, only when it prints its year. Once a
+    /// date is known only a text with a clock can add to it, so others are not parsed.
     pub fn offer_text(&mut self, text: &str, order: visible::NumericOrder) {
+        if !self.found.is_empty() && !text.contains(':') {
+            return;
+        }
         let date = visible::parse_with_year(text, self.reference, order);
         self.offer(date, DateSource::VisibleText);
     }
