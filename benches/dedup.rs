@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use newsmill::dedup::link::{self, NearStore, Plan, ShingleSource, Thresholds};
-use newsmill::dedup::minhash::Signature;
+use newsmill::dedup::minhash::{MIN_BAND_MATCHES, Signature};
 use newsmill::dedup::{DocInfo, IndexedDoc, MemStore, NearDoc, Rank, ShingleCache, ShingleSet};
 use newsmill::pipeline::near::{NearError, NearIndex};
 use newsmill::state::State;
@@ -273,7 +273,7 @@ fn run_index<S: Store>(
     }
     println!(
         "{label}: {n} articles: {}; linked {linked}, records relinked by a head change in {} adds; \
-         candidates (≥ 2 band keys) {:.2}/article ({:.2} past the screen), shingle lookups {:.2}/article, \
+         candidates (≥ {MIN_BAND_MATCHES} band keys) {:.2}/article ({:.2} past the screen), shingle lookups {:.2}/article, \
          cache misses {}",
         busy.rate(n),
         heads.get(&true).copied().unwrap_or(0),
