@@ -44,6 +44,21 @@ impl SourceId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The id given to pages that belong to no configured source (`newsmill fetch` of a URL on
+    /// no configured site, `newsmill extract` without `--source`). Nobody is known to have
+    /// published them, so no publisher is credited.
+    pub const ADHOC: &str = "adhoc";
+
+    /// [`SourceId::ADHOC`] as an id.
+    pub fn adhoc() -> Self {
+        Self(Self::ADHOC.to_owned())
+    }
+
+    /// Whether this is [`SourceId::ADHOC`].
+    pub fn is_adhoc(&self) -> bool {
+        self.0 == Self::ADHOC
+    }
 }
 
 impl fmt::Display for SourceId {
