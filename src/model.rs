@@ -331,7 +331,8 @@ pub struct Article {
     pub tags: Vec<String>,
     /// Which code path produced the text.
     pub extractor: ExtractorInfo,
-    /// Non-fatal problems met while normalizing (e.g. selectors that no longer match).
+    /// Non-fatal problems met while normalizing (e.g. selectors that no longer match; an
+    /// `extraction` warning when no article text was found and `text` is empty).
     pub warnings: Vec<String>,
 }
 
@@ -434,7 +435,7 @@ pub struct CorpusRecord {
     pub schema_version: u32,
     /// Stable id derived from `content_sha256` ([`ContentHash::record_id`]).
     pub id: String,
-    /// SHA-256 of the normalized text.
+    /// SHA-256 of the normalized text (of the canonical URL when the text is empty).
     pub content_sha256: ContentHash,
     /// The article itself.
     #[serde(flatten)]

@@ -41,6 +41,11 @@ pub use page::NormalizeInput;
 /// parses in bounded time and memory).
 pub const MAX_HTML_BYTES: usize = 8 * 1024 * 1024;
 
+/// The warning an article carries when no body text was found (an index page, a consent
+/// wall, a script-rendered page): the record keeps its title, dates, authors and language
+/// with an empty `text`. Starts with `extraction`, the concern that failed.
+pub const NO_TEXT_WARNING: &str = "extraction: no article text found";
+
 /// One page through the normalizer, then through the size [`caps`] (which say what they cut).
 fn capped(
     input: &NormalizeInput<'_>,
@@ -76,12 +81,6 @@ pub enum NormalizeError {
         url: Url,
         /// Declared content type.
         content_type: String,
-    },
-    /// The page has no article text (an index page, an empty document, a consent wall).
-    #[error("{url} has no article text")]
-    NoText {
-        /// Page URL.
-        url: Url,
     },
     /// The page was fetched for a source that is not configured.
     #[error("{url} belongs to unknown source {source_id}")]
@@ -152,7 +151,8 @@ impl Normalizer {
     /// Normalizes a stored response of a configured source.
     ///
     /// # Errors
-    /// `UnknownSource`, `NotHtml`, or `NoText` when nothing article-like is on the page.
+    /// `UnknownSource` or `NotHtml`. A page without article text is not an error: it gives an
+    /// article with empty `text` and [`NO_TEXT_WARNING`].
     pub fn normalize(&self, page: &RawPage) -> Result<Article, NormalizeError> {
         let (profile, rules) =
             self.profiles

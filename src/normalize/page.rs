@@ -6,7 +6,9 @@ use url::Url;
 
 use super::meta::{self, PageScan, dates, language};
 use super::text::boilerplate;
-use super::{MAX_HTML_BYTES, NormalizeError, Normalizer, Rules, attribution, charset};
+use super::{
+    MAX_HTML_BYTES, NO_TEXT_WARNING, NormalizeError, Normalizer, Rules, attribution, charset,
+};
 use crate::canonical;
 use crate::model::{Article, Block, BlockKind, DateSource, ExtractorInfo, FeedItem, SourceProfile};
 
@@ -95,9 +97,9 @@ pub(super) fn normalize_page(
     );
     blocks.retain(|b| !b.text.trim().is_empty());
     if blocks.is_empty() {
-        return Err(NormalizeError::NoText {
-            url: input.url.clone(),
-        });
+        // Title, dates and authors are still worth a record (a paywalled or script-rendered
+        // page); the warning says why `text` is empty.
+        warnings.push(NO_TEXT_WARNING.into());
     }
     let text = blocks
         .iter()
@@ -134,7 +136,7 @@ pub(super) fn normalize_page(
         })
         .unwrap_or_default();
     if authors.is_empty() {
-        authors = meta::authors(&scan, &ld, &site_names);
+        authors = meta::authors(&scan, &ld.authors, &site_names);
     }
     Ok(Article {
         url: input.url.clone(),

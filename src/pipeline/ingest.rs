@@ -106,7 +106,6 @@ impl Ingest {
                 tracing::warn!(url = %page.final_url, error = %e, "normalize failed");
                 let kind = match e {
                     crate::normalize::NormalizeError::NotHtml { .. } => "not_html",
-                    crate::normalize::NormalizeError::NoText { .. } => "no_text",
                     crate::normalize::NormalizeError::UnknownSource { .. } => "unknown_source",
                 };
                 stats.fail(kind);
@@ -120,7 +119,13 @@ impl Ingest {
         {
             stats.selector_misses += 1;
         }
-        let hash = dedup::content_hash(&article.text);
+        // A record without text (the normalizer's `extraction` warning) is keyed by its URL:
+        // hashing the empty text would make every textless page a duplicate of the first.
+        let hash = if article.text.is_empty() {
+            dedup::content_hash(article.canonical_url.as_str())
+        } else {
+            dedup::content_hash(&article.text)
+        };
         let url = article.canonical_url.to_string();
         match self.deduper.check(&hash) {
             Verdict::New { id } => {
