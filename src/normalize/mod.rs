@@ -3,7 +3,7 @@
 //! same result as the live run.
 //!
 //! # Order of work
-//! 1. charset decoding ([`charset`]), one parse with [`crate::html`] (script and style
+//! 1. charset decoding ([`crate::textcodec::charset`]), one parse with [`crate::html`] (script and style
 //!    contents skipped unread, nesting capped);
 //! 2. per-source `remove` selectors detach nodes; the body comes from the source's `body`
 //!    selector when it matches, else from the generic extractor ([`extract`]);
@@ -20,7 +20,6 @@
 
 pub mod attribution;
 pub mod caps;
-pub mod charset;
 pub mod extract;
 pub mod meta;
 mod page;
@@ -225,7 +224,7 @@ impl Normalizer {
             name: host,
             homepage: None,
             language: None,
-            timezone: chrono_tz::UTC,
+            timezone: None,
             aliases: Vec::new(),
             selectors: None,
         }

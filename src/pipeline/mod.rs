@@ -346,7 +346,7 @@ pub async fn fetch_urls(
         name: "ad hoc".into(),
         homepage: None,
         language: None,
-        timezone: chrono_tz::UTC,
+        timezone: None,
         aliases: Vec::new(),
         selectors: None,
     };
