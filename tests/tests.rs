@@ -7,14 +7,18 @@
 mod util;
 
 mod attribution_set;
+mod bounds;
 mod cli;
 mod crash;
 mod dedup;
+mod dedup_realworld;
 mod demo;
+mod exit_codes;
 mod fetch;
 mod fetch_body;
 mod fetch_robots;
 mod fetch_run;
 mod fetch_targets;
+mod first_hour;
 mod hostile;
 mod robustness;

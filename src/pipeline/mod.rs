@@ -82,8 +82,13 @@ impl Run {
         let corpus = Corpus::open(&config.storage.normalized_dir).context("opening corpus")?;
         let mut profiles = config.profiles();
         profiles.extend(extra);
-        let ingest = ingest::Ingest::new(Normalizer::new(&profiles), corpus, state.clone())
-            .context("opening near-duplicate index")?;
+        let ingest = ingest::Ingest::new(
+            Normalizer::new(&profiles),
+            corpus,
+            state.clone(),
+            &config.dedup,
+        )
+        .context("opening near-duplicate index")?;
         let fetcher = Arc::new(Fetcher::new(&config.fetch).context("building HTTP client")?);
         let run = Self {
             config: config.clone(),
@@ -295,7 +300,7 @@ async fn fetch_all(
                     }
                     Ok(Fetched::NotModified { .. }) => Ok(false),
                     Err(e) => {
-                        tracing::warn!(url = %req.url, error = %e, "fetch failed");
+                        discover::log_fetch_error(&e, &req.url, "fetch failed");
                         let _ = run
                             .state
                             .note_fetched(&key, &req.source, 0, None, &e.kind());
@@ -322,7 +327,7 @@ async fn fetch_all(
 }
 
 /// Source id used for `newsmill fetch` URLs that match no configured source.
-pub const ADHOC_SOURCE: &str = "adhoc";
+pub const ADHOC_SOURCE: &str = SourceId::ADHOC;
 
 /// `newsmill fetch URL...`: the given article URLs through the same pipeline, no discovery.
 /// Each URL belongs to `--source`, else to the configured source whose home page is on the same
@@ -337,11 +342,11 @@ pub async fn fetch_urls(
     shutdown: CancellationToken,
 ) -> anyhow::Result<RunReport> {
     let adhoc = SourceProfile {
-        id: SourceId::new(ADHOC_SOURCE).map_err(|e| anyhow::anyhow!("bad id {e}"))?,
+        id: SourceId::adhoc(),
         name: "ad hoc".into(),
         homepage: None,
         language: None,
-        timezone: chrono_tz::UTC,
+        timezone: None,
         aliases: Vec::new(),
         selectors: None,
     };
