@@ -18,6 +18,7 @@ use crate::normalize::Normalizer;
 use crate::state::State;
 
 use super::near::{NearError, NearLinker};
+use super::progress::{Event, Progress};
 use super::report::SourceStats;
 
 /// What happened to one page.
@@ -74,6 +75,8 @@ pub struct Ingest {
     pub(super) near: NearLinker,
     pub(super) corpus: Corpus,
     pub(super) stats: BTreeMap<SourceId, SourceStats>,
+    /// Terminal progress bars to tell about new records and pages that gave none.
+    progress: Option<Arc<Progress>>,
 }
 
 impl Ingest {
@@ -94,7 +97,20 @@ impl Ingest {
             normalizer,
             corpus,
             stats: BTreeMap::new(),
+            progress: None,
         })
+    }
+
+    /// Also counts new records and failed pages on the run's progress bars.
+    pub fn with_progress(mut self, progress: Arc<Progress>) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    fn note(&self, source: &SourceId, event: Event) {
+        if let Some(p) = &self.progress {
+            p.note(source, event);
+        }
     }
 
     /// Normalizes, dedups and queues one stored page.
@@ -109,6 +125,7 @@ impl Ingest {
                     crate::normalize::NormalizeError::UnknownSource { .. } => "unknown_source",
                 };
                 stats.fail(kind);
+                self.note(&page.source, Event::Failed);
                 return Ingested::Failed { kind: kind.into() };
             }
         };
@@ -134,6 +151,7 @@ impl Ingest {
                 let stats = self.stats.entry(page.source.clone()).or_default();
                 stats.new_articles += 1;
                 stats.near_duplicates += u64::from(near);
+                self.note(&page.source, Event::New);
                 Ingested::New { id, url }
             }
             Verdict::Duplicate { of } => {

@@ -11,6 +11,7 @@ mod discover;
 pub mod ingest;
 pub mod lock;
 pub mod near;
+pub mod progress;
 pub mod report;
 mod reprocess;
 mod sink;
@@ -69,6 +70,7 @@ struct Run {
     state: Arc<State>,
     shutdown: CancellationToken,
     started: DateTime<Utc>,
+    progress: Arc<progress::Progress>,
 }
 
 impl Run {
@@ -89,6 +91,10 @@ impl Run {
             &config.dedup,
         )
         .context("opening near-duplicate index")?;
+        let progress = Arc::new(progress::Progress::new(
+            profiles.iter().map(|p| (&p.id, p.name.as_str())),
+        ));
+        let ingest = ingest.with_progress(progress.clone());
         let fetcher = Arc::new(Fetcher::new(&config.fetch).context("building HTTP client")?);
         let run = Self {
             config: config.clone(),
@@ -96,6 +102,7 @@ impl Run {
             state,
             shutdown,
             started: Utc::now(),
+            progress,
         };
         Ok((run, sink::SinkParts { raw, ingest }))
     }
@@ -182,6 +189,7 @@ pub async fn run(
         // One span per source: its events carry `source{id=…}`, and on a terminal it is drawn
         // as that source's progress bar.
         let span = tracing::info_span!("source", id = %src.profile.id);
+        run.progress.discovering(&src.profile.id, &span);
         per_source.spawn(
             async move {
                 let stats = crawl_source(&run, &src, &opts, not_before, tx).await;
@@ -248,12 +256,8 @@ async fn crawl_source(
         todo.truncate(max);
     }
     let span = tracing::Span::current();
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{span_child_prefix}{span_name}{{{span_fields}}} {wide_bar} {pos}/{len} {elapsed}",
-    ) {
-        span.pb_set_style(&style);
-    }
-    span.pb_set_length(todo.len() as u64);
+    run.progress
+        .start(&src.profile.id, &span, todo.len() as u64);
     fetch_all(run, &src.profile.id, todo, tx, &mut stats).await;
     stats
 }
@@ -314,9 +318,16 @@ async fn fetch_all(
         };
         tracing::Span::current().pb_inc(1);
         match done {
-            Ok(Ok(true)) => stats.fetched += 1,
+            Ok(Ok(true)) => {
+                stats.fetched += 1;
+                run.progress.note(source, progress::Event::Fetched);
+            }
             Ok(Ok(false)) => stats.not_modified += 1,
-            Ok(Err(Some(e))) => discover::count_fetch_error(&e, stats),
+            Ok(Err(Some(e))) => {
+                if discover::count_fetch_error(&e, stats) {
+                    run.progress.note(source, progress::Event::Failed);
+                }
+            }
             Ok(Err(None)) => {}
             Err(e) => {
                 tracing::error!(error = %e, "fetch task panicked");
