@@ -199,7 +199,7 @@ mod tests {
             name: name.into(),
             homepage: None,
             language: None,
-            timezone: chrono_tz::UTC,
+            timezone: Some(chrono_tz::UTC),
             aliases: aliases.iter().map(|s| (*s).to_owned()).collect(),
             selectors: None,
         };
