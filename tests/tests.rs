@@ -6,6 +6,7 @@
 
 mod util;
 
+mod attribution_set;
 mod bounds;
 mod cli;
 mod crash;
