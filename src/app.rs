@@ -319,12 +319,25 @@ fn read_corpus(cfg: &Config) -> anyhow::Result<Vec<crate::model::CorpusRecord>> 
 
 fn status(config: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
     let cfg = Config::load(config)?;
-    let state = State::open(&cfg.storage.state_dir)?;
+    let state = std::sync::Arc::new(State::open(&cfg.storage.state_dir)?);
     let rows = state.source_statuses()?;
+    let gave_up = crate::frontier::Frontier::new(state, cfg.fetch.retry).exhausted()?;
+    let exhausted = |id: &str| -> Vec<serde_json::Value> {
+        gave_up
+            .iter()
+            .filter(|e| e.source.as_str() == id)
+            .filter_map(|e| match &e.state {
+                crate::frontier::UrlState::Failed { kind, attempts, .. } => Some(
+                    json!({"url": e.key.as_str(), "kind": kind.as_str(), "attempts": attempts}),
+                ),
+                _ => None,
+            })
+            .collect()
+    };
     if as_json {
         let v: Vec<_> = rows
             .iter()
-            .map(|r| json!({"source": r.source_id, "last_run": r.last_run, "last_success": r.last_success, "last_new_article": r.last_new_article, "failure_streak": r.failure_streak}))
+            .map(|r| json!({"source": r.source_id, "last_run": r.last_run, "last_success": r.last_success, "last_new_article": r.last_new_article, "failure_streak": r.failure_streak, "exhausted": exhausted(&r.source_id)}))
             .collect();
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
@@ -346,6 +359,24 @@ fn status(config: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
             f(row.map(|r| &r.last_new_article)),
             row.map_or(0, |r| r.failure_streak)
         );
+    }
+    for src in cfg.sources.iter().filter(|s| s.enabled) {
+        let list = exhausted(src.profile.id.as_str());
+        if !list.is_empty() {
+            println!(
+                "{}: {} URLs no longer tried (fetch.max_attempts reached):",
+                src.profile.id,
+                list.len()
+            );
+        }
+        for e in list {
+            println!(
+                "  {} {} after {} attempts",
+                e["url"].as_str().unwrap_or_default(),
+                e["kind"].as_str().unwrap_or_default(),
+                e["attempts"]
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -88,6 +88,9 @@ struct RawFetchConfig {
     allow_private_networks: bool,
     #[serde(with = "humantime_serde")]
     recent_window: Duration,
+    #[serde(with = "humantime_serde")]
+    retry_backoff: Duration,
+    max_attempts: u32,
 }
 
 impl Default for RawFetchConfig {
@@ -106,6 +109,8 @@ impl Default for RawFetchConfig {
             robots_ttl: Duration::from_secs(6 * 3600),
             allow_private_networks: false,
             recent_window: Duration::from_secs(3 * 86_400),
+            retry_backoff: Duration::from_secs(600),
+            max_attempts: 8,
         }
     }
 }
@@ -139,6 +144,8 @@ pub struct FetchConfig {
     pub allow_private_networks: bool,
     /// Sitemap entries older than this are skipped in "recent" mode.
     pub recent_window: Duration,
+    /// How later runs retry a failed article URL (`retry_backoff`, `max_attempts`).
+    pub retry: crate::frontier::RetryPolicy,
 }
 
 /// `[sources.selectors]` as written.
@@ -303,6 +310,12 @@ fn validate_fetch(raw: RawFetchConfig, problems: &mut Vec<String>) -> FetchConfi
     if raw.max_retries > 10 {
         problems.push("fetch.max_retries: at most 10".into());
     }
+    if raw.retry_backoff > crate::frontier::transition::MAX_BACKOFF {
+        problems.push("fetch.retry_backoff: at most 7d".into());
+    }
+    if !(1..=100).contains(&raw.max_attempts) {
+        problems.push("fetch.max_attempts: from 1 to 100".into());
+    }
     FetchConfig {
         concurrency: non_zero("fetch.concurrency", raw.concurrency, problems),
         per_host_concurrency: non_zero(
@@ -321,6 +334,10 @@ fn validate_fetch(raw: RawFetchConfig, problems: &mut Vec<String>) -> FetchConfi
         robots_ttl: raw.robots_ttl,
         allow_private_networks: raw.allow_private_networks,
         recent_window: raw.recent_window,
+        retry: crate::frontier::RetryPolicy {
+            base: raw.retry_backoff,
+            max_attempts: raw.max_attempts,
+        },
     }
 }
 

@@ -4,10 +4,12 @@
 // Test helpers panic on setup failure by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod agency;
 mod util;
 
 mod cli;
 mod crash;
+mod crash_property;
 mod dedup;
 mod demo;
 mod fetch;
@@ -15,5 +17,6 @@ mod fetch_body;
 mod fetch_robots;
 mod fetch_run;
 mod fetch_targets;
+mod frontier;
 mod hostile;
 mod robustness;

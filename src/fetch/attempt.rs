@@ -7,7 +7,8 @@ use chrono::Utc;
 use reqwest::header;
 use url::Url;
 
-use super::{Conditional, FetchError, Fetcher, guard, retry};
+use super::{FetchError, Fetcher, guard, retry};
+use crate::model::Validators;
 
 /// A complete 2xx response.
 #[derive(Debug)]
@@ -101,7 +102,7 @@ impl Fetcher {
     pub(super) async fn attempt(
         &self,
         url: &Url,
-        conditional: Option<&Conditional>,
+        conditional: Option<&Validators>,
         cap: Cap,
     ) -> Result<Outcome, Failure> {
         let after = self.config.timeout;
@@ -117,7 +118,7 @@ impl Fetcher {
     async fn attempt_inner(
         &self,
         url: &Url,
-        conditional: Option<&Conditional>,
+        conditional: Option<&Validators>,
         cap: Cap,
     ) -> Result<Outcome, Failure> {
         let mut rb = self.client.get(url.clone());

@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use crate::corpus::{Corpus, CorpusError};
 use crate::dedup::{self, Deduper, Verdict};
+use crate::frontier::FailureKind;
 use crate::model::{
     CorpusRecord, NearLink, RawLocation, RawPage, SCHEMA_VERSION, Sighting, SourceId,
 };
-use crate::normalize::Normalizer;
+use crate::normalize::{NormalizeError, Normalizer};
 use crate::state::State;
 
 use super::near::{NearError, NearLinker};
@@ -33,10 +34,10 @@ pub enum Ingested {
         /// Canonical URL of this copy.
         url: String,
     },
-    /// The page gave no article (error kind for the report).
+    /// The page gave no article.
     Failed {
-        /// Stable error kind.
-        kind: String,
+        /// Why.
+        kind: FailureKind,
     },
 }
 
@@ -77,12 +78,12 @@ impl Ingest {
             Err(e) => {
                 tracing::warn!(url = %page.final_url, error = %e, "normalize failed");
                 let kind = match e {
-                    crate::normalize::NormalizeError::NotHtml { .. } => "not_html",
-                    crate::normalize::NormalizeError::NoText { .. } => "no_text",
-                    crate::normalize::NormalizeError::UnknownSource { .. } => "unknown_source",
+                    NormalizeError::NotHtml { .. } => FailureKind::NotHtml,
+                    NormalizeError::NoText { .. } => FailureKind::NoText,
+                    NormalizeError::UnknownSource { .. } => FailureKind::UnknownSource,
                 };
-                stats.fail(kind);
-                return Ingested::Failed { kind: kind.into() };
+                stats.fail(&kind.as_str());
+                return Ingested::Failed { kind };
             }
         };
         if article
