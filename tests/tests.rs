@@ -7,6 +7,7 @@
 mod agency;
 mod util;
 
+mod bounds;
 mod cli;
 mod crash;
 mod crash_property;

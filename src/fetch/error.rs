@@ -14,6 +14,17 @@ pub enum FetchError {
         /// The URL.
         url: String,
     },
+    /// The URL is longer than [`MAX_URL_BYTES`](super::MAX_URL_BYTES): no server answers it
+    /// usefully and the HTTP client refuses to build the request.
+    #[error("URL of {len} bytes is too long (limit {limit}): {prefix}…")]
+    UrlTooLong {
+        /// The URL's first bytes (the whole URL would flood the log).
+        prefix: String,
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// robots.txt disallows the URL for our user agent.
     #[error("{url}: disallowed by robots.txt")]
     RobotsDisallowed {
@@ -99,6 +110,7 @@ impl FetchError {
     pub fn kind(&self) -> String {
         match self {
             Self::BadScheme { .. } => "bad_scheme".into(),
+            Self::UrlTooLong { .. } => "url_too_long".into(),
             Self::RobotsDisallowed { .. } => "robots".into(),
             Self::RobotsUnavailable { .. } => "robots_unavailable".into(),
             Self::PrivateAddress { .. } => "private_address".into(),
