@@ -372,6 +372,11 @@ fn validate_fetch(raw: RawFetchConfig, problems: &mut Vec<String>) -> FetchConfi
             raw.recent_window,
             bounds::RECENT_WINDOW,
         ),
+        (
+            "fetch.retry_backoff",
+            raw.retry_backoff,
+            bounds::RETRY_BACKOFF,
+        ),
     ];
     for (key, value, range) in durations {
         bounds::duration(key, value, range, problems);
@@ -392,15 +397,14 @@ fn validate_fetch(raw: RawFetchConfig, problems: &mut Vec<String>) -> FetchConfi
             u64::from(raw.max_retries),
             bounds::MAX_RETRIES,
         ),
+        (
+            "fetch.max_attempts",
+            u64::from(raw.max_attempts),
+            bounds::MAX_ATTEMPTS,
+        ),
     ];
     for (key, value, range) in counts {
         bounds::count(key, value, range, problems);
-    }
-    if raw.retry_backoff > crate::frontier::transition::MAX_BACKOFF {
-        problems.push("fetch.retry_backoff: at most 7d".into());
-    }
-    if !(1..=100).contains(&raw.max_attempts) {
-        problems.push("fetch.max_attempts: from 1 to 100".into());
     }
     FetchConfig {
         concurrency: bounded_non_zero(

@@ -166,7 +166,8 @@ impl fmt::Display for FailureKind {
     }
 }
 
-/// Why a URL is never requested.
+/// Why a URL is never requested (`refused (robots, private, scheme)` in the issue, plus URLs
+/// too long to request).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Refusal {
     /// robots.txt disallows it for our user agent.
@@ -175,6 +176,8 @@ pub enum Refusal {
     Private,
     /// Not http or https.
     Scheme,
+    /// Longer than any server answers usefully.
+    TooLong,
 }
 
 impl Refusal {
@@ -184,12 +187,13 @@ impl Refusal {
             Self::Robots => "robots",
             Self::Private => "private",
             Self::Scheme => "scheme",
+            Self::TooLong => "too_long",
         }
     }
 
     /// Reads back a name written by [`Refusal::as_str`].
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Robots, Self::Private, Self::Scheme]
+        [Self::Robots, Self::Private, Self::Scheme, Self::TooLong]
             .into_iter()
             .find(|r| r.as_str() == s)
     }
@@ -293,7 +297,12 @@ mod tests {
 
     #[test]
     fn refusals_round_trip() {
-        for r in [Refusal::Robots, Refusal::Private, Refusal::Scheme] {
+        for r in [
+            Refusal::Robots,
+            Refusal::Private,
+            Refusal::Scheme,
+            Refusal::TooLong,
+        ] {
             assert_eq!(Refusal::parse(r.as_str()), Some(r));
         }
     }

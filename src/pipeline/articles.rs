@@ -124,6 +124,11 @@ pub(super) fn transition_of(e: &FetchError) -> Transition {
                 reason: Refusal::Robots,
             };
         }
+        FetchError::UrlTooLong { .. } => {
+            return Transition::Refused {
+                reason: Refusal::TooLong,
+            };
+        }
         FetchError::PrivateAddress { .. } => {
             return Transition::Refused {
                 reason: Refusal::Private,
