@@ -1,6 +1,8 @@
 //! Command handlers behind the CLI: load config, call the pipeline or one stage, print, and
 //! turn the outcome into an exit code (0 ok, 1 finished with failures, 2 fatal, 75 locked).
 
+mod input;
+
 use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
@@ -243,7 +245,8 @@ fn extract(
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let line = match extract_one(&normalizer, file, base.as_ref(), source.as_ref(), now) {
+        let max = cfg.fetch.max_body_bytes;
+        let line = match extract_one(&normalizer, file, max, base.as_ref(), source.as_ref(), now) {
             Ok(mut v) => {
                 v["file"] = json!(file.display().to_string());
                 v["id"] = json!(id);
@@ -269,11 +272,12 @@ fn extract(
 fn extract_one(
     n: &Normalizer,
     file: &Path,
+    max_bytes: u64,
     base: Option<&Url>,
     source: Option<&SourceId>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<serde_json::Value> {
-    let body = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let input = input::read_regular(file, max_bytes)?;
     let url = match base {
         Some(u) => u.clone(),
         None => {
@@ -283,7 +287,13 @@ fn extract_one(
                 .map_err(|()| anyhow::anyhow!("cannot make a URL of {}", abs.display()))?
         }
     };
-    let article = n.normalize_html(&body, &url, source, now)?;
+    let mut article = n.normalize_html(&input.bytes, &url, source, now)?;
+    if input.truncated {
+        article.warnings.push(format!(
+            "{}: file cut at fetch.max_body_bytes = {max_bytes} bytes",
+            crate::normalize::caps::TRUNCATED
+        ));
+    }
     Ok(serde_json::to_value(article)?)
 }
 

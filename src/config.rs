@@ -73,6 +73,24 @@ impl Default for StorageConfig {
     }
 }
 
+/// `[dedup]`: near-duplicate linking (see `dedup::link::Thresholds`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DedupConfig {
+    /// Records published further apart than this ("3d", "36h") are linked only on stronger
+    /// evidence (Jaccard ≥ 0.8 or containment ≥ 0.9, and no fact differs).
+    #[serde(with = "humantime_serde")]
+    pub date_window: Duration,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        Self {
+            date_window: Duration::from_secs(3 * 86_400),
+        }
+    }
+}
+
 /// `[fetch]` as written.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -205,6 +223,8 @@ struct RawConfig {
     storage: StorageConfig,
     #[serde(default)]
     fetch: RawFetchConfig,
+    #[serde(default)]
+    dedup: DedupConfig,
 }
 
 /// One source, validated: what to crawl plus the profile the normalizer uses.
@@ -231,6 +251,8 @@ pub struct Config {
     pub storage: StorageConfig,
     /// Network politeness and limits.
     pub fetch: FetchConfig,
+    /// Near-duplicate linking.
+    pub dedup: DedupConfig,
     /// Configured sources, in file order.
     pub sources: Vec<SourceConfig>,
 }
@@ -262,6 +284,12 @@ impl Config {
         let raw_sources = take_sources(&mut table, &mut problems);
         let raw: RawConfig = schema::read_lenient(table, "", &mut problems).unwrap_or_default();
         let fetch = validate_fetch(raw.fetch, &mut problems);
+        bounds::duration(
+            "dedup.date_window",
+            raw.dedup.date_window,
+            bounds::DATE_WINDOW,
+            &mut problems,
+        );
         let mut sources = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for (i, src) in raw_sources {
@@ -276,6 +304,7 @@ impl Config {
             Ok(Self {
                 storage: raw.storage,
                 fetch,
+                dedup: raw.dedup,
                 sources,
             })
         } else {
@@ -704,5 +733,19 @@ aliases = ["BelTA"]
         assert_eq!(c.fetch.per_host_interval, Duration::from_millis(250));
         assert_eq!(c.sources[0].profile.timezone, chrono_tz::Europe::Minsk);
         assert!(c.sources[0].enabled);
+    }
+
+    #[test]
+    fn dedup_date_window_defaults_parses_and_is_bounded() {
+        assert_eq!(
+            parse("").unwrap().dedup.date_window,
+            Duration::from_secs(3 * 86_400)
+        );
+        let c = parse("[dedup]\ndate_window = \"36h\"\n").unwrap();
+        assert_eq!(c.dedup.date_window, Duration::from_secs(36 * 3600));
+        let err = parse("[dedup]\ndate_window = \"400d\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dedup.date_window"), "{err}");
     }
 }

@@ -410,6 +410,23 @@ pub struct NearLink {
     /// Containment (0–1, 4 decimals): shared shingles over the smaller of the two shingle sets.
     #[serde(default)]
     pub containment: Option<f64>,
+    /// Why this record is in `near_duplicate_of`'s cluster (`null` for the canonical record).
+    #[serde(default)]
+    pub link_reason: Option<LinkReason>,
+}
+
+/// Why a record was linked to its cluster's canonical record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkReason {
+    /// The two shingle sets overlap enough as a whole (Jaccard), and their facts agree.
+    Jaccard,
+    /// Most of the smaller text is inside the larger one (an excerpt, a cut tail, a digest
+    /// quoting the story), and the smaller text's facts are found in the larger one.
+    Containment,
+    /// Not similar enough to the canonical record itself: linked through another member of the
+    /// cluster (a chain of copies, or a digest that quotes both stories).
+    Transitive,
 }
 
 /// Current corpus record schema version; bumped on any incompatible change.
@@ -421,7 +438,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// JSON Lines, one record per line, UTF-8. Every field of [`Article`] appears at the top level
 /// (`url`, `canonical_url`, `source_id`, `title`, `text`, `blocks`, `published_at`, …), plus the
 /// fields below; the [`NearLink`] fields (`cluster_id`, `near_duplicate_of`, `similarity`,
-/// `containment`) come last. The README lists every field with an example.
+/// `containment`, `link_reason`) come last. The README lists every field with an example.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CorpusRecord {
     /// [`SCHEMA_VERSION`] at the time of writing.
@@ -441,7 +458,8 @@ pub struct CorpusRecord {
     pub word_count: usize,
     /// Other URLs (any source) where exactly the same text was seen, in the order seen.
     pub also_seen_at: Vec<Sighting>,
-    /// Near-duplicate cluster: `cluster_id`, `near_duplicate_of`, `similarity`, `containment`.
+    /// Near-duplicate cluster: `cluster_id`, `near_duplicate_of`, `similarity`, `containment`,
+    /// `link_reason`.
     #[serde(flatten)]
     pub near: NearLink,
 }

@@ -12,6 +12,7 @@ mod cli;
 mod crash;
 mod crash_property;
 mod dedup;
+mod dedup_realworld;
 mod demo;
 mod fetch;
 mod fetch_body;

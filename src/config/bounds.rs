@@ -43,6 +43,9 @@ pub(super) const ROBOTS_TTL: RangeInclusive<Duration> = MINUTE..=Duration::from_
 /// `fetch.recent_window`: how far back sitemap entries count as recent (ten years at most).
 pub(super) const RECENT_WINDOW: RangeInclusive<Duration> =
     SECOND..=Duration::from_secs(10 * YEAR.as_secs());
+/// `dedup.date_window`: publication-date gap past which near duplicates need stronger evidence
+/// (zero: always; one year at most).
+pub(super) const DATE_WINDOW: RangeInclusive<Duration> = Duration::ZERO..=YEAR;
 
 /// `fetch.retry_backoff`: the first wait before a failed URL is tried again (the frontier caps
 /// every wait at seven days).

@@ -19,6 +19,7 @@
 //! helpers they share).
 
 pub mod attribution;
+pub mod caps;
 pub mod charset;
 pub mod extract;
 pub mod meta;
@@ -39,6 +40,18 @@ pub use page::NormalizeInput;
 /// Largest HTML document parsed, in bytes; the rest is cut (a 50 MB single-line page still
 /// parses in bounded time and memory).
 pub const MAX_HTML_BYTES: usize = 8 * 1024 * 1024;
+
+/// One page through the normalizer, then through the size [`caps`] (which say what they cut).
+fn capped(
+    input: &NormalizeInput<'_>,
+    profile: &SourceProfile,
+    rules: &Rules,
+    n: &Normalizer,
+) -> Result<Article, NormalizeError> {
+    let mut article = page::normalize_page(input, profile, rules, n)?;
+    caps::apply(&mut article, input.body.len());
+    Ok(article)
+}
 
 /// Why a page gave no article.
 #[derive(Debug, thiserror::Error)]
@@ -142,7 +155,7 @@ impl Normalizer {
             fetched_at: page.fetched_at,
             hint: page.hint.as_ref(),
         };
-        page::normalize_page(&input, profile, rules, self)
+        capped(&input, profile, rules, self)
     }
 
     /// Normalizes HTML that was not fetched by newsmill (`newsmill extract`): with a configured
@@ -173,11 +186,11 @@ impl Normalizer {
                         url: url.clone(),
                         source_id: id.clone(),
                     })?;
-            return page::normalize_page(&input, profile, rules, self);
+            return capped(&input, profile, rules, self);
         }
         let profile = self.adhoc_profile(url);
         let rules = Rules::compile(&profile);
-        page::normalize_page(&input, &profile, &rules, self)
+        capped(&input, &profile, &rules, self)
     }
 
     /// The configured source whose home page shares the URL's site, else a generic profile.

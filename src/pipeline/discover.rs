@@ -224,6 +224,11 @@ async fn document(
     match parsed {
         Ok(d) => {
             stats.rejected_links += d.rejected.len() as u64;
+            if d.over_cap > 0 {
+                stats.over_cap += d.over_cap as u64;
+                tracing::warn!(source = %src.profile.id, url = %url, over_cap = d.over_cap,
+                    cap = feed::MAX_ENTRIES_PER_DOCUMENT, "document lists more entries than the cap; the rest are ignored");
+            }
             for r in &d.rejected {
                 tracing::info!(source = %src.profile.id, link = %r.link, reason = ?r.reason, "link refused");
             }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::config::DedupConfig;
 use crate::corpus::{Corpus, CorpusError};
 use crate::dedup::{self, Deduper, Verdict};
 use crate::frontier::FailureKind;
@@ -60,10 +61,11 @@ impl Ingest {
         normalizer: Normalizer,
         mut corpus: Corpus,
         state: Arc<State>,
+        dedup: &DedupConfig,
     ) -> Result<Self, NearError> {
         Ok(Self {
             deduper: Deduper::seeded(corpus.ids()),
-            near: NearLinker::open(state, &mut corpus)?,
+            near: NearLinker::open(state, &mut corpus, dedup)?,
             normalizer,
             corpus,
             stats: BTreeMap::new(),

@@ -81,8 +81,13 @@ impl Run {
         let corpus = Corpus::open(&config.storage.normalized_dir).context("opening corpus")?;
         let mut profiles = config.profiles();
         profiles.extend(extra);
-        let ingest = ingest::Ingest::new(Normalizer::new(&profiles), corpus, state.clone())
-            .context("opening near-duplicate index")?;
+        let ingest = ingest::Ingest::new(
+            Normalizer::new(&profiles),
+            corpus,
+            state.clone(),
+            &config.dedup,
+        )
+        .context("opening near-duplicate index")?;
         let fetcher = Arc::new(Fetcher::new(&config.fetch).context("building HTTP client")?);
         let frontier = Frontier::new(state.clone(), config.fetch.retry);
         let parts = sink::SinkParts {

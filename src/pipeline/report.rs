@@ -44,6 +44,9 @@ pub struct SourceStats {
     pub selector_misses: u64,
     /// Failures by kind ("timeout", "status_404", "no_text", …).
     pub failures: BTreeMap<String, u64>,
+    /// Entries ignored because a feed or sitemap listed more than
+    /// `feed::MAX_ENTRIES_PER_DOCUMENT` (50 000): not a failure, but never silent.
+    pub over_cap: u64,
 }
 
 impl SourceStats {
@@ -72,6 +75,7 @@ impl SourceStats {
         self.duplicates += o.duplicates;
         self.near_duplicates += o.near_duplicates;
         self.selector_misses += o.selector_misses;
+        self.over_cap += o.over_cap;
         for (k, v) in &o.failures {
             *self.failures.entry(k.clone()).or_default() += v;
         }
@@ -157,6 +161,7 @@ fn row(name: &str, st: &SourceStats) -> String {
     let mut misses = String::new();
     for (name, n) in [
         ("selector_misses", st.selector_misses),
+        ("over_cap", st.over_cap),
         ("backlog", st.backlog),
         ("recovered", st.recovered),
         ("exhausted", st.exhausted),

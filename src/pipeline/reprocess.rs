@@ -39,8 +39,13 @@ pub fn reprocess(config: &Config, shutdown: &CancellationToken) -> anyhow::Resul
     }
     let corpus = Corpus::open(&staging).context("creating staging corpus")?;
     let state = Arc::new(State::open(&config.storage.state_dir).context("opening state")?);
-    let mut ingest = Ingest::new(Normalizer::new(&config.profiles()), corpus, state.clone())
-        .context("opening near-duplicate index")?;
+    let mut ingest = Ingest::new(
+        Normalizer::new(&config.profiles()),
+        corpus,
+        state.clone(),
+        &config.dedup,
+    )
+    .context("opening near-duplicate index")?;
     ingest.near.mark_dirty();
     let mut errors = Vec::new();
     let mut marks = Vec::new();
