@@ -66,7 +66,7 @@ impl fmt::Display for RecordId {
 pub enum FailureKind {
     /// No complete response in time.
     Timeout,
-    /// Connection, TLS or protocol failure.
+    /// Name resolution, connection, TLS or protocol failure (the run report names which).
     Transport,
     /// A status that may pass: 5xx, 408, 429.
     ServerBusy {

@@ -98,7 +98,7 @@ async fn fetch_one(
             (SinkMsg::Outcome(change), Done::NotModified)
         }
         Err(e) => {
-            tracing::warn!(url = %req.url, error = %e, "fetch failed");
+            super::discover::log_fetch_error(&e, &req.url, "fetch failed");
             let change = Change {
                 key,
                 source,
@@ -145,7 +145,11 @@ pub(super) fn transition_of(e: &FetchError) -> Transition {
         FetchError::TooManyRedirects { .. } | FetchError::BadRedirect { .. } => {
             FailureKind::Redirects
         }
-        FetchError::Transport { .. } | FetchError::Client { .. } => FailureKind::Transport,
+        FetchError::Dns { .. }
+        | FetchError::Connect { .. }
+        | FetchError::Tls { .. }
+        | FetchError::Transport { .. }
+        | FetchError::Client { .. } => FailureKind::Transport,
     };
     Transition::Failed { kind }
 }

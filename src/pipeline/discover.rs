@@ -104,7 +104,7 @@ pub async fn discover(src: &SourceConfig, ctx: &Ctx, stats: &mut SourceStats) ->
         let Some(re) = &src.article_url_regex else {
             continue;
         };
-        if let Some(page) = fetch_doc(url, src, ctx, stats, true).await {
+        if let Some(page) = fetch_doc(url, src, ctx, stats, Probe::No).await {
             let listed: Vec<FeedItem> = feed::section_links(&page.body, &page.final_url, re)
                 .into_iter()
                 .map(|url| FeedItem {
@@ -148,7 +148,7 @@ async fn autodiscover(
     stats: &mut SourceStats,
 ) -> Vec<Url> {
     let mut probe = SourceStats::default();
-    let page = fetch_doc(home, src, ctx, &mut probe, false).await;
+    let page = fetch_doc(home, src, ctx, &mut probe, Probe::Yes).await;
     probe.failures.clear();
     stats.merge(&probe);
     match page {
@@ -167,9 +167,10 @@ async fn fetch_doc(
     src: &SourceConfig,
     ctx: &Ctx,
     stats: &mut SourceStats,
-    conditional: bool,
+    probe: Probe,
 ) -> Option<Box<RawPage>> {
-    let conditional = if conditional {
+    // The home page probe is never conditional (see the module doc).
+    let conditional = if probe == Probe::No {
         ctx.validators
             .get(url.as_str())
             .cloned()
@@ -185,7 +186,7 @@ async fn fetch_doc(
     };
     match ctx.fetcher.fetch(&req).await {
         Ok(Fetched::Page(page)) => {
-            stats.fetched += 1;
+            stats.feeds_fetched += 1;
             Some(page)
         }
         Ok(Fetched::NotModified { .. }) => {
@@ -194,10 +195,22 @@ async fn fetch_doc(
         }
         Err(e) => {
             count_fetch_error(&e, stats);
-            tracing::warn!(source = %src.profile.id, url = %url, error = %e, "discovery fetch failed");
+            if probe == Probe::Yes {
+                tracing::info!(source = %src.profile.id, url = %url, error = %e, "home page probe found nothing");
+            } else {
+                log_fetch_error(&e, url, "discovery fetch failed");
+            }
             None
         }
     }
+}
+
+/// Whether a failed fetch was a probe (the home page, for feed autodiscovery): its failure is
+/// expected on many sites and logged at info, not as a warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    Yes,
+    No,
 }
 
 /// Counts a fetch failure: robots refusals are counted apart, not as failures.
@@ -205,7 +218,31 @@ pub fn count_fetch_error(e: &FetchError, stats: &mut SourceStats) {
     match e {
         FetchError::RobotsDisallowed { .. } => stats.robots_blocked += 1,
         FetchError::BadScheme { .. } => stats.rejected_links += 1,
-        _ => stats.fail(&e.kind()),
+        _ => {
+            stats.fail(&e.kind());
+            stats.network_failures += u64::from(e.is_network());
+        }
+    }
+}
+
+/// Logs a failed fetch (`what` says which kind) at the level it deserves: a robots refusal or a
+/// refused link is the crawler doing its job (info, "not fetched"); anything else is a
+/// failure the operator may act on (warn).
+/// A network failure also names its root cause ("Connection refused", "Name or service not
+/// known") as `cause`.
+pub fn log_fetch_error(e: &FetchError, url: &Url, what: &str) {
+    match e {
+        FetchError::RobotsDisallowed { .. } | FetchError::BadScheme { .. } => {
+            tracing::info!(url = %url, reason = %e, "not fetched");
+        }
+        _ if e.is_network() => {
+            let mut root: &dyn std::error::Error = e;
+            while let Some(next) = root.source() {
+                root = next;
+            }
+            tracing::warn!(url = %url, error = %e, cause = %root, "{what}");
+        }
+        _ => tracing::warn!(url = %url, error = %e, "{what}"),
     }
 }
 
@@ -216,7 +253,7 @@ async fn document(
     ctx: &Ctx,
     stats: &mut SourceStats,
 ) -> Option<(feed::Discovery, Validators)> {
-    let page = fetch_doc(url, src, ctx, stats, true).await?;
+    let page = fetch_doc(url, src, ctx, stats, Probe::No).await?;
     let validators = Validators::of(&page);
     let ct = page.header("content-type").map(str::to_owned);
     let parsed = feed::parse_discovery(&page.body, ct.as_deref(), &page.final_url, ctx.max_bytes);
