@@ -18,7 +18,7 @@ use super::report::{RunReport, SourceStats};
 use super::{Run, SINK_QUEUE, articles, sink};
 
 /// Source id used for `newsmill fetch` URLs that match no configured source.
-pub const ADHOC_SOURCE: &str = "adhoc";
+pub const ADHOC_SOURCE: &str = SourceId::ADHOC;
 
 /// `newsmill fetch URL...`: the given article URLs through the same pipeline, no discovery.
 /// Each URL belongs to `--source`, else to the configured source whose home page is on the same
@@ -33,11 +33,11 @@ pub async fn fetch_urls(
     shutdown: CancellationToken,
 ) -> anyhow::Result<RunReport> {
     let adhoc = SourceProfile {
-        id: SourceId::new(ADHOC_SOURCE).map_err(|e| anyhow::anyhow!("bad id {e}"))?,
+        id: SourceId::adhoc(),
         name: "ad hoc".into(),
         homepage: None,
         language: None,
-        timezone: chrono_tz::UTC,
+        timezone: None,
         aliases: Vec::new(),
         selectors: None,
     };

@@ -44,7 +44,7 @@ pub struct SourceStats {
     pub near_duplicates: u64,
     /// Pages where the source's body selector matched nothing (layout change?).
     pub selector_misses: u64,
-    /// Failures by kind ("timeout", "status_404", "no_text", …).
+    /// Failures by kind ("timeout", "status_404", "not_html", …).
     pub failures: BTreeMap<String, u64>,
     /// How many of `failures` happened before any HTTP answer: name resolution, connection
     /// or TLS handshake (`dns`, `connect`, `tls`).
