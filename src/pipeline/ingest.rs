@@ -19,6 +19,7 @@ use crate::normalize::{NormalizeError, Normalizer};
 use crate::state::State;
 
 use super::near::{NearError, NearLinker};
+use super::progress::{Event, Progress};
 use super::report::SourceStats;
 
 /// What happened to one page.
@@ -75,6 +76,8 @@ pub struct Ingest {
     pub(super) near: NearLinker,
     pub(super) corpus: Corpus,
     pub(super) stats: BTreeMap<SourceId, SourceStats>,
+    /// Terminal progress bars to tell about new records and pages that gave none.
+    progress: Option<Arc<Progress>>,
 }
 
 impl Ingest {
@@ -95,7 +98,20 @@ impl Ingest {
             normalizer,
             corpus,
             stats: BTreeMap::new(),
+            progress: None,
         })
+    }
+
+    /// Also counts new records and failed pages on the run's progress bars.
+    pub fn with_progress(mut self, progress: Arc<Progress>) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    fn note(&self, source: &SourceId, event: Event) {
+        if let Some(p) = &self.progress {
+            p.note(source, event);
+        }
     }
 
     /// Normalizes, dedups and queues one stored page.
@@ -110,6 +126,7 @@ impl Ingest {
                     NormalizeError::UnknownSource { .. } => FailureKind::UnknownSource,
                 };
                 stats.fail(&kind.as_str());
+                self.note(&page.source, Event::Failed);
                 return Ingested::Failed { kind };
             }
         };
@@ -135,6 +152,7 @@ impl Ingest {
                 let stats = self.stats.entry(page.source.clone()).or_default();
                 stats.new_articles += 1;
                 stats.near_duplicates += u64::from(near);
+                self.note(&page.source, Event::New);
                 Ingested::New { id, url }
             }
             Verdict::Duplicate { of } => {

@@ -13,6 +13,7 @@ mod discover;
 pub mod ingest;
 pub mod lock;
 pub mod near;
+pub mod progress;
 pub mod report;
 mod reprocess;
 mod sink;
@@ -27,7 +28,6 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
-use tracing_indicatif::span_ext::IndicatifSpanExt as _;
 
 use crate::config::{Config, SourceConfig};
 use crate::corpus::Corpus;
@@ -68,6 +68,7 @@ struct Run {
     frontier: Frontier,
     shutdown: CancellationToken,
     started: DateTime<Utc>,
+    progress: Arc<progress::Progress>,
 }
 
 impl Run {
@@ -88,6 +89,10 @@ impl Run {
             &config.dedup,
         )
         .context("opening near-duplicate index")?;
+        let progress = Arc::new(progress::Progress::new(
+            profiles.iter().map(|p| (&p.id, p.name.as_str())),
+        ));
+        let ingest = ingest.with_progress(progress.clone());
         let fetcher = Arc::new(Fetcher::new(&config.fetch).context("building HTTP client")?);
         let frontier = Frontier::new(state.clone(), config.fetch.retry);
         let parts = sink::SinkParts {
@@ -103,6 +108,7 @@ impl Run {
             frontier,
             shutdown,
             started: Utc::now(),
+            progress,
         };
         Ok((run, parts))
     }
@@ -198,6 +204,7 @@ pub async fn run(
         // One span per source: its events carry `source{id=…}`, and on a terminal it is drawn
         // as that source's progress bar.
         let span = tracing::info_span!("source", id = %src.profile.id);
+        run.progress.discovering(&src.profile.id, &span);
         per_source.spawn(
             async move {
                 let stats = crawl_source(&run, &src, &opts, not_before, tx).await;
@@ -281,12 +288,8 @@ async fn crawl_source(
         todo.truncate(max);
     }
     let span = tracing::Span::current();
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{span_child_prefix}{span_name}{{{span_fields}}} {wide_bar} {pos}/{len} {elapsed}",
-    ) {
-        span.pb_set_style(&style);
-    }
-    span.pb_set_length(todo.len() as u64);
+    run.progress
+        .start(&src.profile.id, &span, todo.len() as u64);
     articles::fetch_all(run, &src.profile.id, todo, tx, &mut stats).await;
     stats
 }
