@@ -10,11 +10,12 @@ use chrono::{DateTime, Utc};
 use crate::config::DedupConfig;
 use crate::corpus::{Corpus, CorpusError};
 use crate::dedup::{self, Deduper, Verdict};
+use crate::frontier::FailureKind;
 use crate::model::{
     Article, ContentHash, CorpusRecord, NearLink, RawLocation, RawPage, SCHEMA_VERSION, Sighting,
     SourceId,
 };
-use crate::normalize::Normalizer;
+use crate::normalize::{NormalizeError, Normalizer};
 use crate::state::State;
 
 use super::near::{NearError, NearLinker};
@@ -38,10 +39,10 @@ pub enum Ingested {
         /// Canonical URL of this copy.
         url: String,
     },
-    /// The page gave no article (error kind for the report).
+    /// The page gave no article.
     Failed {
-        /// Stable error kind.
-        kind: String,
+        /// Why.
+        kind: FailureKind,
     },
 }
 
@@ -121,12 +122,12 @@ impl Ingest {
             Err(e) => {
                 tracing::warn!(url = %page.final_url, error = %e, "normalize failed");
                 let kind = match e {
-                    crate::normalize::NormalizeError::NotHtml { .. } => "not_html",
-                    crate::normalize::NormalizeError::UnknownSource { .. } => "unknown_source",
+                    NormalizeError::NotHtml { .. } => FailureKind::NotHtml,
+                    NormalizeError::UnknownSource { .. } => FailureKind::UnknownSource,
                 };
-                stats.fail(kind);
+                stats.fail(&kind.as_str());
                 self.note(&page.source, Event::Failed);
-                return Ingested::Failed { kind: kind.into() };
+                return Ingested::Failed { kind };
             }
         };
         if article
