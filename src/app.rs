@@ -127,6 +127,17 @@ pub async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { config, json } => status(&config, json),
+        Command::Verify {
+            config,
+            repair,
+            json,
+        } => {
+            let cfg = Config::load(&config)?;
+            let Some(_lock) = take_lock(&cfg)? else {
+                return Ok(ExitCode::from(lock::EXIT_LOCKED));
+            };
+            crate::verify::command(&cfg, repair, json)
+        }
         Command::Schema => {
             print!("{}", crate::model::corpus_record_schema());
             Ok(ExitCode::SUCCESS)
@@ -134,6 +145,7 @@ pub async fn execute(command: Command) -> anyhow::Result<ExitCode> {
         Command::Stats { config, json } => {
             let cfg = Config::load(&config)?;
             let records = read_corpus(&cfg)?;
+            crate::verify::warn_for_stats(&cfg);
             let s = crate::stats::summarize(&records);
             if json {
                 println!("{}", serde_json::to_string_pretty(&s)?);

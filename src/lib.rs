@@ -34,3 +34,4 @@ pub mod shutdown;
 pub mod state;
 pub mod stats;
 pub mod telemetry;
+pub mod verify;

@@ -19,3 +19,4 @@ mod fetch_run;
 mod fetch_targets;
 mod hostile;
 mod robustness;
+mod storage;

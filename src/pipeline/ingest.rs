@@ -131,7 +131,7 @@ impl Ingest {
     /// Links a new record to its near duplicates and queues it. A linking failure leaves the
     /// record alone in its cluster and flags the index for a rebuild: one broken index lookup
     /// never costs an article. Returns whether the record has a near duplicate in the corpus.
-    fn append_linked(&mut self, mut record: CorpusRecord) -> bool {
+    pub(super) fn append_linked(&mut self, mut record: CorpusRecord) -> bool {
         let near = match self.near.attach(&mut record, &mut self.corpus) {
             Ok(near) => near,
             Err(e) => {

@@ -329,6 +329,23 @@ async fn fetch_all(
 /// Source id used for `newsmill fetch` URLs that match no configured source.
 pub const ADHOC_SOURCE: &str = "adhoc";
 
+/// The profile of [`ADHOC_SOURCE`]: no selectors, UTC. `fetch` and `reprocess` both know it, so
+/// records of URLs that matched no configured source are reprocessed like the rest.
+///
+/// # Errors
+/// Never in practice (the id is a valid constant).
+pub fn adhoc_profile() -> anyhow::Result<SourceProfile> {
+    Ok(SourceProfile {
+        id: SourceId::new(ADHOC_SOURCE).map_err(|e| anyhow::anyhow!("bad id {e}"))?,
+        name: "ad hoc".into(),
+        homepage: None,
+        language: None,
+        timezone: chrono_tz::UTC,
+        aliases: Vec::new(),
+        selectors: None,
+    })
+}
+
 /// `newsmill fetch URL...`: the given article URLs through the same pipeline, no discovery.
 /// Each URL belongs to `--source`, else to the configured source whose home page is on the same
 /// site, else to an ad-hoc source.
@@ -341,15 +358,7 @@ pub async fn fetch_urls(
     source: Option<&SourceId>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<RunReport> {
-    let adhoc = SourceProfile {
-        id: SourceId::new(ADHOC_SOURCE).map_err(|e| anyhow::anyhow!("bad id {e}"))?,
-        name: "ad hoc".into(),
-        homepage: None,
-        language: None,
-        timezone: chrono_tz::UTC,
-        aliases: Vec::new(),
-        selectors: None,
-    };
+    let adhoc = adhoc_profile()?;
     let (run, parts) = Run::open(config, shutdown, Some(adhoc.clone()))?;
     let run = Arc::new(run);
     let (tx, rx) = mpsc::channel(SINK_QUEUE);
