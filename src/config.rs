@@ -482,13 +482,11 @@ fn validate_source(i: usize, raw: RawSource, problems: &mut Vec<String>) -> Opti
     let feeds = urls(&format!("{key}.feeds"), &raw.feeds, problems);
     let sitemaps = urls(&format!("{key}.sitemaps"), &raw.sitemaps, problems);
     let sections = urls(&format!("{key}.sections"), &raw.sections, problems);
-    let timezone = match raw.timezone.as_deref() {
-        None => chrono_tz::UTC,
-        Some(tz) => tz.parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
-            problems.push(format!("{key}.timezone: unknown time zone {tz:?}"));
-            chrono_tz::UTC
-        }),
-    };
+    let timezone = raw.timezone.as_deref().and_then(|tz| {
+        tz.parse::<chrono_tz::Tz>()
+            .map_err(|_| problems.push(format!("{key}.timezone: unknown time zone {tz:?}")))
+            .ok()
+    });
     if let Some(lang) = &raw.language
         && (lang.len() != 2 || !lang.bytes().all(|b| b.is_ascii_lowercase()))
     {
@@ -710,7 +708,10 @@ aliases = ["BelTA"]
         )
         .unwrap();
         assert_eq!(c.fetch.per_host_interval, Duration::from_millis(250));
-        assert_eq!(c.sources[0].profile.timezone, chrono_tz::Europe::Minsk);
+        assert_eq!(
+            c.sources[0].profile.timezone,
+            Some(chrono_tz::Europe::Minsk)
+        );
         assert!(c.sources[0].enabled);
     }
 

@@ -34,4 +34,5 @@ pub mod shutdown;
 pub mod state;
 pub mod stats;
 pub mod telemetry;
+pub mod textcodec;
 pub mod verify;

@@ -83,7 +83,7 @@ pub async fn discover(src: &SourceConfig, ctx: &Ctx, stats: &mut SourceStats) ->
     for url in &src.sections {
         if let (Some(re), Some(page)) = (
             &src.article_url_regex,
-            fetch_doc(url, src, ctx, stats).await,
+            fetch_doc(url, src, ctx, stats, Probe::No).await,
         ) {
             items.extend(
                 feed::section_links(&page.body, &page.final_url, re)
@@ -116,7 +116,7 @@ async fn autodiscover(
     stats: &mut SourceStats,
 ) -> Vec<Url> {
     let mut probe = SourceStats::default();
-    let page = fetch_doc(home, src, ctx, &mut probe).await;
+    let page = fetch_doc(home, src, ctx, &mut probe, Probe::Yes).await;
     probe.failures.clear();
     stats.merge(&probe);
     match page {
@@ -135,6 +135,7 @@ async fn fetch_doc(
     src: &SourceConfig,
     ctx: &Ctx,
     stats: &mut SourceStats,
+    probe: Probe,
 ) -> Option<Box<crate::model::RawPage>> {
     let key = url.as_str();
     let v = ctx.state.validators(key).unwrap_or_default();
@@ -149,7 +150,7 @@ async fn fetch_doc(
     };
     match ctx.fetcher.fetch(&req).await {
         Ok(Fetched::Page(page)) => {
-            stats.fetched += 1;
+            stats.feeds_fetched += 1;
             let v = Validators {
                 etag: page.header("etag").map(str::to_owned),
                 last_modified: page.header("last-modified").map(str::to_owned),
@@ -165,10 +166,22 @@ async fn fetch_doc(
         }
         Err(e) => {
             count_fetch_error(&e, stats);
-            tracing::warn!(source = %src.profile.id, url = %url, error = %e, "discovery fetch failed");
+            if probe == Probe::Yes {
+                tracing::info!(source = %src.profile.id, url = %url, error = %e, "home page probe found nothing");
+            } else {
+                log_fetch_error(&e, url, "discovery fetch failed");
+            }
             None
         }
     }
+}
+
+/// Whether a failed fetch was a probe (the home page, for feed autodiscovery): its failure is
+/// expected on many sites and logged at info, not as a warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    Yes,
+    No,
 }
 
 /// Counts a fetch failure: robots refusals are counted apart, not as failures.
@@ -176,7 +189,31 @@ pub fn count_fetch_error(e: &FetchError, stats: &mut SourceStats) {
     match e {
         FetchError::RobotsDisallowed { .. } => stats.robots_blocked += 1,
         FetchError::BadScheme { .. } => stats.rejected_links += 1,
-        _ => stats.fail(&e.kind()),
+        _ => {
+            stats.fail(&e.kind());
+            stats.network_failures += u64::from(e.is_network());
+        }
+    }
+}
+
+/// Logs a failed fetch (`what` says which kind) at the level it deserves: a robots refusal or a
+/// refused link is the crawler doing its job (info, "not fetched"); anything else is a
+/// failure the operator may act on (warn).
+/// A network failure also names its root cause ("Connection refused", "Name or service not
+/// known") as `cause`.
+pub fn log_fetch_error(e: &FetchError, url: &Url, what: &str) {
+    match e {
+        FetchError::RobotsDisallowed { .. } | FetchError::BadScheme { .. } => {
+            tracing::info!(url = %url, reason = %e, "not fetched");
+        }
+        _ if e.is_network() => {
+            let mut root: &dyn std::error::Error = e;
+            while let Some(next) = root.source() {
+                root = next;
+            }
+            tracing::warn!(url = %url, error = %e, cause = %root, "{what}");
+        }
+        _ => tracing::warn!(url = %url, error = %e, "{what}"),
     }
 }
 
@@ -186,13 +223,18 @@ async fn document(
     ctx: &Ctx,
     stats: &mut SourceStats,
 ) -> Option<feed::Discovery> {
-    let page = fetch_doc(url, src, ctx, stats).await?;
+    let page = fetch_doc(url, src, ctx, stats, Probe::No).await?;
     let ct = page.header("content-type").map(str::to_owned);
     let parsed = feed::parse_discovery(&page.body, ct.as_deref(), &page.final_url, ctx.max_bytes);
     let _ = ctx.sink.send(SinkMsg::Discovery { page }).await;
     match parsed {
         Ok(d) => {
             stats.rejected_links += d.rejected.len() as u64;
+            if d.over_cap > 0 {
+                stats.over_cap += d.over_cap as u64;
+                tracing::warn!(source = %src.profile.id, url = %url, over_cap = d.over_cap,
+                    cap = feed::MAX_ENTRIES_PER_DOCUMENT, "document lists more entries than the cap; the rest are ignored");
+            }
             for r in &d.rejected {
                 tracing::info!(source = %src.profile.id, link = %r.link, reason = ?r.reason, "link refused");
             }

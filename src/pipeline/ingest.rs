@@ -5,11 +5,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use crate::config::DedupConfig;
 use crate::corpus::{Corpus, CorpusError};
 use crate::dedup::{self, Deduper, Verdict};
 use crate::model::{
-    CorpusRecord, NearLink, RawLocation, RawPage, SCHEMA_VERSION, Sighting, SourceId,
+    Article, ContentHash, CorpusRecord, NearLink, RawLocation, RawPage, SCHEMA_VERSION, Sighting,
+    SourceId,
 };
 use crate::normalize::Normalizer;
 use crate::state::State;
@@ -39,6 +42,29 @@ pub enum Ingested {
         /// Stable error kind.
         kind: String,
     },
+}
+
+/// The corpus record of a new article whose text hashes to `hash`: the one place a record is
+/// put together, so `newsmill extract` prints exactly the corpus shape and new record fields
+/// reach both. `id` derives from `hash`; `also_seen_at` is empty and `near` unset until the
+/// record is linked.
+pub fn new_record(
+    article: Article,
+    hash: ContentHash,
+    fetched_at: DateTime<Utc>,
+    raw: RawLocation,
+) -> CorpusRecord {
+    CorpusRecord {
+        schema_version: SCHEMA_VERSION,
+        id: hash.record_id(),
+        content_sha256: hash,
+        word_count: article.text.split_whitespace().count(),
+        fetched_at,
+        raw,
+        also_seen_at: Vec::new(),
+        article,
+        near: NearLink::default(),
+    }
 }
 
 /// Normalizer + deduper + near-duplicate linker + corpus, with per-source counters.
@@ -80,7 +106,6 @@ impl Ingest {
                 tracing::warn!(url = %page.final_url, error = %e, "normalize failed");
                 let kind = match e {
                     crate::normalize::NormalizeError::NotHtml { .. } => "not_html",
-                    crate::normalize::NormalizeError::NoText { .. } => "no_text",
                     crate::normalize::NormalizeError::UnknownSource { .. } => "unknown_source",
                 };
                 stats.fail(kind);
@@ -94,21 +119,17 @@ impl Ingest {
         {
             stats.selector_misses += 1;
         }
-        let hash = dedup::content_hash(&article.text);
+        // A record without text (the normalizer's `extraction` warning) is keyed by its URL:
+        // hashing the empty text would make every textless page a duplicate of the first.
+        let hash = if article.text.is_empty() {
+            dedup::content_hash(article.canonical_url.as_str())
+        } else {
+            dedup::content_hash(&article.text)
+        };
         let url = article.canonical_url.to_string();
         match self.deduper.check(&hash) {
             Verdict::New { id } => {
-                let record = CorpusRecord {
-                    schema_version: SCHEMA_VERSION,
-                    id: id.clone(),
-                    content_sha256: hash,
-                    word_count: article.text.split_whitespace().count(),
-                    fetched_at: page.fetched_at,
-                    raw,
-                    also_seen_at: Vec::new(),
-                    article,
-                    near: NearLink::default(),
-                };
+                let record = new_record(article, hash, page.fetched_at, raw);
                 let near = self.append_linked(record);
                 let stats = self.stats.entry(page.source.clone()).or_default();
                 stats.new_articles += 1;

@@ -300,7 +300,7 @@ async fn fetch_all(
                     }
                     Ok(Fetched::NotModified { .. }) => Ok(false),
                     Err(e) => {
-                        tracing::warn!(url = %req.url, error = %e, "fetch failed");
+                        discover::log_fetch_error(&e, &req.url, "fetch failed");
                         let _ = run
                             .state
                             .note_fetched(&key, &req.source, 0, None, &e.kind());
@@ -327,23 +327,20 @@ async fn fetch_all(
 }
 
 /// Source id used for `newsmill fetch` URLs that match no configured source.
-pub const ADHOC_SOURCE: &str = "adhoc";
+pub const ADHOC_SOURCE: &str = SourceId::ADHOC;
 
-/// The profile of [`ADHOC_SOURCE`]: no selectors, UTC. `fetch` and `reprocess` both know it, so
-/// records of URLs that matched no configured source are reprocessed like the rest.
-///
-/// # Errors
-/// Never in practice (the id is a valid constant).
-pub fn adhoc_profile() -> anyhow::Result<SourceProfile> {
-    Ok(SourceProfile {
-        id: SourceId::new(ADHOC_SOURCE).map_err(|e| anyhow::anyhow!("bad id {e}"))?,
+/// The profile of [`ADHOC_SOURCE`]: no selectors, no time zone. `fetch` and `reprocess` both
+/// know it, so records of URLs that matched no configured source are reprocessed like the rest.
+pub fn adhoc_profile() -> SourceProfile {
+    SourceProfile {
+        id: SourceId::adhoc(),
         name: "ad hoc".into(),
         homepage: None,
         language: None,
-        timezone: chrono_tz::UTC,
+        timezone: None,
         aliases: Vec::new(),
         selectors: None,
-    })
+    }
 }
 
 /// `newsmill fetch URL...`: the given article URLs through the same pipeline, no discovery.
@@ -358,7 +355,7 @@ pub async fn fetch_urls(
     source: Option<&SourceId>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<RunReport> {
-    let adhoc = adhoc_profile()?;
+    let adhoc = adhoc_profile();
     let (run, parts) = Run::open(config, shutdown, Some(adhoc.clone()))?;
     let run = Arc::new(run);
     let (tx, rx) = mpsc::channel(SINK_QUEUE);

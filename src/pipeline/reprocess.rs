@@ -50,7 +50,7 @@ pub fn reprocess(config: &Config, shutdown: &CancellationToken) -> anyhow::Resul
     let corpus = Corpus::open(&staging).context("creating staging corpus")?;
     let state = Arc::new(State::open(&config.storage.state_dir).context("opening state")?);
     let mut profiles = config.profiles();
-    let adhoc = super::adhoc_profile()?;
+    let adhoc = super::adhoc_profile();
     if !profiles.iter().any(|p| p.id == adhoc.id) {
         profiles.push(adhoc);
     }

@@ -8,7 +8,7 @@ fn profile(id: &str, name: &str, aliases: &[&str]) -> SourceProfile {
         name: name.into(),
         homepage: None,
         language: None,
-        timezone: chrono_tz::UTC,
+        timezone: None,
         aliases: aliases.iter().map(|s| (*s).to_owned()).collect(),
         selectors: None,
     }

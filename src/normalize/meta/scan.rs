@@ -9,6 +9,8 @@ use crate::html::{Document, Element, NodeId};
 
 /// Most elements of one kind remembered (bounds work on hostile pages).
 const MAX_PER_KIND: usize = 50;
+/// Byline elements remembered (nested byline markup repeats the same name).
+const MAX_BYLINES: usize = 8;
 /// Longest text kept for a date/credit/author element.
 const MAX_SHORT_TEXT: usize = 120;
 
@@ -167,6 +169,19 @@ fn short_text(doc: &Document, el: NodeId, max: usize) -> Option<String> {
     (folded.chars().count() <= max && !folded.is_empty()).then_some(folded)
 }
 
+/// Whether one class token names a byline (`byline`, `post-author`, `author-name`) and not an
+/// author bio box, an avatar or a comment's author.
+fn is_byline_class(token: &str) -> bool {
+    let t = token.to_ascii_lowercase();
+    (t.contains("byline") || t.contains("author"))
+        && ![
+            "bio", "box", "info", "avatar", "image", "img", "photo", "pic", "comment", "about",
+            "desc", "social", "follow", "list", "more", "title", "wrap", "widget",
+        ]
+        .iter()
+        .any(|w| t.contains(w))
+}
+
 fn has(attr: Option<&str>, needles: &[&str]) -> bool {
     attr.is_some_and(|a| needles.iter().any(|n| a.contains(n)))
 }
@@ -238,11 +253,8 @@ impl PageScan {
         }
         let byline = v.attr("rel") == Some("author")
             || itemprop == Some("author")
-            || class.is_some_and(|c| {
-                c.split_whitespace()
-                    .any(|t| matches!(t, "author" | "byline" | "article-author" | "author-name"))
-            });
-        if byline && self.bylines.len() < 3 {
+            || class.is_some_and(|c| c.split_whitespace().any(is_byline_class));
+        if byline && self.bylines.len() < MAX_BYLINES {
             self.bylines.extend(short_text(doc, node, MAX_SHORT_TEXT));
         }
     }
