@@ -132,8 +132,10 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
         }
         Command::Status { config, json } => {
             let cfg = Config::load(&config)?;
-            let state = State::open(&cfg.storage.state_dir)?;
-            let rows = status::rows(&cfg, &state.source_statuses()?);
+            let state = std::sync::Arc::new(State::open(&cfg.storage.state_dir)?);
+            let mut rows = status::rows(&cfg, &state.source_statuses()?);
+            let frontier = crate::frontier::Frontier::new(state, cfg.fetch.retry);
+            status::add_exhausted(&mut rows, frontier.exhausted()?);
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {

@@ -149,6 +149,32 @@ pub struct FeedItem {
     pub published: Option<DateTime<FixedOffset>>,
 }
 
+/// HTTP validators (`ETag`, `Last-Modified`) remembered for a URL and sent back as
+/// `If-None-Match` / `If-Modified-Since`: the one type for feeds, sitemaps, section pages and
+/// articles, in the fetcher's requests and in the frontier's storage alike.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    /// Last `ETag` seen.
+    pub etag: Option<String>,
+    /// Last `Last-Modified` seen.
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    /// The validators a response carried.
+    pub fn of(page: &RawPage) -> Self {
+        Self {
+            etag: page.header("etag").map(str::to_owned),
+            last_modified: page.header("last-modified").map(str::to_owned),
+        }
+    }
+
+    /// Whether there is nothing to send.
+    pub fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none()
+    }
+}
+
 /// A response as it came off the wire, with its body already content-decoded
 /// (gzip/brotli/deflate removed) and capped. This is what `raw_store` persists and what
 /// `normalize` reads, so a later normalizer can run again on exactly the same input.

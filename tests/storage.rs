@@ -64,7 +64,11 @@ fn conditional(hit: &Hit, etag: &str, content_type: &str, body: &[u8]) -> Reply 
         .iter()
         .any(|(k, v)| k == "if-none-match" && v == etag);
     if matches {
-        return Reply::full(304, &[("ETag", etag), ("Last-Modified", LAST_MODIFIED)], b"");
+        return Reply::full(
+            304,
+            &[("ETag", etag), ("Last-Modified", LAST_MODIFIED)],
+            b"",
+        );
     }
     Reply::full(
         200,
@@ -125,7 +129,10 @@ fn config(dir: &Path, server: &Hostile, normalized: Option<&Path>) -> String {
 async fn nm(dir: &Path, args: &[&str]) -> (i32, String) {
     let out = newsmill_async(dir, args).await;
     let (code, err) = code_err(&out);
-    (code, format!("{err}{}", String::from_utf8_lossy(&out.stdout)))
+    (
+        code,
+        format!("{err}{}", String::from_utf8_lossy(&out.stdout)),
+    )
 }
 
 async fn run(dir: &Path, cfg: &str) -> (i32, String) {
@@ -151,7 +158,9 @@ fn ids(normalized: &Path) -> BTreeSet<String> {
 }
 
 fn feed_urls(server: &Hostile) -> BTreeSet<String> {
-    (1..=ITEMS).map(|i| server.url(&format!("/a/{i}"))).collect()
+    (1..=ITEMS)
+        .map(|i| server.url(&format!("/a/{i}")))
+        .collect()
 }
 
 /// Every WARC file under `raw`.
@@ -181,7 +190,11 @@ async fn verify_json(dir: &Path, cfg: &str) -> (i32, Value) {
 fn kinds(report: &Value) -> BTreeSet<String> {
     report["problems"]
         .as_array()
-        .map(|a| a.iter().filter_map(|p| p["kind"].as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| p["kind"].as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -242,19 +255,29 @@ async fn lose_raw(truncate: bool) {
         }
     }
     let (code, v) = verify_json(dir.path(), &cfg).await;
-    let expect = if truncate { "raw_damaged" } else { "raw_missing" };
+    let expect = if truncate {
+        "raw_damaged"
+    } else {
+        "raw_missing"
+    };
     assert_eq!(code, 1, "{v:#}");
     assert!(kinds(&v).contains(expect), "{v:#}");
 
     let (code, out) = nm(dir.path(), &["reprocess", "-c", &cfg]).await;
     assert_eq!(code, 1, "records not reprocessed make exit 1:\n{out}");
     assert_eq!(ids(&norm), before, "reprocess kept every record:\n{out}");
-    let kept = out.lines().filter(|l| l.contains("not reprocessed, kept as it was")).count();
+    let kept = out
+        .lines()
+        .filter(|l| l.contains("not reprocessed, kept as it was"))
+        .count();
     let reprocessed = ITEMS - kept;
     assert!(kept > 0 && (truncate || kept == ITEMS), "{out}");
     assert!(truncate || reprocessed == 0, "{out}");
     for line in out.lines().filter(|l| l.contains("not reprocessed")) {
-        assert!(line.contains(&server.url("/a/")), "each is named by URL: {line}");
+        assert!(
+            line.contains(&server.url("/a/")),
+            "each is named by URL: {line}"
+        );
         assert!(line.contains("queued for refetch"), "{line}");
     }
     // A plain run fetches the queued URLs again although the feed answers 304.
@@ -263,9 +286,15 @@ async fn lose_raw(truncate: bool) {
     assert_eq!(urls(&norm), feed_urls(&server), "{out}");
     let (code, v) = verify_json(dir.path(), &cfg).await;
     assert_eq!(code, 0, "nothing left to report: {v:#}");
-    // And a reprocess now reproduces every record from raw/.
+    // And a reprocess now reproduces every record from raw/. The torn tail of a truncated
+    // file stays in raw/ and is still named (exit 1), but no record is carried over any more.
     let (code, out) = nm(dir.path(), &["reprocess", "-c", &cfg]).await;
-    assert_eq!(code, 0, "{out}");
+    assert_eq!(code, i32::from(truncate), "{out}");
+    assert!(!out.contains("not reprocessed"), "{out}");
+    assert!(
+        !truncate || out.contains("torn record at the end of"),
+        "{out}"
+    );
     assert_eq!(urls(&norm), feed_urls(&server));
 }
 
@@ -300,13 +329,19 @@ async fn missing_segment_is_named_and_its_articles_come_back() {
     let (code, v) = verify_json(dir.path(), &cfg).await;
     assert_eq!(code, 1, "{v:#}");
     let k = kinds(&v);
-    assert!(k.contains("missing_segment") && k.contains("record_missing"), "{v:#}");
+    assert!(
+        k.contains("missing_segment") && k.contains("record_missing"),
+        "{v:#}"
+    );
 
     let (code, out) = run(dir.path(), &cfg).await;
     assert_eq!(code, 1, "the lost segment is reported:\n{out}");
     assert!(out.contains("part-000001.jsonl"), "{out}");
     assert_eq!(urls(&norm), all, "every article is back:\n{out}");
-    assert!(!norm.join("part-000001.jsonl").exists(), "the lost name is not reused");
+    assert!(
+        !norm.join("part-000001.jsonl").exists(),
+        "the lost name is not reused"
+    );
     let (code, v) = verify_json(dir.path(), &cfg).await;
     assert_eq!(code, 0, "{v:#}");
     let (code, out) = run(dir.path(), &cfg).await;
@@ -322,13 +357,24 @@ async fn corrupt_manifest_is_rebuilt_from_the_segments() {
     let cfg = config(dir.path(), &server, None);
     first_run(dir.path(), &cfg, &server).await;
     let norm = dir.path().join("normalized");
-    std::fs::write(norm.join("manifest.json"), b"{\"schema_version\": 1, \"recor").unwrap();
+    std::fs::write(
+        norm.join("manifest.json"),
+        b"{\"schema_version\": 1, \"recor",
+    )
+    .unwrap();
     let (code, v) = verify_json(dir.path(), &cfg).await;
     assert_eq!(code, 1, "{v:#}");
-    assert_eq!(kinds(&v), BTreeSet::from(["bad_manifest".to_owned()]), "{v:#}");
+    assert_eq!(
+        kinds(&v),
+        BTreeSet::from(["bad_manifest".to_owned()]),
+        "{v:#}"
+    );
     let (code, out) = nm(dir.path(), &["stats", "-c", &cfg]).await;
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("warning: `newsmill verify` would report 1 problem"), "{out}");
+    assert!(
+        out.contains("warning: `newsmill verify` would report 1 problem"),
+        "{out}"
+    );
 
     let (code, out) = run(dir.path(), &cfg).await;
     assert_eq!(code, 1, "the damage is reported once:\n{out}");

@@ -10,11 +10,12 @@ use chrono::{DateTime, Utc};
 use crate::config::DedupConfig;
 use crate::corpus::{Corpus, CorpusError};
 use crate::dedup::{self, Deduper, Verdict};
+use crate::frontier::FailureKind;
 use crate::model::{
     Article, ContentHash, CorpusRecord, NearLink, RawLocation, RawPage, SCHEMA_VERSION, Sighting,
     SourceId,
 };
-use crate::normalize::Normalizer;
+use crate::normalize::{NormalizeError, Normalizer};
 use crate::state::State;
 
 use super::near::{NearError, NearLinker};
@@ -37,10 +38,10 @@ pub enum Ingested {
         /// Canonical URL of this copy.
         url: String,
     },
-    /// The page gave no article (error kind for the report).
+    /// The page gave no article.
     Failed {
-        /// Stable error kind.
-        kind: String,
+        /// Why.
+        kind: FailureKind,
     },
 }
 
@@ -74,6 +75,11 @@ pub struct Ingest {
     pub(super) near: NearLinker,
     pub(super) corpus: Corpus,
     pub(super) stats: BTreeMap<SourceId, SourceStats>,
+    /// When a URL already on a record is fetched again and gives the same text, point the
+    /// record's `raw` at the new response. That heals a record whose raw response was lost
+    /// (the frontier fetches its URL again); off under `--refetch`, where every URL comes back
+    /// and rewriting every segment would buy nothing.
+    pub(super) relocate_raw: bool,
 }
 
 impl Ingest {
@@ -94,6 +100,7 @@ impl Ingest {
             normalizer,
             corpus,
             stats: BTreeMap::new(),
+            relocate_raw: true,
         })
     }
 
@@ -105,11 +112,11 @@ impl Ingest {
             Err(e) => {
                 tracing::warn!(url = %page.final_url, error = %e, "normalize failed");
                 let kind = match e {
-                    crate::normalize::NormalizeError::NotHtml { .. } => "not_html",
-                    crate::normalize::NormalizeError::UnknownSource { .. } => "unknown_source",
+                    NormalizeError::NotHtml { .. } => FailureKind::NotHtml,
+                    NormalizeError::UnknownSource { .. } => FailureKind::UnknownSource,
                 };
-                stats.fail(kind);
-                return Ingested::Failed { kind: kind.into() };
+                stats.fail(&kind.as_str());
+                return Ingested::Failed { kind };
             }
         };
         if article
@@ -142,7 +149,10 @@ impl Ingest {
                     source_id: page.source.clone(),
                     fetched_at: page.fetched_at,
                 };
-                self.corpus.add_sighting(&of, sighting);
+                let seen_here_before = !self.corpus.add_sighting(&of, sighting);
+                if seen_here_before && self.relocate_raw {
+                    self.corpus.relocate_raw(&of, raw);
+                }
                 stats.duplicates += 1;
                 Ingested::Duplicate { of, url }
             }

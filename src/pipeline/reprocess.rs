@@ -26,6 +26,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::corpus::{self, Corpus};
+use crate::frontier::{Change, Frontier, RecordId, Transition, UrlKey};
+use crate::model::Validators;
 use crate::normalize::Normalizer;
 use crate::raw_store;
 use crate::state::State;
@@ -77,10 +79,11 @@ pub fn reprocess(config: &Config, shutdown: &CancellationToken) -> anyhow::Resul
         if let Err(e) = ingest.near.mark_clean() {
             errors.push(format!("near-duplicate index: {}", error_chain(&e)));
         }
-        if let Err(e) = state.mark_ingested(&marks) {
-            errors.push(format!("state: {e}"));
+        let frontier = Frontier::new(state.clone(), config.fetch.retry);
+        if let Err(e) = frontier.apply(&marks) {
+            errors.push(format!("frontier: {}", error_chain(&e)));
         }
-        name_kept(&state, &kept, &mut errors);
+        name_kept(&state, &frontier, &kept, &mut errors);
     }
     Ok(RunReport {
         run_id: format!(
@@ -99,7 +102,7 @@ pub fn reprocess(config: &Config, shutdown: &CancellationToken) -> anyhow::Resul
     })
 }
 
-type Marks = Vec<(String, String, bool)>;
+type Marks = Vec<Change>;
 
 /// Walks raw/ in order and ingests every article response; returns what happened at each raw
 /// location (for the carry-over) and the state marks to commit after the swap.
@@ -129,27 +132,36 @@ fn walk_raw(
             walked.skipped.insert(at);
             continue;
         }
-        let key = crate::canonical::canonicalize(&page.requested_url).to_string();
-        match ingest.page(&page, loc) {
+        let (record, duplicate) = match ingest.page(&page, loc) {
             Ingested::New { id, url } => {
                 walked.note(at, &url, &id);
-                marks.push((key, id, false));
+                (id, false)
             }
             Ingested::Duplicate { of, url } => {
                 walked.note(at, &url, &of);
-                marks.push((key, of, true));
+                (of, true)
             }
             Ingested::Failed { kind } => {
-                walked.failed.insert(at, kind);
+                walked.failed.insert(at, kind.as_str());
+                continue;
             }
-        }
+        };
+        marks.push(Change {
+            key: UrlKey::of(&page.requested_url),
+            source: page.source.clone(),
+            transition: Transition::Ingested {
+                record: RecordId::new(record),
+                duplicate,
+                validators: Validators::of(&page),
+            },
+        });
     }
     (walked, marks)
 }
 
 /// Names every carried-over record in the report and queues the URLs of those whose raw
 /// response is gone for refetch.
-fn name_kept(state: &State, kept: &[Kept], errors: &mut Vec<String>) {
+fn name_kept(state: &State, frontier: &Frontier, kept: &[Kept], errors: &mut Vec<String>) {
     for k in kept {
         tracing::warn!(url = %k.url, id = %k.id, reason = %k.why, "record not reprocessed; kept as it was");
         errors.push(format!(
@@ -165,12 +177,24 @@ fn name_kept(state: &State, kept: &[Kept], errors: &mut Vec<String>) {
     if lost_raw.is_empty() {
         return;
     }
-    let queued = state
-        .urls_of_records(&lost_raw)
-        .and_then(|urls| state.queue_refetch(&urls));
-    match queued {
-        Ok(n) => tracing::info!(urls = n, "queued for refetch"),
-        Err(e) => errors.push(format!("state: queuing for refetch: {}", error_chain(&e))),
+    let urls = match state.urls_of_records(&lost_raw) {
+        Ok(urls) => urls,
+        Err(e) => return errors.push(format!("state: {}", error_chain(&e))),
+    };
+    let requeue: Vec<Change> = urls
+        .into_iter()
+        .map(|(key, source)| Change {
+            key,
+            source,
+            transition: Transition::Requeue,
+        })
+        .collect();
+    match frontier.apply(&requeue) {
+        Ok(()) => tracing::info!(urls = requeue.len(), "queued for refetch"),
+        Err(e) => errors.push(format!(
+            "frontier: queuing for refetch: {}",
+            error_chain(&e)
+        )),
     }
 }
 

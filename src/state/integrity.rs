@@ -1,45 +1,50 @@
-//! What `verify` and `reprocess` need of the state database: every URL row that points at a
-//! record or a raw response, and the one transition they make, "queue for refetch".
-//!
-//! Queuing a URL for refetch sets its outcome to [`OUTCOME_REFETCH`] (not ingested, so the next
-//! run that meets the URL fetches it) and drops its stored validators,
-//! so the request is unconditional and a `304 Not Modified` cannot stand in for content that
-//! newsmill no longer has.
+//! What `verify`, `reprocess` and the start of a run need to compare the state database with
+//! the corpus and raw/: every frontier row that names a record or a raw response. Reads only;
+//! every change of a URL's state goes through the frontier's transitions.
 
 use std::path::PathBuf;
 
-use rusqlite::params;
-
 use super::{State, StateError, q};
-use crate::model::RawLocation;
+use crate::frontier::UrlKey;
+use crate::model::{RawLocation, SourceId};
 
-/// Outcome of a URL whose record or raw response was lost and that must be fetched again.
-pub const OUTCOME_REFETCH: &str = "refetch";
-
-/// One row of the `urls` table, as `verify` reads it.
+/// One frontier row, as `verify` reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UrlRow {
-    /// Canonical URL (the state key).
+    /// The frontier key (canonical URL).
     pub url: String,
     /// Source id.
     pub source_id: String,
-    /// Latest outcome ("ingested", "duplicate", a failure kind, …).
-    pub outcome: Option<String>,
+    /// Stored state name ("ingested", "fetched", "discovered", …).
+    pub state: String,
     /// Record holding the URL's text, once ingested.
-    pub article_id: Option<String>,
+    pub record_id: Option<String>,
     /// Where its latest raw response is.
     pub raw: Option<RawLocation>,
 }
 
 impl UrlRow {
-    /// Whether the state says the URL's text is in the corpus.
+    /// Whether the frontier says the URL's text is in the corpus.
     pub fn is_ingested(&self) -> bool {
-        matches!(self.outcome.as_deref(), Some("ingested" | "duplicate"))
+        self.state == "ingested"
+    }
+
+    /// Whether the URL's response is durable in raw/ and its record is not (yet).
+    pub fn is_fetched(&self) -> bool {
+        self.state == "fetched"
+    }
+
+    /// The frontier key and source, for a transition.
+    pub fn key(&self) -> (UrlKey, Option<SourceId>) {
+        (
+            UrlKey::from_stored(self.url.clone()),
+            SourceId::new(&self.source_id).ok(),
+        )
     }
 }
 
 impl State {
-    /// Every URL row that names a record or a raw response, ordered by URL.
+    /// Every frontier row that names a record or a raw response, ordered by URL.
     ///
     /// # Errors
     /// `Query` on database failure.
@@ -47,8 +52,8 @@ impl State {
         let conn = self.conn();
         let mut stmt = conn
             .prepare(
-                "SELECT url, source_id, outcome, article_id, raw_file, raw_offset, raw_length
-                 FROM urls WHERE article_id IS NOT NULL OR raw_file IS NOT NULL ORDER BY url",
+                "SELECT url, source_id, state, record_id, raw_file, raw_offset, raw_length
+                 FROM frontier WHERE record_id IS NOT NULL OR raw_file IS NOT NULL ORDER BY url",
             )
             .map_err(q("preparing url rows"))?;
         let rows = stmt
@@ -67,161 +72,93 @@ impl State {
                 Ok(UrlRow {
                     url: r.get(0)?,
                     source_id: r.get(1)?,
-                    outcome: r.get(2)?,
-                    article_id: r.get(3)?,
+                    state: r.get(2)?,
+                    record_id: r.get(3)?,
                     raw,
                 })
             })
             .map_err(q("reading url rows"))?;
-        rows.collect::<Result<_, _>>().map_err(q("reading url rows"))
+        rows.collect::<Result<_, _>>()
+            .map_err(q("reading url rows"))
     }
 
-    /// Queues URLs for refetch (see the module doc). Unknown URLs are ignored. Returns how many
-    /// rows changed.
-    ///
-    /// # Errors
-    /// `Query` on database failure; then nothing changed.
-    pub fn queue_refetch(&self, urls: &[String]) -> Result<usize, StateError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction().map_err(q("starting transaction"))?;
-        let mut changed = 0;
-        {
-            let mut mark = tx
-                .prepare("UPDATE urls SET outcome = ?2 WHERE url = ?1")
-                .map_err(q("preparing refetch update"))?;
-            let mut forget = tx
-                .prepare("DELETE FROM validators WHERE url = ?1")
-                .map_err(q("preparing validator delete"))?;
-            for url in urls {
-                changed += mark
-                    .execute(params![url, OUTCOME_REFETCH])
-                    .map_err(q("queuing url for refetch"))?;
-                forget
-                    .execute([url])
-                    .map_err(q("forgetting validators"))?;
-            }
-        }
-        tx.commit().map_err(q("committing refetch queue"))?;
-        Ok(changed)
-    }
-
-    /// The URLs whose state names one of these record ids (the record's own URL and its
-    /// duplicates).
+    /// The URLs (with their source) whose frontier row names one of these record ids: the
+    /// record's own URL and the URLs of its exact duplicates.
     ///
     /// # Errors
     /// `Query` on database failure.
-    pub fn urls_of_records(&self, ids: &[String]) -> Result<Vec<String>, StateError> {
+    pub fn urls_of_records(&self, ids: &[String]) -> Result<Vec<(UrlKey, SourceId)>, StateError> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare("SELECT url FROM urls WHERE article_id = ?1 ORDER BY url")
+            .prepare("SELECT url, source_id FROM frontier WHERE record_id = ?1 ORDER BY url")
             .map_err(q("preparing record url query"))?;
         let mut out = Vec::new();
         for id in ids {
             let rows = stmt
-                .query_map([id], |r| r.get::<_, String>(0))
+                .query_map([id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
                 .map_err(q("reading record urls"))?;
             for row in rows {
-                out.push(row.map_err(q("reading record urls"))?);
+                let (url, source) = row.map_err(q("reading record urls"))?;
+                if let Ok(source) = SourceId::new(&source) {
+                    out.push((UrlKey::from_stored(url), source));
+                }
             }
         }
         Ok(out)
-    }
-
-    /// Records that `url` is in the corpus as record `id` (inserting the row if the state
-    /// does not know the URL): `verify --repair` uses it for records the state lost track of.
-    ///
-    /// # Errors
-    /// `Query` on database failure.
-    pub fn adopt_record(
-        &self,
-        url: &str,
-        source_id: &str,
-        id: &str,
-        raw: &RawLocation,
-    ) -> Result<(), StateError> {
-        self.conn()
-            .execute(
-                "INSERT INTO urls (url, source_id, first_seen, outcome, article_id, raw_file,
-                                   raw_offset, raw_length)
-                 VALUES (?1, ?2, ?3, 'ingested', ?4, ?5, ?6, ?7)
-                 ON CONFLICT(url) DO UPDATE SET outcome = 'ingested', article_id = ?4",
-                params![
-                    url,
-                    source_id,
-                    chrono::Utc::now().to_rfc3339(),
-                    id,
-                    raw.file.to_string_lossy(),
-                    raw.offset as i64,
-                    raw.length as i64
-                ],
-            )
-            .map(drop)
-            .map_err(q("adopting a corpus record"))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::SourceId;
-    use crate::state::Validators;
+    use crate::frontier::{Change, Frontier, FrontierStore, RecordId, RetryPolicy, Transition};
+    use crate::model::Validators;
 
     #[test]
-    fn queue_refetch_un_ingests_and_forgets_validators() {
+    fn rows_follow_the_frontier_and_name_records_and_raw() {
         let dir = tempfile::tempdir().unwrap();
-        let st = State::open(dir.path()).unwrap();
+        let st = std::sync::Arc::new(State::open(dir.path()).unwrap());
+        let f = Frontier::new(
+            st.clone() as std::sync::Arc<dyn FrontierStore>,
+            RetryPolicy::default(),
+        );
         let s = SourceId::new("s").unwrap();
         let loc = RawLocation {
             file: "2026/01/01/a.warc.gz".into(),
             offset: 10,
             length: 20,
         };
-        for u in ["u1", "u2"] {
-            st.note_fetched(u, &s, 200, Some(&loc), "normalized").unwrap();
-            st.set_validators(
-                u,
-                &Validators {
-                    etag: Some("\"e\"".into()),
-                    last_modified: None,
-                },
-            )
-            .unwrap();
-        }
-        st.mark_ingested(&[
-            ("u1".into(), "id1".into(), false),
-            ("u2".into(), "id1".into(), true),
+        let change = |u: &str, t: Transition| Change {
+            key: UrlKey::from_stored(u.into()),
+            source: s.clone(),
+            transition: t,
+        };
+        let ingested = |dup| Transition::Ingested {
+            record: RecordId::new("id1"),
+            duplicate: dup,
+            validators: Validators::default(),
+        };
+        f.apply(&[
+            change("https://x.org/u1", Transition::Fetched { raw: loc.clone() }),
+            change("https://x.org/u1", ingested(false)),
+            change("https://x.org/u2", ingested(true)),
+            change("https://x.org/u3", Transition::Fetched { raw: loc.clone() }),
         ])
         .unwrap();
-        assert_eq!(st.urls_of_records(&["id1".into()]).unwrap(), ["u1", "u2"]);
         let rows = st.url_rows().unwrap();
-        assert!(rows.iter().all(UrlRow::is_ingested));
+        assert_eq!(rows.len(), 3);
+        assert!(rows[0].is_ingested() && rows[1].is_ingested() && rows[2].is_fetched());
         assert_eq!(rows[0].raw.as_ref(), Some(&loc));
-        assert_eq!(st.queue_refetch(&["u1".into(), "nope".into()]).unwrap(), 1);
-        assert!(!st.is_ingested("u1").unwrap());
-        assert!(st.is_ingested("u2").unwrap());
-        assert_eq!(st.validators("u1").unwrap(), Validators::default());
-        assert!(st.validators("u2").unwrap().etag.is_some());
-        let row = &st.url_rows().unwrap()[0];
-        assert_eq!(row.outcome.as_deref(), Some(OUTCOME_REFETCH));
-        // The record id stays: the record may still be in the corpus (only its raw was lost).
-        assert_eq!(row.article_id.as_deref(), Some("id1"));
-        // A later fetch overwrites the refetch mark as usual.
-        st.note_fetched("u1", &s, 200, None, "normalized").unwrap();
-        st.mark_ingested(&[("u1".into(), "id1".into(), false)]).unwrap();
-        assert!(st.is_ingested("u1").unwrap());
-    }
-
-    #[test]
-    fn adopt_record_inserts_or_marks() {
-        let dir = tempfile::tempdir().unwrap();
-        let st = State::open(dir.path()).unwrap();
-        let loc = RawLocation {
-            file: "f.warc.gz".into(),
-            offset: 0,
-            length: 5,
-        };
-        st.adopt_record("u", "s", "id9", &loc).unwrap();
-        assert!(st.is_ingested("u").unwrap());
-        assert_eq!(st.url_rows().unwrap()[0].article_id.as_deref(), Some("id9"));
+        assert_eq!(rows[0].record_id.as_deref(), Some("id1"));
+        let urls = st.urls_of_records(&["id1".into()]).unwrap();
+        let keys: Vec<&str> = urls.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["https://x.org/u1", "https://x.org/u2"]);
+        f.apply(&[change("https://x.org/u1", Transition::Requeue)])
+            .unwrap();
+        let rows = st.url_rows().unwrap();
+        assert_eq!(rows[0].state, "discovered");
+        assert_eq!(rows[0].record_id, None);
     }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::corpus::RecordRef;
 use crate::raw_store;
-use crate::state::{OUTCOME_REFETCH, UrlRow};
+use crate::state::UrlRow;
 
 use super::StoreProblem;
 
@@ -30,28 +30,26 @@ pub(super) struct StoreCheck {
 }
 
 /// Compares records with state rows and both with raw/.
-pub(super) fn check(records: &[RecordRef], rows: &[UrlRow], raw: &Path, depth: Depth) -> StoreCheck {
+pub(super) fn check(
+    records: &[RecordRef],
+    rows: &[UrlRow],
+    raw: &Path,
+    depth: Depth,
+) -> StoreCheck {
     let mut out = StoreCheck::default();
     let ids: HashSet<&str> = records.iter().map(|r| r.id.as_str()).collect();
     let mut referenced = HashSet::new();
     let mut sizes = FileSizes::new(raw);
     for row in rows {
-        referenced.extend(row.article_id.as_deref());
-        if row.is_ingested() {
-            let Some(id) = row.article_id.as_deref() else {
-                continue;
-            };
-            if !ids.contains(id) {
-                out.problems.push(StoreProblem::RecordMissing {
-                    url: row.url.clone(),
-                    id: id.to_owned(),
-                });
-            }
-        } else if row.outcome.as_deref() == Some(OUTCOME_REFETCH) {
-            out.problems.push(StoreProblem::QueuedForRefetch {
+        referenced.extend(row.record_id.as_deref());
+        if let (true, Some(id)) = (row.is_ingested(), row.record_id.as_deref())
+            && !ids.contains(id)
+        {
+            out.problems.push(StoreProblem::RecordMissing {
                 url: row.url.clone(),
+                id: id.to_owned(),
             });
-        } else if let Some(loc) = &row.raw
+        } else if let (true, Some(loc)) = (row.is_fetched(), &row.raw)
             && sizes.get(&loc.file).is_none()
         {
             out.problems.push(StoreProblem::FetchedRawMissing {
@@ -61,7 +59,11 @@ pub(super) fn check(records: &[RecordRef], rows: &[UrlRow], raw: &Path, depth: D
         }
     }
     for rec in records {
-        if !referenced.contains(rec.id.as_str()) {
+        if let Some(p) = check_raw(rec, raw, &mut sizes, depth) {
+            // Its URLs were queued for refetch when the raw loss was found, so the state no
+            // longer names the record: one problem, not two.
+            out.problems.push(p);
+        } else if !referenced.contains(rec.id.as_str()) {
             out.problems.push(StoreProblem::NotInState {
                 id: rec.id.clone(),
                 url: rec.urls.first().cloned().unwrap_or_default(),
@@ -69,9 +71,6 @@ pub(super) fn check(records: &[RecordRef], rows: &[UrlRow], raw: &Path, depth: D
                 source_id: rec.source_id.as_str().to_owned(),
                 raw: rec.raw.clone(),
             });
-        }
-        if let Some(p) = check_raw(rec, raw, &mut sizes, depth) {
-            out.problems.push(p);
         }
     }
     out.raw_files = sizes.sizes.len();
@@ -162,12 +161,12 @@ mod tests {
         }
     }
 
-    fn row(url: &str, outcome: &str, id: Option<&str>, raw: Option<RawLocation>) -> UrlRow {
+    fn row(url: &str, state: &str, id: Option<&str>, raw: Option<RawLocation>) -> UrlRow {
         UrlRow {
             url: url.into(),
             source_id: "s".into(),
-            outcome: Some(outcome.into()),
-            article_id: id.map(str::to_owned),
+            state: state.into(),
+            record_id: id.map(str::to_owned),
             raw,
         }
     }
@@ -185,23 +184,37 @@ mod tests {
         let rows = [
             row("u1", "ingested", Some("a1"), None),
             row("u2", "ingested", Some("a2"), None),
-            row("u3", "duplicate", Some("a3"), None),
+            row("u3", "ingested", Some("a3"), None),
             row("u5", "ingested", Some("a5"), None),
-            row("u6", "normalized", None, Some(loc("gone.warc.gz", 0, 1))),
-            row("u7", OUTCOME_REFETCH, Some("a1"), None),
-            row("u8", "no_text", None, Some(loc("a.warc.gz", 0, 1))),
+            row("u6", "fetched", None, Some(loc("gone.warc.gz", 0, 1))),
+            row("u7", "discovered", None, Some(loc("gone.warc.gz", 0, 1))),
+            row("u8", "failed", None, Some(loc("a.warc.gz", 0, 1))),
         ];
         let out = check(&records, &rows, raw.path(), Depth::Quick);
         let text: Vec<String> = out.problems.iter().map(ToString::to_string).collect();
-        assert!(matches!(&out.problems[0], StoreProblem::RecordMissing { url, id } if url == "u5" && id == "a5"), "{text:#?}");
-        assert!(matches!(&out.problems[1], StoreProblem::FetchedRawMissing { url, .. } if url == "u6"), "{text:#?}");
-        assert!(matches!(&out.problems[2], StoreProblem::QueuedForRefetch { url } if url == "u7"), "{text:#?}");
-        assert!(matches!(&out.problems[3], StoreProblem::RawDamaged { id, offset: 60, .. } if id == "a2"), "{text:#?}");
-        assert!(matches!(&out.problems[4], StoreProblem::RawMissing { id, .. } if id == "a3"), "{text:#?}");
-        assert!(matches!(&out.problems[5], StoreProblem::NotInState { id, .. } if id == "a4"), "{text:#?}");
-        assert_eq!(out.problems.len(), 6, "{text:#?}");
+        assert!(
+            matches!(&out.problems[0], StoreProblem::RecordMissing { url, id } if url == "u5" && id == "a5"),
+            "{text:#?}"
+        );
+        assert!(
+            matches!(&out.problems[1], StoreProblem::FetchedRawMissing { url, .. } if url == "u6"),
+            "{text:#?}"
+        );
+        assert!(
+            matches!(&out.problems[2], StoreProblem::RawDamaged { id, offset: 60, .. } if id == "a2"),
+            "{text:#?}"
+        );
+        assert!(
+            matches!(&out.problems[3], StoreProblem::RawMissing { id, .. } if id == "a3"),
+            "{text:#?}"
+        );
+        assert!(
+            matches!(&out.problems[4], StoreProblem::NotInState { id, .. } if id == "a4"),
+            "{text:#?}"
+        );
+        assert_eq!(out.problems.len(), 5, "{text:#?}");
         assert_eq!(out.raw_files, 2);
-        assert!(text[3].contains("the file has 100 bytes, the member ends at byte 110"));
+        assert!(text[2].contains("the file has 100 bytes, the member ends at byte 110"));
     }
 
     #[test]
@@ -210,8 +223,16 @@ mod tests {
         std::fs::write(raw.path().join("a.warc.gz"), vec![0u8; 100]).unwrap();
         let records = [rec("a1", loc("a.warc.gz", 0, 50))];
         let rows = [row("u1", "ingested", Some("a1"), None)];
-        assert!(check(&records, &rows, raw.path(), Depth::Quick).problems.is_empty());
+        assert!(
+            check(&records, &rows, raw.path(), Depth::Quick)
+                .problems
+                .is_empty()
+        );
         let full = check(&records, &rows, raw.path(), Depth::Full);
-        assert!(matches!(&full.problems[..], [StoreProblem::RawDamaged { .. }]), "{:?}", full.problems);
+        assert!(
+            matches!(&full.problems[..], [StoreProblem::RawDamaged { .. }]),
+            "{:?}",
+            full.problems
+        );
     }
 }

@@ -1,11 +1,13 @@
 //! The `verify` command and the warning `stats` prints: config in, text or JSON out, exit code.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use serde_json::json;
 
 use crate::config::Config;
+use crate::frontier::Frontier;
 use crate::pipeline::lock;
 use crate::state::State;
 
@@ -19,11 +21,13 @@ use super::{Depth, Report, repair, verify};
 /// When a store cannot be read at all, or a repair cannot write the state database.
 pub fn command(cfg: &Config, fix: bool, as_json: bool) -> anyhow::Result<ExitCode> {
     let st = &cfg.storage;
-    let state = State::open(&st.state_dir).context("opening state")?;
+    let state = Arc::new(State::open(&st.state_dir).context("opening state")?);
     let report = verify(&st.normalized_dir, &st.raw_dir, &state, Depth::Full)
         .with_context(|| format!("verifying {}", st.normalized_dir.display()))?;
     let repaired = if fix && !report.ok {
-        Some(repair(&report, &st.normalized_dir, &state).context("repairing")?)
+        let frontier = Frontier::new(state.clone(), cfg.fetch.retry);
+        let fixed = repair(&report, &st.normalized_dir, &st.raw_dir, &state, &frontier);
+        Some(fixed.context("repairing")?)
     } else {
         None
     };
@@ -79,7 +83,9 @@ pub fn warn_for_stats(cfg: &Config) {
                     .map(ToString::to_string)
                     .unwrap_or_default()
             );
-            eprintln!("         run `newsmill verify` to list them, `verify --repair` to fix what can be fixed");
+            eprintln!(
+                "         run `newsmill verify` to list them, `verify --repair` to fix what can be fixed"
+            );
         }
         Err(e) => eprintln!(
             "warning: corpus integrity not checked: {}",

@@ -33,7 +33,7 @@ use crate::state::{State, StateError};
 
 pub use checks::Depth;
 pub use command::{command, warn_for_stats};
-pub use repair::{Repaired, repair};
+pub use repair::{Repaired, on_open, repair};
 
 /// Errors that stop `verify` from checking at all (problems it finds are not errors).
 #[derive(Debug, thiserror::Error)]
@@ -41,9 +41,12 @@ pub enum VerifyError {
     /// The corpus folder could not be read.
     #[error("cannot read the corpus")]
     Corpus(#[from] CorpusError),
-    /// The state database could not be read or changed.
-    #[error("cannot use the state database")]
+    /// The state database could not be read.
+    #[error("cannot read the state database")]
     State(#[from] StateError),
+    /// The frontier could not apply a repair.
+    #[error("cannot change the frontier")]
+    Frontier(#[from] crate::frontier::FrontierError),
 }
 
 /// A disagreement between the state database, the corpus and raw/.
@@ -83,7 +86,9 @@ pub enum StoreProblem {
         file: String,
     },
     /// A record whose raw member cannot be read back (truncated file, torn or corrupt member).
-    #[error("record {id} ({url}): its raw response in raw/{file} at offset {offset} is unreadable: {reason}")]
+    #[error(
+        "record {id} ({url}): its raw response in raw/{file} at offset {offset} is unreadable: {reason}"
+    )]
     RawDamaged {
         /// Record id.
         id: String,
@@ -95,13 +100,6 @@ pub enum StoreProblem {
         offset: u64,
         /// What is wrong.
         reason: String,
-    },
-    /// A URL queued for refetch (its record or raw response was lost) that no run has fetched
-    /// yet.
-    #[error("{url} is queued for refetch (its record or raw response was lost); the next run fetches it")]
-    QueuedForRefetch {
-        /// The URL (state key).
-        url: String,
     },
     /// A URL fetched but not ingested whose WARC file is gone (it cannot be normalized from
     /// raw/ any more).

@@ -1,14 +1,19 @@
-//! `verify --repair`: fixes what can be fixed without the network, through the stores' own APIs.
-//! The manifest is rewritten from the segments in the folder (opening the corpus as a writer
-//! does that); URLs whose record or raw response is gone are queued for refetch; records the
-//! state lost track of are marked ingested. What cannot be repaired is listed.
+//! `verify --repair`, and the same recovery at the start of every run: fixes what can be fixed
+//! without the network, through the stores' own APIs. The manifest is rewritten from the
+//! segments in the folder (opening the corpus as a writer does that); a URL whose record is
+//! gone is taken up again by the frontier (normalized from raw/ when its response is still
+//! there, else fetched again); a URL whose raw response is gone is fetched again; a record the
+//! frontier lost track of is marked ingested. What cannot be repaired is listed.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use serde::Serialize;
 
 use crate::corpus::{Corpus, CorpusDamage};
-use crate::state::State;
+use crate::frontier::{Change, Frontier, RecordId, Transition, UrlKey};
+use crate::model::{SourceId, Validators};
+use crate::state::{State, UrlRow};
 
 use super::{Problem, Report, StoreProblem, VerifyError};
 
@@ -17,7 +22,7 @@ use super::{Problem, Report, StoreProblem, VerifyError};
 pub struct Repaired {
     /// Whether the manifest was rewritten from the segments.
     pub manifest_rewritten: bool,
-    /// URLs queued for refetch.
+    /// URLs taken up again: normalized from raw/ or fetched at the next run.
     pub queued_for_refetch: usize,
     /// Records marked ingested in the state database.
     pub adopted_records: usize,
@@ -28,10 +33,21 @@ pub struct Repaired {
 /// Repairs the problems in `report` (see the module doc).
 ///
 /// # Errors
-/// `State` when the state database cannot be changed.
-pub fn repair(report: &Report, normalized: &Path, state: &State) -> Result<Repaired, VerifyError> {
+/// When the state database cannot be read or changed.
+pub fn repair(
+    report: &Report,
+    normalized: &Path,
+    raw: &Path,
+    state: &State,
+    frontier: &Frontier,
+) -> Result<Repaired, VerifyError> {
     let mut done = Repaired::default();
-    let mut queue = Vec::new();
+    let rows: HashMap<String, UrlRow> = state
+        .url_rows()?
+        .into_iter()
+        .map(|r| (r.url.clone(), r))
+        .collect();
+    let mut changes = Vec::new();
     let mut lost_raw = Vec::new();
     let mut manifest = false;
     for p in &report.problems {
@@ -41,24 +57,29 @@ pub fn repair(report: &Report, normalized: &Path, state: &State) -> Result<Repai
                     .push(format!("{p} (edit or remove the segment by hand)"));
             }
             Problem::Corpus(_) => manifest = true,
-            Problem::Store(StoreProblem::RecordMissing { url, .. })
-            | Problem::Store(StoreProblem::FetchedRawMissing { url, .. }) => {
-                queue.push(url.clone());
+            Problem::Store(StoreProblem::RecordMissing { url, .. }) => {
+                if let Some(row) = rows.get(url) {
+                    changes.extend(take_up(row, raw));
+                    done.queued_for_refetch += 1;
+                }
+            }
+            Problem::Store(StoreProblem::FetchedRawMissing { url, .. }) => {
+                if let Some(row) = rows.get(url) {
+                    changes.extend(change(row, Transition::RawLost));
+                    done.queued_for_refetch += 1;
+                }
             }
             Problem::Store(
                 StoreProblem::RawMissing { id, .. } | StoreProblem::RawDamaged { id, .. },
             ) => lost_raw.push(id.clone()),
             Problem::Store(StoreProblem::NotInState {
-                id,
-                url,
-                source_id,
-                raw,
-                ..
+                id, url, source_id, ..
             }) => {
-                state.adopt_record(url, source_id, id, raw)?;
-                done.adopted_records += 1;
+                if let Some(c) = adopt(id, url, source_id) {
+                    changes.push(c);
+                    done.adopted_records += 1;
+                }
             }
-            Problem::Store(StoreProblem::QueuedForRefetch { .. }) => {}
         }
     }
     if manifest {
@@ -71,9 +92,103 @@ pub fn repair(report: &Report, normalized: &Path, state: &State) -> Result<Repai
             )),
         }
     }
-    queue.extend(state.urls_of_records(&lost_raw)?);
-    queue.sort();
-    queue.dedup();
-    done.queued_for_refetch = state.queue_refetch(&queue)?;
+    for (key, source) in state.urls_of_records(&lost_raw)? {
+        done.queued_for_refetch += 1;
+        changes.push(Change {
+            key,
+            source,
+            transition: Transition::Requeue,
+        });
+    }
+    frontier.apply(&changes)?;
     Ok(done)
+}
+
+/// The changes that take up a URL whose record is gone: back to `fetched` when its raw
+/// response is still there (the run normalizes it from raw/), else to `discovered`.
+pub(super) fn take_up(row: &UrlRow, raw: &Path) -> Vec<Change> {
+    let mut out: Vec<Change> = change(row, Transition::Requeue).into_iter().collect();
+    if let Some(loc) = &row.raw
+        && raw.join(&loc.file).is_file()
+    {
+        out.extend(change(row, Transition::Fetched { raw: loc.clone() }));
+    }
+    out
+}
+
+fn change(row: &UrlRow, transition: Transition) -> Option<Change> {
+    let (key, source) = row.key();
+    Some(Change {
+        key,
+        source: source?,
+        transition,
+    })
+}
+
+fn adopt(id: &str, url: &str, source_id: &str) -> Option<Change> {
+    Some(Change {
+        key: UrlKey::of(&url::Url::parse(url).ok()?),
+        source: SourceId::new(source_id).ok()?,
+        transition: Transition::Ingested {
+            record: RecordId::new(id),
+            duplicate: false,
+            validators: Validators::default(),
+        },
+    })
+}
+
+/// At the start of every run (the caller holds the run lock): names the damage the corpus found
+/// between its manifest and its folder (it has already rewritten the manifest), and takes up
+/// again every URL the frontier marks ingested whose record the corpus does not have (a lost
+/// or deleted segment), from raw/ when its response is still there. Returns one line per
+/// problem, for the run report; empty when everything agrees.
+pub fn on_open(corpus: &Corpus, state: &State, frontier: &Frontier, raw: &Path) -> Vec<String> {
+    let mut lines: Vec<String> = corpus
+        .damage()
+        .iter()
+        .map(|d| format!("corpus: {d}"))
+        .collect();
+    let rows = match state.url_rows() {
+        Ok(rows) => rows,
+        Err(e) => {
+            lines.push(format!(
+                "corpus check: {}",
+                crate::pipeline::report::error_chain(&e)
+            ));
+            return lines;
+        }
+    };
+    let lost: Vec<&UrlRow> = rows
+        .iter()
+        .filter(|r| r.is_ingested())
+        .filter(|r| {
+            r.record_id
+                .as_deref()
+                .is_some_and(|id| !corpus.contains(id))
+        })
+        .collect();
+    if lost.is_empty() {
+        return lines;
+    }
+    let changes: Vec<Change> = lost.iter().flat_map(|r| take_up(r, raw)).collect();
+    let from_raw = changes
+        .iter()
+        .filter(|c| matches!(c.transition, Transition::Fetched { .. }))
+        .count();
+    for r in &lost {
+        tracing::warn!(url = %r.url, record = r.record_id.as_deref().unwrap_or_default(), "record missing from the corpus; taken up again");
+    }
+    match frontier.apply(&changes) {
+        Ok(()) => lines.push(format!(
+            "corpus: {} URL(s) marked ingested had no record; {from_raw} normalized again from raw/, {} fetched again",
+            lost.len(),
+            lost.len() - from_raw
+        )),
+        Err(e) => lines.push(format!(
+            "corpus: {} URL(s) marked ingested have no record and could not be taken up: {}",
+            lost.len(),
+            crate::pipeline::report::error_chain(&e)
+        )),
+    }
+    lines
 }
