@@ -521,3 +521,32 @@ async fn full_disk_loses_nothing() {
     assert_eq!(code, 0, "{v:#}");
     drop(guard);
 }
+
+// `verify --repair` after a segment was lost: the manifest is rewritten and the URLs are taken
+// up again from raw/; `verify` says what is still pending, and after the next run nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_repair_takes_up_a_lost_segment() {
+    let server = agency(Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &server, None);
+    first_run(dir.path(), &cfg, &server).await;
+    let norm = dir.path().join("normalized");
+    std::fs::remove_file(norm.join("part-000001.jsonl")).unwrap();
+    let out = newsmill_async(dir.path(), &["verify", "-c", &cfg, "--repair", "--json"]).await;
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{v:#}");
+    assert_eq!(v["repaired"]["manifest_rewritten"], true, "{v:#}");
+    assert_eq!(v["repaired"]["queued_for_refetch"], ITEMS, "{v:#}");
+    let (code, v) = verify_json(dir.path(), &cfg).await;
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(
+        kinds(&v),
+        BTreeSet::from(["pending_recovery".to_owned()]),
+        "{v:#}"
+    );
+    let (code, out) = run(dir.path(), &cfg).await;
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(urls(&norm), feed_urls(&server), "{out}");
+    let (code, v) = verify_json(dir.path(), &cfg).await;
+    assert_eq!(code, 0, "{v:#}");
+}

@@ -49,12 +49,11 @@ pub(super) fn check(
                 url: row.url.clone(),
                 id: id.to_owned(),
             });
-        } else if let (true, Some(loc)) = (row.is_fetched(), &row.raw)
-            && sizes.get(&loc.file).is_none()
-        {
-            out.problems.push(StoreProblem::FetchedRawMissing {
-                url: row.url.clone(),
-                file: loc.file.display().to_string(),
+        } else if let (true, Some(loc)) = (row.is_fetched(), &row.raw) {
+            let (url, file) = (row.url.clone(), loc.file.display().to_string());
+            out.problems.push(match sizes.get(&loc.file) {
+                Some(_) => StoreProblem::PendingRecovery { url, file },
+                None => StoreProblem::FetchedRawMissing { url, file },
             });
         }
     }
@@ -189,6 +188,7 @@ mod tests {
             row("u6", "fetched", None, Some(loc("gone.warc.gz", 0, 1))),
             row("u7", "discovered", None, Some(loc("gone.warc.gz", 0, 1))),
             row("u8", "failed", None, Some(loc("a.warc.gz", 0, 1))),
+            row("u9", "fetched", None, Some(loc("a.warc.gz", 0, 1))),
         ];
         let out = check(&records, &rows, raw.path(), Depth::Quick);
         let text: Vec<String> = out.problems.iter().map(ToString::to_string).collect();

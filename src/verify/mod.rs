@@ -101,6 +101,17 @@ pub enum StoreProblem {
         /// What is wrong.
         reason: String,
     },
+    /// A URL whose response is in raw/ but whose record is not in the corpus yet (a crash, a
+    /// failed flush, or a record taken up again): the next run normalizes it from raw/.
+    #[error(
+        "{url} is fetched (raw/{file}) but not in the corpus yet; the next run normalizes it from raw/"
+    )]
+    PendingRecovery {
+        /// The URL (state key).
+        url: String,
+        /// WARC file, relative to raw/.
+        file: String,
+    },
     /// A URL fetched but not ingested whose WARC file is gone (it cannot be normalized from
     /// raw/ any more).
     #[error("{url} was fetched but not ingested, and its raw response file raw/{file} is missing")]

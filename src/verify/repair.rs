@@ -72,6 +72,8 @@ pub fn repair(
             Problem::Store(
                 StoreProblem::RawMissing { id, .. } | StoreProblem::RawDamaged { id, .. },
             ) => lost_raw.push(id.clone()),
+            // The next run normalizes it from raw/: nothing to do now.
+            Problem::Store(StoreProblem::PendingRecovery { .. }) => {}
             Problem::Store(StoreProblem::NotInState {
                 id, url, source_id, ..
             }) => {
