@@ -265,6 +265,24 @@ pub enum AttributionKind {
     Photo,
 }
 
+/// Where on the page an attribution was read.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum FoundIn {
+    /// The running text ("…, Reuters reports").
+    Body,
+    /// The wire dateline opening the text ("MINSK, 5 May (BelTA) –").
+    Dateline,
+    /// A picture's caption, or a credit line under a picture in the text ("Фото: БелТА").
+    Caption,
+    /// A dedicated credit element of a picture (`class="credit"`, "© AFP / Name").
+    Credit,
+    /// The closing lines of the text ("Based on materials of sb.by and belta.by").
+    Footer,
+}
+
 /// One agency credited by an article.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Attribution {
@@ -276,6 +294,10 @@ pub struct Attribution {
     pub kind: AttributionKind,
     /// The words in the page that gave it away.
     pub evidence: String,
+    /// Where on the page `evidence` was read; null for `publisher` (known from the config, not
+    /// read from the page) and in records written before the field existed.
+    #[serde(default)]
+    pub found_in: Option<FoundIn>,
 }
 
 /// Which signal the publication date came from.

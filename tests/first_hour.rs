@@ -454,3 +454,36 @@ async fn extract_prints_corpus_records_with_the_content_id_and_no_invented_publi
         assert_eq!(line["word_count"], words);
     }
 }
+
+// See: issue 11, item 8. On a terminal each source's bar is labelled with its name and its
+// fetched / new / failed counts and shows an ETA, not the raw span (`source{id=…}`).
+#[test]
+fn progress_bars_show_the_source_name_counts_and_eta() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIPPED progress_bars: no `script` command for a pty");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let line = format!(
+        "{} demo --out {}",
+        env!("CARGO_BIN_EXE_newsmill"),
+        dir.path().join("d").display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("RUST_LOG", "newsmill=info")
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    for name in ["BelTA", "SB. Belarus Today"] {
+        let bar = screen
+            .split(['\r', '\n', '\u{1b}'])
+            .find(|l| l.contains(&format!("{name}  fetched ")) && l.contains("ETA"))
+            .unwrap_or_else(|| panic!("no bar with an ETA for {name}:\n{screen}"));
+        assert!(
+            bar.contains(" · new ") && bar.contains(" · failed "),
+            "{bar}"
+        );
+    }
+    assert!(!screen.contains("source{id="), "raw span label:\n{screen}");
+}

@@ -7,6 +7,7 @@
 mod agency;
 mod util;
 
+mod attribution_set;
 mod bounds;
 mod cli;
 mod crash;

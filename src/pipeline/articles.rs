@@ -12,10 +12,10 @@ use crate::fetch::{FetchError, FetchRequest, Fetched};
 use crate::frontier::{Change, FailureKind, Refusal, Transition, WorkItem};
 use crate::model::{SourceId, Validators};
 
-use super::Run;
 use super::discover::count_fetch_error;
 use super::report::SourceStats;
 use super::sink::SinkMsg;
+use super::{Run, progress};
 
 /// Article fetch tasks alive at once per source. The politeness gate limits actual requests;
 /// this bounds how many fetched pages can wait in memory ahead of a slow sink (each task holds
@@ -55,9 +55,16 @@ pub(super) async fn fetch_all(
         };
         tracing::Span::current().pb_inc(1);
         match done {
-            Ok(Done::Page) => stats.fetched += 1,
+            Ok(Done::Page) => {
+                stats.fetched += 1;
+                run.progress.note(source, progress::Event::Fetched);
+            }
             Ok(Done::NotModified) => stats.not_modified += 1,
-            Ok(Done::Failed(e)) => count_fetch_error(&e, stats),
+            Ok(Done::Failed(e)) => {
+                if count_fetch_error(&e, stats) {
+                    run.progress.note(source, progress::Event::Failed);
+                }
+            }
             Ok(Done::Cancelled) => {}
             Err(e) => {
                 tracing::error!(error = %e, "fetch task panicked");

@@ -213,16 +213,19 @@ enum Probe {
     No,
 }
 
-/// Counts a fetch failure: robots refusals are counted apart, not as failures.
-pub fn count_fetch_error(e: &FetchError, stats: &mut SourceStats) {
+/// Counts a fetch failure: robots refusals are counted apart, not as failures. Returns
+/// whether it was counted as a failure.
+pub fn count_fetch_error(e: &FetchError, stats: &mut SourceStats) -> bool {
     match e {
         FetchError::RobotsDisallowed { .. } => stats.robots_blocked += 1,
         FetchError::BadScheme { .. } => stats.rejected_links += 1,
         _ => {
             stats.fail(&e.kind());
             stats.network_failures += u64::from(e.is_network());
+            return true;
         }
     }
+    false
 }
 
 /// Logs a failed fetch (`what` says which kind) at the level it deserves: a robots refusal or a

@@ -19,6 +19,7 @@ use crate::normalize::{NormalizeError, Normalizer};
 use crate::state::State;
 
 use super::near::{NearError, NearLinker};
+use super::progress::{Event, Progress};
 use super::report::SourceStats;
 
 /// What happened to one page.
@@ -80,6 +81,8 @@ pub struct Ingest {
     /// (the frontier fetches its URL again); off under `--refetch`, where every URL comes back
     /// and rewriting every segment would buy nothing.
     pub(super) relocate_raw: bool,
+    /// Terminal progress bars to tell about new records and pages that gave none.
+    progress: Option<Arc<Progress>>,
 }
 
 impl Ingest {
@@ -101,7 +104,20 @@ impl Ingest {
             corpus,
             stats: BTreeMap::new(),
             relocate_raw: true,
+            progress: None,
         })
+    }
+
+    /// Also counts new records and failed pages on the run's progress bars.
+    pub fn with_progress(mut self, progress: Arc<Progress>) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    fn note(&self, source: &SourceId, event: Event) {
+        if let Some(p) = &self.progress {
+            p.note(source, event);
+        }
     }
 
     /// Normalizes, dedups and queues one stored page.
@@ -116,6 +132,7 @@ impl Ingest {
                     NormalizeError::UnknownSource { .. } => FailureKind::UnknownSource,
                 };
                 stats.fail(&kind.as_str());
+                self.note(&page.source, Event::Failed);
                 return Ingested::Failed { kind };
             }
         };
@@ -141,6 +158,7 @@ impl Ingest {
                 let stats = self.stats.entry(page.source.clone()).or_default();
                 stats.new_articles += 1;
                 stats.near_duplicates += u64::from(near);
+                self.note(&page.source, Event::New);
                 Ingested::New { id, url }
             }
             Verdict::Duplicate { of } => {

@@ -13,6 +13,7 @@ mod discover;
 pub mod ingest;
 pub mod lock;
 pub mod near;
+pub mod progress;
 pub mod report;
 mod reprocess;
 mod sink;
@@ -27,7 +28,6 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
-use tracing_indicatif::span_ext::IndicatifSpanExt as _;
 
 use crate::config::{Config, SourceConfig};
 use crate::corpus::Corpus;
@@ -70,6 +70,7 @@ struct Run {
     started: DateTime<Utc>,
     /// Disagreements between corpus and frontier found and taken up at the start.
     integrity: Vec<String>,
+    progress: Arc<progress::Progress>,
 }
 
 impl Run {
@@ -90,6 +91,10 @@ impl Run {
             &config.dedup,
         )
         .context("opening near-duplicate index")?;
+        let progress = Arc::new(progress::Progress::new(
+            profiles.iter().map(|p| (&p.id, p.name.as_str())),
+        ));
+        let ingest = ingest.with_progress(progress.clone());
         let fetcher = Arc::new(Fetcher::new(&config.fetch).context("building HTTP client")?);
         let frontier = Frontier::new(state.clone(), config.fetch.retry);
         let integrity =
@@ -108,6 +113,7 @@ impl Run {
             shutdown,
             started: Utc::now(),
             integrity,
+            progress,
         };
         Ok((run, parts))
     }
@@ -205,6 +211,7 @@ pub async fn run(
         // One span per source: its events carry `source{id=…}`, and on a terminal it is drawn
         // as that source's progress bar.
         let span = tracing::info_span!("source", id = %src.profile.id);
+        run.progress.discovering(&src.profile.id, &span);
         per_source.spawn(
             async move {
                 let stats = crawl_source(&run, &src, &opts, not_before, tx).await;
@@ -288,12 +295,8 @@ async fn crawl_source(
         todo.truncate(max);
     }
     let span = tracing::Span::current();
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{span_child_prefix}{span_name}{{{span_fields}}} {wide_bar} {pos}/{len} {elapsed}",
-    ) {
-        span.pb_set_style(&style);
-    }
-    span.pb_set_length(todo.len() as u64);
+    run.progress
+        .start(&src.profile.id, &span, todo.len() as u64);
     articles::fetch_all(run, &src.profile.id, todo, tx, &mut stats).await;
     stats
 }
