@@ -51,7 +51,15 @@ fn check_article(key: &str, exp: &Value, records: &[Value], in_exact_pair: bool)
         "{key}: published_at"
     );
     assert_eq!(rec["language"], exp["language"], "{key}: language");
-    assert_eq!(rec["schema_version"], 1);
+    if let Some(at) = exp["published_at"].as_str() {
+        assert_eq!(
+            rec["published_date"],
+            at.get(..10).unwrap(),
+            "{key}: published_date"
+        );
+        assert_eq!(rec["date_precision"], "instant", "{key}: date_precision");
+    }
+    assert_eq!(rec["schema_version"], 2);
     let text = rec["text"].as_str().unwrap();
     for s in strs(&exp["must_contain"]) {
         assert!(text.contains(&s), "{key}: text lacks {s:?}\n---\n{text}");
