@@ -143,7 +143,10 @@ impl Filter {
         if b.chars <= MAX_BOILERPLATE_CHARS && self.boilerplate.is_match(&fold_case(&b.text)) {
             return false;
         }
-        !(b.kind == BlockKind::Heading && b.link_density() > 0.3) && !is_ticker(&b.text)
+        if is_ticker(&b.text) {
+            return false;
+        }
+        !(b.kind == BlockKind::Heading && b.link_density() > 0.3)
     }
 
     /// A short label right before a dropped link list announces that list.
