@@ -9,7 +9,9 @@
 //!
 //! When an exact duplicate of an existing record is seen at another URL, the existing record's
 //! `also_seen_at` grows, and when a record's near-duplicate cluster changes its link fields
-//! change (`links.rs`): either way its segment is rewritten (temp + rename) at the next flush.
+//! change (`links.rs`), and when a record whose raw response was lost is fetched again its
+//! `raw` moves to the new response (`links.rs`): either way its segment is rewritten (temp +
+//! rename) at the next flush.
 //! Nothing here depends on wall-clock time, so the same input gives byte-identical files.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -17,16 +19,21 @@ use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::{CorpusRecord, NearLink, SCHEMA_VERSION, Sighting};
+use crate::model::{CorpusRecord, NearLink, RawLocation, SCHEMA_VERSION, Sighting};
 
+mod check;
 mod links;
+mod manifest;
+#[cfg(test)]
+mod tests;
+
+pub use check::{Inspection, RecordRef, inspect, segment_files, segment_lines};
+pub use manifest::{CorpusDamage, MANIFEST, Manifest, SegmentInfo, segment_name, segment_number};
 
 /// Records per segment before a new one is started.
 const SEGMENT_RECORDS: usize = 1000;
-const MANIFEST: &str = "manifest.json";
 
 /// Errors reading or writing the corpus.
 #[derive(Debug, thiserror::Error)]
@@ -60,30 +67,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CorpusError + '_ {
     }
 }
 
-/// One segment in the manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SegmentInfo {
-    /// File name inside the corpus folder.
-    pub file: String,
-    /// Number of records (lines).
-    pub records: usize,
-    /// File size in bytes.
-    pub bytes: u64,
-    /// SHA-256 of the file, hex.
-    pub sha256: String,
-}
-
-/// `manifest.json`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Manifest {
-    /// Record schema version of the segments.
-    pub schema_version: u32,
-    /// Total records over all segments.
-    pub records: usize,
-    /// Segments in write order.
-    pub segments: Vec<SegmentInfo>,
-}
-
 /// What a flush wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FlushReport {
@@ -104,6 +87,10 @@ pub struct Corpus {
     sightings: BTreeMap<String, Vec<Sighting>>,
     /// New near-duplicate links for durable records, applied at the next flush.
     links: BTreeMap<String, NearLink>,
+    /// New raw locations for durable records whose raw response was lost and fetched again.
+    raw_moves: BTreeMap<String, RawLocation>,
+    /// How the manifest on disk differed from the folder when it was opened.
+    damage: Vec<CorpusDamage>,
 }
 
 impl Corpus {
@@ -137,15 +124,27 @@ impl Corpus {
             if writer && name.ends_with(".tmp") {
                 let p = dir.join(&name);
                 fs::remove_file(&p).map_err(io(&p))?;
-            } else if name.starts_with("part-") && name.ends_with(".jsonl") {
+            } else if segment_number(&name).is_some() {
                 names.push(name);
             }
         }
-        Self::load_names(dir, names)
+        let mut corpus = Self::load_names(dir, names)?;
+        let read = manifest::read_manifest(dir);
+        corpus.damage = manifest::compare(dir, &read, &corpus.manifest.segments);
+        corpus.manifest.last_segment = manifest::highest_used(&read, &corpus.manifest.segments);
+        for d in &corpus.damage {
+            tracing::warn!(corpus = %dir.display(), problem = %d, "corpus manifest differs from its segments");
+        }
+        if writer && !corpus.damage.is_empty() {
+            // The folder is the truth: the manifest is rewritten to match it (a missing
+            // segment's records are reported by the damage list and by `verify`).
+            corpus.write_manifest()?;
+        }
+        Ok(corpus)
     }
 
     fn load_names(dir: &Path, mut names: Vec<String>) -> Result<Self, CorpusError> {
-        names.sort();
+        names.sort_by_key(|n| segment_number(n));
         let mut corpus = Self {
             dir: dir.to_owned(),
             manifest: Manifest {
@@ -156,6 +155,8 @@ impl Corpus {
             pending: Vec::new(),
             sightings: BTreeMap::new(),
             links: BTreeMap::new(),
+            raw_moves: BTreeMap::new(),
+            damage: Vec::new(),
         };
         for name in names {
             let (records, info) = corpus.read_segment(&name)?;
@@ -201,6 +202,12 @@ impl Corpus {
     /// The manifest as of the last flush.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    /// How `manifest.json` differed from the segments in the folder when the corpus was opened
+    /// (empty when they agreed). A writer has already rewritten the manifest to match the folder.
+    pub fn damage(&self) -> &[CorpusDamage] {
+        &self.damage
     }
 
     /// Whether a record with this id is written or pending.
@@ -263,8 +270,11 @@ impl Corpus {
         let mut report = FlushReport::default();
         let pending = std::mem::take(&mut self.pending);
         for chunk in pending.chunks(SEGMENT_RECORDS) {
-            let name = format!("part-{:06}.jsonl", self.manifest.segments.len() + 1);
+            // Never a name used before, even when segments went missing (see `manifest.rs`).
+            let number = self.manifest.last_segment + 1;
+            let name = segment_name(number);
             let info = self.write_segment(&name, chunk)?;
+            self.manifest.last_segment = number;
             for r in chunk {
                 let urls = BTreeSet::from([r.article.canonical_url.to_string()]);
                 self.index.insert(r.id.clone(), (name.clone(), urls));
@@ -284,13 +294,14 @@ impl Corpus {
     fn apply_updates(&mut self) -> Result<usize, CorpusError> {
         let sightings = std::mem::take(&mut self.sightings);
         let links = std::mem::take(&mut self.links);
+        let moves = std::mem::take(&mut self.raw_moves);
         let mut by_segment: BTreeMap<String, Vec<(&String, &Vec<Sighting>)>> = BTreeMap::new();
         for (id, list) in &sightings {
             if let Some((seg, _)) = self.index.get(id) {
                 by_segment.entry(seg.clone()).or_default().push((id, list));
             }
         }
-        for id in links.keys() {
+        for id in links.keys().chain(moves.keys()) {
             if let Some((seg, _)) = self.index.get(id) {
                 by_segment.entry(seg.clone()).or_default();
             }
@@ -303,6 +314,9 @@ impl Corpus {
                 }
                 if let Some(link) = links.get(&rec.id) {
                     rec.near = link.clone();
+                }
+                if let Some(raw) = moves.get(&rec.id) {
+                    rec.raw = raw.clone();
                 }
             }
             let info = self.write_segment(seg, &records)?;

@@ -61,6 +61,8 @@ pub fn write(records: &[&CorpusRecord], path: &Path) -> Result<usize, ParquetErr
         "description",
         "text",
         "published_at",
+        "published_date",
+        "date_precision",
         "date_source",
         "language",
         "fetched_at",
@@ -92,6 +94,13 @@ pub fn write(records: &[&CorpusRecord], path: &Path) -> Result<usize, ParquetErr
         text_col(records, |r| r.article.description.clone()),
         text_col(records, |r| Some(r.article.text.clone())),
         text_col(records, |r| r.article.published_at.map(|d| d.to_rfc3339())),
+        text_col(records, |r| r.article.published_date.map(|d| d.to_string())),
+        text_col(records, |r| {
+            r.article
+                .date_precision
+                .and_then(|d| json(&d))
+                .map(|s| s.trim_matches('"').to_owned())
+        }),
         text_col(records, |r| {
             r.article
                 .date_source

@@ -8,14 +8,30 @@ use clap::Parser as _;
 use newsmill::cli::{Cli, LogFormat};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A bad command line under `--log-format json` is still one JSON line on stderr.
+        Err(e) if e.use_stderr() && json_requested() => {
+            let line = serde_json::json!({
+                "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                "level": "ERROR",
+                "message": "invalid command line",
+                "error": e.to_string().trim_end(),
+                "target": "newsmill",
+            });
+            eprintln!("{line}");
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     let verbosity = if cli.quiet {
         -1
     } else {
         i8::try_from(cli.verbose).unwrap_or(i8::MAX)
     };
-    newsmill::telemetry::init(cli.log_format == LogFormat::Json, verbosity);
-    let outcome = match newsmill::app::try_execute_sync(cli.command) {
+    let format = cli.log_format;
+    newsmill::telemetry::init(format == LogFormat::Json, verbosity);
+    let outcome = match newsmill::app::try_execute_sync(cli.command, format) {
         Ok(outcome) => outcome,
         Err(command) => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -24,18 +40,34 @@ fn main() -> ExitCode {
             {
                 Ok(rt) => rt,
                 Err(e) => {
-                    eprintln!("newsmill: cannot start the async runtime: {e}");
+                    fatal(format, &format!("cannot start the async runtime: {e}"));
                     return ExitCode::from(2);
                 }
             };
-            runtime.block_on(newsmill::app::execute(command))
+            runtime.block_on(newsmill::app::execute(command, format))
         }
     };
     match outcome {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("newsmill: {e:#}");
+            fatal(format, &format!("{e:#}"));
             ExitCode::from(2)
         }
+    }
+}
+
+/// Whether the raw arguments ask for JSON logs (for errors met before they are parsed).
+fn json_requested() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    args.windows(2)
+        .any(|w| w[0] == "--log-format" && w[1] == "json")
+        || args.iter().any(|a| a == "--log-format=json")
+}
+
+/// Prints a fatal error: `newsmill: <chain>` with text logs, an error event with JSON logs.
+fn fatal(format: LogFormat, chain: &str) {
+    match format {
+        LogFormat::Text => eprintln!("newsmill: {chain}"),
+        LogFormat::Json => tracing::error!(error = %chain, "fatal"),
     }
 }

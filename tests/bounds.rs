@@ -2,7 +2,8 @@
 //! what `extract` reads, and how discovery caps are reported. Every server is on 127.0.0.1.
 // See: issues show 9
 
-use crate::util::{code_err, newsmill};
+use crate::hostile::{Hostile, Reply};
+use crate::util::{code_err, newsmill, newsmill_async};
 
 /// Item 7: `recent_window = "300000y"` fails `check` naming the key (exit 2, no panic).
 #[test]
@@ -86,4 +87,136 @@ fn issue_9_check_lists_schema_and_value_problems_at_once() {
         assert!(err.contains(key), "missing {key}:\n{err}");
     }
     assert!(!err.contains("report this to the developer"), "{err}");
+}
+
+/// Item 10: a 200 000-URL sitemap is cut to 50 000, and the cut shows as `over_cap` in the
+/// summary and the run report, logged once with the sitemap's URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_9_sitemap_over_cap_is_reported() {
+    let mut xml = String::from(
+        "<?xml version=\"1.0\"?><urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">",
+    );
+    for i in 0..200_000 {
+        // Old entries: outside the recent window, so nothing is fetched after discovery.
+        xml.push_str(&format!(
+            "<url><loc>/a/{i}</loc><lastmod>2001-01-01</lastmod></url>"
+        ));
+    }
+    xml.push_str("</urlset>");
+    let server = Hostile::start(move |hit, _| match hit.path.as_str() {
+        "/robots.txt" => Reply::status(404),
+        "/sitemap.xml" => Reply::ok("application/xml", xml.as_bytes()),
+        _ => Reply::status(404),
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("c.toml"),
+        format!(
+            "[fetch]\nallow_private_networks = true\nper_host_interval = \"0s\"\n\
+             max_body_bytes = 67108864\n[[sources]]\nid = \"big\"\nname = \"Big\"\n\
+             sitemaps = [\"{}\"]\n",
+            server.url("/sitemap.xml")
+        ),
+    )
+    .unwrap();
+    let out = newsmill_async(dir.path(), &["run", "-c", "c.toml"]).await;
+    let (code, err) = code_err(&out);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("over_cap=150000"),
+        "summary lacks over_cap:\n{err}"
+    );
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("more entries than the cap"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(warnings.iter().all(|l| l.contains("/sitemap.xml")), "{err}");
+    let runs = dir.path().join("state/runs");
+    let report = std::fs::read_dir(&runs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("a run report");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+    assert_eq!(report["sources"]["big"]["over_cap"], 150_000, "{report}");
+}
+
+/// Item 8: `extract` reads regular files only, at most `max_body_bytes` of each. A symlink to
+/// /dev/zero, a FIFO and a directory each get a clear error naming the file; the other inputs
+/// are still processed; a long file is cut with a `truncated` warning; exit 1.
+#[cfg(unix)]
+#[test]
+fn issue_9_extract_reads_regular_files_within_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let seed = std::fs::read(crate::util::fixture(
+        "sb/en/together-we-are-a-formidable-force-and-we-will-never-be-defeated-.html",
+    ))
+    .unwrap();
+    let mut big = seed.clone();
+    big.extend_from_slice(b"<!--");
+    big.extend(std::iter::repeat_n(b'x', 200_000));
+    big.extend_from_slice(b"-->");
+    std::fs::write(d.join("good.html"), &seed).unwrap();
+    std::fs::write(d.join("big.html"), &big).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", d.join("zero.html")).unwrap();
+    let mkfifo = std::process::Command::new("mkfifo")
+        .arg(d.join("pipe.html"))
+        .status()
+        .unwrap();
+    assert!(mkfifo.success());
+    std::fs::create_dir(d.join("folder.html")).unwrap();
+    std::fs::write(
+        d.join("c.toml"),
+        format!("[fetch]\nmax_body_bytes = {}\n", seed.len() + 1000),
+    )
+    .unwrap();
+    let files = [
+        "good.html",
+        "zero.html",
+        "pipe.html",
+        "folder.html",
+        "big.html",
+    ];
+    let mut args = vec!["extract", "-c", "c.toml"];
+    args.extend(files);
+    let out = newsmill(d, &args);
+    let (code, err) = code_err(&out);
+    assert_eq!(code, 1, "{err}");
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), files.len(), "{lines:?}");
+    for (line, (file, kind)) in lines.iter().skip(1).zip([
+        ("zero.html", "a character device"),
+        ("pipe.html", "a FIFO"),
+        ("folder.html", "a directory"),
+    ]) {
+        let error = line["error"].as_str().unwrap_or_default();
+        assert!(error.contains(file) && error.contains(kind), "{line}");
+        assert!(err.contains(file), "stderr does not name {file}:\n{err}");
+    }
+    let good = lines.first().unwrap();
+    assert!(good["error"].is_null(), "{good}");
+    assert!(
+        good["text"].as_str().is_some_and(|t| t.len() > 500),
+        "{good}"
+    );
+    let cut = lines.last().unwrap();
+    assert_eq!(
+        cut["text"], good["text"],
+        "the cut removed only the padding"
+    );
+    let warnings = cut["warnings"].to_string();
+    assert!(warnings.contains("truncated: file cut at"), "{cut}");
+    assert!(
+        !good["warnings"].to_string().contains("truncated"),
+        "{good}"
+    );
 }

@@ -17,6 +17,18 @@ pub struct BlockedAddress {
     pub addrs: String,
 }
 
+/// The error the resolver returns when the name does not resolve at all; `fetch` finds it in
+/// the error chain and reports a `dns` failure.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot resolve {host}")]
+pub struct ResolveFailed {
+    /// The host name.
+    pub host: String,
+    /// The system resolver's error.
+    #[source]
+    pub source: std::io::Error,
+}
+
 /// Whether an address is on the public internet.
 ///
 /// An IPv6 address that carries an IPv4 address inside it is judged by that IPv4 address,
@@ -110,8 +122,16 @@ impl Resolve for GuardedResolver {
         let allow = self.allow_private;
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let looked_up = tokio::net::lookup_host((host.as_str(), 0))
+                .await
+                .map(Iterator::collect::<Vec<SocketAddr>>);
+            let addrs = match looked_up {
+                Ok(found) => found,
+                Err(source) => {
+                    return Err(Box::new(ResolveFailed { host, source })
+                        as Box<dyn std::error::Error + Send + Sync>);
+                }
+            };
             let ok: Vec<SocketAddr> = addrs
                 .iter()
                 .copied()

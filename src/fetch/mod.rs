@@ -25,19 +25,10 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::config::FetchConfig;
-use crate::model::{FeedItem, HostKey, RawPage, SourceId};
+use crate::model::{FeedItem, HostKey, RawPage, SourceId, Validators};
 pub use error::FetchError;
 use politeness::Politeness;
 use robots::{Cached, RobotsCache, RobotsRules};
-
-/// Validators for a conditional GET.
-#[derive(Debug, Clone, Default)]
-pub struct Conditional {
-    /// Sent as `If-None-Match`.
-    pub etag: Option<String>,
-    /// Sent as `If-Modified-Since`.
-    pub last_modified: Option<String>,
-}
 
 /// One thing to fetch.
 #[derive(Debug, Clone)]
@@ -47,7 +38,7 @@ pub struct FetchRequest {
     /// The source it is fetched for.
     pub source: SourceId,
     /// Validators from the last fetch, if any.
-    pub conditional: Conditional,
+    pub conditional: Validators,
     /// What discovery knew about it.
     pub hint: Option<FeedItem>,
 }
@@ -183,7 +174,7 @@ impl Fetcher {
     async fn with_retries(
         &self,
         url: &Url,
-        conditional: Option<&Conditional>,
+        conditional: Option<&Validators>,
     ) -> Result<attempt::Outcome, FetchError> {
         let host = HostKey::try_from(url).map_err(|_| FetchError::BadScheme {
             url: url.to_string(),
@@ -238,7 +229,7 @@ impl Fetcher {
                     });
                 }
             };
-            let ttl = if matches!(rules, RobotsRules::Unreachable) {
+            let ttl = if matches!(rules, RobotsRules::Unreachable(_)) {
                 robots::UNREACHABLE_TTL
             } else {
                 self.config.robots_ttl
@@ -253,9 +244,10 @@ impl Fetcher {
             });
         }
         match cached.as_ref().map(|c| c.rules.as_ref()) {
-            Some(RobotsRules::Unreachable) => {
-                Err(FetchError::RobotsUnavailable { url: url.clone() })
-            }
+            Some(RobotsRules::Unreachable(network)) => Err(network
+                .as_ref()
+                .and_then(|e| e.network_for(url))
+                .unwrap_or_else(|| FetchError::RobotsUnavailable { url: url.clone() })),
             Some(rules) => Ok(rules.allows(url)),
             None => Ok(false),
         }
@@ -265,7 +257,7 @@ impl Fetcher {
     /// refused redirect target elsewhere is just "unreachable").
     async fn fetch_robots(&self, robots_url: &Url) -> Result<RobotsRules, FetchError> {
         let Ok(host) = HostKey::try_from(robots_url) else {
-            return Ok(RobotsRules::Unreachable);
+            return Ok(RobotsRules::Unreachable(None));
         };
         let mut url = robots_url.clone();
         // robots.txt redirects (http → https, to www.) are followed up to five hops (RFC 9309).
@@ -295,11 +287,16 @@ impl Fetcher {
                 {
                     return Err(e);
                 }
-                _ => RobotsRules::Unreachable,
+                // The origin itself could not be reached: keep the cause for its pages.
+                Err(failure) => {
+                    let error = failure.into_error();
+                    RobotsRules::Unreachable(error.is_network().then(|| Box::new(error)))
+                }
+                Ok(_) => RobotsRules::Unreachable(None),
             };
             return Ok(rules);
         }
-        Ok(RobotsRules::Unreachable)
+        Ok(RobotsRules::Unreachable(None))
     }
 
     /// `Sitemap:` lines of the origin's robots.txt (fetching it if needed).

@@ -6,19 +6,41 @@
 use crate::html::Document;
 use serde_json::Value;
 
+pub mod authors;
 pub mod dates;
 pub mod language;
+pub mod pictures;
 pub mod scan;
 
+pub use authors::{LdName, authors};
 pub use scan::{PageScan, fold_ws};
 
 /// Takes the photo-credit elements the scan found out of the document before extraction, so a
 /// credit is recorded once (in `photo_credits`) and never left in the body. Returns their texts.
+///
+/// Credit elements of pictures ([`pictures::Figure::credit_node`]) count too, whatever their
+/// class says ("copyright", "source").
 pub fn take_credits(doc: &mut Document, scan: &PageScan) -> Vec<String> {
     let mut texts = Vec::with_capacity(scan.credits.len());
-    for (id, text) in &scan.credits {
-        doc.detach(*id);
-        texts.push(text.clone());
+    let mut taken = Vec::new();
+    let from_pictures = scan
+        .figures
+        .iter()
+        .filter_map(|f| Some((f.credit_node?, f.credit.as_ref()?)));
+    for (id, text) in scan
+        .credits
+        .iter()
+        .map(|(id, t)| (*id, t))
+        .chain(from_pictures)
+    {
+        if taken.contains(&id) {
+            continue;
+        }
+        doc.detach(id);
+        taken.push(id);
+        if !texts.contains(text) {
+            texts.push(text.clone());
+        }
     }
     texts
 }
@@ -39,9 +61,11 @@ pub struct JsonLd {
     pub headline: Option<String>,
     pub date_published: Option<String>,
     pub date_modified: Option<String>,
-    pub authors: Vec<String>,
+    pub authors: Vec<LdName>,
     pub keywords: Vec<String>,
     pub description: Option<String>,
+    /// `articleBody` as written (line breaks kept): the text behind a paywall teaser.
+    pub article_body: Option<String>,
 }
 
 const ARTICLE_TYPES: &[&str] = &[
@@ -69,13 +93,14 @@ pub fn json_ld(scan: &PageScan) -> JsonLd {
     for v in &values {
         collect_objects(v, &mut objects, 0);
     }
-    let rank = |o: &Value| match type_names(o)
-        .iter()
-        .position(|t| ARTICLE_TYPES.contains(&t.as_str()))
-    {
-        Some(_) if type_names(o).iter().any(|t| t == "WebPage") => 1,
-        Some(_) => 0,
-        None => 2,
+    let rank = |o: &Value| {
+        let types = type_names(o);
+        let article = |t: &String| ARTICLE_TYPES.contains(&t.as_str()) || t.ends_with("Article");
+        match types.iter().position(article) {
+            Some(_) if types.iter().any(|t| t == "WebPage") => 1,
+            Some(_) => 0,
+            None => 2,
+        }
     };
     let Some(best) = objects
         .iter()
@@ -88,10 +113,29 @@ pub fn json_ld(scan: &PageScan) -> JsonLd {
         headline: str_field(best, "headline").or_else(|| str_field(best, "name")),
         date_published: str_field(best, "datePublished"),
         date_modified: str_field(best, "dateModified"),
-        authors: names(best.get("author")),
+        authors: ld_authors(best, &objects),
         keywords: keywords(best.get("keywords")),
         description: str_field(best, "description"),
+        article_body: best
+            .get("articleBody")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     }
+}
+
+/// The article's authors; when the article object names none, the first other object that
+/// does (a `Review` or a `WebPage` beside it), comments excepted.
+fn ld_authors(best: &Value, objects: &[&Value]) -> Vec<LdName> {
+    let own = authors::ld_names(best.get("author"), objects);
+    if !own.is_empty() {
+        return own;
+    }
+    objects
+        .iter()
+        .filter(|o| !type_names(o).iter().any(|t| t == "Comment"))
+        .map(|o| authors::ld_names(o.get("author"), objects))
+        .find(|n| !n.is_empty())
+        .unwrap_or_default()
 }
 
 fn collect_objects<'a>(v: &'a Value, out: &mut Vec<&'a Value>, depth: usize) {
@@ -104,21 +148,22 @@ fn collect_objects<'a>(v: &'a Value, out: &mut Vec<&'a Value>, depth: usize) {
             .for_each(|i| collect_objects(i, out, depth + 1)),
         Value::Object(map) => {
             out.push(v);
-            if let Some(g) = map.get("@graph") {
-                collect_objects(g, out, depth + 1);
+            for key in ["@graph", "mainEntity"] {
+                if let Some(g) = map.get(key) {
+                    collect_objects(g, out, depth + 1);
+                }
             }
         }
         _ => {}
     }
 }
 
+/// `@type` values without a schema.org URL prefix (`http://schema.org/NewsArticle`).
 fn type_names(o: &Value) -> Vec<String> {
+    let short = |t: &str| t.rsplit('/').next().unwrap_or(t).to_owned();
     match o.get("@type") {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|t| t.as_str().map(str::to_owned))
-            .collect(),
+        Some(Value::String(s)) => vec![short(s)],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(short).collect(),
         _ => Vec::new(),
     }
 }
@@ -128,15 +173,6 @@ fn str_field(o: &Value, key: &str) -> Option<String> {
         .and_then(Value::as_str)
         .map(fold_ws)
         .filter(|s| !s.is_empty())
-}
-
-fn names(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::String(s)) => vec![fold_ws(s)],
-        Some(Value::Object(_)) => v.and_then(|o| str_field(o, "name")).into_iter().collect(),
-        Some(Value::Array(a)) => a.iter().flat_map(|x| names(Some(x))).collect(),
-        _ => Vec::new(),
-    }
 }
 
 fn keywords(v: Option<&Value>) -> Vec<String> {
@@ -186,71 +222,58 @@ pub fn strip_site_name(title: &str, site_names: &[&str]) -> String {
     t
 }
 
-/// Chooses the headline: the first `h1` when the `<title>`/`og:title` confirms it (so a logo
-/// in an `h1` is not taken), else `og:title`, JSON-LD `headline`, `h1`, `<title>` in that order.
+/// Chooses the headline among the page's candidates (`h1`s, JSON-LD `headline`, `og:title`,
+/// `twitter:title`, `h2`s, `<title>`):
+/// 1. an `h1` that a metadata title repeats exactly;
+/// 2. else the first candidate that `<title>` contains without being all of it (the title is
+///    "headline | site": what it repeats is the headline, not a logo or a section name);
+/// 3. else an `h1` that `<title>`/`og:title`/`headline` confirm by containment;
+/// 4. else `og:title`, `headline`, the first `h1`, `<title>`, site names stripped.
 pub fn choose_title(scan: &PageScan, ld: &JsonLd, site_names: &[&str]) -> Option<String> {
-    let og = meta_first(&scan.metas, &["og:title", "twitter:title"])
-        .map(|t| strip_site_name(t, site_names));
-    let html_title = scan.title.clone();
-    let h1s: Vec<String> = scan
-        .h1s
+    let og = meta_first(&scan.metas, &["og:title"]).map(fold_ws);
+    let twitter = meta_first(&scan.metas, &["twitter:title"]).map(fold_ws);
+    let headline = ld
+        .headline
+        .as_deref()
+        .map(|h| fold_ws(&crate::html::decode_entities(h)));
+    let html_title = scan.title.clone().unwrap_or_default();
+    let usable = |t: &&String| t.chars().count() >= 3;
+    let h1s: Vec<&String> = scan.h1s.iter().filter(usable).collect();
+    let metas: Vec<&String> = [&og, &twitter, &headline].into_iter().flatten().collect();
+    let is_site = |c: &str| site_names.iter().any(|s| s.trim().eq_ignore_ascii_case(c));
+    if let Some(h) = h1s.iter().find(|h| metas.contains(h) && !is_site(h)) {
+        return Some((*h).clone());
+    }
+    let in_title = h1s
         .iter()
-        .filter(|t| t.chars().count() >= 3)
-        .cloned()
-        .collect();
+        .copied()
+        .chain([&headline, &og, &twitter].into_iter().flatten())
+        .chain(scan.h2s.iter().filter(usable))
+        .find(|c| usable(c) && *c != &html_title && html_title.contains(c.as_str()) && !is_site(c));
+    if let Some(c) = in_title {
+        return Some(c.clone());
+    }
     let confirm = |h: &str| {
         let h = h.to_lowercase();
-        [og.as_deref(), html_title.as_deref(), ld.headline.as_deref()]
-            .into_iter()
-            .flatten()
-            .any(|t| t.to_lowercase().contains(&h) || h.contains(&t.to_lowercase()))
+        [
+            og.as_deref(),
+            Some(html_title.as_str()),
+            headline.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|t| !t.is_empty())
+        .any(|t| t.to_lowercase().contains(&h) || h.contains(&t.to_lowercase()))
     };
     if let Some(h) = h1s.iter().find(|h| confirm(h)) {
-        return Some(h.clone());
+        return Some((*h).clone());
     }
-    og.filter(|t| !t.is_empty())
-        .or_else(|| ld.headline.clone())
-        .or_else(|| h1s.first().cloned())
-        .or_else(|| html_title.map(|t| strip_site_name(&t, site_names)))
+    og.map(|t| strip_site_name(&t, site_names))
         .filter(|t| !t.is_empty())
-}
-
-/// Author names from JSON-LD, meta tags and byline elements: deduplicated, without "By ",
-/// without URLs, without names longer than a byline can be.
-pub fn authors(scan: &PageScan, ld: &JsonLd, site_names: &[&str]) -> Vec<String> {
-    let metas = &scan.metas;
-    let mut raw: Vec<String> = ld.authors.clone();
-    raw.extend(
-        metas
-            .iter()
-            .filter(|(k, _)| k == "author" || k == "article:author" || k == "byl")
-            .map(|(_, v)| v.clone()),
-    );
-    if raw.is_empty() {
-        raw.extend(scan.bylines.iter().cloned());
-    }
-    let mut out: Vec<String> = Vec::new();
-    for a in raw {
-        let a = fold_ws(&a);
-        let a = a
-            .strip_prefix("By ")
-            .or_else(|| a.strip_prefix("by "))
-            .or_else(|| a.strip_prefix("Автор: "))
-            .unwrap_or(&a)
-            .trim()
-            .to_owned();
-        let is_site = site_names.iter().any(|s| s.eq_ignore_ascii_case(&a));
-        if a.is_empty()
-            || a.contains("://")
-            || a.chars().count() > 60
-            || is_site
-            || out.contains(&a)
-        {
-            continue;
-        }
-        out.push(a);
-    }
-    out
+        .or(headline)
+        .or_else(|| h1s.first().map(|h| (*h).clone()))
+        .or_else(|| Some(strip_site_name(&html_title, site_names)))
+        .filter(|t| !t.is_empty())
 }
 
 /// Tags from `article:tag`, `keywords` meta and JSON-LD keywords, deduplicated, at most 30.
@@ -311,8 +334,34 @@ mod tests {
             ld.date_published.as_deref(),
             Some("2025-05-05T10:00:00+03:00")
         );
-        assert_eq!(ld.authors, ["Ann Lee", "Bob"]);
+        let names: Vec<&str> = ld.authors.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["Ann Lee", "Bob"]);
         assert_eq!(ld.keywords, ["a", "b"]);
+    }
+
+    #[test]
+    fn the_candidate_the_html_title_repeats_wins_over_a_logo_or_kicker() {
+        // og:title is the site's name; the blog post title sits in an h2.
+        let doc = Document::parse(
+            "<title>Yellow Vests and I – Pamela Anderson</title>\
+             <meta property=\"og:title\" content=\"Pamela Anderson\">\
+             <h1>Pamela Anderson</h1><h2>Yellow Vests and I</h2>",
+        );
+        let scan = PageScan::new(&doc);
+        assert_eq!(
+            choose_title(&scan, &JsonLd::default(), &["Pamela Anderson"]).as_deref(),
+            Some("Yellow Vests and I")
+        );
+        // An h1 that og:title repeats exactly wins over the longer <title>.
+        let doc = Document::parse(
+            "<title>Budget passes after long debate | Daily</title>\
+             <meta property=\"og:title\" content=\"Budget passes\"><h1>Budget passes</h1>",
+        );
+        let scan = PageScan::new(&doc);
+        assert_eq!(
+            choose_title(&scan, &JsonLd::default(), &[]).as_deref(),
+            Some("Budget passes")
+        );
     }
 
     #[test]
