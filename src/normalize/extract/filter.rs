@@ -3,7 +3,7 @@
 //! - link-heavy blocks (related-story lists) and the short label just before them
 //!   ("Don't miss", "You may also like…");
 //! - blocks without any word character (`•`, `|`);
-//! - lines that open like boilerplate ("Read more", "Advertisement", "Photo:");
+//! - lines that open like boilerplate ("Read more", "Advertisement", "Image:");
 //! - byline, date and reading-time lines before the first real paragraph;
 //! - contact, follow and subscribe lines after the last real paragraph.
 
@@ -29,6 +29,8 @@ const MAX_META_CHARS: u32 = 100;
 const SUBSTANTIAL_CHARS: u32 = 120;
 /// Sign-off lines (author contact, follow, subscribe) are at most this long.
 const MAX_SIGNOFF_CHARS: u32 = 300;
+/// A rates or quotes widget is at most this long (characters).
+const MAX_TICKER_CHARS: usize = 160;
 /// A label announcing a link list ("Don't miss") is at most this many characters.
 const MAX_LABEL_CHARS: u32 = 50;
 
@@ -51,14 +53,16 @@ const BOILERPLATE: &str = concat!(
     r"^(?:advertisement|sponsored|read (?:more|also|next)|",
     r"related(?: articles| stories)?:|",
     r"see also|more from|share (?:this|on)|follow us|sign up|subscribe|click here|",
-    r"photo:|photos:|image:|credit:|(?:photo|image) credit|image copyright|",
+    // Photo-credit lines ("Photo: …", "Фото: …") are left to attribution, which records the
+    // outlets they name and takes them out of the text.
+    r"image:|credit:|(?:photo|image) credit|image copyright|",
     r"image caption|media caption|getty images|you may also like|don'?t miss|",
     r"sharing is caring|.{0,40}requires javascript|please enable javascript|",
     // Unrendered CMS shortcodes such as `[button link=…]…[/button]`.
     r"\[[a-z_]+[ \]].*\[/[a-z_]+\]|",
     r"all rights reserved|copyright|©|filed under|tagged(?: with)?:|tags:|",
-    r"читайте (?:также|еще|ещё)|смотрите также|подписывайтесь|реклама|фото:|",
-    r"чытайце таксама|падпісвайцеся|фота:|",
+    r"читайте (?:также|еще|ещё)|смотрите также|подписывайтесь|реклама|",
+    r"чытайце таксама|падпісвайцеся|",
     r"责任编辑|相关阅读|相关新闻|延伸阅读)"
 );
 const BYLINE: &str = concat!(
@@ -139,6 +143,9 @@ impl Filter {
         if b.chars <= MAX_BOILERPLATE_CHARS && self.boilerplate.is_match(&fold_case(&b.text)) {
             return false;
         }
+        if is_ticker(&b.text) {
+            return false;
+        }
         !(b.kind == BlockKind::Heading && b.link_density() > 0.3)
     }
 
@@ -173,6 +180,32 @@ fn linked_sentence(b: &RawBlock) -> bool {
         && b.link_density() <= MAX_SENTENCE_LINK_DENSITY
         && b.chars - b.link_chars >= MIN_SENTENCE_OWN_CHARS
         && ends_sentence(&b.text)
+}
+
+/// A rates or quotes widget ("USD 2,9871 EUR 3,3820 RUB 3,6512", "DAX 18.234 +0,4 %"):
+/// short, at least half numbers, and every other token a short upper-case code. Text in
+/// scripts without case (CJK) never matches, since its words are not upper case.
+fn is_ticker(text: &str) -> bool {
+    if text.chars().count() > MAX_TICKER_CHARS {
+        return false;
+    }
+    let tokens: Vec<&str> = text.split_whitespace().collect();
+    let numeric = |t: &str| {
+        t.chars().any(|c| c.is_ascii_digit())
+            && t.chars().all(|c| {
+                c.is_ascii_digit() || matches!(c, ',' | '.' | '+' | '-' | '−' | '%' | '▲' | '▼')
+            })
+    };
+    let code = |t: &str| {
+        let letters = t.chars().filter(|c| c.is_alphabetic()).count();
+        (1..=5).contains(&letters) && t.chars().all(|c| !c.is_alphabetic() || c.is_uppercase())
+    };
+    let numbers = tokens.iter().filter(|t| numeric(t)).count();
+    numbers >= 2
+        && numbers * 2 >= tokens.len()
+        && tokens
+            .iter()
+            .all(|t| numeric(t) || code(t) || matches!(*t, "%" | "|" | "/" | "€" | "$"))
 }
 
 /// Whether the text ends like a sentence (an ellipsis is a teaser, not an ending).
