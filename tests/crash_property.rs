@@ -2,7 +2,8 @@
 //! and 304s, whose items rotate out of the feed over time, with some 500s and slow pages,
 //! 24 runs are stopped in every way a run stops (SIGKILL at a random moment, `--max-duration`,
 //! `--max-per-source`), then one clean run. Every article the feed ever listed must be in the
-//! corpus exactly once, and no corpus line may be torn, after every run.
+//! corpus exactly once, and no corpus line may be torn, after every run; after the clean run
+//! `newsmill verify` reports nothing.
 //!
 //! The schedule is drawn from fixed seeds, printed with each run, so a failure is reproduced
 //! by running the test again. The feed rotates only after runs that ended by themselves: a
@@ -137,6 +138,11 @@ async fn crash_consistency_property_every_listed_article_exactly_once() {
         listed.len() > WINDOW * 3,
         "the feed hardly rotated: {listed:?}"
     );
+    // And the stores agree: `verify` finds nothing to report.
+    let out = newsmill_async(dir.path(), &["verify", "-c", &cfg_s]).await;
+    let (code, err) = code_err(&out);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(code, 0, "verify after the clean run:\n{report}{err}");
     eprintln!(
         "{} articles listed over {RUNS} stopped runs + 1 clean run, all in the corpus once; {:.1}s",
         listed.len(),
