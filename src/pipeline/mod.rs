@@ -247,7 +247,9 @@ async fn crawl_source(
 ) -> SourceStats {
     let mut stats = SourceStats::default();
     let id = src.profile.id.clone();
-    let validators = if opts.refetch {
+    // `--refetch` sends no validators; a `--since` backfill needs the whole of every document
+    // (a 304 would hide the older entries the recent window left out before).
+    let validators = if opts.refetch || opts.since.is_some() {
         HashMap::new()
     } else {
         let (frontier, id) = (run.frontier.clone(), id.clone());
