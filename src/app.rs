@@ -132,8 +132,10 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
         }
         Command::Status { config, json } => {
             let cfg = Config::load(&config)?;
-            let state = State::open(&cfg.storage.state_dir)?;
-            let rows = status::rows(&cfg, &state.source_statuses()?);
+            let state = std::sync::Arc::new(State::open(&cfg.storage.state_dir)?);
+            let mut rows = status::rows(&cfg, &state.source_statuses()?);
+            let frontier = crate::frontier::Frontier::new(state, cfg.fetch.retry);
+            status::add_exhausted(&mut rows, frontier.exhausted()?);
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
@@ -256,21 +258,17 @@ fn extract(
         .transpose()
         .context("--url is not a URL")?;
     let normalizer = Normalizer::new(&cfg.profiles());
-    let now = Utc::now();
+    // Microseconds, as a fetched page's `fetched_at`.
+    let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut failed = false;
     for file in files {
-        let id = file
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
         let max = cfg.fetch.max_body_bytes;
-        let line = match extract_one(&normalizer, file, max, base.as_ref(), source.as_ref(), now) {
-            Ok(mut v) => {
-                v["file"] = json!(file.display().to_string());
-                v["id"] = json!(id);
-                v
+        match extract_one(&normalizer, file, max, base.as_ref(), source.as_ref(), now) {
+            Ok(record) => {
+                let file = file.display().to_string();
+                serde_json::to_writer(&mut out, &ExtractLine { file, record })?;
             }
             Err(e) => {
                 failed = true;
@@ -281,10 +279,10 @@ fn extract(
                         tracing::warn!(file = %file.display(), error = %format!("{e:#}"), "extract failed")
                     }
                 }
-                json!({"file": file.display().to_string(), "id": id, "error": format!("{e:#}")})
+                let line = json!({"file": file.display().to_string(), "error": format!("{e:#}")});
+                serde_json::to_writer(&mut out, &line)?;
             }
-        };
-        serde_json::to_writer(&mut out, &line)?;
+        }
         out.write_all(b"\n")?;
     }
     out.flush()?;
@@ -295,6 +293,17 @@ fn extract(
     })
 }
 
+/// One `extract` output line: the corpus record plus the file it came from.
+#[derive(serde::Serialize)]
+struct ExtractLine {
+    file: String,
+    #[serde(flatten)]
+    record: crate::model::CorpusRecord,
+}
+
+/// A file through the normalizer into a corpus record (the same builder the pipeline uses).
+/// `raw` points at the input file itself (`offset` 0, `length` the bytes read), and the
+/// record starts alone in its near-duplicate cluster, as a new corpus record does.
 fn extract_one(
     n: &Normalizer,
     file: &Path,
@@ -302,7 +311,7 @@ fn extract_one(
     base: Option<&Url>,
     source: Option<&SourceId>,
     now: DateTime<Utc>,
-) -> anyhow::Result<serde_json::Value> {
+) -> anyhow::Result<crate::model::CorpusRecord> {
     let input = input::read_regular(file, max_bytes)?;
     let url = match base {
         Some(u) => u.clone(),
@@ -320,7 +329,15 @@ fn extract_one(
             crate::normalize::caps::TRUNCATED
         ));
     }
-    Ok(serde_json::to_value(article)?)
+    let raw = crate::model::RawLocation {
+        file: file.to_owned(),
+        offset: 0,
+        length: input.bytes.len() as u64,
+    };
+    let hash = crate::dedup::content_hash(&article.text);
+    let mut record = pipeline::ingest::new_record(article, hash, now, raw);
+    record.near = crate::dedup::link::head_link(&record.id);
+    Ok(record)
 }
 
 #[cfg(feature = "parquet")]

@@ -114,6 +114,9 @@ struct RawFetchConfig {
     allow_private_networks: bool,
     #[serde(with = "humantime_serde")]
     recent_window: Duration,
+    #[serde(with = "humantime_serde")]
+    retry_backoff: Duration,
+    max_attempts: u32,
 }
 
 impl Default for RawFetchConfig {
@@ -132,6 +135,8 @@ impl Default for RawFetchConfig {
             robots_ttl: Duration::from_secs(6 * 3600),
             allow_private_networks: false,
             recent_window: Duration::from_secs(3 * 86_400),
+            retry_backoff: Duration::from_secs(600),
+            max_attempts: 8,
         }
     }
 }
@@ -165,6 +170,8 @@ pub struct FetchConfig {
     pub allow_private_networks: bool,
     /// Sitemap entries older than this are skipped in "recent" mode.
     pub recent_window: Duration,
+    /// How later runs retry a failed article URL (`retry_backoff`, `max_attempts`).
+    pub retry: crate::frontier::RetryPolicy,
 }
 
 /// `[sources.selectors]` as written.
@@ -394,6 +401,11 @@ fn validate_fetch(raw: RawFetchConfig, problems: &mut Vec<String>) -> FetchConfi
             raw.recent_window,
             bounds::RECENT_WINDOW,
         ),
+        (
+            "fetch.retry_backoff",
+            raw.retry_backoff,
+            bounds::RETRY_BACKOFF,
+        ),
     ];
     for (key, value, range) in durations {
         bounds::duration(key, value, range, problems);
@@ -413,6 +425,11 @@ fn validate_fetch(raw: RawFetchConfig, problems: &mut Vec<String>) -> FetchConfi
             "fetch.max_retries",
             u64::from(raw.max_retries),
             bounds::MAX_RETRIES,
+        ),
+        (
+            "fetch.max_attempts",
+            u64::from(raw.max_attempts),
+            bounds::MAX_ATTEMPTS,
         ),
     ];
     for (key, value, range) in counts {
@@ -442,6 +459,10 @@ fn validate_fetch(raw: RawFetchConfig, problems: &mut Vec<String>) -> FetchConfi
         robots_ttl: raw.robots_ttl,
         allow_private_networks: raw.allow_private_networks,
         recent_window: raw.recent_window,
+        retry: crate::frontier::RetryPolicy {
+            base: raw.retry_backoff,
+            max_attempts: raw.max_attempts,
+        },
     }
 }
 

@@ -44,6 +44,21 @@ impl SourceId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The id given to pages that belong to no configured source (`newsmill fetch` of a URL on
+    /// no configured site, `newsmill extract` without `--source`). Nobody is known to have
+    /// published them, so no publisher is credited.
+    pub const ADHOC: &str = "adhoc";
+
+    /// [`SourceId::ADHOC`] as an id.
+    pub fn adhoc() -> Self {
+        Self(Self::ADHOC.to_owned())
+    }
+
+    /// Whether this is [`SourceId::ADHOC`].
+    pub fn is_adhoc(&self) -> bool {
+        self.0 == Self::ADHOC
+    }
 }
 
 impl fmt::Display for SourceId {
@@ -132,6 +147,32 @@ pub struct FeedItem {
     pub title: Option<String>,
     /// Publication time from the feed or sitemap, if any.
     pub published: Option<DateTime<FixedOffset>>,
+}
+
+/// HTTP validators (`ETag`, `Last-Modified`) remembered for a URL and sent back as
+/// `If-None-Match` / `If-Modified-Since`: the one type for feeds, sitemaps, section pages and
+/// articles, in the fetcher's requests and in the frontier's storage alike.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    /// Last `ETag` seen.
+    pub etag: Option<String>,
+    /// Last `Last-Modified` seen.
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    /// The validators a response carried.
+    pub fn of(page: &RawPage) -> Self {
+        Self {
+            etag: page.header("etag").map(str::to_owned),
+            last_modified: page.header("last-modified").map(str::to_owned),
+        }
+    }
+
+    /// Whether there is nothing to send.
+    pub fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none()
+    }
 }
 
 /// A response as it came off the wire, with its body already content-decoded
@@ -224,6 +265,24 @@ pub enum AttributionKind {
     Photo,
 }
 
+/// Where on the page an attribution was read.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum FoundIn {
+    /// The running text ("…, Reuters reports").
+    Body,
+    /// The wire dateline opening the text ("MINSK, 5 May (BelTA) –").
+    Dateline,
+    /// A picture's caption, or a credit line under a picture in the text ("Фото: БелТА").
+    Caption,
+    /// A dedicated credit element of a picture (`class="credit"`, "© AFP / Name").
+    Credit,
+    /// The closing lines of the text ("Based on materials of sb.by and belta.by").
+    Footer,
+}
+
 /// One agency credited by an article.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Attribution {
@@ -235,6 +294,10 @@ pub struct Attribution {
     pub kind: AttributionKind,
     /// The words in the page that gave it away.
     pub evidence: String,
+    /// Where on the page `evidence` was read; null for `publisher` (known from the config, not
+    /// read from the page) and in records written before the field existed.
+    #[serde(default)]
+    pub found_in: Option<FoundIn>,
 }
 
 /// Which signal the publication date came from.

@@ -367,3 +367,123 @@ fn has_sgr(s: &str) -> bool {
         })
     })
 }
+
+fn extract_lines(cwd: &Path, args: &[&str]) -> Vec<Value> {
+    let out = newsmill(cwd, args);
+    let (code, err) = code_err(&out);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+const SEED: &str = "sb/en/together-we-are-a-formidable-force-and-we-will-never-be-defeated-.html";
+
+// See: issue 11, item 10.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extract_prints_corpus_records_with_the_content_id_and_no_invented_publisher() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let out = newsmill_async(dir.path(), &["demo", "--out", demo.to_str().unwrap()]).await;
+    assert_eq!(code_err(&out).0, 0);
+    let records = corpus(&demo.join("normalized"));
+    let cfg = demo.join(newsmill::demo::CONFIG_FILE);
+    let file = crate::util::fixture(SEED);
+    let file = file.to_str().unwrap();
+
+    // With the source the page was crawled for: the very record the corpus holds.
+    let line = &extract_lines(
+        dir.path(),
+        &[
+            "extract",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--source",
+            "sb_en",
+            file,
+        ],
+    )[0];
+    let in_corpus = records
+        .iter()
+        .find(|r| r["id"] == line["id"])
+        .unwrap_or_else(|| panic!("extract id {} is not a corpus id", line["id"]));
+    let keys = |v: &Value| -> std::collections::BTreeSet<String> {
+        v.as_object().unwrap().keys().cloned().collect()
+    };
+    let mut want = keys(in_corpus);
+    want.insert("file".into());
+    assert_eq!(
+        keys(line),
+        want,
+        "extract and corpus records differ in shape"
+    );
+    for field in [
+        "content_sha256",
+        "word_count",
+        "text",
+        "title",
+        "published_at",
+    ] {
+        assert_eq!(line[field], in_corpus[field], "{field}");
+    }
+    assert_eq!(line["file"], file);
+    assert_eq!(line["raw"]["file"], file);
+
+    // Without a config or source, and with a foreign --url: nobody is credited as publisher.
+    for extra in [vec![], vec!["--url", "https://www.wsj.com/articles/x-123"]] {
+        let mut args = vec!["extract", "-c", "no-such.toml"];
+        args.extend(extra.iter().copied());
+        args.push(file);
+        let line = &extract_lines(dir.path(), &args)[0];
+        assert_eq!(line["source_id"], "adhoc", "{args:?}");
+        let credits = line["attributions"].as_array().unwrap();
+        assert!(
+            !credits.iter().any(|a| a["kind"] == "publisher"),
+            "{args:?}: invented publisher in {credits:?}"
+        );
+        let text = serde_json::to_string(credits).unwrap();
+        assert!(!text.contains("local") && !text.contains("wsj"), "{text}");
+        // The page's own credits are still found (by name: no config, no source ids).
+        assert!(text.to_lowercase().contains("belta"), "{text}");
+        let id = line["id"].as_str().unwrap();
+        let sha = line["content_sha256"].as_str().unwrap();
+        assert_eq!(id, format!("a{}", sha.get(..31).unwrap()));
+        let words = line["text"].as_str().unwrap().split_whitespace().count();
+        assert_eq!(line["word_count"], words);
+    }
+}
+
+// See: issue 11, item 8. On a terminal each source's bar is labelled with its name and its
+// fetched / new / failed counts and shows an ETA, not the raw span (`source{id=…}`).
+#[test]
+fn progress_bars_show_the_source_name_counts_and_eta() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIPPED progress_bars: no `script` command for a pty");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let line = format!(
+        "{} demo --out {}",
+        env!("CARGO_BIN_EXE_newsmill"),
+        dir.path().join("d").display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("RUST_LOG", "newsmill=info")
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    for name in ["BelTA", "SB. Belarus Today"] {
+        let bar = screen
+            .split(['\r', '\n', '\u{1b}'])
+            .find(|l| l.contains(&format!("{name}  fetched ")) && l.contains("ETA"))
+            .unwrap_or_else(|| panic!("no bar with an ETA for {name}:\n{screen}"));
+        assert!(
+            bar.contains(" · new ") && bar.contains(" · failed "),
+            "{bar}"
+        );
+    }
+    assert!(!screen.contains("source{id="), "raw span label:\n{screen}");
+}

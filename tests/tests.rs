@@ -4,11 +4,14 @@
 // Test helpers panic on setup failure by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod agency;
 mod util;
 
+mod attribution_set;
 mod bounds;
 mod cli;
 mod crash;
+mod crash_property;
 mod dedup;
 mod dedup_realworld;
 mod demo;
@@ -19,5 +22,6 @@ mod fetch_robots;
 mod fetch_run;
 mod fetch_targets;
 mod first_hour;
+mod frontier;
 mod hostile;
 mod robustness;

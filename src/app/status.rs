@@ -1,5 +1,5 @@
 //! `newsmill status`: per source, the last run, last success, last new article and failure
-//! streak, as a table or as JSON. Both show the same rows in the same order (by source id, as
+//! streak, and the URLs no longer tried (`fetch.max_attempts` reached), as a table or as JSON. Both show the same rows in the same order (by source id, as
 //! the run summary), and times to the second in UTC.
 
 use std::fmt::Write as _;
@@ -23,6 +23,35 @@ pub struct Row {
     pub last_new_article: Option<String>,
     /// Consecutive runs with failures.
     pub failure_streak: i64,
+    /// URLs that failed `fetch.max_attempts` times and are no longer tried.
+    pub exhausted: Vec<GaveUp>,
+}
+
+/// A URL the frontier no longer tries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GaveUp {
+    /// The URL.
+    pub url: String,
+    /// The last failure's kind.
+    pub kind: String,
+    /// Failed attempts.
+    pub attempts: u32,
+}
+
+/// Puts each exhausted URL on its source's row.
+pub fn add_exhausted(rows: &mut [Row], entries: Vec<crate::frontier::Entry>) {
+    for e in entries {
+        let crate::frontier::UrlState::Failed { kind, attempts, .. } = e.state else {
+            continue;
+        };
+        if let Some(row) = rows.iter_mut().find(|r| r.source == e.source.as_str()) {
+            row.exhausted.push(GaveUp {
+                url: e.key.to_string(),
+                kind: kind.as_str(),
+                attempts,
+            });
+        }
+    }
 }
 
 /// The rows to show: every source with history, plus every enabled configured source that has
@@ -36,6 +65,7 @@ pub fn rows(cfg: &Config, history: &[SourceStatus]) -> Vec<Row> {
             last_success: h.last_success.as_deref().map(to_second),
             last_new_article: h.last_new_article.as_deref().map(to_second),
             failure_streak: h.failure_streak,
+            exhausted: Vec::new(),
         })
         .collect();
     for src in cfg.sources.iter().filter(|s| s.enabled) {
@@ -47,6 +77,7 @@ pub fn rows(cfg: &Config, history: &[SourceStatus]) -> Vec<Row> {
                 last_success: None,
                 last_new_article: None,
                 failure_streak: 0,
+                exhausted: Vec::new(),
             });
         }
     }
@@ -107,6 +138,17 @@ pub fn table(rows: &[Row]) -> String {
             w3 = width[3],
             w4 = width[4],
         );
+    }
+    for r in rows.iter().filter(|r| !r.exhausted.is_empty()) {
+        let n = r.exhausted.len();
+        let _ = writeln!(
+            out,
+            "{}: {n} URLs no longer tried (fetch.max_attempts reached):",
+            r.source
+        );
+        for g in &r.exhausted {
+            let _ = writeln!(out, "  {} {} after {} attempts", g.url, g.kind, g.attempts);
+        }
     }
     out
 }

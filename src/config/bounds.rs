@@ -24,6 +24,8 @@ pub(super) const MAX_BODY_BYTES: RangeInclusive<u64> = 1024..=(1 << 30);
 pub(super) const MAX_REDIRECTS: RangeInclusive<u64> = 0..=50;
 /// `fetch.max_retries`.
 pub(super) const MAX_RETRIES: RangeInclusive<u64> = 0..=10;
+/// `fetch.max_attempts`: failed attempts before a URL is no longer tried.
+pub(super) const MAX_ATTEMPTS: RangeInclusive<u64> = 1..=100;
 /// `fetch.user_agent` length in bytes.
 pub(super) const USER_AGENT_BYTES: RangeInclusive<u64> = 1..=512;
 
@@ -44,6 +46,11 @@ pub(super) const RECENT_WINDOW: RangeInclusive<Duration> =
 /// `dedup.date_window`: publication-date gap past which near duplicates need stronger evidence
 /// (zero: always; one year at most).
 pub(super) const DATE_WINDOW: RangeInclusive<Duration> = Duration::ZERO..=YEAR;
+
+/// `fetch.retry_backoff`: the first wait before a failed URL is tried again (the frontier caps
+/// every wait at seven days).
+pub(super) const RETRY_BACKOFF: RangeInclusive<Duration> =
+    Duration::ZERO..=crate::frontier::transition::MAX_BACKOFF;
 
 /// Records a problem when `value` is outside `range`; returns whether it is inside.
 pub(super) fn count(

@@ -8,8 +8,8 @@ use chrono::Utc;
 use reqwest::header;
 use url::Url;
 
-use super::{Conditional, FetchError, Fetcher, guard, retry};
-use crate::model::HostKey;
+use super::{FetchError, Fetcher, guard, retry};
+use crate::model::{HostKey, Validators};
 
 /// A complete 2xx response.
 #[derive(Debug)]
@@ -158,7 +158,7 @@ impl Fetcher {
     pub(super) async fn attempt(
         &self,
         url: &Url,
-        conditional: Option<&Conditional>,
+        conditional: Option<&Validators>,
         cap: Cap,
     ) -> Result<Outcome, Failure> {
         let after = self.config.timeout;
@@ -174,7 +174,7 @@ impl Fetcher {
     async fn attempt_inner(
         &self,
         url: &Url,
-        conditional: Option<&Conditional>,
+        conditional: Option<&Validators>,
         cap: Cap,
     ) -> Result<Outcome, Failure> {
         let mut rb = self.client.get(url.clone());

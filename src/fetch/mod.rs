@@ -25,19 +25,10 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::config::FetchConfig;
-use crate::model::{FeedItem, HostKey, RawPage, SourceId};
+use crate::model::{FeedItem, HostKey, RawPage, SourceId, Validators};
 pub use error::FetchError;
 use politeness::Politeness;
 use robots::{Cached, RobotsCache, RobotsRules};
-
-/// Validators for a conditional GET.
-#[derive(Debug, Clone, Default)]
-pub struct Conditional {
-    /// Sent as `If-None-Match`.
-    pub etag: Option<String>,
-    /// Sent as `If-Modified-Since`.
-    pub last_modified: Option<String>,
-}
 
 /// One thing to fetch.
 #[derive(Debug, Clone)]
@@ -47,7 +38,7 @@ pub struct FetchRequest {
     /// The source it is fetched for.
     pub source: SourceId,
     /// Validators from the last fetch, if any.
-    pub conditional: Conditional,
+    pub conditional: Validators,
     /// What discovery knew about it.
     pub hint: Option<FeedItem>,
 }
@@ -183,7 +174,7 @@ impl Fetcher {
     async fn with_retries(
         &self,
         url: &Url,
-        conditional: Option<&Conditional>,
+        conditional: Option<&Validators>,
     ) -> Result<attempt::Outcome, FetchError> {
         let host = HostKey::try_from(url).map_err(|_| FetchError::BadScheme {
             url: url.to_string(),

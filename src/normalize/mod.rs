@@ -32,7 +32,7 @@ use chrono::{DateTime, Utc};
 use regex::Regex;
 use url::Url;
 
-use crate::model::{Article, RawPage, SourceId, SourceProfile};
+use crate::model::{Article, AttributionKind, RawPage, SourceId, SourceProfile};
 
 pub use page::NormalizeInput;
 
@@ -54,7 +54,20 @@ fn capped(
 ) -> Result<Article, NormalizeError> {
     let mut article = page::normalize_page(input, profile, rules, n)?;
     caps::apply(&mut article, input.body.len());
+    uncredit_adhoc(&mut article);
     Ok(article)
+}
+
+/// An ad-hoc page (no configured source: `fetch` of a URL on no configured site, `extract`
+/// without one) has no known publisher: the publisher credit attribution gives every page is
+/// removed, and nothing else.
+fn uncredit_adhoc(article: &mut Article) {
+    if article.source_id.is_adhoc() {
+        article.attributions.retain(|a| {
+            !(a.kind == AttributionKind::Publisher
+                && a.source_id.as_ref().is_some_and(SourceId::is_adhoc))
+        });
+    }
 }
 
 /// Why a page gave no article.
@@ -158,8 +171,8 @@ impl Normalizer {
     }
 
     /// Normalizes HTML that was not fetched by newsmill (`newsmill extract`): with a configured
-    /// source's rules when `source` is given, else with the generic path and an ad-hoc
-    /// publisher named after the URL's host.
+    /// source's rules when `source` is given, else with those of the configured source on the
+    /// URL's site, else with the generic path under the ad-hoc source (no publisher credited).
     ///
     /// # Errors
     /// As [`Normalizer::normalize`].
@@ -203,11 +216,11 @@ impl Normalizer {
         }
         let host = url
             .host_str()
-            .unwrap_or("local")
+            .unwrap_or_default()
             .trim_start_matches("www.")
             .to_owned();
         SourceProfile {
-            id: SourceId::new("local").unwrap_or_else(|_| unreachable!("static id is valid")),
+            id: SourceId::adhoc(),
             name: host,
             homepage: None,
             language: None,

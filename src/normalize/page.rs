@@ -8,7 +8,9 @@ use super::meta::{self, PageScan, dates, language};
 use super::text::boilerplate;
 use super::{MAX_HTML_BYTES, NO_TEXT_WARNING, NormalizeError, Normalizer, Rules, attribution};
 use crate::canonical;
-use crate::model::{Article, Block, BlockKind, DateSource, ExtractorInfo, FeedItem, SourceProfile};
+use crate::model::{
+    Article, Block, BlockKind, DateSource, ExtractorInfo, FeedItem, FoundIn, SourceProfile,
+};
 use crate::textcodec::charset;
 use crate::textcodec::dates::visible::{self, NumericOrder};
 use crate::textcodec::dates::{PubDate, machine};
@@ -90,12 +92,16 @@ pub(super) fn normalize_page(
     let date_line = take_date_lines(&mut blocks, numeric_order(&scan), input.fetched_at);
     boilerplate::strip(&mut blocks, &rules.drop_lines);
     let mut attributed = attribution::attribute(&mut blocks, &n.aliases, profile);
-    attributed.photo_credits.extend(dom_credits);
+    let credits = page_credits(dom_credits, &scan, &mut blocks);
     attribution::credit_attributions(
         &mut attributed.attributions,
-        &attributed.photo_credits,
+        &credits,
         &n.aliases,
+        &profile.id,
     );
+    attributed
+        .photo_credits
+        .extend(credits.into_iter().map(|(c, _)| c));
     blocks.retain(|b| !b.text.trim().is_empty());
     if blocks.is_empty() {
         // Title, dates and authors are still worth a record (a paywalled or script-rendered
@@ -175,6 +181,25 @@ pub(super) fn normalize_page(
         extractor,
         warnings,
     })
+}
+
+/// The picture credits read outside the body text: credit elements, then credits that closed a
+/// caption (those are also cut from any body block that kept the caption).
+fn page_credits(
+    elements: Vec<String>,
+    scan: &PageScan,
+    blocks: &mut [Block],
+) -> Vec<(String, FoundIn)> {
+    let mut credits: Vec<(String, FoundIn)> =
+        elements.into_iter().map(|c| (c, FoundIn::Credit)).collect();
+    for f in scan.figures.iter().filter(|f| f.credit_node.is_none()) {
+        let Some(c) = &f.credit else { continue };
+        for b in blocks.iter_mut().filter(|b| b.text.contains(c.as_str())) {
+            b.text = meta::fold_ws(&b.text.replace(c.as_str(), ""));
+        }
+        credits.push((c.clone(), FoundIn::Caption));
+    }
+    credits
 }
 
 fn detach_all(doc: &mut Document, selectors: &[Selector]) {

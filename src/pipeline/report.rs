@@ -12,8 +12,17 @@ use crate::model::SourceId;
 /// Counters for one source in one run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SourceStats {
-    /// Article URLs found by discovery (after removing already-ingested ones).
+    /// Article URLs listed by discovery for the first time.
     pub discovered: u64,
+    /// Article URLs owed from earlier runs (listed before, not yet ingested, due for a try),
+    /// fetched whatever the feed answered this time.
+    pub backlog: u64,
+    /// URLs whose raw response an earlier run stored but whose record it did not: normalized
+    /// from raw/ at the start of this run, without a request.
+    pub recovered: u64,
+    /// URLs of the source that failed as often as `fetch.max_attempts` allows and are no
+    /// longer tried (listed by `newsmill status`).
+    pub exhausted: u64,
     /// Already-ingested URLs skipped without a request.
     pub skipped_known: u64,
     /// Article responses received.
@@ -59,6 +68,9 @@ impl SourceStats {
     /// Adds another counter set into this one.
     pub fn merge(&mut self, o: &SourceStats) {
         self.discovered += o.discovered;
+        self.backlog += o.backlog;
+        self.recovered += o.recovered;
+        self.exhausted += o.exhausted;
         self.skipped_known += o.skipped_known;
         self.fetched += o.fetched;
         self.feeds_fetched += o.feeds_fetched;
@@ -192,6 +204,9 @@ fn row(name: &str, st: &SourceStats) -> [String; 12] {
     for (name, n) in [
         ("selector_misses", st.selector_misses),
         ("over_cap", st.over_cap),
+        ("backlog", st.backlog),
+        ("recovered", st.recovered),
+        ("exhausted", st.exhausted),
     ] {
         if n > 0 {
             kinds = format!("{kinds} {name}={n}").trim_start().to_owned();

@@ -9,6 +9,7 @@ use serde_json::Value;
 pub mod authors;
 pub mod dates;
 pub mod language;
+pub mod pictures;
 pub mod scan;
 
 pub use authors::{LdName, authors};
@@ -16,11 +17,30 @@ pub use scan::{PageScan, fold_ws};
 
 /// Takes the photo-credit elements the scan found out of the document before extraction, so a
 /// credit is recorded once (in `photo_credits`) and never left in the body. Returns their texts.
+///
+/// Credit elements of pictures ([`pictures::Figure::credit_node`]) count too, whatever their
+/// class says ("copyright", "source").
 pub fn take_credits(doc: &mut Document, scan: &PageScan) -> Vec<String> {
     let mut texts = Vec::with_capacity(scan.credits.len());
-    for (id, text) in &scan.credits {
-        doc.detach(*id);
-        texts.push(text.clone());
+    let mut taken = Vec::new();
+    let from_pictures = scan
+        .figures
+        .iter()
+        .filter_map(|f| Some((f.credit_node?, f.credit.as_ref()?)));
+    for (id, text) in scan
+        .credits
+        .iter()
+        .map(|(id, t)| (*id, t))
+        .chain(from_pictures)
+    {
+        if taken.contains(&id) {
+            continue;
+        }
+        doc.detach(id);
+        taken.push(id);
+        if !texts.contains(text) {
+            texts.push(text.clone());
+        }
     }
     texts
 }
