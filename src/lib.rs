@@ -36,3 +36,4 @@ pub mod state;
 pub mod stats;
 pub mod telemetry;
 pub mod textcodec;
+pub mod verify;
