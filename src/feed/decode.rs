@@ -64,8 +64,9 @@ pub(crate) fn gunzip_prefix(body: &[u8], limit: u64) -> Vec<u8> {
     out
 }
 
-/// Decodes an XML or JSON document to UTF-8 text ([`charset::decode_xml`]).
-pub(crate) fn to_utf8_text(bytes: &[u8], content_type: Option<&str>) -> String {
+/// Decodes an XML or JSON document to UTF-8 text ([`charset::decode_xml`]); valid UTF-8 input
+/// is borrowed, not copied.
+pub(crate) fn to_utf8_text<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
     charset::decode_xml(bytes, content_type)
 }
 

@@ -4,6 +4,8 @@
 //! the bytes contradict (invalid UTF-8 labelled UTF-8) falls back to detection, because
 //! agencies do serve windows-1251 pages under a UTF-8 header.
 
+use std::borrow::Cow;
+
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
 
 /// How far into the document a `<meta>` declaration is looked for (the HTML spec says 1024;
@@ -89,7 +91,7 @@ fn utf8_evidence(body: &[u8]) -> Utf8Evidence {
 /// response. Bytes invalid in the chosen encoding become U+FFFD. The result has no BOM, no
 /// leading whitespace and no XML declaration (it has been acted on and would only contradict
 /// the new encoding).
-pub fn decode_xml(bytes: &[u8], content_type: Option<&str>) -> String {
+pub fn decode_xml<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
     let (encoding, bom_len) = match Encoding::for_bom(bytes) {
         Some((encoding, len)) => (encoding, len),
         None => {
@@ -108,7 +110,10 @@ pub fn decode_xml(bytes: &[u8], content_type: Option<&str>) -> String {
     };
     let body = bytes.get(bom_len..).unwrap_or_default();
     let (text, _) = encoding.decode_without_bom_handling(body);
-    strip_xml_declaration(text.trim_start()).to_owned()
+    match text {
+        Cow::Borrowed(text) => Cow::Borrowed(strip_xml_declaration(text.trim_start())),
+        Cow::Owned(text) => Cow::Owned(strip_xml_declaration(text.trim_start()).to_owned()),
+    }
 }
 
 /// Drops a leading `<?xml …?>` declaration and the whitespace after it.
