@@ -23,6 +23,9 @@ use sha2::{Digest, Sha256};
 use crate::model::{CorpusRecord, NearLink, SCHEMA_VERSION, Sighting};
 
 mod links;
+mod read;
+
+pub use read::{RecordStream, segment_paths};
 
 /// Records per segment before a new one is started.
 const SEGMENT_RECORDS: usize = 1000;
