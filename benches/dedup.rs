@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use newsmill::dedup::link::{self, NearStore, Plan, ShingleSource, Thresholds};
 use newsmill::dedup::minhash::Signature;
-use newsmill::dedup::{IndexedDoc, MemStore, NearDoc, Rank, ShingleCache, ShingleSet};
+use newsmill::dedup::{DocInfo, IndexedDoc, MemStore, NearDoc, Rank, ShingleCache, ShingleSet};
 use newsmill::pipeline::near::{NearError, NearIndex};
 use newsmill::state::State;
 
@@ -63,14 +63,26 @@ impl ShingleSource for Texts<'_> {
 /// Counts the band candidates a store returns.
 struct Counting<S> {
     inner: S,
+    /// Records sharing a band key with the new one.
     candidates: u64,
+    /// Those that passed the compact-signature screen.
+    screened: u64,
 }
 
 impl<S: NearStore> NearStore for Counting<S> {
     type Error = S::Error;
-    fn candidates(&mut self, bands: &[u32]) -> Result<Vec<IndexedDoc>, S::Error> {
-        let c = self.inner.candidates(bands)?;
-        self.candidates += c.len() as u64;
+    fn candidates(
+        &mut self,
+        bands: &[u32],
+        keep: &mut dyn FnMut(&DocInfo) -> bool,
+    ) -> Result<Vec<IndexedDoc>, S::Error> {
+        let mut seen = 0u64;
+        let c = self.inner.candidates(bands, &mut |d| {
+            seen += 1;
+            keep(d)
+        })?;
+        self.candidates += seen;
+        self.screened += c.len() as u64;
         Ok(c)
     }
     fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, S::Error> {
@@ -86,8 +98,12 @@ struct Mem(MemStore);
 
 impl NearStore for Mem {
     type Error = NearError;
-    fn candidates(&mut self, bands: &[u32]) -> Result<Vec<IndexedDoc>, NearError> {
-        self.0.candidates(bands).map_err(|e| match e {})
+    fn candidates(
+        &mut self,
+        bands: &[u32],
+        keep: &mut dyn FnMut(&DocInfo) -> bool,
+    ) -> Result<Vec<IndexedDoc>, NearError> {
+        self.0.candidates(bands, keep).map_err(|e| match e {})
     }
     fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, NearError> {
         self.0.members(head).map_err(|e| match e {})
@@ -112,8 +128,12 @@ struct Persisted<'a> {
 
 impl NearStore for Persisted<'_> {
     type Error = NearError;
-    fn candidates(&mut self, bands: &[u32]) -> Result<Vec<IndexedDoc>, NearError> {
-        self.index.candidates(bands)
+    fn candidates(
+        &mut self,
+        bands: &[u32],
+        keep: &mut dyn FnMut(&DocInfo) -> bool,
+    ) -> Result<Vec<IndexedDoc>, NearError> {
+        self.index.candidates(bands, keep)
     }
     fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, NearError> {
         self.index.members(head)
@@ -208,6 +228,7 @@ fn run_index<S: Store>(
     let mut store = Counting {
         inner: store,
         candidates: 0,
+        screened: 0,
     };
     let mut src = Texts {
         lang,
@@ -246,10 +267,12 @@ fn run_index<S: Store>(
     }
     println!(
         "{label}: {n} articles: {}; linked {linked}, records relinked by a head change in {} adds; \
-         band candidates {:.2}/article, shingle lookups {:.2}/article, cache misses {}",
+         band candidates {:.2}/article ({:.2} past the screen), shingle lookups {:.2}/article, \
+         cache misses {}",
         busy.rate(n),
         heads.get(&true).copied().unwrap_or(0),
         store.candidates as f64 / n as f64,
+        store.screened as f64 / n as f64,
         src.lookups as f64 / n as f64,
         src.misses
     );

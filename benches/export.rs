@@ -88,6 +88,7 @@ fn record(i: usize) -> serde_json::Value {
     let id = format!("a{:031x}", i as u128 * 0x1234_5678_9abc_def1);
     let cluster = format!("a{:031x}", (i / 3) as u128 * 0x1234_5678_9abc_def1);
     let credited = SOURCES[rng.below(SOURCES.len())];
+    let head = i.is_multiple_of(3);
     json!({
         "schema_version": 1, "id": id, "content_sha256": format!("{:064x}", i as u128 * 0xfeed_beef),
         "url": format!("https://{source}.example/news/{i}"), "canonical_url": format!("https://{source}.example/news/{i}"),
@@ -105,8 +106,8 @@ fn record(i: usize) -> serde_json::Value {
         "fetched_at": fetched.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         "raw": {"file": "2025/01/01/x.warc.gz", "offset": i * 4000, "length": 4000},
         "word_count": 240, "also_seen_at": [],
-        "cluster_id": cluster, "near_duplicate_of": if i % 3 == 0 { None } else { Some(cluster.clone()) },
-        "similarity": if i % 3 == 0 { None } else { Some(0.8) }, "containment": if i % 3 == 0 { None } else { Some(0.9) },
+        "cluster_id": cluster, "near_duplicate_of": if head { None } else { Some(cluster.clone()) },
+        "similarity": if head { None } else { Some(0.8) }, "containment": if head { None } else { Some(0.9) },
     })
 }
 

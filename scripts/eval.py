@@ -48,7 +48,8 @@ def main():
     preds = []
     for line in proc.stdout.decode("utf-8").splitlines():
         rec = json.loads(line)
-        preds.append({"id": rec["id"], "text": rec.get("text", "")})
+        # The page id of the eval set is the file name; a record's `id` is its content id.
+        preds.append({"id": Path(rec["file"]).stem, "text": rec.get("text", "")})
     pred_path = out / "pred.jsonl"
     with open(pred_path, "w", encoding="utf-8") as f:
         for p in preds:

@@ -1,5 +1,14 @@
 //! Command handlers behind the CLI: load config, call the pipeline or one stage, print, and
 //! turn the outcome into an exit code (0 ok, 1 finished with failures, 2 fatal, 75 locked).
+//!
+//! With `--log-format json` every line on stderr is one JSON object: messages that text mode
+//! prints as plain lines (the run summary, the demo's next steps, notices) become events.
+
+mod demo_out;
+mod status;
+mod summary;
+
+mod input;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -10,11 +19,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use url::Url;
 
-use crate::cli::{Command, ExportFormat};
+use crate::cli::{Command, ExportFormat, LogFormat};
 use crate::config::Config;
 use crate::model::SourceId;
 use crate::normalize::Normalizer;
-use crate::pipeline::{self, RunOptions, lock, report::RunReport};
+use crate::pipeline::{self, RunOptions, lock};
 use crate::state::State;
 use crate::{demo, shutdown};
 
@@ -24,15 +33,18 @@ use crate::{demo, shutdown};
 ///
 /// # Errors
 /// As [`execute`], in the inner result.
-pub fn try_execute_sync(command: Command) -> Result<anyhow::Result<ExitCode>, Command> {
+pub fn try_execute_sync(
+    command: Command,
+    format: LogFormat,
+) -> Result<anyhow::Result<ExitCode>, Box<Command>> {
     match command {
         Command::Extract {
             config,
             source,
             url,
             files,
-        } => Ok(extract(&config, source, url, &files)),
-        other => Err(other),
+        } => Ok(extract(&config, source, url, &files, format)),
+        other => Err(Box::new(other)),
     }
 }
 
@@ -40,7 +52,7 @@ pub fn try_execute_sync(command: Command) -> Result<anyhow::Result<ExitCode>, Co
 ///
 /// # Errors
 /// Fatal errors (bad config, unusable storage); the caller prints them and exits 2.
-pub async fn execute(command: Command) -> anyhow::Result<ExitCode> {
+pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run {
             config,
@@ -58,11 +70,11 @@ pub async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 max_duration,
                 max_per_source,
             };
-            let Some(_lock) = take_lock(&cfg)? else {
+            let Some(_lock) = take_lock(&cfg, format)? else {
                 return Ok(ExitCode::from(lock::EXIT_LOCKED));
             };
             let report = pipeline::run(&cfg, opts, shutdown::install()).await?;
-            Ok(finish(&report))
+            Ok(summary::finish(&report, format))
         }
         Command::Fetch {
             config,
@@ -78,42 +90,34 @@ pub async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|u| Url::parse(u).with_context(|| format!("{u:?} is not a URL")))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let Some(_lock) = take_lock(&cfg)? else {
+            let Some(_lock) = take_lock(&cfg, format)? else {
                 return Ok(ExitCode::from(lock::EXIT_LOCKED));
             };
             let report =
                 pipeline::fetch_urls(&cfg, &urls, source.as_ref(), shutdown::install()).await?;
-            Ok(finish(&report))
+            Ok(summary::finish(&report, format))
         }
         Command::Extract {
             config,
             source,
             url,
             files,
-        } => extract(&config, source, url, &files),
+        } => extract(&config, source, url, &files, format),
         Command::Reprocess { config } => {
             let cfg = Config::load(&config)?;
-            let Some(_lock) = take_lock(&cfg)? else {
+            let Some(_lock) = take_lock(&cfg, format)? else {
                 return Ok(ExitCode::from(lock::EXIT_LOCKED));
             };
             let token = shutdown::install();
             let report =
                 tokio::task::spawn_blocking(move || pipeline::reprocess(&cfg, &token)).await??;
-            Ok(finish(&report))
+            Ok(summary::finish(&report, format))
         }
         Command::Demo { out } => {
             let dir = out.unwrap_or_else(demo::fresh_dir);
-            let report = demo::run(&dir, shutdown::install()).await?;
-            let code = finish(&report);
-            eprintln!(
-                "\ndemo folder: {}\ncorpus:      {}",
-                dir.display(),
-                dir.join("normalized").display()
-            );
-            eprintln!(
-                "try:         head -c 1500 {}",
-                dir.join("normalized/part-000001.jsonl").display()
-            );
+            let done = demo::run(&dir, shutdown::install()).await?;
+            let code = summary::finish(&done.report, format);
+            demo_out::print(format, &done);
             Ok(code)
         }
         Command::Check { config } => {
@@ -126,7 +130,19 @@ pub async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Status { config, json } => status(&config, json),
+        Command::Status { config, json } => {
+            let cfg = Config::load(&config)?;
+            let state = std::sync::Arc::new(State::open(&cfg.storage.state_dir)?);
+            let mut rows = status::rows(&cfg, &state.source_statuses()?);
+            let frontier = crate::frontier::Frontier::new(state, cfg.fetch.retry);
+            status::add_exhausted(&mut rows, frontier.exhausted()?);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                print!("{}", status::table(&rows));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema => {
             print!("{}", crate::model::corpus_record_schema());
             Ok(ExitCode::SUCCESS)
@@ -147,7 +163,7 @@ pub async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             since,
             until,
             sources,
-            format,
+            format: export_format,
             output,
             partition,
         } => {
@@ -157,13 +173,16 @@ pub async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 until: until.as_deref().map(parse_until).transpose()?,
                 sources: parse_ids(&sources, &cfg)?,
             };
-            let target = export_target(format, output, &partition)?;
+            let target = export_target(export_format, output, &partition)?;
             let dir = &cfg.storage.normalized_dir;
             let n = crate::export::export(dir, &filter, &target)
                 .with_context(|| format!("exporting corpus {}", dir.display()))?;
-            eprintln!(
-                "exported {} of {} records ({} file(s))",
-                n.written, n.read, n.files
+            notice(
+                format,
+                &format!(
+                    "exported {} of {} records ({} file(s))",
+                    n.written, n.read, n.files
+                ),
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -193,20 +212,24 @@ fn parse_since(s: &str) -> anyhow::Result<DateTime<Utc>> {
     Ok(day.and_time(chrono::NaiveTime::MIN).and_utc())
 }
 
-fn take_lock(cfg: &Config) -> anyhow::Result<Option<lock::RunLock>> {
+fn take_lock(cfg: &Config, format: LogFormat) -> anyhow::Result<Option<lock::RunLock>> {
     match lock::acquire(&cfg.storage.state_dir) {
         Ok(l) => Ok(Some(l)),
         Err(e @ lock::LockError::Busy { .. }) => {
-            eprintln!("newsmill: {e}");
+            notice(format, &e.to_string());
             Ok(None)
         }
         Err(e) => Err(e.into()),
     }
 }
 
-fn finish(report: &RunReport) -> ExitCode {
-    eprintln!("{}", report.table());
-    ExitCode::from(report.exit_code())
+/// A one-line message for the person or log reading stderr: `newsmill: …` with text logs,
+/// an info event with JSON logs.
+pub fn notice(format: LogFormat, message: &str) {
+    match format {
+        LogFormat::Text => eprintln!("newsmill: {message}"),
+        LogFormat::Json => tracing::info!("{message}"),
+    }
 }
 
 /// `newsmill extract`: one JSON line per file on stdout; a file that fails gets a line with
@@ -216,6 +239,7 @@ fn extract(
     source: Option<String>,
     url: Option<String>,
     files: &[std::path::PathBuf],
+    format: LogFormat,
 ) -> anyhow::Result<ExitCode> {
     let cfg = if config.exists() {
         Config::load(config)?
@@ -232,28 +256,31 @@ fn extract(
         .transpose()
         .context("--url is not a URL")?;
     let normalizer = Normalizer::new(&cfg.profiles());
-    let now = Utc::now();
+    // Microseconds, as a fetched page's `fetched_at`.
+    let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut failed = false;
     for file in files {
-        let id = file
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let line = match extract_one(&normalizer, file, base.as_ref(), source.as_ref(), now) {
-            Ok(mut v) => {
-                v["file"] = json!(file.display().to_string());
-                v["id"] = json!(id);
-                v
+        let max = cfg.fetch.max_body_bytes;
+        match extract_one(&normalizer, file, max, base.as_ref(), source.as_ref(), now) {
+            Ok(record) => {
+                let file = file.display().to_string();
+                serde_json::to_writer(&mut out, &ExtractLine { file, record })?;
             }
             Err(e) => {
                 failed = true;
-                eprintln!("newsmill: {}: {e:#}", file.display());
-                json!({"file": file.display().to_string(), "id": id, "error": format!("{e:#}")})
+                let message = format!("{}: {e:#}", file.display());
+                match format {
+                    LogFormat::Text => eprintln!("newsmill: {message}"),
+                    LogFormat::Json => {
+                        tracing::warn!(file = %file.display(), error = %format!("{e:#}"), "extract failed")
+                    }
+                }
+                let line = json!({"file": file.display().to_string(), "error": format!("{e:#}")});
+                serde_json::to_writer(&mut out, &line)?;
             }
-        };
-        serde_json::to_writer(&mut out, &line)?;
+        }
         out.write_all(b"\n")?;
     }
     out.flush()?;
@@ -264,14 +291,26 @@ fn extract(
     })
 }
 
+/// One `extract` output line: the corpus record plus the file it came from.
+#[derive(serde::Serialize)]
+struct ExtractLine {
+    file: String,
+    #[serde(flatten)]
+    record: crate::model::CorpusRecord,
+}
+
+/// A file through the normalizer into a corpus record (the same builder the pipeline uses).
+/// `raw` points at the input file itself (`offset` 0, `length` the bytes read), and the
+/// record starts alone in its near-duplicate cluster, as a new corpus record does.
 fn extract_one(
     n: &Normalizer,
     file: &Path,
+    max_bytes: u64,
     base: Option<&Url>,
     source: Option<&SourceId>,
     now: DateTime<Utc>,
-) -> anyhow::Result<serde_json::Value> {
-    let body = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+) -> anyhow::Result<crate::model::CorpusRecord> {
+    let input = input::read_regular(file, max_bytes)?;
     let url = match base {
         Some(u) => u.clone(),
         None => {
@@ -281,8 +320,22 @@ fn extract_one(
                 .map_err(|()| anyhow::anyhow!("cannot make a URL of {}", abs.display()))?
         }
     };
-    let article = n.normalize_html(&body, &url, source, now)?;
-    Ok(serde_json::to_value(article)?)
+    let mut article = n.normalize_html(&input.bytes, &url, source, now)?;
+    if input.truncated {
+        article.warnings.push(format!(
+            "{}: file cut at fetch.max_body_bytes = {max_bytes} bytes",
+            crate::normalize::caps::TRUNCATED
+        ));
+    }
+    let raw = crate::model::RawLocation {
+        file: file.to_owned(),
+        offset: 0,
+        length: input.bytes.len() as u64,
+    };
+    let hash = crate::dedup::content_hash(&article.text);
+    let mut record = pipeline::ingest::new_record(article, hash, now, raw);
+    record.near = crate::dedup::link::head_link(&record.id);
+    Ok(record)
 }
 
 /// The export target the flags describe.
@@ -344,37 +397,4 @@ fn read_corpus(cfg: &Config) -> anyhow::Result<Vec<crate::model::CorpusRecord>> 
     let corpus = crate::corpus::Corpus::open_read_only(dir)
         .with_context(|| format!("opening corpus {}", dir.display()))?;
     Ok(corpus.records()?)
-}
-
-fn status(config: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
-    let cfg = Config::load(config)?;
-    let state = State::open(&cfg.storage.state_dir)?;
-    let rows = state.source_statuses()?;
-    if as_json {
-        let v: Vec<_> = rows
-            .iter()
-            .map(|r| json!({"source": r.source_id, "last_run": r.last_run, "last_success": r.last_success, "last_new_article": r.last_new_article, "failure_streak": r.failure_streak}))
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    println!(
-        "{:<16} {:<26} {:<26} {:<26} {:>6}",
-        "source", "last run", "last success", "last new article", "streak"
-    );
-    for src in cfg.sources.iter().filter(|s| s.enabled) {
-        let id = src.profile.id.as_str();
-        let row = rows.iter().find(|r| r.source_id == id);
-        let f =
-            |v: Option<&Option<String>>| v.and_then(|x| x.clone()).unwrap_or_else(|| "-".into());
-        println!(
-            "{:<16} {:<26} {:<26} {:<26} {:>6}",
-            id,
-            f(row.map(|r| &r.last_run)),
-            f(row.map(|r| &r.last_success)),
-            f(row.map(|r| &r.last_new_article)),
-            row.map_or(0, |r| r.failure_streak)
-        );
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -2,7 +2,14 @@
 //! values (`Config`). Validation collects every problem before returning, so `newsmill check`
 //! can report all of them at once, each naming the key that is wrong.
 //!
+//! Parsing is two passes: `schema` reads the TOML into the `Raw*` types and reports every
+//! schema error (unknown key, wrong type, bad duration) by key, then validation reports every
+//! value problem, including the `bounds` every duration and count must stay within.
+//!
 //! This module reads no files except the one it is asked to, and imports only `model`.
+
+mod bounds;
+mod schema;
 
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -25,15 +32,16 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    /// The file is not valid TOML or does not fit the schema (unknown key, wrong type).
-    #[error("config file {path} is not valid: {message}")]
+    /// The file is not valid TOML (schema errors, such as an unknown key or a wrong type, are
+    /// [`ConfigError::Invalid`] problems, listed with the others).
+    #[error("config file {path} is not valid TOML: {message}")]
     Parse {
         /// The config path.
         path: PathBuf,
         /// The parser's message, which names the key and line.
         message: String,
     },
-    /// The file parsed but values are wrong; every problem is listed.
+    /// The file is TOML but keys or values are wrong; every problem is listed.
     #[error("config file {path} has {} problem(s):\n  - {}", problems.len(), problems.join("\n  - "))]
     Invalid {
         /// The config path.
@@ -65,6 +73,24 @@ impl Default for StorageConfig {
     }
 }
 
+/// `[dedup]`: near-duplicate linking (see `dedup::link::Thresholds`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DedupConfig {
+    /// Records published further apart than this ("3d", "36h") are linked only on stronger
+    /// evidence (Jaccard ≥ 0.8 or containment ≥ 0.9, and no fact differs).
+    #[serde(with = "humantime_serde")]
+    pub date_window: Duration,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        Self {
+            date_window: Duration::from_secs(3 * 86_400),
+        }
+    }
+}
+
 /// `[fetch]` as written.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -88,6 +114,9 @@ struct RawFetchConfig {
     allow_private_networks: bool,
     #[serde(with = "humantime_serde")]
     recent_window: Duration,
+    #[serde(with = "humantime_serde")]
+    retry_backoff: Duration,
+    max_attempts: u32,
 }
 
 impl Default for RawFetchConfig {
@@ -106,6 +135,8 @@ impl Default for RawFetchConfig {
             robots_ttl: Duration::from_secs(6 * 3600),
             allow_private_networks: false,
             recent_window: Duration::from_secs(3 * 86_400),
+            retry_backoff: Duration::from_secs(600),
+            max_attempts: 8,
         }
     }
 }
@@ -139,6 +170,8 @@ pub struct FetchConfig {
     pub allow_private_networks: bool,
     /// Sitemap entries older than this are skipped in "recent" mode.
     pub recent_window: Duration,
+    /// How later runs retry a failed article URL (`retry_backoff`, `max_attempts`).
+    pub retry: crate::frontier::RetryPolicy,
 }
 
 /// `[sources.selectors]` as written.
@@ -182,7 +215,7 @@ fn yes() -> bool {
     true
 }
 
-/// The whole file as written.
+/// The whole file as written, minus `[[sources]]`: `take_sources` reads those entry by entry.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -191,7 +224,7 @@ struct RawConfig {
     #[serde(default)]
     fetch: RawFetchConfig,
     #[serde(default)]
-    sources: Vec<RawSource>,
+    dedup: DedupConfig,
 }
 
 /// One source, validated: what to crawl plus the profile the normalizer uses.
@@ -218,6 +251,8 @@ pub struct Config {
     pub storage: StorageConfig,
     /// Network politeness and limits.
     pub fetch: FetchConfig,
+    /// Near-duplicate linking.
+    pub dedup: DedupConfig,
     /// Configured sources, in file order.
     pub sources: Vec<SourceConfig>,
 }
@@ -241,15 +276,23 @@ impl Config {
     /// # Errors
     /// As [`Config::load`], minus `Read`.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
         let mut problems = Vec::new();
+        let raw_sources = take_sources(&mut table, &mut problems);
+        let raw: RawConfig = schema::read_lenient(table, "", &mut problems).unwrap_or_default();
         let fetch = validate_fetch(raw.fetch, &mut problems);
+        bounds::duration(
+            "dedup.date_window",
+            raw.dedup.date_window,
+            bounds::DATE_WINDOW,
+            &mut problems,
+        );
         let mut sources = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        for (i, src) in raw.sources.into_iter().enumerate() {
+        for (i, src) in raw_sources {
             if !seen.insert(src.id.clone()) {
                 problems.push(format!("sources[{i}].id: duplicate id {:?}", src.id));
             }
@@ -261,6 +304,7 @@ impl Config {
             Ok(Self {
                 storage: raw.storage,
                 fetch,
+                dedup: raw.dedup,
                 sources,
             })
         } else {
@@ -277,37 +321,131 @@ impl Config {
     }
 }
 
-fn non_zero(key: &str, n: usize, problems: &mut Vec<String>) -> NonZeroUsize {
-    NonZeroUsize::new(n).unwrap_or_else(|| {
-        problems.push(format!("{key}: must be at least 1"));
-        NonZeroUsize::MIN
-    })
+/// Takes `[[sources]]` out of the table and reads each entry on its own, so one unreadable
+/// entry neither hides the problems of the others nor shifts their indexes.
+fn take_sources(table: &mut toml::Table, problems: &mut Vec<String>) -> Vec<(usize, RawSource)> {
+    let list = match table.remove("sources") {
+        None => return Vec::new(),
+        Some(toml::Value::Array(list)) => list,
+        Some(other) => {
+            problems.push(format!(
+                "sources: expected an array of tables ([[sources]]), found {}",
+                other.type_str()
+            ));
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for (i, entry) in list.into_iter().enumerate() {
+        let key = format!("sources[{i}]");
+        match entry {
+            toml::Value::Table(t) => {
+                if let Some(src) = schema::read_lenient(t, &key, problems) {
+                    out.push((i, src));
+                }
+            }
+            other => problems.push(format!(
+                "{key}: expected a table, found {}",
+                other.type_str()
+            )),
+        }
+    }
+    out
+}
+
+/// A count within `range` as a `NonZeroUsize`; out of range is a problem and yields 1.
+fn bounded_non_zero(
+    key: &str,
+    n: usize,
+    range: std::ops::RangeInclusive<u64>,
+    problems: &mut Vec<String>,
+) -> NonZeroUsize {
+    let in_range = bounds::count(key, u64::try_from(n).unwrap_or(u64::MAX), range, problems);
+    NonZeroUsize::new(n)
+        .filter(|_| in_range)
+        .unwrap_or(NonZeroUsize::MIN)
 }
 
 fn validate_fetch(raw: RawFetchConfig, problems: &mut Vec<String>) -> FetchConfig {
     if raw.user_agent.trim().is_empty() || raw.user_agent.contains(['\r', '\n']) {
         problems.push("fetch.user_agent: must be a non-empty single line".into());
+    } else {
+        let len = u64::try_from(raw.user_agent.len()).unwrap_or(u64::MAX);
+        bounds::count(
+            "fetch.user_agent (bytes)",
+            len,
+            bounds::USER_AGENT_BYTES,
+            problems,
+        );
     }
-    if raw.timeout.is_zero() {
-        problems.push("fetch.timeout: must be longer than 0s".into());
+    let durations = [
+        (
+            "fetch.per_host_interval",
+            raw.per_host_interval,
+            bounds::PER_HOST_INTERVAL,
+        ),
+        ("fetch.timeout", raw.timeout, bounds::TIMEOUT),
+        (
+            "fetch.connect_timeout",
+            raw.connect_timeout,
+            bounds::CONNECT_TIMEOUT,
+        ),
+        (
+            "fetch.max_crawl_delay",
+            raw.max_crawl_delay,
+            bounds::MAX_CRAWL_DELAY,
+        ),
+        ("fetch.robots_ttl", raw.robots_ttl, bounds::ROBOTS_TTL),
+        (
+            "fetch.recent_window",
+            raw.recent_window,
+            bounds::RECENT_WINDOW,
+        ),
+        (
+            "fetch.retry_backoff",
+            raw.retry_backoff,
+            bounds::RETRY_BACKOFF,
+        ),
+    ];
+    for (key, value, range) in durations {
+        bounds::duration(key, value, range, problems);
     }
-    if raw.connect_timeout.is_zero() {
-        problems.push("fetch.connect_timeout: must be longer than 0s".into());
-    }
-    if raw.max_body_bytes < 1024 {
-        problems.push("fetch.max_body_bytes: must be at least 1024".into());
-    }
-    if raw.max_redirects > 50 {
-        problems.push("fetch.max_redirects: at most 50".into());
-    }
-    if raw.max_retries > 10 {
-        problems.push("fetch.max_retries: at most 10".into());
+    let counts = [
+        (
+            "fetch.max_body_bytes",
+            raw.max_body_bytes,
+            bounds::MAX_BODY_BYTES,
+        ),
+        (
+            "fetch.max_redirects",
+            u64::try_from(raw.max_redirects).unwrap_or(u64::MAX),
+            bounds::MAX_REDIRECTS,
+        ),
+        (
+            "fetch.max_retries",
+            u64::from(raw.max_retries),
+            bounds::MAX_RETRIES,
+        ),
+        (
+            "fetch.max_attempts",
+            u64::from(raw.max_attempts),
+            bounds::MAX_ATTEMPTS,
+        ),
+    ];
+    for (key, value, range) in counts {
+        bounds::count(key, value, range, problems);
     }
     FetchConfig {
-        concurrency: non_zero("fetch.concurrency", raw.concurrency, problems),
-        per_host_concurrency: non_zero(
+        concurrency: bounded_non_zero(
+            "fetch.concurrency",
+            raw.concurrency,
+            bounds::CONCURRENCY,
+            problems,
+        ),
+        per_host_concurrency: bounded_non_zero(
             "fetch.per_host_concurrency",
             raw.per_host_concurrency,
+            bounds::PER_HOST_CONCURRENCY,
             problems,
         ),
         user_agent: raw.user_agent,
@@ -321,6 +459,10 @@ fn validate_fetch(raw: RawFetchConfig, problems: &mut Vec<String>) -> FetchConfi
         robots_ttl: raw.robots_ttl,
         allow_private_networks: raw.allow_private_networks,
         recent_window: raw.recent_window,
+        retry: crate::frontier::RetryPolicy {
+            base: raw.retry_backoff,
+            max_attempts: raw.max_attempts,
+        },
     }
 }
 
@@ -361,13 +503,11 @@ fn validate_source(i: usize, raw: RawSource, problems: &mut Vec<String>) -> Opti
     let feeds = urls(&format!("{key}.feeds"), &raw.feeds, problems);
     let sitemaps = urls(&format!("{key}.sitemaps"), &raw.sitemaps, problems);
     let sections = urls(&format!("{key}.sections"), &raw.sections, problems);
-    let timezone = match raw.timezone.as_deref() {
-        None => chrono_tz::UTC,
-        Some(tz) => tz.parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
-            problems.push(format!("{key}.timezone: unknown time zone {tz:?}"));
-            chrono_tz::UTC
-        }),
-    };
+    let timezone = raw.timezone.as_deref().and_then(|tz| {
+        tz.parse::<chrono_tz::Tz>()
+            .map_err(|_| problems.push(format!("{key}.timezone: unknown time zone {tz:?}")))
+            .ok()
+    });
     if let Some(lang) = &raw.language
         && (lang.len() != 2 || !lang.bytes().all(|b| b.is_ascii_lowercase()))
     {
@@ -439,7 +579,7 @@ fn validate_selectors(key: &str, raw: RawSelectors, problems: &mut Vec<String>) 
 
 fn check_selector(key: &str, sel: &str, problems: &mut Vec<String>) {
     if let Err(e) = crate::html::Selector::parse(sel) {
-        problems.push(format!("{key}: invalid CSS selector {sel:?} ({e})"));
+        problems.push(format!("{key}: invalid CSS selector {sel:?}: {e}"));
     }
 }
 
@@ -506,6 +646,73 @@ name = "b"
         }
     }
 
+    /// Issue 9 item 7: every duration and count is bounded; the message names the key.
+    // See: issues show 9
+    #[test]
+    fn issue_9_out_of_range_values_fail_naming_the_key() {
+        let text = "[fetch]\nrecent_window = \"300000y\"\nrobots_ttl = \"1000000d\"\n\
+                    concurrency = 100000\nmax_body_bytes = 99999999999999\ntimeout = \"0s\"\n";
+        let ConfigError::Invalid { problems, .. } = parse(text).unwrap_err() else {
+            panic!("expected Invalid");
+        };
+        let all = problems.join("\n");
+        for key in [
+            "fetch.recent_window: 300000years is out of range",
+            "fetch.robots_ttl",
+            "fetch.concurrency: 100000 is out of range",
+            "fetch.max_body_bytes",
+            "fetch.timeout",
+        ] {
+            assert!(all.contains(key), "missing {key} in:\n{all}");
+        }
+        assert_eq!(problems.len(), 5, "{all}");
+    }
+
+    /// Issue 9 item 11: schema errors (unknown key, wrong type, bad duration) are listed with
+    /// the value problems, each naming its key, and a bad selector says what is wrong.
+    // See: issues show 9
+    #[test]
+    fn issue_9_schema_and_value_problems_are_listed_together() {
+        let text = r#"
+[fetch]
+concurency = 3
+timeout = "3 parsecs"
+max_retries = "many"
+recent_window = "300000y"
+[[sources]]
+id = 5
+name = "no id"
+[[sources]]
+id = "ok"
+name = "fine"
+feeds = ["ftp://example.org/feed"]
+colour = "blue"
+[sources.selectors]
+body = "div[["
+title = "h1::"
+"#;
+        let ConfigError::Invalid { problems, .. } = parse(text).unwrap_err() else {
+            panic!("expected Invalid");
+        };
+        let all = problems.join("\n");
+        for key in [
+            "fetch.concurency: unknown field",
+            "fetch.timeout: ",
+            "fetch.max_retries: invalid type",
+            "fetch.recent_window: 300000years is out of range",
+            "sources[0].id: invalid type: integer `5`, expected a string\n",
+            "sources[1].colour: unknown field",
+            "sources[1].feeds[0]",
+            "sources[1].selectors.body: invalid CSS selector",
+            "sources[1].selectors.title: invalid CSS selector",
+        ] {
+            assert!(all.contains(key), "missing {key} in:\n{all}");
+        }
+        assert!(!all.contains("missing field `id`"), "{all}");
+        assert!(!all.contains("Unexpected error"), "{all}");
+        assert!(!all.contains("report this to the developer"), "{all}");
+    }
+
     #[test]
     fn durations_and_sources_parse() {
         let c = parse(
@@ -522,7 +729,24 @@ aliases = ["BelTA"]
         )
         .unwrap();
         assert_eq!(c.fetch.per_host_interval, Duration::from_millis(250));
-        assert_eq!(c.sources[0].profile.timezone, chrono_tz::Europe::Minsk);
+        assert_eq!(
+            c.sources[0].profile.timezone,
+            Some(chrono_tz::Europe::Minsk)
+        );
         assert!(c.sources[0].enabled);
+    }
+
+    #[test]
+    fn dedup_date_window_defaults_parses_and_is_bounded() {
+        assert_eq!(
+            parse("").unwrap().dedup.date_window,
+            Duration::from_secs(3 * 86_400)
+        );
+        let c = parse("[dedup]\ndate_window = \"36h\"\n").unwrap();
+        assert_eq!(c.dedup.date_window, Duration::from_secs(36 * 3600));
+        let err = parse("[dedup]\ndate_window = \"400d\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dedup.date_window"), "{err}");
     }
 }

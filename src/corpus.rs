@@ -17,19 +17,23 @@ use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::model::{CorpusRecord, NearLink, SCHEMA_VERSION, Sighting};
 
+mod check;
 mod links;
+mod manifest;
 mod read;
+#[cfg(test)]
+mod tests;
 
-pub use read::{RecordStream, segment_paths};
+pub use check::{Inspection, RecordRef, inspect, segment_files, segment_lines};
+pub use manifest::{CorpusDamage, MANIFEST, Manifest, SegmentInfo, segment_name, segment_number};
+pub use read::RecordStream;
 
 /// Records per segment before a new one is started.
 const SEGMENT_RECORDS: usize = 1000;
-const MANIFEST: &str = "manifest.json";
 
 /// Errors reading or writing the corpus.
 #[derive(Debug, thiserror::Error)]
@@ -63,30 +67,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CorpusError + '_ {
     }
 }
 
-/// One segment in the manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SegmentInfo {
-    /// File name inside the corpus folder.
-    pub file: String,
-    /// Number of records (lines).
-    pub records: usize,
-    /// File size in bytes.
-    pub bytes: u64,
-    /// SHA-256 of the file, hex.
-    pub sha256: String,
-}
-
-/// `manifest.json`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Manifest {
-    /// Record schema version of the segments.
-    pub schema_version: u32,
-    /// Total records over all segments.
-    pub records: usize,
-    /// Segments in write order.
-    pub segments: Vec<SegmentInfo>,
-}
-
 /// What a flush wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FlushReport {
@@ -107,6 +87,8 @@ pub struct Corpus {
     sightings: BTreeMap<String, Vec<Sighting>>,
     /// New near-duplicate links for durable records, applied at the next flush.
     links: BTreeMap<String, NearLink>,
+    /// How the manifest on disk differed from the folder when it was opened.
+    damage: Vec<CorpusDamage>,
 }
 
 impl Corpus {
@@ -140,15 +122,27 @@ impl Corpus {
             if writer && name.ends_with(".tmp") {
                 let p = dir.join(&name);
                 fs::remove_file(&p).map_err(io(&p))?;
-            } else if name.starts_with("part-") && name.ends_with(".jsonl") {
+            } else if segment_number(&name).is_some() {
                 names.push(name);
             }
         }
-        Self::load_names(dir, names)
+        let mut corpus = Self::load_names(dir, names)?;
+        let read = manifest::read_manifest(dir);
+        corpus.damage = manifest::compare(dir, &read, &corpus.manifest.segments);
+        corpus.manifest.last_segment = manifest::highest_used(&read, &corpus.manifest.segments);
+        for d in &corpus.damage {
+            tracing::warn!(corpus = %dir.display(), problem = %d, "corpus manifest differs from its segments");
+        }
+        if writer && !corpus.damage.is_empty() {
+            // The folder is the truth: the manifest is rewritten to match it (a missing
+            // segment's records are reported by the damage list and by `verify`).
+            corpus.write_manifest()?;
+        }
+        Ok(corpus)
     }
 
     fn load_names(dir: &Path, mut names: Vec<String>) -> Result<Self, CorpusError> {
-        names.sort();
+        names.sort_by_key(|n| segment_number(n));
         let mut corpus = Self {
             dir: dir.to_owned(),
             manifest: Manifest {
@@ -159,6 +153,7 @@ impl Corpus {
             pending: Vec::new(),
             sightings: BTreeMap::new(),
             links: BTreeMap::new(),
+            damage: Vec::new(),
         };
         for name in names {
             let (records, info) = corpus.read_segment(&name)?;
@@ -204,6 +199,12 @@ impl Corpus {
     /// The manifest as of the last flush.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    /// How `manifest.json` differed from the segments in the folder when the corpus was opened
+    /// (empty when they agreed). A writer has already rewritten the manifest to match the folder.
+    pub fn damage(&self) -> &[CorpusDamage] {
+        &self.damage
     }
 
     /// Whether a record with this id is written or pending.
@@ -266,8 +267,11 @@ impl Corpus {
         let mut report = FlushReport::default();
         let pending = std::mem::take(&mut self.pending);
         for chunk in pending.chunks(SEGMENT_RECORDS) {
-            let name = format!("part-{:06}.jsonl", self.manifest.segments.len() + 1);
+            // Never a name used before, even when segments went missing (see `manifest.rs`).
+            let number = self.manifest.last_segment + 1;
+            let name = segment_name(number);
             let info = self.write_segment(&name, chunk)?;
+            self.manifest.last_segment = number;
             for r in chunk {
                 let urls = BTreeSet::from([r.article.canonical_url.to_string()]);
                 self.index.insert(r.id.clone(), (name.clone(), urls));

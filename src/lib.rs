@@ -7,7 +7,7 @@
 //!              ▼
 //!            fetch ──► raw_store (WARC/1.1 under raw/) ──► normalize ──► dedup ──► corpus (JSONL under normalized/)
 //!              ▲                                                                     │
-//!              └──────────────────── state (SQLite under state/) ◄───────────────────┘
+//!              └──────── frontier (every URL's life; SQLite under state/) ◄──────────┘
 //! ```
 //! Stages talk only through the types in [`model`]; only [`pipeline`] knows them all.
 //! `feed`, `html` (the HTML parser), `normalize` and `dedup` are pure and sync; `fetch` is the
@@ -24,6 +24,7 @@ pub mod demo;
 pub mod export;
 pub mod feed;
 pub mod fetch;
+pub mod frontier;
 pub mod html;
 pub mod model;
 pub mod normalize;
@@ -33,3 +34,4 @@ pub mod shutdown;
 pub mod state;
 pub mod stats;
 pub mod telemetry;
+pub mod textcodec;

@@ -14,8 +14,9 @@ fn main() -> ExitCode {
     } else {
         i8::try_from(cli.verbose).unwrap_or(i8::MAX)
     };
-    newsmill::telemetry::init(cli.log_format == LogFormat::Json, verbosity);
-    let outcome = match newsmill::app::try_execute_sync(cli.command) {
+    let format = cli.log_format;
+    newsmill::telemetry::init(format == LogFormat::Json, verbosity);
+    let outcome = match newsmill::app::try_execute_sync(cli.command, format) {
         Ok(outcome) => outcome,
         Err(command) => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -24,18 +25,26 @@ fn main() -> ExitCode {
             {
                 Ok(rt) => rt,
                 Err(e) => {
-                    eprintln!("newsmill: cannot start the async runtime: {e}");
+                    fatal(format, &format!("cannot start the async runtime: {e}"));
                     return ExitCode::from(2);
                 }
             };
-            runtime.block_on(newsmill::app::execute(command))
+            runtime.block_on(newsmill::app::execute(*command, format))
         }
     };
     match outcome {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("newsmill: {e:#}");
+            fatal(format, &format!("{e:#}"));
             ExitCode::from(2)
         }
+    }
+}
+
+/// Prints a fatal error: `newsmill: <chain>` with text logs, an error event with JSON logs.
+fn fatal(format: LogFormat, chain: &str) {
+    match format {
+        LogFormat::Text => eprintln!("newsmill: {chain}"),
+        LogFormat::Json => tracing::error!(error = %chain, "fatal"),
     }
 }

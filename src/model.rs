@@ -8,7 +8,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -43,6 +43,21 @@ impl SourceId {
     /// The identifier as text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The id given to pages that belong to no configured source (`newsmill fetch` of a URL on
+    /// no configured site, `newsmill extract` without `--source`). Nobody is known to have
+    /// published them, so no publisher is credited.
+    pub const ADHOC: &str = "adhoc";
+
+    /// [`SourceId::ADHOC`] as an id.
+    pub fn adhoc() -> Self {
+        Self(Self::ADHOC.to_owned())
+    }
+
+    /// Whether this is [`SourceId::ADHOC`].
+    pub fn is_adhoc(&self) -> bool {
+        self.0 == Self::ADHOC
     }
 }
 
@@ -114,8 +129,9 @@ pub struct SourceProfile {
     pub homepage: Option<Url>,
     /// Expected language (ISO 639-1), a hint cross-checked against detection.
     pub language: Option<String>,
-    /// Time zone attached to local times printed on the source's pages.
-    pub timezone: chrono_tz::Tz,
+    /// Time zone attached to local times printed on the source's pages; `None` when not
+    /// configured: a local time without an offset then stays a local time (never labelled UTC).
+    pub timezone: Option<chrono_tz::Tz>,
     /// Names, domains and Cyrillic forms under which other texts credit this source.
     pub aliases: Vec<String>,
     /// Site-specific rules; `None` means the generic extractor alone.
@@ -131,6 +147,32 @@ pub struct FeedItem {
     pub title: Option<String>,
     /// Publication time from the feed or sitemap, if any.
     pub published: Option<DateTime<FixedOffset>>,
+}
+
+/// HTTP validators (`ETag`, `Last-Modified`) remembered for a URL and sent back as
+/// `If-None-Match` / `If-Modified-Since`: the one type for feeds, sitemaps, section pages and
+/// articles, in the fetcher's requests and in the frontier's storage alike.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    /// Last `ETag` seen.
+    pub etag: Option<String>,
+    /// Last `Last-Modified` seen.
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    /// The validators a response carried.
+    pub fn of(page: &RawPage) -> Self {
+        Self {
+            etag: page.header("etag").map(str::to_owned),
+            last_modified: page.header("last-modified").map(str::to_owned),
+        }
+    }
+
+    /// Whether there is nothing to send.
+    pub fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none()
+    }
 }
 
 /// A response as it came off the wire, with its body already content-decoded
@@ -223,6 +265,24 @@ pub enum AttributionKind {
     Photo,
 }
 
+/// Where on the page an attribution was read.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum FoundIn {
+    /// The running text ("…, Reuters reports").
+    Body,
+    /// The wire dateline opening the text ("MINSK, 5 May (BelTA) –").
+    Dateline,
+    /// A picture's caption, or a credit line under a picture in the text ("Фото: БелТА").
+    Caption,
+    /// A dedicated credit element of a picture (`class="credit"`, "© AFP / Name").
+    Credit,
+    /// The closing lines of the text ("Based on materials of sb.by and belta.by").
+    Footer,
+}
+
 /// One agency credited by an article.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Attribution {
@@ -234,6 +294,10 @@ pub struct Attribution {
     pub kind: AttributionKind,
     /// The words in the page that gave it away.
     pub evidence: String,
+    /// Where on the page `evidence` was read; null for `publisher` (known from the config, not
+    /// read from the page) and in records written before the field existed.
+    #[serde(default)]
+    pub found_in: Option<FoundIn>,
 }
 
 /// Which signal the publication date came from.
@@ -254,6 +318,20 @@ pub enum DateSource {
     Feed,
     /// A date encoded in the URL.
     Url,
+}
+
+/// How much of the publication moment a record knows. Every value sets `published_date`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DatePrecision {
+    /// Date, time of day and UTC offset (stated on the page or from the source's configured
+    /// time zone): `published_at` and `published_local` are set.
+    Instant,
+    /// Date and time of day, but no offset on the page and no configured time zone:
+    /// `published_local` is set, `published_at` is not.
+    LocalTime,
+    /// The calendar date only: neither `published_at` nor `published_local` is set.
+    Day,
 }
 
 /// Name and version of the code path that produced an article's text.
@@ -294,9 +372,18 @@ pub struct Article {
     pub text: String,
     /// The body as typed blocks.
     pub blocks: Vec<Block>,
-    /// Publication time with the offset that applies where it was published.
+    /// Publication instant with the offset that applies where it was published; set only when
+    /// the page gives a time of day and its offset is stated or known from the source's
+    /// configured time zone (`date_precision` = `instant`). Never an invented midnight.
     pub published_at: Option<DateTime<FixedOffset>>,
-    /// Which signal `published_at` came from.
+    /// Calendar date of publication at the publisher (`YYYY-MM-DD`), whenever a date is known.
+    pub published_date: Option<NaiveDate>,
+    /// Wall-clock time of publication at the publisher, without offset
+    /// (`YYYY-MM-DDTHH:MM:SS`), whenever a time of day is known.
+    pub published_local: Option<NaiveDateTime>,
+    /// Which of the three fields above are known; `None` when no date is.
+    pub date_precision: Option<DatePrecision>,
+    /// Which signal the publication date came from.
     pub date_source: Option<DateSource>,
     /// Last modification time, when the page gives one.
     pub modified_at: Option<DateTime<FixedOffset>>,
@@ -316,7 +403,8 @@ pub struct Article {
     pub tags: Vec<String>,
     /// Which code path produced the text.
     pub extractor: ExtractorInfo,
-    /// Non-fatal problems met while normalizing (e.g. selectors that no longer match).
+    /// Non-fatal problems met while normalizing (e.g. selectors that no longer match; an
+    /// `extraction` warning when no article text was found and `text` is empty).
     pub warnings: Vec<String>,
 }
 
@@ -384,10 +472,27 @@ pub struct NearLink {
     /// Containment (0–1, 4 decimals): shared shingles over the smaller of the two shingle sets.
     #[serde(default)]
     pub containment: Option<f64>,
+    /// Why this record is in `near_duplicate_of`'s cluster (`null` for the canonical record).
+    #[serde(default)]
+    pub link_reason: Option<LinkReason>,
+}
+
+/// Why a record was linked to its cluster's canonical record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkReason {
+    /// The two shingle sets overlap enough as a whole (Jaccard), and their facts agree.
+    Jaccard,
+    /// Most of the smaller text is inside the larger one (an excerpt, a cut tail, a digest
+    /// quoting the story), and the smaller text's facts are found in the larger one.
+    Containment,
+    /// Not similar enough to the canonical record itself: linked through another member of the
+    /// cluster (a chain of copies, or a digest that quotes both stories).
+    Transitive,
 }
 
 /// Current corpus record schema version; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One line of the JSONL corpus: an [`Article`] plus identity, provenance and dedup fields.
 ///
@@ -395,14 +500,14 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// JSON Lines, one record per line, UTF-8. Every field of [`Article`] appears at the top level
 /// (`url`, `canonical_url`, `source_id`, `title`, `text`, `blocks`, `published_at`, …), plus the
 /// fields below; the [`NearLink`] fields (`cluster_id`, `near_duplicate_of`, `similarity`,
-/// `containment`) come last. The README lists every field with an example.
+/// `containment`, `link_reason`) come last. The README lists every field with an example.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CorpusRecord {
     /// [`SCHEMA_VERSION`] at the time of writing.
     pub schema_version: u32,
     /// Stable id derived from `content_sha256` ([`ContentHash::record_id`]).
     pub id: String,
-    /// SHA-256 of the normalized text.
+    /// SHA-256 of the normalized text (of the canonical URL when the text is empty).
     pub content_sha256: ContentHash,
     /// The article itself.
     #[serde(flatten)]
@@ -415,7 +520,8 @@ pub struct CorpusRecord {
     pub word_count: usize,
     /// Other URLs (any source) where exactly the same text was seen, in the order seen.
     pub also_seen_at: Vec<Sighting>,
-    /// Near-duplicate cluster: `cluster_id`, `near_duplicate_of`, `similarity`, `containment`.
+    /// Near-duplicate cluster: `cluster_id`, `near_duplicate_of`, `similarity`, `containment`,
+    /// `link_reason`.
     #[serde(flatten)]
     pub near: NearLink,
 }

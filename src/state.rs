@@ -1,10 +1,10 @@
-//! SQLite bookkeeping under `state/`: which URLs were seen, fetched and ingested, the HTTP
-//! validators (ETag / Last-Modified) of feeds, sitemaps and articles, where each raw record
-//! sits, and per-source run history. The only owner of the database.
+//! SQLite bookkeeping under `state/`: the frontier's backend (every URL's state, the HTTP
+//! validators of discovery documents and articles, where each raw response sits; see
+//! `state/frontier.rs` and `crate::frontier`), and per-source run history. The only owner of
+//! the database; the SQL stays in this module.
 //!
 //! The corpus, not this database, is the truth about which articles exist: a URL is marked
-//! ingested only after the corpus has durably written its record, and a crash between the
-//! two is healed by the deduper (the re-fetched text hashes to an id the corpus already has).
+//! ingested only after the corpus has durably written its record (the frontier's rules).
 //!
 //! The near-duplicate index (LSH band keys and cluster membership) lives here too, in the
 //! `near_*` tables (see `state/near.rs`).
@@ -16,10 +16,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
-use crate::model::{RawLocation, SourceId};
+use crate::model::SourceId;
 
+mod frontier;
 mod near;
 
 pub use near::{NearIndexSize, NearRow};
@@ -56,15 +57,6 @@ pub enum StateError {
     },
 }
 
-/// HTTP validators remembered for a URL, sent back as `If-None-Match` / `If-Modified-Since`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Validators {
-    /// Last `ETag` seen.
-    pub etag: Option<String>,
-    /// Last `Last-Modified` seen.
-    pub last_modified: Option<String>,
-}
-
 /// Per-source history shown by `newsmill status`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceStatus {
@@ -89,33 +81,6 @@ pub struct State {
 const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
-CREATE TABLE IF NOT EXISTS urls (
-    url            TEXT PRIMARY KEY,
-    source_id      TEXT NOT NULL,
-    first_seen     TEXT NOT NULL,
-    last_fetched   TEXT,
-    last_status    INTEGER,
-    outcome        TEXT,
-    raw_file       TEXT,
-    raw_offset     INTEGER,
-    raw_length     INTEGER,
-    article_id     TEXT
-);
-CREATE TABLE IF NOT EXISTS fetch_log (
-    at             TEXT NOT NULL,
-    url            TEXT NOT NULL,
-    source_id      TEXT NOT NULL,
-    status         INTEGER NOT NULL,
-    outcome        TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS fetch_log_url ON fetch_log (url);
-DELETE FROM fetch_log WHERE at < strftime('%Y-%m-%dT%H:%M:%S', 'now', '-90 days');
-CREATE TABLE IF NOT EXISTS validators (
-    url            TEXT PRIMARY KEY,
-    etag           TEXT,
-    last_modified  TEXT,
-    updated        TEXT NOT NULL
-);
 CREATE TABLE IF NOT EXISTS source_status (
     source_id        TEXT PRIMARY KEY,
     last_run         TEXT,
@@ -148,6 +113,8 @@ impl State {
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open_err)?;
         conn.execute_batch(SCHEMA).map_err(open_err)?;
+        conn.execute_batch(frontier::SCHEMA).map_err(open_err)?;
+        frontier::migrate(&conn).map_err(open_err)?;
         conn.execute_batch(near::SCHEMA).map_err(open_err)?;
         Ok(Self {
             conn: Mutex::new(conn),
@@ -160,143 +127,6 @@ impl State {
         self.conn
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Whether this canonical URL already made it into the corpus (as a record or a sighting).
-    ///
-    /// # Errors
-    /// `Query` on database failure.
-    pub fn is_ingested(&self, url: &str) -> Result<bool, StateError> {
-        let outcome: Option<Option<String>> = self
-            .conn()
-            .query_row("SELECT outcome FROM urls WHERE url = ?1", [url], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(q("reading url outcome"))?;
-        Ok(matches!(
-            outcome.flatten().as_deref(),
-            Some("ingested" | "duplicate")
-        ))
-    }
-
-    /// Records that a URL was discovered for a source (no-op if known).
-    ///
-    /// # Errors
-    /// `Query` on database failure.
-    pub fn note_discovered(&self, url: &str, source: &SourceId) -> Result<(), StateError> {
-        self.conn()
-            .execute(
-                "INSERT OR IGNORE INTO urls (url, source_id, first_seen) VALUES (?1, ?2, ?3)",
-                params![url, source.as_str(), Utc::now().to_rfc3339()],
-            )
-            .map(drop)
-            .map_err(q("recording discovered url"))
-    }
-
-    /// Records a fetch: appends it to the fetch log and updates the URL's status, raw location
-    /// and outcome so far.
-    ///
-    /// # Errors
-    /// `Query` on database failure.
-    pub fn note_fetched(
-        &self,
-        url: &str,
-        source: &SourceId,
-        status: u16,
-        raw: Option<&RawLocation>,
-        outcome: &str,
-    ) -> Result<(), StateError> {
-        let now = Utc::now().to_rfc3339();
-        let file = raw.map(|r| r.file.to_string_lossy().into_owned());
-        let conn = self.conn();
-        // Every attempt is logged (kept 90 days); `urls` keeps the latest state per URL.
-        conn.execute(
-            "INSERT INTO fetch_log (at, url, source_id, status, outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![now, url, source.as_str(), status, outcome],
-        )
-        .map_err(q("appending to the fetch log"))?;
-        conn
-            .execute(
-                "INSERT INTO urls (url, source_id, first_seen, last_fetched, last_status, outcome,
-                                   raw_file, raw_offset, raw_length)
-                 VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT(url) DO UPDATE SET last_fetched = ?3, last_status = ?4,
-                     outcome = CASE WHEN outcome IN ('ingested','duplicate') THEN outcome ELSE ?5 END,
-                     raw_file = COALESCE(?6, raw_file), raw_offset = COALESCE(?7, raw_offset),
-                     raw_length = COALESCE(?8, raw_length)",
-                params![
-                    url,
-                    source.as_str(),
-                    now,
-                    status,
-                    outcome,
-                    file,
-                    raw.map(|r| r.offset as i64),
-                    raw.map(|r| r.length as i64)
-                ],
-            )
-            .map(drop)
-            .map_err(q("recording fetch"))
-    }
-
-    /// Marks URLs as ingested (or as duplicates of an existing record) after the corpus flushed.
-    ///
-    /// # Errors
-    /// `Query` on database failure.
-    pub fn mark_ingested(&self, rows: &[(String, String, bool)]) -> Result<(), StateError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction().map_err(q("starting transaction"))?;
-        {
-            let mut stmt = tx
-                .prepare("UPDATE urls SET outcome = ?2, article_id = ?3 WHERE url = ?1")
-                .map_err(q("preparing ingest update"))?;
-            for (url, id, duplicate) in rows {
-                let outcome = if *duplicate { "duplicate" } else { "ingested" };
-                stmt.execute(params![url, outcome, id])
-                    .map_err(q("marking url ingested"))?;
-            }
-        }
-        tx.commit().map_err(q("committing ingest marks"))
-    }
-
-    /// Validators stored for a URL.
-    ///
-    /// # Errors
-    /// `Query` on database failure.
-    pub fn validators(&self, url: &str) -> Result<Validators, StateError> {
-        self.conn()
-            .query_row(
-                "SELECT etag, last_modified FROM validators WHERE url = ?1",
-                [url],
-                |r| {
-                    Ok(Validators {
-                        etag: r.get(0)?,
-                        last_modified: r.get(1)?,
-                    })
-                },
-            )
-            .optional()
-            .map(Option::unwrap_or_default)
-            .map_err(q("reading validators"))
-    }
-
-    /// Stores validators for a URL (only when the response had any).
-    ///
-    /// # Errors
-    /// `Query` on database failure.
-    pub fn set_validators(&self, url: &str, v: &Validators) -> Result<(), StateError> {
-        if v.etag.is_none() && v.last_modified.is_none() {
-            return Ok(());
-        }
-        self.conn()
-            .execute(
-                "INSERT INTO validators (url, etag, last_modified, updated) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(url) DO UPDATE SET etag = ?2, last_modified = ?3, updated = ?4",
-                params![url, v.etag, v.last_modified, Utc::now().to_rfc3339()],
-            )
-            .map(drop)
-            .map_err(q("storing validators"))
     }
 
     /// Updates a source's history at the end of a run.
@@ -362,39 +192,6 @@ mod tests {
     }
 
     #[test]
-    fn url_lifecycle() {
-        let dir = tempfile::tempdir().unwrap();
-        let st = State::open(dir.path()).unwrap();
-        let u = "https://example.org/a";
-        assert!(!st.is_ingested(u).unwrap());
-        st.note_discovered(u, &sid("s")).unwrap();
-        st.note_fetched(u, &sid("s"), 200, None, "fetched").unwrap();
-        assert!(!st.is_ingested(u).unwrap());
-        st.mark_ingested(&[(u.into(), "id1".into(), false)])
-            .unwrap();
-        assert!(st.is_ingested(u).unwrap());
-        // A later failed fetch does not un-ingest.
-        st.note_fetched(u, &sid("s"), 500, None, "failed").unwrap();
-        assert!(st.is_ingested(u).unwrap());
-        drop(st);
-        let st = State::open(dir.path()).unwrap();
-        assert!(st.is_ingested(u).unwrap());
-    }
-
-    #[test]
-    fn validators_round_trip() {
-        let dir = tempfile::tempdir().unwrap();
-        let st = State::open(dir.path()).unwrap();
-        let v = Validators {
-            etag: Some("\"x\"".into()),
-            last_modified: None,
-        };
-        st.set_validators("u", &v).unwrap();
-        assert_eq!(st.validators("u").unwrap(), v);
-        assert_eq!(st.validators("other").unwrap(), Validators::default());
-    }
-
-    #[test]
     fn failure_streak_counts_and_resets() {
         let dir = tempfile::tempdir().unwrap();
         let st = State::open(dir.path()).unwrap();
@@ -407,5 +204,190 @@ mod tests {
         let row = &st.source_statuses().unwrap()[0];
         assert_eq!(row.failure_streak, 0);
         assert!(row.last_success.is_some() && row.last_new_article.is_some());
+    }
+
+    use crate::frontier::{
+        Change, FailureKind, Frontier, Listing, RecordId, RetryPolicy, Transition, UrlKey,
+        UrlState, Validators,
+    };
+    use crate::model::{FeedItem, RawLocation};
+
+    fn listing(doc: &str, paths: &[&str]) -> Listing {
+        Listing {
+            source: sid("s"),
+            document: Some((
+                doc.into(),
+                Validators {
+                    etag: Some("\"v1\"".into()),
+                    last_modified: None,
+                },
+            )),
+            items: paths
+                .iter()
+                .map(|p| FeedItem {
+                    url: url::Url::parse(&format!("https://example.org/{p}?utm_source=x")).unwrap(),
+                    title: Some((*p).into()),
+                    published: None,
+                })
+                .collect(),
+        }
+    }
+
+    fn key(p: &str) -> UrlKey {
+        UrlKey::of(&url::Url::parse(&format!("https://example.org/{p}")).unwrap())
+    }
+
+    fn open(dir: &Path) -> Frontier {
+        let policy = RetryPolicy {
+            base: std::time::Duration::ZERO,
+            max_attempts: 2,
+        };
+        Frontier::new(std::sync::Arc::new(State::open(dir).unwrap()), policy)
+    }
+
+    #[test]
+    fn admission_stores_items_and_document_validators_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = open(dir.path());
+        f.admit(&listing("https://example.org/feed", &["a", "b"]))
+            .unwrap();
+        let v = f.document_validators(&sid("s")).unwrap();
+        assert_eq!(
+            v["https://example.org/feed"].etag.as_deref(),
+            Some("\"v1\"")
+        );
+        let due = f.plan(&sid("s"), Vec::new(), false, Utc::now()).unwrap();
+        let keys: Vec<_> = due.work.iter().map(|w| w.key.clone()).collect();
+        assert_eq!(keys, [key("a"), key("b")], "owed after a 304, oldest first");
+        // The stored hint and the URL as listed come back.
+        assert_eq!(due.work[0].item.title.as_deref(), Some("a"));
+        assert!(due.work[0].item.url.as_str().contains("utm_source"));
+    }
+
+    #[test]
+    fn states_survive_reopening_and_ingested_is_never_owed() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = open(dir.path());
+        f.admit(&listing("https://example.org/feed", &["a", "b", "c"]))
+            .unwrap();
+        let raw = RawLocation {
+            file: "2026/01/01/x.warc.gz".into(),
+            offset: 5,
+            length: 9,
+        };
+        let ch = |p: &str, transition| Change {
+            key: key(p),
+            source: sid("s"),
+            transition,
+        };
+        f.apply(&[
+            ch("a", Transition::Fetched { raw: raw.clone() }),
+            ch("b", Transition::Fetched { raw: raw.clone() }),
+            ch("c", Transition::Gone { status: 410 }),
+        ])
+        .unwrap();
+        f.apply(&[ch(
+            "a",
+            Transition::Ingested {
+                record: RecordId::new("a1"),
+                duplicate: false,
+                validators: Validators::default(),
+            },
+        )])
+        .unwrap();
+        drop(f);
+        let f = open(dir.path());
+        assert!(matches!(
+            f.state(&key("a")).unwrap(),
+            Some(UrlState::Ingested { .. })
+        ));
+        assert_eq!(f.state(&key("b")).unwrap(), Some(UrlState::Fetched { raw }));
+        assert_eq!(
+            f.state(&key("c")).unwrap(),
+            Some(UrlState::Gone { status: 410 })
+        );
+        let unrecovered = f.unrecovered().unwrap();
+        assert_eq!(unrecovered.len(), 1);
+        assert_eq!(unrecovered[0].key, key("b"));
+        assert!(
+            f.plan(&sid("s"), Vec::new(), false, Utc::now())
+                .unwrap()
+                .work
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn failures_are_retried_then_exhausted_and_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = open(dir.path());
+        f.admit(&listing("https://example.org/feed", &["a"]))
+            .unwrap();
+        let fail = [Change {
+            key: key("a"),
+            source: sid("s"),
+            transition: Transition::Failed {
+                kind: FailureKind::ServerBusy { status: 503 },
+            },
+        }];
+        f.apply(&fail).unwrap();
+        let later = Utc::now() + chrono::Duration::seconds(1);
+        assert_eq!(
+            f.plan(&sid("s"), Vec::new(), false, later)
+                .unwrap()
+                .work
+                .len(),
+            1
+        );
+        assert!(f.exhausted().unwrap().is_empty());
+        f.apply(&fail).unwrap();
+        let gave_up = f.exhausted().unwrap();
+        assert_eq!(gave_up.len(), 1);
+        assert!(matches!(
+            gave_up[0].state,
+            UrlState::Failed {
+                attempts: 2,
+                next_attempt: None,
+                ..
+            }
+        ));
+        assert!(
+            f.plan(&sid("s"), Vec::new(), false, later)
+                .unwrap()
+                .work
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn old_url_table_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join("newsmill.sqlite")).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE urls (url TEXT PRIMARY KEY, source_id TEXT NOT NULL, first_seen TEXT NOT NULL,
+                last_fetched TEXT, last_status INTEGER, outcome TEXT, raw_file TEXT, raw_offset INTEGER,
+                raw_length INTEGER, article_id TEXT);
+             CREATE TABLE validators (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, updated TEXT NOT NULL);
+             INSERT INTO urls VALUES ('https://example.org/a', 's', '2026-01-01T00:00:00Z', NULL, 200, 'ingested', NULL, NULL, NULL, 'a1');
+             INSERT INTO urls VALUES ('https://example.org/b', 's', '2026-01-01T00:00:00Z', NULL, 200, 'normalized', 'f.warc.gz', 1, 2, NULL);
+             INSERT INTO urls VALUES ('https://example.org/c', 's', '2026-01-01T00:00:00Z', NULL, 500, 'status_500', NULL, NULL, NULL, NULL);
+             INSERT INTO validators VALUES ('https://example.org/b', '\"x\"', NULL, 'now');",
+        )
+        .unwrap();
+        drop(conn);
+        let f = open(dir.path());
+        assert!(matches!(
+            f.state(&key("a")).unwrap(),
+            Some(UrlState::Ingested { .. })
+        ));
+        assert!(matches!(
+            f.state(&key("b")).unwrap(),
+            Some(UrlState::Fetched { .. })
+        ));
+        assert_eq!(f.state(&key("c")).unwrap(), Some(UrlState::Discovered));
+        drop(f);
+        // Reopening does not migrate twice.
+        let f = open(dir.path());
+        assert_eq!(f.unrecovered().unwrap().len(), 1);
     }
 }

@@ -8,10 +8,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, Utc};
+use newsmill::config::DedupConfig;
 use newsmill::corpus::Corpus;
 use newsmill::dedup::{self, MemStore, MemTexts, NearDoc, Rank, Thresholds, link, similarity};
 use newsmill::model::{
-    Article, CorpusRecord, ExtractorInfo, RawLocation, SCHEMA_VERSION, SourceId,
+    Article, CorpusRecord, ExtractorInfo, LinkReason, RawLocation, SCHEMA_VERSION, SourceId,
 };
 use newsmill::pipeline::near::NearLinker;
 use newsmill::state::State;
@@ -143,6 +144,9 @@ fn record(text: &str) -> CorpusRecord {
             text: text.to_owned(),
             blocks: Vec::new(),
             published_at: Some(published),
+            published_date: Some(published.date_naive()),
+            published_local: Some(published.naive_local()),
+            date_precision: Some(newsmill::model::DatePrecision::Instant),
             date_source: None,
             modified_at: None,
             language: None,
@@ -182,7 +186,16 @@ fn records() -> Vec<CorpusRecord> {
 }
 
 /// Links per id as written in the corpus at `dir`.
-type Links = BTreeMap<String, (Option<String>, Option<String>, Option<f64>, Option<f64>)>;
+type Links = BTreeMap<
+    String,
+    (
+        Option<String>,
+        Option<String>,
+        Option<f64>,
+        Option<f64>,
+        Option<LinkReason>,
+    ),
+>;
 
 fn links_in(dir: &Path) -> Links {
     let c = Corpus::open(dir).unwrap();
@@ -197,6 +210,7 @@ fn links_in(dir: &Path) -> Links {
                     r.near.near_duplicate_of,
                     r.near.similarity,
                     r.near.containment,
+                    r.near.link_reason,
                 ),
             )
         })
@@ -209,7 +223,7 @@ fn ingest(dir: &Path, recs: &[CorpusRecord]) -> Links {
     let open = || {
         let state = Arc::new(State::open(&dir.join("state")).unwrap());
         let mut corpus = Corpus::open(&dir.join("normalized")).unwrap();
-        let linker = NearLinker::open(state, &mut corpus).unwrap();
+        let linker = NearLinker::open(state, &mut corpus, &DedupConfig::default()).unwrap();
         (corpus, linker)
     };
     let (mut corpus, mut linker) = open();
@@ -266,9 +280,10 @@ fn clusters_do_not_depend_on_arrival_order() {
         }
     }
     // Each cluster's canonical record is its own cluster id, and members point at it.
-    for (id, (cluster, of, _, _)) in &reference {
+    for (id, (cluster, of, _, _, reason)) in &reference {
         let cluster = cluster.as_ref().unwrap();
         assert_eq!(of.is_none(), cluster == id, "{id}");
+        assert_eq!(of.is_none(), reason.is_none(), "{id}");
         assert_eq!(reference[cluster].0.as_ref(), Some(cluster));
     }
 }
@@ -284,7 +299,7 @@ fn lost_index_or_legacy_corpus_is_rebuilt_to_the_same_links() {
     let before = snapshot(&normalized);
     let state = Arc::new(State::open(&dir.path().join("state")).unwrap());
     let mut corpus = Corpus::open(&normalized).unwrap();
-    NearLinker::open(state.clone(), &mut corpus).unwrap();
+    NearLinker::open(state.clone(), &mut corpus, &DedupConfig::default()).unwrap();
     corpus.flush().unwrap();
     assert_eq!(
         snapshot(&normalized),
@@ -301,7 +316,7 @@ fn lost_index_or_legacy_corpus_is_rebuilt_to_the_same_links() {
     corpus.flush().unwrap();
     let state = Arc::new(State::open(&legacy.path().join("state")).unwrap());
     let mut corpus = Corpus::open(legacy.path()).unwrap();
-    NearLinker::open(state, &mut corpus).unwrap();
+    NearLinker::open(state, &mut corpus, &DedupConfig::default()).unwrap();
     corpus.flush().unwrap();
     assert_eq!(links_in(legacy.path()), want);
 }

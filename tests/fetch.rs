@@ -10,8 +10,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use newsmill::config::{Config, FetchConfig};
-use newsmill::fetch::{Conditional, FetchError, FetchRequest, Fetched, Fetcher};
-use newsmill::model::{RawPage, SourceId};
+use newsmill::fetch::{FetchError, FetchRequest, Fetched, Fetcher};
+use newsmill::model::{RawPage, SourceId, Validators};
 use tokio::time::Instant;
 
 use crate::hostile::{BlackHole, Hostile, Reply, head};
@@ -35,7 +35,7 @@ pub fn request(url: &str) -> FetchRequest {
     FetchRequest {
         url: url.parse().unwrap(),
         source: SourceId::new("hostile").unwrap(),
-        conditional: Conditional::default(),
+        conditional: Validators::default(),
         hint: None,
     }
 }

@@ -3,7 +3,7 @@
 //! empty documents. Inputs come from a fixed-seed generator, so a failure reproduces.
 
 use chrono::Utc;
-use newsmill::normalize::Normalizer;
+use newsmill::normalize::{NO_TEXT_WARNING, Normalizer};
 use url::Url;
 
 use crate::util::fixture;
@@ -171,7 +171,7 @@ fn truncated_pages_under_wrong_charsets_never_panic() {
 }
 
 #[test]
-fn empty_and_whitespace_documents_are_errors_not_panics() {
+fn empty_and_whitespace_documents_give_textless_records_not_panics() {
     let n = normalizer();
     let url = Url::parse("https://example.org/a").unwrap();
     for body in [
@@ -181,8 +181,31 @@ fn empty_and_whitespace_documents_are_errors_not_panics() {
         b"<!DOCTYPE html>",
         b"\xEF\xBB\xBF",
     ] {
-        assert!(n.normalize_html(body, &url, None, Utc::now()).is_err());
+        let a = n.normalize_html(body, &url, None, Utc::now()).unwrap();
+        assert!(a.text.is_empty() && a.blocks.is_empty());
+        assert!(a.warnings.iter().any(|w| w == NO_TEXT_WARNING), "{a:?}");
     }
+}
+
+// See: issue 10 ("Extraction failure is a warning, not a lost record").
+#[test]
+fn issue_10_a_page_without_body_keeps_title_date_authors_and_language() {
+    let n = normalizer();
+    let url = Url::parse("https://example.org/news/2025/05/05/story").unwrap();
+    let html = r#"<html lang="de"><head><title>Ein Titel | Beispiel</title>
+        <meta property="og:title" content="Ein Titel">
+        <meta property="article:published_time" content="2025-05-05T10:31:00+02:00">
+        <meta name="author" content="Anna Beispiel"></head>
+        <body><nav><a href="/">Home</a></nav><script>render()</script></body></html>"#;
+    let a = n
+        .normalize_html(html.as_bytes(), &url, None, Utc::now())
+        .unwrap();
+    assert_eq!(a.text, "");
+    assert_eq!(a.title.as_deref(), Some("Ein Titel"));
+    assert_eq!(a.authors, ["Anna Beispiel"]);
+    assert_eq!(a.language.as_deref(), Some("de"));
+    assert!(a.published_at.is_some());
+    assert!(a.warnings.iter().any(|w| w == NO_TEXT_WARNING));
 }
 
 #[test]

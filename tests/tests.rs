@@ -4,16 +4,24 @@
 // Test helpers panic on setup failure by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod agency;
 mod util;
 
+mod attribution_set;
+mod bounds;
 mod cli;
 mod crash;
+mod crash_property;
 mod dedup;
+mod dedup_realworld;
 mod demo;
+mod exit_codes;
 mod fetch;
 mod fetch_body;
 mod fetch_robots;
 mod fetch_run;
 mod fetch_targets;
+mod first_hour;
+mod frontier;
 mod hostile;
 mod robustness;

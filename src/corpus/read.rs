@@ -3,33 +3,12 @@
 //! Opens nothing for writing and builds no index, so it is safe while a run writes and costs
 //! one line of memory at a time.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{BufRead, BufReader, Lines};
 use std::path::{Path, PathBuf};
 
-use super::{CorpusError, io};
+use super::{CorpusError, io, segment_files};
 use crate::model::CorpusRecord;
-
-/// The segment files (`part-*.jsonl`) of a corpus folder, in name order; a missing folder
-/// has none.
-///
-/// # Errors
-/// `Io` when the folder cannot be listed.
-pub fn segment_paths(dir: &Path) -> Result<Vec<PathBuf>, CorpusError> {
-    if !dir.exists() {
-        return Ok(Vec::new());
-    }
-    let mut paths = Vec::new();
-    for entry in fs::read_dir(dir).map_err(io(dir))? {
-        let name = entry.map_err(io(dir))?.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with("part-") && name.ends_with(".jsonl") {
-            paths.push(dir.join(name.as_ref()));
-        }
-    }
-    paths.sort();
-    Ok(paths)
-}
 
 /// Every record of a corpus folder, one line at a time.
 pub struct RecordStream {
@@ -44,7 +23,11 @@ impl RecordStream {
     /// `Io` when the folder cannot be listed.
     pub fn open(dir: &Path) -> Result<Self, CorpusError> {
         Ok(Self {
-            paths: segment_paths(dir)?.into_iter(),
+            paths: segment_files(dir)?
+                .into_iter()
+                .map(|name| dir.join(name))
+                .collect::<Vec<_>>()
+                .into_iter(),
             current: None,
         })
     }

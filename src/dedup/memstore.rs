@@ -3,8 +3,8 @@
 //! use it directly. Records are numbered densely in insertion order (`doc`), which is also how
 //! they are stored, so loading is a straight replay.
 //!
-//! Memory per record: its [`DocInfo`] (~270 bytes with the 128-byte signature), 32 band
-//! entries of 8 bytes, an id-map entry and a cluster number: about 600 bytes.
+//! Memory per record: its [`DocInfo`] (~270 bytes with the 128-byte signature), 64 band
+//! entries of 8 bytes, an id-map entry and a cluster number: about 850 bytes.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -158,13 +158,18 @@ impl MemStore {
 impl NearStore for MemStore {
     type Error = Infallible;
 
-    fn candidates(&mut self, bands: &[u32]) -> Result<Vec<IndexedDoc>, Infallible> {
+    fn candidates(
+        &mut self,
+        bands: &[u32],
+        keep: &mut dyn FnMut(&DocInfo) -> bool,
+    ) -> Result<Vec<IndexedDoc>, Infallible> {
         let mut found = Vec::new();
         for &key in bands {
             self.bands.for_each(key, |d| found.push(d));
         }
         found.sort_unstable();
         found.dedup();
+        found.retain(|&n| self.docs.get(n as usize).is_some_and(&mut *keep));
         Ok(found.into_iter().filter_map(|n| self.indexed(n)).collect())
     }
 

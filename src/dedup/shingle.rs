@@ -7,6 +7,16 @@
 //! shingle, while any changed word or number changes the [`SHINGLE_WORDS`] shingles around it.
 //! Each shingle is kept as a 64-bit hash; two different shingles share a hash with probability
 //! about 2⁻⁶⁴, so set sizes, Jaccard and containment are exact for all practical purposes.
+//!
+//! # Facts
+//! Beside the shingles, a set keeps its *facts*: every word that contains a digit (amounts,
+//! rates, scores, temperatures, days of the month, years; `3.2345` is the two facts `3` and
+//! `2345`), each with its *context*, the two words before it. Two texts *conflict* on a context
+//! they both have when they put no common fact after it: "the dollar is worth 3.6698" against
+//! "the dollar is worth 3.6932". Two daily notes built from one template conflict on most of
+//! their shared contexts; a copy, an excerpt or a digest on none (what it leaves out is missing,
+//! not different); an updated story on one or two. [`Similarity::facts_differing`] counts the
+//! conflicts.
 
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
@@ -36,12 +46,15 @@ fn word_hash(word: &[u8]) -> u64 {
 /// Splits characters into lower-cased words and hashes each.
 struct Words {
     hashes: Vec<u64>,
+    facts: Vec<u64>,
     word: String,
+    digit: bool,
 }
 
 impl Words {
     fn feed(&mut self, c: char) {
         if c.is_alphanumeric() {
+            self.digit |= c.is_numeric();
             if c.is_ascii() {
                 self.word.push(c.to_ascii_lowercase());
             } else {
@@ -54,17 +67,29 @@ impl Words {
 
     fn end(&mut self) {
         if !self.word.is_empty() {
-            self.hashes.push(word_hash(self.word.as_bytes()));
+            let h = word_hash(self.word.as_bytes());
+            if self.digit {
+                let n = self.hashes.len();
+                let before = |k: usize| n.checked_sub(k).map_or(0, |i| self.hashes[i]);
+                let context = mix64(before(2) ^ before(1).rotate_left(17));
+                self.facts
+                    .push((context & 0xffff_ffff_0000_0000) | (h >> 32));
+            }
+            self.hashes.push(h);
             self.word.clear();
+            self.digit = false;
         }
     }
 }
 
-/// Hashes of the words of `text`, in order (see the module doc for what a word is).
-fn word_hashes(text: &str) -> Vec<u64> {
+/// Hashes of the words of `text`, in order (see the module doc for what a word is), and the
+/// its facts (words with a digit) as `context << 32 | fact` (32 bits of each hash), in order.
+fn word_hashes(text: &str) -> (Vec<u64>, Vec<u64>) {
     let mut words = Words {
         hashes: Vec::with_capacity(text.len() / 5),
+        facts: Vec::new(),
         word: String::with_capacity(32),
+        digit: false,
     };
     // Most agency text is already NFC; skip the normalizer's buffering when it is.
     if is_nfc_quick(text.chars()) == IsNormalized::Yes {
@@ -73,53 +98,75 @@ fn word_hashes(text: &str) -> Vec<u64> {
         text.nfc().for_each(|c| words.feed(c));
     }
     words.end();
-    words.hashes
+    (words.hashes, words.facts)
 }
 
-/// The set of a text's word shingles, as sorted distinct 64-bit hashes.
+/// The set of a text's word shingles, as sorted distinct 64-bit hashes, with its facts.
 ///
 /// A text of `n ≥ 5` words has at most `n − 4` shingles; a shorter, non-empty text has one
 /// shingle made of all its words, so short texts still compare; an empty text has none.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ShingleSet(Vec<u64>);
+pub struct ShingleSet {
+    shingles: Vec<u64>,
+    /// Sorted distinct `context << 32 | fact` of the words that contain a digit.
+    facts: Vec<u64>,
+}
+
+fn sorted(mut v: Vec<u64>) -> Vec<u64> {
+    v.sort_unstable();
+    v.dedup();
+    v
+}
 
 impl ShingleSet {
     /// Shingles `text`.
     pub fn of_text(text: &str) -> Self {
-        let words = word_hashes(text);
+        let (words, facts) = word_hashes(text);
         let k = SHINGLE_WORDS.min(words.len());
         if k == 0 {
             return Self::default();
         }
-        let mut hashes: Vec<u64> = words
+        let hashes: Vec<u64> = words
             .windows(k)
             .map(|w| w.iter().fold(SHINGLE_SEED, |h, &x| mix64(h ^ x)))
             .collect();
-        hashes.sort_unstable();
-        hashes.dedup();
-        Self(hashes)
+        Self {
+            shingles: sorted(hashes),
+            facts: sorted(facts),
+        }
     }
 
-    /// Builds a set from shingle hashes in any order (duplicates are removed).
-    pub fn from_hashes(mut hashes: Vec<u64>) -> Self {
-        hashes.sort_unstable();
-        hashes.dedup();
-        Self(hashes)
+    /// Builds a set from shingle hashes in any order (duplicates are removed), without facts.
+    pub fn from_hashes(hashes: Vec<u64>) -> Self {
+        Self::with_facts(hashes, Vec::new())
+    }
+
+    /// Builds a set from shingle and fact hashes in any order.
+    pub fn with_facts(hashes: Vec<u64>, facts: Vec<u64>) -> Self {
+        Self {
+            shingles: sorted(hashes),
+            facts: sorted(facts),
+        }
+    }
+
+    /// The sorted facts, `context << 32 | fact` (see the module doc).
+    pub fn facts(&self) -> &[u64] {
+        &self.facts
     }
 
     /// Number of distinct shingles.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.shingles.len()
     }
 
     /// Whether the text had no words.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.shingles.is_empty()
     }
 
-    /// The sorted hashes.
+    /// The sorted shingle hashes.
     pub fn as_slice(&self) -> &[u64] {
-        &self.0
+        &self.shingles
     }
 }
 
@@ -135,11 +182,16 @@ pub struct Similarity {
     pub shared: usize,
     /// min(|A|, |B|), so callers can refuse containment of very short texts.
     pub smaller: usize,
+    /// Fact contexts both texts have where they put no common fact (see the module doc). An
+    /// excerpt or a digest has none with the text it quotes; two daily notes of one template
+    /// conflict on most shared contexts.
+    pub facts_differing: usize,
+    /// Fact contexts both texts have: the base `facts_differing` is judged against.
+    pub facts_smaller: usize,
 }
 
-/// Exact Jaccard and containment of two shingle sets (one merge pass, O(|A| + |B|)).
-pub fn similarity(a: &ShingleSet, b: &ShingleSet) -> Similarity {
-    let (a, b) = (a.as_slice(), b.as_slice());
+/// Size of the intersection of two sorted, distinct slices.
+fn shared_count(a: &[u64], b: &[u64]) -> usize {
     let (mut i, mut j, mut shared) = (0, 0, 0);
     while let (Some(x), Some(y)) = (a.get(i), b.get(j)) {
         match x.cmp(y) {
@@ -152,6 +204,41 @@ pub fn similarity(a: &ShingleSet, b: &ShingleSet) -> Similarity {
             }
         }
     }
+    shared
+}
+
+/// The run of `facts` (sorted) from `i` with the same context, as a slice.
+fn group(facts: &[u64], i: usize) -> &[u64] {
+    let ctx = facts[i] >> 32;
+    let len = facts[i..].iter().take_while(|f| *f >> 32 == ctx).count();
+    &facts[i..i + len]
+}
+
+/// (conflicting contexts, shared contexts) of two sorted fact lists.
+fn conflicts(a: &[u64], b: &[u64]) -> (usize, usize) {
+    let (mut i, mut j, mut conflicting, mut shared) = (0, 0, 0, 0);
+    while i < a.len() && j < b.len() {
+        let (ga, gb) = (group(a, i), group(b, j));
+        match (ga[0] >> 32).cmp(&(gb[0] >> 32)) {
+            std::cmp::Ordering::Less => i += ga.len(),
+            std::cmp::Ordering::Greater => j += gb.len(),
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                conflicting += usize::from(shared_count(ga, gb) == 0);
+                i += ga.len();
+                j += gb.len();
+            }
+        }
+    }
+    (conflicting, shared)
+}
+
+/// Exact Jaccard, containment and fact difference of two shingle sets (merge passes,
+/// O(|A| + |B|)).
+pub fn similarity(sa: &ShingleSet, sb: &ShingleSet) -> Similarity {
+    let (a, b) = (sa.as_slice(), sb.as_slice());
+    let shared = shared_count(a, b);
+    let (facts_differing, facts_smaller) = conflicts(sa.facts(), sb.facts());
     let union = a.len() + b.len() - shared;
     let smaller = a.len().min(b.len());
     let ratio = |num: usize, den: usize| {
@@ -166,6 +253,8 @@ pub fn similarity(a: &ShingleSet, b: &ShingleSet) -> Similarity {
         containment: ratio(shared, smaller),
         shared,
         smaller,
+        facts_differing,
+        facts_smaller,
     }
 }
 

@@ -1,6 +1,9 @@
 //! `newsmill demo`: the offline showcase. Two agency sites (a BelTA-like and an SB-like one,
 //! bundled in the binary) are served on 127.0.0.1 at random ports; the real pipeline runs
 //! against them into a fresh folder; the summary and the corpus location are printed.
+//!
+//! The demo's config is written into the folder as [`CONFIG_FILE`], so `stats`, `status` and
+//! `export` can be pointed at the demo corpus with `-c` and nothing written by hand.
 
 pub mod server;
 pub mod site;
@@ -13,6 +16,57 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigError};
 use crate::pipeline::{self, RunOptions, report::RunReport};
+
+/// Name of the config file the demo writes into its folder.
+pub const CONFIG_FILE: &str = "newsmill.toml";
+
+/// Why the demo could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The demo folder could not be created (a file of that name exists, no permission…).
+    #[error("cannot create the demo folder {path}")]
+    Folder {
+        /// The folder.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The demo's config could not be written into its folder.
+    #[error("cannot write the demo config {path}")]
+    WriteConfig {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A port on 127.0.0.1 could not be bound for the demo sites.
+    #[error("cannot serve the demo sites on 127.0.0.1")]
+    Sites {
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The generated config did not validate (a bug).
+    #[error("the demo config is invalid")]
+    Config {
+        /// The validation errors.
+        #[source]
+        source: ConfigError,
+    },
+}
+
+/// What a demo run left behind.
+#[derive(Debug)]
+pub struct Finished {
+    /// The run report.
+    pub report: RunReport,
+    /// The folder (absolute).
+    pub dir: PathBuf,
+    /// The config written into it (storage of the demo folder).
+    pub config: PathBuf,
+}
 
 /// The demo's config as TOML: two crawled sources plus attribution-only ones, storage under
 /// `dir`, feeds pointing at the given base URLs.
@@ -131,15 +185,33 @@ pub fn fresh_dir() -> PathBuf {
     std::env::temp_dir().join(format!("newsmill-demo-{stamp}-{}", std::process::id()))
 }
 
-/// Runs the demo into `dir` and returns the run report.
+/// Runs the demo into `dir` (created if needed), writes its config there as [`CONFIG_FILE`],
+/// and returns what it left.
 ///
 /// # Errors
-/// Setup failures (ports, folders).
-pub async fn run(dir: &Path, shutdown: CancellationToken) -> anyhow::Result<RunReport> {
-    std::fs::create_dir_all(dir)?;
+/// Setup failures ([`DemoError`], each naming its path) and fatal pipeline errors.
+pub async fn run(dir: &Path, shutdown: CancellationToken) -> anyhow::Result<Finished> {
+    let folder = |source| DemoError::Folder {
+        path: dir.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(folder)?;
+    let dir = std::path::absolute(dir).map_err(folder)?;
     let stop = CancellationToken::new();
-    let sites = start_sites(&stop).await?;
-    let config = config(dir, &sites.belta, &sites.sb)?;
+    let sites = start_sites(&stop)
+        .await
+        .map_err(|source| DemoError::Sites { source })?;
+    let config_path = dir.join(CONFIG_FILE);
+    let toml = format!(
+        "# Written by `newsmill demo`. Its two sites lived on 127.0.0.1 only while the demo ran:\n# use this file for `stats`, `status`, `export` and `reprocess` on the demo folder.\n{}",
+        config_toml(&dir, &sites.belta, &sites.sb)
+    );
+    let config =
+        Config::parse(&toml, &config_path).map_err(|source| DemoError::Config { source })?;
+    std::fs::write(&config_path, &toml).map_err(|source| DemoError::WriteConfig {
+        path: config_path.clone(),
+        source,
+    })?;
     let opts = RunOptions {
         // The fixture articles are dated 2025-2026: take every sitemap entry, not just 3 days.
         since: chrono::DateTime::parse_from_rfc3339("1990-01-01T00:00:00Z")
@@ -150,5 +222,9 @@ pub async fn run(dir: &Path, shutdown: CancellationToken) -> anyhow::Result<RunR
     };
     let report = pipeline::run(&config, opts, shutdown).await;
     stop.cancel();
-    report
+    Ok(Finished {
+        report: report?,
+        dir,
+        config: config_path,
+    })
 }

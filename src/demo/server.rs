@@ -42,15 +42,14 @@ impl Site {
         }
     }
 
-    /// Replaces `{{NAME}}` by `value` in every file.
+    /// Replaces `{{NAME}}` by `value` in every file. The placeholder is ASCII and so is a base
+    /// URL, so the replacement runs on bytes: it works the same in UTF-8 files and in files in
+    /// a legacy ASCII-compatible charset (the windows-1251 demo page).
     pub fn substitute(&mut self, name: &str, value: &str) {
         let needle = format!("{{{{{name}}}}}");
         for bytes in self.files.values_mut() {
-            if let Some(text) = std::str::from_utf8(bytes)
-                .ok()
-                .filter(|t| t.contains(&needle))
-            {
-                *bytes = text.replace(&needle, value).into_bytes();
+            if let Some(replaced) = replace_bytes(bytes, needle.as_bytes(), value.as_bytes()) {
+                *bytes = replaced;
             }
         }
     }
@@ -64,6 +63,22 @@ impl Site {
         };
         self.files.get(&key).map(Vec::as_slice)
     }
+}
+
+/// `haystack` with every `needle` replaced by `value`, or `None` when there is none.
+fn replace_bytes(haystack: &[u8], needle: &[u8], value: &[u8]) -> Option<Vec<u8>> {
+    let finder = memchr::memmem::Finder::new(needle);
+    let mut hits = finder.find_iter(haystack).peekable();
+    hits.peek()?;
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut last = 0;
+    for at in hits {
+        out.extend_from_slice(haystack.get(last..at).unwrap_or_default());
+        out.extend_from_slice(value);
+        last = at + needle.len();
+    }
+    out.extend_from_slice(haystack.get(last..).unwrap_or_default());
+    Some(out)
 }
 
 /// A bound listener, before it serves: lets the caller learn the address first.
@@ -140,4 +155,23 @@ async fn handle(mut stream: TcpStream, site: Arc<Site>) {
         let _ = stream.write_all(body).await;
     }
     let _ = stream.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // See: issue 11, item 4 (the windows-1251 page kept its placeholder).
+    #[test]
+    fn substitutes_in_legacy_charset_files() {
+        // "Минск {{B}}/x" in windows-1251: not valid UTF-8.
+        let cp1251: &[u8] = b"\xcc\xe8\xed\xf1\xea {{B}}/x {{B}}";
+        let mut site = Site::from_files(&[("p/a.html", cp1251), ("p/b.html", b"{{B}}")], "p");
+        site.substitute("B", "http://127.0.0.1:9");
+        assert_eq!(
+            site.get("/a.html").unwrap(),
+            b"\xcc\xe8\xed\xf1\xea http://127.0.0.1:9/x http://127.0.0.1:9"
+        );
+        assert_eq!(site.get("/b.html").unwrap(), b"http://127.0.0.1:9");
+    }
 }

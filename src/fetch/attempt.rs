@@ -1,13 +1,15 @@
 //! One HTTP attempt: send, classify the status, read the body under the cap, all inside the
 //! whole-attempt deadline. Retry and redirect decisions are made by the caller.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use reqwest::header;
 use url::Url;
 
-use super::{Conditional, FetchError, Fetcher, guard, retry};
+use super::{FetchError, Fetcher, guard, retry};
+use crate::model::{HostKey, Validators};
 
 /// A complete 2xx response.
 #[derive(Debug)]
@@ -63,16 +65,68 @@ impl Failure {
     }
 }
 
+/// What the error chain of a client error says went wrong first.
+enum Cause {
+    Private,
+    Dns,
+    Tls,
+    Other,
+}
+
+/// Walks the chain. An `io::Error` wrapping another error hides that error from `source()`
+/// (it reports the inner error's own source instead), so the walk steps into the wrapped
+/// error itself (TLS failures arrive as an `io::Error` inside an `io::Error`).
+fn cause(e: &reqwest::Error) -> Cause {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if err.downcast_ref::<guard::BlockedAddress>().is_some() {
+            return Cause::Private;
+        }
+        if err.downcast_ref::<guard::ResolveFailed>().is_some() {
+            return Cause::Dns;
+        }
+        if err.downcast_ref::<rustls::Error>().is_some() {
+            return Cause::Tls;
+        }
+        next = match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    Cause::Other
+}
+
 /// Classifies a client error. `connect_timeout` is the only deadline the client itself
 /// enforces (the whole-attempt one is a `tokio` timeout around it), so a client timeout is a
-/// connect timeout: final, like every timeout.
+/// connect timeout: final, like every timeout. Name resolution and connection failures are
+/// retried (they can be transient); a TLS failure is final.
 fn transport(url: &Url, e: reqwest::Error, connect_timeout: Duration) -> Failure {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-    while let Some(s) = source {
-        if s.downcast_ref::<guard::BlockedAddress>().is_some() {
-            return Failure::Final(FetchError::PrivateAddress { url: url.clone() });
+    let host = || HostKey::try_from(url).map_or_else(|_| url.to_string(), |h| h.to_string());
+    let retry = |error| Failure::Retryable {
+        error,
+        retry_after: None,
+        status: None,
+    };
+    match cause(&e) {
+        Cause::Private => return Failure::Final(FetchError::PrivateAddress { url: url.clone() }),
+        Cause::Dns => {
+            return retry(FetchError::Dns {
+                url: url.clone(),
+                host: host(),
+                source: Arc::new(e),
+            });
         }
-        source = s.source();
+        Cause::Tls => {
+            return Failure::Final(FetchError::Tls {
+                url: url.clone(),
+                host: host(),
+                source: Arc::new(e),
+            });
+        }
+        Cause::Other => {}
     }
     if e.is_timeout() {
         return Failure::Final(FetchError::Timeout {
@@ -85,14 +139,17 @@ fn transport(url: &Url, e: reqwest::Error, connect_timeout: Duration) -> Failure
             url: url.to_string(),
         });
     }
-    Failure::Retryable {
-        error: FetchError::Transport {
+    if e.is_connect() {
+        return retry(FetchError::Connect {
             url: url.clone(),
-            source: e,
-        },
-        retry_after: None,
-        status: None,
+            host: host(),
+            source: Arc::new(e),
+        });
     }
+    retry(FetchError::Transport {
+        url: url.clone(),
+        source: e,
+    })
 }
 
 impl Fetcher {
@@ -101,7 +158,7 @@ impl Fetcher {
     pub(super) async fn attempt(
         &self,
         url: &Url,
-        conditional: Option<&Conditional>,
+        conditional: Option<&Validators>,
         cap: Cap,
     ) -> Result<Outcome, Failure> {
         let after = self.config.timeout;
@@ -117,7 +174,7 @@ impl Fetcher {
     async fn attempt_inner(
         &self,
         url: &Url,
-        conditional: Option<&Conditional>,
+        conditional: Option<&Validators>,
         cap: Cap,
     ) -> Result<Outcome, Failure> {
         let mut rb = self.client.get(url.clone());

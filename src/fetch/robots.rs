@@ -11,6 +11,8 @@ use texting_robots::Robot;
 use tokio::time::Instant;
 use url::Url;
 
+use super::FetchError;
+
 /// How long an "unreachable" verdict lasts before robots.txt is asked again.
 pub const UNREACHABLE_TTL: Duration = Duration::from_secs(600);
 /// Largest robots.txt read (Google's limit is 500 KiB).
@@ -21,8 +23,10 @@ pub const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
 pub enum RobotsRules {
     /// No usable robots.txt (4xx): crawl freely.
     AllowAll,
-    /// robots.txt could not be fetched (5xx, network): do not crawl for now.
-    Unreachable,
+    /// robots.txt could not be fetched (5xx, 429, network): do not crawl for now. Holds the
+    /// network failure (`dns`, `connect`, `tls`) when the origin could not be reached at all,
+    /// so every page of the origin reports that cause.
+    Unreachable(Option<Box<FetchError>>),
     /// Parsed rules for our user agent.
     Rules(Box<Robot>),
 }
@@ -37,9 +41,9 @@ impl RobotsRules {
                 Err(_) => Self::AllowAll,
             },
             // 429 asks us to slow down: reading it as "no rules" would do the opposite.
-            Some(429) => Self::Unreachable,
+            Some(429) => Self::Unreachable(None),
             Some(400..=499) => Self::AllowAll,
-            _ => Self::Unreachable,
+            _ => Self::Unreachable(None),
         }
     }
 
@@ -47,7 +51,7 @@ impl RobotsRules {
     pub fn allows(&self, url: &Url) -> bool {
         match self {
             Self::AllowAll => true,
-            Self::Unreachable => false,
+            Self::Unreachable(_) => false,
             Self::Rules(r) => r.allowed(url.as_str()),
         }
     }

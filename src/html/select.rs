@@ -4,11 +4,12 @@
 //! `Simple` implementation), so a selector that `newsmill check` accepts is one this module
 //! matches; matching runs on our own arena through the `selectors::Element` trait.
 
+use cssparser::{BasicParseErrorKind, ParseErrorKind};
 use scraper::selector::{CssLocalName, CssString, Parser, Simple};
 use selectors::attr::{AttrSelectorOperation, CaseSensitivity, NamespaceConstraint};
 use selectors::bloom::BloomFilter;
 use selectors::matching::{self, ElementSelectorFlags, MatchingContext};
-use selectors::parser::ParseRelative;
+use selectors::parser::{ParseRelative, SelectorParseErrorKind};
 use selectors::{OpaqueElement, SelectorList};
 
 use super::{Document, NodeId, NodeKind};
@@ -20,12 +21,16 @@ pub struct Selector {
 }
 
 impl Selector {
-    /// Parses a selector group; the error says what is wrong with it.
+    /// Parses a selector group; the error says what is wrong with it, in words, and where
+    /// parsing stopped (1-based character column).
     pub fn parse(css: &str) -> Result<Self, String> {
         let mut input = cssparser::Parser::new(css);
         SelectorList::parse(&Parser, &mut input, ParseRelative::No)
             .map(|list| Selector { list })
-            .map_err(|e| scraper::error::SelectorErrorKind::from(e).to_string())
+            .map_err(|e| {
+                let column = input.current_source_location().column;
+                format!("{} (at column {column})", describe(&e.kind))
+            })
     }
 
     /// Whether element `n` of `doc` matches.
@@ -41,6 +46,52 @@ impl Selector {
         );
         let el = El { doc, n };
         matching::matches_selector_list(&self.list, &el, &mut ctx)
+    }
+}
+
+/// What is wrong with a selector, in words. `scraper`'s own messages cover only a few cases
+/// and print "Unexpected error occurred. Please report this to the developer" for the rest.
+fn describe(kind: &ParseErrorKind<SelectorParseErrorKind>) -> &'static str {
+    use SelectorParseErrorKind as S;
+    match kind {
+        ParseErrorKind::Basic(BasicParseErrorKind::EndOfInput) => {
+            "the selector ends too early (an unclosed bracket, parenthesis or quote, or nothing after a combinator)"
+        }
+        ParseErrorKind::Basic(BasicParseErrorKind::UnexpectedToken) => {
+            "unexpected character or token"
+        }
+        ParseErrorKind::Basic(BasicParseErrorKind::TooManyNestedBlocks) => "nested too deeply",
+        ParseErrorKind::Basic(_) => "an at-rule or rule body is not a selector",
+        ParseErrorKind::Custom(custom) => match custom {
+            S::NoQualifiedNameInAttributeSelector | S::InvalidQualNameInAttr => {
+                "an attribute selector needs an attribute name, as in [data-id] or [class~=\"x\"]"
+            }
+            S::EmptySelector => {
+                "empty selector, or one that starts with neither a tag, a class, an id, an attribute nor a pseudo-class (a stray comma or dot?)"
+            }
+            S::DanglingCombinator => "a combinator (>, +, ~) with nothing after it",
+            S::NonCompoundSelector => "only a compound selector (no combinators) is allowed here",
+            S::NonPseudoElementAfterSlotted | S::InvalidPseudoElementAfterSlotted => {
+                "invalid pseudo-element after ::slotted()"
+            }
+            S::InvalidPseudoElementInsideWhere => {
+                "pseudo-elements are not allowed inside :where()/:is()"
+            }
+            S::InvalidState => "a pseudo-class or pseudo-element is not allowed in this position",
+            S::UnexpectedTokenInAttributeSelector | S::BadValueInAttr => {
+                "bad attribute selector: write [name], [name=value] or [name=\"value\"] with an operator among = ~= |= ^= $= *="
+            }
+            S::PseudoElementExpectedColon => "a pseudo-element needs two colons (::before)",
+            S::PseudoElementExpectedIdent | S::NoIdentForPseudo => {
+                "a pseudo-class or pseudo-element name is missing after : or ::"
+            }
+            S::UnsupportedPseudoClassOrElement => "unsupported pseudo-class or pseudo-element",
+            S::UnexpectedIdent => "unexpected name",
+            S::ExpectedNamespace | S::ExpectedBarInAttr | S::ExplicitNamespaceUnexpectedToken => {
+                "namespace prefixes (ns|name) are not supported"
+            }
+            S::ClassNeedsIdent => "a class selector needs a name after the dot (.name)",
+        },
     }
 }
 

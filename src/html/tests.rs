@@ -329,3 +329,27 @@ fn same_visible_text_as_html5ever_on_broken_markup() {
         assert_eq!(visible_text(html), visible_text_html5ever(html), "{html}");
     }
 }
+
+/// Issue 9 item 11: a bad selector says what is wrong with it, never scraper's "Unexpected
+/// error occurred. Please report this to the developer".
+// See: issues show 9
+#[test]
+fn issue_9_bad_selectors_say_what_is_wrong() {
+    for (css, expect) in [
+        ("div[[", "attribute"),
+        ("p[", "ends too early"),
+        ("h1::", "ends too early"),
+        ("h1::9", "name is missing after"),
+        ("a:", "ends too early"),
+        ("a:9", "name is missing after"),
+        ("div >", "combinator"),
+        (".9", "empty selector"),
+        ("p:hover-ish", "unsupported pseudo-class"),
+        ("p,,a", "empty selector"),
+    ] {
+        let err = Selector::parse(css).expect_err(css);
+        assert!(err.contains(expect), "{css:?}: {err}");
+        assert!(err.contains("column"), "{css:?}: {err}");
+        assert!(!err.contains("Unexpected error"), "{css:?}: {err}");
+    }
+}

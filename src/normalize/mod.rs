@@ -3,7 +3,7 @@
 //! same result as the live run.
 //!
 //! # Order of work
-//! 1. charset decoding ([`charset`]), one parse with [`crate::html`] (script and style
+//! 1. charset decoding ([`crate::textcodec::charset`]), one parse with [`crate::html`] (script and style
 //!    contents skipped unread, nesting capped);
 //! 2. per-source `remove` selectors detach nodes; the body comes from the source's `body`
 //!    selector when it matches, else from the generic extractor ([`extract`]);
@@ -19,7 +19,7 @@
 //! helpers they share).
 
 pub mod attribution;
-pub mod charset;
+pub mod caps;
 pub mod extract;
 pub mod meta;
 mod page;
@@ -32,13 +32,43 @@ use chrono::{DateTime, Utc};
 use regex::Regex;
 use url::Url;
 
-use crate::model::{Article, RawPage, SourceId, SourceProfile};
+use crate::model::{Article, AttributionKind, RawPage, SourceId, SourceProfile};
 
 pub use page::NormalizeInput;
 
 /// Largest HTML document parsed, in bytes; the rest is cut (a 50 MB single-line page still
 /// parses in bounded time and memory).
 pub const MAX_HTML_BYTES: usize = 8 * 1024 * 1024;
+
+/// The warning an article carries when no body text was found (an index page, a consent
+/// wall, a script-rendered page): the record keeps its title, dates, authors and language
+/// with an empty `text`. Starts with `extraction`, the concern that failed.
+pub const NO_TEXT_WARNING: &str = "extraction: no article text found";
+
+/// One page through the normalizer, then through the size [`caps`] (which say what they cut).
+fn capped(
+    input: &NormalizeInput<'_>,
+    profile: &SourceProfile,
+    rules: &Rules,
+    n: &Normalizer,
+) -> Result<Article, NormalizeError> {
+    let mut article = page::normalize_page(input, profile, rules, n)?;
+    caps::apply(&mut article, input.body.len());
+    uncredit_adhoc(&mut article);
+    Ok(article)
+}
+
+/// An ad-hoc page (no configured source: `fetch` of a URL on no configured site, `extract`
+/// without one) has no known publisher: the publisher credit attribution gives every page is
+/// removed, and nothing else.
+fn uncredit_adhoc(article: &mut Article) {
+    if article.source_id.is_adhoc() {
+        article.attributions.retain(|a| {
+            !(a.kind == AttributionKind::Publisher
+                && a.source_id.as_ref().is_some_and(SourceId::is_adhoc))
+        });
+    }
+}
 
 /// Why a page gave no article.
 #[derive(Debug, thiserror::Error)]
@@ -50,12 +80,6 @@ pub enum NormalizeError {
         url: Url,
         /// Declared content type.
         content_type: String,
-    },
-    /// The page has no article text (an index page, an empty document, a consent wall).
-    #[error("{url} has no article text")]
-    NoText {
-        /// Page URL.
-        url: Url,
     },
     /// The page was fetched for a source that is not configured.
     #[error("{url} belongs to unknown source {source_id}")]
@@ -126,7 +150,8 @@ impl Normalizer {
     /// Normalizes a stored response of a configured source.
     ///
     /// # Errors
-    /// `UnknownSource`, `NotHtml`, or `NoText` when nothing article-like is on the page.
+    /// `UnknownSource` or `NotHtml`. A page without article text is not an error: it gives an
+    /// article with empty `text` and [`NO_TEXT_WARNING`].
     pub fn normalize(&self, page: &RawPage) -> Result<Article, NormalizeError> {
         let (profile, rules) =
             self.profiles
@@ -142,12 +167,12 @@ impl Normalizer {
             fetched_at: page.fetched_at,
             hint: page.hint.as_ref(),
         };
-        page::normalize_page(&input, profile, rules, self)
+        capped(&input, profile, rules, self)
     }
 
     /// Normalizes HTML that was not fetched by newsmill (`newsmill extract`): with a configured
-    /// source's rules when `source` is given, else with the generic path and an ad-hoc
-    /// publisher named after the URL's host.
+    /// source's rules when `source` is given, else with those of the configured source on the
+    /// URL's site, else with the generic path under the ad-hoc source (no publisher credited).
     ///
     /// # Errors
     /// As [`Normalizer::normalize`].
@@ -173,11 +198,11 @@ impl Normalizer {
                         url: url.clone(),
                         source_id: id.clone(),
                     })?;
-            return page::normalize_page(&input, profile, rules, self);
+            return capped(&input, profile, rules, self);
         }
         let profile = self.adhoc_profile(url);
         let rules = Rules::compile(&profile);
-        page::normalize_page(&input, &profile, &rules, self)
+        capped(&input, &profile, &rules, self)
     }
 
     /// The configured source whose home page shares the URL's site, else a generic profile.
@@ -191,15 +216,15 @@ impl Normalizer {
         }
         let host = url
             .host_str()
-            .unwrap_or("local")
+            .unwrap_or_default()
             .trim_start_matches("www.")
             .to_owned();
         SourceProfile {
-            id: SourceId::new("local").unwrap_or_else(|_| unreachable!("static id is valid")),
+            id: SourceId::adhoc(),
             name: host,
             homepage: None,
             language: None,
-            timezone: chrono_tz::UTC,
+            timezone: None,
             aliases: Vec::new(),
             selectors: None,
         }

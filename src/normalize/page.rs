@@ -1,14 +1,19 @@
 //! One page through the normalizer's steps (see the parent module doc for the order).
 
 use crate::html::{Document, NodeId, Selector};
-use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use url::Url;
 
 use super::meta::{self, PageScan, dates, language};
 use super::text::boilerplate;
-use super::{MAX_HTML_BYTES, NormalizeError, Normalizer, Rules, attribution, charset};
+use super::{MAX_HTML_BYTES, NO_TEXT_WARNING, NormalizeError, Normalizer, Rules, attribution};
 use crate::canonical;
-use crate::model::{Article, Block, BlockKind, DateSource, ExtractorInfo, FeedItem, SourceProfile};
+use crate::model::{
+    Article, Block, BlockKind, DateSource, ExtractorInfo, FeedItem, FoundIn, SourceProfile,
+};
+use crate::textcodec::charset;
+use crate::textcodec::dates::visible::{self, NumericOrder};
+use crate::textcodec::dates::{PubDate, machine};
 
 /// What the normalizer needs to know about one page.
 #[derive(Debug, Clone, Copy)]
@@ -84,20 +89,24 @@ pub(super) fn normalize_page(
     {
         blocks.remove(0);
     }
-    let date_line = take_date_lines(&mut blocks, profile, input.fetched_at);
+    let date_line = take_date_lines(&mut blocks, numeric_order(&scan), input.fetched_at);
     boilerplate::strip(&mut blocks, &rules.drop_lines);
     let mut attributed = attribution::attribute(&mut blocks, &n.aliases, profile);
-    attributed.photo_credits.extend(dom_credits);
+    let credits = page_credits(dom_credits, &scan, &mut blocks);
     attribution::credit_attributions(
         &mut attributed.attributions,
-        &attributed.photo_credits,
+        &credits,
         &n.aliases,
+        &profile.id,
     );
+    attributed
+        .photo_credits
+        .extend(credits.into_iter().map(|(c, _)| c));
     blocks.retain(|b| !b.text.trim().is_empty());
     if blocks.is_empty() {
-        return Err(NormalizeError::NoText {
-            url: input.url.clone(),
-        });
+        // Title, dates and authors are still worth a record (a paywalled or script-rendered
+        // page); the warning says why `text` is empty.
+        warnings.push(NO_TEXT_WARNING.into());
     }
     let text = blocks
         .iter()
@@ -105,23 +114,18 @@ pub(super) fn normalize_page(
         .collect::<Vec<_>>()
         .join("\n\n");
 
-    let (published_at, date_source) = published(&doc, &scan, &ld, rules, profile, input)
-        .or_else(|| {
-            date_line
-                .or_else(|| visible_date(&scan, profile, input.fetched_at))
-                .map(|d| (d, DateSource::VisibleText))
-        })
-        .or_else(|| fallback_date(input, profile))
-        .map_or((None, None), |(d, s)| (Some(d), Some(s)));
-    if published_at.is_none() {
+    let found = published(&doc, &scan, &ld, rules, profile, input, date_line);
+    if found.is_none() {
         warnings.push("no publication date found".into());
     }
     let modified_at = ld
         .date_modified
         .as_deref()
-        .or_else(|| meta::meta_first(metas, &["article:modified_time", "og:updated_time"]))
-        .and_then(|s| dates::parse_machine(s, profile.timezone))
-        .filter(|d| dates::plausible(d, input.fetched_at));
+        .or_else(|| meta::meta_first(metas, dates::MODIFIED_META_KEYS))
+        .and_then(machine::parse)
+        .map(|d| d.in_zone(profile.timezone))
+        .filter(|d| d.plausible(input.fetched_at))
+        .and_then(|d| d.instant());
     let html_lang = scan.lang.clone();
     let mut authors = rules
         .author
@@ -134,7 +138,7 @@ pub(super) fn normalize_page(
         })
         .unwrap_or_default();
     if authors.is_empty() {
-        authors = meta::authors(&scan, &ld, &site_names);
+        authors = meta::authors(&scan, &ld.authors, &site_names);
     }
     Ok(Article {
         url: input.url.clone(),
@@ -150,8 +154,11 @@ pub(super) fn normalize_page(
         language: language::detect(&text, html_lang.as_deref(), profile.language.as_deref()),
         text,
         blocks,
-        published_at,
-        date_source,
+        published_at: found.and_then(|f| f.date.instant()),
+        published_date: found.map(|f| f.date.date()),
+        published_local: found.and_then(|f| f.date.local_time()),
+        date_precision: found.map(|f| f.precision()),
+        date_source: found.map(|f| f.source),
         modified_at,
         authors,
         attributions: attributed.attributions,
@@ -174,6 +181,25 @@ pub(super) fn normalize_page(
         extractor,
         warnings,
     })
+}
+
+/// The picture credits read outside the body text: credit elements, then credits that closed a
+/// caption (those are also cut from any body block that kept the caption).
+fn page_credits(
+    elements: Vec<String>,
+    scan: &PageScan,
+    blocks: &mut [Block],
+) -> Vec<(String, FoundIn)> {
+    let mut credits: Vec<(String, FoundIn)> =
+        elements.into_iter().map(|c| (c, FoundIn::Credit)).collect();
+    for f in scan.figures.iter().filter(|f| f.credit_node.is_none()) {
+        let Some(c) = &f.credit else { continue };
+        for b in blocks.iter_mut().filter(|b| b.text.contains(c.as_str())) {
+            b.text = meta::fold_ws(&b.text.replace(c.as_str(), ""));
+        }
+        credits.push((c.clone(), FoundIn::Caption));
+    }
+    credits
 }
 
 fn detach_all(doc: &mut Document, selectors: &[Selector]) {
@@ -239,9 +265,9 @@ fn body_blocks(
 /// 10:31:24") and returns the first such date.
 fn take_date_lines(
     blocks: &mut Vec<Block>,
-    profile: &SourceProfile,
+    order: NumericOrder,
     reference: DateTime<Utc>,
-) -> Option<DateTime<FixedOffset>> {
+) -> Option<PubDate> {
     let mut found = None;
     let len = blocks.len();
     let mut idx = 0;
@@ -251,7 +277,7 @@ fn take_date_lines(
         if !near_edge || b.kind == BlockKind::List || b.text.chars().count() > 60 {
             return true;
         }
-        let Some(d) = dates::parse_visible(&b.text, profile.timezone, reference) else {
+        let Some(d) = visible::parse(&b.text, reference, order) else {
             return true;
         };
         let words = b
@@ -268,6 +294,21 @@ fn take_date_lines(
     found
 }
 
+/// How to read `04/05/2019` on this page: month first only on US-English pages.
+fn numeric_order(scan: &PageScan) -> NumericOrder {
+    let lang = scan
+        .lang
+        .as_deref()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if lang.starts_with("en-us") || lang.starts_with("en_us") {
+        NumericOrder::MonthFirst
+    } else {
+        NumericOrder::DayFirst
+    }
+}
+
+/// Gathers every date signal in order of strength (see [`dates`]) and chooses.
 fn published(
     doc: &Document,
     scan: &PageScan,
@@ -275,99 +316,48 @@ fn published(
     rules: &Rules,
     profile: &SourceProfile,
     input: &NormalizeInput<'_>,
-) -> Option<(DateTime<FixedOffset>, DateSource)> {
-    let tz = profile.timezone;
-    let ok = |d: DateTime<FixedOffset>| dates::plausible(&d, input.fetched_at).then_some(d);
-    let from_selector = rules.date.as_ref().and_then(|sel| {
-        doc.select(sel).find_map(|e| {
+    date_line: Option<PubDate>,
+) -> Option<dates::Found> {
+    let mut c = dates::Chooser::new(profile.timezone, input.fetched_at);
+    let order = numeric_order(scan);
+    if let Some(sel) = &rules.date {
+        for e in doc.select(sel) {
             let raw = value_or_text(doc, e, &["content", "datetime"]);
-            dates::parse_machine(&raw, tz)
-                .and_then(ok)
-                .or_else(|| dates::parse_visible(&raw, tz, input.fetched_at))
-        })
-    });
-    if let Some(d) = from_selector {
-        return Some((d, DateSource::Selector));
+            match machine::parse(&raw) {
+                Some(d) => c.offer(Some(d), DateSource::Selector),
+                None => c.offer_visible(&raw, order, DateSource::Selector),
+            }
+        }
     }
-    if let Some(d) = ld
-        .date_published
-        .as_deref()
-        .and_then(|s| dates::parse_machine(s, tz))
-        .and_then(ok)
-    {
-        return Some((d, DateSource::JsonLd));
-    }
-    const META_KEYS: &[&str] = &[
-        "article:published_time",
-        "og:published_time",
-        "datepublished",
-        "pubdate",
-        "publishdate",
-        "publish-date",
-        "date",
-        "dc.date.issued",
-        "dc.date",
-        "sailthru.date",
-        "parsely-pub-date",
-    ];
-    let metas = &scan.metas;
-    if let Some(d) = meta::meta_first(metas, META_KEYS)
-        .and_then(|s| dates::parse_machine(s, tz))
-        .and_then(ok)
-    {
-        return Some((d, DateSource::Meta));
+    c.offer_machine(ld.date_published.as_deref(), DateSource::JsonLd);
+    for key in dates::PUBLISHED_META_KEYS {
+        c.offer_machine(meta::meta_first(&scan.metas, &[key]), DateSource::Meta);
     }
     // BelTA labels local wall time "+00:00" here: keep the wall time, attach the source zone.
-    if let Some(d) = meta::meta_first(metas, &["mediator_published_time"])
-        .and_then(|s| NaiveDateTime::parse_from_str(s.get(..19)?, "%Y-%m-%dT%H:%M:%S").ok())
-        .map(|n| dates::localize(n, tz))
-        .and_then(ok)
-    {
-        return Some((d, DateSource::Meta));
+    let mediator = meta::meta_first(&scan.metas, &["mediator_published_time"])
+        .and_then(|s| s.get(..19))
+        .and_then(machine::parse);
+    c.offer(mediator, DateSource::Meta);
+    for t in &scan.times {
+        c.offer_machine(Some(t), DateSource::TimeElement);
     }
-    if let Some(d) = scan
-        .times
-        .iter()
-        .find_map(|s| dates::parse_machine(s, tz).and_then(ok))
-    {
-        return Some((d, DateSource::TimeElement));
-    }
-    None
-}
-
-/// The first date printed in a date-like element (class/id mentioning date, time, posted,
-/// publish) with short text.
-fn visible_date(
-    scan: &PageScan,
-    profile: &SourceProfile,
-    reference: DateTime<Utc>,
-) -> Option<DateTime<FixedOffset>> {
-    scan.dateish
-        .iter()
-        .filter(|t| t.chars().count() <= 80)
-        .find_map(|t| dates::parse_visible(t, profile.timezone, reference))
-}
-
-fn fallback_date(
-    input: &NormalizeInput<'_>,
-    profile: &SourceProfile,
-) -> Option<(DateTime<FixedOffset>, DateSource)> {
-    if let Some(d) = input
-        .hint
-        .and_then(|h| h.published)
-        .filter(|d| dates::plausible(d, input.fetched_at))
-    {
-        return Some((d, DateSource::Feed));
-    }
-    // ria.ru-style /20250505/ path segment.
-    input.url.path_segments()?.find_map(|seg| {
-        if seg.len() != 8 || !seg.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
+    c.offer(date_line, DateSource::VisibleText);
+    if !c.settled() {
+        for t in scan.dateish.iter().filter(|t| t.chars().count() <= 80) {
+            c.offer_visible(t, order, DateSource::VisibleText);
         }
-        let date = chrono::NaiveDate::parse_from_str(seg, "%Y%m%d").ok()?;
-        let d = dates::localize(date.and_time(chrono::NaiveTime::MIN), profile.timezone);
-        dates::plausible(&d, input.fetched_at).then_some((d, DateSource::Url))
-    })
+    }
+    // Discovery writes a date-only feed or sitemap date as midnight UTC (`feed::dates`).
+    let hint = input.hint.and_then(|h| h.published).map(|d| {
+        if d.offset().local_minus_utc() == 0 && d.time() == chrono::NaiveTime::MIN {
+            PubDate::Day(d.date_naive())
+        } else {
+            PubDate::Instant(d)
+        }
+    });
+    c.offer(hint, DateSource::Feed);
+    c.offer(dates::from_url_path(input.url.path()), DateSource::Url);
+    c.choose()
 }
 
 fn canonical_url(scan: &PageScan, url: &Url) -> Url {

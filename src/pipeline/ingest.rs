@@ -5,15 +5,21 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
+use crate::config::DedupConfig;
 use crate::corpus::{Corpus, CorpusError};
 use crate::dedup::{self, Deduper, Verdict};
+use crate::frontier::FailureKind;
 use crate::model::{
-    CorpusRecord, NearLink, RawLocation, RawPage, SCHEMA_VERSION, Sighting, SourceId,
+    Article, ContentHash, CorpusRecord, NearLink, RawLocation, RawPage, SCHEMA_VERSION, Sighting,
+    SourceId,
 };
-use crate::normalize::Normalizer;
+use crate::normalize::{NormalizeError, Normalizer};
 use crate::state::State;
 
 use super::near::{NearError, NearLinker};
+use super::progress::{Event, Progress};
 use super::report::SourceStats;
 
 /// What happened to one page.
@@ -33,11 +39,34 @@ pub enum Ingested {
         /// Canonical URL of this copy.
         url: String,
     },
-    /// The page gave no article (error kind for the report).
+    /// The page gave no article.
     Failed {
-        /// Stable error kind.
-        kind: String,
+        /// Why.
+        kind: FailureKind,
     },
+}
+
+/// The corpus record of a new article whose text hashes to `hash`: the one place a record is
+/// put together, so `newsmill extract` prints exactly the corpus shape and new record fields
+/// reach both. `id` derives from `hash`; `also_seen_at` is empty and `near` unset until the
+/// record is linked.
+pub fn new_record(
+    article: Article,
+    hash: ContentHash,
+    fetched_at: DateTime<Utc>,
+    raw: RawLocation,
+) -> CorpusRecord {
+    CorpusRecord {
+        schema_version: SCHEMA_VERSION,
+        id: hash.record_id(),
+        content_sha256: hash,
+        word_count: article.text.split_whitespace().count(),
+        fetched_at,
+        raw,
+        also_seen_at: Vec::new(),
+        article,
+        near: NearLink::default(),
+    }
 }
 
 /// Normalizer + deduper + near-duplicate linker + corpus, with per-source counters.
@@ -47,6 +76,8 @@ pub struct Ingest {
     pub(super) near: NearLinker,
     pub(super) corpus: Corpus,
     pub(super) stats: BTreeMap<SourceId, SourceStats>,
+    /// Terminal progress bars to tell about new records and pages that gave none.
+    progress: Option<Arc<Progress>>,
 }
 
 impl Ingest {
@@ -59,14 +90,28 @@ impl Ingest {
         normalizer: Normalizer,
         mut corpus: Corpus,
         state: Arc<State>,
+        dedup: &DedupConfig,
     ) -> Result<Self, NearError> {
         Ok(Self {
             deduper: Deduper::seeded(corpus.ids()),
-            near: NearLinker::open(state, &mut corpus)?,
+            near: NearLinker::open(state, &mut corpus, dedup)?,
             normalizer,
             corpus,
             stats: BTreeMap::new(),
+            progress: None,
         })
+    }
+
+    /// Also counts new records and failed pages on the run's progress bars.
+    pub fn with_progress(mut self, progress: Arc<Progress>) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    fn note(&self, source: &SourceId, event: Event) {
+        if let Some(p) = &self.progress {
+            p.note(source, event);
+        }
     }
 
     /// Normalizes, dedups and queues one stored page.
@@ -77,12 +122,12 @@ impl Ingest {
             Err(e) => {
                 tracing::warn!(url = %page.final_url, error = %e, "normalize failed");
                 let kind = match e {
-                    crate::normalize::NormalizeError::NotHtml { .. } => "not_html",
-                    crate::normalize::NormalizeError::NoText { .. } => "no_text",
-                    crate::normalize::NormalizeError::UnknownSource { .. } => "unknown_source",
+                    NormalizeError::NotHtml { .. } => FailureKind::NotHtml,
+                    NormalizeError::UnknownSource { .. } => FailureKind::UnknownSource,
                 };
-                stats.fail(kind);
-                return Ingested::Failed { kind: kind.into() };
+                stats.fail(&kind.as_str());
+                self.note(&page.source, Event::Failed);
+                return Ingested::Failed { kind };
             }
         };
         if article
@@ -92,25 +137,22 @@ impl Ingest {
         {
             stats.selector_misses += 1;
         }
-        let hash = dedup::content_hash(&article.text);
+        // A record without text (the normalizer's `extraction` warning) is keyed by its URL:
+        // hashing the empty text would make every textless page a duplicate of the first.
+        let hash = if article.text.is_empty() {
+            dedup::content_hash(article.canonical_url.as_str())
+        } else {
+            dedup::content_hash(&article.text)
+        };
         let url = article.canonical_url.to_string();
         match self.deduper.check(&hash) {
             Verdict::New { id } => {
-                let record = CorpusRecord {
-                    schema_version: SCHEMA_VERSION,
-                    id: id.clone(),
-                    content_sha256: hash,
-                    word_count: article.text.split_whitespace().count(),
-                    fetched_at: page.fetched_at,
-                    raw,
-                    also_seen_at: Vec::new(),
-                    article,
-                    near: NearLink::default(),
-                };
+                let record = new_record(article, hash, page.fetched_at, raw);
                 let near = self.append_linked(record);
                 let stats = self.stats.entry(page.source.clone()).or_default();
                 stats.new_articles += 1;
                 stats.near_duplicates += u64::from(near);
+                self.note(&page.source, Event::New);
                 Ingested::New { id, url }
             }
             Verdict::Duplicate { of } => {

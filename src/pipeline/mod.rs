@@ -7,15 +7,18 @@
 //! are dropped, everything already received is written and flushed, and the run reports
 //! `interrupted` (exit 1).
 
+mod adhoc;
+mod articles;
 mod discover;
 pub mod ingest;
 pub mod lock;
 pub mod near;
+pub mod progress;
 pub mod report;
 mod reprocess;
 mod sink;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,34 +28,29 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
-use tracing_indicatif::span_ext::IndicatifSpanExt as _;
-use url::Url;
 
-use crate::canonical::{canonicalize, same_site};
 use crate::config::{Config, SourceConfig};
 use crate::corpus::Corpus;
-use crate::fetch::{Conditional, FetchRequest, Fetched, Fetcher};
-use crate::model::{FeedItem, SourceId, SourceProfile};
+use crate::fetch::Fetcher;
+use crate::frontier::{Frontier, Plan};
+use crate::model::{SourceId, SourceProfile};
 use crate::normalize::Normalizer;
 use crate::raw_store::RawStore;
 use crate::state::State;
 
+pub use adhoc::{ADHOC_SOURCE, fetch_urls};
 use report::{RunReport, SourceStats};
 pub use reprocess::reprocess;
 
 /// Messages buffered between fetchers and the sink.
 const SINK_QUEUE: usize = 64;
-/// Article fetch tasks alive at once per source. The politeness gate limits actual requests;
-/// this bounds how many fetched pages can wait in memory ahead of a slow sink (each task holds
-/// its page until the sink takes it).
-const MAX_TASKS: usize = 16;
 
 /// Options of `newsmill run`.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// Only these sources (all enabled ones when empty).
     pub sources: Vec<SourceId>,
-    /// Fetch already-ingested URLs again.
+    /// Fetch already-ingested URLs again, and send no validators at all.
     pub refetch: bool,
     /// Backfill: take sitemap entries since this time instead of the recent window.
     pub since: Option<DateTime<Utc>>,
@@ -67,8 +65,10 @@ struct Run {
     config: Config,
     fetcher: Arc<Fetcher>,
     state: Arc<State>,
+    frontier: Frontier,
     shutdown: CancellationToken,
     started: DateTime<Utc>,
+    progress: Arc<progress::Progress>,
 }
 
 impl Run {
@@ -82,17 +82,35 @@ impl Run {
         let corpus = Corpus::open(&config.storage.normalized_dir).context("opening corpus")?;
         let mut profiles = config.profiles();
         profiles.extend(extra);
-        let ingest = ingest::Ingest::new(Normalizer::new(&profiles), corpus, state.clone())
-            .context("opening near-duplicate index")?;
+        let ingest = ingest::Ingest::new(
+            Normalizer::new(&profiles),
+            corpus,
+            state.clone(),
+            &config.dedup,
+        )
+        .context("opening near-duplicate index")?;
+        let progress = Arc::new(progress::Progress::new(
+            profiles.iter().map(|p| (&p.id, p.name.as_str())),
+        ));
+        let ingest = ingest.with_progress(progress.clone());
         let fetcher = Arc::new(Fetcher::new(&config.fetch).context("building HTTP client")?);
+        let frontier = Frontier::new(state.clone(), config.fetch.retry);
+        let parts = sink::SinkParts {
+            raw,
+            raw_dir: config.storage.raw_dir.clone(),
+            ingest,
+            frontier: frontier.clone(),
+        };
         let run = Self {
             config: config.clone(),
             fetcher,
             state,
+            frontier,
             shutdown,
             started: Utc::now(),
+            progress,
         };
-        Ok((run, sink::SinkParts { raw, ingest }))
+        Ok((run, parts))
     }
 
     fn report(
@@ -103,6 +121,15 @@ impl Run {
     ) -> RunReport {
         for (id, st) in result.stats {
             stats.entry(id).or_default().merge(&st);
+        }
+        let mut errors = result.errors;
+        match self.frontier.exhausted() {
+            Ok(gave_up) => {
+                for e in gave_up {
+                    stats.entry(e.source).or_default().exhausted += 1;
+                }
+            }
+            Err(e) => errors.push(format!("frontier: {}", report::error_chain(&e))),
         }
         RunReport {
             run_id: format!(
@@ -115,7 +142,7 @@ impl Run {
             finished: Utc::now(),
             interrupted: self.shutdown.is_cancelled(),
             sources: stats,
-            errors: result.errors,
+            errors,
             corpus_dir: self.config.storage.normalized_dir.display().to_string(),
             corpus_records: result.corpus_records,
         }
@@ -153,7 +180,7 @@ pub async fn run(
     let (run, parts) = Run::open(config, shutdown, None)?;
     let run = Arc::new(run);
     let (tx, rx) = mpsc::channel(SINK_QUEUE);
-    let sink = sink::spawn(rx, parts, run.state.clone());
+    let sink = sink::spawn(rx, parts);
     if let Some(limit) = opts.max_duration {
         let token = run.shutdown.clone();
         tokio::spawn(async move {
@@ -177,6 +204,7 @@ pub async fn run(
         // One span per source: its events carry `source{id=…}`, and on a terminal it is drawn
         // as that source's progress bar.
         let span = tracing::info_span!("source", id = %src.profile.id);
+        run.progress.discovering(&src.profile.id, &span);
         per_source.spawn(
             async move {
                 let stats = crawl_source(&run, &src, &opts, not_before, tx).await;
@@ -211,185 +239,65 @@ async fn crawl_source(
     tx: mpsc::Sender<sink::SinkMsg>,
 ) -> SourceStats {
     let mut stats = SourceStats::default();
+    let id = src.profile.id.clone();
+    let validators = if opts.refetch {
+        HashMap::new()
+    } else {
+        let (frontier, id) = (run.frontier.clone(), id.clone());
+        match tokio::task::spawn_blocking(move || frontier.document_validators(&id)).await {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot read stored validators; fetching unconditionally");
+                HashMap::new()
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "frontier read panicked");
+                HashMap::new()
+            }
+        }
+    };
     let ctx = discover::Ctx {
         fetcher: run.fetcher.clone(),
-        state: run.state.clone(),
+        validators,
         sink: tx.clone(),
         not_before,
         max_bytes: run.config.fetch.max_body_bytes,
     };
     let items = tokio::select! {
         items = discover::discover(src, &ctx, &mut stats) => items,
-        () = run.shutdown.cancelled() => Vec::new(),
+        () = run.shutdown.cancelled() => return stats,
     };
-    let mut todo = Vec::new();
-    let mut keys = HashSet::new();
-    for item in items {
-        let key = canonicalize(&item.url).to_string();
-        if !keys.insert(key.clone()) {
-            continue;
+    let (frontier, refetch) = (run.frontier.clone(), opts.refetch);
+    let planned =
+        tokio::task::spawn_blocking(move || frontier.plan(&id, items, refetch, Utc::now())).await;
+    let plan = match planned {
+        Ok(Ok(plan)) => plan,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "cannot plan the source's work");
+            stats.fail("frontier");
+            return stats;
         }
-        if !opts.refetch && run.state.is_ingested(&key).unwrap_or(false) {
-            stats.skipped_known += 1;
-            continue;
+        Err(e) => {
+            tracing::error!(error = %e, "planning panicked");
+            stats.fail("panic");
+            return stats;
         }
-        if let Err(e) = run.state.note_discovered(&key, &src.profile.id) {
-            tracing::warn!(url = %key, error = %e, "state write failed");
-        }
-        stats.discovered += 1;
-        todo.push((key, item));
-    }
+    };
+    let mut todo = count_plan(plan, &mut stats);
     if let Some(max) = opts.max_per_source {
         todo.truncate(max);
     }
     let span = tracing::Span::current();
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{span_child_prefix}{span_name}{{{span_fields}}} {wide_bar} {pos}/{len} {elapsed}",
-    ) {
-        span.pb_set_style(&style);
-    }
-    span.pb_set_length(todo.len() as u64);
-    fetch_all(run, &src.profile.id, todo, tx, &mut stats).await;
+    run.progress
+        .start(&src.profile.id, &span, todo.len() as u64);
+    articles::fetch_all(run, &src.profile.id, todo, tx, &mut stats).await;
     stats
 }
 
-/// Fetches article URLs concurrently (politeness is enforced inside the fetcher) and hands
-/// every response to the sink.
-async fn fetch_all(
-    run: &Arc<Run>,
-    source: &SourceId,
-    todo: Vec<(String, FeedItem)>,
-    tx: mpsc::Sender<sink::SinkMsg>,
-    stats: &mut SourceStats,
-) {
-    let mut tasks = JoinSet::new();
-    let mut queue = todo.into_iter();
-    loop {
-        while tasks.len() < MAX_TASKS && !run.shutdown.is_cancelled() {
-            let Some((key, item)) = queue.next() else {
-                break;
-            };
-            let (run, tx, source) = (run.clone(), tx.clone(), source.clone());
-            tasks.spawn(async move {
-                let conditional = match run.state.validators(&key) {
-                    Ok(v) => Conditional {
-                        etag: v.etag,
-                        last_modified: v.last_modified,
-                    },
-                    Err(_) => Conditional::default(),
-                };
-                let req = FetchRequest {
-                    url: item.url.clone(),
-                    source,
-                    conditional,
-                    hint: Some(item),
-                };
-                let result = tokio::select! {
-                    r = run.fetcher.fetch(&req) => r,
-                    () = run.shutdown.cancelled() => return Err(None),
-                };
-                match result {
-                    Ok(Fetched::Page(page)) => {
-                        let _ = tx.send(sink::SinkMsg::Article { page, key }).await;
-                        Ok(true)
-                    }
-                    Ok(Fetched::NotModified { .. }) => Ok(false),
-                    Err(e) => {
-                        tracing::warn!(url = %req.url, error = %e, "fetch failed");
-                        let _ = run
-                            .state
-                            .note_fetched(&key, &req.source, 0, None, &e.kind());
-                        Err(Some(e))
-                    }
-                }
-            });
-        }
-        let Some(done) = tasks.join_next().await else {
-            break;
-        };
-        tracing::Span::current().pb_inc(1);
-        match done {
-            Ok(Ok(true)) => stats.fetched += 1,
-            Ok(Ok(false)) => stats.not_modified += 1,
-            Ok(Err(Some(e))) => discover::count_fetch_error(&e, stats),
-            Ok(Err(None)) => {}
-            Err(e) => {
-                tracing::error!(error = %e, "fetch task panicked");
-                stats.fail("panic");
-            }
-        }
-    }
-}
-
-/// Source id used for `newsmill fetch` URLs that match no configured source.
-pub const ADHOC_SOURCE: &str = "adhoc";
-
-/// `newsmill fetch URL...`: the given article URLs through the same pipeline, no discovery.
-/// Each URL belongs to `--source`, else to the configured source whose home page is on the same
-/// site, else to an ad-hoc source.
-///
-/// # Errors
-/// Fatal setup errors only.
-pub async fn fetch_urls(
-    config: &Config,
-    urls: &[Url],
-    source: Option<&SourceId>,
-    shutdown: CancellationToken,
-) -> anyhow::Result<RunReport> {
-    let adhoc = SourceProfile {
-        id: SourceId::new(ADHOC_SOURCE).map_err(|e| anyhow::anyhow!("bad id {e}"))?,
-        name: "ad hoc".into(),
-        homepage: None,
-        language: None,
-        timezone: chrono_tz::UTC,
-        aliases: Vec::new(),
-        selectors: None,
-    };
-    let (run, parts) = Run::open(config, shutdown, Some(adhoc.clone()))?;
-    let run = Arc::new(run);
-    let (tx, rx) = mpsc::channel(SINK_QUEUE);
-    let sink = sink::spawn(rx, parts, run.state.clone());
-    let mut groups: BTreeMap<SourceId, Vec<(String, FeedItem)>> = BTreeMap::new();
-    for url in urls {
-        let id = source.cloned().unwrap_or_else(|| {
-            config
-                .sources
-                .iter()
-                .find(|s| {
-                    s.profile
-                        .homepage
-                        .as_ref()
-                        .is_some_and(|h| same_site(h, url))
-                })
-                .map_or_else(|| adhoc.id.clone(), |s| s.profile.id.clone())
-        });
-        let item = FeedItem {
-            url: url.clone(),
-            title: None,
-            published: None,
-        };
-        groups
-            .entry(id)
-            .or_default()
-            .push((canonicalize(url).to_string(), item));
-    }
-    let mut stats = BTreeMap::new();
-    for (id, todo) in groups {
-        let mut st = SourceStats {
-            discovered: todo.len() as u64,
-            ..SourceStats::default()
-        };
-        for (key, _) in &todo {
-            let _ = run.state.note_discovered(key, &id);
-        }
-        fetch_all(&run, &id, todo, tx.clone(), &mut st).await;
-        stats.insert(id, st);
-    }
-    drop(tx);
-    let result = tokio::task::spawn_blocking(move || sink.join())
-        .await?
-        .map_err(|_| anyhow::anyhow!("sink thread panicked"))?;
-    let report = run.report("fetch", stats, result);
-    run.finish(&report);
-    Ok(report)
+/// Notes the plan's counts; returns its work.
+fn count_plan(plan: Plan, stats: &mut SourceStats) -> Vec<crate::frontier::WorkItem> {
+    stats.discovered += plan.new;
+    stats.backlog += plan.backlog;
+    stats.skipped_known += plan.known;
+    plan.work
 }

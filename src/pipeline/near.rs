@@ -23,6 +23,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::config::DedupConfig;
 use crate::corpus::{Corpus, CorpusError};
 use crate::dedup::link::{self, NearStore, Plan, ShingleSource, Thresholds};
 use crate::dedup::minhash::{BANDS, CompactSignature, MINHASH_SEED, ROWS};
@@ -166,8 +167,12 @@ impl NearIndex {
 impl NearStore for NearIndex {
     type Error = NearError;
 
-    fn candidates(&mut self, bands: &[u32]) -> Result<Vec<IndexedDoc>, NearError> {
-        self.mem.candidates(bands).map_err(|e| match e {})
+    fn candidates(
+        &mut self,
+        bands: &[u32],
+        keep: &mut dyn FnMut(&DocInfo) -> bool,
+    ) -> Result<Vec<IndexedDoc>, NearError> {
+        self.mem.candidates(bands, keep).map_err(|e| match e {})
     }
 
     fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, NearError> {
@@ -223,13 +228,20 @@ impl NearLinker {
     ///
     /// # Errors
     /// Database or corpus read failures.
-    pub fn open(state: Arc<State>, corpus: &mut Corpus) -> Result<Self, NearError> {
+    pub fn open(
+        state: Arc<State>,
+        corpus: &mut Corpus,
+        config: &DedupConfig,
+    ) -> Result<Self, NearError> {
         let (index, consistent) = NearIndex::load(&state)?;
         let mut linker = Self {
             state,
             index,
             cache: ShingleCache::new(CACHE_SHINGLES),
-            thresholds: Thresholds::DEFAULT,
+            thresholds: Thresholds {
+                date_window: config.date_window,
+                ..Thresholds::DEFAULT
+            },
         };
         if !consistent || linker.is_stale(corpus)? {
             let relinked = linker.rebuild(corpus)?;

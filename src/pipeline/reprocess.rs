@@ -15,6 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::corpus::{self, Corpus};
+use crate::frontier::{Change, Frontier, RecordId, Transition, UrlKey};
+use crate::model::Validators;
 use crate::normalize::Normalizer;
 use crate::raw_store;
 use crate::state::State;
@@ -37,8 +39,13 @@ pub fn reprocess(config: &Config, shutdown: &CancellationToken) -> anyhow::Resul
     }
     let corpus = Corpus::open(&staging).context("creating staging corpus")?;
     let state = Arc::new(State::open(&config.storage.state_dir).context("opening state")?);
-    let mut ingest = Ingest::new(Normalizer::new(&config.profiles()), corpus, state.clone())
-        .context("opening near-duplicate index")?;
+    let mut ingest = Ingest::new(
+        Normalizer::new(&config.profiles()),
+        corpus,
+        state.clone(),
+        &config.dedup,
+    )
+    .context("opening near-duplicate index")?;
     ingest.near.mark_dirty();
     let mut errors = Vec::new();
     let mut marks = Vec::new();
@@ -58,12 +65,20 @@ pub fn reprocess(config: &Config, shutdown: &CancellationToken) -> anyhow::Resul
         if page.hint.is_none() || !(200..300).contains(&page.status) {
             continue;
         }
-        let key = crate::canonical::canonicalize(&page.requested_url).to_string();
-        match ingest.page(&page, loc) {
-            Ingested::New { id, .. } => marks.push((key, id, false)),
-            Ingested::Duplicate { of, .. } => marks.push((key, of, true)),
-            Ingested::Failed { .. } => {}
-        }
+        let (record, duplicate) = match ingest.page(&page, loc) {
+            Ingested::New { id, .. } => (id, false),
+            Ingested::Duplicate { of, .. } => (of, true),
+            Ingested::Failed { .. } => continue,
+        };
+        marks.push(Change {
+            key: UrlKey::of(&page.requested_url),
+            source: page.source.clone(),
+            transition: Transition::Ingested {
+                record: RecordId::new(record),
+                duplicate,
+                validators: Validators::of(&page),
+            },
+        });
     }
     let interrupted = shutdown.is_cancelled();
     ingest.flush().context("writing staging corpus")?;
@@ -73,8 +88,9 @@ pub fn reprocess(config: &Config, shutdown: &CancellationToken) -> anyhow::Resul
         if let Err(e) = ingest.near.mark_clean() {
             errors.push(format!("near-duplicate index: {}", error_chain(&e)));
         }
-        if let Err(e) = state.mark_ingested(&marks) {
-            errors.push(format!("state: {e}"));
+        let frontier = Frontier::new(state.clone(), config.fetch.retry);
+        if let Err(e) = frontier.apply(&marks) {
+            errors.push(format!("frontier: {}", error_chain(&e)));
         }
     }
     Ok(RunReport {

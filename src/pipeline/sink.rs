@@ -1,31 +1,37 @@
-//! The sink: two OS threads in a line, so storing and ingesting overlap on two cores.
+//! The sink: two OS threads in a line, so storing and ingesting overlap on two cores. The
+//! ingester is the frontier's one writer: fetch tasks only send it typed events.
 //!
-//! 1. The **raw writer** owns the raw store. Fetch tasks send it responses over a bounded
-//!    channel; it writes each to raw/ (gzip-compressing the WARC record, about a fifth of the
-//!    sink's CPU) and passes article pages on. Every [`FLUSH_EVERY`] articles, and at the end,
-//!    it fsyncs raw/ and passes on a [`Stored::Synced`] barrier.
-//! 2. The **ingester** owns the ingest step: it normalizes, dedups and queues each page in the
-//!    corpus, in arrival order. At each barrier it flushes the corpus and then, and only then,
-//!    marks the flushed URLs ingested in the state database.
+//! 1. The **raw writer** owns the raw store. Fetch tasks send it responses and events over a
+//!    bounded channel; it writes each response to raw/ (gzip-compressing the WARC record, about
+//!    a fifth of the sink's CPU) and passes article pages and events on, in order. Every
+//!    [`FLUSH_EVERY`] articles, and at the end, it fsyncs raw/ and passes on a
+//!    [`Stored::Synced`] barrier.
+//! 2. The **ingester** first recovers what an earlier run left fetched but not ingested
+//!    (normalized from raw/, no request). Then it normalizes, dedups and queues each page in the
+//!    corpus, in arrival order; it admits listings into the frontier as they arrive. At each
+//!    barrier it commits, in this order: the frontier's `fetched` marks (raw is durable now)
+//!    and failures → the corpus flush → the `ingested` marks with the articles' validators.
 //!
-//! The durability order is the one a single thread had: raw fsync → corpus flush → state
-//! marks, because a barrier follows the fsync of every page sent before it. A crash at any
-//! point leaves every article either durable in the corpus or not marked (and fetched again).
-//! Raw writes and corpus appends each keep a single writer and the fetch order.
+//! The durability order is the one a single thread had: raw fsync → corpus flush → state,
+//! because a barrier follows the fsync of every page sent before it. A crash at any point
+//! leaves every article ingested (record durable), fetched (recovered from raw/ next run), or
+//! owed (fetched again next run).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
 
 use tokio::sync::mpsc;
 
-use crate::model::{RawLocation, RawPage, SourceId};
+use crate::frontier::{
+    Change, FailureKind, Frontier, Listing, RecordId, Transition, UrlKey, UrlState,
+};
+use crate::model::{RawLocation, RawPage, SourceId, Validators};
 use crate::raw_store::RawStore;
-use crate::state::{State, Validators};
 
 use super::ingest::{Ingest, Ingested};
-use super::report::SourceStats;
+use super::report::{SourceStats, error_chain};
 
 /// Articles written to raw/ between two fsync + corpus flush barriers.
 const FLUSH_EVERY: usize = 50;
@@ -35,18 +41,23 @@ const STORED_QUEUE: usize = 16;
 /// What the sink is asked to store.
 #[derive(Debug)]
 pub enum SinkMsg {
-    /// An article response: store raw, then ingest. `key` is the canonical requested URL.
+    /// An article response: store raw, then ingest.
     Article {
         /// The response.
         page: Box<RawPage>,
-        /// The state key of the URL.
-        key: String,
+        /// The frontier key of the requested URL.
+        key: UrlKey,
     },
     /// A discovery document (feed, sitemap, section page): stored raw only.
     Discovery {
         /// The response.
         page: Box<RawPage>,
     },
+    /// What a discovery document listed: admitted into the frontier on arrival.
+    Listed(Listing),
+    /// An article fetch that produced no page (failure, 404, refusal): committed at the next
+    /// barrier.
+    Outcome(Change),
 }
 
 /// What the raw writer hands the ingester, in write order.
@@ -54,11 +65,13 @@ enum Stored {
     /// An article now in raw/ (not yet fsynced).
     Article {
         page: Box<RawPage>,
-        key: String,
+        key: UrlKey,
         loc: RawLocation,
     },
-    /// An article that could not be written to raw/: counted, never ingested.
-    RawFailed { source: SourceId },
+    /// A listing to admit.
+    Listed(Listing),
+    /// A transition to commit at the next barrier.
+    Outcome(Change),
     /// Every page sent before this is durable in raw/, unless `error` says the fsync failed.
     Synced { error: Option<String> },
 }
@@ -67,7 +80,7 @@ enum Stored {
 pub struct SinkResult {
     /// Counters gathered by the sink.
     pub stats: BTreeMap<SourceId, SourceStats>,
-    /// Run-level errors (raw store, corpus, state).
+    /// Run-level errors (raw store, corpus, frontier).
     pub errors: Vec<String>,
     /// Records in the corpus at the end.
     pub corpus_records: usize,
@@ -77,23 +90,32 @@ pub struct SinkResult {
 pub struct SinkParts {
     /// The raw store (only writer of raw/).
     pub raw: RawStore,
+    /// Its folder, to read back responses to recover.
+    pub raw_dir: PathBuf,
     /// Normalizer, deduper, corpus.
     pub ingest: Ingest,
+    /// The frontier, written only by the ingester.
+    pub frontier: Frontier,
 }
 
 /// Starts the sink. The returned thread is the raw writer; it joins the ingester and returns
 /// the ingester's result once the channel is closed and everything is flushed.
-pub fn spawn(
-    rx: mpsc::Receiver<SinkMsg>,
-    parts: SinkParts,
-    state: Arc<State>,
-) -> JoinHandle<SinkResult> {
-    let SinkParts { raw, ingest } = parts;
+pub fn spawn(rx: mpsc::Receiver<SinkMsg>, parts: SinkParts) -> JoinHandle<SinkResult> {
+    let SinkParts {
+        raw,
+        raw_dir,
+        ingest,
+        frontier,
+    } = parts;
     std::thread::spawn(move || {
         let (tx, stored) = std_mpsc::sync_channel(STORED_QUEUE);
         let ingester = std::thread::Builder::new()
             .name("newsmill-ingest".into())
-            .spawn(move || ingest_loop(&stored, ingest, &state));
+            .spawn(move || {
+                let mut writer = Writer::new(ingest, frontier);
+                writer.recover(&raw_dir);
+                writer.run(&stored)
+            });
         let ingester = match ingester {
             Ok(handle) => handle,
             Err(e) => panic!("cannot start the ingest thread: {e}"),
@@ -114,25 +136,36 @@ fn write_raw(
 ) {
     let mut unsynced = 0usize;
     while let Some(msg) = rx.blocking_recv() {
-        let (page, key) = match msg {
-            SinkMsg::Article { page, key } => (page, Some(key)),
-            SinkMsg::Discovery { page } => (page, None),
-        };
-        let next = match (raw.write(&page), key) {
-            (Ok(loc), Some(key)) => Stored::Article { page, key, loc },
-            (Ok(_), None) => continue,
-            (Err(e), _) => {
-                tracing::error!(url = %page.final_url, error = %e, "raw store write failed");
-                Stored::RawFailed {
-                    source: page.source.clone(),
+        let next = match msg {
+            SinkMsg::Listed(listing) => Stored::Listed(listing),
+            SinkMsg::Outcome(change) => Stored::Outcome(change),
+            SinkMsg::Discovery { page } => {
+                if let Err(e) = raw.write(&page) {
+                    tracing::error!(url = %page.final_url, error = %e, "raw store write failed");
                 }
+                continue;
             }
+            SinkMsg::Article { page, key } => match raw.write(&page) {
+                Ok(loc) => {
+                    unsynced += 1;
+                    Stored::Article { page, key, loc }
+                }
+                Err(e) => {
+                    tracing::error!(url = %page.final_url, error = %e, "raw store write failed");
+                    Stored::Outcome(Change {
+                        key,
+                        source: page.source.clone(),
+                        transition: Transition::Failed {
+                            kind: FailureKind::RawStore,
+                        },
+                    })
+                }
+            },
         };
         // The ingester only stops early by panicking; the join in `spawn` reports that.
         if tx.send(next).is_err() {
             return;
         }
-        unsynced += 1;
         if unsynced >= FLUSH_EVERY {
             unsynced = 0;
             if tx.send(sync(&mut raw)).is_err() {
@@ -149,84 +182,156 @@ fn sync(raw: &mut RawStore) -> Stored {
     }
 }
 
-/// The ingester's loop: ingest in order, flush at each barrier.
-fn ingest_loop(
-    stored: &std_mpsc::Receiver<Stored>,
-    mut ingest: Ingest,
-    state: &State,
-) -> SinkResult {
-    let mut errors = Vec::new();
-    let mut marks: Vec<(String, String, bool)> = Vec::new();
-    for msg in stored {
-        match msg {
-            Stored::Article { page, key, loc } => {
-                let outcome = ingest.page(&page, loc.clone());
-                let label = match &outcome {
-                    Ingested::New { id, .. } => {
-                        marks.push((key.clone(), id.clone(), false));
-                        "normalized"
-                    }
-                    Ingested::Duplicate { of, .. } => {
-                        marks.push((key.clone(), of.clone(), true));
-                        "duplicate"
-                    }
-                    Ingested::Failed { kind } => kind.as_str(),
-                };
-                note(state, &key, &page, &loc, label, &mut errors);
-            }
-            Stored::RawFailed { source } => {
-                ingest.stats.entry(source).or_default().fail("raw_store");
-            }
-            Stored::Synced { error } => {
-                errors.extend(error);
-                flush(&mut ingest, state, &mut marks, &mut errors);
-            }
+/// The ingester: the corpus's and the frontier's one writer.
+struct Writer {
+    ingest: Ingest,
+    frontier: Frontier,
+    errors: Vec<String>,
+    /// `fetched` marks of pages written since the last barrier (valid once raw/ is fsynced).
+    fetched: Vec<Change>,
+    /// Failures, 404s, refusals since the last barrier.
+    outcomes: Vec<Change>,
+    /// `ingested` marks of records queued in the corpus (valid once it is flushed).
+    ingested: Vec<Change>,
+}
+
+impl Writer {
+    fn new(ingest: Ingest, frontier: Frontier) -> Self {
+        Self {
+            ingest,
+            frontier,
+            errors: Vec::new(),
+            fetched: Vec::new(),
+            outcomes: Vec::new(),
+            ingested: Vec::new(),
         }
     }
-    // The raw writer always ends with a barrier, so nothing is left unflushed here unless it
-    // panicked; then the unflushed records are dropped, unmarked, and fetched again next run.
-    SinkResult {
-        stats: std::mem::take(&mut ingest.stats),
-        errors,
-        corpus_records: ingest.corpus.manifest().records,
+
+    /// Normalizes from raw/ every URL an earlier run left fetched but not ingested (a crash,
+    /// a full disk, a read-only corpus folder), then flushes.
+    fn recover(&mut self, raw_dir: &std::path::Path) {
+        let entries = match self.frontier.unrecovered() {
+            Ok(e) => e,
+            Err(e) => {
+                self.error("frontier", &e);
+                return;
+            }
+        };
+        for entry in entries {
+            let UrlState::Fetched { raw } = entry.state else {
+                continue;
+            };
+            match crate::raw_store::read_at(raw_dir, &raw) {
+                Ok(page) => {
+                    self.stats(&entry.source).recovered += 1;
+                    self.ingest_page(&page, entry.key, raw);
+                }
+                Err(e) => {
+                    tracing::warn!(url = %entry.key, error = %e, "raw response unreadable; fetched again next run");
+                    self.outcomes.push(Change {
+                        key: entry.key,
+                        source: entry.source,
+                        transition: Transition::RawLost,
+                    });
+                }
+            }
+        }
+        self.barrier();
+    }
+
+    fn run(mut self, stored: &std_mpsc::Receiver<Stored>) -> SinkResult {
+        for msg in stored {
+            match msg {
+                Stored::Article { page, key, loc } => {
+                    self.fetched.push(Change {
+                        key: key.clone(),
+                        source: page.source.clone(),
+                        transition: Transition::Fetched { raw: loc.clone() },
+                    });
+                    self.ingest_page(&page, key, loc);
+                }
+                Stored::Listed(listing) => {
+                    if let Err(e) = self.frontier.admit(&listing) {
+                        self.error("frontier", &e);
+                    }
+                }
+                Stored::Outcome(change) => self.outcomes.push(change),
+                Stored::Synced { error } => {
+                    if let Some(e) = error {
+                        // Not durable: these pages stay owed and are fetched again.
+                        self.errors.push(e);
+                        self.fetched.clear();
+                    }
+                    self.barrier();
+                }
+            }
+        }
+        // The raw writer always ends with a barrier, so nothing is left unflushed here unless
+        // it panicked; then the unflushed records are dropped, unmarked, and owed next run.
+        SinkResult {
+            stats: std::mem::take(&mut self.ingest.stats),
+            errors: self.errors,
+            corpus_records: self.ingest.corpus.manifest().records,
+        }
+    }
+
+    fn stats(&mut self, source: &SourceId) -> &mut SourceStats {
+        self.ingest.stats.entry(source.clone()).or_default()
+    }
+
+    /// Normalizes, dedups and queues a stored page; notes what to mark at the barrier.
+    fn ingest_page(&mut self, page: &RawPage, key: UrlKey, loc: RawLocation) {
+        let source = page.source.clone();
+        let transition = match self.ingest.page(page, loc) {
+            Ingested::New { id, .. } => ingested(id, false, page),
+            Ingested::Duplicate { of, .. } => ingested(of, true, page),
+            Ingested::Failed { kind } => {
+                // No record will come of it: a failure, not a `fetched` page to recover.
+                self.fetched.retain(|c| c.key != key);
+                self.outcomes.push(Change {
+                    key,
+                    source,
+                    transition: Transition::Failed { kind },
+                });
+                return;
+            }
+        };
+        self.ingested.push(Change {
+            key,
+            source,
+            transition,
+        });
+    }
+
+    /// `fetched` marks and failures → corpus flush → `ingested` marks, in that order.
+    fn barrier(&mut self) {
+        let mut first = std::mem::take(&mut self.fetched);
+        first.append(&mut self.outcomes);
+        if let Err(e) = self.frontier.apply(&first) {
+            self.error("frontier", &e);
+        }
+        if let Err(e) = self.ingest.flush() {
+            tracing::error!(error = %e, "corpus flush failed");
+            self.error("corpus", &e);
+            // The records are not durable: their URLs stay `fetched` (recovered next run).
+            self.ingested.clear();
+            return;
+        }
+        let done = std::mem::take(&mut self.ingested);
+        if let Err(e) = self.frontier.apply(&done) {
+            self.error("frontier", &e);
+        }
+    }
+
+    fn error(&mut self, what: &str, e: &dyn std::error::Error) {
+        self.errors.push(format!("{what}: {}", error_chain(e)));
     }
 }
 
-fn note(
-    state: &State,
-    key: &str,
-    page: &RawPage,
-    loc: &RawLocation,
-    label: &str,
-    errors: &mut Vec<String>,
-) {
-    if let Err(e) = state.note_fetched(key, &page.source, page.status, Some(loc), label) {
-        errors.push(format!("state: {e}"));
+fn ingested(id: String, duplicate: bool, page: &RawPage) -> Transition {
+    Transition::Ingested {
+        record: RecordId::new(id),
+        duplicate,
+        validators: Validators::of(page),
     }
-    let v = Validators {
-        etag: page.header("etag").map(str::to_owned),
-        last_modified: page.header("last-modified").map(str::to_owned),
-    };
-    if let Err(e) = state.set_validators(key, &v) {
-        errors.push(format!("state: {e}"));
-    }
-}
-
-/// Corpus flush → state marks, in that order (raw/ was fsynced before the barrier).
-fn flush(
-    ingest: &mut Ingest,
-    state: &State,
-    marks: &mut Vec<(String, String, bool)>,
-    errors: &mut Vec<String>,
-) {
-    if let Err(e) = ingest.flush() {
-        tracing::error!(error = %e, "corpus flush failed");
-        errors.push(format!("corpus: {}", super::report::error_chain(&e)));
-        marks.clear();
-        return;
-    }
-    if let Err(e) = state.mark_ingested(marks) {
-        errors.push(format!("state: {e}"));
-    }
-    marks.clear();
 }

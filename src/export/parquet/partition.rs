@@ -1,5 +1,5 @@
 //! Hive-style partitions of a Parquet export: `source_id=<id>/month=<YYYY-MM>`. The month is
-//! the record's publication month as printed by the publisher (its own offset), or its fetch
+//! the record's publication month at the publisher (`published_date`), or its fetch
 //! month (UTC) when undated.
 
 use std::path::{Path, PathBuf};
@@ -29,9 +29,11 @@ pub fn dir_of(record: &CorpusRecord, keys: &[PartitionKey]) -> PathBuf {
 }
 
 fn month(record: &CorpusRecord) -> String {
-    match record.article.published_at {
-        Some(d) => d.format("%Y-%m").to_string(),
-        None => record.fetched_at.format("%Y-%m").to_string(),
+    let a = &record.article;
+    match (a.published_date, a.published_at) {
+        (Some(d), _) => d.format("%Y-%m").to_string(),
+        (None, Some(d)) => d.format("%Y-%m").to_string(),
+        (None, None) => record.fetched_at.format("%Y-%m").to_string(),
     }
 }
 

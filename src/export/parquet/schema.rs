@@ -2,7 +2,8 @@
 //! ([`crate::model::corpus_record_schema`]), which is itself generated from the Rust type: the
 //! Parquet columns and the published JSON Schema therefore cannot drift apart.
 //!
-//! Mapping: `string` → `Utf8` (`date-time` → `Timestamp(µs, UTC)`, `date` → `Date32`), string
+//! Mapping: `string` → `Utf8` (`date-time` → `Timestamp(µs, UTC)`, `date` → `Date32`,
+//! `partial-date-time`, a wall-clock time without offset, → `Timestamp(µs)`), string
 //! enums, source ids and `language` → `Dictionary(Int32, Utf8)`, `integer` → `Int64`/`UInt32`/
 //! `UInt64` by format, `number` → `Float64`, `boolean`, `array` → `List`, `object` → `Struct`.
 //! A property is nullable unless it is required and its type admits no `null`.
@@ -158,6 +159,7 @@ fn data_type(
     let t = match (ty, format) {
         ("string", "date-time") => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
         ("string", "date") => DataType::Date32,
+        ("string", "partial-date-time") => DataType::Timestamp(TimeUnit::Microsecond, None),
         ("string", _) if LOW_CARDINALITY.contains(&name) => dictionary(),
         ("string", _) => DataType::Utf8,
         ("integer", "uint32" | "uint16" | "uint8") => DataType::UInt32,

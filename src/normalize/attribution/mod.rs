@@ -1,95 +1,82 @@
-//! Attribution: which agencies an article credits, and how.
+//! Attribution: which outlets an article credits, how, and where on the page.
 //!
-//! Four kinds are read from the body blocks (the fifth, `publisher`, is the source itself):
-//! - `dateline`: a wire dateline opening the first paragraph ("MINSK, 5 May (BelTA) – ",
-//!   "MOSCOW, May 5. /TASS/. ", "29 апреля, Волгоград /Корр. БЕЛТА/. "): recorded, then cut
-//!   from the text;
+//! Five kinds (`publisher` is the source itself; the other four are read from the page):
+//! - `dateline`: a wire dateline opening the text ("MINSK, 5 May (BelTA) – ",
+//!   "МОСКВА, 4 марта. /ТАСС/. ", "МІНСК, 5 лютага (БЕЛТА) – "): recorded, then cut;
 //! - `based_on`: a closing source line ("Based on materials of sb.by and belta.by",
-//!   "По материалам БелТА", "Источник: …"): recorded, then the line leaves the text;
-//! - `photo`: a bare credit line ("BELTA", "Фото: БелТА", "[Photo/Xinhua]"): moved to
-//!   `photo_credits`, and recorded when it names a known agency;
-//! - `cited`: a source named in running text ("according to the Pul Pervogo Telegram
-//!   channel", "BelTA has learned", "…, Reuters reports", "передает корреспондент БЕЛТА"):
-//!   recorded, the text stays.
+//!   "Подготовлено по материалам БелТА", "Па матэрыялах Сіньхуа"): recorded, the line leaves;
+//! - `photo`: a credit shown with a picture ("BELTA", "Фото: БелТА", "© AFP / Name"), in the
+//!   text, in a caption or in a credit element: moved to `photo_credits`, outlets recorded;
+//! - `cited`: an outlet named in running text next to a credit phrase ("according to the Pul
+//!   Pervogo Telegram channel", "сообщает агентство Синьхуа"): recorded, the text stays.
 //!
-//! Precision over recall: a name that no configured alias knows is kept only when the wording
-//! around it says it is a channel or an agency.
+//! The conventions (phrases per language, descriptors, openers, photo markers, dateline shapes
+//! per agency family) are data in [`conventions`]; names resolve through [`AliasIndex`], which
+//! knows inflected and Belarusian forms. An outlet no source configures is kept by name with
+//! no `source_id` when the wording says it is an outlet.
 
-use std::collections::HashMap;
-use std::sync::LazyLock;
+mod aliases;
+mod based_on;
+mod cited;
+mod conventions;
+mod dateline;
+mod photo;
+mod tokens;
 
-use regex::{Regex, RegexSet};
+pub use aliases::AliasIndex;
+pub use photo::split_caption;
 
-use crate::model::{Attribution, AttributionKind, Block, BlockKind, SourceId, SourceProfile};
+use crate::model::{
+    Attribution, AttributionKind, Block, BlockKind, FoundIn, SourceId, SourceProfile,
+};
 
-/// Longest paragraph that can be a closing source line or a credit.
-const MAX_LINE_CHARS: usize = 160;
+/// A configured source a name resolves to: its id and display name.
+type Entry = (SourceId, String);
 
-/// Alias lookup built once from every configured source.
-#[derive(Debug, Default)]
-pub struct AliasIndex {
-    by_key: HashMap<String, (SourceId, String)>,
+/// A name read from the page.
+#[derive(Debug, Clone)]
+struct Name {
+    /// Byte span in the line it was read from.
+    start: usize,
+    end: usize,
+    /// The name as written (quotes off).
+    text: String,
+    /// The configured source it resolves to.
+    source: Option<Entry>,
+    /// It was written in quotes.
+    quoted: bool,
+    /// A descriptor ("agency", "Telegram channel") stands next to it.
+    described: bool,
 }
 
-/// The lookup form of a name: lower-case, `www.` and surrounding punctuation and quotes gone.
-fn alias_key(name: &str) -> String {
-    let t = name
-        .trim()
-        .trim_matches(|c: char| !c.is_alphanumeric())
-        .to_lowercase();
-    t.strip_prefix("www.").map(str::to_owned).unwrap_or(t)
-}
-
-impl AliasIndex {
-    /// Indexes each source's name, aliases and home-page host.
-    pub fn new(profiles: &[SourceProfile]) -> Self {
-        let mut by_key = HashMap::new();
-        for p in profiles {
-            let entry = (p.id.clone(), p.name.clone());
-            let host = p
-                .homepage
-                .as_ref()
-                .and_then(|h| h.host_str().map(str::to_owned));
-            for name in p
-                .aliases
-                .iter()
-                .map(String::as_str)
-                .chain([p.name.as_str()])
-                .chain(host.as_deref())
-            {
-                let key = alias_key(name);
-                if !key.is_empty() {
-                    by_key.entry(key).or_insert_with(|| entry.clone());
-                }
-            }
+impl Name {
+    fn known(start: usize, end: usize, id: SourceId, display: String) -> Self {
+        Self {
+            start,
+            end,
+            text: display.clone(),
+            source: Some((id, display)),
+            quoted: false,
+            described: false,
         }
-        Self { by_key }
     }
+}
 
-    /// The configured source a name refers to.
-    pub fn resolve(&self, name: &str) -> Option<(SourceId, String)> {
-        self.by_key.get(&alias_key(name)).cloned()
-    }
-
-    /// The first known alias contained in `text` as a whole word.
-    fn find_in(&self, text: &str) -> Option<(SourceId, String)> {
-        text.split(|c: char| !(c.is_alphanumeric() || c == '.' || c == '-' || c == '_'))
-            .filter(|w| !w.is_empty())
-            .find_map(|w| self.resolve(w))
-    }
+/// A credited name with the sentence or line that credits it.
+#[derive(Debug)]
+struct Found {
+    name: Name,
+    evidence: String,
 }
 
 /// What attribution analysis took out of the body.
 #[derive(Debug, Default)]
 pub struct Attributed {
-    /// Credited agencies, deduplicated, in order found.
+    /// Credited outlets, deduplicated, in order found.
     pub attributions: Vec<Attribution>,
     /// Photo-credit lines removed from the body.
     pub photo_credits: Vec<String>,
 }
-
-mod patterns;
-use patterns::*;
 
 /// Analyses and cleans `blocks` in place (see the module doc).
 pub fn attribute(
@@ -98,33 +85,86 @@ pub fn attribute(
     publisher: &SourceProfile,
 ) -> Attributed {
     let mut out = Attributed::default();
+    let prefer = Some(&publisher.id);
+    let evidence = publisher
+        .homepage
+        .as_ref()
+        .map_or_else(|| publisher.id.to_string(), |u| u.to_string());
     push(
         &mut out.attributions,
-        Attribution {
-            name: publisher.name.clone(),
-            source_id: Some(publisher.id.clone()),
-            kind: AttributionKind::Publisher,
-            evidence: publisher
-                .homepage
-                .as_ref()
-                .map_or_else(|| publisher.id.to_string(), |u| u.to_string()),
-        },
+        attribution(
+            Some((publisher.id.clone(), publisher.name.clone())),
+            String::new(),
+            AttributionKind::Publisher,
+            evidence,
+            None,
+        ),
     );
-    take_dateline(blocks, index, &mut out);
-    take_based_on(blocks, index, &mut out);
-    take_photo_credits(blocks, index, &mut out);
+    if let Some(first) = blocks.iter_mut().find(|b| b.kind == BlockKind::Paragraph)
+        && let Some((found, cut)) = dateline::find(&first.text, index, prefer)
+    {
+        record(
+            &mut out.attributions,
+            found,
+            AttributionKind::Dateline,
+            FoundIn::Dateline,
+        );
+        first.text = first.text.get(cut..).unwrap_or_default().to_owned();
+    }
+    take_based_on(blocks, index, prefer, &mut out);
+    take_photo_credits(blocks, index, prefer, &mut out);
     for b in blocks.iter() {
-        find_cited(&b.text, index, &mut out.attributions);
+        for found in cited::find(&b.text, index, prefer) {
+            record(
+                &mut out.attributions,
+                found,
+                AttributionKind::Cited,
+                FoundIn::Body,
+            );
+        }
     }
     out
 }
 
+fn attribution(
+    source: Option<Entry>,
+    written: String,
+    kind: AttributionKind,
+    evidence: String,
+    found_in: Option<FoundIn>,
+) -> Attribution {
+    let (source_id, name) = match source {
+        Some((id, display)) => (Some(id), display),
+        None => (None, written),
+    };
+    Attribution {
+        name,
+        source_id,
+        kind,
+        evidence,
+        found_in,
+    }
+}
+
+fn record(list: &mut Vec<Attribution>, found: Found, kind: AttributionKind, place: FoundIn) {
+    let Found { name, evidence } = found;
+    push(
+        list,
+        attribution(name.source, name.text, kind, evidence, Some(place)),
+    );
+}
+
 fn push(list: &mut Vec<Attribution>, a: Attribution) {
+    let clean = a.name.trim().trim_matches(|c: char| !c.is_alphanumeric());
+    if clean.chars().count() < 2 {
+        return;
+    }
     let same = |x: &Attribution| {
         x.kind == a.kind
             && match (&x.source_id, &a.source_id) {
                 (Some(p), Some(q)) => p == q,
-                _ => x.name.eq_ignore_ascii_case(&a.name),
+                (None, None) => x.name.to_lowercase() == a.name.to_lowercase(),
+                _ => false,
             }
     };
     if !list.iter().any(same) {
@@ -132,193 +172,95 @@ fn push(list: &mut Vec<Attribution>, a: Attribution) {
     }
 }
 
-fn named(
-    name: &str,
+fn take_based_on(
+    blocks: &mut Vec<Block>,
     index: &AliasIndex,
-    kind: AttributionKind,
-    evidence: &str,
-    keep_unknown: bool,
-) -> Option<Attribution> {
-    let clean = name.trim().trim_matches(|c: char| !c.is_alphanumeric());
-    if clean.chars().count() < 2 {
-        return None;
-    }
-    match index.resolve(clean) {
-        Some((id, display)) => Some(Attribution {
-            name: display,
-            source_id: Some(id),
-            kind,
-            evidence: evidence.to_owned(),
-        }),
-        None => keep_unknown.then(|| Attribution {
-            name: clean.to_owned(),
-            source_id: None,
-            kind,
-            evidence: evidence.to_owned(),
-        }),
-    }
-}
-
-fn take_dateline(blocks: &mut [Block], index: &AliasIndex, out: &mut Attributed) {
-    let Some(first) = blocks.iter_mut().find(|b| b.kind == BlockKind::Paragraph) else {
-        return;
-    };
-    for re in datelines_for(&first.text) {
-        let Some(caps) = re.captures(&first.text) else {
-            continue;
-        };
-        let (Some(all), Some(agency)) = (caps.get(0), caps.name("agency")) else {
-            continue;
-        };
-        // Unknown agencies in a dateline are kept only when they look like an agency tag
-        // (one or two capitalised words), not a parenthesised remark.
-        let known = index.resolve(agency.as_str()).is_some();
-        let tag_like = agency.as_str().split_whitespace().count() <= 2
-            && agency
-                .as_str()
-                .chars()
-                .next()
-                .is_some_and(char::is_uppercase);
-        if !(known || tag_like) {
-            continue;
-        }
-        let evidence = all.as_str().trim().to_owned();
-        if let Some(a) = named(
-            agency.as_str(),
-            index,
-            AttributionKind::Dateline,
-            &evidence,
-            true,
-        ) {
-            push(&mut out.attributions, a);
-            let rest = first.text.get(all.end()..).unwrap_or_default().to_owned();
-            first.text = rest;
-        }
-        return;
-    }
-}
-
-fn take_based_on(blocks: &mut Vec<Block>, index: &AliasIndex, out: &mut Attributed) {
+    prefer: Option<&SourceId>,
+    out: &mut Attributed,
+) {
     let start = blocks.len().saturating_sub(3);
     let mut remove = Vec::new();
     for (i, b) in blocks.iter().enumerate().skip(start) {
-        if b.text.chars().count() > MAX_LINE_CHARS || !opens_like_based_on(b.text.trim()) {
-            continue;
-        }
-        let Some(caps) = BASED_ON.captures(b.text.trim()) else {
+        let Some(names) = based_on::names(&b.text, index, prefer) else {
             continue;
         };
-        let Some(names) = caps.name("names") else {
-            continue;
-        };
-        let mut any = false;
-        for part in split_names(names.as_str()) {
-            if let Some(a) = named(part, index, AttributionKind::BasedOn, b.text.trim(), true) {
-                push(&mut out.attributions, a);
-                any = true;
-            }
+        let line = b.text.trim().to_owned();
+        for (source, written) in names {
+            push(
+                &mut out.attributions,
+                attribution(
+                    source,
+                    written,
+                    AttributionKind::BasedOn,
+                    line.clone(),
+                    Some(FoundIn::Footer),
+                ),
+            );
         }
-        if any {
-            remove.push(i);
-        }
+        remove.push(i);
     }
     for i in remove.into_iter().rev() {
         blocks.remove(i);
     }
 }
 
-fn split_names(list: &str) -> impl Iterator<Item = &str> {
-    static SEP: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\s*(?:,|;|&)\s*|\s+(?:and|и|і|oraz|i)\s+").expect("static regex")
-    });
-    SEP.split(list).map(str::trim).filter(|s| !s.is_empty())
-}
-
-fn take_photo_credits(blocks: &mut Vec<Block>, index: &AliasIndex, out: &mut Attributed) {
+fn take_photo_credits(
+    blocks: &mut Vec<Block>,
+    index: &AliasIndex,
+    prefer: Option<&SourceId>,
+    out: &mut Attributed,
+) {
     blocks.retain(|b| {
-        let t = b.text.trim();
-        if b.kind != BlockKind::Paragraph || t.chars().count() > MAX_LINE_CHARS {
+        if b.kind != BlockKind::Paragraph {
             return true;
         }
-        // A bare agency name on its own line is a photo credit ("BELTA", "belta").
-        let bare = index
-            .resolve(t)
-            .filter(|_| t.split_whitespace().count() <= 3);
-        let credit = bare.is_some() || (mentions_photo(t) && PHOTO.is_match(t));
-        if !credit {
+        let Some(credit) = photo::credit_in_line(&b.text, index, prefer) else {
             return true;
-        }
-        let agency = bare.or_else(|| index.find_in(t));
-        if let Some((id, name)) = agency {
-            push(
-                &mut out.attributions,
-                Attribution {
-                    name,
-                    source_id: Some(id),
-                    kind: AttributionKind::Photo,
-                    evidence: t.to_owned(),
-                },
-            );
-        }
-        out.photo_credits.push(t.to_owned());
+        };
+        photo_outlets(
+            &mut out.attributions,
+            credit,
+            index,
+            prefer,
+            FoundIn::Caption,
+        );
+        out.photo_credits.push(credit.to_owned());
         false
     });
 }
 
-/// Records a `photo` attribution for every credit line that names a known agency (credits
-/// collected outside the body text, e.g. from caption elements).
-pub fn credit_attributions(list: &mut Vec<Attribution>, credits: &[String], index: &AliasIndex) {
-    for c in credits {
-        let agency = index.resolve(c).or_else(|| index.find_in(c));
-        if let Some((id, name)) = agency {
-            push(
-                list,
-                Attribution {
-                    name,
-                    source_id: Some(id),
-                    kind: AttributionKind::Photo,
-                    evidence: c.clone(),
-                },
-            );
-        }
+fn photo_outlets(
+    list: &mut Vec<Attribution>,
+    credit: &str,
+    index: &AliasIndex,
+    prefer: Option<&SourceId>,
+    place: FoundIn,
+) {
+    for (source, written) in photo::outlets(credit, index, prefer) {
+        push(
+            list,
+            attribution(
+                source,
+                written,
+                AttributionKind::Photo,
+                credit.to_owned(),
+                Some(place),
+            ),
+        );
     }
 }
 
-/// The citation triggers as one set, which says which patterns can match a block, so the
-/// capturing search runs (and its pattern is compiled) only where it may find something.
-///
-/// Triggers, not the patterns themselves: a set of the full patterns cost several times more
-/// to compile. Each trigger is anchored through a lazy `(?s:.)*?` prefix (the same for set
-/// membership) so that the set builds no literal prefilter, which cost more than the rest.
-static CITED_SET: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new(CITED.iter().map(|c| format!("^(?s:.)*?(?:{})", c.trigger)))
-        .expect("static regex set")
-});
-
-fn find_cited(text: &str, index: &AliasIndex, list: &mut Vec<Attribution>) {
-    let hits = CITED_SET.matches(text);
-    if !hits.matched_any() {
-        return;
-    }
-    for i in hits.iter() {
-        let (Some(cited), Some(re)) = (CITED.get(i), CITED_RES.get(i)) else {
-            continue;
-        };
-        let re = re.get_or_init(|| compile(cited.pattern));
-        for caps in re.captures_iter(text) {
-            let (Some(all), Some(name)) = (caps.get(0), caps.name("name")) else {
-                continue;
-            };
-            if let Some(a) = named(
-                name.as_str(),
-                index,
-                AttributionKind::Cited,
-                all.as_str().trim(),
-                cited.keep_unknown,
-            ) {
-                push(list, a);
-            }
-        }
+/// Records a `photo` attribution for every outlet named by credits read outside the body
+/// text: credit elements (`FoundIn::Credit`) and credits split off picture captions
+/// (`FoundIn::Caption`).
+pub fn credit_attributions(
+    list: &mut Vec<Attribution>,
+    credits: &[(String, FoundIn)],
+    index: &AliasIndex,
+    publisher: &SourceId,
+) {
+    for (credit, place) in credits {
+        photo_outlets(list, credit, index, Some(publisher), *place);
     }
 }
 

@@ -3,7 +3,7 @@
 //! - link-heavy blocks (related-story lists) and the short label just before them
 //!   ("Don't miss", "You may also like…");
 //! - blocks without any word character (`•`, `|`);
-//! - lines that open like boilerplate ("Read more", "Advertisement", "Photo:");
+//! - lines that open like boilerplate ("Read more", "Advertisement", "Image:");
 //! - byline, date and reading-time lines before the first real paragraph;
 //! - contact, follow and subscribe lines after the last real paragraph.
 
@@ -51,14 +51,16 @@ const BOILERPLATE: &str = concat!(
     r"^(?:advertisement|sponsored|read (?:more|also|next)|",
     r"related(?: articles| stories)?:|",
     r"see also|more from|share (?:this|on)|follow us|sign up|subscribe|click here|",
-    r"photo:|photos:|image:|credit:|(?:photo|image) credit|image copyright|",
+    // Photo-credit lines ("Photo: …", "Фото: …") are left to attribution, which records the
+    // outlets they name and takes them out of the text.
+    r"image:|credit:|(?:photo|image) credit|image copyright|",
     r"image caption|media caption|getty images|you may also like|don'?t miss|",
     r"sharing is caring|.{0,40}requires javascript|please enable javascript|",
     // Unrendered CMS shortcodes such as `[button link=…]…[/button]`.
     r"\[[a-z_]+[ \]].*\[/[a-z_]+\]|",
     r"all rights reserved|copyright|©|filed under|tagged(?: with)?:|tags:|",
-    r"читайте (?:также|еще|ещё)|смотрите также|подписывайтесь|реклама|фото:|",
-    r"чытайце таксама|падпісвайцеся|фота:|",
+    r"читайте (?:также|еще|ещё)|смотрите также|подписывайтесь|реклама|",
+    r"чытайце таксама|падпісвайцеся|",
     r"责任编辑|相关阅读|相关新闻|延伸阅读)"
 );
 const BYLINE: &str = concat!(

@@ -6,19 +6,41 @@
 use crate::html::Document;
 use serde_json::Value;
 
+pub mod authors;
 pub mod dates;
 pub mod language;
+pub mod pictures;
 pub mod scan;
 
+pub use authors::{LdName, authors};
 pub use scan::{PageScan, fold_ws};
 
 /// Takes the photo-credit elements the scan found out of the document before extraction, so a
 /// credit is recorded once (in `photo_credits`) and never left in the body. Returns their texts.
+///
+/// Credit elements of pictures ([`pictures::Figure::credit_node`]) count too, whatever their
+/// class says ("copyright", "source").
 pub fn take_credits(doc: &mut Document, scan: &PageScan) -> Vec<String> {
     let mut texts = Vec::with_capacity(scan.credits.len());
-    for (id, text) in &scan.credits {
-        doc.detach(*id);
-        texts.push(text.clone());
+    let mut taken = Vec::new();
+    let from_pictures = scan
+        .figures
+        .iter()
+        .filter_map(|f| Some((f.credit_node?, f.credit.as_ref()?)));
+    for (id, text) in scan
+        .credits
+        .iter()
+        .map(|(id, t)| (*id, t))
+        .chain(from_pictures)
+    {
+        if taken.contains(&id) {
+            continue;
+        }
+        doc.detach(id);
+        taken.push(id);
+        if !texts.contains(text) {
+            texts.push(text.clone());
+        }
     }
     texts
 }
@@ -39,7 +61,7 @@ pub struct JsonLd {
     pub headline: Option<String>,
     pub date_published: Option<String>,
     pub date_modified: Option<String>,
-    pub authors: Vec<String>,
+    pub authors: Vec<LdName>,
     pub keywords: Vec<String>,
     pub description: Option<String>,
 }
@@ -69,13 +91,14 @@ pub fn json_ld(scan: &PageScan) -> JsonLd {
     for v in &values {
         collect_objects(v, &mut objects, 0);
     }
-    let rank = |o: &Value| match type_names(o)
-        .iter()
-        .position(|t| ARTICLE_TYPES.contains(&t.as_str()))
-    {
-        Some(_) if type_names(o).iter().any(|t| t == "WebPage") => 1,
-        Some(_) => 0,
-        None => 2,
+    let rank = |o: &Value| {
+        let types = type_names(o);
+        let article = |t: &String| ARTICLE_TYPES.contains(&t.as_str()) || t.ends_with("Article");
+        match types.iter().position(article) {
+            Some(_) if types.iter().any(|t| t == "WebPage") => 1,
+            Some(_) => 0,
+            None => 2,
+        }
     };
     let Some(best) = objects
         .iter()
@@ -88,10 +111,25 @@ pub fn json_ld(scan: &PageScan) -> JsonLd {
         headline: str_field(best, "headline").or_else(|| str_field(best, "name")),
         date_published: str_field(best, "datePublished"),
         date_modified: str_field(best, "dateModified"),
-        authors: names(best.get("author")),
+        authors: ld_authors(best, &objects),
         keywords: keywords(best.get("keywords")),
         description: str_field(best, "description"),
     }
+}
+
+/// The article's authors; when the article object names none, the first other object that
+/// does (a `Review` or a `WebPage` beside it), comments excepted.
+fn ld_authors(best: &Value, objects: &[&Value]) -> Vec<LdName> {
+    let own = authors::ld_names(best.get("author"), objects);
+    if !own.is_empty() {
+        return own;
+    }
+    objects
+        .iter()
+        .filter(|o| !type_names(o).iter().any(|t| t == "Comment"))
+        .map(|o| authors::ld_names(o.get("author"), objects))
+        .find(|n| !n.is_empty())
+        .unwrap_or_default()
 }
 
 fn collect_objects<'a>(v: &'a Value, out: &mut Vec<&'a Value>, depth: usize) {
@@ -104,21 +142,22 @@ fn collect_objects<'a>(v: &'a Value, out: &mut Vec<&'a Value>, depth: usize) {
             .for_each(|i| collect_objects(i, out, depth + 1)),
         Value::Object(map) => {
             out.push(v);
-            if let Some(g) = map.get("@graph") {
-                collect_objects(g, out, depth + 1);
+            for key in ["@graph", "mainEntity"] {
+                if let Some(g) = map.get(key) {
+                    collect_objects(g, out, depth + 1);
+                }
             }
         }
         _ => {}
     }
 }
 
+/// `@type` values without a schema.org URL prefix (`http://schema.org/NewsArticle`).
 fn type_names(o: &Value) -> Vec<String> {
+    let short = |t: &str| t.rsplit('/').next().unwrap_or(t).to_owned();
     match o.get("@type") {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|t| t.as_str().map(str::to_owned))
-            .collect(),
+        Some(Value::String(s)) => vec![short(s)],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(short).collect(),
         _ => Vec::new(),
     }
 }
@@ -128,15 +167,6 @@ fn str_field(o: &Value, key: &str) -> Option<String> {
         .and_then(Value::as_str)
         .map(fold_ws)
         .filter(|s| !s.is_empty())
-}
-
-fn names(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::String(s)) => vec![fold_ws(s)],
-        Some(Value::Object(_)) => v.and_then(|o| str_field(o, "name")).into_iter().collect(),
-        Some(Value::Array(a)) => a.iter().flat_map(|x| names(Some(x))).collect(),
-        _ => Vec::new(),
-    }
 }
 
 fn keywords(v: Option<&Value>) -> Vec<String> {
@@ -215,44 +245,6 @@ pub fn choose_title(scan: &PageScan, ld: &JsonLd, site_names: &[&str]) -> Option
         .filter(|t| !t.is_empty())
 }
 
-/// Author names from JSON-LD, meta tags and byline elements: deduplicated, without "By ",
-/// without URLs, without names longer than a byline can be.
-pub fn authors(scan: &PageScan, ld: &JsonLd, site_names: &[&str]) -> Vec<String> {
-    let metas = &scan.metas;
-    let mut raw: Vec<String> = ld.authors.clone();
-    raw.extend(
-        metas
-            .iter()
-            .filter(|(k, _)| k == "author" || k == "article:author" || k == "byl")
-            .map(|(_, v)| v.clone()),
-    );
-    if raw.is_empty() {
-        raw.extend(scan.bylines.iter().cloned());
-    }
-    let mut out: Vec<String> = Vec::new();
-    for a in raw {
-        let a = fold_ws(&a);
-        let a = a
-            .strip_prefix("By ")
-            .or_else(|| a.strip_prefix("by "))
-            .or_else(|| a.strip_prefix("Автор: "))
-            .unwrap_or(&a)
-            .trim()
-            .to_owned();
-        let is_site = site_names.iter().any(|s| s.eq_ignore_ascii_case(&a));
-        if a.is_empty()
-            || a.contains("://")
-            || a.chars().count() > 60
-            || is_site
-            || out.contains(&a)
-        {
-            continue;
-        }
-        out.push(a);
-    }
-    out
-}
-
 /// Tags from `article:tag`, `keywords` meta and JSON-LD keywords, deduplicated, at most 30.
 pub fn tags(metas: &[(String, String)], ld: &JsonLd) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -311,7 +303,8 @@ mod tests {
             ld.date_published.as_deref(),
             Some("2025-05-05T10:00:00+03:00")
         );
-        assert_eq!(ld.authors, ["Ann Lee", "Bob"]);
+        let names: Vec<&str> = ld.authors.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["Ann Lee", "Bob"]);
         assert_eq!(ld.keywords, ["a", "b"]);
     }
 

@@ -7,8 +7,14 @@
 
 use crate::html::{Document, Element, NodeId};
 
+use super::pictures::{self, Figure, in_article};
+
 /// Most elements of one kind remembered (bounds work on hostile pages).
 const MAX_PER_KIND: usize = 50;
+/// Most pictures remembered.
+const MAX_FIGURES: usize = 20;
+/// Byline elements remembered (nested byline markup repeats the same name).
+const MAX_BYLINES: usize = 8;
 /// Longest text kept for a date/credit/author element.
 const MAX_SHORT_TEXT: usize = 120;
 
@@ -35,110 +41,9 @@ pub struct PageScan {
     pub credits: Vec<(NodeId, String)>,
     /// Short texts of byline elements.
     pub bylines: Vec<String>,
-    /// Figures inside the article area: image source (as written), caption, credit.
+    /// Pictures inside the article area (`<figure>`s and wrapped `<div>`s): image source (as
+    /// written), caption, credit.
     pub figures: Vec<Figure>,
-}
-
-/// A `<figure>` inside the article: its image and what the page says about it.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Figure {
-    /// `src` (or a lazy-loading `data-src`) of the first image, unresolved.
-    pub src: String,
-    /// `figcaption` text without the credit part.
-    pub caption: Option<String>,
-    /// Credit from a credit element in the caption, or a trailing "Photo: …" in it.
-    pub credit: Option<String>,
-}
-
-/// Whether an ancestor of `node` marks the article area.
-fn in_article(doc: &Document, node: NodeId) -> bool {
-    doc.ancestors(node).filter_map(|a| doc.element(a)).any(|v| {
-        v.name() == "article"
-            || v.name() == "main"
-            || v.attr("itemprop") == Some("articleBody")
-            || has(
-                v.attr("class"),
-                &[
-                    "article",
-                    "story",
-                    "post-content",
-                    "entry-content",
-                    "news-text",
-                ],
-            )
-    })
-}
-
-fn figure(doc: &Document, el: Element<'_>) -> Option<Figure> {
-    let mut f = Figure::default();
-    for v in doc.descendants(el.id()).filter_map(|d| doc.element(d)) {
-        match v.name() {
-            "img" if f.src.is_empty() => {
-                f.src = v
-                    .attr("src")
-                    .or_else(|| v.attr("data-src"))
-                    .unwrap_or_default()
-                    .trim()
-                    .to_owned();
-            }
-            "figcaption" if f.caption.is_none() => {
-                let credit_el = doc
-                    .descendants(v.id())
-                    .filter_map(|d| doc.element(d))
-                    .find(|c| {
-                        has(
-                            c.attr("class"),
-                            &["credit", "author", "source", "copyright"],
-                        )
-                    });
-                let credit = credit_el.and_then(|c| short_text(doc, c.id(), 120));
-                let full = fold_ws(&doc.text(v.id()));
-                let caption = match &credit {
-                    Some(c) => fold_ws(&full.replace(c.as_str(), "")),
-                    None => full,
-                };
-                let (caption, credit) = match credit {
-                    Some(c) => (caption, Some(c)),
-                    None => split_credit(&caption),
-                };
-                f.caption = Some(caption).filter(|c| !c.is_empty());
-                f.credit = credit;
-            }
-            _ => {}
-        }
-    }
-    (!f.src.is_empty()).then_some(f)
-}
-
-/// Splits a trailing "Photo: X" / "(Photo: X)" / "Фото: X" credit off a caption.
-fn split_credit(caption: &str) -> (String, Option<String>) {
-    for marker in [
-        "Photo:",
-        "Photo by",
-        "Фото:",
-        "Фота:",
-        "Фото ",
-        "Foto:",
-        "Credit:",
-        "(Photo",
-    ] {
-        if let Some(i) = caption.rfind(marker) {
-            let (head, tail) = caption.split_at(i);
-            let credit = tail
-                .trim()
-                .trim_start_matches('(')
-                .trim_end_matches(')')
-                .to_owned();
-            return (
-                head.trim()
-                    .trim_end_matches(['.', ',', ';', '|'])
-                    .trim()
-                    .to_owned(),
-                Some(credit),
-            );
-        }
-    }
-    (caption.to_owned(), None)
 }
 
 /// Folds whitespace runs into single spaces and trims.
@@ -155,7 +60,7 @@ pub fn fold_ws(s: &str) -> String {
 
 /// Element text, whitespace folded, or `None` when longer than `max` characters (stops
 /// reading as soon as it is, so a date-classed page container costs little).
-fn short_text(doc: &Document, el: NodeId, max: usize) -> Option<String> {
+pub(super) fn short_text(doc: &Document, el: NodeId, max: usize) -> Option<String> {
     let mut raw = String::new();
     for t in doc.texts(el) {
         raw.push_str(t);
@@ -167,7 +72,20 @@ fn short_text(doc: &Document, el: NodeId, max: usize) -> Option<String> {
     (folded.chars().count() <= max && !folded.is_empty()).then_some(folded)
 }
 
-fn has(attr: Option<&str>, needles: &[&str]) -> bool {
+/// Whether one class token names a byline (`byline`, `post-author`, `author-name`) and not an
+/// author bio box, an avatar or a comment's author.
+fn is_byline_class(token: &str) -> bool {
+    let t = token.to_ascii_lowercase();
+    (t.contains("byline") || t.contains("author"))
+        && ![
+            "bio", "box", "info", "avatar", "image", "img", "photo", "pic", "comment", "about",
+            "desc", "social", "follow", "list", "more", "title", "wrap", "widget",
+        ]
+        .iter()
+        .any(|w| t.contains(w))
+}
+
+pub(super) fn has(attr: Option<&str>, needles: &[&str]) -> bool {
     attr.is_some_and(|a| needles.iter().any(|n| a.contains(n)))
 }
 
@@ -212,8 +130,11 @@ impl PageScan {
                 self.times.extend(v.attr("datetime").map(str::to_owned))
             }
             "html" => self.lang = v.attr("lang").map(str::to_owned),
-            "figure" if self.figures.len() < 20 && in_article(doc, node) => {
-                self.figures.extend(figure(doc, v))
+            "figure" if self.figures.len() < MAX_FIGURES && in_article(doc, node) => {
+                self.figures.extend(pictures::picture(doc, v))
+            }
+            "div" if self.figures.len() < MAX_FIGURES && pictures::is_wrapper(doc, v) => {
+                self.figures.extend(pictures::picture(doc, v))
             }
             _ => {}
         }
@@ -238,11 +159,8 @@ impl PageScan {
         }
         let byline = v.attr("rel") == Some("author")
             || itemprop == Some("author")
-            || class.is_some_and(|c| {
-                c.split_whitespace()
-                    .any(|t| matches!(t, "author" | "byline" | "article-author" | "author-name"))
-            });
-        if byline && self.bylines.len() < 3 {
+            || class.is_some_and(|c| c.split_whitespace().any(is_byline_class));
+        if byline && self.bylines.len() < MAX_BYLINES {
             self.bylines.extend(short_text(doc, node, MAX_SHORT_TEXT));
         }
     }

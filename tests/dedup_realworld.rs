@@ -1,0 +1,166 @@
+//! Near duplicates the way newsrooms make them, on the labelled set built from real article
+//! bodies (`fixtures/dedup/realworld/`, see its README): pairwise precision and recall per edit
+//! type, for each pair alone and for the whole world in one index (where links chain into
+//! clusters), in two arrival orders.
+//!
+//! See: issue 14 ("Near duplicates the way newsrooms make them").
+
+use std::collections::{BTreeMap, HashMap};
+
+use newsmill::dedup::{
+    MemStore, MemTexts, NearDoc, Rank, ShingleSet, Thresholds, link, similarity,
+};
+use serde_json::Value;
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/dedup/realworld");
+const DAY_US: f64 = 86_400e6;
+
+struct World {
+    /// id → (text, publication day).
+    texts: BTreeMap<String, (String, f64)>,
+    /// (a, b, kind, label).
+    pairs: Vec<(String, String, String, bool)>,
+}
+
+fn jsonl(name: &str) -> Vec<Value> {
+    std::fs::read_to_string(format!("{DIR}/{name}"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn world() -> World {
+    let s = |v: &Value, k: &str| v[k].as_str().unwrap().to_owned();
+    let texts = jsonl("texts.jsonl")
+        .iter()
+        .map(|v| (s(v, "id"), (s(v, "text"), v["day"].as_f64().unwrap())))
+        .collect();
+    let pairs = jsonl("pairs.jsonl")
+        .iter()
+        .map(|v| {
+            (
+                s(v, "a"),
+                s(v, "b"),
+                s(v, "kind"),
+                v["label"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    World { texts, pairs }
+}
+
+fn doc(w: &World, id: &str) -> NearDoc {
+    let (text, day) = &w.texts[id];
+    let rank = Rank {
+        published_us: Some((day * DAY_US) as i64),
+        republished: false,
+        source_id: "s".into(),
+        url_len: 20,
+        id: id.into(),
+    };
+    NearDoc::new(rank, text)
+}
+
+/// Adds `ids` to one fresh index in this order; the cluster of every id.
+fn clusters(w: &World, ids: &[&String]) -> HashMap<String, String> {
+    let (mut store, mut texts, th) = (
+        MemStore::default(),
+        MemTexts::default(),
+        Thresholds::DEFAULT,
+    );
+    for id in ids {
+        let d = doc(w, id);
+        link::add(&mut store, &mut texts, &d, &th).unwrap();
+        texts.insert(id, d.shingles.clone());
+    }
+    ids.iter()
+        .map(|id| ((*id).clone(), store.cluster_of(id).unwrap().to_owned()))
+        .collect()
+}
+
+/// Per kind: (label, pairs, linked, [min J, max J, min C, max C, min fact conflict share,
+/// max fact conflict share]).
+type Table = BTreeMap<String, (bool, u32, u32, [f64; 6])>;
+
+/// Scores `linked(pair)` over every pair; prints the table; returns (precision, recall).
+fn score(w: &World, title: &str, mut linked: impl FnMut(&str, &str) -> bool) -> (f64, f64) {
+    let mut table = Table::new();
+    let (mut tp, mut fp, mut fn_) = (0u32, 0u32, 0u32);
+    for (a, b, kind, label) in &w.pairs {
+        let got = linked(a, b);
+        let sim = similarity(
+            &ShingleSet::of_text(&w.texts[a].0),
+            &ShingleSet::of_text(&w.texts[b].0),
+        );
+        let row =
+            table
+                .entry(kind.clone())
+                .or_insert((*label, 0, 0, [1.0, 0.0, 1.0, 0.0, 1.0, 0.0]));
+        row.1 += 1;
+        row.2 += u32::from(got);
+        let share = sim.facts_differing as f64 / sim.facts_smaller.max(1) as f64;
+        let r = &mut row.3;
+        *r = [
+            r[0].min(sim.jaccard),
+            r[1].max(sim.jaccard),
+            r[2].min(sim.containment),
+            r[3].max(sim.containment),
+            r[4].min(share),
+            r[5].max(share),
+        ];
+        match (label, got) {
+            (true, true) => tp += 1,
+            (false, true) => fp += 1,
+            (true, false) => fn_ += 1,
+            (false, false) => {}
+        }
+        if *label != got {
+            println!(
+                "  {title}: {kind} {a}–{b}: label {label}, linked {got}, J {:.3} C {:.3}, \
+                 facts differing {}/{}",
+                sim.jaccard, sim.containment, sim.facts_differing, sim.facts_smaller
+            );
+        }
+    }
+    let precision = f64::from(tp) / f64::from((tp + fp).max(1));
+    let recall = f64::from(tp) / f64::from((tp + fn_).max(1));
+    println!("{title}: precision {precision:.3}, recall {recall:.3} (tp {tp} fp {fp} fn {fn_})");
+    println!("| kind | label | pairs | linked | Jaccard | containment | facts in conflict |");
+    for (kind, (label, n, got, [j0, j1, c0, c1, f0, f1])) in &table {
+        println!(
+            "| {kind} | {label} | {n} | {got} | {j0:.2}–{j1:.2} | {c0:.2}–{c1:.2} | {f0:.2}–{f1:.2} |"
+        );
+    }
+    (precision, recall)
+}
+
+#[test]
+fn issue_14_pairs_alone_precision_and_recall_per_edit_type() {
+    let w = world();
+    assert!(w.pairs.len() >= 600, "{} pairs", w.pairs.len());
+    let th = Thresholds::DEFAULT;
+    let (p, r) = score(&w, "pairs alone", |a, b| {
+        let (mut store, mut texts) = (MemStore::default(), MemTexts::default());
+        let da = doc(&w, a);
+        link::add(&mut store, &mut texts, &da, &th).unwrap();
+        texts.insert(a, da.shingles.clone());
+        let plan = link::add(&mut store, &mut texts, &doc(&w, b), &th).unwrap();
+        plan.links[0].1.near_duplicate_of.is_some()
+    });
+    assert!(p >= 0.97, "precision {p:.3}");
+    assert!(r >= 0.95, "recall {r:.3}");
+}
+
+#[test]
+fn issue_14_whole_world_clusters_per_edit_type_in_any_order() {
+    let w = world();
+    let ids: Vec<&String> = w.texts.keys().collect();
+    let forward = clusters(&w, &ids);
+    let mut reversed = ids.clone();
+    reversed.reverse();
+    assert_eq!(clusters(&w, &reversed), forward, "clusters depend on order");
+    let (p, r) = score(&w, "whole world", |a, b| forward[a] == forward[b]);
+    assert!(p >= 0.97, "precision {p:.3}");
+    assert!(r >= 0.95, "recall {r:.3}");
+}
