@@ -8,7 +8,22 @@ use clap::Parser as _;
 use newsmill::cli::{Cli, LogFormat};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A bad command line under `--log-format json` is still one JSON line on stderr.
+        Err(e) if e.use_stderr() && json_requested() => {
+            let line = serde_json::json!({
+                "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                "level": "ERROR",
+                "message": "invalid command line",
+                "error": e.to_string().trim_end(),
+                "target": "newsmill",
+            });
+            eprintln!("{line}");
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     let verbosity = if cli.quiet {
         -1
     } else {
@@ -39,6 +54,14 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Whether the raw arguments ask for JSON logs (for errors met before they are parsed).
+fn json_requested() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    args.windows(2)
+        .any(|w| w[0] == "--log-format" && w[1] == "json")
+        || args.iter().any(|a| a == "--log-format=json")
 }
 
 /// Prints a fatal error: `newsmill: <chain>` with text logs, an error event with JSON logs.

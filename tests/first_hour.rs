@@ -141,16 +141,12 @@ async fn json_logs_are_json_lines_with_the_summary_as_events() {
     let plain = plain_http_server(&stop).await;
     std::fs::write(&cfg, unreachable_config(dir.path(), closed_port(), &plain)).unwrap();
     let demo_dir = dir.path().join("demo");
-    let cases: [Vec<&str>; 3] = [
+    let demo_out = demo_dir.to_str().unwrap();
+    let cases: [Vec<&str>; 4] = [
         vec!["--log-format", "json", "run", "-c", cfg.to_str().unwrap()],
-        vec![
-            "--log-format",
-            "json",
-            "demo",
-            "--out",
-            demo_dir.to_str().unwrap(),
-        ],
+        vec!["--log-format", "json", "demo", "--out", demo_out],
         vec!["--log-format", "json", "status", "-c", "missing.toml"],
+        vec!["--log-format", "json", "run", "--no-such-flag"],
     ];
     let mut messages = Vec::new();
     for args in &cases {
@@ -167,7 +163,13 @@ async fn json_logs_are_json_lines_with_the_summary_as_events() {
         assert!(!stdout.contains("TOTAL"), "{args:?}: table in JSON mode");
     }
     let has = |msg: &str| messages.iter().any(|m| m["message"] == msg);
-    for msg in ["source summary", "run summary", "demo finished", "fatal"] {
+    for msg in [
+        "source summary",
+        "run summary",
+        "demo finished",
+        "fatal",
+        "invalid command line",
+    ] {
         assert!(has(msg), "no {msg:?} event");
     }
     let run = messages

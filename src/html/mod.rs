@@ -23,6 +23,14 @@ mod tokenize;
 
 pub use select::Selector;
 
+/// `raw` with HTML character references decoded (`&quot;` → `"`, `&#8216;` → `‘`), for text
+/// that reached us still escaped (JSON-LD strings written by HTML templates).
+pub fn decode_entities(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    entities::decode_into(&mut out, raw, false);
+    out
+}
+
 /// Deepest element nesting kept; deeper elements are still inserted but do not nest.
 pub const MAX_OPEN: usize = 1_024;
 

@@ -79,6 +79,14 @@ pub(super) fn normalize_page(
     ));
 
     let (mut blocks, extractor, mut warnings) = body_blocks(&doc, profile, rules, n);
+    if rules.body.is_none()
+        && let Some(full) = ld
+            .article_body
+            .as_deref()
+            .and_then(|b| super::extract::from_article_body(b, &blocks))
+    {
+        blocks = full;
+    }
     let title = rules
         .title
         .as_ref()

@@ -137,9 +137,10 @@ impl Emitter {
         }
     }
 
-    /// Appends text with whitespace runs folded into one space.
+    /// Appends text with whitespace runs folded into one space and soft hyphens removed.
     fn text(&mut self, s: &str) {
-        for c in s.chars() {
+        // Soft hyphens (U+00AD) are hyphenation hints, invisible unless a line breaks there.
+        for c in s.chars().filter(|&c| c != '\u{AD}') {
             if c.is_whitespace() {
                 self.pending_space = true;
                 continue;

@@ -29,6 +29,8 @@ const MAX_META_CHARS: u32 = 100;
 const SUBSTANTIAL_CHARS: u32 = 120;
 /// Sign-off lines (author contact, follow, subscribe) are at most this long.
 const MAX_SIGNOFF_CHARS: u32 = 300;
+/// A rates or quotes widget is at most this long (characters).
+const MAX_TICKER_CHARS: usize = 160;
 /// A label announcing a link list ("Don't miss") is at most this many characters.
 const MAX_LABEL_CHARS: u32 = 50;
 
@@ -141,6 +143,9 @@ impl Filter {
         if b.chars <= MAX_BOILERPLATE_CHARS && self.boilerplate.is_match(&fold_case(&b.text)) {
             return false;
         }
+        if is_ticker(&b.text) {
+            return false;
+        }
         !(b.kind == BlockKind::Heading && b.link_density() > 0.3)
     }
 
@@ -175,6 +180,32 @@ fn linked_sentence(b: &RawBlock) -> bool {
         && b.link_density() <= MAX_SENTENCE_LINK_DENSITY
         && b.chars - b.link_chars >= MIN_SENTENCE_OWN_CHARS
         && ends_sentence(&b.text)
+}
+
+/// A rates or quotes widget ("USD 2,9871 EUR 3,3820 RUB 3,6512", "DAX 18.234 +0,4 %"):
+/// short, at least half numbers, and every other token a short upper-case code. Text in
+/// scripts without case (CJK) never matches, since its words are not upper case.
+fn is_ticker(text: &str) -> bool {
+    if text.chars().count() > MAX_TICKER_CHARS {
+        return false;
+    }
+    let tokens: Vec<&str> = text.split_whitespace().collect();
+    let numeric = |t: &str| {
+        t.chars().any(|c| c.is_ascii_digit())
+            && t.chars().all(|c| {
+                c.is_ascii_digit() || matches!(c, ',' | '.' | '+' | '-' | '−' | '%' | '▲' | '▼')
+            })
+    };
+    let code = |t: &str| {
+        let letters = t.chars().filter(|c| c.is_alphabetic()).count();
+        (1..=5).contains(&letters) && t.chars().all(|c| !c.is_alphabetic() || c.is_uppercase())
+    };
+    let numbers = tokens.iter().filter(|t| numeric(t)).count();
+    numbers >= 2
+        && numbers * 2 >= tokens.len()
+        && tokens
+            .iter()
+            .all(|t| numeric(t) || code(t) || matches!(*t, "%" | "|" | "/" | "€" | "$"))
 }
 
 /// Whether the text ends like a sentence (an ellipsis is a teaser, not an ending).

@@ -35,6 +35,37 @@ use clean::CleanRules;
 /// so extraction is retried with relaxed rules (readability's `charThreshold`).
 const MIN_BODY_CHARS: usize = 500;
 
+/// JSON-LD `articleBody` replaces the extracted text only when it is at least this long
+/// (characters)…
+const MIN_LD_BODY_CHARS: usize = 500;
+/// …and this many times longer than what the page shows (a paywall teaser).
+const LD_BODY_GAIN: usize = 2;
+
+/// The article's JSON-LD `articleBody` as paragraphs, when the page shows only a teaser of it:
+/// the body is long and the extracted text is less than half of it. `None` keeps the
+/// extracted blocks.
+pub fn from_article_body(article_body: &str, extracted: &[Block]) -> Option<Vec<Block>> {
+    let decoded = crate::html::decode_entities(article_body);
+    let ld_chars = decoded.chars().filter(|c| !c.is_whitespace()).count();
+    let shown: usize = extracted
+        .iter()
+        .map(|b| b.text.chars().filter(|c| !c.is_whitespace()).count())
+        .sum();
+    if ld_chars < MIN_LD_BODY_CHARS || ld_chars < shown * LD_BODY_GAIN {
+        return None;
+    }
+    let blocks: Vec<Block> = decoded
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .map(|text| Block {
+            kind: crate::model::BlockKind::Paragraph,
+            text,
+        })
+        .collect();
+    (!blocks.is_empty()).then_some(blocks)
+}
+
 /// One extraction attempt's rule set, from strictest to most lenient.
 #[derive(Debug, Clone, Copy)]
 struct Attempt {
@@ -263,6 +294,48 @@ mod tests {
         let depth = 100_000;
         let html = format!("{}{P1}{}", "<div>".repeat(depth), "</div>".repeat(depth));
         assert_eq!(texts(&extract(&html)), [P1]);
+    }
+
+    // See: issue 10 (in-article subheadings are text; tickers are not; soft hyphens go).
+    #[test]
+    fn issue_10_subheading_between_sections_is_kept_as_heading() {
+        let html = page(&format!(
+            "<div class=text><p>{P1}</p></div><h3>New rules for parking</h3>\
+             <div class=text><p>{P2}</p><p>{P3}</p></div>"
+        ));
+        let blocks = extract(&html);
+        assert_eq!(
+            texts(&blocks),
+            [P1, "New rules for parking", P2, P3],
+            "{blocks:?}"
+        );
+        assert_eq!(blocks[1].kind, BlockKind::Heading);
+    }
+
+    #[test]
+    fn issue_10_rates_ticker_is_not_text_and_soft_hyphens_go() {
+        let html = page(&format!(
+            "<div class=kurs>USD 2,9871 EUR 3,3820 RUB 3,6512</div>\
+             <p>{P1}</p><p>Bud&shy;get {P2}</p><p>{P3}</p>"
+        ));
+        assert_eq!(
+            texts(&extract(&html)),
+            [P1.to_owned(), format!("Budget {P2}"), P3.to_owned()]
+        );
+    }
+
+    #[test]
+    fn article_body_replaces_a_teaser_but_not_a_full_text() {
+        let long = format!("{P1}\n\n{P2}\n{P3}\n{P1} {P2} {P3}");
+        let teaser = [Block {
+            kind: BlockKind::Paragraph,
+            text: "The city council approved the new budget…".into(),
+        }];
+        let blocks = from_article_body(&long, &teaser).unwrap();
+        assert_eq!(blocks.len(), 4);
+        assert_eq!(blocks[0].text, P1);
+        let full: Vec<Block> = extract(&page(&format!("<p>{P1}</p><p>{P2}</p><p>{P3}</p>")));
+        assert!(from_article_body(&format!("{P1}\n{P2}\n{P3}"), &full).is_none());
     }
 
     #[test]

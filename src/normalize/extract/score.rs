@@ -16,6 +16,9 @@ const RUNNER_UPS: usize = 5;
 /// Runner-ups scoring at least this share of the best one count as "strong".
 const STRONG_SHARE: f32 = 0.75;
 
+/// A subheading between article parts is at most this long (characters).
+const MAX_SUBHEADING_CHARS: u32 = 200;
+
 /// How many ancestors `widen_to_prose` looks at.
 const WIDEN_LEVELS: usize = 8;
 /// Extra prose an ancestor must add, as a share of the candidate's prose and in characters.
@@ -227,9 +230,29 @@ pub(super) fn with_siblings(nodes: &[Node<'_>], top: u32) -> Vec<u32> {
     }
     let top_score = nodes[top as usize].score.unwrap_or(0.0);
     let threshold = (top_score * 0.2).max(10.0);
-    element_children(nodes, parent)
-        .filter(|&s| s == top || sibling_belongs(nodes, s, threshold))
+    let children: Vec<u32> = element_children(nodes, parent).collect();
+    let belongs: Vec<bool> = children
+        .iter()
+        .map(|&s| s == top || sibling_belongs(nodes, s, threshold))
+        .collect();
+    children
+        .iter()
+        .enumerate()
+        .filter(|&(i, &s)| belongs[i] || is_subheading_between(nodes, s, &belongs, i))
+        .map(|(_, &s)| s)
         .collect()
+}
+
+/// A short, unlinked `h2`–`h6` between two parts of the article is one of its subheadings
+/// (articles split into sections put the heading between the sections' containers).
+fn is_subheading_between(nodes: &[Node<'_>], s: u32, belongs: &[bool], i: usize) -> bool {
+    let n = &nodes[s as usize];
+    matches!(n.tag, Tag::H(2..=6))
+        && n.chars > 0
+        && n.chars <= MAX_SUBHEADING_CHARS
+        && n.link_density() < 0.5
+        && belongs.get(..i).is_some_and(|b| b.contains(&true))
+        && belongs.get(i + 1..).is_some_and(|b| b.contains(&true))
 }
 
 fn sibling_belongs(nodes: &[Node<'_>], s: u32, threshold: f32) -> bool {

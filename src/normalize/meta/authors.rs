@@ -233,7 +233,13 @@ fn split_names(value: &str) -> Vec<String> {
                     .count()
                     > 0;
             if all_names {
-                pieces.into_iter().map(str::to_owned).collect()
+                // Beside full names, a one-word piece is a place or a desk ("Jane Doe,
+                // London").
+                pieces
+                    .into_iter()
+                    .filter(|x| x.split_whitespace().count() >= 2)
+                    .map(str::to_owned)
+                    .collect()
             } else {
                 vec![p.clone()]
             }
@@ -273,12 +279,24 @@ fn clean_name(raw: &str) -> Option<String> {
             lower.as_str(),
             "null" | "none" | "admin" | "no author" | "unknown"
         )
+        || is_label(&lower)
         || lower.starts_with("view all")
         || lower.starts_with("zeige alle")
         || lower.starts_with("all posts")
         || lower.starts_with("more by")
         || !s.chars().any(char::is_alphabetic);
     (!junk).then_some(s)
+}
+
+/// Whether the whole text is only a label ("By", "Posted on"): the name sits in another
+/// element.
+fn is_label(lower: &str) -> bool {
+    let bare = lower.trim_end_matches([':', ' ']);
+    LABELS.iter().any(|l| l.trim_end_matches(':') == bare)
+        || matches!(
+            bare,
+            "posted" | "posted on" | "published" | "published on" | "written"
+        )
 }
 
 /// Removes a leading label ("By ", "von ", "Author:", "AuthorJane Doe").

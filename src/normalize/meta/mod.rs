@@ -64,6 +64,8 @@ pub struct JsonLd {
     pub authors: Vec<LdName>,
     pub keywords: Vec<String>,
     pub description: Option<String>,
+    /// `articleBody` as written (line breaks kept): the text behind a paywall teaser.
+    pub article_body: Option<String>,
 }
 
 const ARTICLE_TYPES: &[&str] = &[
@@ -114,6 +116,10 @@ pub fn json_ld(scan: &PageScan) -> JsonLd {
         authors: ld_authors(best, &objects),
         keywords: keywords(best.get("keywords")),
         description: str_field(best, "description"),
+        article_body: best
+            .get("articleBody")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     }
 }
 
@@ -216,32 +222,57 @@ pub fn strip_site_name(title: &str, site_names: &[&str]) -> String {
     t
 }
 
-/// Chooses the headline: the first `h1` when the `<title>`/`og:title` confirms it (so a logo
-/// in an `h1` is not taken), else `og:title`, JSON-LD `headline`, `h1`, `<title>` in that order.
+/// Chooses the headline among the page's candidates (`h1`s, JSON-LD `headline`, `og:title`,
+/// `twitter:title`, `h2`s, `<title>`):
+/// 1. an `h1` that a metadata title repeats exactly;
+/// 2. else the first candidate that `<title>` contains without being all of it (the title is
+///    "headline | site": what it repeats is the headline, not a logo or a section name);
+/// 3. else an `h1` that `<title>`/`og:title`/`headline` confirm by containment;
+/// 4. else `og:title`, `headline`, the first `h1`, `<title>`, site names stripped.
 pub fn choose_title(scan: &PageScan, ld: &JsonLd, site_names: &[&str]) -> Option<String> {
-    let og = meta_first(&scan.metas, &["og:title", "twitter:title"])
-        .map(|t| strip_site_name(t, site_names));
-    let html_title = scan.title.clone();
-    let h1s: Vec<String> = scan
-        .h1s
+    let og = meta_first(&scan.metas, &["og:title"]).map(fold_ws);
+    let twitter = meta_first(&scan.metas, &["twitter:title"]).map(fold_ws);
+    let headline = ld
+        .headline
+        .as_deref()
+        .map(|h| fold_ws(&crate::html::decode_entities(h)));
+    let html_title = scan.title.clone().unwrap_or_default();
+    let usable = |t: &&String| t.chars().count() >= 3;
+    let h1s: Vec<&String> = scan.h1s.iter().filter(usable).collect();
+    let metas: Vec<&String> = [&og, &twitter, &headline].into_iter().flatten().collect();
+    let is_site = |c: &str| site_names.iter().any(|s| s.trim().eq_ignore_ascii_case(c));
+    if let Some(h) = h1s.iter().find(|h| metas.contains(h) && !is_site(h)) {
+        return Some((*h).clone());
+    }
+    let in_title = h1s
         .iter()
-        .filter(|t| t.chars().count() >= 3)
-        .cloned()
-        .collect();
+        .copied()
+        .chain([&headline, &og, &twitter].into_iter().flatten())
+        .chain(scan.h2s.iter().filter(usable))
+        .find(|c| usable(c) && *c != &html_title && html_title.contains(c.as_str()) && !is_site(c));
+    if let Some(c) = in_title {
+        return Some(c.clone());
+    }
     let confirm = |h: &str| {
         let h = h.to_lowercase();
-        [og.as_deref(), html_title.as_deref(), ld.headline.as_deref()]
-            .into_iter()
-            .flatten()
-            .any(|t| t.to_lowercase().contains(&h) || h.contains(&t.to_lowercase()))
+        [
+            og.as_deref(),
+            Some(html_title.as_str()),
+            headline.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|t| !t.is_empty())
+        .any(|t| t.to_lowercase().contains(&h) || h.contains(&t.to_lowercase()))
     };
     if let Some(h) = h1s.iter().find(|h| confirm(h)) {
-        return Some(h.clone());
+        return Some((*h).clone());
     }
-    og.filter(|t| !t.is_empty())
-        .or_else(|| ld.headline.clone())
-        .or_else(|| h1s.first().cloned())
-        .or_else(|| html_title.map(|t| strip_site_name(&t, site_names)))
+    og.map(|t| strip_site_name(&t, site_names))
+        .filter(|t| !t.is_empty())
+        .or(headline)
+        .or_else(|| h1s.first().map(|h| (*h).clone()))
+        .or_else(|| Some(strip_site_name(&html_title, site_names)))
         .filter(|t| !t.is_empty())
 }
 
@@ -306,6 +337,31 @@ mod tests {
         let names: Vec<&str> = ld.authors.iter().map(|n| n.name.as_str()).collect();
         assert_eq!(names, ["Ann Lee", "Bob"]);
         assert_eq!(ld.keywords, ["a", "b"]);
+    }
+
+    #[test]
+    fn the_candidate_the_html_title_repeats_wins_over_a_logo_or_kicker() {
+        // og:title is the site's name; the blog post title sits in an h2.
+        let doc = Document::parse(
+            "<title>Yellow Vests and I – Pamela Anderson</title>\
+             <meta property=\"og:title\" content=\"Pamela Anderson\">\
+             <h1>Pamela Anderson</h1><h2>Yellow Vests and I</h2>",
+        );
+        let scan = PageScan::new(&doc);
+        assert_eq!(
+            choose_title(&scan, &JsonLd::default(), &["Pamela Anderson"]).as_deref(),
+            Some("Yellow Vests and I")
+        );
+        // An h1 that og:title repeats exactly wins over the longer <title>.
+        let doc = Document::parse(
+            "<title>Budget passes after long debate | Daily</title>\
+             <meta property=\"og:title\" content=\"Budget passes\"><h1>Budget passes</h1>",
+        );
+        let scan = PageScan::new(&doc);
+        assert_eq!(
+            choose_title(&scan, &JsonLd::default(), &[]).as_deref(),
+            Some("Budget passes")
+        );
     }
 
     #[test]

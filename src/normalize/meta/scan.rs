@@ -29,6 +29,8 @@ pub struct PageScan {
     pub title: Option<String>,
     /// Texts of the first `h1`s.
     pub h1s: Vec<String>,
+    /// Texts of the first `h2`s (blog templates put the post title there).
+    pub h2s: Vec<String>,
     /// `href` of the first `<link rel=canonical>`.
     pub canonical: Option<String>,
     /// `datetime` attributes of `<time>` elements.
@@ -119,6 +121,7 @@ impl PageScan {
                 self.title = Some(fold_ws(&doc.text(node))).filter(|t| !t.is_empty())
             }
             "h1" if self.h1s.len() < 5 => self.h1s.push(fold_ws(&doc.text(node))),
+            "h2" if self.h2s.len() < 5 => self.h2s.push(fold_ws(&doc.text(node))),
             "link"
                 if self.canonical.is_none()
                     && v.attr("rel")

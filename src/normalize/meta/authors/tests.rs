@@ -60,6 +60,8 @@ fn labels_roles_and_contact_details_are_removed() {
     assert_eq!(clean_name("Di Maria").as_deref(), Some("Di Maria"));
     assert_eq!(clean_name("d.doe@example.com"), None);
     assert_eq!(clean_name("null"), None);
+    assert_eq!(clean_name("Posted on"), None);
+    assert_eq!(clean_name("Von"), None);
     assert_eq!(clean_name("View all posts by Daniel Lemire"), None);
 }
 
@@ -67,8 +69,10 @@ fn labels_roles_and_contact_details_are_removed() {
 fn lists_of_people_are_split() {
     let names = clean_group(&["Samya Kullab and Vasilisa Stepanenko".into()]);
     assert_eq!(names, ["Samya Kullab", "Vasilisa Stepanenko"]);
-    let names = clean_group(&["Monika Bolliger und Anna Trechsel, Sweidah".into()]);
-    assert_eq!(names, ["Monika Bolliger", "Anna Trechsel", "Sweidah"]);
+    let names = clean_group(&["Monika Bolliger und Anna Trechsel, Zürich".into()]);
+    assert_eq!(names, ["Monika Bolliger", "Anna Trechsel"]);
+    let names = clean_group(&["Anna Sleegers, Frankfurt".into()]);
+    assert_eq!(names, ["Anna Sleegers"]);
     let names = clean_group(&["srf/hosb;kesm".into()]);
     assert_eq!(names, ["srf/hosb", "kesm"]);
 }
