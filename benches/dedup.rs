@@ -2,12 +2,15 @@
 //!
 //! `cargo bench --bench dedup [-- MAX_N]` (default 100 000) generates articles of about 400
 //! words from a fixed-seed Zipf-distributed vocabulary of 50 000 words, with stock phrases
-//! sprinkled in (so unrelated articles share some shingles, as agency copy does) and 10% near
-//! duplicates of a recent article (new lead, dropped paragraph, shuffled paragraphs, truncation,
-//! digest of two stories; a fifth of them published *before* their original, which moves the
-//! cluster head). It prints, single-threaded:
+//! sprinkled in (so unrelated articles share some shingles, as agency copy does), 8 % near
+//! copies of a recent article (new lead, dropped paragraph, moved paragraphs, truncation; a
+//! fifth of them published *before* their original, which moves the cluster head), 2 % digests
+//! quoting 2–3 recent stories whole, and 2 % daily notes from 20 templates whose figures change
+//! from note to note (`dedup/synth.rs`). It prints, single-threaded:
 //! 1. the pure per-article cost (shingles + MinHash + band keys), no index;
-//! 2. the full path on the in-memory store (`MemStore`);
+//! 2. the full path on the in-memory store (`MemStore`), then whether every copy and every
+//!    digest–quoted story pair ended in one cluster and how many template notes were linked to
+//!    anything (`dedup/quality.rs`), and the resident-set growth of holding the index;
 //! 3. the full path as the pipeline runs it (`NearIndex`: in-memory index, rows committed to
 //!    the SQLite state every 50 articles like the sink's flush), with the index size per
 //!    article, and at N = 10 000, 100 000, 1 000 000 (those with N + 1 000 ≤ MAX_N) the cost
@@ -15,18 +18,21 @@
 //!
 //! Text generation is excluded from every timing (texts are generated in chunks beforehand).
 //! Times are thread CPU time (the per-core figure) with wall time beside it.
-//! Peak RSS: run the built binary under `/usr/bin/time -v`.
+//! Peak RSS: run the built binary under `/usr/bin/time -v`. `-- N --dump FILE` writes the first
+//! N texts as JSON lines for `dedup/datasketch_bench.py` (the comparison in the README).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use newsmill::dedup::link::{self, NearStore, Plan, ShingleSource, Thresholds};
-use newsmill::dedup::minhash::Signature;
+use newsmill::dedup::minhash::{MIN_BAND_MATCHES, Signature};
 use newsmill::dedup::{DocInfo, IndexedDoc, MemStore, NearDoc, Rank, ShingleCache, ShingleSet};
 use newsmill::pipeline::near::{NearError, NearIndex};
 use newsmill::state::State;
 
+#[path = "dedup/quality.rs"]
+mod quality;
 #[path = "common/rng.rs"]
 mod rng;
 #[path = "dedup/synth.rs"]
@@ -224,7 +230,7 @@ fn run_index<S: Store>(
     n: usize,
     store: S,
     mut window: impl FnMut(usize, Meter),
-) {
+) -> S {
     let mut store = Counting {
         inner: store,
         candidates: 0,
@@ -267,7 +273,7 @@ fn run_index<S: Store>(
     }
     println!(
         "{label}: {n} articles: {}; linked {linked}, records relinked by a head change in {} adds; \
-         band candidates {:.2}/article ({:.2} past the screen), shingle lookups {:.2}/article, \
+         candidates (≥ {MIN_BAND_MATCHES} band keys) {:.2}/article ({:.2} past the screen), shingle lookups {:.2}/article, \
          cache misses {}",
         busy.rate(n),
         heads.get(&true).copied().unwrap_or(0),
@@ -276,24 +282,46 @@ fn run_index<S: Store>(
         src.lookups as f64 / n as f64,
         src.misses
     );
+    store.inner
+}
+
+/// A line of `/proc/self/status` (`VmHWM:` peak RSS, `VmRSS:` current RSS).
+fn status(field: &str) -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Peak resident set size of this process so far.
+fn peak_rss() -> String {
+    status("VmHWM:")
 }
 
 fn main() {
-    let n: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(100_000);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(100_000);
     let lang = Language::new();
-    println!("synthetic corpus: {n} articles, 10% near duplicates, seed-fixed");
+    if let Some(path) = args.iter().skip_while(|a| *a != "--dump").nth(1) {
+        quality::dump(&lang, n, path).expect("writing the dump");
+        println!("wrote {n} articles to {path}");
+        return;
+    }
+    println!(
+        "synthetic corpus: {n} articles (8 % near copies, 2 % digests of 2-3 stories, \
+         2 % daily template notes), seed-fixed"
+    );
     pure_core(&lang, n);
     let mem = Mem(MemStore::default());
-    run_index(
-        "2. full path, MemStore",
-        &lang,
-        n.min(100_000),
-        mem,
-        |_, _| {},
+    let mem_n = n.min(100_000);
+    let before = status("VmRSS:");
+    let mem = run_index("2. full path, MemStore", &lang, mem_n, mem, |_, _| {});
+    quality::report(&mem.0, mem_n);
+    println!(
+        "   RSS before step 2 {before}, after (index held) {}",
+        status("VmRSS:")
     );
+    drop(mem);
     let dir = tempfile::tempdir().expect("temp dir");
     let state = State::open(dir.path()).expect("state");
     let store = Persisted {
@@ -343,4 +371,5 @@ fn main() {
         size.bytes / size.records.max(1),
         file
     );
+    println!("   end: {}", peak_rss());
 }

@@ -143,6 +143,17 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Verify {
+            config,
+            repair,
+            json,
+        } => {
+            let cfg = Config::load(&config)?;
+            let Some(_lock) = take_lock(&cfg, format)? else {
+                return Ok(ExitCode::from(lock::EXIT_LOCKED));
+            };
+            crate::verify::command(&cfg, repair, json)
+        }
         Command::Schema => {
             print!("{}", crate::model::corpus_record_schema());
             Ok(ExitCode::SUCCESS)
@@ -150,6 +161,7 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
         Command::Stats { config, json } => {
             let cfg = Config::load(&config)?;
             let records = read_corpus(&cfg)?;
+            crate::verify::warn_for_stats(&cfg);
             let s = crate::stats::summarize(&records);
             if json {
                 println!("{}", serde_json::to_string_pretty(&s)?);

@@ -158,6 +158,19 @@ pub enum Command {
         #[arg(long, value_enum, value_delimiter = ',', value_name = "KEYS")]
         partition: Vec<PartitionBy>,
     },
+    /// Check manifest ↔ segments, corpus ↔ state and raw ↔ state; name every problem.
+    /// Exit 0 clean, 1 problems found, 2 fatal, 75 a run holds the lock.
+    Verify {
+        /// Config file.
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Rebuild the manifest from the segments and queue what is missing for refetch.
+        #[arg(long)]
+        repair: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the JSON Schema of a corpus record (committed as schema/corpus-record.schema.json).
     Schema,
     /// Per source: last run, last success, last new article, failure streak.

@@ -9,7 +9,9 @@
 //!
 //! When an exact duplicate of an existing record is seen at another URL, the existing record's
 //! `also_seen_at` grows, and when a record's near-duplicate cluster changes its link fields
-//! change (`links.rs`): either way its segment is rewritten (temp + rename) at the next flush.
+//! change (`links.rs`), and when a record whose raw response was lost is fetched again its
+//! `raw` moves to the new response (`links.rs`): either way its segment is rewritten (temp +
+//! rename) at the next flush.
 //! Nothing here depends on wall-clock time, so the same input gives byte-identical files.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -19,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::model::{CorpusRecord, NearLink, SCHEMA_VERSION, Sighting};
+use crate::model::{CorpusRecord, NearLink, RawLocation, SCHEMA_VERSION, Sighting};
 
 mod check;
 mod links;
@@ -87,6 +89,8 @@ pub struct Corpus {
     sightings: BTreeMap<String, Vec<Sighting>>,
     /// New near-duplicate links for durable records, applied at the next flush.
     links: BTreeMap<String, NearLink>,
+    /// New raw locations for durable records whose raw response was lost and fetched again.
+    raw_moves: BTreeMap<String, RawLocation>,
     /// How the manifest on disk differed from the folder when it was opened.
     damage: Vec<CorpusDamage>,
 }
@@ -153,6 +157,7 @@ impl Corpus {
             pending: Vec::new(),
             sightings: BTreeMap::new(),
             links: BTreeMap::new(),
+            raw_moves: BTreeMap::new(),
             damage: Vec::new(),
         };
         for name in names {
@@ -291,13 +296,14 @@ impl Corpus {
     fn apply_updates(&mut self) -> Result<usize, CorpusError> {
         let sightings = std::mem::take(&mut self.sightings);
         let links = std::mem::take(&mut self.links);
+        let moves = std::mem::take(&mut self.raw_moves);
         let mut by_segment: BTreeMap<String, Vec<(&String, &Vec<Sighting>)>> = BTreeMap::new();
         for (id, list) in &sightings {
             if let Some((seg, _)) = self.index.get(id) {
                 by_segment.entry(seg.clone()).or_default().push((id, list));
             }
         }
-        for id in links.keys() {
+        for id in links.keys().chain(moves.keys()) {
             if let Some((seg, _)) = self.index.get(id) {
                 by_segment.entry(seg.clone()).or_default();
             }
@@ -310,6 +316,9 @@ impl Corpus {
                 }
                 if let Some(link) = links.get(&rec.id) {
                     rec.near = link.clone();
+                }
+                if let Some(raw) = moves.get(&rec.id) {
+                    rec.raw = raw.clone();
                 }
             }
             let info = self.write_segment(seg, &records)?;

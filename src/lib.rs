@@ -35,3 +35,4 @@ pub mod state;
 pub mod stats;
 pub mod telemetry;
 pub mod textcodec;
+pub mod verify;

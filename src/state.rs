@@ -21,8 +21,10 @@ use rusqlite::{Connection, params};
 use crate::model::SourceId;
 
 mod frontier;
+mod integrity;
 mod near;
 
+pub use integrity::UrlRow;
 pub use near::{NearIndexSize, NearRow};
 
 /// Errors from the state database.
@@ -72,6 +74,9 @@ pub struct SourceStatus {
     pub failure_streak: i64,
 }
 
+/// File name of the database inside the state folder.
+pub const DB_FILE: &str = "newsmill.sqlite";
+
 /// The state database.
 #[derive(Debug)]
 pub struct State {
@@ -100,7 +105,7 @@ impl State {
     /// # Errors
     /// `Open` when the folder or database cannot be created or migrated.
     pub fn open(state_dir: &Path) -> Result<Self, StateError> {
-        let path = state_dir.join("newsmill.sqlite");
+        let path = state_dir.join(DB_FILE);
         let open_err = |source| StateError::Open {
             path: path.clone(),
             source,

@@ -92,6 +92,20 @@ async fn stopped_run(dir: &std::path::Path, cfg: &std::path::Path, stop: &Stop) 
     }
 }
 
+/// `newsmill verify` (corpus ↔ manifest ↔ state ↔ raw) finds nothing to report. Until the
+/// command exists in this build (another part of issue 9 adds it) the check says so and is
+/// skipped; from then on it runs.
+async fn verify_reports_nothing(dir: &std::path::Path, cfg: &str) {
+    let out = newsmill_async(dir, &["verify", "-c", cfg]).await;
+    let (code, err) = code_err(&out);
+    if code == 2 && err.contains("unrecognized subcommand") {
+        eprintln!("`newsmill verify` is not in this build: its check is skipped");
+        return;
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(code, 0, "verify found problems:\n{stdout}\n{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_consistency_property_every_listed_article_exactly_once() {
     let started = Instant::now();
@@ -137,6 +151,7 @@ async fn crash_consistency_property_every_listed_article_exactly_once() {
         listed.len() > WINDOW * 3,
         "the feed hardly rotated: {listed:?}"
     );
+    verify_reports_nothing(dir.path(), &cfg_s).await;
     eprintln!(
         "{} articles listed over {RUNS} stopped runs + 1 clean run, all in the corpus once; {:.1}s",
         listed.len(),

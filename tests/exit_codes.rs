@@ -76,6 +76,20 @@ async fn readme_exit_code_table_matches_the_binary() {
     )
     .unwrap();
     let empty = empty.to_str().unwrap().to_owned();
+    // `verify 1`: a corpus whose manifest is not JSON.
+    let b = dir.join("broken");
+    std::fs::create_dir_all(b.join("n")).unwrap();
+    std::fs::write(b.join("n/manifest.json"), "not json").unwrap();
+    let broken = dir.join("broken.toml");
+    std::fs::write(
+        &broken,
+        format!(
+            "[storage]\nraw_dir = \"{d}/raw\"\nnormalized_dir = \"{d}/n\"\nstate_dir = \"{d}/s\"\n",
+            d = b.display()
+        ),
+    )
+    .unwrap();
+    let broken = broken.to_str().unwrap().to_owned();
     let a_file = dir.join("a-file");
     std::fs::write(&a_file, "x").unwrap();
     let page =
@@ -161,6 +175,10 @@ async fn readme_exit_code_table_matches_the_binary() {
             false,
         ),
         ("schema", s(&["schema"]), 0, false),
+        ("verify", s(&["verify", "-c", &cfg]), 0, false),
+        ("verify", s(&["verify", "-c", &broken]), 1, false),
+        ("verify", s(&["verify", "-c", "missing.toml"]), 2, false),
+        ("verify", s(&["verify", "-c", &empty]), 75, true),
     ];
     // `run 1`: a source that cannot be reached.
     let unreachable = dir.join("unreachable.toml");

@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::agency::{Agency, stories};
+use crate::hostile::{Hostile, Reply};
 use crate::util::{code_err, newsmill_async};
 
 fn run_args(cfg: &std::path::Path, extra: &[&str]) -> Vec<String> {
@@ -183,4 +184,73 @@ async fn issue9_item3_refetch_sends_no_validators() {
         .count();
     assert_eq!(articles, 5, "every article is fetched again");
     assert_eq!(sorted(stories(dir.path())), (0..5).collect::<Vec<_>>());
+}
+
+// A URL that keeps failing is retried by later runs up to `fetch.max_attempts`, then counted as
+// exhausted in the summary and the run report, listed by `status`, and no longer requested.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exhausted_urls_are_counted_listed_and_left_alone() {
+    let server = Hostile::start(|hit, _| match hit.path.as_str() {
+        "/robots.txt" => Reply::status(404),
+        "/feed.xml" => Reply::full(
+            200,
+            &[
+                ("Content-Type", "application/rss+xml"),
+                ("ETag", "\"same\""),
+            ],
+            b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title>\
+              <item><title>ok</title><link>/news/1</link></item>\
+              <item><title>bad</title><link>/news/bad</link></item></channel></rss>",
+        ),
+        "/news/1" => Reply::ok("text/html", &crate::agency::article_html(1)),
+        _ => Reply::status(503),
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let cfg = dir.path().join("x.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[storage]\nraw_dir = \"{d}/raw\"\nnormalized_dir = \"{d}/normalized\"\n\
+             state_dir = \"{d}/state\"\n[fetch]\nallow_private_networks = true\n\
+             per_host_interval = \"0s\"\nmax_retries = 0\nretry_backoff = \"0s\"\nmax_attempts = 2\n\
+             [[sources]]\nid = \"x\"\nname = \"X\"\nfeeds = [\"{}\"]\n",
+            server.url("/feed.xml")
+        ),
+    )
+    .unwrap();
+    let (code, err) = run(dir.path(), &cfg, &[]).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        !err.contains("exhausted="),
+        "exhausted after one attempt:\n{err}"
+    );
+    let (code, err) = run(dir.path(), &cfg, &[]).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("exhausted=1"), "summary:\n{err}");
+    assert_eq!(server.count("/news/bad"), 2);
+    let reports = dir.path().join("state/runs");
+    let last = std::fs::read_dir(&reports)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .max()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(last).unwrap()).unwrap();
+    assert_eq!(report["sources"]["x"]["exhausted"], 1, "{report}");
+    let cfg_s = cfg.display().to_string();
+    let out = newsmill_async(dir.path(), &["status", "-c", &cfg_s]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("/news/bad") && text.contains("status_503 after 2 attempts"),
+        "status:\n{text}"
+    );
+    let out = newsmill_async(dir.path(), &["status", "-c", &cfg_s, "--json"]).await;
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["exhausted"][0]["attempts"], 2, "{rows}");
+    // A third run leaves it alone (the one good article is ingested and known).
+    let (code, err) = run(dir.path(), &cfg, &[]).await;
+    assert_eq!(server.count("/news/bad"), 2, "{err}");
+    assert_eq!(code, 0, "nothing failed in this run:\n{err}");
 }

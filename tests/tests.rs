@@ -25,3 +25,4 @@ mod first_hour;
 mod frontier;
 mod hostile;
 mod robustness;
+mod storage;

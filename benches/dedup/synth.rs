@@ -1,5 +1,7 @@
-//! The bench's synthetic agency corpus: a fixed-seed Zipf vocabulary, stock phrases, and near
-//! duplicates of recent articles. Any article regenerates from its number alone.
+//! The bench's synthetic agency corpus: a fixed-seed Zipf vocabulary, stock phrases, near
+//! duplicates of recent articles (8 %), digests quoting 2–3 recent stories (2 %) and daily
+//! notes from 20 templates whose figures change from note to note (2 %). Any article
+//! regenerates from its number alone.
 
 use newsmill::dedup::Rank;
 
@@ -103,6 +105,22 @@ impl Language {
     }
 }
 
+/// What article `i` is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// An original story.
+    Original,
+    /// A near copy of an earlier original (new lead, dropped, moved or cut paragraphs).
+    Copy(usize),
+    /// A digest quoting 2–3 earlier originals whole.
+    Digest(Vec<usize>),
+    /// A daily note of template `t` (of [`TEMPLATES`]) with its own figures.
+    Template(usize),
+}
+
+/// Templates of the daily notes (exchange rates, weather, market close …).
+pub const TEMPLATES: usize = 20;
+
 /// Whether article `i` is a near duplicate, and of which earlier original.
 fn base_of(i: usize) -> Option<usize> {
     let mut rng = Rng(i as u64 ^ 0x5151);
@@ -110,33 +128,92 @@ fn base_of(i: usize) -> Option<usize> {
         return None;
     }
     let mut j = i - 1 - rng.below(2000.min(i - 1));
-    while j > 0 && base_of_shallow(j) {
+    while j > 0 && !is_original(j) {
         j -= 1;
     }
     Some(j)
 }
 
-fn base_of_shallow(j: usize) -> bool {
-    j >= 100 && Rng(j as u64 ^ 0x5151).below(10) == 0
+fn template_of(i: usize) -> Option<usize> {
+    let mut rng = Rng(i as u64 ^ 0x7e3f);
+    (i >= 100 && rng.below(50) == 0).then(|| rng.below(TEMPLATES))
+}
+
+fn is_original(j: usize) -> bool {
+    j < 100 || (Rng(j as u64 ^ 0x5151).below(10) != 0 && template_of(j).is_none())
+}
+
+/// What article `i` is (see [`Kind`]); a fifth of the near duplicates are digests.
+pub fn kind(i: usize) -> Kind {
+    if let Some(t) = template_of(i) {
+        return Kind::Template(t);
+    }
+    let Some(b) = base_of(i) else {
+        return Kind::Original;
+    };
+    let mut rng = Rng(i as u64 ^ 0x7777);
+    if rng.below(5) < 4 {
+        return Kind::Copy(b);
+    }
+    let mut bases = vec![b];
+    let mut j = b;
+    while bases.len() < 2 + rng.below(2) && j > 0 {
+        j -= 1;
+        if is_original(j) {
+            bases.push(j);
+        }
+    }
+    Kind::Digest(bases)
+}
+
+impl Language {
+    /// Daily note `i` of template `t`: the template's fixed sentences, each with its figures.
+    fn note(&self, t: usize, i: usize) -> Vec<String> {
+        let mut fixed = Rng(t as u64 ^ 0x7e3f_0000);
+        let mut figures = Rng(i as u64 ^ 0xf16e);
+        let paras = 4 + fixed.below(3);
+        (0..paras)
+            .map(|_| {
+                let words = 10 + fixed.below(8);
+                let mut s = self.sentence(&mut fixed, words);
+                for _ in 0..1 + fixed.below(2) {
+                    let len = 3 + fixed.below(4);
+                    let tail = self.sentence(&mut fixed, len);
+                    s = format!(
+                        "{s} {}.{} {tail}",
+                        figures.below(100),
+                        1000 + figures.below(9000)
+                    );
+                }
+                s + "."
+            })
+            .collect()
+    }
 }
 
 /// Text and rank of article `i`.
 pub fn article(lang: &Language, i: usize) -> (String, Rank) {
     let mut rng = Rng(i as u64 ^ 0x7777);
+    rng.below(5);
     let mut published = i as i64 * 60_000_000;
-    let text = match base_of(i) {
-        None => lang.original(i).join("\n\n"),
-        Some(b) => {
+    let text = match kind(i) {
+        Kind::Original => lang.original(i).join("\n\n"),
+        Kind::Template(t) => lang.note(t, i).join("\n\n"),
+        Kind::Digest(bases) => bases
+            .iter()
+            .flat_map(|&b| lang.original(b))
+            .collect::<Vec<_>>()
+            .join("\n\n"),
+        Kind::Copy(b) => {
             let mut p = lang.original(b);
-            match rng.below(5) {
+            match rng.below(4) {
                 0 => p.insert(0, lang.sentence(&mut rng, 25)),
                 1 => drop(p.remove(rng.below(p.len()))),
                 2 => {
                     let last = p.len() - 1;
                     p.swap(1, last);
                 }
-                3 => p.truncate(p.len() / 2 + 1),
-                _ => p.extend(lang.original(i)),
+                _ => p.truncate(p.len() / 2 + 1),
             }
             if rng.below(5) == 0 {
                 published = b as i64 * 60_000_000 - 1;

@@ -1,10 +1,11 @@
-//! Reading single records back and updating their near-duplicate links. Split from
-//! `corpus.rs` only for size; the same invariants hold (this module writes nothing itself:
-//! link updates of durable records are applied by the next flush's segment rewrite).
+//! Reading single records back, updating their near-duplicate links and moving their raw
+//! location. Split from `corpus.rs` only for size; the same invariants hold (this module
+//! writes nothing itself: updates of durable records are applied by the next flush's segment
+//! rewrite).
 
 use std::fs;
 
-use crate::model::{CorpusRecord, NearLink};
+use crate::model::{CorpusRecord, NearLink, RawLocation};
 
 use super::{Corpus, CorpusError, io};
 
@@ -63,6 +64,21 @@ impl Corpus {
             return false;
         }
         self.links.insert(id.to_owned(), link);
+        true
+    }
+
+    /// Points record `id`'s `raw` at `raw` (a response with the same text, fetched again after
+    /// the old one was lost): in place when it is pending, by a segment rewrite at the next
+    /// [`Corpus::flush`] when it is durable. Returns `false` for an unknown id.
+    pub fn relocate_raw(&mut self, id: &str, raw: RawLocation) -> bool {
+        if let Some(r) = self.pending.iter_mut().find(|r| r.id == id) {
+            r.raw = raw;
+            return true;
+        }
+        if !self.index.contains_key(id) {
+            return false;
+        }
+        self.raw_moves.insert(id.to_owned(), raw);
         true
     }
 

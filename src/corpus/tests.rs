@@ -191,3 +191,29 @@ fn inspect_names_bad_lines_duplicate_ids_and_changed_segments() {
     assert_eq!(bad.damage.len(), 3, "{text:?}");
     assert_eq!(bad.records.len(), 4);
 }
+
+#[test]
+fn relocate_raw_moves_pending_and_durable_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Corpus::open(dir.path()).unwrap();
+    let a = record("first text", "a");
+    let b = record("second text", "b");
+    let (ida, idb) = (a.id.clone(), b.id.clone());
+    c.append(a);
+    c.flush().unwrap();
+    c.append(b);
+    let to = |n: u64| RawLocation {
+        file: "new.warc.gz".into(),
+        offset: n,
+        length: 7,
+    };
+    assert!(c.relocate_raw(&ida, to(1)));
+    assert!(c.relocate_raw(&idb, to(2)));
+    assert!(!c.relocate_raw("a-nope", to(3)));
+    c.flush().unwrap();
+    drop(c);
+    let c = Corpus::open(dir.path()).unwrap();
+    assert!(c.damage().is_empty());
+    assert_eq!(c.record(&ida).unwrap().unwrap().raw, to(1));
+    assert_eq!(c.record(&idb).unwrap().unwrap().raw, to(2));
+}

@@ -121,8 +121,8 @@ pub fn date_gap(a: &Rank, b: &Rank) -> Option<Duration> {
 pub trait NearStore {
     /// Storage error.
     type Error;
-    /// Stored records sharing at least one band key with `bands` (any order, no repeats) that
-    /// `keep` accepts. `keep` sees every such record once, before anything is cloned: it is the
+    /// Stored records sharing at least [`super::minhash::MIN_BAND_MATCHES`] band keys with
+    /// `bands` (any order, no repeats) that `keep` accepts. `keep` sees every such record once, before anything is cloned: it is the
     /// cheap screen that chance candidates never get past.
     ///
     /// # Errors
@@ -321,4 +321,101 @@ where
         }
     }
     Ok(linked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dedup::memstore::{MemStore, MemTexts};
+
+    const DAY_US: i64 = 86_400_000_000;
+
+    fn doc(id: &str, day: i64, text: &str) -> NearDoc {
+        let rank = Rank {
+            published_us: Some(day * DAY_US),
+            republished: false,
+            source_id: "s".into(),
+            url_len: 10,
+            id: id.into(),
+        };
+        NearDoc::new(rank, text)
+    }
+
+    /// Links `b` after `a`; the new record's link.
+    fn link_pair(a: &NearDoc, b: &NearDoc) -> NearLink {
+        let (mut store, mut texts, th) = (
+            MemStore::default(),
+            MemTexts::default(),
+            Thresholds::DEFAULT,
+        );
+        add(&mut store, &mut texts, a, &th).unwrap();
+        texts.insert(a.info.id(), a.shingles.clone());
+        let plan = add(&mut store, &mut texts, b, &th).unwrap();
+        plan.links[0].1.clone()
+    }
+
+    fn note(day: u32, usd: &str, eur: &str, cny: &str) -> String {
+        format!(
+            "The National Bank has set the official exchange rates for {day} May. The US dollar \
+             is worth {usd} rubles against the previous trading day. The euro is set at {eur} \
+             rubles and ten Chinese yuan cost {cny} rubles. Commercial banks set their own \
+             buying and selling rates for cash, which may differ from the official ones \
+             depending on demand in the regions and on the time of day."
+        )
+    }
+
+    #[test]
+    fn template_notes_of_other_days_differ_in_facts_and_stay_apart() {
+        let a = doc("a", 0, &note(12, "3.2456", "3.5012", "4.4411"));
+        let b = doc("b", 1, &note(13, "3.2511", "3.4987", "4.4502"));
+        let s = similarity(&a.shingles, &b.shingles);
+        assert!(s.jaccard >= 0.5, "the template alone passes Jaccard: {s:?}");
+        assert!(s.facts_differing * 3 > s.facts_smaller, "{s:?}");
+        assert_eq!(link_pair(&a, &b).near_duplicate_of, None);
+        // The same day's note republished with a credit line is a copy.
+        let copy = doc(
+            "c",
+            0,
+            &(note(12, "3.2456", "3.5012", "4.4411") + " (c) Agency."),
+        );
+        let l = link_pair(&a, &copy);
+        assert_eq!(l.near_duplicate_of.as_deref(), Some("a"));
+        assert_eq!(l.link_reason, Some(LinkReason::Jaccard));
+    }
+
+    #[test]
+    fn far_apart_dates_need_stronger_evidence() {
+        let words: Vec<String> = (0..120).map(|i| format!("w{i}")).collect();
+        let full = words.join(" ");
+        let edited = format!(
+            "{} x1 x2 x3 {} y1 y2 {}",
+            words[..40].join(" "),
+            words[40..70].join(" "),
+            words[70..100].join(" ")
+        );
+        // Near in time: linked by containment-or-Jaccard; 10 days apart: not enough.
+        assert!(
+            link_pair(&doc("a", 0, &full), &doc("b", 1, &edited))
+                .near_duplicate_of
+                .is_some()
+        );
+        assert_eq!(
+            link_pair(&doc("a", 0, &full), &doc("b", 10, &edited)).near_duplicate_of,
+            None
+        );
+        // An exact-enough copy links across the window.
+        let copy = format!("{full} source");
+        let l = link_pair(&doc("a", 0, &full), &doc("b", 10, &copy));
+        assert_eq!(l.near_duplicate_of.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn a_digest_links_by_containment() {
+        let story: Vec<String> = (0..80).map(|i| format!("s{i}")).collect();
+        let other: Vec<String> = (0..200).map(|i| format!("o{i}")).collect();
+        let digest = format!("{} {}", other.join(" "), story.join(" "));
+        let l = link_pair(&doc("a", 0, &story.join(" ")), &doc("b", 0, &digest));
+        assert_eq!(l.near_duplicate_of.as_deref(), Some("a"));
+        assert_eq!(l.link_reason, Some(LinkReason::Containment));
+    }
 }

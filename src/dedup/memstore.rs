@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use super::bands::BandTable;
 use super::link::{NearStore, Plan, ShingleSource};
+use super::minhash::MIN_BAND_MATCHES;
 use super::rank::{DocInfo, IndexedDoc};
 use super::shingle::ShingleSet;
 
@@ -62,6 +63,17 @@ impl MemStore {
         let &n = self.ids.get(id)?;
         let head = *self.cluster.get(n as usize)?;
         self.docs.get(head as usize).map(DocInfo::id)
+    }
+
+    /// Records in the cluster whose canonical record is `head` (0 when `head` is unknown or not
+    /// a canonical record).
+    pub fn members_len(&self, head: &str) -> usize {
+        match self.ids.get(head) {
+            Some(n) if self.cluster.get(*n as usize) == Some(n) => {
+                self.clusters.get(n).map_or(1, Vec::len)
+            }
+            _ => 0,
+        }
     }
 
     /// Replays a stored record: it gets the next number, in cluster `cluster`. Returns `false`,
@@ -168,9 +180,14 @@ impl NearStore for MemStore {
             self.bands.for_each(key, |d| found.push(d));
         }
         found.sort_unstable();
-        found.dedup();
-        found.retain(|&n| self.docs.get(n as usize).is_some_and(&mut *keep));
-        Ok(found.into_iter().filter_map(|n| self.indexed(n)).collect())
+        let mut kept = Vec::new();
+        for run in found.chunk_by(|a, b| a == b) {
+            let n = run[0];
+            if run.len() >= MIN_BAND_MATCHES && self.docs.get(n as usize).is_some_and(&mut *keep) {
+                kept.push(n);
+            }
+        }
+        Ok(kept.into_iter().filter_map(|n| self.indexed(n)).collect())
     }
 
     fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, Infallible> {

@@ -11,13 +11,18 @@
 //! # Near duplicates
 //! Republished copies (new lead, other boilerplate, shuffled or dropped paragraphs, a digest
 //! quoting the story) are kept as records and linked into clusters:
-//! 1. [`shingle`]: the text's set of 5-word shingles (lower-cased words, punctuation ignored).
-//! 2. [`minhash`]: a 64-function MinHash signature, cut into 32 LSH bands of 2 rows; records
-//!    sharing a band key are candidates. A 16-bit compact signature screens them.
+//! 1. [`shingle`]: the text's set of 5-word shingles (lower-cased words, punctuation ignored),
+//!    and its facts (numbers, each with the two words before it).
+//! 2. [`minhash`]: a 64-function MinHash signature, cut into 64 one-row LSH bands, so a story
+//!    quoted in a digest several times its length is still a candidate; records sharing a band
+//!    key are candidates. A 16-bit compact signature screens them.
 //! 3. [`link`]: candidates are verified on their exact shingle sets and linked when Jaccard ≥ 0.5
-//!    or containment ≥ 0.7 ([`Thresholds::DEFAULT`]); linked clusters merge, and the cluster's
-//!    canonical record is the minimum [`Rank`] (earliest published, the agency's own copy, then
-//!    source id, URL length, id).
+//!    or containment ≥ 0.7 and at most a third of their shared fact contexts carry different
+//!    facts; published further apart than the date window, they need Jaccard ≥ 0.8 or
+//!    containment ≥ 0.9 and no differing fact ([`Thresholds::DEFAULT`]). Daily notes of one
+//!    template stay apart that way. Linked clusters merge, and the cluster's canonical record
+//!    is the minimum [`Rank`] (earliest published, the agency's own copy, then source id, URL
+//!    length, id); each member says why it is linked (`link_reason`).
 //!
 //! # Parts
 //! - `mod.rs`: fingerprint, content hash and the exact [`Deduper`].

@@ -9,7 +9,7 @@
 //! about 2⁻⁶⁴, so set sizes, Jaccard and containment are exact for all practical purposes.
 //!
 //! # Facts
-//! Beside the shingles, a set keeps its *facts*: every word that contains a digit (amounts,
+//! Beside the shingles, a set keeps its *facts*: every number, a word made of digits only (amounts,
 //! rates, scores, temperatures, days of the month, years; `3.2345` is the two facts `3` and
 //! `2345`), each with its *context*, the two words before it. Two texts *conflict* on a context
 //! they both have when they put no common fact after it: "the dollar is worth 3.6698" against
@@ -48,13 +48,14 @@ struct Words {
     hashes: Vec<u64>,
     facts: Vec<u64>,
     word: String,
-    digit: bool,
+    /// Whether every character of the current word so far is a digit.
+    number: bool,
 }
 
 impl Words {
     fn feed(&mut self, c: char) {
         if c.is_alphanumeric() {
-            self.digit |= c.is_numeric();
+            self.number &= c.is_numeric();
             if c.is_ascii() {
                 self.word.push(c.to_ascii_lowercase());
             } else {
@@ -68,7 +69,7 @@ impl Words {
     fn end(&mut self) {
         if !self.word.is_empty() {
             let h = word_hash(self.word.as_bytes());
-            if self.digit {
+            if self.number {
                 let n = self.hashes.len();
                 let before = |k: usize| n.checked_sub(k).map_or(0, |i| self.hashes[i]);
                 let context = mix64(before(2) ^ before(1).rotate_left(17));
@@ -77,19 +78,19 @@ impl Words {
             }
             self.hashes.push(h);
             self.word.clear();
-            self.digit = false;
+            self.number = true;
         }
     }
 }
 
 /// Hashes of the words of `text`, in order (see the module doc for what a word is), and the
-/// its facts (words with a digit) as `context << 32 | fact` (32 bits of each hash), in order.
+/// its facts (numbers) as `context << 32 | fact` (32 bits of each hash), in order.
 fn word_hashes(text: &str) -> (Vec<u64>, Vec<u64>) {
     let mut words = Words {
         hashes: Vec::with_capacity(text.len() / 5),
         facts: Vec::new(),
         word: String::with_capacity(32),
-        digit: false,
+        number: true,
     };
     // Most agency text is already NFC; skip the normalizer's buffering when it is.
     if is_nfc_quick(text.chars()) == IsNormalized::Yes {
@@ -108,7 +109,7 @@ fn word_hashes(text: &str) -> (Vec<u64>, Vec<u64>) {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ShingleSet {
     shingles: Vec<u64>,
-    /// Sorted distinct `context << 32 | fact` of the words that contain a digit.
+    /// Sorted distinct `context << 32 | fact` of the numbers.
     facts: Vec<u64>,
 }
 

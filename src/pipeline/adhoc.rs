@@ -20,6 +20,20 @@ use super::{Run, SINK_QUEUE, articles, sink};
 /// Source id used for `newsmill fetch` URLs that match no configured source.
 pub const ADHOC_SOURCE: &str = SourceId::ADHOC;
 
+/// The profile of [`ADHOC_SOURCE`]: no selectors, no time zone. `fetch` and `reprocess` both
+/// know it, so records of URLs that matched no configured source are reprocessed like the rest.
+pub fn adhoc_profile() -> SourceProfile {
+    SourceProfile {
+        id: SourceId::adhoc(),
+        name: "ad hoc".into(),
+        homepage: None,
+        language: None,
+        timezone: None,
+        aliases: Vec::new(),
+        selectors: None,
+    }
+}
+
 /// `newsmill fetch URL...`: the given article URLs through the same pipeline, no discovery.
 /// Each URL belongs to `--source`, else to the configured source whose home page is on the same
 /// site, else to an ad-hoc source.
@@ -32,15 +46,7 @@ pub async fn fetch_urls(
     source: Option<&SourceId>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<RunReport> {
-    let adhoc = SourceProfile {
-        id: SourceId::adhoc(),
-        name: "ad hoc".into(),
-        homepage: None,
-        language: None,
-        timezone: None,
-        aliases: Vec::new(),
-        selectors: None,
-    };
+    let adhoc = adhoc_profile();
     let (run, parts) = Run::open(config, shutdown, Some(adhoc.clone()))?;
     let run = Arc::new(run);
     let (tx, rx) = mpsc::channel(SINK_QUEUE);

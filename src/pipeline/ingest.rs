@@ -76,6 +76,11 @@ pub struct Ingest {
     pub(super) near: NearLinker,
     pub(super) corpus: Corpus,
     pub(super) stats: BTreeMap<SourceId, SourceStats>,
+    /// When a URL already on a record is fetched again and gives the same text, point the
+    /// record's `raw` at the new response. That heals a record whose raw response was lost
+    /// (the frontier fetches its URL again); off under `--refetch`, where every URL comes back
+    /// and rewriting every segment would buy nothing.
+    pub(super) relocate_raw: bool,
     /// Terminal progress bars to tell about new records and pages that gave none.
     progress: Option<Arc<Progress>>,
 }
@@ -98,6 +103,7 @@ impl Ingest {
             normalizer,
             corpus,
             stats: BTreeMap::new(),
+            relocate_raw: true,
             progress: None,
         })
     }
@@ -161,7 +167,10 @@ impl Ingest {
                     source_id: page.source.clone(),
                     fetched_at: page.fetched_at,
                 };
-                self.corpus.add_sighting(&of, sighting);
+                let seen_here_before = !self.corpus.add_sighting(&of, sighting);
+                if seen_here_before && self.relocate_raw {
+                    self.corpus.relocate_raw(&of, raw);
+                }
                 stats.duplicates += 1;
                 Ingested::Duplicate { of, url }
             }
@@ -171,7 +180,7 @@ impl Ingest {
     /// Links a new record to its near duplicates and queues it. A linking failure leaves the
     /// record alone in its cluster and flags the index for a rebuild: one broken index lookup
     /// never costs an article. Returns whether the record has a near duplicate in the corpus.
-    fn append_linked(&mut self, mut record: CorpusRecord) -> bool {
+    pub(super) fn append_linked(&mut self, mut record: CorpusRecord) -> bool {
         let near = match self.near.attach(&mut record, &mut self.corpus) {
             Ok(near) => near,
             Err(e) => {

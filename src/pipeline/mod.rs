@@ -38,7 +38,7 @@ use crate::normalize::Normalizer;
 use crate::raw_store::RawStore;
 use crate::state::State;
 
-pub use adhoc::{ADHOC_SOURCE, fetch_urls};
+pub use adhoc::{ADHOC_SOURCE, adhoc_profile, fetch_urls};
 use report::{RunReport, SourceStats};
 pub use reprocess::reprocess;
 
@@ -68,6 +68,8 @@ struct Run {
     frontier: Frontier,
     shutdown: CancellationToken,
     started: DateTime<Utc>,
+    /// Disagreements between corpus and frontier found and taken up at the start.
+    integrity: Vec<String>,
     progress: Arc<progress::Progress>,
 }
 
@@ -95,6 +97,8 @@ impl Run {
         let ingest = ingest.with_progress(progress.clone());
         let fetcher = Arc::new(Fetcher::new(&config.fetch).context("building HTTP client")?);
         let frontier = Frontier::new(state.clone(), config.fetch.retry);
+        let integrity =
+            crate::verify::on_open(&ingest.corpus, &state, &frontier, &config.storage.raw_dir);
         let parts = sink::SinkParts {
             raw,
             raw_dir: config.storage.raw_dir.clone(),
@@ -108,6 +112,7 @@ impl Run {
             frontier,
             shutdown,
             started: Utc::now(),
+            integrity,
             progress,
         };
         Ok((run, parts))
@@ -122,7 +127,8 @@ impl Run {
         for (id, st) in result.stats {
             stats.entry(id).or_default().merge(&st);
         }
-        let mut errors = result.errors;
+        let mut errors = self.integrity.clone();
+        errors.extend(result.errors);
         match self.frontier.exhausted() {
             Ok(gave_up) => {
                 for e in gave_up {
@@ -177,7 +183,8 @@ pub async fn run(
     opts: RunOptions,
     shutdown: CancellationToken,
 ) -> anyhow::Result<RunReport> {
-    let (run, parts) = Run::open(config, shutdown, None)?;
+    let (run, mut parts) = Run::open(config, shutdown, None)?;
+    parts.ingest.relocate_raw = !opts.refetch;
     let run = Arc::new(run);
     let (tx, rx) = mpsc::channel(SINK_QUEUE);
     let sink = sink::spawn(rx, parts);
@@ -240,7 +247,9 @@ async fn crawl_source(
 ) -> SourceStats {
     let mut stats = SourceStats::default();
     let id = src.profile.id.clone();
-    let validators = if opts.refetch {
+    // `--refetch` sends no validators; a `--since` backfill needs the whole of every document
+    // (a 304 would hide the older entries the recent window left out before).
+    let validators = if opts.refetch || opts.since.is_some() {
         HashMap::new()
     } else {
         let (frontier, id) = (run.frontier.clone(), id.clone());

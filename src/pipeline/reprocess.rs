@@ -5,8 +5,19 @@
 //! is rebuilt along with it (emptied on open, since it no longer matches the empty staging
 //! corpus) and flagged dirty until the swap, so an interrupted reprocess leaves an index that
 //! the next run rebuilds from the old corpus.
+//!
+//! # Never shrinks silently
+//! Records of `newsmill fetch` (source `adhoc`) are reprocessed like the rest. After the raw
+//! walk, every record of the old corpus is checked against what the walk produced (`carry.rs`):
+//! a record whose raw response is missing, torn or no longer normalizes is carried into the new
+//! corpus as it was, named in the report, and makes the exit code 1; when its raw response is
+//! missing or damaged its URLs are also queued for refetch in the state database.
 
-use std::path::PathBuf;
+mod carry;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -23,12 +34,13 @@ use crate::state::State;
 
 use super::ingest::{Ingest, Ingested};
 use super::report::{RunReport, error_chain};
+use carry::{Kept, Walked};
 
 /// Rebuilds the corpus from raw records; sync (run it off the async runtime).
 ///
 /// # Errors
-/// Fatal errors only: the staging folder or the swap failed. Unreadable raw records are
-/// counted in the report.
+/// Fatal errors only: the staging folder or the swap failed. Unreadable raw records and
+/// records carried over unchanged are named in the report's errors.
 pub fn reprocess(config: &Config, shutdown: &CancellationToken) -> anyhow::Result<RunReport> {
     let started = Utc::now();
     let target = config.storage.normalized_dir.clone();
@@ -39,8 +51,13 @@ pub fn reprocess(config: &Config, shutdown: &CancellationToken) -> anyhow::Resul
     }
     let corpus = Corpus::open(&staging).context("creating staging corpus")?;
     let state = Arc::new(State::open(&config.storage.state_dir).context("opening state")?);
+    let mut profiles = config.profiles();
+    let adhoc = super::adhoc_profile();
+    if !profiles.iter().any(|p| p.id == adhoc.id) {
+        profiles.push(adhoc);
+    }
     let mut ingest = Ingest::new(
-        Normalizer::new(&config.profiles()),
+        Normalizer::new(&profiles),
         corpus,
         state.clone(),
         &config.dedup,
@@ -48,39 +65,13 @@ pub fn reprocess(config: &Config, shutdown: &CancellationToken) -> anyhow::Resul
     .context("opening near-duplicate index")?;
     ingest.near.mark_dirty();
     let mut errors = Vec::new();
-    let mut marks = Vec::new();
-    for item in raw_store::scan(&config.storage.raw_dir) {
-        if shutdown.is_cancelled() {
-            break;
-        }
-        let (loc, page) = match item {
-            Ok(x) => x,
-            Err(e) => {
-                tracing::warn!(error = %e, "unreadable raw record skipped");
-                errors.push(error_chain(&e));
-                continue;
-            }
-        };
-        // Discovery documents (feeds, sitemaps) carry no hint; articles always do.
-        if page.hint.is_none() || !(200..300).contains(&page.status) {
-            continue;
-        }
-        let (record, duplicate) = match ingest.page(&page, loc) {
-            Ingested::New { id, .. } => (id, false),
-            Ingested::Duplicate { of, .. } => (of, true),
-            Ingested::Failed { .. } => continue,
-        };
-        marks.push(Change {
-            key: UrlKey::of(&page.requested_url),
-            source: page.source.clone(),
-            transition: Transition::Ingested {
-                record: RecordId::new(record),
-                duplicate,
-                validators: Validators::of(&page),
-            },
-        });
-    }
+    let (walked, marks) = walk_raw(config, shutdown, &mut ingest, &mut errors);
     let interrupted = shutdown.is_cancelled();
+    let mut kept = Vec::new();
+    if !interrupted {
+        kept = carry::carry_over(&target, &config.storage.raw_dir, &walked, &mut ingest)
+            .context("reading the old corpus")?;
+    }
     ingest.flush().context("writing staging corpus")?;
     let records = ingest.corpus.manifest().records;
     if !interrupted {
@@ -92,6 +83,7 @@ pub fn reprocess(config: &Config, shutdown: &CancellationToken) -> anyhow::Resul
         if let Err(e) = frontier.apply(&marks) {
             errors.push(format!("frontier: {}", error_chain(&e)));
         }
+        name_kept(&state, &frontier, &kept, &mut errors);
     }
     Ok(RunReport {
         run_id: format!(
@@ -110,7 +102,103 @@ pub fn reprocess(config: &Config, shutdown: &CancellationToken) -> anyhow::Resul
     })
 }
 
-fn staging_dir(target: &std::path::Path) -> PathBuf {
+type Marks = Vec<Change>;
+
+/// Walks raw/ in order and ingests every article response; returns what happened at each raw
+/// location (for the carry-over) and the state marks to commit after the swap.
+fn walk_raw(
+    config: &Config,
+    shutdown: &CancellationToken,
+    ingest: &mut Ingest,
+    errors: &mut Vec<String>,
+) -> (Walked, Marks) {
+    let mut walked = Walked::default();
+    let mut marks = Vec::new();
+    for item in raw_store::scan(&config.storage.raw_dir) {
+        if shutdown.is_cancelled() {
+            break;
+        }
+        let (loc, page) = match item {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!(error = %e, "unreadable raw record skipped");
+                errors.push(error_chain(&e));
+                continue;
+            }
+        };
+        let at = (loc.file.clone(), loc.offset);
+        // Discovery documents (feeds, sitemaps) carry no hint; articles always do.
+        if page.hint.is_none() || !(200..300).contains(&page.status) {
+            walked.skipped.insert(at);
+            continue;
+        }
+        let (record, duplicate) = match ingest.page(&page, loc) {
+            Ingested::New { id, url } => {
+                walked.note(at, &url, &id);
+                (id, false)
+            }
+            Ingested::Duplicate { of, url } => {
+                walked.note(at, &url, &of);
+                (of, true)
+            }
+            Ingested::Failed { kind } => {
+                walked.failed.insert(at, kind.as_str());
+                continue;
+            }
+        };
+        marks.push(Change {
+            key: UrlKey::of(&page.requested_url),
+            source: page.source.clone(),
+            transition: Transition::Ingested {
+                record: RecordId::new(record),
+                duplicate,
+                validators: Validators::of(&page),
+            },
+        });
+    }
+    (walked, marks)
+}
+
+/// Names every carried-over record in the report and queues the URLs of those whose raw
+/// response is gone for refetch.
+fn name_kept(state: &State, frontier: &Frontier, kept: &[Kept], errors: &mut Vec<String>) {
+    for k in kept {
+        tracing::warn!(url = %k.url, id = %k.id, reason = %k.why, "record not reprocessed; kept as it was");
+        errors.push(format!(
+            "not reprocessed, kept as it was: {} (record {}): {}",
+            k.url, k.id, k.why
+        ));
+    }
+    let lost_raw: Vec<String> = kept
+        .iter()
+        .filter(|k| k.why.refetch())
+        .map(|k| k.id.clone())
+        .collect();
+    if lost_raw.is_empty() {
+        return;
+    }
+    let urls = match state.urls_of_records(&lost_raw) {
+        Ok(urls) => urls,
+        Err(e) => return errors.push(format!("state: {}", error_chain(&e))),
+    };
+    let requeue: Vec<Change> = urls
+        .into_iter()
+        .map(|(key, source)| Change {
+            key,
+            source,
+            transition: Transition::Requeue,
+        })
+        .collect();
+    match frontier.apply(&requeue) {
+        Ok(()) => tracing::info!(urls = requeue.len(), "queued for refetch"),
+        Err(e) => errors.push(format!(
+            "frontier: queuing for refetch: {}",
+            error_chain(&e)
+        )),
+    }
+}
+
+fn staging_dir(target: &Path) -> PathBuf {
     let name = target
         .file_name()
         .map_or_else(|| "normalized".into(), |n| n.to_string_lossy().into_owned());

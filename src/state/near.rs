@@ -12,7 +12,7 @@
 //!
 //! # Tables
 //! - `near_record`: `doc` is the record's dense number (its position in the in-memory index),
-//!   `cluster` the number of its cluster's canonical record, `bands` 32 little-endian `u32`,
+//!   `cluster` the number of its cluster's canonical record, `bands` 64 little-endian `u32`,
 //!   `signature` 64 little-endian `u16`.
 //! - `near_meta`: parameters the index was built with and a `dirty` flag (see `pipeline::near`).
 

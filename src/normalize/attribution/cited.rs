@@ -188,9 +188,19 @@ impl Reader<'_, '_> {
     }
 
     fn known_before(&self, k: usize) -> bool {
-        self.index
-            .longest_suffix(&self.words(k.saturating_sub(5), k), self.prefer)
-            .is_some()
+        let run: Vec<&str> = self
+            .toks
+            .get(k.saturating_sub(6)..k)
+            .unwrap_or_default()
+            .iter()
+            .rev()
+            .take_while(|t| t.word)
+            .map(|t| t.text)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        self.index.longest_suffix(&run, self.prefer).is_some()
     }
 
     /// Consecutive word texts of tokens `from..to` (stops at the first non-word).

@@ -20,7 +20,14 @@ fn profiles() -> Vec<SourceProfile> {
         profile(
             "belta_en",
             "BelTA",
-            &["BelTA", "BELTA", "belta.by", "БелТА", "БЕЛТА"],
+            &[
+                "BelTA",
+                "BELTA",
+                "belta.by",
+                "БелТА",
+                "БЕЛТА",
+                "Belarusian Telegraph Agency",
+            ],
         ),
         profile(
             "sb_en",

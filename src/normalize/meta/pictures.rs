@@ -136,3 +136,50 @@ pub(super) fn picture(doc: &Document, el: Element<'_>) -> Option<Figure> {
     }
     (!f.src.is_empty()).then_some(f)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::PageScan;
+    use super::*;
+
+    #[test]
+    fn div_wrapped_pictures_give_images() {
+        let doc = Document::parse(
+            r#"<header><div class="logo-img"><img src="/logo.png"><span class="title">Site</span></div></header>
+            <div class="main_img"><img src="/a.jpg"><div class="main_img_desc">Combines near Gomel</div><div class="photo-credit">Photo: BelTA</div></div>
+            <div class="article__photo-item"><div class="photoview__img"><img src="/b.jpg"></div><div class="photoview__copyright">© РИА Новости / Илья Питалев</div></div>
+            <div class="photo"><img src="/c.jpg"><p class="photo-caption">Boats on the river. (Xinhua/Li Ming)</p></div>
+            <div class="news-img"><img src="/thumb.jpg"></div>"#,
+        );
+        let f = PageScan::new(&doc).figures;
+        let got: Vec<(&str, Option<&str>, Option<&str>, bool)> = f
+            .iter()
+            .map(|f| {
+                (
+                    f.src.as_str(),
+                    f.caption.as_deref(),
+                    f.credit.as_deref(),
+                    f.credit_node.is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "/a.jpg",
+                    Some("Combines near Gomel"),
+                    Some("Photo: BelTA"),
+                    true
+                ),
+                ("/b.jpg", None, Some("© РИА Новости / Илья Питалев"), true),
+                (
+                    "/c.jpg",
+                    Some("Boats on the river."),
+                    Some("(Xinhua/Li Ming)"),
+                    false
+                ),
+            ]
+        );
+    }
+}
