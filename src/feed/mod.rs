@@ -7,7 +7,8 @@
 //! - [`parse_discovery`] is the entry point for feeds and sitemaps. It removes gzip by magic
 //!   bytes under a cap on *decoded* bytes (`decode`), decodes the charset to UTF-8 (BOM, XML
 //!   declaration, `Content-Type`), sniffs the kind ([`sniff`]), refuses DTD entity
-//!   declarations, and dispatches to `syndication` (RSS/Atom/JSON Feed through `feed-rs`) or
+//!   declarations, and dispatches to `syndication` (RSS/Atom/JSON Feed through `feed-rs`, XML
+//!   feeds cut by `chunks` into small pieces so memory stays a few times the body) or
 //!   `sitemap` (quick-xml streaming).
 //! - `links` is shared by both: link trimming and resolution, the `http`/`https`-only rule,
 //!   first-wins deduplication, title cleaning and the per-document entry cap.
@@ -19,6 +20,7 @@
 //! entities, or fail a whole document because one entry is bad: bad entries go to
 //! [`Discovery::rejected`].
 
+mod chunks;
 mod dates;
 mod decode;
 mod links;

@@ -240,7 +240,11 @@ pub fn choose_title(scan: &PageScan, ld: &JsonLd, site_names: &[&str]) -> Option
     let usable = |t: &&String| t.chars().count() >= 3;
     let h1s: Vec<&String> = scan.h1s.iter().filter(usable).collect();
     let metas: Vec<&String> = [&og, &twitter, &headline].into_iter().flatten().collect();
-    let is_site = |c: &str| site_names.iter().any(|s| s.trim().eq_ignore_ascii_case(c));
+    let end_segments = title_end_segments(&html_title);
+    let is_site = |c: &str| {
+        site_names.iter().any(|s| s.trim().eq_ignore_ascii_case(c))
+            || end_segments.iter().any(|s| s == c)
+    };
     if let Some(h) = h1s.iter().find(|h| metas.contains(h) && !is_site(h)) {
         return Some((*h).clone());
     }
@@ -274,6 +278,30 @@ pub fn choose_title(scan: &PageScan, ld: &JsonLd, site_names: &[&str]) -> Option
         .or_else(|| h1s.first().map(|h| (*h).clone()))
         .or_else(|| Some(strip_site_name(&html_title, site_names)))
         .filter(|t| !t.is_empty())
+}
+
+/// The first and last parts of a `<title>` split at a separator ("Post | Blog name",
+/// "Blog » Post") when each is the shorter side: where the site's name sits, so a
+/// candidate equal to one is a logo, not the headline.
+fn title_end_segments(title: &str) -> Vec<String> {
+    const SEPS: &[&str] = &[
+        " | ", " — ", " – ", " - ", " :: ", " · ", " / ", " » ", " « ",
+    ];
+    let mut out = Vec::new();
+    for sep in SEPS {
+        let Some((first, rest)) = title.split_once(sep) else {
+            continue;
+        };
+        if first.chars().count() < rest.chars().count() {
+            out.push(first.trim().to_owned());
+        }
+        if let Some((head, last)) = title.rsplit_once(sep)
+            && last.chars().count() < head.chars().count()
+        {
+            out.push(last.trim().to_owned());
+        }
+    }
+    out
 }
 
 /// Tags from `article:tag`, `keywords` meta and JSON-LD keywords, deduplicated, at most 30.
@@ -351,6 +379,16 @@ mod tests {
         assert_eq!(
             choose_title(&scan, &JsonLd::default(), &["Pamela Anderson"]).as_deref(),
             Some("Yellow Vests and I")
+        );
+        // A blog's name in the h1 and at the end of <title>; the post title in an h2.
+        let doc = Document::parse(
+            "<title>Interning of small integers | Four Years Remaining</title>\
+             <h1>Four Years Remaining</h1><h2>Interning of small integers</h2>",
+        );
+        let scan = PageScan::new(&doc);
+        assert_eq!(
+            choose_title(&scan, &JsonLd::default(), &[]).as_deref(),
+            Some("Interning of small integers")
         );
         // An h1 that og:title repeats exactly wins over the longer <title>.
         let doc = Document::parse(
