@@ -11,7 +11,7 @@ mod summary;
 mod input;
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -36,7 +36,7 @@ use crate::{demo, shutdown};
 pub fn try_execute_sync(
     command: Command,
     format: LogFormat,
-) -> Result<anyhow::Result<ExitCode>, Command> {
+) -> Result<anyhow::Result<ExitCode>, Box<Command>> {
     match command {
         Command::Extract {
             config,
@@ -44,7 +44,7 @@ pub fn try_execute_sync(
             url,
             files,
         } => Ok(extract(&config, source, url, &files, format)),
-        other => Err(other),
+        other => Err(Box::new(other)),
     }
 }
 
@@ -173,30 +173,28 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
         Command::Export {
             config,
             since,
+            until,
             sources,
             format: export_format,
             output,
+            partition,
         } => {
             let cfg = Config::load(&config)?;
-            let filter = crate::stats::ExportFilter {
-                since: Some(parse_since(&since)?),
+            let filter = crate::export::ExportFilter {
+                since: since.as_deref().map(parse_since).transpose()?,
+                until: until.as_deref().map(parse_until).transpose()?,
                 sources: parse_ids(&sources, &cfg)?,
             };
-            let records = read_corpus(&cfg)?;
-            let n = match (export_format, output) {
-                (ExportFormat::Jsonl, None) => {
-                    crate::stats::export_jsonl(&records, &filter, std::io::stdout().lock())?
-                }
-                (ExportFormat::Jsonl, Some(path)) => {
-                    let f = std::fs::File::create(&path)
-                        .with_context(|| format!("creating {}", path.display()))?;
-                    crate::stats::export_jsonl(&records, &filter, std::io::BufWriter::new(f))?
-                }
-                (ExportFormat::Parquet, out) => export_parquet(&records, &filter, out.as_deref())?,
-            };
+            let target = export_target(export_format, output, &partition)?;
+            let dir = &cfg.storage.normalized_dir;
+            let n = crate::export::export(dir, &filter, &target)
+                .with_context(|| format!("exporting corpus {}", dir.display()))?;
             notice(
                 format,
-                &format!("exported {n} of {} records", records.len()),
+                &format!(
+                    "exported {} of {} records ({} file(s))",
+                    n.written, n.read, n.files
+                ),
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -352,27 +350,58 @@ fn extract_one(
     Ok(record)
 }
 
+/// The export target the flags describe.
+fn export_target(
+    format: ExportFormat,
+    output: Option<PathBuf>,
+    partition: &[crate::cli::PartitionBy],
+) -> anyhow::Result<crate::export::Target> {
+    match format {
+        ExportFormat::Jsonl if !partition.is_empty() => {
+            anyhow::bail!("--partition works with --format parquet only")
+        }
+        ExportFormat::Jsonl => Ok(crate::export::Target::Jsonl(output)),
+        ExportFormat::Parquet => parquet_target(output, partition),
+    }
+}
+
 #[cfg(feature = "parquet")]
-fn export_parquet(
-    records: &[crate::model::CorpusRecord],
-    filter: &crate::stats::ExportFilter,
-    out: Option<&Path>,
-) -> anyhow::Result<usize> {
-    let out = out.context("--format parquet needs --output FILE")?;
-    let kept: Vec<&crate::model::CorpusRecord> =
-        records.iter().filter(|r| filter.keeps(r)).collect();
-    Ok(crate::export_parquet::write(&kept, out)?)
+fn parquet_target(
+    output: Option<PathBuf>,
+    partition: &[crate::cli::PartitionBy],
+) -> anyhow::Result<crate::export::Target> {
+    use crate::export::parquet::PartitionKey;
+    let out =
+        output.context("--format parquet needs --output FILE (or a folder with --partition)")?;
+    let partition = partition
+        .iter()
+        .map(|p| match p {
+            crate::cli::PartitionBy::Source => PartitionKey::Source,
+            crate::cli::PartitionBy::Month => PartitionKey::Month,
+        })
+        .collect();
+    Ok(crate::export::Target::Parquet { out, partition })
 }
 
 #[cfg(not(feature = "parquet"))]
-fn export_parquet(
-    _: &[crate::model::CorpusRecord],
-    _: &crate::stats::ExportFilter,
-    _: Option<&Path>,
-) -> anyhow::Result<usize> {
+fn parquet_target(
+    _: Option<PathBuf>,
+    _: &[crate::cli::PartitionBy],
+) -> anyhow::Result<crate::export::Target> {
     anyhow::bail!(
-        "--format parquet: this binary was built without Parquet support; rebuild with `cargo build --release --features parquet` (it doubles the build time), or export JSONL and convert"
+        "--format parquet: this binary was built with --no-default-features, without Parquet; build it with the default features"
     )
+}
+
+/// `--until`: a day includes all of it; an RFC 3339 instant is exclusive.
+fn parse_until(s: &str) -> anyhow::Result<DateTime<Utc>> {
+    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+        return Ok(d.to_utc());
+    }
+    let day = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .with_context(|| format!("--until {s:?}: expected YYYY-MM-DD or RFC 3339"))?;
+    let next = day.succ_opt().context("--until: date out of range")?;
+    Ok(next.and_time(chrono::NaiveTime::MIN).and_utc())
 }
 
 fn read_corpus(cfg: &Config) -> anyhow::Result<Vec<crate::model::CorpusRecord>> {

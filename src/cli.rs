@@ -40,8 +40,17 @@ pub enum LogFormat {
 pub enum ExportFormat {
     /// JSON Lines, the corpus record format.
     Jsonl,
-    /// Apache Parquet (needs the `parquet` cargo feature).
+    /// Apache Parquet, typed columns (zstd); in the default build.
     Parquet,
+}
+
+/// `export --partition` keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PartitionBy {
+    /// `source_id=<id>`.
+    Source,
+    /// `month=<YYYY-MM>` of publication (undated: of fetch).
+    Month,
 }
 
 /// Subcommands.
@@ -130,16 +139,24 @@ pub enum Command {
         config: PathBuf,
         /// Only records published (undated: fetched) since this date (YYYY-MM-DD or RFC 3339).
         #[arg(long, value_name = "DATE")]
-        since: String,
+        since: Option<String>,
+        /// Only records published (undated: fetched) up to this date, inclusive (YYYY-MM-DD),
+        /// or before this instant (RFC 3339).
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
         /// Only this source (repeatable).
         #[arg(long = "source", value_name = "ID")]
         sources: Vec<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
         format: ExportFormat,
-        /// Output file (default: stdout; required for parquet).
+        /// Output file (default: stdout; required for parquet), or folder with `--partition`.
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// Parquet only: write hive-style partition folders by these keys, outermost first
+        /// (`--partition source,month` → `source_id=ID/month=YYYY-MM/part-0.parquet`).
+        #[arg(long, value_enum, value_delimiter = ',', value_name = "KEYS")]
+        partition: Vec<PartitionBy>,
     },
     /// Check manifest ↔ segments, corpus ↔ state and raw ↔ state; name every problem.
     /// Exit 0 clean, 1 problems found, 2 fatal, 75 a run holds the lock.

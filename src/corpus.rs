@@ -26,11 +26,13 @@ use crate::model::{CorpusRecord, NearLink, RawLocation, SCHEMA_VERSION, Sighting
 mod check;
 mod links;
 mod manifest;
+mod read;
 #[cfg(test)]
 mod tests;
 
 pub use check::{Inspection, RecordRef, inspect, segment_files, segment_lines};
 pub use manifest::{CorpusDamage, MANIFEST, Manifest, SegmentInfo, segment_name, segment_number};
+pub use read::RecordStream;
 
 /// Records per segment before a new one is started.
 const SEGMENT_RECORDS: usize = 1000;

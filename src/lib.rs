@@ -21,8 +21,7 @@ pub mod config;
 pub mod corpus;
 pub mod dedup;
 pub mod demo;
-#[cfg(feature = "parquet")]
-pub mod export_parquet;
+pub mod export;
 pub mod feed;
 pub mod fetch;
 pub mod frontier;

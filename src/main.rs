@@ -44,7 +44,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            runtime.block_on(newsmill::app::execute(command, format))
+            runtime.block_on(newsmill::app::execute(*command, format))
         }
     };
     match outcome {

@@ -4,9 +4,8 @@
 //! the files.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::Serialize;
 
 use crate::model::{CorpusRecord, SourceId};
@@ -169,44 +168,4 @@ pub fn render(s: &CorpusStats) -> String {
         let _ = writeln!(out, "  {n:>6}  {name} ({kind})");
     }
     out
-}
-
-/// What `export` keeps.
-#[derive(Debug, Clone, Default)]
-pub struct ExportFilter {
-    /// Records published (or, when undated, fetched) at or after this instant.
-    pub since: Option<DateTime<Utc>>,
-    /// Only these sources (all when empty).
-    pub sources: Vec<SourceId>,
-}
-
-impl ExportFilter {
-    /// Whether a record passes.
-    pub fn keeps(&self, r: &CorpusRecord) -> bool {
-        let when = r
-            .article
-            .published_at
-            .map_or(r.fetched_at, |d| d.with_timezone(&Utc));
-        self.since.is_none_or(|s| when >= s)
-            && (self.sources.is_empty() || self.sources.contains(&r.article.source_id))
-    }
-}
-
-/// Writes the records that pass `filter` as JSON lines; returns how many.
-///
-/// # Errors
-/// Write or serialization errors.
-pub fn export_jsonl(
-    records: &[CorpusRecord],
-    filter: &ExportFilter,
-    mut out: impl Write,
-) -> std::io::Result<usize> {
-    let mut n = 0;
-    for r in records.iter().filter(|r| filter.keeps(r)) {
-        serde_json::to_writer(&mut out, r)?;
-        out.write_all(b"\n")?;
-        n += 1;
-    }
-    out.flush()?;
-    Ok(n)
 }
