@@ -281,14 +281,14 @@ mod tests {
 
     #[test]
     fn xml_declaration_wins_and_is_stripped() {
-        let xml = "<?xml version=\"1.0\" encoding=\"windows-1251\"?>\n<rss>Минск</rss>";
-        let text = decode_xml(&cp1251(xml), Some("text/xml; charset=utf-8"));
-        assert_eq!(text, "<rss>Минск</rss>");
-        let text = decode_xml(
-            &cp1251("<rss>Минск</rss>"),
-            Some("application/rss+xml; Charset=\"windows-1251\""),
+        let xml = cp1251("<?xml version=\"1.0\" encoding=\"windows-1251\"?>\n<rss>Минск</rss>");
+        assert_eq!(
+            decode_xml(&xml, Some("text/xml; charset=utf-8")),
+            "<rss>Минск</rss>"
         );
-        assert_eq!(text, "<rss>Минск</rss>");
+        let plain = cp1251("<rss>Минск</rss>");
+        let ct = Some("application/rss+xml; Charset=\"windows-1251\"");
+        assert_eq!(decode_xml(&plain, ct), "<rss>Минск</rss>");
         let mut utf16 = vec![0xFF, 0xFE];
         utf16.extend("  <feed/>".encode_utf16().flat_map(u16::to_le_bytes));
         assert_eq!(decode_xml(&utf16, None), "<feed/>");
