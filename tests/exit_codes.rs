@@ -175,6 +175,8 @@ async fn readme_exit_code_table_matches_the_binary() {
             false,
         ),
         ("schema", s(&["schema"]), 0, false),
+        ("migrate", s(&["migrate", "-c", &empty]), 0, false),
+        ("migrate", s(&["migrate", "-c", "missing.toml"]), 2, false),
         ("verify", s(&["verify", "-c", &cfg]), 0, false),
         ("verify", s(&["verify", "-c", &broken]), 1, false),
         ("verify", s(&["verify", "-c", "missing.toml"]), 2, false),

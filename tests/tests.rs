@@ -24,5 +24,6 @@ mod fetch_targets;
 mod first_hour;
 mod frontier;
 mod hostile;
+mod postgres;
 mod robustness;
 mod storage;
