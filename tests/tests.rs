@@ -25,5 +25,6 @@ mod first_hour;
 mod frontier;
 mod hostile;
 mod postgres;
+mod report;
 mod robustness;
 mod storage;
