@@ -26,8 +26,8 @@ impl PgState {
             .execute(
                 "INSERT INTO source_status AS s (source_id, last_run, last_success,
                      last_new_article, failure_streak)
-                 VALUES ($1, $2, CASE WHEN $3 THEN $2 END, CASE WHEN $4 THEN $2 END,
-                     CASE WHEN $3 THEN 0 ELSE 1 END)
+                 VALUES ($1, $2::timestamptz, CASE WHEN $3::bool THEN $2 END,
+                     CASE WHEN $4::bool THEN $2 END, CASE WHEN $3 THEN 0 ELSE 1 END)
                  ON CONFLICT (source_id) DO UPDATE SET last_run = $2,
                      last_success = CASE WHEN $3 THEN $2 ELSE s.last_success END,
                      last_new_article = CASE WHEN $4 THEN $2 ELSE s.last_new_article END,
