@@ -6,6 +6,7 @@
 
 mod demo_out;
 mod migrate;
+mod shared_status;
 mod status;
 mod summary;
 
@@ -139,7 +140,10 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
         }
         Command::Status { config, json } => {
             let cfg = Config::load(&config)?;
-            migrate::require_sqlite(&cfg, "status")?;
+            if let Some(url) = cfg.state.database_url().cloned() {
+                return tokio::task::spawn_blocking(move || shared_status::run(&cfg, &url, json))
+                    .await?;
+            }
             let state = std::sync::Arc::new(State::open(&cfg.storage.state_dir)?);
             let mut rows = status::rows(&cfg, &state.source_statuses()?);
             let frontier = crate::frontier::Frontier::new(state, cfg.fetch.retry);

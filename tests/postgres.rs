@@ -117,9 +117,51 @@ fn issue12_migrate_applies_once_and_a_newer_schema_is_refused() {
         "no SQLite state was created"
     );
 
+    // `status` shows the workers and the frontier's depth per source.
+    db.client()
+        .batch_execute(
+            "INSERT INTO workers (id, hostname, pid, started, heartbeat)
+                 VALUES ('w1', 'box-a', 1, now(), now());
+             INSERT INTO frontier (url, source_id, host, fetch_url, first_seen, state, updated)
+                 VALUES ('http://a.example/1', 's1', 'a.example', 'http://a.example/1', now(),
+                     'discovered', now()),
+                        ('http://a.example/2', 's1', 'a.example', 'http://a.example/2', now(),
+                     'gone', now());
+             INSERT INTO hosts (host, worker_id, lease_expires) VALUES ('a.example', 'w1',
+                 now() + interval '1 minute');",
+        )
+        .unwrap();
+    let (code, out, err) = newsmill(dir.path(), &url, &["status", "-c", cfg, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["workers"][0]["id"], "w1");
+    assert_eq!(v["workers"][0]["host"], "box-a");
+    assert_eq!(v["workers"][0]["host_leases"], 1);
+    assert_eq!(v["frontier"][0]["source"], "s1");
+    assert_eq!(
+        (
+            v["frontier"][0]["waiting"].as_i64(),
+            v["frontier"][0]["closed"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
+    let (code, out, _) = newsmill(dir.path(), &url, &["status", "-c", cfg]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("w1  host box-a") && out.contains("s1  1 / 0 / 0 / 1"),
+        "{out}"
+    );
+
+    // A binary older than the database refuses to run, and so does one newer than it.
     db.client()
         .batch_execute("INSERT INTO newsmill_schema (version, description) VALUES (999, 'x')")
         .unwrap();
+    let (code, _, err) = newsmill(dir.path(), &url, &["status", "-c", cfg]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("version 999") && err.contains("upgrade newsmill"),
+        "{err}"
+    );
     let (code, _, err) = newsmill(dir.path(), &url, &["migrate", "-c", cfg]);
     assert_eq!(code, 2, "{err}");
     assert!(

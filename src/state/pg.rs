@@ -7,6 +7,7 @@
 //!   every other entry point opens with [`PgState::open`], which refuses a database whose schema
 //!   is older or newer than this binary's ([`PgError::SchemaBehind`], [`PgError::SchemaAhead`]).
 //! - `frontier.rs`: [`crate::frontier::FrontierStore`] on PostgreSQL.
+//! - `lease.rs`: host and source leases, pacing across workers, worker heartbeats.
 //! - `status.rs`: per-source run history for `newsmill status`.
 //!
 //! The client is the synchronous `postgres` crate, because the frontier's storage trait is
@@ -15,6 +16,7 @@
 //! behind a mutex, as with SQLite: statements are short and indexed.
 
 mod frontier;
+mod lease;
 pub mod migrations;
 mod status;
 
@@ -22,6 +24,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::config::DatabaseUrl;
 
+pub use lease::{HostLease, Slot, SourceDepth, WorkerRow};
 pub use migrations::{LATEST_VERSION, Migrated};
 
 /// Errors of the PostgreSQL state.

@@ -132,6 +132,12 @@ fn apply_one(
             &[&key, &change.source.as_str(), &host_of(key), &now],
         )
         .map_err(store_err("inserting a url"))?;
+    client
+        .execute(
+            "INSERT INTO hosts (host) VALUES ($1) ON CONFLICT DO NOTHING",
+            &[&host_of(key)],
+        )
+        .map_err(store_err("inserting a host"))?;
     let current = select(client, "WHERE url = $1 FOR UPDATE", &[&key])?
         .pop()
         .map(|e| e.state);
@@ -212,6 +218,11 @@ impl FrontierStore for PgState {
             ],
         )
         .map_err(store_err("admitting urls"))?;
+        tx.execute(
+            "INSERT INTO hosts (host) SELECT DISTINCT unnest($1::text[]) ON CONFLICT DO NOTHING",
+            &[&c.host],
+        )
+        .map_err(store_err("admitting hosts"))?;
         if let Some((doc, v)) = &listing.document {
             tx.execute(
                 "INSERT INTO documents (url, source_id, etag, last_modified, updated)

@@ -18,10 +18,11 @@ struct Migration {
 }
 
 /// Every migration, in order. Versions are 1, 2, 3… with no gaps.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "frontier, discovery documents, source history",
-    sql: "
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "frontier, discovery documents, source history",
+        sql: "
 CREATE TABLE frontier (
     url            TEXT PRIMARY KEY,
     seq            BIGINT GENERATED ALWAYS AS IDENTITY,
@@ -64,7 +65,35 @@ CREATE TABLE source_status (
     failure_streak   INTEGER NOT NULL DEFAULT 0
 );
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        description: "workers, host and source leases",
+        sql: "
+CREATE TABLE workers (
+    id         TEXT PRIMARY KEY,
+    hostname   TEXT NOT NULL,
+    pid        BIGINT NOT NULL,
+    started    TIMESTAMPTZ NOT NULL,
+    heartbeat  TIMESTAMPTZ NOT NULL,
+    stopped    TIMESTAMPTZ
+);
+CREATE TABLE hosts (
+    host          TEXT PRIMARY KEY,
+    worker_id     TEXT,
+    lease_expires TIMESTAMPTZ,
+    next_request  TIMESTAMPTZ NOT NULL DEFAULT 'epoch'
+);
+INSERT INTO hosts (host) SELECT DISTINCT host FROM frontier;
+CREATE TABLE source_leases (
+    source_id      TEXT PRIMARY KEY,
+    worker_id      TEXT,
+    lease_expires  TIMESTAMPTZ,
+    next_discovery TIMESTAMPTZ NOT NULL DEFAULT 'epoch'
+);
+",
+    },
+];
 
 /// The schema version this binary reads and writes.
 pub const LATEST_VERSION: i32 = MIGRATIONS.len() as i32;
@@ -196,6 +225,16 @@ mod tests {
         assert!(err.to_string().contains("upgrade newsmill"), "{err}");
         let err = PgState::migrate_with(db.config()).unwrap_err();
         assert!(matches!(err, PgError::SchemaAhead { .. }), "{err}");
+
+        // An older schema (the last migration not applied) is refused with the way out.
+        c.execute(
+            "DELETE FROM newsmill_schema WHERE version >= $1",
+            &[&LATEST_VERSION],
+        )
+        .unwrap();
+        let err = PgState::open_with(db.config()).unwrap_err();
+        assert!(matches!(err, PgError::SchemaBehind { .. }), "{err}");
+        assert!(err.to_string().contains("run `newsmill migrate"), "{err}");
     }
 
     #[test]
