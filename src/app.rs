@@ -5,6 +5,8 @@
 //! prints as plain lines (the run summary, the demo's next steps, notices) become events.
 
 mod demo_out;
+mod migrate;
+mod shared_status;
 mod status;
 mod summary;
 
@@ -44,6 +46,8 @@ pub fn try_execute_sync(
             url,
             files,
         } => Ok(extract(&config, source, url, &files, format)),
+        // The PostgreSQL client blocks on its own runtime: never inside an async task.
+        Command::Migrate { config } => Ok(migrate::run(&config)),
         other => Err(Box::new(other)),
     }
 }
@@ -63,6 +67,7 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
             max_per_source,
         } => {
             let cfg = Config::load(&config)?;
+            migrate::require_sqlite(&cfg, "run")?;
             let opts = RunOptions {
                 sources: parse_ids(&sources, &cfg)?,
                 refetch,
@@ -82,6 +87,7 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
             urls,
         } => {
             let cfg = Config::load(&config)?;
+            migrate::require_sqlite(&cfg, "fetch")?;
             let source = source
                 .map(|s| parse_ids(&[s], &cfg))
                 .transpose()?
@@ -105,6 +111,7 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
         } => extract(&config, source, url, &files, format),
         Command::Reprocess { config } => {
             let cfg = Config::load(&config)?;
+            migrate::require_sqlite(&cfg, "reprocess")?;
             let Some(_lock) = take_lock(&cfg, format)? else {
                 return Ok(ExitCode::from(lock::EXIT_LOCKED));
             };
@@ -133,6 +140,10 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
         }
         Command::Status { config, json } => {
             let cfg = Config::load(&config)?;
+            if let Some(url) = cfg.state.database_url().cloned() {
+                return tokio::task::spawn_blocking(move || shared_status::run(&cfg, &url, json))
+                    .await?;
+            }
             let state = std::sync::Arc::new(State::open(&cfg.storage.state_dir)?);
             let mut rows = status::rows(&cfg, &state.source_statuses()?);
             let frontier = crate::frontier::Frontier::new(state, cfg.fetch.retry);
@@ -166,10 +177,14 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
             json,
         } => {
             let cfg = Config::load(&config)?;
+            migrate::require_sqlite(&cfg, "verify")?;
             let Some(_lock) = take_lock(&cfg, format)? else {
                 return Ok(ExitCode::from(lock::EXIT_LOCKED));
             };
             crate::verify::command(&cfg, repair, json)
+        }
+        Command::Migrate { config } => {
+            tokio::task::spawn_blocking(move || migrate::run(&config)).await?
         }
         Command::Schema => {
             print!("{}", crate::model::corpus_record_schema());

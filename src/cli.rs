@@ -203,6 +203,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Bring the state database to this binary's schema (PostgreSQL: apply the versioned
+    /// migrations; SQLite migrates itself). Exit 0 done, 2 fatal (unreachable, newer schema).
+    Migrate {
+        /// Config file.
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
     /// Print the JSON Schema of a corpus record (committed as schema/corpus-record.schema.json).
     Schema,
     /// Per source: last run, last success, last new article, failure streak.
