@@ -1,7 +1,7 @@
 //! Near-duplicate linking inside the pipeline: the pure algorithm of `dedup::link` on the
-//! on-disk index (`dedup::DiskStore` over `state::NearDb`, the file `state/near.sqlite`), with
-//! candidates verified against texts from the corpus (through a bounded shingle cache, so most
-//! checks never read a segment back). Opening costs no full load: the run list and the
+//! on-disk index (`dedup::disk::DiskStore` over `state::NearDb`, the file
+//! `state/near.sqlite`), with candidates verified against texts from the corpus (through a
+//! bounded shingle cache, so most checks never read a segment back). Opening costs no full load: the run list and the
 //! in-memory tail (at most 65 536 records' band keys) are read, nothing else.
 //!
 //! # Consistency

@@ -61,7 +61,8 @@ CREATE TABLE IF NOT EXISTS near_run (
     first_doc  INTEGER NOT NULL,
     end_doc    INTEGER NOT NULL,
     bits       INTEGER NOT NULL,
-    postings   INTEGER NOT NULL
+    postings   INTEGER NOT NULL,
+    filter     BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS near_band (
     slot     INTEGER PRIMARY KEY,
@@ -112,16 +113,17 @@ fn read_doc(r: &Row<'_>) -> rusqlite::Result<StoredDoc> {
     })
 }
 
-fn read_run(r: &Row<'_>) -> rusqlite::Result<RunInfo> {
+fn read_run(r: &Row<'_>) -> rusqlite::Result<(RunInfo, Vec<u8>)> {
     let postings: i64 = r.get(5)?;
-    Ok(RunInfo {
+    let run = RunInfo {
         run: r.get(0)?,
         level: r.get(1)?,
         first_doc: r.get(2)?,
         end_doc: r.get(3)?,
         bits: r.get(4)?,
         postings: u64::try_from(postings).unwrap_or(0),
-    })
+    };
+    Ok((run, r.get(6)?))
 }
 
 impl NearDb {
@@ -335,11 +337,12 @@ impl NearBackend for NearDb {
         Ok(())
     }
 
-    fn runs(&mut self) -> Result<Vec<RunInfo>, StateError> {
+    fn runs(&mut self) -> Result<Vec<(RunInfo, Vec<u8>)>, StateError> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT run, level, first_doc, end_doc, bits, postings FROM near_run ORDER BY run",
+                "SELECT run, level, first_doc, end_doc, bits, postings, filter
+                 FROM near_run ORDER BY run",
             )
             .map_err(q("preparing run list"))?;
         let rows = stmt.query_map([], read_run).map_err(q("listing runs"))?;
@@ -390,13 +393,13 @@ impl NearBackend for NearDb {
             .map_err(q("writing index bucket"))
     }
 
-    fn put_run(&mut self, r: &RunInfo, tail_from: u32) -> Result<(), StateError> {
+    fn put_run(&mut self, r: &RunInfo, filter: &[u8], tail_from: u32) -> Result<(), StateError> {
         self.begin()?;
         let postings = i64::try_from(r.postings).unwrap_or(i64::MAX);
         self.conn
             .prepare_cached(
-                "INSERT INTO near_run (run, level, first_doc, end_doc, bits, postings)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO near_run (run, level, first_doc, end_doc, bits, postings, filter)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -405,7 +408,8 @@ impl NearBackend for NearDb {
                     r.first_doc,
                     r.end_doc,
                     r.bits,
-                    postings
+                    postings,
+                    filter
                 ])
             })
             .map_err(q("registering run"))?;
@@ -491,12 +495,12 @@ mod tests {
             bits: 2,
             postings: 1,
         };
-        db.put_run(&run, 2).unwrap();
+        db.put_run(&run, &[1; 8], 2).unwrap();
         db.commit().unwrap();
         drop(db);
         let mut db = NearDb::open(dir.path()).unwrap();
         assert_eq!(db.next_doc().unwrap(), 3);
-        assert_eq!(db.runs().unwrap(), [run]);
+        assert_eq!(db.runs().unwrap(), [(run, vec![1; 8])]);
         let members: Vec<u32> = db.members(0).unwrap().iter().map(|d| d.doc).collect();
         assert_eq!(members, [1, 2]);
         assert_eq!(db.record(1).unwrap().unwrap().info.id(), "r1");

@@ -13,11 +13,11 @@
 //! | `near_record` | `doc INTEGER / BIGINT`, `id TEXT`, `cluster INTEGER / BIGINT`, `published INTEGER / BIGINT NULL` (µs since the epoch), `republished INTEGER / BOOLEAN`, `source TEXT`, `url_len INTEGER`, `shingles INTEGER`, `signature BLOB / BYTEA` (64 × u16 LE) | `doc` | one row per record: what screening and ranking need, and its cluster (`doc` of the canonical record) |
 //! | (index) `near_record_member` | `(cluster) WHERE cluster <> doc` | | members of clusters, without the singletons (a partial index in both) |
 //! | `near_tail` | `doc`, `bands BLOB / BYTEA` (64 × u32 LE) | `doc` | band keys of records not yet in a run, so the in-memory tail can be rebuilt on open |
-//! | `near_run` | `run INTEGER / BIGINT`, `level INTEGER`, `first_doc`, `end_doc`, `bits INTEGER`, `postings INTEGER / BIGINT` | `run` | one immutable sorted run of postings covering records `first_doc..end_doc`, cut into `2^bits` buckets by the top bits of the key |
+//! | `near_run` | `run INTEGER / BIGINT`, `level INTEGER`, `first_doc`, `end_doc`, `bits INTEGER`, `postings INTEGER / BIGINT`, `filter BLOB / BYTEA` | `run` | one immutable sorted run of postings covering records `first_doc..end_doc`, cut into `2^bits` buckets by the top bits of the key, with the Bloom filter of its keys (`super::filter`) |
 //! | `near_band` | `slot INTEGER / BIGINT` (= `run · 2³² + bucket`), `entries BLOB / BYTEA` | `slot` | one bucket of a run: postings sorted by (key, doc), each `key u32 LE, doc u32 LE` |
 //!
-//! A candidate lookup reads, for each run, the bucket of each band key: one primary-key point
-//! read per run and key (`slot IN (…)`), never a scan.
+//! A candidate lookup reads, for each run, the bucket of each band key the run's filter may
+//! hold: one primary-key point read per run and such key (`slot IN (…)`), never a scan.
 
 use crate::dedup::rank::DocInfo;
 
@@ -105,11 +105,11 @@ pub trait NearBackend {
     /// # Errors
     /// Storage failures.
     fn tail(&mut self, from: u32, f: &mut dyn FnMut(u32, Vec<u32>)) -> Result<(), Self::Error>;
-    /// Every run, in run order.
+    /// Every run with its filter bytes, in run order.
     ///
     /// # Errors
     /// Storage failures.
-    fn runs(&mut self) -> Result<Vec<RunInfo>, Self::Error>;
+    fn runs(&mut self) -> Result<Vec<(RunInfo, Vec<u8>)>, Self::Error>;
     /// The buckets `buckets` of `run` (repeats allowed), as `(bucket, entries)`; buckets with
     /// no postings are absent.
     ///
@@ -132,12 +132,12 @@ pub trait NearBackend {
     /// # Errors
     /// Storage failures.
     fn put_bucket(&mut self, run: u32, bucket: u32, entries: &[u8]) -> Result<(), Self::Error>;
-    /// Registers a run whose buckets are stored, and forgets the `near_tail` rows of records
-    /// before `tail_from`.
+    /// Registers a run whose buckets are stored, with its filter bytes, and forgets the
+    /// `near_tail` rows of records before `tail_from`.
     ///
     /// # Errors
     /// Storage failures.
-    fn put_run(&mut self, run: &RunInfo, tail_from: u32) -> Result<(), Self::Error>;
+    fn put_run(&mut self, run: &RunInfo, filter: &[u8], tail_from: u32) -> Result<(), Self::Error>;
     /// Deletes a run and its buckets.
     ///
     /// # Errors

@@ -8,6 +8,7 @@
 //! its memory stays bounded whatever the runs' size, and every write is an append in slot order.
 
 use super::backend::{NearBackend, RunInfo};
+use super::filter::KeyFilter;
 
 /// Postings a bucket aims to hold (8 bytes each: 1 KiB blobs, a few per 4 KiB page).
 pub const BUCKET_TARGET: u64 = 128;
@@ -90,7 +91,7 @@ fn decode_range(blob: &[u8], lo: u32, hi: u32, out: &mut Vec<u64>) {
 }
 
 /// Writes `sorted` (packed postings, ascending) as the buckets of `run` and registers it;
-/// `near_tail` rows before `tail_from` are dropped with it.
+/// `near_tail` rows before `tail_from` are dropped with it. Returns the run's key filter.
 ///
 /// # Errors
 /// Storage failures.
@@ -99,19 +100,34 @@ pub fn write<B: NearBackend>(
     sorted: &[u64],
     run: &RunInfo,
     tail_from: u32,
+) -> Result<KeyFilter, B::Error> {
+    let mut filter = KeyFilter::with_capacity(run.postings);
+    put_buckets(backend, sorted, run, &mut filter)?;
+    backend.put_run(run, &filter.to_bytes(), tail_from)?;
+    Ok(filter)
+}
+
+/// Stores `sorted` as buckets of `run` and adds their keys to `filter`.
+fn put_buckets<B: NearBackend>(
+    backend: &mut B,
+    sorted: &[u64],
+    run: &RunInfo,
+    filter: &mut KeyFilter,
 ) -> Result<(), B::Error> {
+    for p in sorted {
+        filter.insert((p >> 32) as u32);
+    }
     let mut result = Ok(());
     for_each_bucket(sorted, run.bits, |bucket, blob| {
         if result.is_ok() {
             result = backend.put_bucket(run.run, bucket, blob);
         }
     });
-    result?;
-    backend.put_run(run, tail_from)
+    result
 }
 
 /// Merges `inputs` into the new run `out` (its `bits` and `postings` already set), then deletes
-/// the inputs.
+/// the inputs. Returns the new run's key filter.
 ///
 /// # Errors
 /// Storage failures; the inputs are deleted only after the output is complete.
@@ -120,7 +136,8 @@ pub fn merge<B: NearBackend>(
     inputs: &[RunInfo],
     out: &RunInfo,
     tail_from: u32,
-) -> Result<(), B::Error> {
+) -> Result<KeyFilter, B::Error> {
+    let mut filter = KeyFilter::with_capacity(out.postings);
     let chunk_bits = choose_bits(out.postings.div_ceil(MERGE_CHUNK) * BUCKET_TARGET).min(out.bits);
     let mut buf: Vec<u64> = Vec::new();
     for chunk in 0..(1u64 << chunk_bits) {
@@ -134,19 +151,13 @@ pub fn merge<B: NearBackend>(
             })?;
         }
         buf.sort_unstable();
-        let mut result = Ok(());
-        for_each_bucket(&buf, out.bits, |bucket, blob| {
-            if result.is_ok() {
-                result = backend.put_bucket(out.run, bucket, blob);
-            }
-        });
-        result?;
+        put_buckets(backend, &buf, out, &mut filter)?;
     }
-    backend.put_run(out, tail_from)?;
+    backend.put_run(out, &filter.to_bytes(), tail_from)?;
     for run in inputs {
         backend.delete_run(run.run)?;
     }
-    Ok(())
+    Ok(filter)
 }
 
 #[cfg(test)]
