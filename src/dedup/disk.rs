@@ -34,6 +34,7 @@
 
 pub mod backend;
 pub mod filter;
+pub mod infos;
 pub mod run;
 
 use std::collections::HashMap;
@@ -42,6 +43,7 @@ use super::bands::BandTable;
 use super::link::{NearStore, Plan};
 use super::minhash::MIN_BAND_MATCHES;
 use super::rank::{DocInfo, IndexedDoc};
+use infos::InfoCache;
 
 pub use backend::{NearBackend, RunInfo, StoredDoc};
 pub use filter::KeyFilter;
@@ -94,7 +96,12 @@ pub struct DiskStore<B> {
     digest: u64,
     /// Record numbers of the ids named by the plan in progress (cleared at every lookup).
     resolved: HashMap<String, u32>,
+    /// Screening data of recently named records.
+    infos: InfoCache,
 }
+
+/// Records whose screening data [`DiskStore`] keeps in memory (about 16 MiB).
+const INFO_CACHE: usize = 1 << 16;
 
 impl<B: NearBackend> DiskStore<B> {
     /// Opens the index held by `backend`: reads the run list and rebuilds the tail from
@@ -146,6 +153,7 @@ impl<B: NearBackend> DiskStore<B> {
             next_doc,
             digest: digest.unwrap_or(0),
             resolved: HashMap::new(),
+            infos: InfoCache::new(INFO_CACHE),
         };
         Ok((store, ok))
     }
@@ -216,6 +224,7 @@ impl<B: NearBackend> DiskStore<B> {
         self.backend.clear()?;
         self.runs.clear();
         self.filters.clear();
+        self.infos.clear();
         self.tail = BandTable::default();
         (self.tail_start, self.next_doc, self.digest) = (0, 0, 0);
         self.resolved.clear();
@@ -353,10 +362,18 @@ impl<B: NearBackend> NearStore for DiskStore<B> {
             if run.len() < MIN_BAND_MATCHES {
                 continue;
             }
-            let Some(d) = self.backend.record(run[0])? else {
+            let doc = run[0];
+            if self.infos.get(doc).is_none() {
+                let Some(d) = self.backend.record(doc)? else {
+                    continue;
+                };
+                self.infos.insert(doc, d.info);
+            }
+            if !self.infos.get(doc).is_some_and(&mut *keep) {
                 continue;
-            };
-            if keep(&d.info) {
+            }
+            // Passed the screen (about one a record): read it again for its current cluster.
+            if let Some(d) = self.backend.record(doc)? {
                 kept.extend(self.indexed(d)?);
             }
         }
