@@ -37,8 +37,14 @@ const BATCH_ROWS: usize = 2048;
 /// tens of MB for typical article texts.
 const ROW_GROUP_ROWS: usize = 32 * 1024;
 /// Partition files open at once; the least recently used is closed beyond this (a later
-/// record of that partition starts its next `part-N` file).
-const MAX_OPEN_FILES: usize = 16;
+/// record of that partition starts its next `part-N` file). A corpus read in arrival order
+/// visits its `source × month` partitions in no particular order, so this is sized to hold
+/// every partition of a typical corpus (hundreds of sources × months) open: one file per
+/// partition. Memory is bounded by the two budgets below, not by this count.
+const MAX_OPEN_FILES: usize = 1024;
+/// Rows waiting in the JSON decoders of all open files together; past it every decoder hands
+/// its rows to its writer. Keeps decoder memory bounded however many partitions are open.
+const BUFFERED_ROWS_BUDGET: usize = 8 * 1024;
 /// Bytes buffered in unfinished row groups over all open files before the largest is flushed.
 const IN_PROGRESS_BUDGET: usize = 96 << 20;
 
@@ -99,6 +105,7 @@ pub struct ParquetExport {
     open: HashMap<PathBuf, OpenFile>,
     next_part: HashMap<PathBuf, usize>,
     clock: u64,
+    buffered: usize,
     summary: ExportSummary,
 }
 
@@ -132,6 +139,7 @@ impl ParquetExport {
             open: HashMap::new(),
             next_part: HashMap::new(),
             clock: 0,
+            buffered: 0,
             summary: ExportSummary::default(),
         })
     }
@@ -158,10 +166,26 @@ impl ParquetExport {
             .serialize(std::slice::from_ref(record))
             .map_err(|e| encode(&file.path, &e))?;
         self.summary.rows += 1;
+        self.buffered += 1;
         if file.decoder.len() >= BATCH_ROWS {
+            self.buffered -= file.decoder.len();
             write_batch(file, &self.schema)?;
             self.keep_budget()?;
+        } else if self.buffered >= BUFFERED_ROWS_BUDGET {
+            self.write_all_batches()?;
+            self.keep_budget()?;
         }
+        Ok(())
+    }
+
+    /// Hands every decoder's rows to its writer.
+    fn write_all_batches(&mut self) -> Result<(), ParquetError> {
+        for file in self.open.values_mut() {
+            if file.decoder.len() > 0 {
+                write_batch(file, &self.schema)?;
+            }
+        }
+        self.buffered = 0;
         Ok(())
     }
 
@@ -237,6 +261,7 @@ impl ParquetExport {
         let Some(mut file) = self.open.remove(key) else {
             return Ok(());
         };
+        self.buffered -= file.decoder.len();
         write_batch(&mut file, &self.schema)?;
         let OpenFile { path, writer, .. } = file;
         writer.close().map_err(|e| encode(&path, &e))?;

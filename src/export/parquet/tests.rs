@@ -207,3 +207,38 @@ fn many_partitions_close_files_and_start_new_parts() {
     assert_eq!(total, summary.rows);
     assert!(summary.files.iter().any(|f| f.ends_with("part-1.parquet")));
 }
+
+#[test]
+fn partitions_visited_in_random_order_get_one_file_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let keys = [PartitionKey::Source, PartitionKey::Month];
+    let mut ex = ParquetExport::create(&out, &keys).unwrap();
+    // 40 sources × 6 months, 25 records each, in a shuffled (fixed-seed) arrival order: the
+    // order a corpus read in arrival order has.
+    let mut order: Vec<usize> = (0..40 * 6 * 25).collect();
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    for i in (1..order.len()).rev() {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        order.swap(i, (seed >> 33) as usize % (i + 1));
+    }
+    for n in order {
+        let (source, month) = ((n / 25) % 40, (n / 25) / 40 + 1);
+        let when = format!("2025-{month:02}-10T12:00:00Z");
+        ex.push(&record(
+            &format!("r{n}"),
+            &format!("s{source}"),
+            Some(&when),
+            &when,
+        ))
+        .unwrap();
+    }
+    let summary = ex.finish().unwrap();
+    assert_eq!(summary.rows, 40 * 6 * 25);
+    assert_eq!(summary.files.len(), 40 * 6, "one file per partition");
+    for f in &summary.files {
+        assert!(f.ends_with("part-0.parquet"), "{}", f.display());
+        let rows: usize = read_back(f).iter().map(RecordBatch::num_rows).sum();
+        assert_eq!(rows, 25, "{}", f.display());
+    }
+}
