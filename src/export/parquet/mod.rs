@@ -76,7 +76,7 @@ pub struct ExportSummary {
 /// Where the records go.
 enum Sink {
     /// One file.
-    Single(FileWriter),
+    Single(Box<FileWriter>),
     /// Spooled by partition, written at the end.
     Partitioned(Spool),
 }
@@ -112,7 +112,7 @@ impl ParquetExport {
             .collect();
         let decode_schema = Arc::new(Schema::new(decode_fields));
         let sink = if partition.is_empty() {
-            Sink::Single(FileWriter::create(out, &schema, &decode_schema)?)
+            Sink::Single(Box::new(FileWriter::create(out, &schema, &decode_schema)?))
         } else {
             partition::prepare_dir(out)?;
             Sink::Partitioned(Spool::create(spool_dir(out))?)
