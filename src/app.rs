@@ -5,6 +5,8 @@
 //! prints as plain lines (the run summary, the demo's next steps, notices) become events.
 
 mod demo_out;
+mod migrate;
+mod shared_status;
 mod status;
 mod summary;
 
@@ -44,6 +46,8 @@ pub fn try_execute_sync(
             url,
             files,
         } => Ok(extract(&config, source, url, &files, format)),
+        // The PostgreSQL client blocks on its own runtime: never inside an async task.
+        Command::Migrate { config } => Ok(migrate::run(&config)),
         other => Err(Box::new(other)),
     }
 }
@@ -63,6 +67,7 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
             max_per_source,
         } => {
             let cfg = Config::load(&config)?;
+            migrate::require_sqlite(&cfg, "run")?;
             let opts = RunOptions {
                 sources: parse_ids(&sources, &cfg)?,
                 refetch,
@@ -82,6 +87,7 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
             urls,
         } => {
             let cfg = Config::load(&config)?;
+            migrate::require_sqlite(&cfg, "fetch")?;
             let source = source
                 .map(|s| parse_ids(&[s], &cfg))
                 .transpose()?
@@ -105,6 +111,7 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
         } => extract(&config, source, url, &files, format),
         Command::Reprocess { config } => {
             let cfg = Config::load(&config)?;
+            migrate::require_sqlite(&cfg, "reprocess")?;
             let Some(_lock) = take_lock(&cfg, format)? else {
                 return Ok(ExitCode::from(lock::EXIT_LOCKED));
             };
@@ -117,7 +124,8 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
             let dir = out.unwrap_or_else(demo::fresh_dir);
             let done = demo::run(&dir, shutdown::install()).await?;
             let code = summary::finish(&done.report, format);
-            demo_out::print(format, &done);
+            let page = demo_report(&done, format);
+            demo_out::print(format, &done, page.as_deref());
             Ok(code)
         }
         Command::Check { config } => {
@@ -132,6 +140,10 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
         }
         Command::Status { config, json } => {
             let cfg = Config::load(&config)?;
+            if let Some(url) = cfg.state.database_url().cloned() {
+                return tokio::task::spawn_blocking(move || shared_status::run(&cfg, &url, json))
+                    .await?;
+            }
             let state = std::sync::Arc::new(State::open(&cfg.storage.state_dir)?);
             let mut rows = status::rows(&cfg, &state.source_statuses()?);
             let frontier = crate::frontier::Frontier::new(state, cfg.fetch.retry);
@@ -143,16 +155,36 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Report {
+            config,
+            since,
+            until,
+            sources,
+            output,
+            format: report_format,
+        } => {
+            let cfg = Config::load(&config)?;
+            let filter = crate::report::ReportFilter {
+                since: since.as_deref().map(parse_since).transpose()?,
+                until: until.as_deref().map(parse_until).transpose()?,
+                sources: parse_ids(&sources, &cfg)?,
+            };
+            report(&cfg, &filter, report_format, output.as_deref(), format)
+        }
         Command::Verify {
             config,
             repair,
             json,
         } => {
             let cfg = Config::load(&config)?;
+            migrate::require_sqlite(&cfg, "verify")?;
             let Some(_lock) = take_lock(&cfg, format)? else {
                 return Ok(ExitCode::from(lock::EXIT_LOCKED));
             };
             crate::verify::command(&cfg, repair, json)
+        }
+        Command::Migrate { config } => {
+            tokio::task::spawn_blocking(move || migrate::run(&config)).await?
         }
         Command::Schema => {
             print!("{}", crate::model::corpus_record_schema());
@@ -160,9 +192,13 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
         }
         Command::Stats { config, json } => {
             let cfg = Config::load(&config)?;
-            let records = read_corpus(&cfg)?;
+            let dir = &cfg.storage.normalized_dir;
+            let mut summary = crate::stats::Summarizer::default();
+            for r in crate::corpus::RecordStream::open(dir)? {
+                summary.push(&r.with_context(|| format!("reading corpus {}", dir.display()))?);
+            }
             crate::verify::warn_for_stats(&cfg);
-            let s = crate::stats::summarize(&records);
+            let s = summary.finish();
             if json {
                 println!("{}", serde_json::to_string_pretty(&s)?);
             } else {
@@ -404,9 +440,52 @@ fn parse_until(s: &str) -> anyhow::Result<DateTime<Utc>> {
     Ok(next.and_time(chrono::NaiveTime::MIN).and_utc())
 }
 
-fn read_corpus(cfg: &Config) -> anyhow::Result<Vec<crate::model::CorpusRecord>> {
+/// `newsmill report`: builds the report and writes it to `out` (stdout when `None`).
+fn report(
+    cfg: &Config,
+    filter: &crate::report::ReportFilter,
+    format: crate::cli::ReportFormat,
+    out: Option<&Path>,
+    log: LogFormat,
+) -> anyhow::Result<ExitCode> {
     let dir = &cfg.storage.normalized_dir;
-    let corpus = crate::corpus::Corpus::open_read_only(dir)
-        .with_context(|| format!("opening corpus {}", dir.display()))?;
-    Ok(corpus.records()?)
+    let report = crate::report::build(cfg, filter, Utc::now())
+        .with_context(|| format!("making a report of {}", dir.display()))?;
+    let format = match format {
+        crate::cli::ReportFormat::Html => crate::report::Format::Html,
+        crate::cli::ReportFormat::Json => crate::report::Format::Json,
+    };
+    crate::report::write(&report, format, out)?;
+    if let Some(path) = out {
+        notice(
+            log,
+            &format!(
+                "report of {} records written to {}",
+                report.records,
+                path.display()
+            ),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's last step: its report page, written into the demo folder. A failure is named
+/// and leaves the demo's outcome as it was (the corpus is there either way).
+fn demo_report(done: &demo::Finished, log: LogFormat) -> Option<PathBuf> {
+    let page = done.dir.join(demo_out::REPORT_FILE);
+    let made = Config::load(&done.config)
+        .map_err(anyhow::Error::from)
+        .and_then(|cfg| {
+            let filter = crate::report::ReportFilter::default();
+            let report = crate::report::build(&cfg, &filter, Utc::now())?;
+            crate::report::write(&report, crate::report::Format::Html, Some(&page))?;
+            Ok(())
+        });
+    match made {
+        Ok(()) => Some(page),
+        Err(e) => {
+            notice(log, &format!("the demo report could not be written: {e:#}"));
+            None
+        }
+    }
 }

@@ -44,6 +44,15 @@ pub enum ExportFormat {
     Parquet,
 }
 
+/// `report` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// One self-contained HTML page (inline SVG and CSS).
+    Html,
+    /// The same aggregates as JSON.
+    Json,
+}
+
 /// `export --partition` keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PartitionBy {
@@ -158,6 +167,29 @@ pub enum Command {
         #[arg(long, value_enum, value_delimiter = ',', value_name = "KEYS")]
         partition: Vec<PartitionBy>,
     },
+    /// Who credits whom and how stories spread: volume, attribution matrix, propagation and
+    /// health, as one offline HTML page (or JSON).
+    Report {
+        /// Config file.
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Only records published (undated: fetched) since this date (YYYY-MM-DD or RFC 3339).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Only records published (undated: fetched) up to this date, inclusive (YYYY-MM-DD),
+        /// or before this instant (RFC 3339).
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        /// Only this publishing source (repeatable).
+        #[arg(long = "source", value_name = "ID")]
+        sources: Vec<String>,
+        /// Output file (default: stdout).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+        format: ReportFormat,
+    },
     /// Check manifest ↔ segments, corpus ↔ state and raw ↔ state; name every problem.
     /// Exit 0 clean, 1 problems found, 2 fatal, 75 a run holds the lock.
     Verify {
@@ -170,6 +202,13 @@ pub enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Bring the state database to this binary's schema (PostgreSQL: apply the versioned
+    /// migrations; SQLite migrates itself). Exit 0 done, 2 fatal (unreachable, newer schema).
+    Migrate {
+        /// Config file.
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
     },
     /// Print the JSON Schema of a corpus record (committed as schema/corpus-record.schema.json).
     Schema,

@@ -10,6 +10,7 @@
 
 mod bounds;
 mod schema;
+mod state;
 
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,8 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::model::{SelectorSpec, SourceId, SourceProfile};
+
+pub use state::{Backend, DATABASE_URL_ENV, DatabaseUrl, StateConfig};
 
 /// Errors loading a configuration file.
 #[derive(Debug, thiserror::Error)]
@@ -225,6 +228,8 @@ struct RawConfig {
     fetch: RawFetchConfig,
     #[serde(default)]
     dedup: DedupConfig,
+    #[serde(default)]
+    state: state::RawStateConfig,
 }
 
 /// One source, validated: what to crawl plus the profile the normalizer uses.
@@ -253,6 +258,8 @@ pub struct Config {
     pub fetch: FetchConfig,
     /// Near-duplicate linking.
     pub dedup: DedupConfig,
+    /// Which database holds the frontier (`[state]`).
+    pub state: StateConfig,
     /// Configured sources, in file order.
     pub sources: Vec<SourceConfig>,
 }
@@ -284,6 +291,8 @@ impl Config {
         let raw_sources = take_sources(&mut table, &mut problems);
         let raw: RawConfig = schema::read_lenient(table, "", &mut problems).unwrap_or_default();
         let fetch = validate_fetch(raw.fetch, &mut problems);
+        let env_url = std::env::var(DATABASE_URL_ENV).ok();
+        let state = state::validate(raw.state, env_url, &mut problems);
         bounds::duration(
             "dedup.date_window",
             raw.dedup.date_window,
@@ -305,6 +314,7 @@ impl Config {
                 storage: raw.storage,
                 fetch,
                 dedup: raw.dedup,
+                state,
                 sources,
             })
         } else {

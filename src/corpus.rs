@@ -32,7 +32,7 @@ mod tests;
 
 pub use check::{Inspection, RecordRef, inspect, segment_files, segment_lines};
 pub use manifest::{CorpusDamage, MANIFEST, Manifest, SegmentInfo, segment_name, segment_number};
-pub use read::RecordStream;
+pub use read::{RecordStream, read_lines};
 
 /// Records per segment before a new one is started.
 const SEGMENT_RECORDS: usize = 1000;

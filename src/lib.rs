@@ -30,6 +30,7 @@ pub mod model;
 pub mod normalize;
 pub mod pipeline;
 pub mod raw_store;
+pub mod report;
 pub mod shutdown;
 pub mod state;
 pub mod stats;

@@ -20,9 +20,13 @@ use rusqlite::{Connection, params};
 
 use crate::model::SourceId;
 
+mod columns;
+#[cfg(test)]
+mod contract;
 mod frontier;
 mod integrity;
 mod near;
+pub mod pg;
 
 pub use integrity::UrlRow;
 pub use near::{NearIndexSize, NearRow};
@@ -211,32 +215,7 @@ mod tests {
         assert!(row.last_success.is_some() && row.last_new_article.is_some());
     }
 
-    use crate::frontier::{
-        Change, FailureKind, Frontier, Listing, RecordId, RetryPolicy, Transition, UrlKey,
-        UrlState, Validators,
-    };
-    use crate::model::{FeedItem, RawLocation};
-
-    fn listing(doc: &str, paths: &[&str]) -> Listing {
-        Listing {
-            source: sid("s"),
-            document: Some((
-                doc.into(),
-                Validators {
-                    etag: Some("\"v1\"".into()),
-                    last_modified: None,
-                },
-            )),
-            items: paths
-                .iter()
-                .map(|p| FeedItem {
-                    url: url::Url::parse(&format!("https://example.org/{p}?utm_source=x")).unwrap(),
-                    title: Some((*p).into()),
-                    published: None,
-                })
-                .collect(),
-        }
-    }
+    use crate::frontier::{Frontier, RetryPolicy, UrlKey, UrlState};
 
     fn key(p: &str) -> UrlKey {
         UrlKey::of(&url::Url::parse(&format!("https://example.org/{p}")).unwrap())
@@ -248,120 +227,6 @@ mod tests {
             max_attempts: 2,
         };
         Frontier::new(std::sync::Arc::new(State::open(dir).unwrap()), policy)
-    }
-
-    #[test]
-    fn admission_stores_items_and_document_validators_together() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = open(dir.path());
-        f.admit(&listing("https://example.org/feed", &["a", "b"]))
-            .unwrap();
-        let v = f.document_validators(&sid("s")).unwrap();
-        assert_eq!(
-            v["https://example.org/feed"].etag.as_deref(),
-            Some("\"v1\"")
-        );
-        let due = f.plan(&sid("s"), Vec::new(), false, Utc::now()).unwrap();
-        let keys: Vec<_> = due.work.iter().map(|w| w.key.clone()).collect();
-        assert_eq!(keys, [key("a"), key("b")], "owed after a 304, oldest first");
-        // The stored hint and the URL as listed come back.
-        assert_eq!(due.work[0].item.title.as_deref(), Some("a"));
-        assert!(due.work[0].item.url.as_str().contains("utm_source"));
-    }
-
-    #[test]
-    fn states_survive_reopening_and_ingested_is_never_owed() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = open(dir.path());
-        f.admit(&listing("https://example.org/feed", &["a", "b", "c"]))
-            .unwrap();
-        let raw = RawLocation {
-            file: "2026/01/01/x.warc.gz".into(),
-            offset: 5,
-            length: 9,
-        };
-        let ch = |p: &str, transition| Change {
-            key: key(p),
-            source: sid("s"),
-            transition,
-        };
-        f.apply(&[
-            ch("a", Transition::Fetched { raw: raw.clone() }),
-            ch("b", Transition::Fetched { raw: raw.clone() }),
-            ch("c", Transition::Gone { status: 410 }),
-        ])
-        .unwrap();
-        f.apply(&[ch(
-            "a",
-            Transition::Ingested {
-                record: RecordId::new("a1"),
-                duplicate: false,
-                validators: Validators::default(),
-            },
-        )])
-        .unwrap();
-        drop(f);
-        let f = open(dir.path());
-        assert!(matches!(
-            f.state(&key("a")).unwrap(),
-            Some(UrlState::Ingested { .. })
-        ));
-        assert_eq!(f.state(&key("b")).unwrap(), Some(UrlState::Fetched { raw }));
-        assert_eq!(
-            f.state(&key("c")).unwrap(),
-            Some(UrlState::Gone { status: 410 })
-        );
-        let unrecovered = f.unrecovered().unwrap();
-        assert_eq!(unrecovered.len(), 1);
-        assert_eq!(unrecovered[0].key, key("b"));
-        assert!(
-            f.plan(&sid("s"), Vec::new(), false, Utc::now())
-                .unwrap()
-                .work
-                .is_empty()
-        );
-    }
-
-    #[test]
-    fn failures_are_retried_then_exhausted_and_listed() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = open(dir.path());
-        f.admit(&listing("https://example.org/feed", &["a"]))
-            .unwrap();
-        let fail = [Change {
-            key: key("a"),
-            source: sid("s"),
-            transition: Transition::Failed {
-                kind: FailureKind::ServerBusy { status: 503 },
-            },
-        }];
-        f.apply(&fail).unwrap();
-        let later = Utc::now() + chrono::Duration::seconds(1);
-        assert_eq!(
-            f.plan(&sid("s"), Vec::new(), false, later)
-                .unwrap()
-                .work
-                .len(),
-            1
-        );
-        assert!(f.exhausted().unwrap().is_empty());
-        f.apply(&fail).unwrap();
-        let gave_up = f.exhausted().unwrap();
-        assert_eq!(gave_up.len(), 1);
-        assert!(matches!(
-            gave_up[0].state,
-            UrlState::Failed {
-                attempts: 2,
-                next_attempt: None,
-                ..
-            }
-        ));
-        assert!(
-            f.plan(&sid("s"), Vec::new(), false, later)
-                .unwrap()
-                .work
-                .is_empty()
-        );
     }
 
     #[test]

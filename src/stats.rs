@@ -1,7 +1,7 @@
 //! Read-only views of the corpus for people and scripts: `newsmill stats` (per-source counts,
 //! date range, languages, duplicate clusters, top attributions) and `newsmill export` (records
 //! filtered by date and source, as JSONL). Pure functions over records; the corpus module reads
-//! the files.
+//! the files, and `stats` streams them through [`Summarizer`] one record at a time.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -60,15 +60,30 @@ fn widen(range: &mut (Option<String>, Option<String>), d: &str) {
     }
 }
 
-/// Summarizes records. Dates compare as UTC instants.
+/// Summarizes records held in memory. Dates compare as UTC instants.
 pub fn summarize(records: &[CorpusRecord]) -> CorpusStats {
-    let mut s = CorpusStats {
-        records: records.len(),
-        ..CorpusStats::default()
-    };
-    let mut credits: HashMap<(String, String), usize> = HashMap::new();
-    let mut clusters: HashMap<&str, usize> = HashMap::new();
+    let mut s = Summarizer::default();
     for r in records {
+        s.push(r);
+    }
+    s.finish()
+}
+
+/// Builds [`CorpusStats`] one record at a time, so `newsmill stats` streams the corpus
+/// ([`crate::corpus::RecordStream`]): memory grows with the number of sources, credited names
+/// and near-duplicate clusters, not with the text.
+#[derive(Debug, Default)]
+pub struct Summarizer {
+    stats: CorpusStats,
+    credits: HashMap<(String, String), usize>,
+    clusters: HashMap<String, usize>,
+}
+
+impl Summarizer {
+    /// Counts one record.
+    pub fn push(&mut self, r: &CorpusRecord) {
+        let s = &mut self.stats;
+        s.records += 1;
         let a = &r.article;
         let src = s.sources.entry(a.source_id.clone()).or_default();
         src.records += 1;
@@ -96,24 +111,37 @@ pub fn summarize(records: &[CorpusRecord]) -> CorpusStats {
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default();
-            *credits.entry((at.name.clone(), kind)).or_default() += 1;
+            *self.credits.entry((at.name.clone(), kind)).or_default() += 1;
         }
         if let Some(c) = r.near.cluster_id.as_deref() {
-            *clusters.entry(c).or_default() += 1;
+            match self.clusters.get_mut(c) {
+                Some(n) => *n += 1,
+                None => {
+                    self.clusters.insert(c.to_owned(), 1);
+                }
+            }
         }
     }
-    s.near_duplicate_clusters = clusters.values().filter(|n| **n > 1).count();
-    s.records_in_clusters = clusters.values().filter(|n| **n > 1).sum();
-    let mut top: Vec<(String, String, usize)> =
-        credits.into_iter().map(|((n, k), c)| (n, k, c)).collect();
-    top.sort_by(|a, b| {
-        b.2.cmp(&a.2)
-            .then_with(|| a.0.cmp(&b.0))
-            .then_with(|| a.1.cmp(&b.1))
-    });
-    top.truncate(TOP_ATTRIBUTIONS);
-    s.top_attributions = top;
-    s
+
+    /// The summary of every record pushed.
+    pub fn finish(self) -> CorpusStats {
+        let mut s = self.stats;
+        s.near_duplicate_clusters = self.clusters.values().filter(|n| **n > 1).count();
+        s.records_in_clusters = self.clusters.values().filter(|n| **n > 1).sum();
+        let mut top: Vec<(String, String, usize)> = self
+            .credits
+            .into_iter()
+            .map(|((n, k), c)| (n, k, c))
+            .collect();
+        top.sort_by(|a, b| {
+            b.2.cmp(&a.2)
+                .then_with(|| a.0.cmp(&b.0))
+                .then_with(|| a.1.cmp(&b.1))
+        });
+        top.truncate(TOP_ATTRIBUTIONS);
+        s.top_attributions = top;
+        s
+    }
 }
 
 /// Human-readable rendering of [`CorpusStats`].

@@ -261,7 +261,7 @@ async fn demo_then_its_next_commands_work_without_writing_a_file() {
         .map(|l| l.split_whitespace().skip(1).map(str::to_owned).collect())
         .collect();
     let names: Vec<&str> = suggested.iter().map(|a| a[0].as_str()).collect();
-    assert_eq!(names, ["stats", "status", "export"], "{err}");
+    assert_eq!(names, ["stats", "status", "export", "report"], "{err}");
     for args in &suggested {
         assert!(args.contains(&config.display().to_string()), "{args:?}");
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -276,6 +276,10 @@ async fn demo_then_its_next_commands_work_without_writing_a_file() {
                 "{stdout}"
             ),
             "export" => assert_eq!(stdout.lines().count(), records.len()),
+            "report" => {
+                let report: Value = serde_json::from_str(&stdout).unwrap();
+                assert_eq!(report["records"], records.len(), "{stdout}");
+            }
             _ => assert!(stdout.contains("belta_en") && stdout.contains("sb_en")),
         }
     }

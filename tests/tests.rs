@@ -24,5 +24,7 @@ mod fetch_targets;
 mod first_hour;
 mod frontier;
 mod hostile;
+mod postgres;
+mod report;
 mod robustness;
 mod storage;

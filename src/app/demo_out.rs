@@ -1,5 +1,6 @@
 //! What `newsmill demo` prints after its run: where the folder, corpus and config are, and the
-//! next commands to try on the demo corpus, each with `-c` filled in and ready to paste.
+//! next commands to try on the demo corpus, each with `-c` filled in and ready to paste, and
+//! where the demo's report page was written.
 
 use std::path::Path;
 
@@ -7,21 +8,30 @@ use crate::cli::LogFormat;
 use crate::demo::Finished;
 
 /// Commands that read the demo folder through its config, with their extra arguments. Add a
-/// new read-only command here when it lands (`report`).
+/// new read-only command here when it lands.
 const NEXT: &[(&str, &str)] = &[
     ("stats", ""),
     ("status", ""),
     ("export", " --since 1970-01-01"),
+    ("report", " --format json"),
 ];
 
-/// The lines to print after a demo run (text logs), ending with a newline.
-pub fn trailer(program: &str, done: &Finished) -> String {
+/// Name of the report page the demo writes into its folder.
+pub const REPORT_FILE: &str = "report.html";
+
+/// The lines to print after a demo run (text logs), ending with a newline. `report` is the
+/// report page written, if it could be.
+pub fn trailer(program: &str, done: &Finished, report: Option<&Path>) -> String {
     let config = shell_word(&done.config);
     let mut s = format!(
-        "\ndemo folder: {}\ncorpus:      {}\nconfig:      {config}\n\nnext, try:\n",
+        "\ndemo folder: {}\ncorpus:      {}\nconfig:      {config}\n",
         done.dir.display(),
         done.dir.join("normalized").display(),
     );
+    if let Some(page) = report {
+        s.push_str(&format!("report:      {}\n", page.display()));
+    }
+    s.push_str("\nnext, try:\n");
     for (command, extra) in next_commands(program, &config) {
         s.push_str(&format!("  {command}{extra}\n"));
     }
@@ -39,10 +49,10 @@ fn next_commands(program: &str, config: &str) -> Vec<(String, &'static str)> {
 }
 
 /// Prints the trailer (text logs) or logs it as one `demo finished` event (JSON logs).
-pub fn print(format: LogFormat, done: &Finished) {
+pub fn print(format: LogFormat, done: &Finished, report: Option<&Path>) {
     let program = program_name();
     match format {
-        LogFormat::Text => eprint!("{}", trailer(&program, done)),
+        LogFormat::Text => eprint!("{}", trailer(&program, done, report)),
         LogFormat::Json => {
             let config = shell_word(&done.config);
             let next = next_commands(&program, &config)
@@ -50,7 +60,8 @@ pub fn print(format: LogFormat, done: &Finished) {
                 .map(|(c, e)| format!("{c}{e}"))
                 .collect::<Vec<_>>()
                 .join("; ");
-            tracing::info!(folder = %done.dir.display(), config = %done.config.display(), next = %next, "demo finished");
+            let report = report.map(|p| p.display().to_string()).unwrap_or_default();
+            tracing::info!(folder = %done.dir.display(), config = %done.config.display(), report = %report, next = %next, "demo finished");
         }
     }
 }

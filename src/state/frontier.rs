@@ -4,18 +4,17 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use url::Url;
 
-use crate::frontier::transition::{self, RetryPolicy, Transition};
+use crate::frontier::transition::{self, RetryPolicy};
 use crate::frontier::{
-    Change, Entry, FailureKind, FrontierError, FrontierStore, Listing, RecordId, Refusal, UrlKey,
-    UrlState, Validators,
+    Change, Entry, FrontierError, FrontierStore, Listing, UrlKey, UrlState, Validators,
 };
-use crate::model::{FeedItem, RawLocation, SourceId};
+use crate::model::SourceId;
 
 use super::State;
+use super::columns::{Columns, StoredRow, ts};
 
 /// Tables of the frontier. `urls`, `fetch_log` and `validators` of earlier versions are
 /// migrated once ([`MIGRATE`]) and dropped.
@@ -87,33 +86,11 @@ pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
 fn store_err(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> FrontierError {
     move |e| FrontierError::Store {
         operation,
         source: Box::new(e),
     }
-}
-
-/// A row as stored, before it is checked.
-struct StoredRow {
-    url: String,
-    source: String,
-    fetch_url: String,
-    title: Option<String>,
-    published: Option<String>,
-    state: String,
-    record: Option<String>,
-    duplicate: Option<bool>,
-    raw: (Option<String>, Option<i64>, Option<i64>),
-    kind: Option<String>,
-    attempts: i64,
-    next_attempt: Option<String>,
-    status: Option<i64>,
-    refusal: Option<String>,
 }
 
 fn read_row(r: &Row<'_>) -> rusqlite::Result<StoredRow> {
@@ -133,89 +110,6 @@ fn read_row(r: &Row<'_>) -> rusqlite::Result<StoredRow> {
         status: r.get(14)?,
         refusal: r.get(15)?,
     })
-}
-
-impl StoredRow {
-    fn corrupt(&self, what: impl Into<String>) -> FrontierError {
-        FrontierError::Corrupt {
-            url: self.url.clone(),
-            what: what.into(),
-        }
-    }
-
-    fn state(&self) -> Result<UrlState, FrontierError> {
-        Ok(match self.state.as_str() {
-            "discovered" => UrlState::Discovered,
-            "fetched" => match &self.raw {
-                (Some(file), Some(offset), Some(length)) => UrlState::Fetched {
-                    raw: RawLocation {
-                        file: file.into(),
-                        offset: u64::try_from(*offset).map_err(|_| self.corrupt("raw_offset"))?,
-                        length: u64::try_from(*length).map_err(|_| self.corrupt("raw_length"))?,
-                    },
-                },
-                _ => return Err(self.corrupt("fetched without a raw location")),
-            },
-            "ingested" => UrlState::Ingested {
-                record: RecordId::new(
-                    self.record
-                        .clone()
-                        .ok_or_else(|| self.corrupt("ingested without a record id"))?,
-                ),
-                duplicate: self.duplicate.unwrap_or(false),
-            },
-            "failed" => UrlState::Failed {
-                kind: self
-                    .kind
-                    .as_deref()
-                    .and_then(FailureKind::parse)
-                    .ok_or_else(|| self.corrupt("failure kind"))?,
-                attempts: u32::try_from(self.attempts).map_err(|_| self.corrupt("attempts"))?,
-                next_attempt: match &self.next_attempt {
-                    None => None,
-                    Some(t) => Some(
-                        DateTime::parse_from_rfc3339(t)
-                            .map_err(|_| self.corrupt("next_attempt"))?
-                            .to_utc(),
-                    ),
-                },
-            },
-            "gone" => UrlState::Gone {
-                status: self
-                    .status
-                    .and_then(|s| u16::try_from(s).ok())
-                    .ok_or_else(|| self.corrupt("status"))?,
-            },
-            "refused" => UrlState::Refused {
-                reason: self
-                    .refusal
-                    .as_deref()
-                    .and_then(Refusal::parse)
-                    .ok_or_else(|| self.corrupt("refusal"))?,
-            },
-            other => return Err(self.corrupt(format!("unknown state {other:?}"))),
-        })
-    }
-
-    fn entry(self) -> Result<Entry, FrontierError> {
-        let state = self.state()?;
-        let url = Url::parse(&self.fetch_url).map_err(|_| self.corrupt("fetch_url"))?;
-        let source = SourceId::new(&self.source).map_err(|_| self.corrupt("source_id"))?;
-        let published = self
-            .published
-            .as_deref()
-            .and_then(|p| DateTime::parse_from_rfc3339(p).ok());
-        Ok(Entry {
-            key: UrlKey::from_stored(self.url),
-            source,
-            state,
-            item: FeedItem {
-                url,
-                title: self.title,
-                published,
-            },
-        })
-    }
 }
 
 fn select(
@@ -244,34 +138,8 @@ fn write_state(
     state: &UrlState,
     now: &str,
 ) -> rusqlite::Result<()> {
-    let (record, duplicate) = match state {
-        UrlState::Ingested { record, duplicate } => (Some(record.as_str()), Some(*duplicate)),
-        _ => (None, None),
-    };
-    let raw = match state {
-        UrlState::Fetched { raw } => Some(raw),
-        _ => None,
-    };
-    let (kind, attempts, next) = match state {
-        UrlState::Failed {
-            kind,
-            attempts,
-            next_attempt,
-        } => (Some(kind.as_str()), *attempts, next_attempt.map(ts)),
-        _ => (None, 0, None),
-    };
-    let status = match state {
-        UrlState::Gone { status } => Some(*status),
-        _ => None,
-    };
-    let refusal = match state {
-        UrlState::Refused { reason } => Some(reason.as_str()),
-        _ => None,
-    };
-    let validators = match &change.transition {
-        Transition::Ingested { validators, .. } => Some(validators),
-        _ => None,
-    };
+    let c = Columns::of(change, state);
+    let (raw_file, raw_offset, raw_length) = c.raw_columns();
     conn.prepare_cached(
         "INSERT INTO frontier (url, source_id, fetch_url, first_seen, state, updated)
          VALUES (?1, ?2, ?1, ?3, 'discovered', ?3) ON CONFLICT(url) DO NOTHING",
@@ -288,20 +156,20 @@ fn write_state(
     )?
     .execute(params![
         change.key.as_str(),
-        state.name(),
-        record,
-        duplicate,
-        raw.map(|r| r.file.to_string_lossy().into_owned()),
-        raw.map(|r| r.offset as i64),
-        raw.map(|r| r.length as i64),
-        kind,
-        attempts,
-        next,
-        status,
-        refusal,
-        validators.is_some(),
-        validators.and_then(|v| v.etag.clone()),
-        validators.and_then(|v| v.last_modified.clone()),
+        c.state,
+        c.record,
+        c.duplicate,
+        raw_file,
+        raw_offset,
+        raw_length,
+        c.kind,
+        c.attempts,
+        c.next_attempt.map(ts),
+        c.status,
+        c.refusal,
+        c.validators.is_some(),
+        c.validators.and_then(|v| v.etag.clone()),
+        c.validators.and_then(|v| v.last_modified.clone()),
         now,
     ])?;
     Ok(())

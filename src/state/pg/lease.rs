@@ -1,0 +1,368 @@
+//! Leases: how many workers share one frontier without stepping on each other.
+//!
+//! - A **host lease** (`hosts` row: `worker_id`, `lease_expires`) gives one worker the right to
+//!   request one host. It is claimed with `SELECT … FOR UPDATE SKIP LOCKED`, so two workers
+//!   claiming at once get different hosts and never wait for each other. Only the holder
+//!   requests the host, so its per-host concurrency and pacing hold across all workers.
+//! - `hosts.next_request` is the earliest instant *any* worker may send the host's next
+//!   request (interval, robots Crawl-delay, Retry-After). The holder moves it forward *before*
+//!   each request ([`PgState::pace_host`]), so a worker that takes a host over after a crash
+//!   still keeps the gap, even though the crashed worker never said goodbye.
+//! - A **source lease** (`source_leases`) gives one worker the source's discovery (feeds,
+//!   sitemaps, section pages) until `next_discovery`.
+//! - A lease that is not renewed expires; any worker then takes it over. Nothing a dead worker
+//!   held is lost: its URLs are still `discovered` (or `fetched`, recovered from raw) in the
+//!   frontier.
+//! - `workers` holds one row per worker with its heartbeat, for `newsmill status`.
+//!
+//! Times are the database's clock (`now()`), never the workers', so clock skew between
+//! machines does not break a lease.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::model::SourceId;
+
+use super::{PgError, PgState, q};
+
+/// A host a worker holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostLease {
+    /// The host (`HostKey` text: lower-case host, `:port` when not the default).
+    pub host: String,
+    /// Earliest instant the next request to it may be sent.
+    pub next_request: DateTime<Utc>,
+}
+
+/// A worker as `newsmill status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerRow {
+    /// Worker id (`--id`, or machine name and process id).
+    pub id: String,
+    /// The machine it runs on.
+    pub hostname: String,
+    /// Last heartbeat.
+    pub heartbeat: DateTime<Utc>,
+    /// Whether it said goodbye.
+    pub stopped: bool,
+    /// Host leases it holds now (unexpired).
+    pub host_leases: i64,
+    /// Source leases it holds now (unexpired).
+    pub source_leases: i64,
+}
+
+/// Frontier depth of one source, for `newsmill status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceDepth {
+    /// Source id.
+    pub source_id: String,
+    /// URLs waiting for a fetch (`discovered`, or `failed` and to be tried again).
+    pub waiting: i64,
+    /// URLs whose raw response is durable and whose record is not.
+    pub fetched: i64,
+    /// URLs with a record.
+    pub ingested: i64,
+    /// URLs closed otherwise (gone, refused, exhausted).
+    pub closed: i64,
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+impl PgState {
+    /// Registers (or re-registers) worker `id` and sets its heartbeat.
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn register_worker(&self, id: &str, hostname: &str, pid: u32) -> Result<(), PgError> {
+        let pid = i64::from(pid);
+        self.client()
+            .execute(
+                "INSERT INTO workers (id, hostname, pid, started, heartbeat)
+                 VALUES ($1, $2, $3, now(), now())
+                 ON CONFLICT (id) DO UPDATE SET hostname = $2, pid = $3, started = now(),
+                     heartbeat = now(), stopped = NULL",
+                &[&id, &hostname, &pid],
+            )
+            .map(drop)
+            .map_err(q("registering the worker"))
+    }
+
+    /// Renews the heartbeat of worker `id` and every lease it holds, by `ttl` from now.
+    /// Returns how many host leases it still held (a lease that expired and was taken over is
+    /// not renewed).
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn heartbeat(&self, id: &str, ttl: Duration) -> Result<u64, PgError> {
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(q("starting a heartbeat"))?;
+        tx.execute("UPDATE workers SET heartbeat = now() WHERE id = $1", &[&id])
+            .map_err(q("writing the heartbeat"))?;
+        let hosts = tx
+            .execute(
+                "UPDATE hosts SET lease_expires = now() + make_interval(secs => $2)
+                 WHERE worker_id = $1 AND lease_expires > now()",
+                &[&id, &secs(ttl)],
+            )
+            .map_err(q("renewing host leases"))?;
+        tx.execute(
+            "UPDATE source_leases SET lease_expires = now() + make_interval(secs => $2)
+             WHERE worker_id = $1 AND lease_expires > now()",
+            &[&id, &secs(ttl)],
+        )
+        .map_err(q("renewing source leases"))?;
+        tx.commit().map_err(q("committing the heartbeat"))?;
+        Ok(hosts)
+    }
+
+    /// Marks worker `id` stopped and gives back its leases at once.
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn retire_worker(&self, id: &str) -> Result<(), PgError> {
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(q("retiring the worker"))?;
+        for sql in [
+            "UPDATE hosts SET worker_id = NULL, lease_expires = NULL WHERE worker_id = $1",
+            "UPDATE source_leases SET worker_id = NULL, lease_expires = NULL WHERE worker_id = $1",
+            "UPDATE workers SET stopped = now(), heartbeat = now() WHERE id = $1",
+        ] {
+            tx.execute(sql, &[&id]).map_err(q("retiring the worker"))?;
+        }
+        tx.commit().map_err(q("committing the retirement"))
+    }
+}
+
+/// URLs waiting for a fetch, as SQL over `frontier f`.
+const DUE: &str = "(f.state = 'discovered'
+    OR (f.state = 'failed' AND f.next_attempt IS NOT NULL AND f.next_attempt <= now()))";
+
+impl PgState {
+    /// Claims one host that has due URLs and no live lease (the one whose next request may go
+    /// out soonest), for `ttl`. `None`: every host with work is held by a live worker.
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn claim_host(&self, worker: &str, ttl: Duration) -> Result<Option<HostLease>, PgError> {
+        let sql = format!(
+            "WITH pick AS (
+                 SELECT h.host FROM hosts h
+                 WHERE (h.lease_expires IS NULL OR h.lease_expires <= now())
+                   AND EXISTS (SELECT 1 FROM frontier f WHERE f.host = h.host AND {DUE})
+                 ORDER BY h.next_request, h.host
+                 LIMIT 1
+                 FOR UPDATE OF h SKIP LOCKED)
+             UPDATE hosts SET worker_id = $1, lease_expires = now() + make_interval(secs => $2)
+             FROM pick WHERE hosts.host = pick.host
+             RETURNING hosts.host, hosts.next_request"
+        );
+        let row = self
+            .client()
+            .query_opt(&sql, &[&worker, &secs(ttl)])
+            .map_err(q("claiming a host"))?;
+        row.map(|r| {
+            Ok(HostLease {
+                host: r.try_get(0)?,
+                next_request: r.try_get(1)?,
+            })
+        })
+        .transpose()
+        .map_err(q("reading a claimed host"))
+    }
+
+    /// Takes the host's next request slot for `worker`: when the host's `next_request` has
+    /// passed, moves it to now + `interval` and returns `Ok(Slot::Now)`; otherwise returns how
+    /// long to wait. `Slot::Lost` when the worker no longer holds the host's lease.
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn take_slot(&self, worker: &str, host: &str, interval: Duration) -> Result<Slot, PgError> {
+        let row = self
+            .client()
+            .query_opt(
+                "WITH h AS (SELECT host, next_request, worker_id, lease_expires FROM hosts
+                     WHERE host = $2 FOR UPDATE),
+                 upd AS (UPDATE hosts SET next_request = now() + make_interval(secs => $3)
+                     FROM h WHERE hosts.host = h.host AND h.worker_id = $1
+                       AND h.lease_expires > now() AND h.next_request <= now()
+                     RETURNING hosts.host)
+                 SELECT h.worker_id = $1 AND h.lease_expires > now(),
+                     EXISTS (SELECT 1 FROM upd),
+                     GREATEST(EXTRACT(EPOCH FROM (h.next_request - now())), 0)::float8
+                 FROM h",
+                &[&worker, &host, &secs(interval)],
+            )
+            .map_err(q("taking a request slot"))?;
+        let Some(r) = row else {
+            return Ok(Slot::Lost);
+        };
+        let (held, taken, wait): (Option<bool>, bool, f64) = (r.get(0), r.get(1), r.get(2));
+        Ok(match (held.unwrap_or(false), taken) {
+            (false, _) => Slot::Lost,
+            (true, true) => Slot::Now,
+            (true, false) => Slot::Wait(Duration::from_secs_f64(wait.max(0.001))),
+        })
+    }
+
+    /// Pushes the host's next request to at least `not_before` (robots Crawl-delay, a
+    /// Retry-After), for every worker.
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn defer_host(&self, host: &str, not_before: DateTime<Utc>) -> Result<(), PgError> {
+        self.client()
+            .execute(
+                "UPDATE hosts SET next_request = GREATEST(next_request, $2) WHERE host = $1",
+                &[&host, &not_before],
+            )
+            .map(drop)
+            .map_err(q("deferring a host"))
+    }
+
+    /// Gives a host lease back (its work is done, or the worker stops).
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn release_host(&self, worker: &str, host: &str) -> Result<(), PgError> {
+        self.client()
+            .execute(
+                "UPDATE hosts SET worker_id = NULL, lease_expires = NULL
+                 WHERE host = $2 AND worker_id = $1",
+                &[&worker, &host],
+            )
+            .map(drop)
+            .map_err(q("releasing a host"))
+    }
+
+    /// Claims `source`'s discovery when it is due (`next_discovery` passed) and no live
+    /// worker holds it. On success the next discovery is set `every` from now.
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn claim_source(
+        &self,
+        worker: &str,
+        source: &SourceId,
+        ttl: Duration,
+        every: Duration,
+    ) -> Result<bool, PgError> {
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(q("claiming a source"))?;
+        tx.execute(
+            "INSERT INTO source_leases (source_id) VALUES ($1) ON CONFLICT DO NOTHING",
+            &[&source.as_str()],
+        )
+        .map_err(q("claiming a source"))?;
+        let n = tx
+            .execute(
+                "UPDATE source_leases SET worker_id = $1,
+                     lease_expires = now() + make_interval(secs => $3),
+                     next_discovery = now() + make_interval(secs => $4)
+                 WHERE source_id = $2 AND next_discovery <= now()
+                   AND (lease_expires IS NULL OR lease_expires <= now())",
+                &[&worker, &source.as_str(), &secs(ttl), &secs(every)],
+            )
+            .map_err(q("claiming a source"))?;
+        tx.commit().map_err(q("committing a source claim"))?;
+        Ok(n == 1)
+    }
+
+    /// Gives a source lease back after its discovery.
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn release_source(&self, worker: &str, source: &SourceId) -> Result<(), PgError> {
+        self.client()
+            .execute(
+                "UPDATE source_leases SET worker_id = NULL, lease_expires = NULL
+                 WHERE source_id = $2 AND worker_id = $1",
+                &[&worker, &source.as_str()],
+            )
+            .map(drop)
+            .map_err(q("releasing a source"))
+    }
+}
+
+/// The answer of [`PgState::take_slot`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Slot {
+    /// The slot is taken: send the request now.
+    Now,
+    /// Another request went out too recently: ask again after this long.
+    Wait(Duration),
+    /// The lease is gone (expired and taken over): stop requesting this host.
+    Lost,
+}
+
+impl PgState {
+    /// Every worker that ever registered, with its live leases, newest heartbeat first.
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn workers(&self) -> Result<Vec<WorkerRow>, PgError> {
+        let rows = self
+            .client()
+            .query(
+                "SELECT w.id, w.hostname, w.heartbeat, w.stopped IS NOT NULL,
+                     (SELECT count(*) FROM hosts h
+                      WHERE h.worker_id = w.id AND h.lease_expires > now()),
+                     (SELECT count(*) FROM source_leases s
+                      WHERE s.worker_id = w.id AND s.lease_expires > now())
+                 FROM workers w ORDER BY w.heartbeat DESC, w.id",
+                &[],
+            )
+            .map_err(q("listing workers"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(WorkerRow {
+                    id: r.try_get(0)?,
+                    hostname: r.try_get(1)?,
+                    heartbeat: r.try_get(2)?,
+                    stopped: r.try_get(3)?,
+                    host_leases: r.try_get(4)?,
+                    source_leases: r.try_get(5)?,
+                })
+            })
+            .collect::<Result<_, postgres::Error>>()
+            .map_err(q("reading workers"))
+    }
+
+    /// The frontier's depth per source, by source id.
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn source_depths(&self) -> Result<Vec<SourceDepth>, PgError> {
+        let rows = self
+            .client()
+            .query(
+                "SELECT source_id,
+                     count(*) FILTER (WHERE state = 'discovered'
+                         OR (state = 'failed' AND next_attempt IS NOT NULL)),
+                     count(*) FILTER (WHERE state = 'fetched'),
+                     count(*) FILTER (WHERE state = 'ingested'),
+                     count(*) FILTER (WHERE state IN ('gone', 'refused')
+                         OR (state = 'failed' AND next_attempt IS NULL))
+                 FROM frontier GROUP BY source_id ORDER BY source_id",
+                &[],
+            )
+            .map_err(q("counting the frontier"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(SourceDepth {
+                    source_id: r.try_get(0)?,
+                    waiting: r.try_get(1)?,
+                    fetched: r.try_get(2)?,
+                    ingested: r.try_get(3)?,
+                    closed: r.try_get(4)?,
+                })
+            })
+            .collect::<Result<_, postgres::Error>>()
+            .map_err(q("reading frontier depth"))
+    }
+}
+
+#[cfg(test)]
+mod tests;

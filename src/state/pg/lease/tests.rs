@@ -1,0 +1,171 @@
+//! Lease tests against a real PostgreSQL (`NEWSMILL_TEST_DATABASE_URL`): exclusive claims under
+//! concurrency, takeover after expiry, pacing that survives a takeover, source leases.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::frontier::{FrontierStore, Listing};
+use crate::model::{FeedItem, SourceId};
+use crate::state::pg::testing::TestDb;
+use crate::state::pg::{PgState, Slot};
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+fn sid(s: &str) -> SourceId {
+    SourceId::new(s).unwrap()
+}
+
+/// `hosts` hosts with `per_host` URLs each, all in source `s`.
+fn seed(st: &PgState, hosts: usize, per_host: usize) {
+    let items = (0..hosts)
+        .flat_map(|h| {
+            (0..per_host).map(move |i| FeedItem {
+                url: url::Url::parse(&format!("http://h{h}.example:8080/a{i}")).unwrap(),
+                title: None,
+                published: None,
+            })
+        })
+        .collect();
+    let listing = Listing {
+        source: sid("s"),
+        document: None,
+        items,
+    };
+    st.admit(&listing, Utc::now()).unwrap();
+}
+
+fn expire_all(db: &TestDb) {
+    db.client()
+        .batch_execute("UPDATE hosts SET lease_expires = now() - interval '1 second'")
+        .unwrap();
+}
+
+#[test]
+fn concurrent_claims_never_share_a_host() {
+    let Some(db) = TestDb::new("state::pg::lease::tests::concurrent_claims_never_share_a_host")
+    else {
+        return;
+    };
+    seed(&db.open(), 20, 2);
+    let db = Arc::new(db);
+    let handles: Vec<_> = (0..4)
+        .map(|w| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                let st = db.open();
+                let mut mine = Vec::new();
+                while let Some(lease) = st.claim_host(&format!("w{w}"), MINUTE).unwrap() {
+                    mine.push(lease.host);
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.join().unwrap());
+    }
+    let distinct: HashSet<_> = all.iter().collect();
+    assert_eq!(all.len(), 20, "{all:?}");
+    assert_eq!(distinct.len(), 20, "a host was claimed twice: {all:?}");
+    assert!(all.iter().all(|h| h.ends_with(".example:8080")));
+}
+
+#[test]
+fn an_expired_lease_is_taken_over_and_keeps_the_pace() {
+    let Some(db) = TestDb::new("state::pg::lease::tests::an_expired_lease_is_taken_over") else {
+        return;
+    };
+    let st = db.open();
+    seed(&st, 1, 3);
+    let lease = st.claim_host("a", MINUTE).unwrap().unwrap();
+    assert_eq!(st.claim_host("b", MINUTE).unwrap(), None, "held by a");
+    assert_eq!(st.take_slot("a", &lease.host, MINUTE).unwrap(), Slot::Now);
+    assert!(matches!(
+        st.take_slot("a", &lease.host, MINUTE).unwrap(),
+        Slot::Wait(d) if d > Duration::from_secs(50)
+    ));
+    assert_eq!(st.take_slot("b", &lease.host, MINUTE).unwrap(), Slot::Lost);
+    // a dies: its lease runs out without a heartbeat.
+    expire_all(&db);
+    assert_eq!(
+        st.heartbeat("a", MINUTE).unwrap(),
+        0,
+        "an expired lease is not renewed"
+    );
+    let taken = st.claim_host("b", MINUTE).unwrap().unwrap();
+    assert_eq!(taken.host, lease.host);
+    assert!(
+        matches!(
+            st.take_slot("b", &taken.host, MINUTE).unwrap(),
+            Slot::Wait(d) if d > Duration::from_secs(50)
+        ),
+        "the new holder waits out the interval of a's last request"
+    );
+    assert_eq!(st.take_slot("a", &lease.host, MINUTE).unwrap(), Slot::Lost);
+    assert_eq!(st.heartbeat("b", MINUTE).unwrap(), 1);
+}
+
+#[test]
+fn hosts_without_due_work_are_not_claimed_and_released_hosts_are() {
+    let Some(db) = TestDb::new("state::pg::lease::tests::hosts_without_due_work") else {
+        return;
+    };
+    let st = db.open();
+    assert_eq!(st.claim_host("a", MINUTE).unwrap(), None, "empty frontier");
+    seed(&st, 1, 1);
+    let lease = st.claim_host("a", MINUTE).unwrap().unwrap();
+    st.release_host("a", &lease.host).unwrap();
+    assert_eq!(
+        st.claim_host("b", MINUTE).unwrap().map(|l| l.host),
+        Some(lease.host)
+    );
+}
+
+#[test]
+fn one_worker_at_a_time_discovers_a_source() {
+    let Some(db) = TestDb::new("state::pg::lease::tests::one_worker_at_a_time_discovers") else {
+        return;
+    };
+    let st = db.open();
+    let s = sid("s");
+    assert!(st.claim_source("a", &s, MINUTE, MINUTE).unwrap());
+    assert!(!st.claim_source("b", &s, MINUTE, MINUTE).unwrap(), "held");
+    st.release_source("a", &s).unwrap();
+    assert!(
+        !st.claim_source("b", &s, MINUTE, MINUTE).unwrap(),
+        "not due"
+    );
+    db.client()
+        .batch_execute("UPDATE source_leases SET next_discovery = now()")
+        .unwrap();
+    assert!(
+        st.claim_source("b", &s, MINUTE, MINUTE).unwrap(),
+        "due again"
+    );
+}
+
+#[test]
+fn status_lists_workers_with_leases_and_depth_per_source() {
+    let Some(db) = TestDb::new("state::pg::lease::tests::status_lists_workers") else {
+        return;
+    };
+    let st = db.open();
+    seed(&st, 2, 2);
+    st.register_worker("a", "m1", 10).unwrap();
+    st.register_worker("b", "m2", 11).unwrap();
+    st.claim_host("a", MINUTE).unwrap().unwrap();
+    st.claim_source("a", &sid("s"), MINUTE, MINUTE).unwrap();
+    st.retire_worker("b").unwrap();
+    let workers = st.workers().unwrap();
+    let a = workers.iter().find(|w| w.id == "a").unwrap();
+    assert_eq!((a.host_leases, a.source_leases, a.stopped), (1, 1, false));
+    assert_eq!(a.hostname, "m1");
+    assert!(workers.iter().any(|w| w.id == "b" && w.stopped));
+    let depth = st.source_depths().unwrap();
+    assert_eq!(depth.len(), 1);
+    assert_eq!((depth[0].waiting, depth[0].ingested), (4, 0));
+}
