@@ -348,6 +348,10 @@ fn main() {
         bytes as f64 / 1e6,
         t.elapsed().as_secs_f64()
     );
+    // Let the kernel finish writing the corpus out first: otherwise the first timed run reads
+    // while gigabytes of dirty pages are being flushed, and measures the disk, not the report.
+    let synced = Command::new("sync").status().is_ok_and(|s| s.success());
+    println!("sync: {}", if synced { "done" } else { "failed" });
     let runs: [(&str, &[&str]); 4] = [
         (
             "report (HTML)",

@@ -9,7 +9,7 @@
 //! can come back for a few whole records later ([`read_lines`]) instead of keeping them all.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Lines};
+use std::io::{BufRead, BufReader};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
@@ -22,7 +22,9 @@ use crate::model::CorpusRecord;
 /// [`CorpusRecord`]).
 pub struct RecordStream<T = CorpusRecord> {
     paths: std::vec::IntoIter<PathBuf>,
-    current: Option<(PathBuf, usize, Lines<BufReader<File>>)>,
+    current: Option<(PathBuf, usize, BufReader<File>)>,
+    /// The current line, reused: one allocation for the whole stream, not one per line.
+    line: String,
     item: PhantomData<fn() -> T>,
 }
 
@@ -50,6 +52,7 @@ impl<T> RecordStream<T> {
                 .collect::<Vec<_>>()
                 .into_iter(),
             current: None,
+            line: String::new(),
             item: PhantomData,
         })
     }
@@ -68,14 +71,16 @@ impl<T: DeserializeOwned> Iterator for RecordStream<T> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some((path, line_no, lines)) = &mut self.current {
-                match lines.next() {
-                    Some(Ok(line)) => {
+            if let Some((path, line_no, reader)) = &mut self.current {
+                self.line.clear();
+                match reader.read_line(&mut self.line) {
+                    Ok(0) => self.current = None,
+                    Ok(_) => {
                         *line_no += 1;
-                        if line.trim().is_empty() {
+                        if self.line.trim().is_empty() {
                             continue;
                         }
-                        return Some(serde_json::from_str(&line).map_err(|source| {
+                        return Some(serde_json::from_str(&self.line).map_err(|source| {
                             CorpusError::BadRecord {
                                 path: path.clone(),
                                 line: *line_no,
@@ -83,13 +88,13 @@ impl<T: DeserializeOwned> Iterator for RecordStream<T> {
                             }
                         }));
                     }
-                    Some(Err(e)) => return Some(Err(io(path)(e))),
-                    None => self.current = None,
+                    Err(e) => return Some(Err(io(path)(e))),
                 }
+                continue;
             }
             let path = self.paths.next()?;
             match File::open(&path) {
-                Ok(f) => self.current = Some((path, 0, BufReader::new(f).lines())),
+                Ok(f) => self.current = Some((path, 0, BufReader::with_capacity(1 << 16, f))),
                 Err(e) => return Some(Err(io(&path)(e))),
             }
         }

@@ -63,32 +63,12 @@ impl HeatGrid<'_> {
         value: impl Fn(usize, usize) -> u64,
         tip: impl Fn(usize, usize, u64) -> String,
     ) -> String {
-        let left = 8.0
-            + 7.0
-                * self
-                    .rows
-                    .iter()
-                    .map(|r| r.chars().count())
-                    .max()
-                    .unwrap_or(4) as f64;
-        let top = 10.0
-            + 6.0
-                * self
-                    .cols
-                    .iter()
-                    .map(|c| c.chars().count())
-                    .max()
-                    .unwrap_or(4)
-                    .min(24) as f64;
+        let widest = |labels: &[String]| labels.iter().map(|l| l.chars().count()).max();
+        let left = 8.0 + 7.0 * widest(self.rows).unwrap_or(4) as f64;
+        let longest = widest(self.cols).unwrap_or(4).min(24) as f64;
+        let top = 10.0 + 6.0 * longest;
         // Column labels are rotated up and to the right: leave room for the last ones.
-        let longest = self
-            .cols
-            .iter()
-            .map(|c| c.chars().count())
-            .max()
-            .unwrap_or(0)
-            .min(24);
-        let w = left + self.cell_w * self.cols.len() as f64 + 10.0 + 4.5 * longest as f64;
+        let w = left + self.cell_w * self.cols.len() as f64 + 10.0 + 4.5 * longest;
         let h = top + self.cell_h * self.rows.len() as f64 + 4.0;
         let max = (0..self.rows.len())
             .flat_map(|r| (0..self.cols.len()).map(move |c| (r, c)))
@@ -96,26 +76,7 @@ impl HeatGrid<'_> {
             .max()
             .unwrap_or(0);
         let mut s = svg_open(w, h, self.label);
-        for (r, name) in self.rows.iter().enumerate() {
-            let y = top + self.cell_h * (r as f64 + 0.5);
-            let _ = write!(
-                s,
-                r#"<text x="{:.1}" y="{y:.1}" text-anchor="end" dominant-baseline="middle">{}</text>"#,
-                left - 6.0,
-                esc(name)
-            );
-        }
-        let every = self.col_label_every.max(1);
-        for (c, name) in self.cols.iter().enumerate().filter(|(c, _)| c % every == 0) {
-            let x = left + self.cell_w * (c as f64 + 0.5);
-            let _ = write!(
-                s,
-                r#"<text x="{x:.1}" y="{:.1}" transform="rotate(-50 {x:.1} {:.1})">{}</text>"#,
-                top - 6.0,
-                top - 6.0,
-                esc(name)
-            );
-        }
+        self.labels(&mut s, left, top);
         for r in 0..self.rows.len() {
             for c in 0..self.cols.len() {
                 let v = value(r, c);
@@ -148,6 +109,30 @@ impl HeatGrid<'_> {
         }
         s.push_str("</svg>");
         s
+    }
+
+    /// Row labels on the left, every `col_label_every`-th column label rotated on top.
+    fn labels(&self, s: &mut String, left: f64, top: f64) {
+        for (r, name) in self.rows.iter().enumerate() {
+            let y = top + self.cell_h * (r as f64 + 0.5);
+            let _ = write!(
+                s,
+                r#"<text x="{:.1}" y="{y:.1}" text-anchor="end" dominant-baseline="middle">{}</text>"#,
+                left - 6.0,
+                esc(name)
+            );
+        }
+        let every = self.col_label_every.max(1);
+        for (c, name) in self.cols.iter().enumerate().filter(|(c, _)| c % every == 0) {
+            let x = left + self.cell_w * (c as f64 + 0.5);
+            let _ = write!(
+                s,
+                r#"<text x="{x:.1}" y="{:.1}" transform="rotate(-50 {x:.1} {:.1})">{}</text>"#,
+                top - 6.0,
+                top - 6.0,
+                esc(name)
+            );
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use super::super::Report;
-use super::super::attribution::KINDS;
+use super::super::attribution::{Cell, KINDS};
 use super::super::svg::{HeatGrid, esc};
 use super::{Td, percent, source_label, table};
 use crate::model::{AttributionKind, SourceId};
@@ -47,95 +47,113 @@ pub fn section(s: &mut String, r: &Report) {
         s.push_str(r#"<p class="empty">No record credits a configured source.</p>"#);
     }
     for kind in KINDS {
+        kind_block(s, r, kind, &records);
+    }
+    unresolved(s, r);
+    s.push_str("</section>");
+}
+
+/// One kind of credit as a matrix: publishers (rows), credited sources (columns), counts.
+struct Matrix<'a> {
+    publishers: Vec<&'a SourceId>,
+    rows: Vec<String>,
+    cols: Vec<String>,
+    counts: Vec<Vec<u64>>,
+}
+
+impl<'a> Matrix<'a> {
+    fn new(r: &'a Report, kind: AttributionKind) -> Option<Self> {
         let cells: Vec<_> = r
             .attribution
             .cells
             .iter()
             .filter(|c| c.kind == kind)
             .collect();
-        if cells.is_empty() {
-            continue;
+        let unique = |f: &dyn Fn(&'a Cell) -> &'a SourceId| -> Vec<&'a SourceId> {
+            let set: BTreeSet<&SourceId> = cells.iter().map(|c| f(c)).collect();
+            set.into_iter().collect()
+        };
+        let publishers = unique(&|c| &c.publisher);
+        let credited = unique(&|c| &c.credited);
+        if publishers.is_empty() {
+            return None;
         }
-        let publishers: Vec<&SourceId> = cells
-            .iter()
-            .map(|c| &c.publisher)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let credited: Vec<&SourceId> = cells
-            .iter()
-            .map(|c| &c.credited)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let count = |p: &SourceId, c: &SourceId| {
-            cells
-                .iter()
-                .find(|x| &x.publisher == p && &x.credited == c)
-                .map_or(0, |x| x.records)
-        };
-        let rows: Vec<String> = publishers.iter().map(|p| source_label(r, p)).collect();
-        let cols: Vec<String> = credited
-            .iter()
-            .map(|c| {
-                cells
-                    .iter()
-                    .find(|x| &x.credited == *c)
-                    .map_or_else(|| c.to_string(), |x| x.credited_name.clone())
-            })
-            .collect();
-        let id = kind_name(kind);
-        let _ = write!(
-            s,
-            r#"<h3 id="credits-{id}">{}</h3><div class="chart">"#,
-            esc(kind_title(kind))
-        );
-        let grid = HeatGrid {
-            label: &format!("Records crediting each agency: {}", kind_name(kind)),
-            rows: &rows,
-            cols: &cols,
-            cell_w: 64.0,
-            cell_h: 26.0,
-            show_counts: true,
-            col_label_every: 1,
-        };
-        s.push_str(&grid.render(
-            |i, j| count(publishers[i], credited[j]),
-            |i, j, n| {
-                let of = records.get(publishers[i]).copied().unwrap_or(0);
-                let share = if of == 0 { 0.0 } else { n as f64 / of as f64 };
-                format!(
-                    "{} credits {} ({id}): {n} of {of} records, {}",
-                    rows[i],
-                    cols[j],
-                    percent(share)
-                )
-            },
-        ));
-        s.push_str("</div>");
-        let mut heads = vec!["publisher", "records"];
-        heads.extend(cols.iter().map(String::as_str));
-        let body: Vec<Vec<Td>> = publishers
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let mut row = vec![
-                    Td::Text(rows[i].clone()),
-                    Td::Num(records.get(p).copied().unwrap_or(0)),
-                ];
-                row.extend(credited.iter().map(|c| Td::Num(count(p, c))));
-                row
-            })
-            .collect();
-        s.push_str(&table(
-            &format!("credits-{id}-table"),
-            &format!("Records crediting each agency ({id})"),
-            &heads,
-            &body,
-        ));
+        let mut counts = vec![vec![0u64; credited.len()]; publishers.len()];
+        let mut cols: Vec<String> = credited.iter().map(ToString::to_string).collect();
+        for c in &cells {
+            let i = publishers.binary_search(&&c.publisher).unwrap_or(0);
+            let j = credited.binary_search(&&c.credited).unwrap_or(0);
+            counts[i][j] = c.records;
+            cols[j].clone_from(&c.credited_name);
+        }
+        let rows = publishers.iter().map(|p| source_label(r, p)).collect();
+        Some(Self {
+            publishers,
+            rows,
+            cols,
+            counts,
+        })
     }
-    unresolved(s, r);
-    s.push_str("</section>");
+}
+
+/// One kind of credit: its heat map and the table of the same numbers (nothing when no record
+/// credits a configured source that way).
+fn kind_block(
+    s: &mut String,
+    r: &Report,
+    kind: AttributionKind,
+    records: &BTreeMap<&SourceId, u64>,
+) {
+    let Some(m) = Matrix::new(r, kind) else {
+        return;
+    };
+    let id = kind_name(kind);
+    let of = |i: usize| records.get(m.publishers[i]).copied().unwrap_or(0);
+    let _ = write!(
+        s,
+        r#"<h3 id="credits-{id}">{}</h3><div class="chart">"#,
+        esc(kind_title(kind))
+    );
+    let grid = HeatGrid {
+        label: &format!("Records crediting each agency: {id}"),
+        rows: &m.rows,
+        cols: &m.cols,
+        cell_w: 64.0,
+        cell_h: 26.0,
+        show_counts: true,
+        col_label_every: 1,
+    };
+    s.push_str(&grid.render(
+        |i, j| m.counts[i][j],
+        |i, j, n| {
+            let share = if of(i) == 0 {
+                0.0
+            } else {
+                n as f64 / of(i) as f64
+            };
+            let (p, c, total) = (&m.rows[i], &m.cols[j], of(i));
+            format!(
+                "{p} credits {c} ({id}): {n} of {total} records, {}",
+                percent(share)
+            )
+        },
+    ));
+    s.push_str("</div>");
+    let mut heads = vec!["publisher", "records"];
+    heads.extend(m.cols.iter().map(String::as_str));
+    let body: Vec<Vec<Td>> = (0..m.rows.len())
+        .map(|i| {
+            let mut row = vec![Td::Text(m.rows[i].clone()), Td::Num(of(i))];
+            row.extend(m.counts[i].iter().map(|n| Td::Num(*n)));
+            row
+        })
+        .collect();
+    s.push_str(&table(
+        &format!("credits-{id}-table"),
+        &format!("Records crediting each agency ({id})"),
+        &heads,
+        &body,
+    ));
 }
 
 fn unresolved(s: &mut String, r: &Report) {

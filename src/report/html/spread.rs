@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::super::Report;
+use super::super::propagation::Story;
 use super::super::svg::{self, Mark, esc};
 use super::{Td, duration, source_label, table};
 
@@ -101,45 +102,50 @@ fn stories(s: &mut String, r: &Report) {
             r#"<div class="chart">{}</div>"#,
             svg::timeline(&format!("Timeline of story {}", n + 1), &marks)
         );
-        let rows: Vec<Vec<Td>> = story
-            .copies
-            .iter()
-            .map(|c| {
-                let num = |x: Option<f64>| {
-                    x.map_or_else(|| Td::Text("-".into()), |v| Td::Val(v, format!("{v:.4}")))
-                };
-                vec![
-                    Td::Text(source_label(r, &c.source_id)),
-                    Td::Text(c.published_at.clone().unwrap_or_else(|| "-".into())),
-                    c.lag_s
-                        .map_or_else(|| Td::Text("-".into()), |l| Td::Val(l as f64, duration(l))),
-                    if c.canonical {
-                        Td::Text("canonical".into())
-                    } else {
-                        num(c.similarity)
-                    },
-                    if c.canonical {
-                        Td::Text("canonical".into())
-                    } else {
-                        num(c.containment)
-                    },
-                    Td::Html(format!(r#"<a href="{}">{}</a>"#, esc(&c.url), esc(&c.url))),
-                ]
-            })
-            .collect();
-        s.push_str(&table(
-            &format!("story-{n}-table"),
-            &format!("Copies of story {}", n + 1),
-            &[
-                "source",
-                "published (UTC)",
-                "after first",
-                "similarity",
-                "containment",
-                "link",
-            ],
-            &rows,
-        ));
+        s.push_str(&copies_table(r, n, story));
         s.push_str("</div>");
     }
+}
+
+/// The timeline's numbers: one row per copy.
+fn copies_table(r: &Report, n: usize, story: &Story) -> String {
+    let rows: Vec<Vec<Td>> = story
+        .copies
+        .iter()
+        .map(|c| {
+            let num = |x: Option<f64>| {
+                x.map_or_else(|| Td::Text("-".into()), |v| Td::Val(v, format!("{v:.4}")))
+            };
+            vec![
+                Td::Text(source_label(r, &c.source_id)),
+                Td::Text(c.published_at.clone().unwrap_or_else(|| "-".into())),
+                c.lag_s
+                    .map_or_else(|| Td::Text("-".into()), |l| Td::Val(l as f64, duration(l))),
+                if c.canonical {
+                    Td::Text("canonical".into())
+                } else {
+                    num(c.similarity)
+                },
+                if c.canonical {
+                    Td::Text("canonical".into())
+                } else {
+                    num(c.containment)
+                },
+                Td::Html(format!(r#"<a href="{}">{}</a>"#, esc(&c.url), esc(&c.url))),
+            ]
+        })
+        .collect();
+    table(
+        &format!("story-{n}-table"),
+        &format!("Copies of story {}", n + 1),
+        &[
+            "source",
+            "published (UTC)",
+            "after first",
+            "similarity",
+            "containment",
+            "link",
+        ],
+        &rows,
+    )
 }

@@ -65,30 +65,7 @@ pub fn section(s: &mut String, r: &Report) {
         s.push_str(r#"<p class="empty">No records in the window.</p></section>"#);
         return;
     };
-    let span = (last - first).num_days() + 1;
-    let bin = if span <= MAX_DAY_COLUMNS {
-        Bin::Day
-    } else if span / 7 <= MAX_WEEK_COLUMNS {
-        Bin::Week
-    } else {
-        Bin::Month
-    };
-    let mut columns = Vec::new();
-    let mut d = Some(bin.start(first));
-    while let Some(day) = d.filter(|day| *day <= last) {
-        columns.push(day);
-        d = bin.next(day);
-    }
-    let index: BTreeMap<NaiveDate, usize> =
-        columns.iter().enumerate().map(|(i, d)| (*d, i)).collect();
-    let mut counts = vec![vec![0u64; columns.len()]; r.volume.sources.len()];
-    for (row, src) in r.volume.sources.iter().enumerate() {
-        for (day, n) in &src.days {
-            if let Some(&c) = index.get(&bin.start(*day)) {
-                counts[row][c] += n;
-            }
-        }
-    }
+    let (bin, columns, counts) = binned(r, first, last);
     let rows: Vec<String> = r
         .volume
         .sources
@@ -117,10 +94,45 @@ pub fn section(s: &mut String, r: &Report) {
     ));
     s.push_str("</div>");
     totals_table(s, r);
+    counts_table(s, r, bin, &cols, &counts);
+}
+
+/// The bin size for the span, the columns (first day of each bin) and the counts per source
+/// (rows, in `r.volume.sources` order) and column.
+fn binned(r: &Report, first: NaiveDate, last: NaiveDate) -> (Bin, Vec<NaiveDate>, Vec<Vec<u64>>) {
+    let span = (last - first).num_days() + 1;
+    let bin = if span <= MAX_DAY_COLUMNS {
+        Bin::Day
+    } else if span / 7 <= MAX_WEEK_COLUMNS {
+        Bin::Week
+    } else {
+        Bin::Month
+    };
+    let mut columns = Vec::new();
+    let mut d = Some(bin.start(first));
+    while let Some(day) = d.filter(|day| *day <= last) {
+        columns.push(day);
+        d = bin.next(day);
+    }
+    let index: BTreeMap<NaiveDate, usize> =
+        columns.iter().enumerate().map(|(i, d)| (*d, i)).collect();
+    let mut counts = vec![vec![0u64; columns.len()]; r.volume.sources.len()];
+    for (row, src) in r.volume.sources.iter().enumerate() {
+        for (day, n) in &src.days {
+            if let Some(&c) = index.get(&bin.start(*day)) {
+                counts[row][c] += n;
+            }
+        }
+    }
+    (bin, columns, counts)
+}
+
+/// The chart's numbers: one row per column that has records, one column per source.
+fn counts_table(s: &mut String, r: &Report, bin: Bin, cols: &[String], counts: &[Vec<u64>]) {
     let mut heads = vec![bin.noun()];
     heads.extend(r.volume.sources.iter().map(|v| v.source_id.as_str()));
     heads.push("total");
-    let body: Vec<Vec<Td>> = (0..columns.len())
+    let body: Vec<Vec<Td>> = (0..cols.len())
         .filter(|&c| counts.iter().any(|row| row[c] > 0))
         .map(|c| {
             let mut row = vec![Td::Text(cols[c].clone())];
