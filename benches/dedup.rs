@@ -1,35 +1,40 @@
 //! Near-duplicate detection at scale on synthetic articles.
 //!
-//! `cargo bench --bench dedup [-- MAX_N]` (default 100 000) generates articles of about 400
-//! words from a fixed-seed Zipf-distributed vocabulary of 50 000 words, with stock phrases
-//! sprinkled in (so unrelated articles share some shingles, as agency copy does), 8 % near
-//! copies of a recent article (new lead, dropped paragraph, moved paragraphs, truncation; a
+//! `cargo bench --bench dedup [-- MAX_N] [--disk-only]` (default 100 000) generates articles of
+//! about 400 words from a fixed-seed Zipf-distributed vocabulary of 50 000 words, with stock
+//! phrases sprinkled in (so unrelated articles share some shingles, as agency copy does), 8 %
+//! near copies of a recent article (new lead, dropped paragraph, moved paragraphs, truncation; a
 //! fifth of them published *before* their original, which moves the cluster head), 2 % digests
 //! quoting 2–3 recent stories whole, and 2 % daily notes from 20 templates whose figures change
 //! from note to note (`dedup/synth.rs`). It prints, single-threaded:
 //! 1. the pure per-article cost (shingles + MinHash + band keys), no index;
-//! 2. the full path on the in-memory store (`MemStore`), then whether every copy and every
-//!    digest–quoted story pair ended in one cluster and how many template notes were linked to
-//!    anything (`dedup/quality.rs`), and the resident-set growth of holding the index;
-//! 3. the full path as the pipeline runs it (`NearIndex`: in-memory index, rows committed to
-//!    the SQLite state every 50 articles like the sink's flush), with the index size per
-//!    article, and at N = 10 000, 100 000, 1 000 000 (those with N + 1 000 ≤ MAX_N) the cost
-//!    of the next 1 000 articles and of loading the index from SQLite (paid on every open).
+//! 2. (not with `--disk-only`) the full path on the in-memory store (`MemStore`, at most
+//!    100 000 articles), whether every copy and every digest–quoted story pair ended in one
+//!    cluster and how many template notes were linked to anything (`dedup/quality.rs`), and the
+//!    resident-set growth of holding the index;
+//! 3. the full path as the pipeline runs it: the on-disk index (`DiskStore` on `NearDb`, a
+//!    SQLite file in a temp folder under `$TMPDIR`), committed every 50 articles like the sink's
+//!    flush; at N = 100 000, 1 000 000, 3 000 000 and 10 000 000 (those with N + 1 000 ≤ MAX_N)
+//!    the cost of the next 1 000 articles, the index bytes per article and the time to open the
+//!    index (a second handle on the committed file); at the end the same quality figures,
+//!    read back from the index, and the peak RSS.
 //!
 //! Text generation is excluded from every timing (texts are generated in chunks beforehand).
 //! Times are thread CPU time (the per-core figure) with wall time beside it.
-//! Peak RSS: run the built binary under `/usr/bin/time -v`. `-- N --dump FILE` writes the first
-//! N texts as JSON lines for `dedup/datasketch_bench.py` (the comparison in the README).
+//! Peak RSS: run the built binary under `/usr/bin/time -v` (with `--disk-only` it is the disk
+//! path's). `-- N --dump FILE` writes the first N texts as JSON lines for
+//! `dedup/datasketch_bench.py` (the comparison in the README).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use newsmill::dedup::disk::{DiskStore, Shape};
 use newsmill::dedup::link::{self, NearStore, Plan, ShingleSource, Thresholds};
 use newsmill::dedup::minhash::{MIN_BAND_MATCHES, Signature};
 use newsmill::dedup::{DocInfo, IndexedDoc, MemStore, NearDoc, Rank, ShingleCache, ShingleSet};
 use newsmill::pipeline::near::{NearError, NearIndex};
-use newsmill::state::State;
+use newsmill::state::NearDb;
 
 #[path = "dedup/quality.rs"]
 mod quality;
@@ -41,7 +46,7 @@ mod synth;
 use synth::{Language, article};
 
 const CHUNK: usize = 10_000;
-const CHECKPOINTS: [usize; 3] = [10_000, 100_000, 1_000_000];
+const CHECKPOINTS: [usize; 4] = [100_000, 1_000_000, 3_000_000, 10_000_000];
 
 /// Shingles by id: the pipeline's cache in front of regeneration (standing in for corpus reads).
 struct Texts<'a> {
@@ -69,7 +74,7 @@ impl ShingleSource for Texts<'_> {
 /// Counts the band candidates a store returns.
 struct Counting<S> {
     inner: S,
-    /// Records sharing a band key with the new one.
+    /// Records sharing at least `MIN_BAND_MATCHES` band keys with the new one.
     candidates: u64,
     /// Those that passed the compact-signature screen.
     screened: u64,
@@ -126,32 +131,29 @@ trait Store: NearStore<Error = NearError> {
 
 impl Store for Mem {}
 
-/// What the pipeline runs: the in-memory index with rows committed to SQLite.
-struct Persisted<'a> {
-    index: NearIndex,
-    state: &'a State,
-}
+/// What the pipeline runs: the on-disk index.
+struct Disk(NearIndex);
 
-impl NearStore for Persisted<'_> {
+impl NearStore for Disk {
     type Error = NearError;
     fn candidates(
         &mut self,
         bands: &[u32],
         keep: &mut dyn FnMut(&DocInfo) -> bool,
     ) -> Result<Vec<IndexedDoc>, NearError> {
-        self.index.candidates(bands, keep)
+        Ok(self.0.candidates(bands, keep)?)
     }
     fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, NearError> {
-        self.index.members(head)
+        Ok(self.0.members(head)?)
     }
     fn apply(&mut self, plan: &Plan) -> Result<(), NearError> {
-        self.index.apply(plan)
+        Ok(self.0.apply(plan)?)
     }
 }
 
-impl Store for Persisted<'_> {
+impl Store for Disk {
     fn commit(&mut self) {
-        self.index.commit(self.state).expect("index commit");
+        self.0.commit().expect("index commit");
     }
 }
 
@@ -223,7 +225,7 @@ fn pure_core(lang: &Language, n: usize) {
 }
 
 /// Adds articles `0..n` to `store`; calls `window(N, time)` with the dedup time of articles
-/// `N..N+1000` for every checkpoint N.
+/// `N..N+1000` for every checkpoint N (the time spent in `window` is not counted).
 fn run_index<S: Store>(
     label: &str,
     lang: &Language,
@@ -244,6 +246,8 @@ fn run_index<S: Store>(
     };
     let (th, mut linked) = (Thresholds::DEFAULT, 0u64);
     let (mut busy, mut window_open) = (Meter::default(), Meter::default());
+    // Time spent in `window` (opening a second index handle), kept out of the rates.
+    let mut paused = Meter::default();
     let mut heads: HashMap<bool, u64> = HashMap::new();
     let mut start = 0;
     while start < n {
@@ -265,10 +269,13 @@ fn run_index<S: Store>(
                 window_open = busy.plus(Meter::now().minus(chunk));
             } else if i >= 1000 && CHECKPOINTS.contains(&(i + 1 - 1000)) {
                 let close = busy.plus(Meter::now().minus(chunk));
+                let aside = Meter::now();
                 window(i + 1 - 1000, close.minus(window_open));
+                paused = paused.plus(Meter::now().minus(aside));
             }
         }
-        busy = busy.plus(Meter::now().minus(chunk));
+        busy = busy.plus(Meter::now().minus(chunk)).minus(paused);
+        paused = Meter::default();
         start = end;
     }
     println!(
@@ -293,14 +300,45 @@ fn status(field: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Peak resident set size of this process so far.
-fn peak_rss() -> String {
-    status("VmHWM:")
+/// Index bytes per article and the cost of opening the committed index a second time.
+fn checkpoint(dir: &std::path::Path, at: usize, took: Meter) {
+    let t = Meter::now();
+    let db = NearDb::open(dir).expect("index db");
+    let (mut opened, ok) = DiskStore::open(db, Shape::DEFAULT).expect("open");
+    let open = Meter::now().minus(t);
+    let size = opened.backend().size().expect("index size");
+    println!(
+        "   N = {at:>9}: next 1 000 articles {:.3} s CPU ({}); {}; index {} B/article \
+         ({} runs, tail {}); opening the index: {} records in {:.3} s CPU ({:.3} s wall){}",
+        took.cpu.as_secs_f64(),
+        took.rate(1000),
+        status("VmRSS:"),
+        size.bytes / size.records.max(1),
+        opened.runs().len(),
+        opened.tail_len(),
+        opened.len(),
+        open.cpu.as_secs_f64(),
+        open.wall.as_secs_f64(),
+        if ok { "" } else { " (INCONSISTENT)" }
+    );
+}
+
+/// Where article `i` ended in the on-disk index (article number = record number).
+fn disk_oracle(store: &mut NearIndex) -> impl FnMut(usize) -> (Option<usize>, bool) + '_ {
+    |i| {
+        let doc = u32::try_from(i).expect("doc");
+        let Some(d) = store.record(doc).expect("record") else {
+            return (None, false);
+        };
+        let others = d.cluster != doc || !store.others(doc).expect("members").is_empty();
+        (Some(d.cluster as usize), others)
+    }
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let n: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(100_000);
+    let disk_only = args.iter().any(|a| a == "--disk-only");
     let lang = Language::new();
     if let Some(path) = args.iter().skip_while(|a| *a != "--dump").nth(1) {
         quality::dump(&lang, n, path).expect("writing the dump");
@@ -312,64 +350,41 @@ fn main() {
          2 % daily template notes), seed-fixed"
     );
     pure_core(&lang, n);
-    let mem = Mem(MemStore::default());
-    let mem_n = n.min(100_000);
-    let before = status("VmRSS:");
-    let mem = run_index("2. full path, MemStore", &lang, mem_n, mem, |_, _| {});
-    quality::report(&mem.0, mem_n);
-    println!(
-        "   RSS before step 2 {before}, after (index held) {}",
-        status("VmRSS:")
-    );
-    drop(mem);
+    if !disk_only {
+        let mem_n = n.min(100_000);
+        let before = status("VmRSS:");
+        let mem = Mem(MemStore::default());
+        let mem = run_index("2. full path, MemStore", &lang, mem_n, mem, |_, _| {});
+        quality::report(&mut quality::mem_oracle(&mem.0), mem_n);
+        println!(
+            "   RSS before step 2 {before}, after (index held) {}",
+            status("VmRSS:")
+        );
+    }
     let dir = tempfile::tempdir().expect("temp dir");
-    let state = State::open(dir.path()).expect("state");
-    let store = Persisted {
-        index: NearIndex::default(),
-        state: &state,
-    };
-    run_index(
-        "3. full path, SQLite-backed",
+    let db = NearDb::open(dir.path()).expect("index db");
+    let (store, _) = DiskStore::open(db, Shape::DEFAULT).expect("index");
+    let start = Meter::now();
+    let store = Disk(store);
+    let mut disk = run_index(
+        "3. full path, on-disk index",
         &lang,
         n,
         store,
-        |at, took| {
-            let rss = std::fs::read_to_string("/proc/self/status")
-                .ok()
-                .and_then(|s| {
-                    s.lines()
-                        .find(|l| l.starts_with("VmRSS:"))
-                        .map(str::to_owned)
-                })
-                .unwrap_or_default();
-            println!("   N = {at:>9}: {rss} (before loading a second copy below)");
-            let size = state.near_index_size().expect("dbstat");
-            let t = Meter::now();
-            let (loaded, ok) = NearIndex::load(&state).expect("load");
-            let load = Meter::now().minus(t);
-            println!(
-                "   N = {at:>9}: next 1 000 articles {:.3} s CPU ({}); index {} B/article; \
-             loading the index on open: {} records in {:.3} s CPU ({:.3} s wall){}",
-                took.cpu.as_secs_f64(),
-                took.rate(1000),
-                size.bytes / size.records.max(1),
-                loaded.len(),
-                load.cpu.as_secs_f64(),
-                load.wall.as_secs_f64(),
-                if ok { "" } else { " (INCONSISTENT)" }
-            );
-        },
+        |at, took| checkpoint(dir.path(), at, took),
     );
-    let size = state.near_index_size().expect("dbstat");
-    let file = std::fs::metadata(dir.path().join("newsmill.sqlite"))
-        .map(|m| m.len())
-        .unwrap_or(0);
+    let total = Meter::now().minus(start);
+    let size = disk.0.backend().size().expect("index size");
     println!(
-        "   index: {} records, {} bytes in near_record pages = {} B/article (database file {} B)",
+        "   index: {} records, {} runs, {} bytes of pages = {} B/article; {} (whole step incl. \
+         text generation: {:.0} s CPU)",
         size.records,
+        disk.0.runs().len(),
         size.bytes,
         size.bytes / size.records.max(1),
-        file
+        status("VmHWM:"),
+        total.cpu.as_secs_f64()
     );
-    println!("   end: {}", peak_rss());
+    quality::report(&mut disk_oracle(&mut disk.0), n);
+    println!("   end: {}", status("VmHWM:"));
 }

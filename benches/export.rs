@@ -158,6 +158,16 @@ fn timed(dir: &Path, args: &[&str]) -> (f64, u64) {
     (wall, rss)
 }
 
+/// Regular files under `path` (1 for a file).
+fn files_in(path: &Path) -> usize {
+    if path.is_file() {
+        return 1;
+    }
+    fs::read_dir(path)
+        .map(|rd| rd.flatten().map(|e| files_in(&e.path())).sum())
+        .unwrap_or(0)
+}
+
 fn size_of(path: &Path) -> u64 {
     if path.is_file() {
         return fs::metadata(path).map(|m| m.len()).unwrap_or(0);
@@ -203,8 +213,9 @@ fn main() {
     for (label, args, out) in runs {
         let (wall, rss) = timed(dir.path(), args);
         let size = size_of(&dir.path().join(out));
+        let files = files_in(&dir.path().join(out));
         println!(
-            "{label:36} {:>8.0} records/s  peak RSS {:>6.1} MB  output {:>7.1} MB  ({wall:.1} s)",
+            "{label:36} {:>8.0} records/s  peak RSS {:>6.1} MB  output {:>7.1} MB in {files} file(s)  ({wall:.1} s)",
             n as f64 / wall,
             rss as f64 / 1024.0,
             size as f64 / 1e6

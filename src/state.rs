@@ -6,8 +6,8 @@
 //! The corpus, not this database, is the truth about which articles exist: a URL is marked
 //! ingested only after the corpus has durably written its record (the frontier's rules).
 //!
-//! The near-duplicate index (LSH band keys and cluster membership) lives here too, in the
-//! `near_*` tables (see `state/near.rs`).
+//! The near-duplicate index (LSH band keys and cluster membership) is kept beside it, in its
+//! own database file and connection (`state/near.sqlite`, see `state/near.rs`).
 //!
 //! Calls are short, indexed single-row statements; they run synchronously behind a mutex.
 //! That is cheaper than a thread hop for microsecond queries, and keeps one writer.
@@ -29,7 +29,7 @@ mod near;
 pub mod pg;
 
 pub use integrity::UrlRow;
-pub use near::{NearIndexSize, NearRow};
+pub use near::{NEAR_DB_FILE, NearDb, NearIndexSize};
 
 /// Errors from the state database.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +85,7 @@ pub const DB_FILE: &str = "newsmill.sqlite";
 #[derive(Debug)]
 pub struct State {
     conn: Mutex<Connection>,
+    dir: PathBuf,
 }
 
 const SCHEMA: &str = "
@@ -124,10 +125,16 @@ impl State {
         conn.execute_batch(SCHEMA).map_err(open_err)?;
         conn.execute_batch(frontier::SCHEMA).map_err(open_err)?;
         frontier::migrate(&conn).map_err(open_err)?;
-        conn.execute_batch(near::SCHEMA).map_err(open_err)?;
+        conn.execute_batch(near::LEGACY).map_err(open_err)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            dir: state_dir.to_owned(),
         })
+    }
+
+    /// The state folder (the near-duplicate index database sits beside this one).
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {

@@ -230,6 +230,8 @@ fn ingest(dir: &Path, recs: &[CorpusRecord]) -> Links {
     for (i, rec) in recs.iter().enumerate() {
         if i == recs.len() / 2 {
             corpus.flush().unwrap();
+            linker.commit().unwrap();
+            drop(linker);
             (corpus, linker) = open();
         }
         let mut r = rec.clone();
@@ -237,9 +239,11 @@ fn ingest(dir: &Path, recs: &[CorpusRecord]) -> Links {
         corpus.append(r);
         if i % 5 == 4 {
             corpus.flush().unwrap();
+            linker.commit().unwrap();
         }
     }
     corpus.flush().unwrap();
+    linker.commit().unwrap();
     links_in(&dir.join("normalized"))
 }
 
@@ -306,7 +310,8 @@ fn lost_index_or_legacy_corpus_is_rebuilt_to_the_same_links() {
         before,
         "rebuild rewrote correct links"
     );
-    assert_eq!(state.near_index_size().unwrap().records, recs.len() as u64);
+    let mut db = newsmill::state::NearDb::open(state.dir()).unwrap();
+    assert_eq!(db.size().unwrap().records, recs.len() as u64);
     // A corpus written before near-duplicate detection: links are filled in on open.
     let legacy = tempfile::tempdir().unwrap();
     let mut corpus = Corpus::open(legacy.path()).unwrap();

@@ -6,10 +6,14 @@
 //! See: issue 14 ("Near duplicates the way newsrooms make them").
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
+use newsmill::dedup::disk::{DiskStore, Shape};
+use newsmill::dedup::link::ShingleSource;
 use newsmill::dedup::{
     MemStore, MemTexts, NearDoc, Rank, ShingleSet, Thresholds, link, similarity,
 };
+use newsmill::state::{NearDb, StateError};
 use serde_json::Value;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/dedup/realworld");
@@ -163,4 +167,89 @@ fn issue_14_whole_world_clusters_per_edit_type_in_any_order() {
     let (p, r) = score(&w, "whole world", |a, b| forward[a] == forward[b]);
     assert!(p >= 0.97, "precision {p:.3}");
     assert!(r >= 0.95, "recall {r:.3}");
+}
+
+/// [`MemTexts`] with the on-disk index's error type.
+struct DiskTexts(MemTexts);
+
+impl ShingleSource for DiskTexts {
+    type Error = StateError;
+    fn shingles(&mut self, id: &str) -> Result<Option<Arc<ShingleSet>>, StateError> {
+        Ok(self.0.shingles(id).unwrap_or_else(|e| match e {}))
+    }
+}
+
+/// Adds `ids` in this order to a fresh on-disk index cut into many small runs (a tail of 16
+/// records, runs merged two at a time), reopened from disk halfway; the cluster of every id.
+fn disk_clusters(w: &World, ids: &[&String]) -> HashMap<String, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let shape = Shape {
+        tail_docs: 16,
+        fan_in: 2,
+    };
+    let open = || DiskStore::open(NearDb::open(dir.path()).unwrap(), shape).unwrap();
+    let (mut store, _) = open();
+    let (mut texts, th) = (DiskTexts(MemTexts::default()), Thresholds::DEFAULT);
+    for (i, id) in ids.iter().enumerate() {
+        if i == ids.len() / 2 {
+            store.commit().unwrap();
+            drop(store);
+            let ok;
+            (store, ok) = open();
+            assert!(ok, "a committed index reopens consistent");
+        }
+        let d = doc(w, id);
+        link::add(&mut store, &mut texts, &d, &th).unwrap();
+        texts.0.insert(id, d.shingles.clone());
+    }
+    assert!(store.runs().len() >= 3, "{} runs", store.runs().len());
+    let n = u32::try_from(store.len()).unwrap();
+    let rows: Vec<_> = (0..n).map(|d| store.record(d).unwrap().unwrap()).collect();
+    rows.iter()
+        .map(|r| {
+            (
+                r.info.id().to_owned(),
+                rows[r.cluster as usize].info.id().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn issue_14_on_disk_index_gives_the_in_memory_clusters() {
+    let w = world();
+    let ids: Vec<&String> = w.texts.keys().collect();
+    let mem = clusters(&w, &ids);
+    assert_eq!(disk_clusters(&w, &ids), mem, "on-disk clusters differ");
+    let mut reversed = ids.clone();
+    reversed.reverse();
+    assert_eq!(
+        disk_clusters(&w, &reversed),
+        mem,
+        "on-disk clusters depend on order"
+    );
+}
+
+/// Every plan (links, similarities, relabels) on disk equals the in-memory one, record by
+/// record, through many run writes and merges.
+#[test]
+fn issue_14_on_disk_index_plans_equal_in_memory_plans() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let shape = Shape {
+        tail_docs: 16,
+        fan_in: 2,
+    };
+    let (mut disk, _) = DiskStore::open(NearDb::open(dir.path()).unwrap(), shape).unwrap();
+    let mut mem = MemStore::default();
+    let (mut disk_texts, mut mem_texts) = (DiskTexts(MemTexts::default()), MemTexts::default());
+    let th = Thresholds::DEFAULT;
+    for (i, id) in w.texts.keys().enumerate() {
+        let d = doc(&w, id);
+        let on_disk = link::add(&mut disk, &mut disk_texts, &d, &th).unwrap();
+        let in_mem = link::add(&mut mem, &mut mem_texts, &d, &th).unwrap();
+        disk_texts.0.insert(id, d.shingles.clone());
+        mem_texts.insert(id, d.shingles.clone());
+        assert_eq!(on_disk, in_mem, "record {i} ({id}), runs {:?}", disk.runs());
+    }
 }

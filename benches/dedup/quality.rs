@@ -8,15 +8,30 @@ use newsmill::dedup::MemStore;
 
 use crate::synth::{self, Kind, Language, article};
 
+/// Where an article ended: the article number of its cluster's canonical record, and whether
+/// the cluster has other members.
+pub type Oracle<'a> = dyn FnMut(usize) -> (Option<usize>, bool) + 'a;
+
+/// [`Oracle`] over a [`MemStore`] filled with articles in number order.
+pub fn mem_oracle(store: &MemStore) -> impl FnMut(usize) -> (Option<usize>, bool) + '_ {
+    |i| {
+        let id = synth::id(i);
+        let head = store.cluster_of(&id).map(str::to_owned);
+        let alone = head.as_deref() == Some(id.as_str()) && store.members_len(&id) <= 1;
+        let head = head.and_then(|h| h.get(1..).and_then(|n| n.parse().ok()));
+        (head, !alone)
+    }
+}
+
 /// Prints the share of copies and digest–story pairs in their original's cluster, and of
 /// template notes linked to anything.
-pub fn report(store: &MemStore, n: usize) {
-    let same = |a: usize, b: usize| {
-        let (a, b) = (synth::id(a), synth::id(b));
-        store.cluster_of(&a).is_some() && store.cluster_of(&a) == store.cluster_of(&b)
+pub fn report(cluster: &mut Oracle<'_>, n: usize) {
+    let mut same = |a: usize, b: usize| {
+        let (ca, cb) = (cluster(a).0, cluster(b).0);
+        ca.is_some() && ca == cb
     };
     let (mut copies, mut copies_in, mut quoted, mut quoted_in) = (0u64, 0u64, 0u64, 0u64);
-    let (mut notes, mut notes_linked) = (0u64, 0u64);
+    let mut notes = Vec::new();
     for i in 0..n {
         match synth::kind(i) {
             Kind::Original => {}
@@ -30,15 +45,11 @@ pub fn report(store: &MemStore, n: usize) {
                     quoted_in += u64::from(same(i, b));
                 }
             }
-            Kind::Template(_) => {
-                notes += 1;
-                let id = synth::id(i);
-                let linked =
-                    store.cluster_of(&id) != Some(id.as_str()) || store.members_len(&id) > 1;
-                notes_linked += u64::from(linked);
-            }
+            Kind::Template(_) => notes.push(i),
         }
     }
+    let notes_linked = notes.iter().filter(|&&i| cluster(i).1).count() as u64;
+    let notes = notes.len() as u64;
     let pct = |a: u64, b: u64| 100.0 * a as f64 / b.max(1) as f64;
     println!(
         "   quality: copies in their original's cluster {copies_in}/{copies} ({:.2} %); \

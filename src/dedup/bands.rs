@@ -85,6 +85,14 @@ impl BandTable {
         self.len() == 0
     }
 
+    /// Every entry as `key << 32 | doc`, ascending, leaving the table empty.
+    pub fn take_sorted(&mut self) -> Vec<u64> {
+        self.merge();
+        let base = std::mem::take(&mut self.base);
+        *self = Self::default();
+        base
+    }
+
     /// Moves everything into the sorted `base` and rebuilds the bucket table.
     pub fn merge(&mut self) {
         let (single, multi) = (

@@ -197,19 +197,21 @@ fn member_link(
     }
 }
 
-/// Adds `doc` to the index: plans its links and applies the plan.
+/// Adds `doc` to the index: plans its links and applies the plan. Errors are the text
+/// source's type, which storage errors convert into.
 ///
 /// # Errors
 /// Storage or read failures; the index is unchanged then.
-pub fn add<E, S, T>(
+pub fn add<S, T>(
     store: &mut S,
     source: &mut T,
     doc: &NearDoc,
     th: &Thresholds,
-) -> Result<Plan, E>
+) -> Result<Plan, T::Error>
 where
-    S: NearStore<Error = E>,
-    T: ShingleSource<Error = E>,
+    S: NearStore,
+    T: ShingleSource,
+    T::Error: From<S::Error>,
 {
     let plan = plan(store, source, doc, th)?;
     store.apply(&plan)?;
@@ -220,15 +222,16 @@ where
 ///
 /// # Errors
 /// Storage or read failures.
-pub fn plan<E, S, T>(
+pub fn plan<S, T>(
     store: &mut S,
     source: &mut T,
     doc: &NearDoc,
     th: &Thresholds,
-) -> Result<Plan, E>
+) -> Result<Plan, T::Error>
 where
-    S: NearStore<Error = E>,
-    T: ShingleSource<Error = E>,
+    S: NearStore,
+    T: ShingleSource,
+    T::Error: From<S::Error>,
 {
     let id = doc.info.id();
     let verified = verify(store, source, doc, th)?;
@@ -288,15 +291,16 @@ where
 }
 
 /// Candidates from the bands, screened, verified exactly; the linked ones with their similarity.
-fn verify<E, S, T>(
+fn verify<S, T>(
     store: &mut S,
     source: &mut T,
     doc: &NearDoc,
     th: &Thresholds,
-) -> Result<Vec<(IndexedDoc, Similarity)>, E>
+) -> Result<Vec<(IndexedDoc, Similarity)>, T::Error>
 where
-    S: NearStore<Error = E>,
-    T: ShingleSource<Error = E>,
+    S: NearStore,
+    T: ShingleSource,
+    T::Error: From<S::Error>,
 {
     if doc.bands.is_empty() {
         return Ok(Vec::new());

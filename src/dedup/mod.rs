@@ -1,6 +1,7 @@
 //! Duplicate detection. Pure and sync: imports `model` only, does no I/O. The near-duplicate
-//! index lives in memory ([`MemStore`]); the pipeline loads it from and persists it to the
-//! state database, and supplies candidate texts from the corpus ([`ShingleSource`]).
+//! index is either in memory ([`MemStore`], for tests and small sets) or on disk in bounded
+//! memory ([`disk::DiskStore`] over a row backend the pipeline supplies: SQLite in `state`);
+//! the pipeline supplies candidate texts from the corpus ([`ShingleSource`]).
 //!
 //! # Exact duplicates
 //! The fingerprint folds what differs between copies of one text without changing its words:
@@ -27,11 +28,14 @@
 //! # Parts
 //! - `mod.rs`: fingerprint, content hash and the exact [`Deduper`].
 //! - [`shingle`], [`minhash`], [`rank`], [`link`]: the near-duplicate algorithm.
-//! - [`memstore`] (with [`bands`]): the in-memory index the pipeline loads from and persists to
-//!   the state database; [`cache`]: bounded shingle-set cache for verification.
+//! - [`disk`]: the on-disk index the pipeline runs on (a merge tree of sorted runs of band
+//!   keys, with the newest records in memory; its tables are documented in [`disk::backend`]).
+//! - [`memstore`] (with [`bands`]): the in-memory index; [`cache`]: bounded shingle-set cache
+//!   for verification.
 
 pub mod bands;
 pub mod cache;
+pub mod disk;
 pub mod link;
 pub mod memstore;
 pub mod minhash;

@@ -1,18 +1,21 @@
 //! Near-duplicate linking inside the pipeline: the pure algorithm of `dedup::link` on the
-//! in-memory index (`dedup::MemStore`), persisted in the state database (`state`, table
-//! `near_record`), with candidates verified against texts from the corpus (through a bounded
-//! shingle cache, so most checks never read a segment back).
+//! on-disk index (`dedup::disk::DiskStore` over `state::NearDb`, the file
+//! `state/near.sqlite`), with candidates verified against texts from the corpus (through a
+//! bounded shingle cache, so most checks never read a segment back). Opening costs no full load: the run list and the
+//! in-memory tail (at most 65 536 records' band keys) are read, nothing else.
 //!
 //! # Consistency
-//! The corpus is the truth; the index is derived from it. On open every index row is loaded;
-//! the index is trusted only when its ids are exactly the corpus ids, it was built with the
-//! current parameters, and its `dirty` flag is clear. Otherwise it is rebuilt from the corpus in
-//! corpus order, and every record whose stored links differ from the rebuilt ones is rewritten.
-//! New rows are written by [`NearLinker::commit`], which the ingest step calls right after each
-//! successful corpus flush; a crash in between leaves the index short of records, which the next
-//! open detects. `dirty` is set when a corpus flush or an index write fails and while
-//! `reprocess` builds a corpus that is not yet swapped in. Because clusters do not depend on
-//! arrival order, a rebuild gives the links an uninterrupted run would have given.
+//! The corpus is the truth; the index is derived from it. On open the index is trusted only
+//! when its stored rows fit together, its record count and id digest (`dedup::disk::id_digest`,
+//! committed with the rows) are those of the corpus ids, it was built with the current
+//! parameters, and its `dirty` flag is clear. Otherwise it is rebuilt from the corpus in corpus
+//! order, and every record whose stored links differ from the rebuilt ones is rewritten. Index
+//! writes go into one open transaction that [`NearLinker::commit`] commits, which the ingest
+//! step calls right after each successful corpus flush; a crash in between loses the
+//! transaction and leaves the index short of records, which the next open detects. `dirty` is
+//! set when a corpus flush or an index write fails and while `reprocess` builds a corpus that is
+//! not yet swapped in. Because clusters do not depend on arrival order, a rebuild gives the
+//! links an uninterrupted run would have given.
 //!
 //! # Canonical-record changes
 //! When a record published earlier than a cluster's canonical record arrives later, it becomes
@@ -25,16 +28,17 @@ use std::sync::Arc;
 
 use crate::config::DedupConfig;
 use crate::corpus::{Corpus, CorpusError};
-use crate::dedup::link::{self, NearStore, Plan, ShingleSource, Thresholds};
-use crate::dedup::minhash::{BANDS, CompactSignature, MINHASH_SEED, ROWS};
+use crate::dedup::disk::{DiskStore, NearBackend, Shape, id_digest};
+use crate::dedup::link::{self, ShingleSource, Thresholds};
+use crate::dedup::minhash::{BANDS, MINHASH_SEED, ROWS};
 use crate::dedup::shingle::SHINGLE_WORDS;
-use crate::dedup::{DocInfo, IndexedDoc, MemStore, NearDoc, Rank, ShingleCache, ShingleSet};
+use crate::dedup::{NearDoc, ShingleCache, ShingleSet};
 use crate::model::{CorpusRecord, NearLink};
-use crate::state::{NearRow, State, StateError};
+use crate::state::{NearDb, State, StateError};
 
 /// Shingles held by the cache (8 bytes each: 32 MiB, about 10 000 typical articles).
 const CACHE_SHINGLES: usize = 4 << 20;
-/// During a rebuild, index rows are written in transactions of this many records.
+/// During a rebuild, index rows are committed every this many records.
 const REBUILD_BATCH: usize = 1000;
 
 /// Errors of near-duplicate linking.
@@ -68,129 +72,8 @@ impl From<CorpusError> for NearError {
     }
 }
 
-/// The in-memory index plus the rows and cluster moves not yet written to the database.
-#[derive(Debug, Default)]
-pub struct NearIndex {
-    mem: MemStore,
-    rows: Vec<NearRow>,
-    moves: Vec<(u32, u32)>,
-}
-
-fn row_of(info: &DocInfo, doc: u32, cluster: u32, bands: &[u32]) -> NearRow {
-    let r = &info.rank;
-    NearRow {
-        doc,
-        id: r.id.clone(),
-        cluster,
-        published_us: r.published_us,
-        republished: r.republished,
-        source_id: r.source_id.clone(),
-        url_len: r.url_len,
-        shingles: info.shingles,
-        signature: info.signature.to_bytes(),
-        bands: bands.iter().flat_map(|b| b.to_le_bytes()).collect(),
-    }
-}
-
-fn info_of(row: NearRow) -> (DocInfo, u32, Vec<u32>) {
-    let bands = row
-        .bands
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    let info = DocInfo {
-        rank: Rank {
-            published_us: row.published_us,
-            republished: row.republished,
-            source_id: row.source_id,
-            url_len: row.url_len,
-            id: row.id,
-        },
-        shingles: row.shingles,
-        signature: CompactSignature::from_bytes(&row.signature).unwrap_or(CompactSignature::ZERO),
-    };
-    (info, row.cluster, bands)
-}
-
-impl NearIndex {
-    /// Loads every stored row. The second value is `false` when the rows are not a dense,
-    /// consistent numbering (the index must then be rebuilt).
-    ///
-    /// # Errors
-    /// Database failures.
-    pub fn load(state: &State) -> Result<(Self, bool), NearError> {
-        let mut index = Self::default();
-        let mut consistent = true;
-        state.near_load(|row| {
-            let expected = u32::try_from(index.mem.len()).unwrap_or(u32::MAX);
-            if consistent && row.doc == expected {
-                let (info, cluster, bands) = info_of(row);
-                consistent = index.mem.restore(info, cluster, &bands);
-            } else {
-                consistent = false;
-            }
-        })?;
-        consistent &= index.mem.finish_restore();
-        Ok((index, consistent))
-    }
-
-    /// Records indexed (written or not).
-    pub fn len(&self) -> usize {
-        self.mem.len()
-    }
-
-    /// Whether nothing is indexed.
-    pub fn is_empty(&self) -> bool {
-        self.mem.is_empty()
-    }
-
-    /// Rows waiting for [`NearIndex::commit`].
-    pub fn pending(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// Writes pending rows and moves in one transaction.
-    ///
-    /// # Errors
-    /// Database failures; the pending rows are kept then.
-    pub fn commit(&mut self, state: &State) -> Result<(), NearError> {
-        if self.rows.is_empty() && self.moves.is_empty() {
-            return Ok(());
-        }
-        state.near_write(&self.rows, &self.moves)?;
-        self.rows.clear();
-        self.moves.clear();
-        Ok(())
-    }
-}
-
-impl NearStore for NearIndex {
-    type Error = NearError;
-
-    fn candidates(
-        &mut self,
-        bands: &[u32],
-        keep: &mut dyn FnMut(&DocInfo) -> bool,
-    ) -> Result<Vec<IndexedDoc>, NearError> {
-        self.mem.candidates(bands, keep).map_err(|e| match e {})
-    }
-
-    fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, NearError> {
-        self.mem.members(head).map_err(|e| match e {})
-    }
-
-    fn apply(&mut self, plan: &Plan) -> Result<(), NearError> {
-        let applied = self.mem.insert(plan);
-        self.rows.push(row_of(
-            &plan.insert,
-            applied.doc,
-            applied.cluster,
-            &plan.bands,
-        ));
-        self.moves.extend(applied.moved);
-        Ok(())
-    }
-}
+/// The pipeline's index: [`DiskStore`] on SQLite.
+pub type NearIndex = DiskStore<NearDb>;
 
 /// [`ShingleSource`] over the corpus, through the cache.
 struct CorpusTexts<'a> {
@@ -216,15 +99,15 @@ impl ShingleSource for CorpusTexts<'_> {
 
 /// Links new records into near-duplicate clusters and keeps the index in step with the corpus.
 pub struct NearLinker {
-    state: Arc<State>,
     index: NearIndex,
     cache: ShingleCache,
     thresholds: Thresholds,
 }
 
 impl NearLinker {
-    /// Loads the index for `corpus`, rebuilding it when it does not match (see the module doc);
-    /// link fixes found by a rebuild are queued in `corpus` for its next flush.
+    /// Opens the index for `corpus` (the file `near.sqlite` in the state folder), rebuilding it
+    /// when it does not match (see the module doc); link fixes found by a rebuild are queued in
+    /// `corpus` for its next flush.
     ///
     /// # Errors
     /// Database or corpus read failures.
@@ -233,9 +116,9 @@ impl NearLinker {
         corpus: &mut Corpus,
         config: &DedupConfig,
     ) -> Result<Self, NearError> {
-        let (index, consistent) = NearIndex::load(&state)?;
+        let db = NearDb::open(state.dir())?;
+        let (index, consistent) = DiskStore::open(db, Shape::DEFAULT)?;
         let mut linker = Self {
-            state,
             index,
             cache: ShingleCache::new(CACHE_SHINGLES),
             thresholds: Thresholds {
@@ -261,18 +144,22 @@ impl NearLinker {
         )
     }
 
-    fn is_stale(&self, corpus: &Corpus) -> Result<bool, NearError> {
-        if self.state.near_meta("params")?.as_deref() != Some(&self.params())
-            || self.state.near_meta("dirty")?.as_deref() != Some("0")
+    /// Whether the index must be rebuilt: other parameters, flagged dirty, or not the corpus's
+    /// set of ids (count and digest; the ids are hashed in memory, the index is not read).
+    fn is_stale(&mut self, corpus: &Corpus) -> Result<bool, NearError> {
+        let params = self.params();
+        let meta = self.index.backend();
+        if meta.meta("params")?.as_deref() != Some(&params)
+            || meta.meta("dirty")?.as_deref() != Some("0")
         {
             return Ok(true);
         }
         Ok(self.index.len() != corpus.ids().count()
-            || !self.index.mem.ids().all(|id| corpus.contains(id)))
+            || self.index.digest() != id_digest(corpus.ids()))
     }
 
     /// Links `record` (not yet in the corpus): sets its link fields, queues link changes of
-    /// other records in `corpus`, and indexes it (written at the next [`NearLinker::commit`]).
+    /// other records in `corpus`, and indexes it (durable at the next [`NearLinker::commit`]).
     /// Returns whether the record has a near duplicate in the corpus (a copy of an earlier
     /// story, or the original of an earlier copy).
     ///
@@ -310,36 +197,36 @@ impl NearLinker {
         Ok(plan.links)
     }
 
-    /// Writes the index rows of records linked since the last commit. Call it after the
+    /// Commits the index writes of records linked since the last commit. Call it after the
     /// corpus flush that made those records durable.
     ///
     /// # Errors
     /// Database failures (the index is flagged dirty, so the next open rebuilds it).
     pub fn commit(&mut self) -> Result<(), NearError> {
-        let written = self.index.commit(&self.state);
+        let written = self.index.commit();
         if written.is_err() {
             self.mark_dirty();
         }
-        written
+        Ok(written?)
     }
 
     /// Rebuilds the index from the corpus in corpus order and queues link fixes; returns how
     /// many records get new links.
     fn rebuild(&mut self, corpus: &mut Corpus) -> Result<usize, NearError> {
-        self.state.set_near_meta("dirty", "1")?;
-        self.state.near_clear()?;
-        self.index = NearIndex::default();
+        self.set_meta("dirty", "1")?;
+        self.index.clear()?;
         self.cache.clear();
         let mut links: HashMap<String, NearLink> = HashMap::new();
+        let mut linked = 0usize;
         for segment in corpus.each_segment() {
             for record in segment? {
                 links.extend(self.link(&record, corpus)?);
-                if self.index.pending() >= REBUILD_BATCH {
-                    self.index.commit(&self.state)?;
+                linked += 1;
+                if linked.is_multiple_of(REBUILD_BATCH) {
+                    self.index.commit()?;
                 }
             }
         }
-        self.index.commit(&self.state)?;
         let mut fixes = Vec::new();
         for segment in corpus.each_segment() {
             for record in segment? {
@@ -352,15 +239,23 @@ impl NearLinker {
         for (id, link) in &fixes {
             corpus.update_links(id, link.clone());
         }
-        self.state.set_near_meta("params", &self.params())?;
-        self.state.set_near_meta("dirty", "0")?;
+        let params = self.params();
+        self.index.backend().set_meta("params", &params)?;
+        self.set_meta("dirty", "0")?;
         Ok(fixes.len())
     }
 
+    /// Sets a metadata value and commits it with every pending write.
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), NearError> {
+        self.index.backend().set_meta(key, value)?;
+        Ok(self.index.commit()?)
+    }
+
     /// Flags the index as not trustworthy, so the next open rebuilds it (failures are logged:
-    /// there is nothing better to do with them).
-    pub fn mark_dirty(&self) {
-        if let Err(e) = self.state.set_near_meta("dirty", "1") {
+    /// there is nothing better to do with them). Pending index writes are committed with the
+    /// flag.
+    pub fn mark_dirty(&mut self) {
+        if let Err(e) = self.set_meta("dirty", "1") {
             tracing::warn!(error = %e, "cannot flag the near-duplicate index for rebuild");
         }
     }
@@ -369,7 +264,7 @@ impl NearLinker {
     ///
     /// # Errors
     /// Database failures.
-    pub fn mark_clean(&self) -> Result<(), NearError> {
-        Ok(self.state.set_near_meta("dirty", "0")?)
+    pub fn mark_clean(&mut self) -> Result<(), NearError> {
+        self.set_meta("dirty", "0")
     }
 }

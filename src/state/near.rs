@@ -1,26 +1,44 @@
-//! Persistence of the near-duplicate index: one row per corpus record with what linking needs
-//! (cluster, canonical-record order key, shingle count, compact MinHash signature, LSH band
-//! keys). The pipeline loads every row into the in-memory index on open (`dedup::MemStore`)
-//! and appends new rows, one transaction per corpus flush. Texts stay in the corpus.
+//! The SQLite backend of the on-disk near-duplicate index (`dedup::disk`): the tables described
+//! in `dedup::disk::backend`, in their own database file `state/near.sqlite` with their own
+//! connection, so that the index's long write transactions (one per corpus flush, and the run
+//! merges inside them) never hold the lock the frontier's writes need, and the index's
+//! gigabytes stay out of the bookkeeping database.
 //!
-//! # Why rows per record, not per band key
-//! A table keyed by band key takes 32 random-key B-tree inserts per record: about 32 dirtied
-//! 4 KiB pages (128 KiB of WAL) per article and a checkpoint fsync every few dozen articles;
-//! measured at 2.5 ms per article. Rows keyed by a dense record number are appends that fill
-//! pages sequentially (about 340 bytes per record, no secondary index); a cluster merge is a
-//! few point updates by record number.
-//!
-//! # Tables
-//! - `near_record`: `doc` is the record's dense number (its position in the in-memory index),
-//!   `cluster` the number of its cluster's canonical record, `bands` 64 little-endian `u32`,
-//!   `signature` 64 little-endian `u16`.
-//! - `near_meta`: parameters the index was built with and a `dirty` flag (see `pipeline::near`).
+//! Pragmas: WAL with `synchronous = NORMAL` (a commit is durable once the WAL is, at the next
+//! checkpoint fsync; an OS crash can lose the last commits, which the pipeline's open detects
+//! and rebuilds); a page cache bounded to [`CACHE_KIB`]; no memory map (mapped pages would
+//! count in the resident set and grow with the file). Writes are batched in one transaction,
+//! opened by the first write and closed by [`NearDb::commit`]; statements are prepared once
+//! and cached.
 
-use rusqlite::{OptionalExtension, Row, params};
+use std::path::{Path, PathBuf};
 
-use super::{State, StateError, q};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
-pub(super) const SCHEMA: &str = "
+use crate::dedup::disk::{NearBackend, RunInfo, StoredDoc};
+use crate::dedup::minhash::CompactSignature;
+use crate::dedup::{DocInfo, Rank};
+
+use super::{StateError, q};
+
+/// File name of the index database inside the state folder.
+pub const NEAR_DB_FILE: &str = "near.sqlite";
+/// Page cache of the index connection, in KiB.
+pub const CACHE_KIB: i64 = 64 * 1024;
+/// Placeholders of the bucket lookup statement (longer lists are cut into several calls).
+const IN_LIST: usize = 64;
+
+/// Pre-split-index tables of the bookkeeping database, dropped on open.
+pub(super) const LEGACY: &str = "
+DROP TABLE IF EXISTS near_record;
+DROP TABLE IF EXISTS near_meta;
+";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS near_meta (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS near_record (
     doc          INTEGER PRIMARY KEY,
     id           TEXT NOT NULL,
@@ -30,235 +48,473 @@ CREATE TABLE IF NOT EXISTS near_record (
     source       TEXT NOT NULL,
     url_len      INTEGER NOT NULL,
     shingles     INTEGER NOT NULL,
-    signature    BLOB NOT NULL,
-    bands        BLOB NOT NULL
+    signature    BLOB NOT NULL
 );
-CREATE TABLE IF NOT EXISTS near_meta (
-    key    TEXT PRIMARY KEY,
-    value  TEXT NOT NULL
+CREATE INDEX IF NOT EXISTS near_record_member ON near_record (cluster) WHERE cluster <> doc;
+CREATE TABLE IF NOT EXISTS near_tail (
+    doc    INTEGER PRIMARY KEY,
+    bands  BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS near_run (
+    run        INTEGER PRIMARY KEY,
+    level      INTEGER NOT NULL,
+    first_doc  INTEGER NOT NULL,
+    end_doc    INTEGER NOT NULL,
+    bits       INTEGER NOT NULL,
+    postings   INTEGER NOT NULL,
+    filter     BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS near_band (
+    slot     INTEGER PRIMARY KEY,
+    entries  BLOB NOT NULL
 );
 ";
 
-/// One record of the near-duplicate index.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NearRow {
-    /// Dense record number.
-    pub doc: u32,
-    /// Record id.
-    pub id: String,
-    /// Number of the cluster's canonical record (`doc` itself when it is canonical).
-    pub cluster: u32,
-    /// `published_at` in microseconds since the epoch.
-    pub published_us: Option<i64>,
-    /// Whether the text credits another outlet as its origin.
-    pub republished: bool,
-    /// Source id.
-    pub source_id: String,
-    /// Canonical URL length in bytes.
-    pub url_len: u32,
-    /// Distinct shingles of the text.
-    pub shingles: u32,
-    /// Compact MinHash signature bytes.
-    pub signature: Vec<u8>,
-    /// LSH band key bytes.
-    pub bands: Vec<u8>,
-}
+const RECORD_COLUMNS: &str =
+    "doc, id, cluster, published, republished, source, url_len, shingles, signature";
 
-/// Size of the near-duplicate index.
+/// Size of the index on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NearIndexSize {
     /// Records indexed.
     pub records: u64,
-    /// Bytes of database pages used by `near_record` (via `dbstat`).
+    /// Bytes of database pages in use.
     pub bytes: u64,
 }
 
-fn read_row(r: &Row<'_>) -> rusqlite::Result<NearRow> {
-    Ok(NearRow {
+/// The index database (see the module doc).
+#[derive(Debug)]
+pub struct NearDb {
+    conn: Connection,
+    path: PathBuf,
+    in_tx: bool,
+}
+
+fn slot(run: u32, bucket: u32) -> i64 {
+    i64::from(run) << 32 | i64::from(bucket)
+}
+
+fn read_doc(r: &Row<'_>) -> rusqlite::Result<StoredDoc> {
+    let signature: Vec<u8> = r.get(8)?;
+    Ok(StoredDoc {
         doc: r.get(0)?,
-        id: r.get(1)?,
         cluster: r.get(2)?,
-        published_us: r.get(3)?,
-        republished: r.get(4)?,
-        source_id: r.get(5)?,
-        url_len: r.get(6)?,
-        shingles: r.get(7)?,
-        signature: r.get(8)?,
-        bands: r.get(9)?,
+        info: DocInfo {
+            rank: Rank {
+                id: r.get(1)?,
+                published_us: r.get(3)?,
+                republished: r.get(4)?,
+                source_id: r.get(5)?,
+                url_len: r.get(6)?,
+            },
+            shingles: r.get(7)?,
+            signature: CompactSignature::from_bytes(&signature).unwrap_or(CompactSignature::ZERO),
+        },
     })
 }
 
-impl State {
-    /// Every index row in record-number order, handed to `f` one at a time.
+fn read_run(r: &Row<'_>) -> rusqlite::Result<(RunInfo, Vec<u8>)> {
+    let postings: i64 = r.get(5)?;
+    let run = RunInfo {
+        run: r.get(0)?,
+        level: r.get(1)?,
+        first_doc: r.get(2)?,
+        end_doc: r.get(3)?,
+        bits: r.get(4)?,
+        postings: u64::try_from(postings).unwrap_or(0),
+    };
+    Ok((run, r.get(6)?))
+}
+
+impl NearDb {
+    /// Opens (creates) `state_dir/near.sqlite`.
     ///
     /// # Errors
-    /// `Query` on database failure.
-    pub fn near_load(&self, mut f: impl FnMut(NearRow)) -> Result<(), StateError> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare(
-                "SELECT doc, id, cluster, published, republished, source, url_len, shingles,
-                        signature, bands FROM near_record ORDER BY doc",
-            )
-            .map_err(q("preparing index load"))?;
-        let rows = stmt
-            .query_map([], read_row)
-            .map_err(q("loading near-duplicate index"))?;
-        for row in rows {
-            f(row.map_err(q("loading near-duplicate index"))?);
+    /// `CreateDir` or `Open` when the folder or database cannot be created or migrated.
+    pub fn open(state_dir: &Path) -> Result<Self, StateError> {
+        let path = state_dir.join(NEAR_DB_FILE);
+        let open_err = |source| StateError::Open {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(state_dir).map_err(|source| StateError::CreateDir {
+            path: state_dir.to_owned(),
+            source,
+        })?;
+        let conn = Connection::open(&path).map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_err)?;
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+             PRAGMA cache_size = -{CACHE_KIB}; PRAGMA mmap_size = 0; {SCHEMA}"
+        ))
+        .map_err(open_err)?;
+        conn.set_prepared_statement_cache_capacity(32);
+        Ok(Self {
+            conn,
+            path,
+            in_tx: false,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn begin(&mut self) -> Result<(), StateError> {
+        if !self.in_tx {
+            self.conn
+                .execute_batch("BEGIN")
+                .map_err(q("starting index transaction"))?;
+            self.in_tx = true;
         }
         Ok(())
     }
 
-    /// In one transaction: appends `rows`, then sets `cluster` of each `(doc, cluster)` in
-    /// `moves`, in order.
-    ///
-    /// # Errors
-    /// `Query` on database failure (including a record number already stored); nothing is
-    /// written then.
-    pub fn near_write(&self, rows: &[NearRow], moves: &[(u32, u32)]) -> Result<(), StateError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction().map_err(q("starting transaction"))?;
-        {
-            let mut ins = tx
-                .prepare_cached(
-                    "INSERT INTO near_record (doc, id, cluster, published, republished, source,
-                         url_len, shingles, signature, bands)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                )
-                .map_err(q("preparing index insert"))?;
-            for r in rows {
-                ins.execute(params![
-                    r.doc,
-                    r.id,
-                    r.cluster,
-                    r.published_us,
-                    r.republished,
-                    r.source_id,
-                    r.url_len,
-                    r.shingles,
-                    r.signature,
-                    r.bands
-                ])
-                .map_err(q("indexing record"))?;
-            }
-            let mut mv = tx
-                .prepare_cached("UPDATE near_record SET cluster = ?2 WHERE doc = ?1")
-                .map_err(q("preparing cluster move"))?;
-            for (doc, cluster) in moves {
-                mv.execute(params![doc, cluster])
-                    .map_err(q("moving record to cluster"))?;
-            }
-        }
-        tx.commit().map_err(q("committing index rows"))
-    }
-
-    /// Empties the index (`near_meta` is kept).
+    /// Records and on-disk bytes of the index (pages in use: the file less its free list; the
+    /// database holds the index tables only).
     ///
     /// # Errors
     /// `Query` on database failure.
-    pub fn near_clear(&self) -> Result<(), StateError> {
-        self.conn()
-            .execute("DELETE FROM near_record", [])
-            .map(drop)
-            .map_err(q("clearing near-duplicate index"))
+    pub fn size(&mut self) -> Result<NearIndexSize, StateError> {
+        let records = self.next_doc()?;
+        let pragma = |name: &str| -> Result<i64, StateError> {
+            self.conn
+                .query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+                .map_err(q("measuring index pages"))
+        };
+        let used = (pragma("page_count")? - pragma("freelist_count")?) * pragma("page_size")?;
+        Ok(NearIndexSize {
+            records: u64::from(records),
+            bytes: u64::try_from(used).unwrap_or(0),
+        })
     }
 
-    /// A value from `near_meta`.
-    ///
-    /// # Errors
-    /// `Query` on database failure.
-    pub fn near_meta(&self, key: &str) -> Result<Option<String>, StateError> {
-        self.conn()
-            .query_row("SELECT value FROM near_meta WHERE key = ?1", [key], |r| {
-                r.get(0)
+    fn run_bucket_query(
+        &mut self,
+        run: u32,
+        chunk: &[u32],
+        out: &mut Vec<(u32, Vec<u8>)>,
+    ) -> Result<(), StateError> {
+        let marks = vec!["?"; IN_LIST].join(",");
+        let sql = format!("SELECT slot, entries FROM near_band WHERE slot IN ({marks})");
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .map_err(q("preparing bucket lookup"))?;
+        let slots: Vec<i64> = (0..IN_LIST)
+            .map(|i| slot(run, chunk[i.min(chunk.len() - 1)]))
+            .collect();
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(slots), |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
             })
-            .optional()
+            .map_err(q("reading index buckets"))?;
+        for row in rows {
+            let (s, blob) = row.map_err(q("reading index buckets"))?;
+            out.push(((s & 0xffff_ffff) as u32, blob));
+        }
+        Ok(())
+    }
+}
+
+impl NearBackend for NearDb {
+    type Error = StateError;
+
+    fn meta(&mut self, key: &str) -> Result<Option<String>, StateError> {
+        self.conn
+            .prepare_cached("SELECT value FROM near_meta WHERE key = ?1")
+            .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
             .map_err(q("reading index metadata"))
     }
 
-    /// Sets a value in `near_meta`.
-    ///
-    /// # Errors
-    /// `Query` on database failure.
-    pub fn set_near_meta(&self, key: &str, value: &str) -> Result<(), StateError> {
-        self.conn()
-            .execute(
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StateError> {
+        self.begin()?;
+        self.conn
+            .prepare_cached(
                 "INSERT INTO near_meta (key, value) VALUES (?1, ?2)
                  ON CONFLICT(key) DO UPDATE SET value = ?2",
-                [key, value],
             )
+            .and_then(|mut s| s.execute([key, value]))
             .map(drop)
             .map_err(q("writing index metadata"))
     }
 
-    /// Records and on-disk bytes of the index.
-    ///
-    /// # Errors
-    /// `Query` on database failure.
-    pub fn near_index_size(&self) -> Result<NearIndexSize, StateError> {
-        let conn = self.conn();
-        let records: i64 = conn
-            .query_row("SELECT COUNT(*) FROM near_record", [], |r| r.get(0))
-            .map_err(q("counting index records"))?;
-        let bytes: Option<i64> = conn
+    fn next_doc(&mut self) -> Result<u32, StateError> {
+        self.conn
             .query_row(
-                "SELECT SUM(pgsize) FROM dbstat WHERE name = 'near_record'",
+                "SELECT COALESCE(MAX(doc) + 1, 0) FROM near_record",
                 [],
                 |r| r.get(0),
             )
-            .map_err(q("measuring index pages"))?;
-        Ok(NearIndexSize {
-            records: u64::try_from(records).unwrap_or(0),
-            bytes: bytes.and_then(|b| u64::try_from(b).ok()).unwrap_or(0),
-        })
+            .map_err(q("counting index records"))
+    }
+
+    fn record(&mut self, doc: u32) -> Result<Option<StoredDoc>, StateError> {
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {RECORD_COLUMNS} FROM near_record WHERE doc = ?1"
+            ))
+            .and_then(|mut s| s.query_row([doc], read_doc).optional())
+            .map_err(q("reading index record"))
+    }
+
+    fn members(&mut self, head: u32) -> Result<Vec<StoredDoc>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {RECORD_COLUMNS} FROM near_record
+                 WHERE cluster = ?1 AND cluster <> doc ORDER BY doc"
+            ))
+            .map_err(q("preparing cluster lookup"))?;
+        let rows = stmt
+            .query_map([head], read_doc)
+            .map_err(q("reading cluster members"))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(q("reading cluster members"))
+    }
+
+    fn insert(&mut self, d: &StoredDoc, bands: &[u32]) -> Result<(), StateError> {
+        self.begin()?;
+        let r = &d.info.rank;
+        self.conn
+            .prepare_cached(&format!(
+                "INSERT INTO near_record ({RECORD_COLUMNS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+            ))
+            .and_then(|mut s| {
+                s.execute(params![
+                    d.doc,
+                    r.id,
+                    d.cluster,
+                    r.published_us,
+                    r.republished,
+                    r.source_id,
+                    r.url_len,
+                    d.info.shingles,
+                    d.info.signature.to_bytes()
+                ])
+            })
+            .map_err(q("indexing record"))?;
+        let blob: Vec<u8> = bands.iter().flat_map(|b| b.to_le_bytes()).collect();
+        self.conn
+            .prepare_cached("INSERT INTO near_tail (doc, bands) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute(params![d.doc, blob]))
+            .map(drop)
+            .map_err(q("indexing record bands"))
+    }
+
+    fn move_cluster(&mut self, from: u32, to: u32) -> Result<(), StateError> {
+        self.begin()?;
+        for sql in [
+            "UPDATE near_record SET cluster = ?2 WHERE cluster = ?1 AND cluster <> doc",
+            "UPDATE near_record SET cluster = ?2 WHERE doc = ?1",
+        ] {
+            self.conn
+                .prepare_cached(sql)
+                .and_then(|mut s| s.execute([from, to]))
+                .map_err(q("moving cluster"))?;
+        }
+        Ok(())
+    }
+
+    fn tail(&mut self, from: u32, f: &mut dyn FnMut(u32, Vec<u32>)) -> Result<(), StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT doc, bands FROM near_tail WHERE doc >= ?1 ORDER BY doc")
+            .map_err(q("preparing tail load"))?;
+        let mut rows = stmt.query([from]).map_err(q("loading index tail"))?;
+        while let Some(row) = rows.next().map_err(q("loading index tail"))? {
+            let doc: u32 = row.get(0).map_err(q("loading index tail"))?;
+            let blob: Vec<u8> = row.get(1).map_err(q("loading index tail"))?;
+            let keys = blob
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            f(doc, keys);
+        }
+        Ok(())
+    }
+
+    fn runs(&mut self) -> Result<Vec<(RunInfo, Vec<u8>)>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT run, level, first_doc, end_doc, bits, postings, filter
+                 FROM near_run ORDER BY run",
+            )
+            .map_err(q("preparing run list"))?;
+        let rows = stmt.query_map([], read_run).map_err(q("listing runs"))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(q("listing runs"))
+    }
+
+    fn buckets(&mut self, run: u32, buckets: &[u32]) -> Result<Vec<(u32, Vec<u8>)>, StateError> {
+        let mut out = Vec::new();
+        for chunk in buckets.chunks(IN_LIST) {
+            self.run_bucket_query(run, chunk, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn bucket_range(
+        &mut self,
+        run: u32,
+        lo: u32,
+        hi: u32,
+        f: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT entries FROM near_band WHERE slot BETWEEN ?1 AND ?2 ORDER BY slot",
+            )
+            .map_err(q("preparing bucket scan"))?;
+        let mut rows = stmt
+            .query([slot(run, lo), slot(run, hi)])
+            .map_err(q("scanning run"))?;
+        while let Some(row) = rows.next().map_err(q("scanning run"))? {
+            let blob = row
+                .get_ref(0)
+                .and_then(|v| Ok(v.as_blob()?))
+                .map_err(q("scanning run"))?;
+            f(blob);
+        }
+        Ok(())
+    }
+
+    fn put_bucket(&mut self, run: u32, bucket: u32, entries: &[u8]) -> Result<(), StateError> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("INSERT INTO near_band (slot, entries) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute(params![slot(run, bucket), entries]))
+            .map(drop)
+            .map_err(q("writing index bucket"))
+    }
+
+    fn put_run(&mut self, r: &RunInfo, filter: &[u8], tail_from: u32) -> Result<(), StateError> {
+        self.begin()?;
+        let postings = i64::try_from(r.postings).unwrap_or(i64::MAX);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO near_run (run, level, first_doc, end_doc, bits, postings, filter)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    r.run,
+                    r.level,
+                    r.first_doc,
+                    r.end_doc,
+                    r.bits,
+                    postings,
+                    filter
+                ])
+            })
+            .map_err(q("registering run"))?;
+        self.conn
+            .prepare_cached("DELETE FROM near_tail WHERE doc < ?1")
+            .and_then(|mut s| s.execute([tail_from]))
+            .map(drop)
+            .map_err(q("trimming index tail"))
+    }
+
+    fn delete_run(&mut self, run: u32) -> Result<(), StateError> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("DELETE FROM near_band WHERE slot BETWEEN ?1 AND ?2")
+            .and_then(|mut s| s.execute([slot(run, 0), slot(run, u32::MAX)]))
+            .map_err(q("deleting run buckets"))?;
+        self.conn
+            .prepare_cached("DELETE FROM near_run WHERE run = ?1")
+            .and_then(|mut s| s.execute([run]))
+            .map(drop)
+            .map_err(q("deleting run"))
+    }
+
+    fn clear(&mut self) -> Result<(), StateError> {
+        self.begin()?;
+        self.conn
+            .execute_batch(
+                "DELETE FROM near_record; DELETE FROM near_tail; DELETE FROM near_run;
+                 DELETE FROM near_band;",
+            )
+            .map_err(q("clearing near-duplicate index"))
+    }
+
+    fn commit(&mut self) -> Result<(), StateError> {
+        if self.in_tx {
+            self.in_tx = false;
+            self.conn
+                .execute_batch("COMMIT")
+                .map_err(q("committing index"))?;
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn row(doc: u32, cluster: u32) -> NearRow {
-        NearRow {
-            doc,
-            id: format!("r{doc}"),
-            cluster,
-            published_us: Some(1),
-            republished: false,
-            source_id: "s".into(),
-            url_len: 10,
-            shingles: 100,
-            signature: vec![1, 2],
-            bands: vec![3, 4, 5, 6],
-        }
-    }
-
-    fn load(st: &State) -> Vec<NearRow> {
-        let mut out = Vec::new();
-        st.near_load(|r| out.push(r)).unwrap();
-        out
-    }
+    use crate::dedup::disk::{DiskStore, Shape};
 
     #[test]
-    fn write_load_move_clear() {
+    fn rows_runs_and_buckets_survive_reopen() {
         let dir = tempfile::tempdir().unwrap();
-        let st = State::open(dir.path()).unwrap();
-        st.near_write(&[row(0, 0), row(1, 1)], &[]).unwrap();
-        st.near_write(&[row(2, 1)], &[(0, 1)]).unwrap();
-        let rows = load(&st);
-        assert_eq!(rows.len(), 3);
-        assert_eq!(rows[0], row(0, 1));
-        assert_eq!(rows[2], row(2, 1));
-        // A repeated record number fails as a whole.
-        assert!(st.near_write(&[row(3, 3), row(2, 2)], &[]).is_err());
-        assert_eq!(load(&st).len(), 3);
-        let size = st.near_index_size().unwrap();
-        assert_eq!(size.records, 3);
-        assert!(size.bytes > 0);
-        st.set_near_meta("dirty", "1").unwrap();
-        st.near_clear().unwrap();
-        assert!(load(&st).is_empty());
-        assert_eq!(st.near_meta("dirty").unwrap().as_deref(), Some("1"));
+        let mut db = NearDb::open(dir.path()).unwrap();
+        let doc = |n: u32, cluster: u32| StoredDoc {
+            doc: n,
+            cluster,
+            info: DocInfo {
+                rank: Rank {
+                    published_us: Some(1),
+                    republished: false,
+                    source_id: "s".into(),
+                    url_len: 10,
+                    id: format!("r{n}"),
+                },
+                shingles: 100,
+                signature: CompactSignature::ZERO,
+            },
+        };
+        db.insert(&doc(0, 0), &[1, 2]).unwrap();
+        db.insert(&doc(1, 1), &[3, 4]).unwrap();
+        db.insert(&doc(2, 1), &[5, 6]).unwrap();
+        db.move_cluster(1, 0).unwrap();
+        assert!(
+            db.insert(&doc(2, 2), &[]).is_err(),
+            "record numbers are unique"
+        );
+        db.put_bucket(0, 3, &[9; 8]).unwrap();
+        let run = RunInfo {
+            run: 0,
+            level: 0,
+            first_doc: 0,
+            end_doc: 2,
+            bits: 2,
+            postings: 1,
+        };
+        db.put_run(&run, &[1; 8], 2).unwrap();
+        db.commit().unwrap();
+        drop(db);
+        let mut db = NearDb::open(dir.path()).unwrap();
+        assert_eq!(db.next_doc().unwrap(), 3);
+        assert_eq!(db.runs().unwrap(), [(run, vec![1; 8])]);
+        let members: Vec<u32> = db.members(0).unwrap().iter().map(|d| d.doc).collect();
+        assert_eq!(members, [1, 2]);
+        assert_eq!(db.record(1).unwrap().unwrap().info.id(), "r1");
+        assert_eq!(db.buckets(0, &[3, 1, 3]).unwrap(), [(3, vec![9; 8])]);
+        let mut tail = Vec::new();
+        db.tail(0, &mut |d, k| tail.push((d, k))).unwrap();
+        assert_eq!(tail, [(2, vec![5, 6])]);
+        assert!(db.size().unwrap().bytes > 0);
+        // Uncommitted writes are lost with the connection.
+        db.insert(&doc(3, 3), &[7]).unwrap();
+        drop(db);
+        let (store, ok) =
+            DiskStore::open(NearDb::open(dir.path()).unwrap(), Shape::DEFAULT).unwrap();
+        assert_eq!(store.len(), 3);
+        assert!(!ok, "no committed count: the store asks for a rebuild");
     }
 }

@@ -4,43 +4,34 @@
 //! ids, languages and enum strings are dictionary-encoded, pages are zstd-compressed.
 //!
 //! The Arrow schema is derived from the record's JSON Schema ([`schema`]), so the two cannot
-//! drift. Records are pushed one at a time and written in bounded batches and row groups;
-//! memory does not grow with the corpus.
+//! drift. Memory does not grow with the corpus: one file is written at a time, in bounded
+//! batches and row groups ([`writer`]).
 //!
 //! With `--partition source,month` the output is a folder of hive-style partitions
 //! (`source_id=belta_en/month=2025-05/part-0.parquet`) that DuckDB, polars and Spark read as
-//! one table. Every file is written under a `.tmp` name and renamed when complete, so no reader
-//! ever sees half a file.
+//! one table. Records arrive in corpus order, not partition order, so they are first spooled
+//! to one JSON-lines file per partition ([`spool`]), then each partition is written whole:
+//! exactly one file per partition, whatever the number of partitions or the arrival order.
+//! The spool lives in `<out>/.spool/` and is removed when the export ends, failed or not.
 
 mod partition;
 mod schema;
+mod spool;
+mod writer;
 
-use std::collections::HashMap;
 use std::fs::File;
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Schema, SchemaRef};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 
 use crate::model::CorpusRecord;
 
 pub use partition::PartitionKey;
 pub use schema::{SchemaError, arrow_schema};
-
-/// Rows decoded before they are handed to the Parquet writer.
-const BATCH_ROWS: usize = 2048;
-/// Rows per row group: large enough for scans, small enough that a group's pages stay a few
-/// tens of MB for typical article texts.
-const ROW_GROUP_ROWS: usize = 32 * 1024;
-/// Partition files open at once; the least recently used is closed beyond this (a later
-/// record of that partition starts its next `part-N` file).
-const MAX_OPEN_FILES: usize = 16;
-/// Bytes buffered in unfinished row groups over all open files before the largest is flushed.
-const IN_PROGRESS_BUDGET: usize = 96 << 20;
+use spool::Spool;
+use writer::FileWriter;
 
 /// Why the Parquet export failed.
 #[derive(Debug, thiserror::Error)]
@@ -82,12 +73,12 @@ pub struct ExportSummary {
     pub files: Vec<PathBuf>,
 }
 
-/// One Parquet file being written.
-struct OpenFile {
-    path: PathBuf,
-    decoder: arrow_json::reader::Decoder,
-    writer: ArrowWriter<File>,
-    last_used: u64,
+/// Where the records go.
+enum Sink {
+    /// One file.
+    Single(Box<FileWriter>),
+    /// Spooled by partition, written at the end.
+    Partitioned(Spool),
 }
 
 /// A Parquet export in progress: push records, then [`ParquetExport::finish`].
@@ -96,10 +87,8 @@ pub struct ParquetExport {
     decode_schema: SchemaRef,
     out: PathBuf,
     partition: Vec<PartitionKey>,
-    open: HashMap<PathBuf, OpenFile>,
-    next_part: HashMap<PathBuf, usize>,
-    clock: u64,
-    summary: ExportSummary,
+    sink: Option<Sink>,
+    rows: usize,
 }
 
 impl ParquetExport {
@@ -121,178 +110,96 @@ impl ParquetExport {
                 )
             })
             .collect();
-        if !partition.is_empty() {
+        let decode_schema = Arc::new(Schema::new(decode_fields));
+        let sink = if partition.is_empty() {
+            Sink::Single(Box::new(FileWriter::create(out, &schema, &decode_schema)?))
+        } else {
             partition::prepare_dir(out)?;
-        }
+            Sink::Partitioned(Spool::create(spool_dir(out))?)
+        };
         Ok(Self {
             schema,
-            decode_schema: Arc::new(Schema::new(decode_fields)),
+            decode_schema,
             out: out.to_owned(),
             partition: partition.to_vec(),
-            open: HashMap::new(),
-            next_part: HashMap::new(),
-            clock: 0,
-            summary: ExportSummary::default(),
+            sink: Some(sink),
+            rows: 0,
         })
     }
 
     /// Adds one record.
     ///
     /// # Errors
-    /// `Io`/`Encode` when a file cannot be written.
+    /// `Io`/`Encode` when it cannot be written.
     pub fn push(&mut self, record: &CorpusRecord) -> Result<(), ParquetError> {
-        let key = if self.partition.is_empty() {
-            PathBuf::new()
-        } else {
-            partition::dir_of(record, &self.partition)
-        };
-        if !self.open.contains_key(&key) {
-            self.open_file(key.clone())?;
+        match &mut self.sink {
+            Some(Sink::Single(file)) => file.push(record)?,
+            Some(Sink::Partitioned(spool)) => {
+                spool.push(partition::dir_of(record, &self.partition), record)?;
+            }
+            None => {}
         }
-        self.clock += 1;
-        let Some(file) = self.open.get_mut(&key) else {
-            return Ok(());
-        };
-        file.last_used = self.clock;
-        file.decoder
-            .serialize(std::slice::from_ref(record))
-            .map_err(|e| encode(&file.path, &e))?;
-        self.summary.rows += 1;
-        if file.decoder.len() >= BATCH_ROWS {
-            write_batch(file, &self.schema)?;
-            self.keep_budget()?;
-        }
+        self.rows += 1;
         Ok(())
     }
 
-    /// Writes what is buffered, closes every file and renames it into place.
+    /// Completes the output: closes the single file, or writes every partition's file from
+    /// its spool, in partition order.
     ///
     /// # Errors
     /// `Io`/`Encode` when a file cannot be completed.
     pub fn finish(mut self) -> Result<ExportSummary, ParquetError> {
-        if self.partition.is_empty() && self.open.is_empty() {
-            // An empty export still writes a readable file with the schema.
-            self.open_file(PathBuf::new())?;
-        }
-        let mut keys: Vec<PathBuf> = self.open.keys().cloned().collect();
-        keys.sort();
-        for key in keys {
-            self.close_file(&key)?;
-        }
-        Ok(self.summary)
-    }
-
-    fn open_file(&mut self, key: PathBuf) -> Result<(), ParquetError> {
-        if self.open.len() >= MAX_OPEN_FILES {
-            let oldest = self
-                .open
-                .iter()
-                .min_by_key(|(_, f)| f.last_used)
-                .map(|(k, _)| k.clone());
-            if let Some(k) = oldest {
-                self.close_file(&k)?;
+        let mut summary = ExportSummary {
+            rows: self.rows,
+            files: Vec::new(),
+        };
+        match self.sink.take() {
+            Some(Sink::Single(file)) => summary.files.push(file.finish()?),
+            Some(Sink::Partitioned(spool)) => {
+                for (key, spooled) in spool.finish()? {
+                    summary.files.push(self.write_partition(&key, &spooled)?);
+                    // The spool shrinks as the output grows: the export needs room for the
+                    // spool plus one partition's Parquet file, not twice the corpus.
+                    let _ = std::fs::remove_file(&spooled);
+                }
             }
+            None => {}
         }
-        let path = if self.partition.is_empty() {
-            self.out.clone()
-        } else {
-            let n = self.next_part.entry(key.clone()).or_insert(0);
-            let dir = self.out.join(&key);
-            std::fs::create_dir_all(&dir).map_err(|source| ParquetError::Io {
-                path: dir.clone(),
-                source,
-            })?;
-            let p = dir.join(format!("part-{n}.parquet"));
-            *n += 1;
-            p
-        };
-        let tmp = tmp_path(&path);
-        let f = File::create(&tmp).map_err(|source| ParquetError::Io {
-            path: tmp.clone(),
-            source,
-        })?;
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            .set_max_row_group_size(ROW_GROUP_ROWS)
-            .build();
-        let writer = ArrowWriter::try_new(f, self.schema.clone(), Some(props))
-            .map_err(|e| encode(&path, &e))?;
-        let decoder = arrow_json::ReaderBuilder::new(self.decode_schema.clone())
-            .with_batch_size(BATCH_ROWS)
-            .build_decoder()
-            .map_err(|e| encode(&path, &e))?;
-        self.open.insert(
-            key,
-            OpenFile {
-                path,
-                decoder,
-                writer,
-                last_used: self.clock,
-            },
-        );
-        Ok(())
+        Ok(summary)
     }
 
-    fn close_file(&mut self, key: &Path) -> Result<(), ParquetError> {
-        let Some(mut file) = self.open.remove(key) else {
-            return Ok(());
-        };
-        write_batch(&mut file, &self.schema)?;
-        let OpenFile { path, writer, .. } = file;
-        writer.close().map_err(|e| encode(&path, &e))?;
-        let tmp = tmp_path(&path);
-        std::fs::rename(&tmp, &path).map_err(|source| ParquetError::Io {
-            path: path.clone(),
+    /// Writes `<out>/<key>/part-0.parquet` from the partition's spool file.
+    fn write_partition(&self, key: &Path, spooled: &Path) -> Result<PathBuf, ParquetError> {
+        let dir = self.out.join(key);
+        std::fs::create_dir_all(&dir).map_err(|source| ParquetError::Io {
+            path: dir.clone(),
             source,
         })?;
-        self.summary.files.push(path);
-        Ok(())
-    }
-
-    /// Flushes the largest unfinished row group while the open files buffer too much.
-    fn keep_budget(&mut self) -> Result<(), ParquetError> {
-        let total: usize = self
-            .open
-            .values()
-            .map(|f| f.writer.in_progress_size())
-            .sum();
-        if total <= IN_PROGRESS_BUDGET {
-            return Ok(());
-        }
-        if let Some(file) = self
-            .open
-            .values_mut()
-            .max_by_key(|f| f.writer.in_progress_size())
-        {
-            file.writer.flush().map_err(|e| encode(&file.path, &e))?;
-        }
-        Ok(())
+        let mut file = FileWriter::create(
+            &dir.join("part-0.parquet"),
+            &self.schema,
+            &self.decode_schema,
+        )?;
+        let input = File::open(spooled).map_err(|source| ParquetError::Io {
+            path: spooled.to_owned(),
+            source,
+        })?;
+        file.push_json(BufReader::with_capacity(1 << 20, input), spooled)?;
+        file.finish()
     }
 }
 
-/// Hands the decoded rows to the writer, cast to the final (dictionary) types.
-fn write_batch(file: &mut OpenFile, schema: &SchemaRef) -> Result<(), ParquetError> {
-    let Some(batch) = file.decoder.flush().map_err(|e| encode(&file.path, &e))? else {
-        return Ok(());
-    };
-    let columns: Vec<ArrayRef> = batch
-        .columns()
-        .iter()
-        .zip(schema.fields())
-        .map(|(col, field)| arrow_cast::cast(col, field.data_type()))
-        .collect::<Result<_, _>>()
-        .map_err(|e| encode(&file.path, &e))?;
-    let batch =
-        RecordBatch::try_new(schema.clone(), columns).map_err(|e| encode(&file.path, &e))?;
-    file.writer
-        .write(&batch)
-        .map_err(|e| encode(&file.path, &e))
+impl Drop for ParquetExport {
+    fn drop(&mut self) {
+        // Finished or failed half-way, a partitioned export leaves no spool behind.
+        if !self.partition.is_empty() {
+            let _ = std::fs::remove_dir_all(spool_dir(&self.out));
+        }
+    }
 }
 
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".tmp");
-    PathBuf::from(s)
+fn spool_dir(out: &Path) -> PathBuf {
+    out.join(".spool")
 }
 
 fn encode(path: &Path, e: &dyn std::fmt::Display) -> ParquetError {

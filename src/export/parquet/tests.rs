@@ -1,8 +1,8 @@
 use std::fs::File;
 
-use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMicrosecondType;
+use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{Value, json};
@@ -173,16 +173,16 @@ fn partitions_by_source_and_publisher_month() {
 }
 
 #[test]
-fn many_partitions_close_files_and_start_new_parts() {
+fn partitions_revisited_after_their_spool_closed_still_get_one_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let mut ex = ParquetExport::create(&out, &[PartitionKey::Month]).unwrap();
-    // More months than files kept open, visited twice: the second visit starts part-1.
+    // More months than spool files kept open, visited twice: the second visit reopens the
+    // spool for appending, and each month still ends as one file with both rows.
+    let months = 200;
     for round in 0..2 {
-        for m in 1..=(MAX_OPEN_FILES + 4) {
-            let year = 2000 + m / 12;
-            let month = m % 12 + 1;
-            let when = format!("{year}-{month:02}-10T12:00:00Z");
+        for m in 0..months {
+            let when = format!("{}-{:02}-10T12:00:00Z", 2000 + m / 12, m % 12 + 1);
             ex.push(&record(
                 &format!("r{round}m{m}"),
                 "belta_en",
@@ -193,17 +193,85 @@ fn many_partitions_close_files_and_start_new_parts() {
         }
     }
     let summary = ex.finish().unwrap();
-    assert_eq!(summary.rows, 2 * (MAX_OPEN_FILES + 4));
-    let total: usize = summary
-        .files
-        .iter()
-        .map(|f| {
-            read_back(f)
-                .iter()
-                .map(RecordBatch::num_rows)
-                .sum::<usize>()
-        })
-        .sum();
-    assert_eq!(total, summary.rows);
-    assert!(summary.files.iter().any(|f| f.ends_with("part-1.parquet")));
+    assert_eq!(summary.rows, 2 * months);
+    assert_eq!(summary.files.len(), months);
+    for f in &summary.files {
+        assert!(f.ends_with("part-0.parquet"), "{}", f.display());
+        let rows: usize = read_back(f).iter().map(RecordBatch::num_rows).sum();
+        assert_eq!(rows, 2, "{}", f.display());
+    }
+    assert!(!out.join(".spool").exists(), "the spool is removed");
+}
+
+#[test]
+fn a_failed_partitioned_export_leaves_no_spool() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut ex = ParquetExport::create(&out, &[PartitionKey::Source]).unwrap();
+    ex.push(&record("a", "belta_en", None, "2025-05-05T10:00:00Z"))
+        .unwrap();
+    assert!(out.join(".spool").is_dir());
+    drop(ex);
+    assert!(!out.join(".spool").exists());
+}
+
+#[test]
+fn partitions_visited_in_random_order_get_one_file_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let keys = [PartitionKey::Source, PartitionKey::Month];
+    let mut ex = ParquetExport::create(&out, &keys).unwrap();
+    // 40 sources × 6 months, 25 records each, in a shuffled (fixed-seed) arrival order: the
+    // order a corpus read in arrival order has.
+    let mut order: Vec<usize> = (0..40 * 6 * 25).collect();
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    for i in (1..order.len()).rev() {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        order.swap(i, (seed >> 33) as usize % (i + 1));
+    }
+    for n in order {
+        let (source, month) = ((n / 25) % 40, (n / 25) / 40 + 1);
+        let when = format!("2025-{month:02}-10T12:00:00Z");
+        ex.push(&record(
+            &format!("r{n}"),
+            &format!("s{source}"),
+            Some(&when),
+            &when,
+        ))
+        .unwrap();
+    }
+    let summary = ex.finish().unwrap();
+    assert_eq!(summary.rows, 40 * 6 * 25);
+    assert_eq!(summary.files.len(), 40 * 6, "one file per partition");
+    for f in &summary.files {
+        assert!(f.ends_with("part-0.parquet"), "{}", f.display());
+        let rows: usize = read_back(f).iter().map(RecordBatch::num_rows).sum();
+        assert_eq!(rows, 25, "{}", f.display());
+    }
+}
+
+#[test]
+fn spooled_partition_holds_the_same_values_as_a_direct_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = [
+        record(
+            "a1",
+            "belta_en",
+            Some("2025-05-31T23:30:00+03:00"),
+            "2025-06-01T00:00:00Z",
+        ),
+        record("a2", "belta_en", None, "2025-05-04T00:00:00.123456Z"),
+    ];
+    let single = dir.path().join("one.parquet");
+    let mut ex = ParquetExport::create(&single, &[]).unwrap();
+    let parts = dir.path().join("parts");
+    let mut px = ParquetExport::create(&parts, &[PartitionKey::Source]).unwrap();
+    for r in &records {
+        ex.push(r).unwrap();
+        px.push(r).unwrap();
+    }
+    ex.finish().unwrap();
+    let files = px.finish().unwrap().files;
+    assert_eq!(files.len(), 1);
+    assert_eq!(read_back(&single), read_back(&files[0]));
 }

@@ -1,0 +1,426 @@
+//! The near-duplicate index on disk, in bounded memory: a [`NearStore`] over a row backend
+//! ([`NearBackend`], SQLite in the pipeline), built like a log-structured merge tree.
+//!
+//! # Layout
+//! - Records (`near_record`): one row each, by dense record number, with their cluster; read
+//!   by number when a band key names them, updated in place when clusters merge.
+//! - The **tail**: band keys of the newest records (at most [`Shape::tail_docs`]), held in
+//!   memory in a [`BandTable`] and, row by row, in `near_tail` so that opening rebuilds it
+//!   from at most that many rows instead of loading the whole index.
+//! - **Runs**: when the tail is full it is written as one immutable run, postings sorted by
+//!   band key and cut into ~1 KiB buckets (`near_band`, one row per bucket, appended in key
+//!   order). When [`Shape::fan_in`] runs of one level exist they are merged into one run of the
+//!   next level, so a corpus of `N` records has `O(fan_in · log(N / tail_docs))` runs and each
+//!   posting is rewritten `O(log(N / tail_docs))` times, by sequential appends.
+//!
+//! A lookup gathers the records under each band key from the tail and from one bucket per
+//! run, and keeps those with at least [`MIN_BAND_MATCHES`] keys, exactly the set
+//! [`super::MemStore`] finds: the clusters are the same, whatever the arrival order.
+//!
+//! Each run carries a Bloom filter of its keys ([`KeyFilter`]), kept in memory: a run's bucket
+//! is read only for the keys its filter may hold.
+//!
+//! # Memory
+//! The tail (8 bytes per posting, 64 per record: 32 MiB at the default 65 536 records), the
+//! run filters ([`filter::BITS_PER_KEY`] bits per posting: 24 bytes per record, 240 MB at
+//! 10 M records, the one part that grows with the corpus), the run list, and the ids named by
+//! the plan in progress. The backend's page cache is bounded by the backend.
+//!
+//! # Durability
+//! Writes go to the backend as they happen and become durable at [`DiskStore::commit`],
+//! which also stores the record count and the id digest ([`id_digest`]) the pipeline checks
+//! the corpus against. A failed write leaves the in-memory part ahead of the backend: the
+//! caller must treat the index as dirty and rebuild it.
+
+pub mod backend;
+pub mod filter;
+pub mod infos;
+pub mod run;
+
+use std::collections::HashMap;
+
+use super::bands::BandTable;
+use super::link::{NearStore, Plan};
+use super::minhash::MIN_BAND_MATCHES;
+use super::rank::{DocInfo, IndexedDoc};
+use infos::InfoCache;
+
+pub use backend::{NearBackend, RunInfo, StoredDoc};
+pub use filter::KeyFilter;
+
+/// How big the tail grows and how runs are merged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Records held in the tail before it is written as a run.
+    pub tail_docs: u32,
+    /// Runs of one level merged at once into a run of the next.
+    pub fan_in: usize,
+}
+
+impl Shape {
+    /// 65 536 records in the tail (32 MiB of postings; opening reads at most that many
+    /// `near_tail` rows), runs merged four at a time (at 10 M records: at most 12 runs, each
+    /// posting rewritten 4 times).
+    pub const DEFAULT: Self = Self {
+        tail_docs: 1 << 16,
+        fan_in: 4,
+    };
+}
+
+/// Order-independent digest of a set of record ids (wrapping sum of a 64-bit hash of each),
+/// so an index can be checked against the corpus without reading its ids back.
+pub fn id_digest<'a>(ids: impl IntoIterator<Item = &'a str>) -> u64 {
+    ids.into_iter()
+        .fold(0u64, |acc, id| acc.wrapping_add(id_hash(id)))
+}
+
+fn id_hash(id: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in id.as_bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    super::shingle::mix64(h)
+}
+
+/// The on-disk index (see the module doc).
+#[derive(Debug)]
+pub struct DiskStore<B> {
+    backend: B,
+    shape: Shape,
+    runs: Vec<RunInfo>,
+    /// Key filter of each run, by run number.
+    filters: HashMap<u32, KeyFilter>,
+    tail: BandTable,
+    tail_start: u32,
+    next_doc: u32,
+    digest: u64,
+    /// Record numbers of the ids named by the plan in progress (cleared at every lookup).
+    resolved: HashMap<String, u32>,
+    /// Screening data of recently named records.
+    infos: InfoCache,
+}
+
+/// Records whose screening data [`DiskStore`] keeps in memory (about 16 MiB).
+const INFO_CACHE: usize = 1 << 16;
+
+impl<B: NearBackend> DiskStore<B> {
+    /// Opens the index held by `backend`: reads the run list and rebuilds the tail from
+    /// `near_tail`, nothing else. The second value is `false` when the stored rows do not fit
+    /// together (runs not contiguous, tail rows missing, count not the committed one): the
+    /// caller must then [`DiskStore::clear`] and rebuild.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn open(mut backend: B, shape: Shape) -> Result<(Self, bool), B::Error> {
+        let (mut ok, mut runs, mut filters) = (true, Vec::new(), HashMap::new());
+        for (r, bytes) in backend.runs()? {
+            match KeyFilter::from_bytes(&bytes) {
+                Some(f) => drop(filters.insert(r.run, f)),
+                None => ok = false,
+            }
+            runs.push(r);
+        }
+        runs.sort_by_key(|r| r.run);
+        let next_doc = backend.next_doc()?;
+        let mut by_doc: Vec<&RunInfo> = runs.iter().collect();
+        by_doc.sort_by_key(|r| r.first_doc);
+        let mut tail_start = 0;
+        for r in by_doc {
+            ok &= r.first_doc == tail_start;
+            tail_start = r.end_doc;
+        }
+        let (mut tail, mut expected) = (BandTable::default(), tail_start);
+        backend.tail(tail_start, &mut |doc, keys| {
+            ok &= doc == expected;
+            expected = doc.saturating_add(1);
+            for k in keys {
+                tail.load(k, doc);
+            }
+        })?;
+        tail.merge();
+        ok &= expected == next_doc;
+        let records = backend.meta("records")?.and_then(|v| v.parse::<u32>().ok());
+        ok &= records.unwrap_or(0) == next_doc;
+        let digest = backend.meta("digest")?;
+        let digest = digest.and_then(|v| u64::from_str_radix(&v, 16).ok());
+        let store = Self {
+            backend,
+            shape,
+            runs,
+            filters,
+            tail,
+            tail_start,
+            next_doc,
+            digest: digest.unwrap_or(0),
+            resolved: HashMap::new(),
+            infos: InfoCache::new(INFO_CACHE),
+        };
+        Ok((store, ok))
+    }
+
+    /// Records stored.
+    pub fn len(&self) -> usize {
+        self.next_doc as usize
+    }
+
+    /// Whether nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.next_doc == 0
+    }
+
+    /// [`id_digest`] of the stored ids.
+    pub fn digest(&self) -> u64 {
+        self.digest
+    }
+
+    /// The runs on disk, oldest first.
+    pub fn runs(&self) -> &[RunInfo] {
+        &self.runs
+    }
+
+    /// Records in the in-memory tail.
+    pub fn tail_len(&self) -> u32 {
+        self.next_doc - self.tail_start
+    }
+
+    /// The backend, for its own queries (metadata, sizes).
+    pub fn backend(&mut self) -> &mut B {
+        &mut self.backend
+    }
+
+    /// The stored record `doc` (its cluster as a record number).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn record(&mut self, doc: u32) -> Result<Option<StoredDoc>, B::Error> {
+        self.backend.record(doc)
+    }
+
+    /// Records other than `head` in the cluster of canonical record `head`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn others(&mut self, head: u32) -> Result<Vec<StoredDoc>, B::Error> {
+        self.backend.members(head)
+    }
+
+    /// Makes every change durable, with the record count and id digest.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn commit(&mut self) -> Result<(), B::Error> {
+        self.backend
+            .set_meta("records", &self.next_doc.to_string())?;
+        self.backend
+            .set_meta("digest", &format!("{:016x}", self.digest))?;
+        self.backend.commit()
+    }
+
+    /// Empties the index (metadata other than count and digest is kept).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn clear(&mut self) -> Result<(), B::Error> {
+        self.backend.clear()?;
+        self.runs.clear();
+        self.filters.clear();
+        self.infos.clear();
+        self.tail = BandTable::default();
+        (self.tail_start, self.next_doc, self.digest) = (0, 0, 0);
+        self.resolved.clear();
+        self.commit()
+    }
+
+    /// Records under any of `keys`, one entry per (key, record) posting.
+    fn postings(&mut self, keys: &[u32]) -> Result<Vec<u32>, B::Error> {
+        let mut found = Vec::new();
+        for &key in keys {
+            self.tail.for_each(key, |d| found.push(d));
+        }
+        for r in &self.runs {
+            let keys: Vec<u32> = match self.filters.get(&r.run) {
+                Some(f) => keys.iter().copied().filter(|&k| f.may_contain(k)).collect(),
+                None => keys.to_vec(),
+            };
+            if keys.is_empty() {
+                continue;
+            }
+            let buckets: Vec<u32> = keys.iter().map(|&k| r.bucket(k)).collect();
+            let blobs = self.backend.buckets(r.run, &buckets)?;
+            for &key in &keys {
+                let b = r.bucket(key);
+                if let Some((_, blob)) = blobs.iter().find(|(bb, _)| *bb == b) {
+                    run::search(blob, key, |d| found.push(d));
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The id of `doc`'s canonical record, remembered for the plan in progress.
+    fn head_id(&mut self, d: &StoredDoc) -> Result<Option<String>, B::Error> {
+        if d.cluster == d.doc {
+            return Ok(Some(d.info.id().to_owned()));
+        }
+        let Some(head) = self.backend.record(d.cluster)? else {
+            return Ok(None);
+        };
+        self.resolved.insert(head.info.id().to_owned(), head.doc);
+        Ok(Some(head.info.rank.id))
+    }
+
+    fn indexed(&mut self, d: StoredDoc) -> Result<Option<IndexedDoc>, B::Error> {
+        let Some(cluster) = self.head_id(&d)? else {
+            return Ok(None);
+        };
+        self.resolved.insert(d.info.id().to_owned(), d.doc);
+        Ok(Some(IndexedDoc {
+            info: d.info,
+            cluster,
+        }))
+    }
+
+    /// Writes the tail as a level-0 run, then merges levels that are full.
+    fn flush_tail(&mut self) -> Result<(), B::Error> {
+        let sorted = self.tail.take_sorted();
+        let out = RunInfo {
+            run: self.next_run(),
+            level: 0,
+            first_doc: self.tail_start,
+            end_doc: self.next_doc,
+            bits: run::choose_bits(sorted.len() as u64),
+            postings: sorted.len() as u64,
+        };
+        let filter = run::write(&mut self.backend, &sorted, &out, self.next_doc)?;
+        self.filters.insert(out.run, filter);
+        self.runs.push(out);
+        self.tail_start = self.next_doc;
+        while let Some(level) = self.full_level() {
+            self.merge_level(level)?;
+        }
+        Ok(())
+    }
+
+    fn next_run(&self) -> u32 {
+        self.runs.iter().map(|r| r.run + 1).max().unwrap_or(0)
+    }
+
+    fn full_level(&self) -> Option<u32> {
+        let mut count: HashMap<u32, usize> = HashMap::new();
+        for r in &self.runs {
+            *count.entry(r.level).or_default() += 1;
+        }
+        count
+            .into_iter()
+            .filter(|&(_, n)| n >= self.shape.fan_in)
+            .map(|(l, _)| l)
+            .min()
+    }
+
+    /// Merges the oldest `fan_in` runs of `level` into one run of the next level.
+    fn merge_level(&mut self, level: u32) -> Result<(), B::Error> {
+        let inputs: Vec<RunInfo> = self
+            .runs
+            .iter()
+            .filter(|r| r.level == level)
+            .take(self.shape.fan_in)
+            .copied()
+            .collect();
+        let postings = inputs.iter().map(|r| r.postings).sum();
+        let out = RunInfo {
+            run: self.next_run(),
+            level: level + 1,
+            first_doc: inputs.iter().map(|r| r.first_doc).min().unwrap_or(0),
+            end_doc: inputs.iter().map(|r| r.end_doc).max().unwrap_or(0),
+            bits: run::choose_bits(postings),
+            postings,
+        };
+        let filter = run::merge(&mut self.backend, &inputs, &out, self.tail_start)?;
+        for r in &inputs {
+            self.filters.remove(&r.run);
+        }
+        self.filters.insert(out.run, filter);
+        self.runs.retain(|r| !inputs.contains(r));
+        self.runs.push(out);
+        Ok(())
+    }
+}
+
+impl<B: NearBackend> NearStore for DiskStore<B> {
+    type Error = B::Error;
+
+    fn candidates(
+        &mut self,
+        bands: &[u32],
+        keep: &mut dyn FnMut(&DocInfo) -> bool,
+    ) -> Result<Vec<IndexedDoc>, B::Error> {
+        self.resolved.clear();
+        let mut found = self.postings(bands)?;
+        found.sort_unstable();
+        let mut kept = Vec::new();
+        for run in found.chunk_by(|a, b| a == b) {
+            if run.len() < MIN_BAND_MATCHES {
+                continue;
+            }
+            let doc = run[0];
+            if self.infos.get(doc).is_none() {
+                let Some(d) = self.backend.record(doc)? else {
+                    continue;
+                };
+                self.infos.insert(doc, d.info);
+            }
+            if !self.infos.get(doc).is_some_and(&mut *keep) {
+                continue;
+            }
+            // Passed the screen (about one a record): read it again for its current cluster.
+            if let Some(d) = self.backend.record(doc)? {
+                kept.extend(self.indexed(d)?);
+            }
+        }
+        Ok(kept)
+    }
+
+    fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, B::Error> {
+        let Some(&h) = self.resolved.get(head) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        let rows = self.backend.record(h)?.into_iter();
+        for d in rows.chain(self.backend.members(h)?) {
+            self.resolved.insert(d.info.id().to_owned(), d.doc);
+            out.push(IndexedDoc {
+                info: d.info,
+                cluster: head.to_owned(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn apply(&mut self, plan: &Plan) -> Result<(), B::Error> {
+        let doc = self.next_doc;
+        let cluster = self.resolved.get(&plan.cluster).copied().unwrap_or(doc);
+        let stored = StoredDoc {
+            doc,
+            info: plan.insert.clone(),
+            cluster,
+        };
+        self.backend.insert(&stored, &plan.bands)?;
+        // The new record may be the merged cluster's canonical record.
+        self.resolved.insert(plan.insert.id().to_owned(), doc);
+        for (from, to) in &plan.relabel {
+            if let (Some(&f), Some(&t)) = (self.resolved.get(from), self.resolved.get(to)) {
+                self.backend.move_cluster(f, t)?;
+            }
+        }
+        for &key in &plan.bands {
+            self.tail.insert(key, doc);
+        }
+        self.digest = self.digest.wrapping_add(id_hash(plan.insert.id()));
+        self.next_doc += 1;
+        self.resolved.clear();
+        if self.tail_len() >= self.shape.tail_docs {
+            self.flush_tail()?;
+        }
+        Ok(())
+    }
+}

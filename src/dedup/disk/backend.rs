@@ -1,0 +1,156 @@
+//! The storage a [`super::DiskStore`] runs on, as a small trait over backend-neutral tables:
+//! SQLite today (`state::NearDb`), PostgreSQL for the scale-out issue. The trait only moves
+//! rows; every decision (which run to read, when to write a run, when to merge) is made by
+//! `DiskStore`, so a second backend is a translation of these calls into its SQL.
+//!
+//! # Tables
+//! Types are given as SQLite / PostgreSQL. Record numbers (`doc`) are dense, from 0, in
+//! insertion order; band keys are 32-bit, stored in blobs, never as integers.
+//!
+//! | table | columns | key | what it holds |
+//! |---|---|---|---|
+//! | `near_meta` | `key TEXT`, `value TEXT` | `key` | parameters, `dirty` flag, id digest, count |
+//! | `near_record` | `doc INTEGER / BIGINT`, `id TEXT`, `cluster INTEGER / BIGINT`, `published INTEGER / BIGINT NULL` (µs since the epoch), `republished INTEGER / BOOLEAN`, `source TEXT`, `url_len INTEGER`, `shingles INTEGER`, `signature BLOB / BYTEA` (64 × u16 LE) | `doc` | one row per record: what screening and ranking need, and its cluster (`doc` of the canonical record) |
+//! | (index) `near_record_member` | `(cluster) WHERE cluster <> doc` | | members of clusters, without the singletons (a partial index in both) |
+//! | `near_tail` | `doc`, `bands BLOB / BYTEA` (64 × u32 LE) | `doc` | band keys of records not yet in a run, so the in-memory tail can be rebuilt on open |
+//! | `near_run` | `run INTEGER / BIGINT`, `level INTEGER`, `first_doc`, `end_doc`, `bits INTEGER`, `postings INTEGER / BIGINT`, `filter BLOB / BYTEA` | `run` | one immutable sorted run of postings covering records `first_doc..end_doc`, cut into `2^bits` buckets by the top bits of the key, with the Bloom filter of its keys (`super::filter`) |
+//! | `near_band` | `slot INTEGER / BIGINT` (= `run · 2³² + bucket`), `entries BLOB / BYTEA` | `slot` | one bucket of a run: postings sorted by (key, doc), each `key u32 LE, doc u32 LE` |
+//!
+//! A candidate lookup reads, for each run, the bucket of each band key the run's filter may
+//! hold: one primary-key point read per run and such key (`slot IN (…)`), never a scan.
+
+use crate::dedup::rank::DocInfo;
+
+/// A stored record: what the index knows about it and the cluster it is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDoc {
+    /// Dense record number.
+    pub doc: u32,
+    /// Rank, shingle count, compact signature.
+    pub info: DocInfo,
+    /// `doc` of its cluster's canonical record (`doc` itself when it is the canonical one).
+    pub cluster: u32,
+}
+
+/// One immutable run of postings (a row of `near_run`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunInfo {
+    /// Run number; newer runs have larger numbers.
+    pub run: u32,
+    /// Merge level: a run written from the tail is level 0; merging runs of level `l` gives `l + 1`.
+    pub level: u32,
+    /// First record number covered.
+    pub first_doc: u32,
+    /// One past the last record number covered.
+    pub end_doc: u32,
+    /// The run is cut into `2^bits` buckets by the top `bits` bits of the band key.
+    pub bits: u32,
+    /// Postings (record, band key) held.
+    pub postings: u64,
+}
+
+impl RunInfo {
+    /// The bucket of `key` in this run.
+    pub fn bucket(&self, key: u32) -> u32 {
+        if self.bits == 0 {
+            0
+        } else {
+            key >> (32 - self.bits)
+        }
+    }
+}
+
+/// Row storage for the on-disk index. Writes may be buffered in an open transaction until
+/// [`NearBackend::commit`]; reads see them.
+pub trait NearBackend {
+    /// Storage error.
+    type Error;
+    /// A value of `near_meta`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn meta(&mut self, key: &str) -> Result<Option<String>, Self::Error>;
+    /// Sets a value of `near_meta`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), Self::Error>;
+    /// One past the largest record number stored (0 when empty).
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn next_doc(&mut self) -> Result<u32, Self::Error>;
+    /// The record numbered `doc`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn record(&mut self, doc: u32) -> Result<Option<StoredDoc>, Self::Error>;
+    /// Records whose cluster is `head`, `head` itself excluded.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn members(&mut self, head: u32) -> Result<Vec<StoredDoc>, Self::Error>;
+    /// Stores a new record (`near_record`) and its band keys (`near_tail`).
+    ///
+    /// # Errors
+    /// Storage failures, including a record number already stored.
+    fn insert(&mut self, doc: &StoredDoc, bands: &[u32]) -> Result<(), Self::Error>;
+    /// Moves every record of cluster `from` (its canonical record included) to cluster `to`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn move_cluster(&mut self, from: u32, to: u32) -> Result<(), Self::Error>;
+    /// Band keys of every record numbered `from` or more in `near_tail`, in record order.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn tail(&mut self, from: u32, f: &mut dyn FnMut(u32, Vec<u32>)) -> Result<(), Self::Error>;
+    /// Every run with its filter bytes, in run order.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn runs(&mut self) -> Result<Vec<(RunInfo, Vec<u8>)>, Self::Error>;
+    /// The buckets `buckets` of `run` (repeats allowed), as `(bucket, entries)`; buckets with
+    /// no postings are absent.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn buckets(&mut self, run: u32, buckets: &[u32]) -> Result<Vec<(u32, Vec<u8>)>, Self::Error>;
+    /// Calls `f` with the entries of every bucket `lo..=hi` of `run`, in bucket order.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn bucket_range(
+        &mut self,
+        run: u32,
+        lo: u32,
+        hi: u32,
+        f: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), Self::Error>;
+    /// Stores one bucket of a run being written.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn put_bucket(&mut self, run: u32, bucket: u32, entries: &[u8]) -> Result<(), Self::Error>;
+    /// Registers a run whose buckets are stored, with its filter bytes, and forgets the
+    /// `near_tail` rows of records before `tail_from`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn put_run(&mut self, run: &RunInfo, filter: &[u8], tail_from: u32) -> Result<(), Self::Error>;
+    /// Deletes a run and its buckets.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn delete_run(&mut self, run: u32) -> Result<(), Self::Error>;
+    /// Deletes every record, run and bucket (`near_meta` is kept).
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn clear(&mut self) -> Result<(), Self::Error>;
+    /// Makes every write so far durable, atomically.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn commit(&mut self) -> Result<(), Self::Error>;
+}
