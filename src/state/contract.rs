@@ -70,6 +70,7 @@ contract!(
     failures_are_retried_then_exhausted_and_listed,
     admitting_twice_keeps_state_and_first_order,
     states_of_many_keys_at_once,
+    one_batch_moves_a_new_url_twice_in_order,
 );
 
 fn sid(s: &str) -> SourceId {
@@ -253,4 +254,41 @@ fn states_of_many_keys_at_once(b: &dyn Backend) {
     assert_eq!(plan.work.len(), 41, "40 owed + 1 new");
     assert_eq!((plan.new, plan.closed), (1, 10));
     assert_eq!(f.state(&key("never-listed")).unwrap(), None);
+}
+
+fn one_batch_moves_a_new_url_twice_in_order(b: &dyn Backend) {
+    let f = b.open();
+    let raw = RawLocation {
+        file: "2026/01/01/y.warc.gz".into(),
+        offset: 1,
+        length: 2,
+    };
+    let ch = |p: &str, transition| Change {
+        key: key(p),
+        source: sid("s"),
+        transition,
+    };
+    f.apply(&[
+        ch("z", Transition::Fetched { raw: raw.clone() }),
+        ch("new", Transition::Fetched { raw: raw.clone() }),
+        ch(
+            "new",
+            Transition::Ingested {
+                record: RecordId::new("r1"),
+                duplicate: true,
+                validators: Validators::default(),
+            },
+        ),
+    ])
+    .unwrap();
+    assert_eq!(
+        f.state(&key("new")).unwrap(),
+        Some(UrlState::Ingested {
+            record: RecordId::new("r1"),
+            duplicate: true
+        })
+    );
+    assert_eq!(f.state(&key("z")).unwrap(), Some(UrlState::Fetched { raw }));
+    let unrecovered = f.unrecovered().unwrap();
+    assert_eq!(unrecovered.len(), 1, "only z waits for its record");
 }

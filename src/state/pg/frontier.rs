@@ -1,7 +1,7 @@
 //! [`FrontierStore`] on PostgreSQL: the same queries as the SQLite backend, made safe for many
-//! writers. A transition locks its row (`SELECT … FOR UPDATE`) before it reads the current
-//! state, so two workers never both move a URL from the same state; a batch locks its rows in
-//! key order, so two batches cannot deadlock. Admission is one `INSERT … SELECT FROM unnest`
+//! writers. A batch of transitions locks its rows (`SELECT … FOR UPDATE`) before it reads the
+//! current states, so two workers never both move a URL from the same state; it inserts and
+//! locks in key order, so two batches cannot deadlock. Admission is one `INSERT … SELECT FROM unnest`
 //! per listing.
 
 use std::collections::HashMap;
@@ -117,32 +117,51 @@ fn write_state(
     Ok(())
 }
 
-/// Moves one URL: inserts it when new, locks its row, reads its state, writes the next one.
-fn apply_one(
+/// Applies `order` (sorted by key, stable) in the open transaction: inserts the new URLs and
+/// their hosts, locks every row of the batch in key order and reads its state (three
+/// statements for the batch), then writes each URL's next state (one statement per change).
+fn apply_batch(
     client: &mut impl GenericClient,
-    change: &Change,
+    order: &[&Change],
     now: DateTime<Utc>,
     policy: &RetryPolicy,
 ) -> Result<(), FrontierError> {
-    let key = change.key.as_str();
+    let mut keys: Vec<&str> = order.iter().map(|c| c.key.as_str()).collect();
+    keys.dedup();
+    let sources: Vec<&str> = order.iter().map(|c| c.source.as_str()).collect();
+    let all_keys: Vec<&str> = order.iter().map(|c| c.key.as_str()).collect();
+    let hosts: Vec<String> = all_keys.iter().map(|k| host_of(k)).collect();
     client
         .execute(
             "INSERT INTO frontier (url, source_id, host, fetch_url, first_seen, state, updated)
-             VALUES ($1, $2, $3, $1, $4, 'discovered', $4) ON CONFLICT (url) DO NOTHING",
-            &[&key, &change.source.as_str(), &host_of(key), &now],
+             SELECT u.url, u.source_id, u.host, u.url, $4, 'discovered', $4
+             FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY
+                 AS u (url, source_id, host, n)
+             ORDER BY u.n
+             ON CONFLICT (url) DO NOTHING",
+            &[&all_keys, &sources, &hosts, &now],
         )
-        .map_err(store_err("inserting a url"))?;
+        .map_err(store_err("inserting urls"))?;
     client
         .execute(
-            "INSERT INTO hosts (host) VALUES ($1) ON CONFLICT DO NOTHING",
-            &[&host_of(key)],
+            "INSERT INTO hosts (host) SELECT DISTINCT unnest($1::text[]) ON CONFLICT DO NOTHING",
+            &[&hosts],
         )
-        .map_err(store_err("inserting a host"))?;
-    let current = select(client, "WHERE url = $1 FOR UPDATE", &[&key])?
-        .pop()
-        .map(|e| e.state);
-    let next = transition::next(current.as_ref(), &change.transition, now, policy);
-    write_state(client, change, &next, now).map_err(store_err("writing a url state"))
+        .map_err(store_err("inserting hosts"))?;
+    let mut current: HashMap<UrlKey, UrlState> = select(
+        client,
+        "WHERE url = ANY($1) ORDER BY url FOR UPDATE",
+        &[&keys],
+    )?
+    .into_iter()
+    .map(|e| (e.key, e.state))
+    .collect();
+    for change in order {
+        let next = transition::next(current.get(&change.key), &change.transition, now, policy);
+        write_state(client, change, &next, now).map_err(store_err("writing a url state"))?;
+        current.insert(change.key.clone(), next);
+    }
+    Ok(())
 }
 
 /// Admission's columns, one array per column, for `unnest`.
@@ -293,9 +312,7 @@ impl FrontierStore for PgState {
         let mut tx = client
             .transaction()
             .map_err(store_err("starting a transaction"))?;
-        for change in order {
-            apply_one(&mut tx, change, now, policy)?;
-        }
+        apply_batch(&mut tx, &order, now, policy)?;
         tx.commit().map_err(store_err("committing url states"))
     }
 }

@@ -207,6 +207,23 @@ impl PgState {
         })
     }
 
+    /// Up to `limit` due URLs of a host, oldest first: the work of the host's lease holder.
+    ///
+    /// # Errors
+    /// `Store` on database failure, `Corrupt` rows.
+    pub fn due_on_host(
+        &self,
+        host: &str,
+        limit: usize,
+    ) -> Result<Vec<crate::frontier::Entry>, crate::frontier::FrontierError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        super::frontier::select(
+            &mut *self.client(),
+            &format!("f WHERE f.host = $1 AND {DUE} ORDER BY f.first_seen, f.seq LIMIT $2"),
+            &[&host, &limit],
+        )
+    }
+
     /// Pushes the host's next request to at least `not_before` (robots Crawl-delay, a
     /// Retry-After), for every worker.
     ///

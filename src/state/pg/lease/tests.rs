@@ -116,8 +116,14 @@ fn hosts_without_due_work_are_not_claimed_and_released_hosts_are() {
     };
     let st = db.open();
     assert_eq!(st.claim_host("a", MINUTE).unwrap(), None, "empty frontier");
-    seed(&st, 1, 1);
+    seed(&st, 2, 3);
     let lease = st.claim_host("a", MINUTE).unwrap().unwrap();
+    let due = st.due_on_host(&lease.host, 10).unwrap();
+    assert_eq!(due.len(), 3);
+    assert!(
+        due.iter()
+            .all(|e| e.item.url.as_str().contains(&lease.host))
+    );
     st.release_host("a", &lease.host).unwrap();
     assert_eq!(
         st.claim_host("b", MINUTE).unwrap().map(|l| l.host),
