@@ -8,6 +8,8 @@
 
 #[path = "common/rng.rs"]
 mod rng;
+#[path = "common/text.rs"]
+mod text;
 
 use std::fs;
 use std::io::{BufWriter, Write};
@@ -17,6 +19,7 @@ use std::time::Instant;
 
 use rng::Rng;
 use serde_json::json;
+use text::sentence;
 
 const SEGMENT: usize = 1000;
 const SOURCES: [&str; 12] = [
@@ -33,45 +36,6 @@ const SOURCES: [&str; 12] = [
     "reuters",
     "ap",
 ];
-const WORDS: [&str; 24] = [
-    "minister",
-    "said",
-    "the",
-    "agreement",
-    "cooperation",
-    "visit",
-    "economy",
-    "regional",
-    "development",
-    "growth",
-    "export",
-    "agency",
-    "government",
-    "meeting",
-    "president",
-    "talks",
-    "project",
-    "investment",
-    "industry",
-    "energy",
-    "forum",
-    "delegation",
-    "trade",
-    "partners",
-];
-
-fn sentence(rng: &mut Rng, words: usize) -> String {
-    let mut s = String::with_capacity(words * 9);
-    for i in 0..words {
-        if i > 0 {
-            s.push(' ');
-        }
-        s.push_str(WORDS[rng.below(WORDS.len())]);
-    }
-    s.push('.');
-    s
-}
-
 fn record(i: usize) -> serde_json::Value {
     let mut rng = Rng(i as u64 * 0x9e37 + 7);
     let source = SOURCES[rng.below(SOURCES.len())];

@@ -13,12 +13,20 @@
 //! `cargo bench --bench report` (or `-- 100000` for a smaller corpus). Exits 1 when the report
 //! takes more than 60 s or 500 MB.
 
+#[path = "common/rng.rs"]
+mod rng;
+#[path = "common/text.rs"]
+mod text;
+
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
+
+use rng::Rng;
+use text::sentence;
 
 /// The bounds for the report at 1 000 000 records.
 const MAX_WALL_S: f64 = 60.0;
@@ -47,62 +55,6 @@ const CHANNELS: [&str; 8] = [
     "Bloomberg",
     "Kyodo",
 ];
-const WORDS: [&str; 24] = [
-    "minister",
-    "said",
-    "the",
-    "agreement",
-    "cooperation",
-    "visit",
-    "economy",
-    "regional",
-    "development",
-    "growth",
-    "export",
-    "agency",
-    "government",
-    "meeting",
-    "president",
-    "talks",
-    "project",
-    "investment",
-    "industry",
-    "energy",
-    "forum",
-    "delegation",
-    "trade",
-    "partners",
-];
-
-/// splitmix64: small, fast, seedable per story, so every run sees the same corpus.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n.max(1) as u64) as usize
-    }
-}
-
-fn sentence(rng: &mut Rng, words: usize) -> String {
-    let mut s = String::with_capacity(words * 9);
-    for i in 0..words {
-        if i > 0 {
-            s.push(' ');
-        }
-        s.push_str(WORDS[rng.below(WORDS.len())]);
-    }
-    s.push('.');
-    s
-}
-
 /// Seconds a republication trails the first copy: under an hour, hours, a day or two, a week.
 fn lag(rng: &mut Rng) -> i64 {
     let r = rng.below(100);

@@ -1,6 +1,6 @@
 //! splitmix64, the benches' only randomness: small, fast, seedable per item, so any generated
-//! article regenerates alone and every run sees the same data. Shared by the crawl and dedup
-//! benches through `#[path]`.
+//! article regenerates alone and every run sees the same data. Shared by the crawl, dedup,
+//! export and report benches through `#[path]`.
 
 pub struct Rng(pub u64);
 
