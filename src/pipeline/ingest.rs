@@ -17,10 +17,14 @@ use crate::model::{
 };
 use crate::normalize::{NormalizeError, Normalizer};
 use crate::state::State;
+use crate::state::pg::{Claim, SharedCorpus};
 
 use super::near::{NearError, NearLinker};
 use super::progress::{Event, Progress};
 use super::report::SourceStats;
+
+/// How often a pending claim of another worker is asked about again.
+const CLAIM_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// What happened to one page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +87,10 @@ pub struct Ingest {
     pub(super) relocate_raw: bool,
     /// Terminal progress bars to tell about new records and pages that gave none.
     progress: Option<Arc<Progress>>,
+    /// Exact-duplicate claims and the manifest shared with other workers (`newsmill worker`).
+    shared: Option<SharedCorpus>,
+    /// Hashes claimed since the last flush (durable once it succeeds).
+    claimed: Vec<ContentHash>,
 }
 
 impl Ingest {
@@ -105,7 +113,51 @@ impl Ingest {
             stats: BTreeMap::new(),
             relocate_raw: true,
             progress: None,
+            shared: None,
+            claimed: Vec::new(),
         })
+    }
+
+    /// Shares exact duplicates and the manifest with other workers: a new text is claimed in
+    /// the database before its record is queued, and a text another worker owns becomes a
+    /// duplicate of that worker's record.
+    pub fn with_shared(mut self, shared: SharedCorpus) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// Whether another worker owns the text `hash` (its record id is `id`, as here). While
+    /// a live worker's claim is pending, this worker flushes its own records (so two workers
+    /// waiting on each other's claims both get theirs durable) and asks again until the claim
+    /// resolves, or takes it after [`SharedCorpus::patience`]: a doubled record is repairable,
+    /// a lost one is not. A database failure keeps the record here, for the same reason.
+    fn owned_elsewhere(&mut self, hash: &ContentHash, id: &str, url: &str) -> bool {
+        let Some(shared) = self.shared.clone() else {
+            return false;
+        };
+        let deadline = std::time::Instant::now() + shared.patience();
+        let mut flushed = false;
+        loop {
+            let force = std::time::Instant::now() >= deadline;
+            match shared.claim(hash, id, force) {
+                Ok(Claim::Mine) => {
+                    self.claimed.push(hash.clone());
+                    return false;
+                }
+                Ok(Claim::Theirs) => return true,
+                Ok(Claim::Pending) if !flushed => {
+                    flushed = true;
+                    if let Err(e) = self.flush() {
+                        tracing::warn!(url, error = %e, "corpus flush while waiting for a claim failed");
+                    }
+                }
+                Ok(Claim::Pending) => std::thread::sleep(CLAIM_POLL),
+                Err(e) => {
+                    tracing::warn!(url, error = %e, "cannot claim the text in the shared index; keeping the record");
+                    return false;
+                }
+            }
+        }
     }
 
     /// Also counts new records and failed pages on the run's progress bars.
@@ -152,6 +204,12 @@ impl Ingest {
         };
         let url = article.canonical_url.to_string();
         match self.deduper.check(&hash) {
+            Verdict::New { id } if self.owned_elsewhere(&hash, &id, &url) => {
+                // Another worker's record holds this text: a duplicate of it.
+                let stats = self.stats.entry(page.source.clone()).or_default();
+                stats.duplicates += 1;
+                Ingested::Duplicate { of: id, url }
+            }
             Verdict::New { id } => {
                 let record = new_record(article, hash, page.fetched_at, raw);
                 let near = self.append_linked(record);
@@ -171,7 +229,10 @@ impl Ingest {
                 if seen_here_before && self.relocate_raw {
                     self.corpus.relocate_raw(&of, raw);
                 }
-                stats.duplicates += 1;
+                self.stats
+                    .entry(page.source.clone())
+                    .or_default()
+                    .duplicates += 1;
                 Ingested::Duplicate { of, url }
             }
         }
@@ -211,6 +272,15 @@ impl Ingest {
         }
         if let Err(e) = self.near.commit() {
             tracing::warn!(error = %e, "near-duplicate index write failed; it will be rebuilt");
+        }
+        if let Some(shared) = &self.shared {
+            match shared.commit(&self.claimed, self.corpus.manifest()) {
+                Ok(()) => self.claimed.clear(),
+                // Kept: marked durable with the next flush.
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot record the flush in the shared database")
+                }
+            }
         }
         Ok(())
     }

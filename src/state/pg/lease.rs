@@ -26,6 +26,8 @@ use crate::model::SourceId;
 
 use super::{PgError, PgState, q};
 
+mod named;
+
 /// A host a worker holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostLease {

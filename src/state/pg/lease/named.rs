@@ -1,0 +1,64 @@
+//! Leases a worker asks for by name, and what `newsmill worker --once` waits for.
+//!
+//! Discovery requests a source's feed host without having claimed it for its due URLs, yet
+//! every request must take the host's slot. [`PgState::claim_named_host`] leases that one host
+//! (creating its row) when no live worker holds it; the worker gives it back after the
+//! discovery. [`PgState::due_unheld`] counts the due URLs no live worker is working on.
+
+use std::time::Duration;
+
+use super::{DUE, secs};
+use crate::state::pg::{PgError, PgState, q};
+
+impl PgState {
+    /// Leases `host` for `worker` for `ttl` when nobody else holds a live lease on it (the
+    /// worker's own lease is renewed). Returns whether the worker holds it now.
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn claim_named_host(
+        &self,
+        worker: &str,
+        host: &str,
+        ttl: Duration,
+    ) -> Result<bool, PgError> {
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(q("claiming a named host"))?;
+        tx.execute(
+            "INSERT INTO hosts (host) VALUES ($1) ON CONFLICT DO NOTHING",
+            &[&host],
+        )
+        .map_err(q("claiming a named host"))?;
+        let n = tx
+            .execute(
+                "UPDATE hosts SET worker_id = $1, lease_expires = now() + make_interval(secs => $3)
+                 WHERE host = $2
+                   AND (worker_id = $1 OR lease_expires IS NULL OR lease_expires <= now())",
+                &[&worker, &host, &secs(ttl)],
+            )
+            .map_err(q("claiming a named host"))?;
+        tx.commit().map_err(q("committing a named host claim"))?;
+        Ok(n == 1)
+    }
+
+    /// Due URLs that no *other live* worker is working on: on hosts with no live lease, held
+    /// by `worker` itself, or held by a worker whose heartbeat is older than `stale_after`
+    /// (dead; its lease will expire). Zero means `worker` has nothing left to wait for.
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn due_unheld(&self, worker: &str, stale_after: Duration) -> Result<i64, PgError> {
+        let sql = format!(
+            "SELECT count(*) FROM frontier f JOIN hosts h ON h.host = f.host
+             WHERE {DUE}
+               AND NOT (h.lease_expires > now() AND h.worker_id <> $1
+                    AND EXISTS (SELECT 1 FROM workers w WHERE w.id = h.worker_id
+                        AND w.stopped IS NULL
+                        AND w.heartbeat > now() - make_interval(secs => $2)))"
+        );
+        self.client()
+            .query_one(&sql, &[&worker, &secs(stale_after)])
+            .map(|r| r.get(0))
+            .map_err(q("counting unheld due URLs"))
+    }
+}
