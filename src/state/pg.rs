@@ -27,7 +27,7 @@ use std::sync::{Mutex, MutexGuard};
 use crate::config::DatabaseUrl;
 
 pub use corpus::{Claim, SharedCorpus, WorkerSegment};
-pub use lease::{HostLease, Slot, SourceDepth, WorkerRow};
+pub use lease::{HostLease, LiveWorker, Slot, SourceDepth, WorkerRow};
 pub use migrations::{LATEST_VERSION, Migrated};
 
 /// Errors of the PostgreSQL state.

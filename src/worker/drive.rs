@@ -40,16 +40,20 @@ pub(super) async fn drive(ctx: &Arc<Ctx>, once: bool) -> BTreeMap<SourceId, Sour
     let mut stats: BTreeMap<SourceId, SourceStats> = BTreeMap::new();
     let mut hosts = JoinSet::new();
     let mut discoveries = JoinSet::new();
-    let mut asked: HashSet<SourceId> = HashSet::new();
+    // With `once`: sources whose discovery is ours or not due, i.e. not waiting on another
+    // worker that holds it (a dead worker's lease expires, and the source is due again).
+    let mut settled: HashSet<SourceId> = HashSet::new();
+    let enabled = ctx.config.sources.iter().filter(|s| s.enabled).count();
     let mut last_ask: Option<tokio::time::Instant> = None;
     while !ctx.shutdown.is_cancelled() {
         let due_ask = last_ask.is_none_or(|t| t.elapsed() >= ctx.config.worker.idle_poll);
         if due_ask {
             last_ask = Some(tokio::time::Instant::now());
-            start_discoveries(ctx, once, &mut asked, &mut discoveries).await;
+            start_discoveries(ctx, once, &mut settled, &mut discoveries).await;
         }
         claim_hosts(ctx, &mut hosts).await;
-        if once && hosts.is_empty() && discoveries.is_empty() && nothing_left(ctx).await {
+        let idle = hosts.is_empty() && discoveries.is_empty() && settled.len() == enabled;
+        if once && idle && nothing_left(ctx).await {
             break;
         }
         tokio::select! {
@@ -70,24 +74,29 @@ pub(super) async fn drive(ctx: &Arc<Ctx>, once: bool) -> BTreeMap<SourceId, Sour
     stats
 }
 
-/// Claims and starts the discovery of every enabled source that is due and unclaimed (with
-/// `once`, each source is asked about once).
+/// Claims and starts the discovery of every enabled source that is due and unclaimed. With
+/// `once`, a source is asked about until it is settled: discovered here, or neither due nor
+/// held by another worker.
 async fn start_discoveries(
     ctx: &Arc<Ctx>,
     once: bool,
-    asked: &mut HashSet<SourceId>,
+    settled: &mut HashSet<SourceId>,
     running: &mut JoinSet<(SourceId, SourceStats)>,
 ) {
     for src in ctx.config.sources.iter().filter(|s| s.enabled) {
-        if once && !asked.insert(src.profile.id.clone()) {
+        let id = src.profile.id.clone();
+        if once && settled.contains(&id) {
             continue;
         }
         if sources::claim(ctx, src).await {
+            settled.insert(id);
             let (ctx, src) = (ctx.clone(), src.clone());
             running.spawn(async move {
                 let id = src.profile.id.clone();
                 (id, sources::discover(ctx, src).await)
             });
+        } else if once && !sources::held_elsewhere(ctx, &id).await {
+            settled.insert(id);
         }
     }
 }

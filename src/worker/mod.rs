@@ -65,6 +65,21 @@ pub enum WorkerError {
         /// The id given.
         id: String,
     },
+    /// Another live process is this worker: two writers of one corpus folder must not be.
+    #[error(
+        "worker {id} is running on {hostname} (pid {pid}, heartbeat {seconds_ago:.0} s ago): \
+         give this one another --id, or wait one lease_ttl if that process is gone"
+    )]
+    IdInUse {
+        /// The id.
+        id: String,
+        /// Machine of the live worker.
+        hostname: String,
+        /// Its process id.
+        pid: i64,
+        /// Seconds since its heartbeat.
+        seconds_ago: f64,
+    },
     /// The config's state is not PostgreSQL.
     #[error("`newsmill worker` needs [state] backend = \"postgres\" (one shared frontier)")]
     NotShared,
@@ -210,6 +225,16 @@ async fn work(
     once: bool,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<RunReport> {
+    let (s, w, ttl) = (state.clone(), id.to_owned(), config.worker.lease_ttl);
+    if let Some(live) = blocking(move || s.live_worker(&w, ttl)).await? {
+        return Err(WorkerError::IdInUse {
+            id: id.to_owned(),
+            hostname: live.hostname,
+            pid: live.pid,
+            seconds_ago: live.seconds_ago,
+        }
+        .into());
+    }
     let (s, w, machine) = (state.clone(), id.to_owned(), machine_name());
     blocking(move || s.register_worker(&w, &machine, std::process::id())).await?;
     tracing::info!(worker = %id, database = state.target(), "worker started");

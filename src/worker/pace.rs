@@ -80,7 +80,15 @@ impl PgPacer {
         loop {
             let (state, worker, h) = (self.state.clone(), self.worker.clone(), host.to_owned());
             match blocking(move || state.take_slot(&worker, &h, spacing)).await {
-                Ok(Slot::Now) => return Ok(()),
+                Ok(Slot::Now(at)) => {
+                    // The audit trail of pacing: `tests/workers.rs` checks these instants.
+                    tracing::debug!(
+                        host,
+                        slot = %at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                        "request slot taken"
+                    );
+                    return Ok(());
+                }
                 Ok(Slot::Wait(wait)) => tokio::time::sleep(wait).await,
                 Ok(Slot::Lost) if lock(&self.held).contains(host) => return Err(TurnLost),
                 Ok(Slot::Lost) => {

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use crate::config::SourceConfig;
+use crate::model::SourceId;
 use crate::pipeline::discover;
 use crate::pipeline::report::SourceStats;
 
@@ -31,6 +32,15 @@ pub(super) async fn claim(ctx: &Ctx, src: &SourceConfig) -> bool {
             false
         }
     }
+}
+
+/// Whether another worker holds `source`'s discovery lease now (a dead worker's too, until it
+/// expires). A database failure counts as held: ask again.
+pub(super) async fn held_elsewhere(ctx: &Ctx, source: &SourceId) -> bool {
+    let (state, worker, id) = (ctx.state.clone(), ctx.id.clone(), source.clone());
+    blocking(move || state.source_held_elsewhere(&worker, &id))
+        .await
+        .unwrap_or(true)
 }
 
 /// Discovers `src` (already claimed), waits for its listings to be admitted, gives the lease
@@ -55,7 +65,11 @@ pub(super) async fn discover(ctx: Arc<Ctx>, src: SourceConfig) -> SourceStats {
     };
     let listed = tokio::select! {
         items = discover::discover(&src, &dctx, &mut stats) => items.len(),
-        () = ctx.shutdown.cancelled() => 0,
+        () = ctx.shutdown.cancelled() => {
+            // Not given back: the lease expires unfinished, so the source is due again.
+            ctx.pacer.return_borrowed().await;
+            return stats;
+        }
     };
     tracing::info!(source = %id, listed, "discovered");
     ctx.flush().await;

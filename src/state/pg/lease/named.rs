@@ -62,3 +62,64 @@ impl PgState {
             .map_err(q("counting unheld due URLs"))
     }
 }
+
+impl PgState {
+    /// Whether a worker other than `worker` holds an unexpired lease on `source`'s discovery.
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn source_held_elsewhere(
+        &self,
+        worker: &str,
+        source: &crate::model::SourceId,
+    ) -> Result<bool, PgError> {
+        self.client()
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM source_leases WHERE source_id = $2
+                     AND worker_id <> $1 AND lease_expires > now())",
+                &[&worker, &source.as_str()],
+            )
+            .map(|r| r.get(0))
+            .map_err(q("looking at a source lease"))
+    }
+}
+
+/// A live worker already registered under an id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveWorker {
+    /// Its machine.
+    pub hostname: String,
+    /// Its process id there.
+    pub pid: i64,
+    /// Seconds since its last heartbeat.
+    pub seconds_ago: f64,
+}
+
+impl PgState {
+    /// The worker registered as `id` when it has not stopped and its heartbeat is younger
+    /// than `stale_after`: then another process is (or, killed, was just now) that worker, and
+    /// a second one must not write its corpus folder.
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn live_worker(
+        &self,
+        id: &str,
+        stale_after: Duration,
+    ) -> Result<Option<LiveWorker>, PgError> {
+        let row = self
+            .client()
+            .query_opt(
+                "SELECT hostname, pid, EXTRACT(EPOCH FROM (now() - heartbeat))::float8 FROM workers
+                 WHERE id = $1 AND stopped IS NULL
+                   AND heartbeat > now() - make_interval(secs => $2)",
+                &[&id, &secs(stale_after)],
+            )
+            .map_err(q("looking for a live worker"))?;
+        Ok(row.map(|r| LiveWorker {
+            hostname: r.get(0),
+            pid: r.get(1),
+            seconds_ago: r.get(2),
+        }))
+    }
+}
