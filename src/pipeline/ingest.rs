@@ -130,7 +130,8 @@ impl Ingest {
     /// a live worker's claim is pending, this worker flushes its own records (so two workers
     /// waiting on each other's claims both get theirs durable) and asks again until the claim
     /// resolves, or takes it after [`SharedCorpus::patience`]: a doubled record is repairable,
-    /// a lost one is not. A database failure keeps the record here, for the same reason.
+    /// a lost one is not. A dead worker's pending claim is adopted when its record is in its
+    /// folder after all, taken over when not. A database failure keeps the record here.
     fn owned_elsewhere(&mut self, hash: &ContentHash, id: &str, url: &str) -> bool {
         let Some(shared) = self.shared.clone() else {
             return false;
@@ -152,12 +153,56 @@ impl Ingest {
                     }
                 }
                 Ok(Claim::Pending) => std::thread::sleep(CLAIM_POLL),
+                Ok(Claim::Orphaned { owner }) => {
+                    if self.orphan_is_written(&shared, &owner, id) {
+                        if let Err(e) = shared.adopt(hash, &owner) {
+                            tracing::warn!(url, error = %e, "cannot adopt a dead worker's record");
+                        }
+                        return true;
+                    }
+                    match shared.take_over(hash, &owner) {
+                        Ok(true) => {
+                            self.claimed.push(hash.clone());
+                            return false;
+                        }
+                        // Someone else took it first: ask again.
+                        Ok(false) => {}
+                        Err(e) => {
+                            tracing::warn!(url, error = %e, "cannot take a dead worker's claim over; keeping the record");
+                            return false;
+                        }
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(url, error = %e, "cannot claim the text in the shared index; keeping the record");
                     return false;
                 }
             }
         }
+    }
+
+    /// Whether record `id` is in a segment of the dead worker `owner` that its last committed
+    /// flush did not list: it died between its corpus flush and the commit, and the record is
+    /// durable after all. Only those segments are read (new records always go to new
+    /// segments). An owner folder this machine cannot see reads as not written.
+    fn orphan_is_written(&self, shared: &SharedCorpus, owner: &str, id: &str) -> bool {
+        let Some(dir) = self.corpus.dir().parent().map(|p| p.join(owner)) else {
+            return false;
+        };
+        let listed = match shared.listed_files(owner) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(owner, error = %e, "cannot read a dead worker's manifest");
+                return false;
+            }
+        };
+        let files = crate::corpus::segment_files(&dir).unwrap_or_default();
+        files
+            .iter()
+            .filter(|f| !listed.contains(f))
+            .filter_map(|f| crate::corpus::segment_lines(&dir, f).ok())
+            .flatten()
+            .any(|r| r.is_ok_and(|rec| rec.id == id))
     }
 
     /// Also counts new records and failed pages on the run's progress bars.

@@ -122,15 +122,11 @@ async fn claim_hosts(ctx: &Arc<Ctx>, running: &mut JoinSet<BTreeMap<SourceId, So
     }
 }
 
-/// Whether no due URL is left that this worker could take now or after a dead worker's
-/// lease expires.
+/// Whether no due URL is left anywhere in the frontier (a host another worker holds included:
+/// that worker may have died a moment ago, and then this one takes the host over).
 async fn nothing_left(ctx: &Ctx) -> bool {
-    let (state, id, ttl) = (
-        ctx.state.clone(),
-        ctx.id.clone(),
-        ctx.config.worker.lease_ttl,
-    );
-    match blocking(move || state.due_unheld(&id, ttl)).await {
+    let state = ctx.state.clone();
+    match blocking(move || state.due_count()).await {
         Ok(n) => n == 0,
         Err(e) => {
             tracing::warn!(error = %e, "cannot count what is left");

@@ -6,8 +6,10 @@
 //!   constraint makes one worker the owner, and every other worker that meets the same text
 //!   records a duplicate instead. A claim is `durable` once the owner's corpus flush has made
 //!   the record durable ([`SharedCorpus::commit`]). A claim that never became durable and whose
-//!   worker stopped heartbeating (SIGKILL, lost machine) is taken over by the next worker that
-//!   meets the text, so a record the dead worker never wrote is not lost.
+//!   worker stopped heartbeating (SIGKILL, lost machine) is *orphaned*: the next worker that
+//!   meets the text looks for the record in the dead worker's segments that its last commit did
+//!   not list (it may have died between its corpus flush and the commit), adopts it as durable
+//!   when it is there, and takes the claim over when it is not (`corpus/claims.rs`).
 //! - **Manifest.** `corpus_segments` holds each worker's segments (file, records, bytes,
 //!   SHA-256) as of its last flush, written in the same transaction as the claims it made
 //!   durable. Readers find every worker's segments under `normalized/workers/<id>/`.
@@ -26,17 +28,9 @@ use crate::state::UrlRow;
 
 use super::{PgError, PgState, q};
 
-/// The answer to a claim on a text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claim {
-    /// This worker owns the text: queue the new record.
-    Mine,
-    /// Another worker's record of this text is durable: a duplicate of it.
-    Theirs,
-    /// A live worker claimed the text and has not flushed its record yet: ask again soon
-    /// (it becomes `Theirs` at that worker's flush, or takeable if the worker dies).
-    Pending,
-}
+mod claims;
+
+pub use claims::Claim;
 
 /// One worker's handle on the shared corpus bookkeeping.
 #[derive(Debug, Clone)]
@@ -58,7 +52,7 @@ pub struct WorkerSegment {
 }
 
 impl SharedCorpus {
-    /// The bookkeeping of worker `worker`; another worker's pending claim is taken over once
+    /// The bookkeeping of worker `worker`; another worker's pending claim is orphaned once
     /// its heartbeat is older than `stale_after` (or it stopped).
     pub fn new(state: Arc<PgState>, worker: &str, stale_after: Duration) -> Self {
         Self {
@@ -66,57 +60,6 @@ impl SharedCorpus {
             worker: worker.to_owned(),
             stale_after,
         }
-    }
-
-    /// Claims `hash` for record `id`. With `force`, a live worker's pending claim is taken
-    /// too (after waiting for it in vain; a durable claim is never taken).
-    ///
-    /// # Errors
-    /// `Query` on database failure.
-    pub fn claim(&self, hash: &ContentHash, id: &str, force: bool) -> Result<Claim, PgError> {
-        let mut client = self.state.client();
-        let mine = client
-            .query_opt(
-                "INSERT INTO content_hashes (content_sha256, record_id, worker_id, claimed)
-                 VALUES ($1, $2, $3, now())
-                 ON CONFLICT (content_sha256) DO UPDATE
-                     SET worker_id = EXCLUDED.worker_id, claimed = now()
-                 WHERE NOT content_hashes.durable
-                   AND ($5 OR content_hashes.worker_id = EXCLUDED.worker_id
-                        OR NOT EXISTS (SELECT 1 FROM workers w
-                            WHERE w.id = content_hashes.worker_id AND w.stopped IS NULL
-                              AND w.heartbeat > now() - make_interval(secs => $4)))
-                 RETURNING worker_id",
-                &[
-                    &hash.as_str(),
-                    &id,
-                    &self.worker,
-                    &self.stale_after.as_secs_f64(),
-                    &force,
-                ],
-            )
-            .map_err(q("claiming a content hash"))?;
-        if mine.is_some() {
-            return Ok(Claim::Mine);
-        }
-        let durable: Option<bool> = client
-            .query_opt(
-                "SELECT durable FROM content_hashes WHERE content_sha256 = $1",
-                &[&hash.as_str()],
-            )
-            .map_err(q("reading a content hash claim"))?
-            .map(|r| r.get(0));
-        // A row deleted in between cannot happen (claims are never deleted); read it as taken.
-        Ok(if durable.unwrap_or(true) {
-            Claim::Theirs
-        } else {
-            Claim::Pending
-        })
-    }
-
-    /// How long to wait for another worker's pending claim before taking it anyway.
-    pub fn patience(&self) -> Duration {
-        self.stale_after * 2
     }
 
     /// After a corpus flush: the claims `hashes` are durable now, and `manifest` is this
@@ -300,11 +243,25 @@ mod tests {
                 &[],
             )
             .unwrap();
+        assert_eq!(
+            b.claim(&h1, "r1", false).unwrap(),
+            Claim::Orphaned { owner: "a".into() }
+        );
+        assert_eq!(a.claim(&h1, "r1", false).unwrap(), Claim::Mine, "a back under its id");
+        assert!(b.take_over(&h1, "a").unwrap());
+        assert!(!b.take_over(&h1, "a").unwrap(), "not a's any more");
         assert_eq!(b.claim(&h1, "r1", false).unwrap(), Claim::Mine);
+        // Adopting: the dead owner's record was durable after all.
+        let h4 = hash("fourth text");
+        assert_eq!(a.claim(&h4, "r4", false).unwrap(), Claim::Mine);
+        b.adopt(&h4, "a").unwrap();
+        assert_eq!(b.claim(&h4, "r4", false).unwrap(), Claim::Theirs);
+        assert_eq!(b.listed_files("b").unwrap(), vec!["part-000001.jsonl".to_owned()]);
         // …but a durable claim is never taken, whoever asks, even by force.
         assert_eq!(a.claim(&h2, "r2", true).unwrap(), Claim::Theirs);
         // A live worker's pending claim is taken only by force.
         state.register_worker("a", "m", 1).unwrap();
+        assert_eq!(state.hash_claims().unwrap().0, 2);
         let h3 = hash("third text");
         assert_eq!(a.claim(&h3, "r3", false).unwrap(), Claim::Mine);
         assert_eq!(b.claim(&h3, "r3", false).unwrap(), Claim::Pending);

@@ -3,7 +3,7 @@
 //! Discovery requests a source's feed host without having claimed it for its due URLs, yet
 //! every request must take the host's slot. [`PgState::claim_named_host`] leases that one host
 //! (creating its row) when no live worker holds it; the worker gives it back after the
-//! discovery. [`PgState::due_unheld`] counts the due URLs no live worker is working on.
+//! discovery. [`PgState::due_count`] counts the due URLs left anywhere.
 
 use std::time::Duration;
 
@@ -41,25 +41,18 @@ impl PgState {
         Ok(n == 1)
     }
 
-    /// Due URLs that no *other live* worker is working on: on hosts with no live lease, held
-    /// by `worker` itself, or held by a worker whose heartbeat is older than `stale_after`
-    /// (dead; its lease will expire). Zero means `worker` has nothing left to wait for.
+    /// Due URLs in the whole frontier, whoever holds their hosts. `newsmill worker --once`
+    /// exits only at zero: a worker that died a moment ago still looks alive until its
+    /// heartbeat is old, and its hosts must not be left behind by everyone exiting meanwhile.
     ///
     /// # Errors
     /// `Query` on database failure.
-    pub fn due_unheld(&self, worker: &str, stale_after: Duration) -> Result<i64, PgError> {
-        let sql = format!(
-            "SELECT count(*) FROM frontier f JOIN hosts h ON h.host = f.host
-             WHERE {DUE}
-               AND NOT (h.lease_expires > now() AND h.worker_id <> $1
-                    AND EXISTS (SELECT 1 FROM workers w WHERE w.id = h.worker_id
-                        AND w.stopped IS NULL
-                        AND w.heartbeat > now() - make_interval(secs => $2)))"
-        );
+    pub fn due_count(&self) -> Result<i64, PgError> {
+        let sql = format!("SELECT count(*) FROM frontier f WHERE {DUE}");
         self.client()
-            .query_one(&sql, &[&worker, &secs(stale_after)])
+            .query_one(&sql, &[])
             .map(|r| r.get(0))
-            .map_err(q("counting unheld due URLs"))
+            .map_err(q("counting due URLs"))
     }
 }
 
