@@ -247,7 +247,11 @@ mod tests {
             b.claim(&h1, "r1", false).unwrap(),
             Claim::Orphaned { owner: "a".into() }
         );
-        assert_eq!(a.claim(&h1, "r1", false).unwrap(), Claim::Mine, "a back under its id");
+        assert_eq!(
+            a.claim(&h1, "r1", false).unwrap(),
+            Claim::Mine,
+            "a back under its id"
+        );
         assert!(b.take_over(&h1, "a").unwrap());
         assert!(!b.take_over(&h1, "a").unwrap(), "not a's any more");
         assert_eq!(b.claim(&h1, "r1", false).unwrap(), Claim::Mine);
@@ -256,7 +260,10 @@ mod tests {
         assert_eq!(a.claim(&h4, "r4", false).unwrap(), Claim::Mine);
         b.adopt(&h4, "a").unwrap();
         assert_eq!(b.claim(&h4, "r4", false).unwrap(), Claim::Theirs);
-        assert_eq!(b.listed_files("b").unwrap(), vec!["part-000001.jsonl".to_owned()]);
+        assert_eq!(
+            b.listed_files("b").unwrap(),
+            vec!["part-000001.jsonl".to_owned()]
+        );
         // …but a durable claim is never taken, whoever asks, even by force.
         assert_eq!(a.claim(&h2, "r2", true).unwrap(), Claim::Theirs);
         // A live worker's pending claim is taken only by force.
