@@ -30,9 +30,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use newsmill::dedup::disk::{DiskStore, Shape};
-use newsmill::dedup::link::{self, NearStore, Plan, ShingleSource, Thresholds};
+use newsmill::dedup::link::{self, Hit, NearStore, Plan, ShingleSource, Thresholds};
 use newsmill::dedup::minhash::{MIN_BAND_MATCHES, Signature};
-use newsmill::dedup::{DocInfo, IndexedDoc, MemStore, NearDoc, Rank, ShingleCache, ShingleSet};
+use newsmill::dedup::{IndexedDoc, MemStore, NearDoc, Rank, ShingleCache, ShingleSet};
 use newsmill::pipeline::near::{NearError, NearIndex};
 use newsmill::state::NearDb;
 
@@ -85,8 +85,8 @@ impl<S: NearStore> NearStore for Counting<S> {
     fn candidates(
         &mut self,
         bands: &[u32],
-        keep: &mut dyn FnMut(&DocInfo) -> bool,
-    ) -> Result<Vec<IndexedDoc>, S::Error> {
+        keep: &mut dyn FnMut(Hit) -> bool,
+    ) -> Result<Vec<(IndexedDoc, Hit)>, S::Error> {
         let mut seen = 0u64;
         let c = self.inner.candidates(bands, &mut |d| {
             seen += 1;
@@ -112,8 +112,8 @@ impl NearStore for Mem {
     fn candidates(
         &mut self,
         bands: &[u32],
-        keep: &mut dyn FnMut(&DocInfo) -> bool,
-    ) -> Result<Vec<IndexedDoc>, NearError> {
+        keep: &mut dyn FnMut(Hit) -> bool,
+    ) -> Result<Vec<(IndexedDoc, Hit)>, NearError> {
         self.0.candidates(bands, keep).map_err(|e| match e {})
     }
     fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, NearError> {
@@ -139,8 +139,8 @@ impl NearStore for Disk {
     fn candidates(
         &mut self,
         bands: &[u32],
-        keep: &mut dyn FnMut(&DocInfo) -> bool,
-    ) -> Result<Vec<IndexedDoc>, NearError> {
+        keep: &mut dyn FnMut(Hit) -> bool,
+    ) -> Result<Vec<(IndexedDoc, Hit)>, NearError> {
         Ok(self.0.candidates(bands, keep)?)
     }
     fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, NearError> {
@@ -249,11 +249,14 @@ fn run_index<S: Store>(
     // Time spent in `window` (opening a second index handle), kept out of the rates.
     let mut paused = Meter::default();
     let mut heads: HashMap<bool, u64> = HashMap::new();
+    // The slowest aligned block of 1 000 articles (merges included), and where it started.
+    let (mut worst, mut block_paused) = ((Meter::default(), 0usize), Meter::default());
     let mut start = 0;
     while start < n {
         let end = (start + CHUNK).min(n);
         let batch = texts(lang, start..end);
         let chunk = Meter::now();
+        let mut block = chunk;
         for (k, (text, rank)) in batch.into_iter().enumerate() {
             let i = start + k;
             let doc = NearDoc::new(rank, &text);
@@ -272,6 +275,26 @@ fn run_index<S: Store>(
                 let aside = Meter::now();
                 window(i + 1 - 1000, close.minus(window_open));
                 paused = paused.plus(Meter::now().minus(aside));
+                block_paused = block_paused.plus(Meter::now().minus(aside));
+            }
+            if i % 1000 == 999 {
+                let took = Meter::now().minus(block).minus(block_paused);
+                if took.cpu > worst.0.cpu {
+                    worst = (took, i + 1 - 1000);
+                }
+                (block, block_paused) = (Meter::now(), Meter::default());
+            }
+            if (i + 1).is_multiple_of(100_000) {
+                eprintln!(
+                    "   [{label}] {} articles, {:.0} s CPU so far, candidates {:.2}/article ({:.2} past the screen)",
+                    i + 1,
+                    busy.plus(Meter::now().minus(chunk))
+                        .minus(paused)
+                        .cpu
+                        .as_secs_f64(),
+                    store.candidates as f64 / (i + 1) as f64,
+                    store.screened as f64 / (i + 1) as f64,
+                );
             }
         }
         busy = busy.plus(Meter::now().minus(chunk)).minus(paused);
@@ -281,13 +304,16 @@ fn run_index<S: Store>(
     println!(
         "{label}: {n} articles: {}; linked {linked}, records relinked by a head change in {} adds; \
          candidates (≥ {MIN_BAND_MATCHES} band keys) {:.2}/article ({:.2} past the screen), shingle lookups {:.2}/article, \
-         cache misses {}",
+         cache misses {}; slowest 1 000 articles: {}.. in {:.3} s CPU ({:.3} s wall)",
         busy.rate(n),
         heads.get(&true).copied().unwrap_or(0),
         store.candidates as f64 / n as f64,
         store.screened as f64 / n as f64,
         src.lookups as f64 / n as f64,
-        src.misses
+        src.misses,
+        worst.1,
+        worst.0.cpu.as_secs_f64(),
+        worst.0.wall.as_secs_f64()
     );
     store.inner
 }
@@ -335,11 +361,45 @@ fn disk_oracle(store: &mut NearIndex) -> impl FnMut(usize) -> (Option<usize>, bo
     }
 }
 
+/// `--pair A B`: what the index sees of articles A and B (for a pair the quality check lists).
+fn explain_pair(lang: &Language, a: usize, b: usize) {
+    let (da, db) = (
+        NearDoc::new(article(lang, a).1, &article(lang, a).0),
+        NearDoc::new(article(lang, b).1, &article(lang, b).0),
+    );
+    let matches = da
+        .bands
+        .iter()
+        .zip(&db.bands)
+        .filter(|(x, y)| x == y)
+        .count();
+    let sim = newsmill::dedup::similarity(&da.shingles, &db.shingles);
+    let hit = Hit {
+        matches,
+        shingles: db.info.shingles,
+    };
+    println!(
+        "{a} ({:?}) / {b} ({:?}): {matches} equal band keys, sizes {} / {}, screen {}, {sim:?}, \
+         link {:?}",
+        synth::kind(a),
+        synth::kind(b),
+        da.info.shingles,
+        db.info.shingles,
+        Thresholds::DEFAULT.worth_verifying(da.shingles.len(), hit),
+        Thresholds::DEFAULT.reason(&sim, link::date_gap(&da.info.rank, &db.info.rank))
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let n: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(100_000);
     let disk_only = args.iter().any(|a| a == "--disk-only");
     let lang = Language::new();
+    if let Some(pos) = args.iter().position(|a| a == "--pair") {
+        let num = |k: usize| args.get(pos + k).and_then(|a| a.parse().ok()).unwrap_or(0);
+        explain_pair(&lang, num(1), num(2));
+        return;
+    }
     if let Some(path) = args.iter().skip_while(|a| *a != "--dump").nth(1) {
         quality::dump(&lang, n, path).expect("writing the dump");
         println!("wrote {n} articles to {path}");

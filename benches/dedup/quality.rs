@@ -37,12 +37,20 @@ pub fn report(cluster: &mut Oracle<'_>, n: usize) {
             Kind::Original => {}
             Kind::Copy(b) => {
                 copies += 1;
-                copies_in += u64::from(same(i, b));
+                let joined = same(i, b);
+                copies_in += u64::from(joined);
+                if !joined && copies - copies_in <= 3 {
+                    println!("   copy {i} not in the cluster of its original {b}");
+                }
             }
             Kind::Digest(bases) => {
                 for b in bases {
                     quoted += 1;
-                    quoted_in += u64::from(same(i, b));
+                    let joined = same(i, b);
+                    quoted_in += u64::from(joined);
+                    if !joined && quoted - quoted_in <= 3 {
+                        println!("   digest {i} not in the cluster of the story {b} it quotes");
+                    }
                 }
             }
             Kind::Template(_) => notes.push(i),

@@ -34,16 +34,15 @@
 
 pub mod backend;
 pub mod filter;
-pub mod infos;
+pub mod merge;
 pub mod run;
 
 use std::collections::HashMap;
 
 use super::bands::BandTable;
-use super::link::{NearStore, Plan};
+use super::link::{Hit, NearStore, Plan};
 use super::minhash::MIN_BAND_MATCHES;
-use super::rank::{DocInfo, IndexedDoc};
-use infos::InfoCache;
+use super::rank::IndexedDoc;
 
 pub use backend::{NearBackend, RunInfo, StoredDoc};
 pub use filter::KeyFilter;
@@ -74,6 +73,10 @@ pub fn id_digest<'a>(ids: impl IntoIterator<Item = &'a str>) -> u64 {
         .fold(0u64, |acc, id| acc.wrapping_add(id_hash(id)))
 }
 
+fn saturate(shingles: u32) -> u16 {
+    u16::try_from(shingles).unwrap_or(u16::MAX)
+}
+
 fn id_hash(id: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in id.as_bytes() {
@@ -96,12 +99,16 @@ pub struct DiskStore<B> {
     digest: u64,
     /// Record numbers of the ids named by the plan in progress (cleared at every lookup).
     resolved: HashMap<String, u32>,
-    /// Screening data of recently named records.
-    infos: InfoCache,
+    /// Shingle count of every record (saturating at `u16::MAX`), by record number: what the
+    /// candidate screen needs besides the shared keys, so a candidate costs no row read.
+    sizes: Vec<u16>,
+    /// Merges in progress, at most one per level.
+    jobs: Vec<merge::MergeJob>,
+    /// Number of the next run written (registered or being merged).
+    next_run: u32,
+    /// Output runs of merges a crash interrupted, deleted at the next add.
+    orphans: Vec<u32>,
 }
-
-/// Records whose screening data [`DiskStore`] keeps in memory (about 16 MiB).
-const INFO_CACHE: usize = 1 << 16;
 
 impl<B: NearBackend> DiskStore<B> {
     /// Opens the index held by `backend`: reads the run list and rebuilds the tail from
@@ -129,10 +136,21 @@ impl<B: NearBackend> DiskStore<B> {
             ok &= r.first_doc == tail_start;
             tail_start = r.end_doc;
         }
+        let mut sizes: Vec<u16> = Vec::new();
+        backend.sizes(&mut |first, bytes| {
+            ok &= first as usize == sizes.len() && bytes.len().is_multiple_of(2);
+            sizes.extend(
+                bytes
+                    .chunks_exact(2)
+                    .map(|c| u16::from_le_bytes([c[0], c[1]])),
+            );
+        })?;
+        ok &= sizes.len() == tail_start as usize;
         let (mut tail, mut expected) = (BandTable::default(), tail_start);
-        backend.tail(tail_start, &mut |doc, keys| {
+        backend.tail(tail_start, &mut |doc, keys, shingles| {
             ok &= doc == expected;
             expected = doc.saturating_add(1);
+            sizes.push(saturate(shingles));
             for k in keys {
                 tail.load(k, doc);
             }
@@ -153,8 +171,12 @@ impl<B: NearBackend> DiskStore<B> {
             next_doc,
             digest: digest.unwrap_or(0),
             resolved: HashMap::new(),
-            infos: InfoCache::new(INFO_CACHE),
+            sizes,
+            jobs: Vec::new(),
+            next_run: 0,
+            orphans: Vec::new(),
         };
+        let store = store.resume_merges()?;
         Ok((store, ok))
     }
 
@@ -224,7 +246,11 @@ impl<B: NearBackend> DiskStore<B> {
         self.backend.clear()?;
         self.runs.clear();
         self.filters.clear();
-        self.infos.clear();
+        self.sizes.clear();
+        self.jobs.clear();
+        self.orphans.clear();
+        self.next_run = 0;
+        self.backend.set_meta(merge::MERGING_KEY, "")?;
         self.tail = BandTable::default();
         (self.tail_start, self.next_doc, self.digest) = (0, 0, 0);
         self.resolved.clear();
@@ -279,71 +305,6 @@ impl<B: NearBackend> DiskStore<B> {
             cluster,
         }))
     }
-
-    /// Writes the tail as a level-0 run, then merges levels that are full.
-    fn flush_tail(&mut self) -> Result<(), B::Error> {
-        let sorted = self.tail.take_sorted();
-        let out = RunInfo {
-            run: self.next_run(),
-            level: 0,
-            first_doc: self.tail_start,
-            end_doc: self.next_doc,
-            bits: run::choose_bits(sorted.len() as u64),
-            postings: sorted.len() as u64,
-        };
-        let filter = run::write(&mut self.backend, &sorted, &out, self.next_doc)?;
-        self.filters.insert(out.run, filter);
-        self.runs.push(out);
-        self.tail_start = self.next_doc;
-        while let Some(level) = self.full_level() {
-            self.merge_level(level)?;
-        }
-        Ok(())
-    }
-
-    fn next_run(&self) -> u32 {
-        self.runs.iter().map(|r| r.run + 1).max().unwrap_or(0)
-    }
-
-    fn full_level(&self) -> Option<u32> {
-        let mut count: HashMap<u32, usize> = HashMap::new();
-        for r in &self.runs {
-            *count.entry(r.level).or_default() += 1;
-        }
-        count
-            .into_iter()
-            .filter(|&(_, n)| n >= self.shape.fan_in)
-            .map(|(l, _)| l)
-            .min()
-    }
-
-    /// Merges the oldest `fan_in` runs of `level` into one run of the next level.
-    fn merge_level(&mut self, level: u32) -> Result<(), B::Error> {
-        let inputs: Vec<RunInfo> = self
-            .runs
-            .iter()
-            .filter(|r| r.level == level)
-            .take(self.shape.fan_in)
-            .copied()
-            .collect();
-        let postings = inputs.iter().map(|r| r.postings).sum();
-        let out = RunInfo {
-            run: self.next_run(),
-            level: level + 1,
-            first_doc: inputs.iter().map(|r| r.first_doc).min().unwrap_or(0),
-            end_doc: inputs.iter().map(|r| r.end_doc).max().unwrap_or(0),
-            bits: run::choose_bits(postings),
-            postings,
-        };
-        let filter = run::merge(&mut self.backend, &inputs, &out, self.tail_start)?;
-        for r in &inputs {
-            self.filters.remove(&r.run);
-        }
-        self.filters.insert(out.run, filter);
-        self.runs.retain(|r| !inputs.contains(r));
-        self.runs.push(out);
-        Ok(())
-    }
 }
 
 impl<B: NearBackend> NearStore for DiskStore<B> {
@@ -352,29 +313,34 @@ impl<B: NearBackend> NearStore for DiskStore<B> {
     fn candidates(
         &mut self,
         bands: &[u32],
-        keep: &mut dyn FnMut(&DocInfo) -> bool,
-    ) -> Result<Vec<IndexedDoc>, B::Error> {
+        keep: &mut dyn FnMut(Hit) -> bool,
+    ) -> Result<Vec<(IndexedDoc, Hit)>, B::Error> {
         self.resolved.clear();
         let mut found = self.postings(bands)?;
         found.sort_unstable();
         let mut kept = Vec::new();
         for run in found.chunk_by(|a, b| a == b) {
-            if run.len() < MIN_BAND_MATCHES {
-                continue;
-            }
             let doc = run[0];
-            if self.infos.get(doc).is_none() {
-                let Some(d) = self.backend.record(doc)? else {
-                    continue;
-                };
-                self.infos.insert(doc, d.info);
-            }
-            if !self.infos.get(doc).is_some_and(&mut *keep) {
+            let Some(&size) = self.sizes.get(doc as usize) else {
+                continue;
+            };
+            let shingles = if size == u16::MAX {
+                u32::MAX
+            } else {
+                u32::from(size)
+            };
+            let hit = Hit {
+                matches: run.len(),
+                shingles,
+            };
+            if run.len() < MIN_BAND_MATCHES || !keep(hit) {
                 continue;
             }
-            // Passed the screen (about one a record): read it again for its current cluster.
-            if let Some(d) = self.backend.record(doc)? {
-                kept.extend(self.indexed(d)?);
+            // Passed the screen (a few a record): read it for its rank and current cluster.
+            if let Some(d) = self.backend.record(doc)?
+                && let Some(found) = self.indexed(d)?
+            {
+                kept.push((found, hit));
             }
         }
         Ok(kept)
@@ -415,12 +381,13 @@ impl<B: NearBackend> NearStore for DiskStore<B> {
         for &key in &plan.bands {
             self.tail.insert(key, doc);
         }
+        self.sizes.push(saturate(plan.insert.shingles));
         self.digest = self.digest.wrapping_add(id_hash(plan.insert.id()));
         self.next_doc += 1;
         self.resolved.clear();
         if self.tail_len() >= self.shape.tail_docs {
             self.flush_tail()?;
         }
-        Ok(())
+        self.advance_merges()
     }
 }

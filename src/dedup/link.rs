@@ -18,11 +18,11 @@ use std::time::Duration;
 
 use crate::model::{LinkReason, NearLink};
 
-use super::minhash::containment_from_jaccard;
 use super::rank::{DocInfo, IndexedDoc, NearDoc, Rank};
+pub use super::screen::{Hit, SCREEN_RISK};
 use super::shingle::{ShingleSet, Similarity, similarity};
 
-/// At most this many screened candidates are verified per new record (closest ids first).
+/// At most this many screened candidates are verified per new record (most shared minima first).
 pub const MAX_VERIFY: usize = 256;
 
 /// When two records are the same story.
@@ -87,15 +87,6 @@ impl Thresholds {
         }
     }
 
-    /// Whether a candidate is worth loading: the 64-minimum estimate must be within reach of a
-    /// threshold. The slack is four standard deviations of the estimate at J = 0.5, and wider for
-    /// containment, whose estimate also carries the size ratio.
-    fn worth_verifying(&self, doc: &NearDoc, cand: &DocInfo) -> bool {
-        let j = doc.info.signature.estimate(&cand.signature);
-        let c = containment_from_jaccard(j, doc.shingles.len(), cand.shingles as usize);
-        j >= self.jaccard - 0.25 || c >= self.containment - 0.45
-    }
-
     /// A text naming the thresholds, stored with the index so a change forces a rebuild.
     pub fn fingerprint(&self) -> String {
         format!(
@@ -122,7 +113,8 @@ pub trait NearStore {
     /// Storage error.
     type Error;
     /// Stored records sharing at least [`super::minhash::MIN_BAND_MATCHES`] band keys with
-    /// `bands` (any order, no repeats) that `keep` accepts. `keep` sees every such record once, before anything is cloned: it is the
+    /// `bands` (any order, no repeats) that `keep` accepts. `keep` sees every such record once,
+    /// as a [`Hit`] (shared keys, shingle count), before anything is read or cloned: it is the
     /// cheap screen that chance candidates never get past.
     ///
     /// # Errors
@@ -130,8 +122,8 @@ pub trait NearStore {
     fn candidates(
         &mut self,
         bands: &[u32],
-        keep: &mut dyn FnMut(&DocInfo) -> bool,
-    ) -> Result<Vec<IndexedDoc>, Self::Error>;
+        keep: &mut dyn FnMut(Hit) -> bool,
+    ) -> Result<Vec<(IndexedDoc, Hit)>, Self::Error>;
     /// Every stored record of the cluster whose canonical record is `head`.
     ///
     /// # Errors
@@ -305,14 +297,17 @@ where
     if doc.bands.is_empty() {
         return Ok(Vec::new());
     }
-    let mut cands = store.candidates(&doc.bands, &mut |c| {
-        c.id() != doc.info.id() && th.worth_verifying(doc, c)
-    })?;
-    cands.sort_by(|a, b| a.info.id().cmp(b.info.id()));
-    cands.dedup_by(|a, b| a.info.id() == b.info.id());
+    let ours = doc.shingles.len();
+    let mut cands = store.candidates(&doc.bands, &mut |hit| th.worth_verifying(ours, hit))?;
+    cands.retain(|(c, _)| c.info.id() != doc.info.id());
+    // Most shared minima first, so a cap never drops a close copy for chance candidates.
+    cands.sort_by(|(a, ha), (b, hb)| {
+        (hb.matches.cmp(&ha.matches)).then_with(|| a.info.id().cmp(b.info.id()))
+    });
+    cands.dedup_by(|(a, _), (b, _)| a.info.id() == b.info.id());
     cands.truncate(MAX_VERIFY);
     let mut linked = Vec::new();
-    for c in cands {
+    for (c, _) in cands {
         let Some(theirs) = source.shingles(c.info.id())? else {
             continue;
         };

@@ -11,7 +11,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use super::bands::BandTable;
-use super::link::{NearStore, Plan, ShingleSource};
+use super::link::{Hit, NearStore, Plan, ShingleSource};
 use super::minhash::MIN_BAND_MATCHES;
 use super::rank::{DocInfo, IndexedDoc};
 use super::shingle::ShingleSet;
@@ -173,8 +173,8 @@ impl NearStore for MemStore {
     fn candidates(
         &mut self,
         bands: &[u32],
-        keep: &mut dyn FnMut(&DocInfo) -> bool,
-    ) -> Result<Vec<IndexedDoc>, Infallible> {
+        keep: &mut dyn FnMut(Hit) -> bool,
+    ) -> Result<Vec<(IndexedDoc, Hit)>, Infallible> {
         let mut found = Vec::new();
         for &key in bands {
             self.bands.for_each(key, |d| found.push(d));
@@ -183,11 +183,24 @@ impl NearStore for MemStore {
         let mut kept = Vec::new();
         for run in found.chunk_by(|a, b| a == b) {
             let n = run[0];
-            if run.len() >= MIN_BAND_MATCHES && self.docs.get(n as usize).is_some_and(&mut *keep) {
-                kept.push(n);
+            if run.len() < MIN_BAND_MATCHES {
+                continue;
+            }
+            let Some(info) = self.docs.get(n as usize) else {
+                continue;
+            };
+            let hit = Hit {
+                matches: run.len(),
+                shingles: info.shingles,
+            };
+            if keep(hit) {
+                kept.push((n, hit));
             }
         }
-        Ok(kept.into_iter().filter_map(|n| self.indexed(n)).collect())
+        Ok(kept
+            .into_iter()
+            .filter_map(|(n, hit)| Some((self.indexed(n)?, hit)))
+            .collect())
     }
 
     fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, Infallible> {

@@ -16,7 +16,8 @@
 //!    and its facts (numbers, each with the two words before it).
 //! 2. [`minhash`]: a 64-function MinHash signature, cut into 64 one-row LSH bands, so a story
 //!    quoted in a digest several times its length is still a candidate; records sharing a band
-//!    key are candidates. A 16-bit compact signature screens them.
+//!    keys are candidates. [`screen`] drops those whose number of shared minima is implausibly
+//!    low for a link at their sizes, before any row is read.
 //! 3. [`link`]: candidates are verified on their exact shingle sets and linked when Jaccard ≥ 0.5
 //!    or containment ≥ 0.7 and at most a third of their shared fact contexts carry different
 //!    facts; published further apart than the date window, they need Jaccard ≥ 0.8 or
@@ -27,7 +28,7 @@
 //!
 //! # Parts
 //! - `mod.rs`: fingerprint, content hash and the exact [`Deduper`].
-//! - [`shingle`], [`minhash`], [`rank`], [`link`]: the near-duplicate algorithm.
+//! - [`shingle`], [`minhash`], [`screen`], [`rank`], [`link`]: the near-duplicate algorithm.
 //! - [`disk`]: the on-disk index the pipeline runs on (a merge tree of sorted runs of band
 //!   keys, with the newest records in memory; its tables are documented in [`disk::backend`]).
 //! - [`memstore`] (with [`bands`]): the in-memory index; [`cache`]: bounded shingle-set cache
@@ -40,6 +41,7 @@ pub mod link;
 pub mod memstore;
 pub mod minhash;
 pub mod rank;
+pub mod screen;
 pub mod shingle;
 
 use std::collections::HashMap;

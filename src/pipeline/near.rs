@@ -29,8 +29,8 @@ use std::sync::Arc;
 use crate::config::DedupConfig;
 use crate::corpus::{Corpus, CorpusError};
 use crate::dedup::disk::{DiskStore, NearBackend, Shape, id_digest};
-use crate::dedup::link::{self, ShingleSource, Thresholds};
-use crate::dedup::minhash::{BANDS, MINHASH_SEED, ROWS};
+use crate::dedup::link::{self, SCREEN_RISK, ShingleSource, Thresholds};
+use crate::dedup::minhash::{BANDS, MIN_BAND_MATCHES, MINHASH_SEED, ROWS};
 use crate::dedup::shingle::SHINGLE_WORDS;
 use crate::dedup::{NearDoc, ShingleCache, ShingleSet};
 use crate::model::{CorpusRecord, NearLink};
@@ -139,7 +139,7 @@ impl NearLinker {
 
     fn params(&self) -> String {
         format!(
-            "{}-k{SHINGLE_WORDS}-b{BANDS}x{ROWS}-s{MINHASH_SEED:x}",
+            "{}-k{SHINGLE_WORDS}-b{BANDS}x{ROWS}-m{MIN_BAND_MATCHES}-r{SCREEN_RISK}-s{MINHASH_SEED:x}",
             self.thresholds.fingerprint()
         )
     }

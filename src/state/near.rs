@@ -66,6 +66,10 @@ CREATE TABLE IF NOT EXISTS near_run (
     postings   INTEGER NOT NULL,
     filter     BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS near_size (
+    first_doc  INTEGER PRIMARY KEY,
+    sizes      BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS near_band (
     slot     INTEGER PRIMARY KEY,
     entries  BLOB NOT NULL
@@ -322,22 +326,52 @@ impl NearBackend for NearDb {
         Ok(())
     }
 
-    fn tail(&mut self, from: u32, f: &mut dyn FnMut(u32, Vec<u32>)) -> Result<(), StateError> {
+    fn tail(&mut self, from: u32, f: &mut dyn FnMut(u32, Vec<u32>, u32)) -> Result<(), StateError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT doc, bands FROM near_tail WHERE doc >= ?1 ORDER BY doc")
+            .prepare_cached(
+                "SELECT t.doc, t.bands, r.shingles FROM near_tail t
+                 JOIN near_record r ON r.doc = t.doc WHERE t.doc >= ?1 ORDER BY t.doc",
+            )
             .map_err(q("preparing tail load"))?;
         let mut rows = stmt.query([from]).map_err(q("loading index tail"))?;
         while let Some(row) = rows.next().map_err(q("loading index tail"))? {
             let doc: u32 = row.get(0).map_err(q("loading index tail"))?;
             let blob: Vec<u8> = row.get(1).map_err(q("loading index tail"))?;
+            let shingles: u32 = row.get(2).map_err(q("loading index tail"))?;
             let keys = blob
                 .chunks_exact(4)
                 .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect();
-            f(doc, keys);
+            f(doc, keys, shingles);
         }
         Ok(())
+    }
+
+    fn sizes(&mut self, f: &mut dyn FnMut(u32, &[u8])) -> Result<(), StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT first_doc, sizes FROM near_size ORDER BY first_doc")
+            .map_err(q("preparing size load"))?;
+        let mut rows = stmt.query([]).map_err(q("loading index sizes"))?;
+        while let Some(row) = rows.next().map_err(q("loading index sizes"))? {
+            let first: u32 = row.get(0).map_err(q("loading index sizes"))?;
+            let blob = row
+                .get_ref(1)
+                .and_then(|v| Ok(v.as_blob()?))
+                .map_err(q("loading index sizes"))?;
+            f(first, blob);
+        }
+        Ok(())
+    }
+
+    fn put_sizes(&mut self, first_doc: u32, sizes: &[u8]) -> Result<(), StateError> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("INSERT INTO near_size (first_doc, sizes) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute(params![first_doc, sizes]))
+            .map(drop)
+            .map_err(q("writing index sizes"))
     }
 
     fn runs(&mut self) -> Result<Vec<(RunInfo, Vec<u8>)>, StateError> {
@@ -441,7 +475,7 @@ impl NearBackend for NearDb {
         self.conn
             .execute_batch(
                 "DELETE FROM near_record; DELETE FROM near_tail; DELETE FROM near_run;
-                 DELETE FROM near_band;",
+                 DELETE FROM near_band; DELETE FROM near_size;",
             )
             .map_err(q("clearing near-duplicate index"))
     }
@@ -509,7 +543,7 @@ mod tests {
         assert_eq!(db.record(1).unwrap().unwrap().info.id(), "r1");
         assert_eq!(db.buckets(0, &[3, 1, 3]).unwrap(), [(3, vec![9; 8])]);
         let mut tail = Vec::new();
-        db.tail(0, &mut |d, k| tail.push((d, k))).unwrap();
+        db.tail(0, &mut |d, k, _| tail.push((d, k))).unwrap();
         assert_eq!(tail, [(2, vec![5, 6])]);
         assert!(db.size().unwrap().bytes > 0);
         // Uncommitted writes are lost with the connection.

@@ -3,17 +3,16 @@
 //! as `key << 32 | doc`, so sorting the `u64`s sorts by key, then record; in a bucket blob each
 //! posting takes 8 bytes (`key u32 LE, doc u32 LE`).
 //!
-//! Merging streams the key space in chunks of about [`MERGE_CHUNK`] postings: for each chunk it
-//! reads the matching buckets of every input run, sorts them and writes the output buckets, so
-//! its memory stays bounded whatever the runs' size, and every write is an append in slot order.
+//! Merging streams the key space in chunks ([`merge_chunk`], scheduled by `super::merge`): for
+//! each chunk it reads the matching buckets of every input run, sorts them and writes the
+//! output buckets, so its memory stays bounded whatever the runs' size, and every write is an
+//! append in slot order.
 
 use super::backend::{NearBackend, RunInfo};
 use super::filter::KeyFilter;
 
 /// Postings a bucket aims to hold (8 bytes each: 1 KiB blobs, a few per 4 KiB page).
 pub const BUCKET_TARGET: u64 = 128;
-/// Postings held in memory at once while merging (8 bytes each: 32 MiB).
-pub const MERGE_CHUNK: u64 = 1 << 22;
 /// Bytes per posting in a bucket blob.
 const ENTRY: usize = 8;
 
@@ -126,38 +125,31 @@ fn put_buckets<B: NearBackend>(
     result
 }
 
-/// Merges `inputs` into the new run `out` (its `bits` and `postings` already set), then deletes
-/// the inputs. Returns the new run's key filter.
+/// Merges chunk `chunk` of `1 << chunk_bits` equal slices of the key space of `inputs` into
+/// the run `out` being written (its `bits` and `postings` already set), adding the keys to
+/// `filter`; `buf` is scratch space. Chunks must be merged in order, each once.
 ///
 /// # Errors
-/// Storage failures; the inputs are deleted only after the output is complete.
-pub fn merge<B: NearBackend>(
+/// Storage failures.
+pub fn merge_chunk<B: NearBackend>(
     backend: &mut B,
     inputs: &[RunInfo],
     out: &RunInfo,
-    tail_from: u32,
-) -> Result<KeyFilter, B::Error> {
-    let mut filter = KeyFilter::with_capacity(out.postings);
-    let chunk_bits = choose_bits(out.postings.div_ceil(MERGE_CHUNK) * BUCKET_TARGET).min(out.bits);
-    let mut buf: Vec<u64> = Vec::new();
-    for chunk in 0..(1u64 << chunk_bits) {
-        let shift = 32 - chunk_bits;
-        let lo = u32::try_from(chunk << shift).unwrap_or(u32::MAX);
-        let hi = u32::try_from(((chunk + 1) << shift) - 1).unwrap_or(u32::MAX);
-        buf.clear();
-        for run in inputs {
-            backend.bucket_range(run.run, run.bucket(lo), run.bucket(hi), &mut |blob| {
-                decode_range(blob, lo, hi, &mut buf);
-            })?;
-        }
-        buf.sort_unstable();
-        put_buckets(backend, &buf, out, &mut filter)?;
-    }
-    backend.put_run(out, &filter.to_bytes(), tail_from)?;
+    (chunk_bits, chunk): (u32, u64),
+    buf: &mut Vec<u64>,
+    filter: &mut KeyFilter,
+) -> Result<(), B::Error> {
+    let shift = 32 - chunk_bits;
+    let lo = u32::try_from(chunk << shift).unwrap_or(u32::MAX);
+    let hi = u32::try_from(((chunk + 1) << shift) - 1).unwrap_or(u32::MAX);
+    buf.clear();
     for run in inputs {
-        backend.delete_run(run.run)?;
+        backend.bucket_range(run.run, run.bucket(lo), run.bucket(hi), &mut |blob| {
+            decode_range(blob, lo, hi, buf);
+        })?;
     }
-    Ok(filter)
+    buf.sort_unstable();
+    put_buckets(backend, buf, out, filter)
 }
 
 #[cfg(test)]

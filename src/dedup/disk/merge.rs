@@ -1,0 +1,249 @@
+//! Run merges done a slice at a time, so that no single add pays for a whole merge.
+//!
+//! A [`MergeJob`] merges the oldest [`super::Shape::fan_in`] runs of one level into one run of
+//! the next, streaming the key space in [`STEP_POSTINGS`]-sized chunks ([`run::merge_chunk`]).
+//! The store advances every pending job a little at each add ([`MergeJob::advance`]): a job of
+//! level `l` is paced to finish within half the adds that fill level `l` again
+//! (`fan_in^(l+1) · tail_docs / 2`), so each level costs about `2 · 64` posting rewrites per
+//! add, evenly, instead of a pause of seconds when a level fills (a level-3 merge at ~4 M
+//! records rewrites ~2 GB).
+//!
+//! While a job runs its inputs stay registered and searched; its output is written under a
+//! run number that is not registered until the last chunk is in ([`MergeJob::finish`]), so
+//! lookups never see a half-written run. The output's run number is recorded in `near_meta`
+//! (`merging`) so that an open after a crash deletes its orphaned buckets.
+
+use super::backend::{NearBackend, RunInfo};
+use super::filter::KeyFilter;
+use super::run;
+
+/// Postings merged per step (8 bytes each: 512 KiB in memory).
+pub const STEP_POSTINGS: u64 = 1 << 16;
+
+/// One merge in progress.
+#[derive(Debug)]
+pub struct MergeJob {
+    /// The runs being merged (still registered and searched).
+    pub inputs: Vec<RunInfo>,
+    /// The run being written (registered by [`MergeJob::finish`]).
+    pub out: RunInfo,
+    filter: KeyFilter,
+    chunk_bits: u32,
+    next_chunk: u64,
+    /// Adds seen since the job started.
+    adds: u64,
+    /// Adds the job is spread over.
+    span: u64,
+    buf: Vec<u64>,
+}
+
+impl MergeJob {
+    /// A job merging `inputs` into `out` (`bits` and `postings` set), spread over `span` adds.
+    pub fn new(inputs: Vec<RunInfo>, out: RunInfo, span: u64) -> Self {
+        let chunk_bits =
+            run::choose_bits(out.postings.div_ceil(STEP_POSTINGS) * run::BUCKET_TARGET)
+                .min(out.bits);
+        Self {
+            inputs,
+            filter: KeyFilter::with_capacity(out.postings),
+            out,
+            chunk_bits,
+            next_chunk: 0,
+            adds: 0,
+            span: span.max(1),
+            buf: Vec::new(),
+        }
+    }
+
+    fn chunks(&self) -> u64 {
+        1 << self.chunk_bits
+    }
+
+    /// Whether every chunk is written.
+    pub fn is_done(&self) -> bool {
+        self.next_chunk >= self.chunks()
+    }
+
+    /// Counts one add and merges the chunks now due (all of them when `all`).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn advance<B: NearBackend>(&mut self, backend: &mut B, all: bool) -> Result<(), B::Error> {
+        self.adds += 1;
+        let due = if all {
+            self.chunks()
+        } else {
+            (u128::from(self.adds) * u128::from(self.chunks())).div_ceil(u128::from(self.span))
+                as u64
+        };
+        while self.next_chunk < due.min(self.chunks()) {
+            run::merge_chunk(
+                backend,
+                &self.inputs,
+                &self.out,
+                (self.chunk_bits, self.next_chunk),
+                &mut self.buf,
+                &mut self.filter,
+            )?;
+            self.next_chunk += 1;
+        }
+        Ok(())
+    }
+
+    /// Registers the finished output run and deletes the inputs; returns the output's filter.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn finish<B: NearBackend>(
+        self,
+        backend: &mut B,
+        tail_from: u32,
+    ) -> Result<KeyFilter, B::Error> {
+        backend.put_run(&self.out, &self.filter.to_bytes(), tail_from)?;
+        for r in &self.inputs {
+            backend.delete_run(r.run)?;
+        }
+        Ok(self.filter)
+    }
+}
+
+impl<B: NearBackend> super::DiskStore<B> {
+    /// After open: notes the output runs of merges a crash interrupted (their buckets are
+    /// deleted at the first add, so that opening writes nothing) and sets the run counter.
+    pub(super) fn resume_merges(mut self) -> Result<Self, B::Error> {
+        let mut next = self.runs.iter().map(|r| r.run + 1).max().unwrap_or(0);
+        if let Some(list) = self.backend.meta(MERGING_KEY)? {
+            for run in list.split(',').filter_map(|r| r.parse::<u32>().ok()) {
+                if !self.runs.iter().any(|r| r.run == run) {
+                    self.orphans.push(run);
+                }
+                next = next.max(run + 1);
+            }
+        }
+        self.next_run = next;
+        Ok(self)
+    }
+
+    /// Writes the tail as a level-0 run, then schedules the merges that are due.
+    pub(super) fn flush_tail(&mut self) -> Result<(), B::Error> {
+        let sizes = &self.sizes[self.tail_start as usize..self.next_doc as usize];
+        let bytes: Vec<u8> = sizes.iter().flat_map(|s| s.to_le_bytes()).collect();
+        self.backend.put_sizes(self.tail_start, &bytes)?;
+        let sorted = self.tail.take_sorted();
+        let out = RunInfo {
+            run: self.take_run_number(),
+            level: 0,
+            first_doc: self.tail_start,
+            end_doc: self.next_doc,
+            bits: run::choose_bits(sorted.len() as u64),
+            postings: sorted.len() as u64,
+        };
+        let filter = run::write(&mut self.backend, &sorted, &out, self.next_doc)?;
+        self.filters.insert(out.run, filter);
+        self.runs.push(out);
+        self.tail_start = self.next_doc;
+        self.schedule()
+    }
+
+    fn take_run_number(&mut self) -> u32 {
+        self.next_run += 1;
+        self.next_run - 1
+    }
+
+    /// Runs of `level` not being merged, oldest first.
+    fn idle(&self, level: u32) -> Vec<RunInfo> {
+        let busy = |r: &RunInfo| self.jobs.iter().any(|j| j.inputs.contains(r));
+        let mut runs: Vec<RunInfo> = self
+            .runs
+            .iter()
+            .filter(|r| r.level == level && !busy(r))
+            .copied()
+            .collect();
+        runs.sort_by_key(|r| r.first_doc);
+        runs
+    }
+
+    /// Starts a job for every level with `fan_in` idle runs and no job of its own.
+    fn schedule(&mut self) -> Result<(), B::Error> {
+        let mut levels: Vec<u32> = self.runs.iter().map(|r| r.level).collect();
+        levels.sort_unstable();
+        levels.dedup();
+        let mut started = false;
+        for level in levels {
+            let idle = self.idle(level);
+            let has_job = self.jobs.iter().any(|j| j.out.level == level + 1);
+            if has_job || idle.len() < self.shape.fan_in {
+                continue;
+            }
+            let inputs: Vec<RunInfo> = idle.into_iter().take(self.shape.fan_in).collect();
+            let postings = inputs.iter().map(|r| r.postings).sum();
+            let out = RunInfo {
+                run: self.take_run_number(),
+                level: level + 1,
+                first_doc: inputs.iter().map(|r| r.first_doc).min().unwrap_or(0),
+                end_doc: inputs.iter().map(|r| r.end_doc).max().unwrap_or(0),
+                bits: run::choose_bits(postings),
+                postings,
+            };
+            let refill = (self.shape.fan_in as u64)
+                .saturating_pow(level + 1)
+                .saturating_mul(u64::from(self.shape.tail_docs));
+            self.jobs.push(MergeJob::new(inputs, out, refill / 2));
+            started = true;
+        }
+        if started {
+            self.note_jobs()?;
+        }
+        Ok(())
+    }
+
+    /// Records the runs being written, for [`Self::resume_merges`] after a crash.
+    fn note_jobs(&mut self) -> Result<(), B::Error> {
+        let list: Vec<String> = self.jobs.iter().map(|j| j.out.run.to_string()).collect();
+        self.backend.set_meta(MERGING_KEY, &list.join(","))
+    }
+
+    /// Advances every job by one add's share; a level holding twice `fan_in` idle runs (merges
+    /// fell behind) has its job finished at once. Finished jobs replace their inputs.
+    pub(super) fn advance_merges(&mut self) -> Result<(), B::Error> {
+        if !self.orphans.is_empty() {
+            for run in std::mem::take(&mut self.orphans) {
+                self.backend.delete_run(run)?;
+            }
+            self.note_jobs()?;
+            self.schedule()?;
+        }
+        if self.jobs.is_empty() {
+            return Ok(());
+        }
+        let mut finished = false;
+        for i in 0..self.jobs.len() {
+            let level = self.jobs[i].inputs[0].level;
+            let behind = self.idle(level).len() >= 2 * self.shape.fan_in;
+            self.jobs[i].advance(&mut self.backend, behind)?;
+            finished |= self.jobs[i].is_done();
+        }
+        if !finished {
+            return Ok(());
+        }
+        let (done, pending): (Vec<MergeJob>, Vec<MergeJob>) = std::mem::take(&mut self.jobs)
+            .into_iter()
+            .partition(MergeJob::is_done);
+        self.jobs = pending;
+        for job in done {
+            let (inputs, out) = (job.inputs.clone(), job.out);
+            let filter = job.finish(&mut self.backend, self.tail_start)?;
+            for r in &inputs {
+                self.filters.remove(&r.run);
+            }
+            self.filters.insert(out.run, filter);
+            self.runs.retain(|r| !inputs.contains(r));
+            self.runs.push(out);
+        }
+        self.note_jobs()?;
+        self.schedule()
+    }
+}
+
+/// `near_meta` key listing the runs being written by merges.
+pub(super) const MERGING_KEY: &str = "merging";

@@ -1,0 +1,108 @@
+//! The candidate screen: which records sharing band keys with a new one are worth reading and
+//! verifying, decided on what the band index alone knows (the number of shared keys and the two
+//! shingle counts), so that chance candidates cost no row read. Pure and sync.
+//!
+//! With one row per band, equal band keys are equal MinHash minima, so the number of shared
+//! keys `m` is the signature estimate of Jaccard times 64 (at full precision, not the 16-bit
+//! compact signature). For the two sizes, the weakest similarity that could still link the
+//! pair is known ([`Thresholds::worth_verifying`]); a pair whose `m` is implausibly low for it
+//! (probability below [`SCREEN_RISK`]) is dropped. The screen is symmetric in the two records
+//! and depends on nothing else, so clusters stay independent of arrival order.
+
+use super::link::Thresholds;
+use super::minhash::PERMUTATIONS;
+
+/// The chance a pair exactly at a link threshold is dropped by the screen
+/// ([`Thresholds::worth_verifying`]).
+pub const SCREEN_RISK: f64 = 1e-3;
+
+/// What a store knows of a candidate before reading its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    /// Band keys it shares with the new record: equal MinHash minima (one row per band).
+    pub matches: usize,
+    /// Its distinct shingles (`u32::MAX` when the store only knows it is very large).
+    pub shingles: u32,
+}
+
+/// `P[X ≤ k]` for `X ~ Binomial(n, p)`.
+pub fn binomial_cdf(n: usize, p: f64, k: usize) -> f64 {
+    if p <= 0.0 || k >= n {
+        return 1.0;
+    }
+    if p >= 1.0 {
+        return 0.0;
+    }
+    let ratio = p / (1.0 - p);
+    let mut term = (1.0 - p).powi(i32::try_from(n).unwrap_or(i32::MAX));
+    let mut sum = term;
+    for i in 0..k {
+        term *= (n - i) as f64 / (i + 1) as f64 * ratio;
+        sum += term;
+    }
+    sum.min(1.0)
+}
+
+impl Thresholds {
+    /// Whether a candidate is worth reading and verifying, judged on what the band index alone
+    /// knows: how many MinHash minima the two texts share (`hit.matches` of
+    /// [`PERMUTATIONS`]; equal band keys are equal minima) and their shingle counts. The
+    /// weakest similarity that could still link them is `need`: Jaccard
+    /// [`Thresholds::jaccard`], or the Jaccard that containment [`Thresholds::containment`]
+    /// implies for these sizes (the date window only raises the bar, so it is ignored here). A
+    /// pair whose true Jaccard were `need` would show `hit.matches` or fewer equal minima with
+    /// probability `P[Binomial(64, need) ≤ matches]`; below [`SCREEN_RISK`] it is dropped. So
+    /// a pair at the threshold is lost by the screen with probability at most `SCREEN_RISK`,
+    /// one above it with less, and a candidate costs no row read.
+    pub fn worth_verifying(&self, ours: usize, hit: Hit) -> bool {
+        let (a, b) = (ours as f64, f64::from(hit.shingles));
+        let smaller = a.min(b);
+        let mut need = self.jaccard;
+        if smaller >= self.min_shingles as f64 {
+            let shared = self.containment * smaller;
+            need = need.min(shared / (a + b - shared).max(1.0));
+        }
+        binomial_cdf(PERMUTATIONS, need, hit.matches) > SCREEN_RISK
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keep(ours: usize, theirs: u32, matches: usize) -> bool {
+        Thresholds::DEFAULT.worth_verifying(
+            ours,
+            Hit {
+                matches,
+                shingles: theirs,
+            },
+        )
+    }
+
+    #[test]
+    fn binomial_cdf_matches_hand_values() {
+        assert!((binomial_cdf(4, 0.5, 1) - 5.0 / 16.0).abs() < 1e-12);
+        assert_eq!(binomial_cdf(64, 0.0, 0), 1.0);
+        assert_eq!(binomial_cdf(64, 0.3, 64), 1.0);
+        // P[Binomial(64, 0.163) ≤ 3] ≈ 0.0045 (a story quoted in a digest four times its size).
+        let p = binomial_cdf(64, 0.163, 3);
+        assert!((0.003..0.006).contains(&p), "{p}");
+    }
+
+    #[test]
+    fn equal_sizes_need_many_shared_minima_unequal_sizes_few() {
+        // Two 400-shingle texts: Jaccard 0.5 shows ~32 equal minima; 3 or 10 are chance.
+        assert!(!keep(400, 400, 3));
+        assert!(!keep(400, 400, 10));
+        assert!(keep(400, 400, 20));
+        // A 100-shingle story in a 400-shingle digest: containment 0.7 is Jaccard 0.163.
+        assert!(keep(100, 400, 3));
+        assert!(keep(400, 100, 3), "symmetric");
+        assert!(!keep(100, 400, 0));
+        // Below `min_shingles` only Jaccard counts.
+        assert!(!keep(10, 400, 3));
+        // An unknown (saturated) size never rejects on containment.
+        assert!(keep(400, u32::MAX, 3));
+    }
+}
