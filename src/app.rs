@@ -177,7 +177,17 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
             json,
         } => {
             let cfg = Config::load(&config)?;
-            migrate::require_sqlite(&cfg, "verify")?;
+            if let Some(url) = cfg.state.database_url().cloned() {
+                anyhow::ensure!(
+                    !repair,
+                    "`verify --repair` is not available with [state] backend = \"postgres\" \
+                     (the workers own their folders): run `verify` and repair by hand"
+                );
+                return tokio::task::spawn_blocking(move || {
+                    crate::verify::command_shared(&cfg, &url, json)
+                })
+                .await?;
+            }
             let Some(_lock) = take_lock(&cfg, format)? else {
                 return Ok(ExitCode::from(lock::EXIT_LOCKED));
             };
@@ -185,6 +195,12 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
         }
         Command::Migrate { config } => {
             tokio::task::spawn_blocking(move || migrate::run(&config)).await?
+        }
+        Command::Worker { config, id, once } => {
+            let cfg = Config::load(&config)?;
+            let opts = crate::worker::WorkerOptions { id, once };
+            let report = crate::worker::run(&cfg, opts, shutdown::install()).await?;
+            Ok(summary::finish(&report, format))
         }
         Command::Schema => {
             print!("{}", crate::model::corpus_record_schema());

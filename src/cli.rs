@@ -210,6 +210,21 @@ pub enum Command {
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
+    /// One of many workers sharing a PostgreSQL frontier (`[state] backend = "postgres"`):
+    /// claims discovery and hosts with leases, fetches politely across all workers, writes
+    /// its own corpus segments. Exit 0, 1 when items failed or it was interrupted, 2 fatal.
+    Worker {
+        /// Config file.
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Worker id (names its corpus folder and its row in `status`; default: machine
+        /// name and process id). Give a restarted worker the same id to keep its folder.
+        #[arg(long)]
+        id: Option<String>,
+        /// Drain what is due (discovery and URLs), then exit.
+        #[arg(long)]
+        once: bool,
+    },
     /// Print the JSON Schema of a corpus record (committed as schema/corpus-record.schema.json).
     Schema,
     /// Per source: last run, last success, last new article, failure streak.

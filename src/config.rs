@@ -11,6 +11,7 @@
 mod bounds;
 mod schema;
 mod state;
+mod worker;
 
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use url::Url;
 use crate::model::{SelectorSpec, SourceId, SourceProfile};
 
 pub use state::{Backend, DATABASE_URL_ENV, DatabaseUrl, StateConfig};
+pub use worker::WorkerConfig;
 
 /// Errors loading a configuration file.
 #[derive(Debug, thiserror::Error)]
@@ -230,6 +232,8 @@ struct RawConfig {
     dedup: DedupConfig,
     #[serde(default)]
     state: state::RawStateConfig,
+    #[serde(default)]
+    worker: WorkerConfig,
 }
 
 /// One source, validated: what to crawl plus the profile the normalizer uses.
@@ -260,6 +264,8 @@ pub struct Config {
     pub dedup: DedupConfig,
     /// Which database holds the frontier (`[state]`).
     pub state: StateConfig,
+    /// How `newsmill worker` shares the frontier (`[worker]`).
+    pub worker: WorkerConfig,
     /// Configured sources, in file order.
     pub sources: Vec<SourceConfig>,
 }
@@ -293,6 +299,7 @@ impl Config {
         let fetch = validate_fetch(raw.fetch, &mut problems);
         let env_url = std::env::var(DATABASE_URL_ENV).ok();
         let state = state::validate(raw.state, env_url, &mut problems);
+        worker::validate(&raw.worker, &mut problems);
         bounds::duration(
             "dedup.date_window",
             raw.dedup.date_window,
@@ -315,6 +322,7 @@ impl Config {
                 fetch,
                 dedup: raw.dedup,
                 state,
+                worker: raw.worker,
                 sources,
             })
         } else {

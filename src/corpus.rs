@@ -31,8 +31,16 @@ mod read;
 mod tests;
 
 pub use check::{Inspection, RecordRef, inspect, segment_files, segment_lines};
-pub use manifest::{CorpusDamage, MANIFEST, Manifest, SegmentInfo, segment_name, segment_number};
+pub use manifest::{
+    CorpusDamage, MANIFEST, Manifest, ManifestRead, SegmentInfo, read_manifest, segment_name,
+    segment_number,
+};
 pub use read::{RecordStream, read_lines};
+
+/// Folder under the corpus folder where each `newsmill worker` writes its own corpus
+/// (`workers/<id>/`, segments and manifest as here). Readers take every worker's segments
+/// after the folder's own ([`segment_files`]).
+pub const WORKERS_DIR: &str = "workers";
 
 /// Records per segment before a new one is started.
 const SEGMENT_RECORDS: usize = 1000;

@@ -9,7 +9,8 @@
 //!              ▲                                                                     │
 //!              └──────── frontier (every URL's life; SQLite under state/) ◄──────────┘
 //! ```
-//! Stages talk only through the types in [`model`]; only [`pipeline`] knows them all.
+//! Stages talk only through the types in [`model`]; only [`pipeline`] knows them all (and
+//! [`worker`], which drives the same stages from leases on a shared frontier).
 //! `feed`, `html` (the HTML parser), `normalize` and `dedup` are pure and sync; `fetch` is the
 //! only network code, `raw_store` the only writer of raw/, `corpus` the only writer of
 //! normalized/.
@@ -37,3 +38,4 @@ pub mod stats;
 pub mod telemetry;
 pub mod textcodec;
 pub mod verify;
+pub mod worker;

@@ -46,11 +46,23 @@ fn documented() -> BTreeMap<String, BTreeSet<i32>> {
 }
 
 /// Codes the table documents that no scenario here can produce, with the reason.
-const NOT_STAGED: &[(&str, i32, &str)] = &[(
-    "demo",
-    1,
-    "the bundled demo site has no page that fails; the code comes from the same run report as `run`'s 1",
-)];
+const NOT_STAGED: &[(&str, i32, &str)] = &[
+    (
+        "demo",
+        1,
+        "the bundled demo site has no page that fails; the code comes from the same run report as `run`'s 1",
+    ),
+    (
+        "worker",
+        0,
+        "needs a PostgreSQL server: staged in workers::issue12_worker_exit_codes_with_a_server",
+    ),
+    (
+        "worker",
+        1,
+        "needs a PostgreSQL server: staged in workers::issue12_worker_exit_codes_with_a_server",
+    ),
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readme_exit_code_table_matches_the_binary() {
@@ -190,6 +202,9 @@ async fn readme_exit_code_table_matches_the_binary() {
         ),
         ("report", s(&["report", "-c", "missing.toml"]), 2, false),
         ("migrate", s(&["migrate", "-c", "missing.toml"]), 2, false),
+        // A state that is not shared: `worker` needs PostgreSQL.
+        ("worker", s(&["worker", "-c", &empty, "--once"]), 2, false),
+        ("worker", s(&["worker", "-c", "missing.toml"]), 2, false),
         ("verify", s(&["verify", "-c", &cfg]), 0, false),
         ("verify", s(&["verify", "-c", &broken]), 1, false),
         ("verify", s(&["verify", "-c", "missing.toml"]), 2, false),

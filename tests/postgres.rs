@@ -9,13 +9,13 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 /// A schema of its own in the test server, dropped at the end.
-struct Schema {
+pub(crate) struct Schema {
     base: postgres::Config,
     name: String,
 }
 
 impl Schema {
-    fn new(test: &str) -> Option<Self> {
+    pub(crate) fn new(test: &str) -> Option<Self> {
         let Ok(url) = std::env::var("NEWSMILL_TEST_DATABASE_URL") else {
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),
@@ -38,7 +38,7 @@ impl Schema {
     }
 
     /// A key=value connection string into this schema.
-    fn conninfo(&self) -> String {
+    pub(crate) fn conninfo(&self) -> String {
         let b = &self.base;
         let host = match b.get_hosts().first() {
             Some(postgres::config::Host::Tcp(h)) => h.clone(),
@@ -57,7 +57,7 @@ impl Schema {
         )
     }
 
-    fn client(&self) -> postgres::Client {
+    pub(crate) fn client(&self) -> postgres::Client {
         let mut c = self.base.clone();
         c.options(&format!("-c search_path={}", self.name));
         c.connect(postgres::NoTls).unwrap()

@@ -28,3 +28,4 @@ mod postgres;
 mod report;
 mod robustness;
 mod storage;
+mod workers;

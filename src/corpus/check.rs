@@ -49,7 +49,8 @@ pub fn inspect(dir: &Path) -> Result<Inspection, CorpusError> {
     if !dir.exists() {
         return Ok(out);
     }
-    let names = segment_files(dir)?;
+    // One corpus folder against its own manifest: workers' folders are inspected on their own.
+    let names = own_segment_files(dir)?;
     let mut found = Vec::new();
     let mut first_seen: HashMap<String, String> = HashMap::new();
     for name in names {
@@ -104,11 +105,36 @@ fn note(
     });
 }
 
-/// The segment files in `dir`, in number order (none when the folder does not exist).
+/// The segment files in `dir`, in number order, then those of every worker's folder
+/// (`workers/<id>/part-NNNNNN.jsonl`, by worker id, then number), as paths relative to `dir`
+/// (none when the folder does not exist). Many workers share one corpus this way, each the
+/// only writer of its own folder (`newsmill worker`).
 ///
 /// # Errors
-/// `Io` when the folder cannot be listed.
+/// `Io` when a folder cannot be listed.
 pub fn segment_files(dir: &Path) -> Result<Vec<String>, CorpusError> {
+    let mut names = own_segment_files(dir)?;
+    let workers = dir.join(super::WORKERS_DIR);
+    if workers.is_dir() {
+        let mut ids = Vec::new();
+        for entry in fs::read_dir(&workers).map_err(io(&workers))? {
+            let entry = entry.map_err(io(&workers))?;
+            if entry.path().is_dir() {
+                ids.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+        ids.sort();
+        for id in ids {
+            for name in own_segment_files(&workers.join(&id))? {
+                names.push(format!("{}/{id}/{name}", super::WORKERS_DIR));
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// The segment files directly in `dir`, in number order.
+fn own_segment_files(dir: &Path) -> Result<Vec<String>, CorpusError> {
     if !dir.exists() {
         return Ok(Vec::new());
     }

@@ -47,6 +47,13 @@ pub enum FetchError {
         /// The URL.
         url: Url,
     },
+    /// The host's shared pacing refused the request: another worker holds the host now
+    /// (`newsmill worker` only). Nothing was sent; the URL is due again.
+    #[error("{url}: another worker holds this host now; not requested")]
+    TurnLost {
+        /// The URL.
+        url: Url,
+    },
     /// The host is, or resolves only to, loopback/private/link-local/unspecified addresses.
     /// Checked on the IP literal and on the resolver's answer, robots.txt fetch included.
     #[error("{url}: target address is not public (set fetch.allow_private_networks to allow)")]
@@ -153,6 +160,7 @@ impl FetchError {
             Self::RobotsDisallowed { .. } => "robots".into(),
             Self::RobotsUnavailable { .. } => "robots_unavailable".into(),
             Self::PrivateAddress { .. } => "private_address".into(),
+            Self::TurnLost { .. } => "turn_lost".into(),
             Self::Timeout { .. } => "timeout".into(),
             Self::Status { status, .. } => format!("status_{status}"),
             Self::TooLarge { .. } => "too_large".into(),

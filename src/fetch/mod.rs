@@ -103,6 +103,14 @@ impl Fetcher {
         })
     }
 
+    /// Also takes each request's turn from a pacer shared with other workers
+    /// ([`politeness::HostPacer`]); see `newsmill worker`.
+    #[must_use]
+    pub fn with_pacer(mut self, pacer: Arc<dyn politeness::HostPacer>) -> Self {
+        self.gate = self.gate.with_shared(pacer);
+        self
+    }
+
     /// Fetches a URL politely, following redirects, retrying what is worth retrying.
     ///
     /// # Errors
@@ -182,7 +190,11 @@ impl Fetcher {
         let mut attempt_no = 0;
         loop {
             let result = {
-                let _permit = self.gate.acquire(&host).await;
+                let _permit = self
+                    .gate
+                    .acquire(&host)
+                    .await
+                    .map_err(|politeness::TurnLost| FetchError::TurnLost { url: url.clone() })?;
                 let cap = attempt::Cap::Fail(self.config.max_body_bytes);
                 self.attempt(url, conditional, cap).await
             };
@@ -219,6 +231,9 @@ impl Fetcher {
         if cached.as_ref().is_none_or(|c| c.expires <= Instant::now()) {
             let rules = match self.fetch_robots(&robots_url).await {
                 Ok(rules) => rules,
+                Err(FetchError::TurnLost { .. }) => {
+                    return Err(FetchError::TurnLost { url: url.clone() });
+                }
                 Err(blocked) => {
                     // Not cached: the verdict belongs to the resolver, asked again next time.
                     return Err(match blocked {
@@ -253,8 +268,9 @@ impl Fetcher {
         }
     }
 
-    /// The rules for an origin. The only error is `PrivateAddress` for the origin itself (a
-    /// refused redirect target elsewhere is just "unreachable").
+    /// The rules for an origin. The only errors are `PrivateAddress` for the origin itself (a
+    /// refused redirect target elsewhere is just "unreachable") and `TurnLost` (another worker
+    /// holds the host now).
     async fn fetch_robots(&self, robots_url: &Url) -> Result<RobotsRules, FetchError> {
         let Ok(host) = HostKey::try_from(robots_url) else {
             return Ok(RobotsRules::Unreachable(None));
@@ -263,7 +279,9 @@ impl Fetcher {
         // robots.txt redirects (http → https, to www.) are followed up to five hops (RFC 9309).
         for _ in 0..5 {
             let result = {
-                let _permit = self.gate.acquire(&host).await;
+                let Ok(_permit) = self.gate.acquire(&host).await else {
+                    return Err(FetchError::TurnLost { url: url.clone() });
+                };
                 let cap = attempt::Cap::Truncate(robots::MAX_ROBOTS_BYTES);
                 self.attempt(&url, None, cap).await
             };

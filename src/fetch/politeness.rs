@@ -2,11 +2,16 @@
 //! and at least `max(per_host_interval, Crawl-delay)` between two request starts to it, plus a
 //! host-wide pause after a 429/503. One slow host never blocks another: each host has its own
 //! gate, and the global limit is a separate semaphore taken after the host's.
+//!
+//! Many workers on many machines add a [`HostPacer`]: after the local spacing, each request
+//! also takes the host's turn in the shared pacing (`newsmill worker`: a request slot in the
+//! database), and Crawl-delay and Retry-After pauses are handed to it for every worker.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
@@ -24,6 +29,30 @@ struct HostGate {
     crawl_delay: Mutex<Duration>,
 }
 
+/// The host's turn could not be had: this process no longer holds the right to request it
+/// (another worker took the host over).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TurnLost;
+
+/// Pacing shared with other processes, consulted after the local gate. Implementations decide
+/// how to wait; the fetcher only awaits the turn and reports pauses.
+pub trait HostPacer: Send + Sync + std::fmt::Debug {
+    /// Waits until a request to `host` may start for every process, keeping at least
+    /// `spacing` (interval or Crawl-delay, whichever is longer) after the host's last request
+    /// by anyone.
+    ///
+    /// # Errors
+    /// [`TurnLost`] when this process may no longer request the host at all.
+    fn turn<'a>(
+        &'a self,
+        host: &'a HostKey,
+        spacing: Duration,
+    ) -> BoxFuture<'a, Result<(), TurnLost>>;
+
+    /// The host asked everyone to wait `pause` (Retry-After, backoff after a 429/503).
+    fn defer(&self, host: &HostKey, pause: Duration);
+}
+
 /// Permits to send one request: dropping it frees the host slot and the global slot.
 #[derive(Debug)]
 pub struct Permit {
@@ -38,6 +67,8 @@ pub struct Politeness {
     interval: Duration,
     global: Arc<Semaphore>,
     hosts: Mutex<HashMap<HostKey, Arc<HostGate>>>,
+    /// Pacing shared with other workers, when there are any.
+    shared: Option<Arc<dyn HostPacer>>,
 }
 
 impl Politeness {
@@ -48,7 +79,14 @@ impl Politeness {
             interval,
             global: Arc::new(Semaphore::new(global.max(1))),
             hosts: Mutex::new(HashMap::new()),
+            shared: None,
         }
+    }
+
+    /// Also takes every request's turn from `pacer` (pacing across workers).
+    pub fn with_shared(mut self, pacer: Arc<dyn HostPacer>) -> Self {
+        self.shared = Some(pacer);
+        self
     }
 
     fn gate(&self, host: &HostKey) -> Arc<HostGate> {
@@ -71,8 +109,12 @@ impl Politeness {
             .clone()
     }
 
-    /// Waits for a host slot, then for the host's spacing, then for a global slot.
-    pub async fn acquire(&self, host: &HostKey) -> Permit {
+    /// Waits for a host slot, then for the host's spacing, then for the shared pacer's turn
+    /// (when there is one), then for a global slot.
+    ///
+    /// # Errors
+    /// [`TurnLost`] from the shared pacer; never without one.
+    pub async fn acquire(&self, host: &HostKey) -> Result<Permit, TurnLost> {
         let gate = self.gate(host);
         let host_permit = gate
             .slots
@@ -80,24 +122,27 @@ impl Politeness {
             .acquire_owned()
             .await
             .unwrap_or_else(|_| unreachable!("host semaphores are never closed"));
+        let spacing = self.interval.max(*lock(&gate.crawl_delay));
         let start_at = {
-            let spacing = self.interval.max(*lock(&gate.crawl_delay));
             let mut next = lock(&gate.next_start);
             let start = (*next).max(Instant::now());
             *next = start + spacing;
             start
         };
         tokio::time::sleep_until(start_at).await;
+        if let Some(shared) = &self.shared {
+            shared.turn(host, spacing).await?;
+        }
         let global = self
             .global
             .clone()
             .acquire_owned()
             .await
             .unwrap_or_else(|_| unreachable!("the global semaphore is never closed"));
-        Permit {
+        Ok(Permit {
             _host: host_permit,
             _global: global,
-        }
+        })
     }
 
     /// Sets the host's robots.txt `Crawl-delay` (the caller caps it).
@@ -110,6 +155,9 @@ impl Politeness {
         let gate = self.gate(host);
         let mut next = lock(&gate.next_start);
         *next = (*next).max(Instant::now() + pause);
+        if let Some(shared) = &self.shared {
+            shared.defer(host, pause);
+        }
     }
 }
 
@@ -133,7 +181,7 @@ mod tests {
         let b = host("http://b.example/");
         let mut starts = Vec::new();
         for h in [&a, &a, &a, &b] {
-            let _permit = p.acquire(h).await;
+            let _permit = p.acquire(h).await.unwrap();
             starts.push((h.clone(), t0.elapsed()));
         }
         assert_eq!(starts[0].1, Duration::ZERO);
@@ -149,11 +197,11 @@ mod tests {
         let a = host("http://a.example/");
         p.set_crawl_delay(&a, Duration::from_secs(5));
         let t0 = Instant::now();
-        drop(p.acquire(&a).await);
-        drop(p.acquire(&a).await);
+        drop(p.acquire(&a).await.unwrap());
+        drop(p.acquire(&a).await.unwrap());
         assert_eq!(t0.elapsed(), Duration::from_secs(5));
         p.pause(&a, Duration::from_secs(30));
-        drop(p.acquire(&a).await);
+        drop(p.acquire(&a).await.unwrap());
         assert!(t0.elapsed() >= Duration::from_secs(35));
     }
 
@@ -161,8 +209,8 @@ mod tests {
     async fn per_host_concurrency_is_bounded() {
         let p = Arc::new(Politeness::new(16, 2, Duration::ZERO));
         let a = host("http://a.example/");
-        let p1 = p.acquire(&a).await;
-        let _p2 = p.acquire(&a).await;
+        let p1 = p.acquire(&a).await.unwrap();
+        let _p2 = p.acquire(&a).await.unwrap();
         let p3 = {
             let p = p.clone();
             let a = a.clone();

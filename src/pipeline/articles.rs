@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 use tracing_indicatif::span_ext::IndicatifSpanExt as _;
 
-use crate::fetch::{FetchError, FetchRequest, Fetched};
+use crate::fetch::{FetchError, FetchRequest, Fetched, Fetcher};
 use crate::frontier::{Change, FailureKind, Refusal, Transition, WorkItem};
 use crate::model::{SourceId, Validators};
 
@@ -23,11 +24,18 @@ use super::{Run, progress};
 const MAX_TASKS: usize = 16;
 
 /// How a task ended.
-enum Done {
+pub(crate) enum Done {
+    /// A page went to the sink.
     Page,
+    /// An unexpected 304 (an article request carries no validators).
     NotModified,
+    /// The fetch failed; its transition went to the sink.
     Failed(FetchError),
+    /// Shutdown came first; nothing was sent.
     Cancelled,
+    /// Another worker holds the host now (`newsmill worker`); nothing was sent, and the URL
+    /// stays as it is for the new holder.
+    TurnLost,
 }
 
 /// Fetches the work concurrently and hands every response and outcome to the sink. Article
@@ -48,7 +56,9 @@ pub(super) async fn fetch_all(
                 break;
             };
             let (run, tx, source) = (run.clone(), tx.clone(), source.clone());
-            tasks.spawn(async move { fetch_one(&run, source, work, &tx).await });
+            tasks.spawn(
+                async move { fetch_one(&run.fetcher, &run.shutdown, source, work, &tx).await },
+            );
         }
         let Some(done) = tasks.join_next().await else {
             break;
@@ -65,7 +75,7 @@ pub(super) async fn fetch_all(
                     run.progress.note(source, progress::Event::Failed);
                 }
             }
-            Ok(Done::Cancelled) => {}
+            Ok(Done::Cancelled | Done::TurnLost) => {}
             Err(e) => {
                 tracing::error!(error = %e, "fetch task panicked");
                 stats.fail("panic");
@@ -74,8 +84,10 @@ pub(super) async fn fetch_all(
     }
 }
 
-async fn fetch_one(
-    run: &Run,
+/// Fetches one URL of the work and sends the page or the transition to the sink.
+pub(crate) async fn fetch_one(
+    fetcher: &Fetcher,
+    shutdown: &CancellationToken,
     source: SourceId,
     work: WorkItem,
     tx: &mpsc::Sender<SinkMsg>,
@@ -87,8 +99,8 @@ async fn fetch_one(
         hint: Some(work.item),
     };
     let result = tokio::select! {
-        r = run.fetcher.fetch(&req) => r,
-        () = run.shutdown.cancelled() => return Done::Cancelled,
+        r = fetcher.fetch(&req) => r,
+        () = shutdown.cancelled() => return Done::Cancelled,
     };
     let key = work.key;
     let (msg, done) = match result {
@@ -104,6 +116,7 @@ async fn fetch_one(
             };
             (SinkMsg::Outcome(change), Done::NotModified)
         }
+        Err(FetchError::TurnLost { .. }) => return Done::TurnLost,
         Err(e) => {
             super::discover::log_fetch_error(&e, &req.url, "fetch failed");
             let change = Change {
@@ -141,6 +154,8 @@ pub(super) fn transition_of(e: &FetchError) -> Transition {
                 reason: Refusal::Private,
             };
         }
+        // Nothing was sent (another worker holds the host): the URL is due again.
+        FetchError::TurnLost { .. } => return Transition::Requeue,
         FetchError::Status {
             status: status @ (404 | 410),
             ..

@@ -17,10 +17,14 @@ use crate::model::{
 };
 use crate::normalize::{NormalizeError, Normalizer};
 use crate::state::State;
+use crate::state::pg::{Claim, SharedCorpus};
 
 use super::near::{NearError, NearLinker};
 use super::progress::{Event, Progress};
 use super::report::SourceStats;
+
+/// How often a pending claim of another worker is asked about again.
+const CLAIM_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// What happened to one page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +87,10 @@ pub struct Ingest {
     pub(super) relocate_raw: bool,
     /// Terminal progress bars to tell about new records and pages that gave none.
     progress: Option<Arc<Progress>>,
+    /// Exact-duplicate claims and the manifest shared with other workers (`newsmill worker`).
+    shared: Option<SharedCorpus>,
+    /// Hashes claimed since the last flush (durable once it succeeds).
+    claimed: Vec<ContentHash>,
 }
 
 impl Ingest {
@@ -105,7 +113,96 @@ impl Ingest {
             stats: BTreeMap::new(),
             relocate_raw: true,
             progress: None,
+            shared: None,
+            claimed: Vec::new(),
         })
+    }
+
+    /// Shares exact duplicates and the manifest with other workers: a new text is claimed in
+    /// the database before its record is queued, and a text another worker owns becomes a
+    /// duplicate of that worker's record.
+    pub fn with_shared(mut self, shared: SharedCorpus) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// Whether another worker owns the text `hash` (its record id is `id`, as here). While
+    /// a live worker's claim is pending, this worker flushes its own records (so two workers
+    /// waiting on each other's claims both get theirs durable) and asks again until the claim
+    /// resolves, or takes it after [`SharedCorpus::patience`]: a doubled record is repairable,
+    /// a lost one is not. A dead worker's pending claim is adopted when its record is in its
+    /// folder after all, taken over when not. A database failure keeps the record here.
+    fn owned_elsewhere(&mut self, hash: &ContentHash, id: &str, url: &str) -> bool {
+        let Some(shared) = self.shared.clone() else {
+            return false;
+        };
+        let deadline = std::time::Instant::now() + shared.patience();
+        let mut flushed = false;
+        loop {
+            let force = std::time::Instant::now() >= deadline;
+            match shared.claim(hash, id, force) {
+                Ok(Claim::Mine) => {
+                    self.claimed.push(hash.clone());
+                    return false;
+                }
+                Ok(Claim::Theirs) => return true,
+                Ok(Claim::Pending) if !flushed => {
+                    flushed = true;
+                    if let Err(e) = self.flush() {
+                        tracing::warn!(url, error = %e, "corpus flush while waiting for a claim failed");
+                    }
+                }
+                Ok(Claim::Pending) => std::thread::sleep(CLAIM_POLL),
+                Ok(Claim::Orphaned { owner }) => {
+                    if self.orphan_is_written(&shared, &owner, id) {
+                        if let Err(e) = shared.adopt(hash, &owner) {
+                            tracing::warn!(url, error = %e, "cannot adopt a dead worker's record");
+                        }
+                        return true;
+                    }
+                    match shared.take_over(hash, &owner) {
+                        Ok(true) => {
+                            self.claimed.push(hash.clone());
+                            return false;
+                        }
+                        // Someone else took it first: ask again.
+                        Ok(false) => {}
+                        Err(e) => {
+                            tracing::warn!(url, error = %e, "cannot take a dead worker's claim over; keeping the record");
+                            return false;
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(url, error = %e, "cannot claim the text in the shared index; keeping the record");
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// Whether record `id` is in a segment of the dead worker `owner` that its last committed
+    /// flush did not list: it died between its corpus flush and the commit, and the record is
+    /// durable after all. Only those segments are read (new records always go to new
+    /// segments). An owner folder this machine cannot see reads as not written.
+    fn orphan_is_written(&self, shared: &SharedCorpus, owner: &str, id: &str) -> bool {
+        let Some(dir) = self.corpus.dir().parent().map(|p| p.join(owner)) else {
+            return false;
+        };
+        let listed = match shared.listed_files(owner) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(owner, error = %e, "cannot read a dead worker's manifest");
+                return false;
+            }
+        };
+        let files = crate::corpus::segment_files(&dir).unwrap_or_default();
+        files
+            .iter()
+            .filter(|f| !listed.contains(f))
+            .filter_map(|f| crate::corpus::segment_lines(&dir, f).ok())
+            .flatten()
+            .any(|r| r.is_ok_and(|rec| rec.id == id))
     }
 
     /// Also counts new records and failed pages on the run's progress bars.
@@ -152,6 +249,12 @@ impl Ingest {
         };
         let url = article.canonical_url.to_string();
         match self.deduper.check(&hash) {
+            Verdict::New { id } if self.owned_elsewhere(&hash, &id, &url) => {
+                // Another worker's record holds this text: a duplicate of it.
+                let stats = self.stats.entry(page.source.clone()).or_default();
+                stats.duplicates += 1;
+                Ingested::Duplicate { of: id, url }
+            }
             Verdict::New { id } => {
                 let record = new_record(article, hash, page.fetched_at, raw);
                 let near = self.append_linked(record);
@@ -171,7 +274,10 @@ impl Ingest {
                 if seen_here_before && self.relocate_raw {
                     self.corpus.relocate_raw(&of, raw);
                 }
-                stats.duplicates += 1;
+                self.stats
+                    .entry(page.source.clone())
+                    .or_default()
+                    .duplicates += 1;
                 Ingested::Duplicate { of, url }
             }
         }
@@ -211,6 +317,15 @@ impl Ingest {
         }
         if let Err(e) = self.near.commit() {
             tracing::warn!(error = %e, "near-duplicate index write failed; it will be rebuilt");
+        }
+        if let Some(shared) = &self.shared {
+            match shared.commit(&self.claimed, self.corpus.manifest()) {
+                Ok(()) => self.claimed.clear(),
+                // Kept: marked durable with the next flush.
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot record the flush in the shared database")
+                }
+            }
         }
         Ok(())
     }

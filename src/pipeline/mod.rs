@@ -8,15 +8,15 @@
 //! `interrupted` (exit 1).
 
 mod adhoc;
-mod articles;
-mod discover;
+pub(crate) mod articles;
+pub(crate) mod discover;
 pub mod ingest;
 pub mod lock;
 pub mod near;
 pub mod progress;
 pub mod report;
 mod reprocess;
-mod sink;
+pub(crate) mod sink;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

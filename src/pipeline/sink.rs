@@ -58,6 +58,10 @@ pub enum SinkMsg {
     /// An article fetch that produced no page (failure, 404, refusal): committed at the next
     /// barrier.
     Outcome(Change),
+    /// Fsync and commit everything sent before now (a barrier out of turn); the sender hears
+    /// back once the frontier holds it. A worker sends this before it gives a host back, so
+    /// that the next holder finds the host's URLs already moved on.
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 /// What the raw writer hands the ingester, in write order.
@@ -73,7 +77,11 @@ enum Stored {
     /// A transition to commit at the next barrier.
     Outcome(Change),
     /// Every page sent before this is durable in raw/, unless `error` says the fsync failed.
-    Synced { error: Option<String> },
+    /// `ack` hears back once the barrier is committed.
+    Synced {
+        error: Option<String>,
+        ack: Option<tokio::sync::oneshot::Sender<()>>,
+    },
 }
 
 /// What the sink hands back when the channel closes.
@@ -139,6 +147,13 @@ fn write_raw(
         let next = match msg {
             SinkMsg::Listed(listing) => Stored::Listed(listing),
             SinkMsg::Outcome(change) => Stored::Outcome(change),
+            SinkMsg::Flush(ack) => {
+                unsynced = 0;
+                Stored::Synced {
+                    error: sync_error(&mut raw),
+                    ack: Some(ack),
+                }
+            }
             SinkMsg::Discovery { page } => {
                 if let Err(e) = raw.write(&page) {
                     tracing::error!(url = %page.final_url, error = %e, "raw store write failed");
@@ -178,8 +193,13 @@ fn write_raw(
 
 fn sync(raw: &mut RawStore) -> Stored {
     Stored::Synced {
-        error: raw.sync().err().map(|e| format!("raw store sync: {e}")),
+        error: sync_error(raw),
+        ack: None,
     }
+}
+
+fn sync_error(raw: &mut RawStore) -> Option<String> {
+    raw.sync().err().map(|e| format!("raw store sync: {e}"))
 }
 
 /// The ingester: the corpus's and the frontier's one writer.
@@ -256,13 +276,16 @@ impl Writer {
                     }
                 }
                 Stored::Outcome(change) => self.outcomes.push(change),
-                Stored::Synced { error } => {
+                Stored::Synced { error, ack } => {
                     if let Some(e) = error {
                         // Not durable: these pages stay owed and are fetched again.
                         self.errors.push(e);
                         self.fetched.clear();
                     }
                     self.barrier();
+                    if let Some(ack) = ack {
+                        let _ = ack.send(());
+                    }
                 }
             }
         }

@@ -9,12 +9,14 @@
 //! - `frontier.rs`: [`crate::frontier::FrontierStore`] on PostgreSQL.
 //! - `lease.rs`: host and source leases, pacing across workers, worker heartbeats.
 //! - `status.rs`: per-source run history for `newsmill status`.
+//! - `corpus.rs`: exact-duplicate claims across workers and every worker's corpus manifest.
 //!
 //! The client is the synchronous `postgres` crate, because the frontier's storage trait is
 //! synchronous: calls come from the sink thread or `spawn_blocking`, never from an async task
 //! (the client runs its own small runtime and would panic there). One connection per process,
 //! behind a mutex, as with SQLite: statements are short and indexed.
 
+mod corpus;
 mod frontier;
 mod lease;
 pub mod migrations;
@@ -24,7 +26,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::config::DatabaseUrl;
 
-pub use lease::{HostLease, Slot, SourceDepth, WorkerRow};
+pub use corpus::{Claim, SharedCorpus, WorkerSegment};
+pub use lease::{HostLease, LiveWorker, Slot, SourceDepth, WorkerRow};
 pub use migrations::{LATEST_VERSION, Migrated};
 
 /// Errors of the PostgreSQL state.

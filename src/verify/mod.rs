@@ -16,12 +16,16 @@
 //! track of as ingested. A line that is not a record and a duplicated id are reported, not
 //! repaired.
 //!
+//! With a shared PostgreSQL state (`shared.rs`) the same checks run over every worker's
+//! corpus folder, plus each folder against the manifest recorded in the database.
+//!
 //! This module reads the stores through their owners' APIs and changes them only through those
 //! APIs (the corpus rewrites its own manifest, the state database queues refetches).
 
 mod checks;
 mod command;
 mod repair;
+mod shared;
 
 use std::path::Path;
 
@@ -34,6 +38,7 @@ use crate::state::{State, StateError};
 pub use checks::Depth;
 pub use command::{command, warn_for_stats};
 pub use repair::{Repaired, on_open, repair};
+pub use shared::{SharedVerifyError, command_shared, verify_shared};
 
 /// Errors that stop `verify` from checking at all (problems it finds are not errors).
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +116,15 @@ pub enum StoreProblem {
         url: String,
         /// WARC file, relative to raw/.
         file: String,
+    },
+    /// A worker's corpus folder and the manifest its last flush recorded in the shared
+    /// database disagree (`newsmill worker`).
+    #[error("worker {worker}'s corpus: {what}")]
+    SharedManifest {
+        /// The worker id (its folder under `normalized/workers/`).
+        worker: String,
+        /// How they differ.
+        what: String,
     },
     /// A URL fetched but not ingested whose WARC file is gone (it cannot be normalized from
     /// raw/ any more).

@@ -74,6 +74,10 @@ pub fn repair(
             ) => lost_raw.push(id.clone()),
             // The next run normalizes it from raw/: nothing to do now.
             Problem::Store(StoreProblem::PendingRecovery { .. }) => {}
+            // Only found on a shared state, which is not repaired here.
+            Problem::Store(StoreProblem::SharedManifest { .. }) => {
+                done.not_repaired.push(p.to_string());
+            }
             Problem::Store(StoreProblem::NotInState {
                 id, url, source_id, ..
             }) => {

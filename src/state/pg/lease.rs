@@ -26,6 +26,10 @@ use crate::model::SourceId;
 
 use super::{PgError, PgState, q};
 
+mod named;
+
+pub use named::LiveWorker;
+
 /// A host a worker holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostLease {
@@ -127,7 +131,9 @@ impl PgState {
         let mut tx = client.transaction().map_err(q("retiring the worker"))?;
         for sql in [
             "UPDATE hosts SET worker_id = NULL, lease_expires = NULL WHERE worker_id = $1",
-            "UPDATE source_leases SET worker_id = NULL, lease_expires = NULL WHERE worker_id = $1",
+            // A source still held was not discovered to the end: due again at once.
+            "UPDATE source_leases SET worker_id = NULL, lease_expires = NULL, next_discovery = now()
+             WHERE worker_id = $1",
             "UPDATE workers SET stopped = now(), heartbeat = now() WHERE id = $1",
         ] {
             tx.execute(sql, &[&id]).map_err(q("retiring the worker"))?;
@@ -177,6 +183,10 @@ impl PgState {
     /// passed, moves it to now + `interval` and returns `Ok(Slot::Now)`; otherwise returns how
     /// long to wait. `Slot::Lost` when the worker no longer holds the host's lease.
     ///
+    /// "Now" is `clock_timestamp()`, read after the row lock is held, not the transaction's
+    /// `now()`: a statement that waited for the lock would otherwise date the slot back to
+    /// before the wait, and the next request could follow this one by less than `interval`.
+    ///
     /// # Errors
     /// `Query` on database failure.
     pub fn take_slot(&self, worker: &str, host: &str, interval: Duration) -> Result<Slot, PgError> {
@@ -185,13 +195,14 @@ impl PgState {
             .query_opt(
                 "WITH h AS (SELECT host, next_request, worker_id, lease_expires FROM hosts
                      WHERE host = $2 FOR UPDATE),
-                 upd AS (UPDATE hosts SET next_request = now() + make_interval(secs => $3)
+                 upd AS (UPDATE hosts
+                     SET next_request = clock_timestamp() + make_interval(secs => $3)
                      FROM h WHERE hosts.host = h.host AND h.worker_id = $1
-                       AND h.lease_expires > now() AND h.next_request <= now()
-                     RETURNING hosts.host)
+                       AND h.lease_expires > now() AND h.next_request <= clock_timestamp()
+                     RETURNING hosts.next_request - make_interval(secs => $3) AS granted)
                  SELECT h.worker_id = $1 AND h.lease_expires > now(),
-                     EXISTS (SELECT 1 FROM upd),
-                     GREATEST(EXTRACT(EPOCH FROM (h.next_request - now())), 0)::float8
+                     (SELECT granted FROM upd),
+                     GREATEST(EXTRACT(EPOCH FROM (h.next_request - clock_timestamp())), 0)::float8
                  FROM h",
                 &[&worker, &host, &secs(interval)],
             )
@@ -199,11 +210,12 @@ impl PgState {
         let Some(r) = row else {
             return Ok(Slot::Lost);
         };
-        let (held, taken, wait): (Option<bool>, bool, f64) = (r.get(0), r.get(1), r.get(2));
-        Ok(match (held.unwrap_or(false), taken) {
+        let (held, granted, wait): (Option<bool>, Option<DateTime<Utc>>, f64) =
+            (r.get(0), r.get(1), r.get(2));
+        Ok(match (held.unwrap_or(false), granted) {
             (false, _) => Slot::Lost,
-            (true, true) => Slot::Now,
-            (true, false) => Slot::Wait(Duration::from_secs_f64(wait.max(0.001))),
+            (true, Some(at)) => Slot::Now(at),
+            (true, None) => Slot::Wait(Duration::from_secs_f64(wait.max(0.001))),
         })
     }
 
@@ -255,7 +267,8 @@ impl PgState {
     }
 
     /// Claims `source`'s discovery when it is due (`next_discovery` passed) and no live
-    /// worker holds it. On success the next discovery is set `every` from now.
+    /// worker holds it, or when its last holder's lease expired before it gave it back (the
+    /// worker died mid-discovery). On success the next discovery is set `every` from now.
     ///
     /// # Errors
     /// `Query` on database failure.
@@ -278,7 +291,8 @@ impl PgState {
                 "UPDATE source_leases SET worker_id = $1,
                      lease_expires = now() + make_interval(secs => $3),
                      next_discovery = now() + make_interval(secs => $4)
-                 WHERE source_id = $2 AND next_discovery <= now()
+                 WHERE source_id = $2
+                   AND (next_discovery <= now() OR worker_id IS NOT NULL)
                    AND (lease_expires IS NULL OR lease_expires <= now())",
                 &[&worker, &source.as_str(), &secs(ttl), &secs(every)],
             )
@@ -306,8 +320,8 @@ impl PgState {
 /// The answer of [`PgState::take_slot`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Slot {
-    /// The slot is taken: send the request now.
-    Now,
+    /// The slot is taken (at this instant of the database's clock): send the request now.
+    Now(DateTime<Utc>),
     /// Another request went out too recently: ask again after this long.
     Wait(Duration),
     /// The lease is gone (expired and taken over): stop requesting this host.

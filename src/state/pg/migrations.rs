@@ -93,6 +93,29 @@ CREATE TABLE source_leases (
 );
 ",
     },
+    Migration {
+        version: 3,
+        description: "exact-duplicate claims, corpus manifest of every worker",
+        sql: "
+CREATE TABLE content_hashes (
+    content_sha256 TEXT PRIMARY KEY,
+    record_id      TEXT NOT NULL,
+    worker_id      TEXT NOT NULL,
+    durable        BOOLEAN NOT NULL DEFAULT false,
+    claimed        TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX content_hashes_pending ON content_hashes (worker_id) WHERE NOT durable;
+CREATE TABLE corpus_segments (
+    worker_id  TEXT NOT NULL,
+    file       TEXT NOT NULL,
+    records    BIGINT NOT NULL,
+    bytes      BIGINT NOT NULL,
+    sha256     TEXT NOT NULL,
+    updated    TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (worker_id, file)
+);
+",
+    },
 ];
 
 /// The schema version this binary reads and writes.

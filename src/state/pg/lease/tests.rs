@@ -83,7 +83,10 @@ fn an_expired_lease_is_taken_over_and_keeps_the_pace() {
     seed(&st, 1, 3);
     let lease = st.claim_host("a", MINUTE).unwrap().unwrap();
     assert_eq!(st.claim_host("b", MINUTE).unwrap(), None, "held by a");
-    assert_eq!(st.take_slot("a", &lease.host, MINUTE).unwrap(), Slot::Now);
+    assert!(matches!(
+        st.take_slot("a", &lease.host, MINUTE).unwrap(),
+        Slot::Now(_)
+    ));
     assert!(matches!(
         st.take_slot("a", &lease.host, MINUTE).unwrap(),
         Slot::Wait(d) if d > Duration::from_secs(50)
@@ -151,6 +154,15 @@ fn one_worker_at_a_time_discovers_a_source() {
     assert!(
         st.claim_source("b", &s, MINUTE, MINUTE).unwrap(),
         "due again"
+    );
+    // b dies mid-discovery: once its lease expires the source is due again at once.
+    assert!(!st.claim_source("a", &s, MINUTE, MINUTE).unwrap(), "held");
+    db.client()
+        .batch_execute("UPDATE source_leases SET lease_expires = now() - interval '1 second'")
+        .unwrap();
+    assert!(
+        st.claim_source("a", &s, MINUTE, MINUTE).unwrap(),
+        "an unfinished discovery is due again"
     );
 }
 

@@ -1,0 +1,118 @@
+//! Leases a worker asks for by name, and what `newsmill worker --once` waits for.
+//!
+//! Discovery requests a source's feed host without having claimed it for its due URLs, yet
+//! every request must take the host's slot. [`PgState::claim_named_host`] leases that one host
+//! (creating its row) when no live worker holds it; the worker gives it back after the
+//! discovery. [`PgState::due_count`] counts the due URLs left anywhere.
+
+use std::time::Duration;
+
+use super::{DUE, secs};
+use crate::state::pg::{PgError, PgState, q};
+
+impl PgState {
+    /// Leases `host` for `worker` for `ttl` when nobody else holds a live lease on it (the
+    /// worker's own lease is renewed). Returns whether the worker holds it now.
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn claim_named_host(
+        &self,
+        worker: &str,
+        host: &str,
+        ttl: Duration,
+    ) -> Result<bool, PgError> {
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(q("claiming a named host"))?;
+        tx.execute(
+            "INSERT INTO hosts (host) VALUES ($1) ON CONFLICT DO NOTHING",
+            &[&host],
+        )
+        .map_err(q("claiming a named host"))?;
+        let n = tx
+            .execute(
+                "UPDATE hosts SET worker_id = $1, lease_expires = now() + make_interval(secs => $3)
+                 WHERE host = $2
+                   AND (worker_id = $1 OR lease_expires IS NULL OR lease_expires <= now())",
+                &[&worker, &host, &secs(ttl)],
+            )
+            .map_err(q("claiming a named host"))?;
+        tx.commit().map_err(q("committing a named host claim"))?;
+        Ok(n == 1)
+    }
+
+    /// Due URLs in the whole frontier, whoever holds their hosts. `newsmill worker --once`
+    /// exits only at zero: a worker that died a moment ago still looks alive until its
+    /// heartbeat is old, and its hosts must not be left behind by everyone exiting meanwhile.
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn due_count(&self) -> Result<i64, PgError> {
+        let sql = format!("SELECT count(*) FROM frontier f WHERE {DUE}");
+        self.client()
+            .query_one(&sql, &[])
+            .map(|r| r.get(0))
+            .map_err(q("counting due URLs"))
+    }
+}
+
+impl PgState {
+    /// Whether a worker other than `worker` holds an unexpired lease on `source`'s discovery.
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn source_held_elsewhere(
+        &self,
+        worker: &str,
+        source: &crate::model::SourceId,
+    ) -> Result<bool, PgError> {
+        self.client()
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM source_leases WHERE source_id = $2
+                     AND worker_id <> $1 AND lease_expires > now())",
+                &[&worker, &source.as_str()],
+            )
+            .map(|r| r.get(0))
+            .map_err(q("looking at a source lease"))
+    }
+}
+
+/// A live worker already registered under an id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveWorker {
+    /// Its machine.
+    pub hostname: String,
+    /// Its process id there.
+    pub pid: i64,
+    /// Seconds since its last heartbeat.
+    pub seconds_ago: f64,
+}
+
+impl PgState {
+    /// The worker registered as `id` when it has not stopped and its heartbeat is younger
+    /// than `stale_after`: then another process is (or, killed, was just now) that worker, and
+    /// a second one must not write its corpus folder.
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn live_worker(
+        &self,
+        id: &str,
+        stale_after: Duration,
+    ) -> Result<Option<LiveWorker>, PgError> {
+        let row = self
+            .client()
+            .query_opt(
+                "SELECT hostname, pid, EXTRACT(EPOCH FROM (now() - heartbeat))::float8 FROM workers
+                 WHERE id = $1 AND stopped IS NULL
+                   AND heartbeat > now() - make_interval(secs => $2)",
+                &[&id, &secs(stale_after)],
+            )
+            .map_err(q("looking for a live worker"))?;
+        Ok(row.map(|r| LiveWorker {
+            hostname: r.get(0),
+            pid: r.get(1),
+            seconds_ago: r.get(2),
+        }))
+    }
+}

@@ -1,0 +1,75 @@
+//! Draining one host a worker has claimed: its due URLs, oldest first, one request at a time
+//! (each takes the host's shared slot in the fetcher, see `pace.rs`), every page and outcome
+//! sent to the sink like `run` does. Before the lease is given back the sink commits what
+//! was sent (a barrier out of turn), so the next holder finds these URLs already moved on.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use crate::frontier::{UrlKey, WorkItem};
+use crate::model::SourceId;
+use crate::pipeline::articles::{Done, fetch_one};
+use crate::pipeline::discover::count_fetch_error;
+use crate::pipeline::report::SourceStats;
+use crate::state::pg::HostLease;
+
+use super::{Ctx, blocking};
+
+/// Due URLs read per query; the host is drained in batches until none is left.
+const HOST_BATCH: usize = 64;
+
+/// Fetches every due URL of `lease`'s host, then gives the host back.
+pub(super) async fn drain(ctx: Arc<Ctx>, lease: HostLease) -> BTreeMap<SourceId, SourceStats> {
+    let host = lease.host;
+    ctx.pacer.hold(&host);
+    let mut stats = BTreeMap::new();
+    let mut sent: HashSet<UrlKey> = HashSet::new();
+    'host: loop {
+        let (state, h) = (ctx.state.clone(), host.clone());
+        let batch = match blocking(move || state.due_on_host(&h, HOST_BATCH)).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::error!(host, error = %e, "cannot read the host's due URLs");
+                break;
+            }
+        };
+        // URLs sent to the sink stay `discovered` until its next barrier: never twice.
+        let fresh: Vec<_> = batch
+            .into_iter()
+            .filter(|e| sent.insert(e.key.clone()))
+            .collect();
+        if fresh.is_empty() {
+            break;
+        }
+        for entry in fresh {
+            if ctx.shutdown.is_cancelled() {
+                break 'host;
+            }
+            let st: &mut SourceStats = stats.entry(entry.source.clone()).or_default();
+            let work = WorkItem {
+                key: entry.key,
+                item: entry.item,
+            };
+            match fetch_one(&ctx.fetcher, &ctx.shutdown, entry.source, work, &ctx.tx).await {
+                Done::Page => st.fetched += 1,
+                Done::NotModified => st.not_modified += 1,
+                Done::Failed(e) => {
+                    count_fetch_error(&e, st);
+                }
+                Done::Cancelled => break 'host,
+                Done::TurnLost => {
+                    tracing::warn!(host, "host lease lost to another worker; leaving it");
+                    break 'host;
+                }
+            }
+        }
+    }
+    ctx.flush().await;
+    ctx.pacer.unhold(&host);
+    let (state, worker, h) = (ctx.state.clone(), ctx.id.clone(), host.clone());
+    if let Err(e) = blocking(move || state.release_host(&worker, &h)).await {
+        tracing::warn!(host, error = %e, "cannot give the host back; its lease will expire");
+    }
+    tracing::debug!(host, urls = sent.len(), "host drained");
+    stats
+}

@@ -1,0 +1,354 @@
+//! `newsmill worker`: one of many processes, on one or many machines, sharing the PostgreSQL
+//! frontier (`[state] backend = "postgres"`).
+//!
+//! # Architecture
+//! The worker drives the same stages as `run` (fetcher, discovery, the sink's raw writer and
+//! ingester, normalize → dedup → corpus) but takes its work from leases instead of a plan:
+//! - a **heartbeat** task renews the worker's row and every lease it holds, each third of
+//!   `worker.lease_ttl`;
+//! - **discovery** (`sources.rs`): a source whose discovery is due and unclaimed is claimed
+//!   with a source lease and discovered; its listings are admitted through the sink;
+//! - **hosts** (`hosts.rs`): up to `worker.hosts` host leases at once, each drained of its due
+//!   URLs; every request takes the host's slot in the database first (`pace.rs`), so the
+//!   per-host interval, robots Crawl-delay and Retry-After hold across all workers;
+//! - the **sink** writes raw, then normalizes, dedups and appends to this worker's own corpus
+//!   folder `normalized/workers/<id>/`, and commits the URLs' transitions in the shared
+//!   frontier at each barrier. Exact duplicates are found across workers by a unique
+//!   constraint on the content hash, and each flush records the worker's manifest in the
+//!   database (`state::pg::SharedCorpus`).
+//!
+//! A worker that dies loses its leases when they expire; its URLs are still `discovered` or
+//! `fetched` in the frontier, so the others (or a worker started later, which first recovers
+//! the `fetched` ones from raw/) take them over. `--once` drains what is due and exits.
+//!
+//! The PostgreSQL client blocks, so every database call goes through [`blocking`].
+
+mod drive;
+mod hosts;
+mod pace;
+mod sources;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use chrono::Utc;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::corpus::Corpus;
+use crate::fetch::Fetcher;
+use crate::frontier::{Frontier, FrontierError};
+use crate::model::SourceId;
+use crate::normalize::Normalizer;
+use crate::pipeline::ingest::Ingest;
+use crate::pipeline::report::{RunReport, SourceStats};
+use crate::pipeline::sink::{self, SinkMsg, SinkParts};
+use crate::raw_store::RawStore;
+use crate::state::State;
+use crate::state::pg::{PgError, PgState, SharedCorpus};
+
+use pace::PgPacer;
+
+/// Messages buffered between fetch tasks and the sink.
+const SINK_QUEUE: usize = 64;
+/// Longest worker id: it names a folder and appears in every status line.
+const MAX_ID_LEN: usize = 64;
+
+/// Errors of a worker.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// `--id` cannot name a folder.
+    #[error("worker id {id:?} is not usable: 1 to 64 of A-Z a-z 0-9 . _ -")]
+    BadId {
+        /// The id given.
+        id: String,
+    },
+    /// Another live process is this worker: two writers of one corpus folder must not be.
+    #[error(
+        "worker {id} is running on {hostname} (pid {pid}, heartbeat {seconds_ago:.0} s ago): \
+         give this one another --id, or wait one lease_ttl if that process is gone"
+    )]
+    IdInUse {
+        /// The id.
+        id: String,
+        /// Machine of the live worker.
+        hostname: String,
+        /// Its process id.
+        pid: i64,
+        /// Seconds since its heartbeat.
+        seconds_ago: f64,
+    },
+    /// The config's state is not PostgreSQL.
+    #[error("`newsmill worker` needs [state] backend = \"postgres\" (one shared frontier)")]
+    NotShared,
+    /// A database call failed.
+    #[error("shared database call failed")]
+    Database {
+        /// The database error.
+        #[source]
+        source: PgError,
+    },
+    /// A frontier call failed.
+    #[error("shared frontier call failed")]
+    Frontier {
+        /// The frontier error.
+        #[source]
+        source: FrontierError,
+    },
+    /// A blocking database call panicked.
+    #[error("a database call panicked")]
+    Panicked,
+}
+
+impl From<PgError> for WorkerError {
+    fn from(source: PgError) -> Self {
+        Self::Database { source }
+    }
+}
+
+impl From<FrontierError> for WorkerError {
+    fn from(source: FrontierError) -> Self {
+        Self::Frontier { source }
+    }
+}
+
+/// Runs a blocking database call off the async threads.
+pub(crate) async fn blocking<T, E>(
+    f: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, WorkerError>
+where
+    T: Send + 'static,
+    E: Into<WorkerError> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result.map_err(Into::into),
+        Err(_) => Err(WorkerError::Panicked),
+    }
+}
+
+/// Options of `newsmill worker`.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerOptions {
+    /// Worker id (default: machine name and process id).
+    pub id: Option<String>,
+    /// Drain what is due, then exit.
+    pub once: bool,
+}
+
+/// Handles shared by the worker's tasks.
+pub(crate) struct Ctx {
+    id: String,
+    config: Config,
+    state: Arc<PgState>,
+    frontier: Frontier,
+    fetcher: Arc<Fetcher>,
+    pacer: Arc<PgPacer>,
+    tx: mpsc::Sender<SinkMsg>,
+    shutdown: CancellationToken,
+}
+
+impl Ctx {
+    /// Waits until the sink has committed everything sent before now.
+    async fn flush(&self) {
+        let (ack, done) = tokio::sync::oneshot::channel();
+        if self.tx.send(SinkMsg::Flush(ack)).await.is_ok() {
+            let _ = done.await;
+        }
+    }
+}
+
+/// `id` as given, checked, or `<machine>-<pid>`.
+///
+/// # Errors
+/// `BadId` when it cannot name a folder.
+pub fn worker_id(id: Option<String>) -> Result<String, WorkerError> {
+    let id = id.unwrap_or_else(|| {
+        let machine = machine_name()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            .take(40)
+            .collect::<String>();
+        format!("{machine}-{}", std::process::id())
+    });
+    let usable = !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && !id.starts_with('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if usable {
+        Ok(id)
+    } else {
+        Err(WorkerError::BadId { id })
+    }
+}
+
+/// The machine's name, for `status` (empty when it cannot be read).
+pub fn machine_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// `newsmill worker`: registers, works until shutdown (or, with `--once`, until nothing due is
+/// left that no other live worker is working on), flushes, gives every lease back.
+///
+/// # Errors
+/// Fatal setup errors (database, raw store, corpus, HTTP client); item failures are counted.
+pub async fn run(
+    config: &Config,
+    opts: WorkerOptions,
+    shutdown: CancellationToken,
+) -> anyhow::Result<RunReport> {
+    let url = config
+        .state
+        .database_url()
+        .ok_or(WorkerError::NotShared)?
+        .clone();
+    let id = worker_id(opts.id)?;
+    let state = Arc::new(blocking(move || PgState::open(&url)).await?);
+    let result = work(config, &id, &state, opts.once, &shutdown).await;
+    // The client closes its connection on drop by blocking on its own runtime: never on
+    // one of this runtime's threads.
+    let _ = tokio::task::spawn_blocking(move || drop(state)).await;
+    result
+}
+
+async fn work(
+    config: &Config,
+    id: &str,
+    state: &Arc<PgState>,
+    once: bool,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<RunReport> {
+    let (s, w, ttl) = (state.clone(), id.to_owned(), config.worker.lease_ttl);
+    if let Some(live) = blocking(move || s.live_worker(&w, ttl)).await? {
+        return Err(WorkerError::IdInUse {
+            id: id.to_owned(),
+            hostname: live.hostname,
+            pid: live.pid,
+            seconds_ago: live.seconds_ago,
+        }
+        .into());
+    }
+    let (s, w, machine) = (state.clone(), id.to_owned(), machine_name());
+    blocking(move || s.register_worker(&w, &machine, std::process::id())).await?;
+    tracing::info!(worker = %id, database = state.target(), "worker started");
+    let started = Utc::now();
+    let (ctx, sink) = open(config, id, state.clone(), shutdown.clone())?;
+    let ctx = Arc::new(ctx);
+    let beat = CancellationToken::new();
+    let heart = tokio::spawn(drive::heartbeat(
+        state.clone(),
+        id.to_owned(),
+        config.worker.lease_ttl,
+        beat.clone(),
+    ));
+    let stats = drive::drive(&ctx, once).await;
+    drop(ctx);
+    let result = tokio::task::spawn_blocking(move || sink.join())
+        .await?
+        .map_err(|_| anyhow::anyhow!("sink thread panicked"))?;
+    beat.cancel();
+    let _ = heart.await;
+    let (s, w) = (state.clone(), id.to_owned());
+    blocking(move || s.retire_worker(&w)).await?;
+    Ok(report(config, id, started, stats, result, shutdown))
+}
+
+/// Opens the stages: the shared raw store, this worker's corpus folder and local
+/// near-duplicate index, the fetcher with shared pacing, and the sink.
+fn open(
+    config: &Config,
+    id: &str,
+    state: Arc<PgState>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<(Ctx, std::thread::JoinHandle<sink::SinkResult>)> {
+    let ttl = config.worker.lease_ttl;
+    let raw = RawStore::open(&config.storage.raw_dir).context("opening raw store")?;
+    let corpus_dir = worker_corpus_dir(config, id);
+    let corpus = Corpus::open(&corpus_dir)
+        .with_context(|| format!("opening corpus {}", corpus_dir.display()))?;
+    // The near-duplicate index is this worker's own (SQLite beside its corpus, under
+    // state_dir): near duplicates are linked within one worker's records.
+    let local = Arc::new(
+        State::open(&config.storage.state_dir.join("workers").join(id))
+            .context("opening the worker's local index")?,
+    );
+    let ingest = Ingest::new(
+        Normalizer::new(&config.profiles()),
+        corpus,
+        local,
+        &config.dedup,
+    )
+    .context("opening near-duplicate index")?
+    .with_shared(SharedCorpus::new(state.clone(), id, ttl));
+    let pacer = Arc::new(PgPacer::new(
+        state.clone(),
+        id,
+        ttl,
+        config.worker.idle_poll,
+    ));
+    let fetcher = Fetcher::new(&config.fetch)
+        .context("building HTTP client")?
+        .with_pacer(pacer.clone());
+    let frontier = Frontier::new(state.clone(), config.fetch.retry);
+    let (tx, rx) = mpsc::channel(SINK_QUEUE);
+    let sink = sink::spawn(
+        rx,
+        SinkParts {
+            raw,
+            raw_dir: config.storage.raw_dir.clone(),
+            ingest,
+            frontier: frontier.clone(),
+        },
+    );
+    let ctx = Ctx {
+        id: id.to_owned(),
+        config: config.clone(),
+        state,
+        frontier,
+        fetcher: Arc::new(fetcher),
+        pacer,
+        tx,
+        shutdown,
+    };
+    Ok((ctx, sink))
+}
+
+/// Where worker `id` writes its corpus segments: `normalized/workers/<id>/`.
+pub fn worker_corpus_dir(config: &Config, id: &str) -> std::path::PathBuf {
+    config
+        .storage
+        .normalized_dir
+        .join(crate::corpus::WORKERS_DIR)
+        .join(id)
+}
+
+fn report(
+    config: &Config,
+    id: &str,
+    started: chrono::DateTime<Utc>,
+    mut stats: BTreeMap<SourceId, SourceStats>,
+    result: sink::SinkResult,
+    shutdown: &CancellationToken,
+) -> RunReport {
+    for (sid, st) in result.stats {
+        stats.entry(sid).or_default().merge(&st);
+    }
+    RunReport {
+        run_id: format!("{}-{id}", started.format("%Y%m%dT%H%M%SZ")),
+        mode: "worker".into(),
+        started,
+        finished: Utc::now(),
+        interrupted: shutdown.is_cancelled(),
+        sources: stats,
+        errors: result.errors,
+        corpus_dir: worker_corpus_dir(config, id).display().to_string(),
+        corpus_records: result.corpus_records,
+    }
+}

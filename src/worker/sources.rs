@@ -1,0 +1,82 @@
+//! Discovery under a source lease: the worker that claimed a source ([`PgState::claim_source`])
+//! runs `run`'s discovery for it (feeds, sitemaps, section pages, with the validators the
+//! frontier stored), and its listings are admitted into the shared frontier through the sink.
+//! The lease is given back only once the sink has admitted them, so a worker that finds no
+//! work afterwards knows the listings are already in the frontier.
+//!
+//! [`PgState::claim_source`]: crate::state::pg::PgState::claim_source
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::config::SourceConfig;
+use crate::model::SourceId;
+use crate::pipeline::discover;
+use crate::pipeline::report::SourceStats;
+
+use super::{Ctx, blocking};
+
+/// Whether `src`'s discovery is due and now this worker's.
+pub(super) async fn claim(ctx: &Ctx, src: &SourceConfig) -> bool {
+    let (state, worker, id) = (ctx.state.clone(), ctx.id.clone(), src.profile.id.clone());
+    let (ttl, every) = (
+        ctx.config.worker.lease_ttl,
+        ctx.config.worker.discover_every,
+    );
+    match blocking(move || state.claim_source(&worker, &id, ttl, every)).await {
+        Ok(claimed) => claimed,
+        Err(e) => {
+            tracing::warn!(source = %src.profile.id, error = %e, "cannot claim the source's discovery");
+            false
+        }
+    }
+}
+
+/// Whether another worker holds `source`'s discovery lease now (a dead worker's too, until it
+/// expires). A database failure counts as held: ask again.
+pub(super) async fn held_elsewhere(ctx: &Ctx, source: &SourceId) -> bool {
+    let (state, worker, id) = (ctx.state.clone(), ctx.id.clone(), source.clone());
+    blocking(move || state.source_held_elsewhere(&worker, &id))
+        .await
+        .unwrap_or(true)
+}
+
+/// Discovers `src` (already claimed), waits for its listings to be admitted, gives the lease
+/// and any host borrowed for it back.
+pub(super) async fn discover(ctx: Arc<Ctx>, src: SourceConfig) -> SourceStats {
+    let mut stats = SourceStats::default();
+    let id = src.profile.id.clone();
+    let (frontier, sid) = (ctx.frontier.clone(), id.clone());
+    let validators = match blocking(move || frontier.document_validators(&sid)).await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(source = %id, error = %e, "cannot read stored validators; fetching unconditionally");
+            HashMap::new()
+        }
+    };
+    let dctx = discover::Ctx {
+        fetcher: ctx.fetcher.clone(),
+        validators,
+        sink: ctx.tx.clone(),
+        not_before: Utc::now() - ctx.config.fetch.recent_window,
+        max_bytes: ctx.config.fetch.max_body_bytes,
+    };
+    let listed = tokio::select! {
+        items = discover::discover(&src, &dctx, &mut stats) => items.len(),
+        () = ctx.shutdown.cancelled() => {
+            // Not given back: the lease expires unfinished, so the source is due again.
+            ctx.pacer.return_borrowed().await;
+            return stats;
+        }
+    };
+    tracing::info!(source = %id, listed, "discovered");
+    ctx.flush().await;
+    ctx.pacer.return_borrowed().await;
+    let (state, worker) = (ctx.state.clone(), ctx.id.clone());
+    if let Err(e) = blocking(move || state.release_source(&worker, &id)).await {
+        tracing::warn!(error = %e, "cannot give the source lease back; it will expire");
+    }
+    stats
+}
