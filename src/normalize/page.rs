@@ -98,7 +98,7 @@ pub(super) fn normalize_page(
     {
         blocks.remove(0);
     }
-    let date_line = take_date_lines(&mut blocks, numeric_order(&scan), input.fetched_at);
+    let date_lines = take_date_lines(&mut blocks, numeric_order(&scan), input.fetched_at);
     boilerplate::strip(&mut blocks, &rules.drop_lines);
     let mut attributed = attribution::attribute(&mut blocks, &n.aliases, profile);
     let credits = page_credits(dom_credits, &scan, &mut blocks);
@@ -123,7 +123,7 @@ pub(super) fn normalize_page(
         .collect::<Vec<_>>()
         .join("\n\n");
 
-    let found = published(&doc, &scan, &ld, rules, profile, input, date_line)
+    let found = published(&doc, &scan, &ld, rules, profile, input, date_lines)
         .or_else(|| script_date(&decoded.text, profile, input));
     if found.is_none() {
         warnings.push("no publication date found".into());

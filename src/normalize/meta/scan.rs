@@ -38,8 +38,9 @@ pub struct PageScan {
     /// `<html lang>`.
     pub lang: Option<String>,
     /// Short texts of elements whose class/id says date, time, posted or published, outside
-    /// comments, teasers, captions and sidebars (those go to `side_dates`).
-    pub dateish: Vec<String>,
+    /// comments, teasers, captions and sidebars (those go to `side_dates`), each with the
+    /// ordinal of its first text node.
+    pub dateish: Vec<(String, usize)>,
     /// Short text nodes holding a digit outside comments, teasers, captions and sidebars, in
     /// document order, each with its text-node ordinal (the last resort for a printed date).
     pub digit_texts: Vec<(String, usize)>,
@@ -379,7 +380,7 @@ impl PageScan {
             if in_side_matter(doc, node, &self.headline_path) {
                 self.side_dates.push(t);
             } else {
-                self.dateish.push(t);
+                self.dateish.push((t, self.text_ordinal + 1));
             }
         }
         let byline = v.attr("rel") == Some("author")

@@ -12,18 +12,29 @@ use crate::normalize::meta::{self, PageScan, dates};
 use crate::textcodec::dates::visible::{self, NumericOrder};
 use crate::textcodec::dates::{PubDate, machine};
 
+/// Dates lifted from short date-only blocks at the start and at the end of the body.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct DateLines {
+    /// The first such date among the first blocks ("Posted: 05.05.2025 10:31:24").
+    start: Option<PubDate>,
+    /// The first such date among the last blocks: weaker, as an embedded post or a quoted
+    /// source often closes an article with its own date.
+    end: Option<PubDate>,
+}
+
 /// Removes short blocks near the start or end that are only a date ("Posted: 05.05.2025
-/// 10:31:24") and returns the first such date.
+/// 10:31:24") and returns the dates found.
 pub(super) fn take_date_lines(
     blocks: &mut Vec<Block>,
     order: NumericOrder,
     reference: DateTime<Utc>,
-) -> Option<PubDate> {
-    let mut found = None;
+) -> DateLines {
+    let mut found = DateLines::default();
     let len = blocks.len();
     let mut idx = 0;
     blocks.retain(|b| {
-        let near_edge = idx < 3 || idx + 2 >= len;
+        let at_start = idx < 3;
+        let near_edge = at_start || idx + 2 >= len;
         idx += 1;
         if !near_edge || b.kind == BlockKind::List || b.text.chars().count() > 60 {
             return true;
@@ -39,7 +50,12 @@ pub(super) fn take_date_lines(
         if words > 4 {
             return true;
         }
-        found.get_or_insert(d);
+        let slot = if at_start {
+            &mut found.start
+        } else {
+            &mut found.end
+        };
+        slot.get_or_insert(d);
         false
     });
     found
@@ -67,7 +83,7 @@ pub(super) fn published(
     rules: &Rules,
     profile: &SourceProfile,
     input: &NormalizeInput<'_>,
-    date_line: Option<PubDate>,
+    date_lines: DateLines,
 ) -> Option<dates::Found> {
     let mut c = dates::Chooser::new(profile.timezone, input.fetched_at);
     let order = numeric_order(scan);
@@ -99,12 +115,19 @@ pub(super) fn published(
             ),
         }
     }
-    c.offer(date_line, DateSource::VisibleText);
+    c.offer(date_lines.start, DateSource::VisibleText);
     if !c.settled() {
-        for t in scan.dateish.iter().filter(|t| t.chars().count() <= 80) {
+        // Date elements nearest the headline first: a header's "edition of today" sits far
+        // off, the article's byline date next to it.
+        let mut dateish: Vec<&(String, usize)> = scan.dateish.iter().collect();
+        if let Some(h1) = scan.h1_ordinal {
+            dateish.sort_by_key(|(_, at)| at.abs_diff(h1));
+        }
+        for (t, _) in dateish.into_iter().filter(|(t, _)| t.chars().count() <= 80) {
             c.offer_visible(t, order, DateSource::VisibleText);
         }
     }
+    c.offer(date_lines.end, DateSource::VisibleText);
     // Discovery writes a date-only feed or sitemap date as midnight UTC (`feed::dates`).
     let hint = input.hint.and_then(|h| h.published).map(|d| {
         if d.offset().local_minus_utc() == 0 && d.time() == chrono::NaiveTime::MIN {
