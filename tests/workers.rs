@@ -442,6 +442,19 @@ fn bench_workers() {
         sim.busiest(),
         wall.as_secs_f64() / bound.as_secs_f64()
     );
+    let (first, last) = {
+        let hits = sim.hits.lock().unwrap();
+        let first = hits.iter().map(|h| h.at).min().unwrap();
+        let last = hits.iter().map(|h| h.at).max().unwrap();
+        (first - start, last - start)
+    };
+    println!(
+        "  first request {:.2} s after the start, last {:.2} s (span {:.2} s), workers done {:.2} s",
+        first.as_secs_f64(),
+        last.as_secs_f64(),
+        (last - first).as_secs_f64(),
+        wall.as_secs_f64()
+    );
     println!(
         "  tightest per-host gap {:.1} ms = {:.3} x interval",
         gap.as_secs_f64() * 1000.0,
