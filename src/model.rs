@@ -318,6 +318,9 @@ pub enum DateSource {
     Feed,
     /// A date encoded in the URL.
     Url,
+    /// A date under a publication key in a page script outside JSON-LD
+    /// (`"published_at": "…"` in app or shop data); read only when nothing else gives one.
+    Script,
 }
 
 /// How much of the publication moment a record knows. Every value sets `published_date`.

@@ -10,12 +10,16 @@
 //! - **Runs**: when the tail is full it is written as one immutable run, postings sorted by
 //!   band key and cut into ~1 KiB buckets (`near_band`, one row per bucket, appended in key
 //!   order). When [`Shape::fan_in`] runs of one level exist they are merged into one run of the
-//!   next level, so a corpus of `N` records has `O(fan_in · log(N / tail_docs))` runs and each
-//!   posting is rewritten `O(log(N / tail_docs))` times, by sequential appends.
+//!   next level, a slice at each add ([`merge`]), so a corpus of `N` records has
+//!   `O(fan_in · log(N / tail_docs))` runs and each posting is rewritten
+//!   `O(log(N / tail_docs))` times, by sequential appends, and no add waits for a whole merge.
+//! - **Sizes**: the shingle count of every record (`near_size`, 2 bytes a record, held in
+//!   memory), so that the candidate screen (`super::screen`) reads no row.
 //!
 //! A lookup gathers the records under each band key from the tail and from one bucket per
-//! run, and keeps those with at least [`MIN_BAND_MATCHES`] keys, exactly the set
-//! [`super::MemStore`] finds: the clusters are the same, whatever the arrival order.
+//! run, keeps those with at least [`MIN_BAND_MATCHES`] keys that pass the screen, exactly the
+//! set [`super::MemStore`] finds, and reads only their rows: the clusters are the same,
+//! whatever the arrival order.
 //!
 //! Each run carries a Bloom filter of its keys ([`KeyFilter`]), kept in memory: a run's bucket
 //! is read only for the keys its filter may hold.
@@ -23,7 +27,8 @@
 //! # Memory
 //! The tail (8 bytes per posting, 64 per record: 32 MiB at the default 65 536 records), the
 //! run filters ([`filter::BITS_PER_KEY`] bits per posting: 24 bytes per record, 240 MB at
-//! 10 M records, the one part that grows with the corpus), the run list, and the ids named by
+//! 10 M records) and the sizes (2 bytes per record, 20 MB at 10 M), the two parts that grow
+//! with the corpus; the filter of each merge in progress; the run list, and the ids named by
 //! the plan in progress. The backend's page cache is bounded by the backend.
 //!
 //! # Durability

@@ -19,11 +19,12 @@
 //! for one four times it. One-row bands with three matches required make such pairs candidates
 //! with P ≥ 0.998 down to J = 0.16, so a story quoted at containment ≥ 0.7 in a digest up to
 //! four times its length is found (the former 32 bands × 2 rows gave 1 − (1 − J²)³² = 0.77 at
-//! J = 0.21). Requiring three matches keeps out texts that share a stock phrase; the rest are
-//! dropped by the compact-signature screen before anything is loaded (`link`), and the bench
-//! reports how many there are per article.
-//! - A [`CompactSignature`] keeps 16 bits of each minimum (128 bytes) so that a candidate can
-//!   be screened without loading its text: a chance 16-bit match costs 1/65 536 of bias.
+//! J = 0.21). Requiring three matches keeps out most texts that share a stock phrase; the rest
+//! are dropped by the screen on the number of equal keys and the two sizes before anything is
+//! loaded (`super::screen`), and the bench reports how many there are per article.
+//! - A [`CompactSignature`] keeps 16 bits of each minimum (128 bytes), stored with each record
+//!   (`near_record.signature`); the screen no longer needs it (equal band keys are equal
+//!   minima at full precision).
 
 use super::shingle::{ShingleSet, mix64};
 

@@ -59,9 +59,19 @@ pub use shingle::{ShingleSet, Similarity, similarity};
 
 /// Text as compared for identity (see the module doc).
 pub fn fingerprint_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+    // Most text is already in NFC; composing it again was the costly part of the fingerprint.
+    match unicode_normalization::is_nfc_quick(text.chars()) {
+        unicode_normalization::IsNormalized::Yes => fold_chars(text.chars(), text.len()),
+        _ => fold_chars(text.nfc(), text.len()),
+    }
+}
+
+/// The fingerprint of NFC characters: quotes, dashes and spaces folded, whitespace runs one
+/// space, no space at either end.
+fn fold_chars(chars: impl Iterator<Item = char>, capacity: usize) -> String {
+    let mut out = String::with_capacity(capacity);
     let mut pending_space = false;
-    for c in text.nfc() {
+    for c in chars {
         let c = fold_char(c);
         if c.is_whitespace() {
             pending_space = !out.is_empty();

@@ -69,6 +69,8 @@ impl Thresholds {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dedup::minhash::{MIN_BAND_MATCHES, Signature};
+    use crate::dedup::shingle::{ShingleSet, mix64};
 
     fn keep(ours: usize, theirs: u32, matches: usize) -> bool {
         Thresholds::DEFAULT.worth_verifying(
@@ -104,5 +106,47 @@ mod tests {
         assert!(!keep(10, 400, 3));
         // An unknown (saturated) size never rejects on containment.
         assert!(keep(400, u32::MAX, 3));
+    }
+
+    /// A story of `s` shingles and a digest of `ratio · s` holding `⌈0.7·s⌉` of them.
+    fn quoted(seed: u64, s: u64, ratio: u64) -> (ShingleSet, ShingleSet) {
+        let h = |i: u64| mix64(seed.wrapping_mul(9_000_011) ^ i);
+        let story: Vec<u64> = (0..s).map(h).collect();
+        let kept = (0.7 * s as f64).ceil() as usize;
+        let mut digest: Vec<u64> = story[..kept].to_vec();
+        digest.extend((0..ratio * s - kept as u64).map(|i| h(5 << 40 | i)));
+        (
+            ShingleSet::from_hashes(story),
+            ShingleSet::from_hashes(digest),
+        )
+    }
+
+    /// Band keys and screen together keep the containment guarantee: a story quoted at
+    /// containment 0.7 in a digest 2–4 times its length reaches verification ≥ 99 % of the time.
+    #[test]
+    fn quoted_stories_pass_bands_and_screen_99_percent_of_the_time() {
+        for (s, ratio) in [(20, 3), (60, 2), (150, 3), (300, 4)] {
+            let trials = 1000u64;
+            let mut passed = 0u64;
+            for t in 0..trials {
+                let (story, digest) = quoted(t * 17 + s, s, ratio);
+                let (ka, kb) = (
+                    Signature::of(&story).band_keys(),
+                    Signature::of(&digest).band_keys(),
+                );
+                let matches = ka.iter().zip(&kb).filter(|(x, y)| x == y).count();
+                let hit = Hit {
+                    matches,
+                    shingles: u32::try_from(digest.len()).unwrap(),
+                };
+                let ok = matches >= MIN_BAND_MATCHES
+                    && Thresholds::DEFAULT.worth_verifying(story.len(), hit);
+                passed += u64::from(ok);
+            }
+            assert!(
+                passed * 100 >= trials * 99,
+                "story of {s}, digest {ratio}x: {passed}/{trials} reach verification"
+            );
+        }
     }
 }

@@ -8,12 +8,13 @@ use super::meta::{self, PageScan, dates, language};
 use super::text::boilerplate;
 use super::{MAX_HTML_BYTES, NO_TEXT_WARNING, NormalizeError, Normalizer, Rules, attribution};
 use crate::canonical;
-use crate::model::{
-    Article, Block, BlockKind, DateSource, ExtractorInfo, FeedItem, FoundIn, SourceProfile,
-};
+use crate::model::{Article, Block, ExtractorInfo, FeedItem, FoundIn, SourceProfile};
 use crate::textcodec::charset;
-use crate::textcodec::dates::visible::{self, NumericOrder};
-use crate::textcodec::dates::{PubDate, machine};
+use crate::textcodec::dates::machine;
+
+mod published;
+
+use published::{numeric_order, published, script_date, take_date_lines};
 
 /// What the normalizer needs to know about one page.
 #[derive(Debug, Clone, Copy)]
@@ -97,7 +98,7 @@ pub(super) fn normalize_page(
     {
         blocks.remove(0);
     }
-    let date_line = take_date_lines(&mut blocks, numeric_order(&scan), input.fetched_at);
+    let date_lines = take_date_lines(&mut blocks, numeric_order(&scan), input.fetched_at);
     boilerplate::strip(&mut blocks, &rules.drop_lines);
     let mut attributed = attribution::attribute(&mut blocks, &n.aliases, profile);
     let credits = page_credits(dom_credits, &scan, &mut blocks);
@@ -122,7 +123,8 @@ pub(super) fn normalize_page(
         .collect::<Vec<_>>()
         .join("\n\n");
 
-    let found = published(&doc, &scan, &ld, rules, profile, input, date_line);
+    let found = published(&doc, &scan, &ld, rules, profile, input, date_lines)
+        .or_else(|| script_date(&decoded.text, profile, input));
     if found.is_none() {
         warnings.push("no publication date found".into());
     }
@@ -267,130 +269,6 @@ fn body_blocks(
         },
         warnings,
     )
-}
-
-/// Removes short blocks near the start or end that are only a date ("Posted: 05.05.2025
-/// 10:31:24") and returns the first such date.
-fn take_date_lines(
-    blocks: &mut Vec<Block>,
-    order: NumericOrder,
-    reference: DateTime<Utc>,
-) -> Option<PubDate> {
-    let mut found = None;
-    let len = blocks.len();
-    let mut idx = 0;
-    blocks.retain(|b| {
-        let near_edge = idx < 3 || idx + 2 >= len;
-        idx += 1;
-        if !near_edge || b.kind == BlockKind::List || b.text.chars().count() > 60 {
-            return true;
-        }
-        let Some(d) = visible::parse(&b.text, reference, order) else {
-            return true;
-        };
-        let words = b
-            .text
-            .split_whitespace()
-            .filter(|w| !w.chars().any(|c| c.is_ascii_digit()))
-            .count();
-        if words > 4 {
-            return true;
-        }
-        found.get_or_insert(d);
-        false
-    });
-    found
-}
-
-/// How to read `04/05/2019` on this page: month first only on US-English pages.
-fn numeric_order(scan: &PageScan) -> NumericOrder {
-    let lang = scan
-        .lang
-        .as_deref()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if lang.starts_with("en-us") || lang.starts_with("en_us") {
-        NumericOrder::MonthFirst
-    } else {
-        NumericOrder::DayFirst
-    }
-}
-
-/// Gathers every date signal in order of strength (see [`dates`]) and chooses.
-fn published(
-    doc: &Document,
-    scan: &PageScan,
-    ld: &meta::JsonLd,
-    rules: &Rules,
-    profile: &SourceProfile,
-    input: &NormalizeInput<'_>,
-    date_line: Option<PubDate>,
-) -> Option<dates::Found> {
-    let mut c = dates::Chooser::new(profile.timezone, input.fetched_at);
-    let order = numeric_order(scan);
-    if let Some(sel) = &rules.date {
-        for e in doc.select(sel) {
-            let raw = value_or_text(doc, e, &["content", "datetime"]);
-            match machine::parse(&raw) {
-                Some(d) => c.offer(Some(d), DateSource::Selector),
-                None => c.offer_visible(&raw, order, DateSource::Selector),
-            }
-        }
-    }
-    c.offer_machine(ld.date_published.as_deref(), DateSource::JsonLd);
-    for key in dates::PUBLISHED_META_KEYS {
-        c.offer_machine(dates::meta_value(&scan.metas, key), DateSource::Meta);
-    }
-    // BelTA labels local wall time "+00:00" here: keep the wall time, attach the source zone.
-    let mediator = meta::meta_first(&scan.metas, &["mediator_published_time"])
-        .and_then(|s| s.get(..19))
-        .and_then(machine::parse);
-    c.offer(mediator, DateSource::Meta);
-    for t in scan.times.iter().filter(|t| !t.side) {
-        match t.datetime.as_deref().and_then(machine::parse) {
-            Some(d) => c.offer(Some(d), DateSource::TimeElement),
-            None => c.offer_visible(
-                t.text.as_deref().unwrap_or_default(),
-                order,
-                DateSource::TimeElement,
-            ),
-        }
-    }
-    c.offer(date_line, DateSource::VisibleText);
-    if !c.settled() {
-        for t in scan.dateish.iter().filter(|t| t.chars().count() <= 80) {
-            c.offer_visible(t, order, DateSource::VisibleText);
-        }
-    }
-    // Discovery writes a date-only feed or sitemap date as midnight UTC (`feed::dates`).
-    let hint = input.hint.and_then(|h| h.published).map(|d| {
-        if d.offset().local_minus_utc() == 0 && d.time() == chrono::NaiveTime::MIN {
-            PubDate::Day(d.date_naive())
-        } else {
-            PubDate::Instant(d)
-        }
-    });
-    c.offer(hint, DateSource::Feed);
-    c.offer(dates::from_url_path(input.url.path()), DateSource::Url);
-    if !c.settled() {
-        // Last resort, or a time for a date already found: any short text with a date, the
-        // ones nearest the headline first (the site header's "today" and menus sit far off).
-        let mut texts: Vec<&(String, usize)> = scan.digit_texts.iter().collect();
-        if let Some(h1) = scan.h1_ordinal {
-            texts.sort_by_key(|(_, at)| at.abs_diff(h1));
-        }
-        for (t, _) in texts {
-            c.offer_text(t, order);
-        }
-        for t in scan.times.iter().filter(|t| t.side) {
-            let d = t.datetime.as_deref().and_then(machine::parse);
-            c.offer(d, DateSource::TimeElement);
-        }
-        for t in &scan.side_dates {
-            c.offer_text(t, order);
-        }
-    }
-    c.choose()
 }
 
 fn canonical_url(scan: &PageScan, url: &Url) -> Url {

@@ -5,7 +5,7 @@
 //! cleans in reverse document order for the same reason), and the whole pass stays linear.
 //! The rules are readability's "clean conditionally" plus class-name and share-bar checks.
 
-use super::dom::{F_BOILERPLATE, Node, Tag};
+use super::dom::{F_BOILERPLATE, F_KEEP, Node, Tag};
 
 /// Elements with at least this many commas read as prose: the conditional rules spare them.
 const PROSE_COMMAS: u32 = 10;
@@ -30,7 +30,10 @@ pub(super) fn should_remove(n: &Node<'_>, rules: CleanRules) -> bool {
         // The headline belongs to the title field, not the body.
         return true;
     }
-    if rules.weights && n.flags & F_BOILERPLATE != 0 && removable_by_name(n) {
+    // The winning container's line keeps its place whatever its class names say (see
+    // `F_KEEP`); the text rules still apply to it.
+    let named = rules.weights && n.flags & F_KEEP == 0;
+    if named && n.flags & F_BOILERPLATE != 0 && removable_by_name(n) {
         return true;
     }
     if !rules.conditional {
@@ -66,14 +69,21 @@ fn removable_by_name(n: &Node<'_>) -> bool {
         return false;
     }
     let score = n.score.unwrap_or(0.0);
-    f32::from(n.weight) + score < 0.0
-        && (n.chars < MAX_BOILERPLATE_CHARS || n.link_density() > 0.3 || n.commas < PROSE_COMMAS)
+    f32::from(n.weight) + score < 0.0 && !is_long_prose(n)
+}
+
+/// Long, low-link and comma-rich: prose, whatever the element's class/id says.
+fn is_long_prose(n: &Node<'_>) -> bool {
+    n.chars >= MAX_BOILERPLATE_CHARS && n.link_density() <= 0.3 && n.commas >= PROSE_COMMAS
 }
 
 /// Readability's conditional cleaning of a block container.
 fn clean_container(n: &Node<'_>, rules: CleanRules, list_like: bool) -> bool {
     let weight = if rules.weights { n.weight } else { 0 };
-    if rules.weights && f32::from(weight) + n.score.unwrap_or(0.0) < 0.0 && !is_quoted(n) {
+    // As in `removable_by_name`: a long, low-link container of comma-rich sentences is a
+    // misnamed body, whatever its class says.
+    let named = rules.weights && n.flags & F_KEEP == 0 && !is_long_prose(n);
+    if named && f32::from(weight) + n.score.unwrap_or(0.0) < 0.0 && !is_quoted(n) {
         return true;
     }
     if n.commas >= PROSE_COMMAS {

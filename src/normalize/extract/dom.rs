@@ -64,6 +64,10 @@ pub(super) const F_ARTICLE_BODY: u8 = 1;
 pub(super) const F_REMOVED: u8 = 2;
 /// Bit set in [`Node::flags`]: class/id names boilerplate strongly enough to drop it anywhere.
 pub(super) const F_BOILERPLATE: u8 = 4;
+/// Bit set in [`Node::flags`]: the best-scoring container or one of its ancestors below the
+/// chosen root. Cleaning never removes these: the root was widened around that container, so
+/// removing it (or a wrapper of it) would throw away the text that won.
+pub(super) const F_KEEP: u8 = 8;
 
 /// One element or text node of the arena.
 #[derive(Debug, Clone)]

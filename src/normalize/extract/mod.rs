@@ -163,7 +163,7 @@ impl GenericExtractor {
         dom::compute_stats(&mut nodes, all, |_| false);
         let roots = if search {
             score::score(&mut nodes, attempt.clean.weights);
-            let top = score::top_candidate(&nodes);
+            let top = score::top_candidate(&mut nodes);
             score::with_siblings(&nodes, top)
         } else {
             vec![0]
@@ -322,6 +322,23 @@ mod tests {
             texts(&extract(&html)),
             [P1.to_owned(), format!("Budget {P2}"), P3.to_owned()]
         );
+    }
+
+    // See: issue 10 (a paywalled article whose wrapper's class names a media box).
+    #[test]
+    fn issue_10_long_prose_survives_a_boilerplate_class_name() {
+        // The lead alone is long enough for the strict first attempt to stand.
+        let lead = [P3, P1, P2, P3];
+        let body = [P1, P2, P3, P1, P2, P3, P1, P2];
+        let ps = |list: &[&str]| -> String { list.iter().map(|p| format!("<p>{p}</p>")).collect() };
+        let html = page(&format!(
+            "<div class=lead>{}</div><section class=\"wrapper restricted-media\">\
+             <div class=inner>{}</div></section>",
+            ps(&lead),
+            ps(&body)
+        ));
+        let want: Vec<&str> = lead.iter().chain(&body).copied().collect();
+        assert_eq!(texts(&extract(&html)), want);
     }
 
     #[test]

@@ -14,7 +14,9 @@ pub(super) const POSITIVE: u8 = 1;
 pub(super) const NEGATIVE: u8 = 2;
 /// Names so clearly boilerplate that the subtree is dropped before scoring.
 pub(super) const UNLIKELY: u8 = 4;
-/// Names that rescue an element matching `UNLIKELY` (`article`, `content`, `main`).
+/// Names that rescue an element matching `UNLIKELY` (`article`, `content`, `main`). Unlike
+/// readability's list, `column` is not one: CSS grid frameworks put it on every cell, the
+/// comment thread's included (`comments-list columns`).
 pub(super) const MAYBE: u8 = 8;
 
 /// Internal bit: the name may contain a hiding class token, see [`hides`].
@@ -35,7 +37,6 @@ const ANYWHERE: &[(&str, u8)] = &[
     ("blog", POSITIVE),
     ("story", POSITIVE | MAYBE),
     ("and", MAYBE),
-    ("column", MAYBE),
     ("shadow", MAYBE),
     ("embed", MAYBE),
     ("banner", NEGATIVE | UNLIKELY),

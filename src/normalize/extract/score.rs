@@ -7,7 +7,7 @@
 //! and ads), and then takes in siblings that look like more of the same article. This module
 //! only picks arena indices; cleaning and text emission happen elsewhere.
 
-use super::dom::{F_ARTICLE_BODY, MIN_PARAGRAPH_CHARS, Node, Tag};
+use super::dom::{F_ARTICLE_BODY, F_KEEP, MIN_PARAGRAPH_CHARS, Node, Tag};
 
 /// How many ancestors a paragraph credits.
 const ANCESTOR_LEVELS: usize = 5;
@@ -108,7 +108,20 @@ pub(super) fn contains(nodes: &[Node<'_>], anc: u32, node: u32) -> bool {
 }
 
 /// The best container, widened as readability does; index 0 (everything) when nothing scored.
-pub(super) fn top_candidate(nodes: &[Node<'_>]) -> u32 {
+/// The best-scoring container itself and its ancestors up to the widened root are flagged
+/// [`F_KEEP`], so that cleaning inside the root keeps what won.
+pub(super) fn top_candidate(nodes: &mut [Node<'_>]) -> u32 {
+    let (best, top) = widened_candidate(nodes);
+    let mut at = best;
+    while at != u32::MAX && at != top && contains(nodes, top, at) {
+        nodes[at as usize].flags |= F_KEEP;
+        at = nodes[at as usize].parent;
+    }
+    top
+}
+
+/// The best-scoring container and the root it is widened to.
+fn widened_candidate(nodes: &[Node<'_>]) -> (u32, u32) {
     let mut ranked: Vec<(f32, u32)> = nodes
         .iter()
         .enumerate()
@@ -117,8 +130,9 @@ pub(super) fn top_candidate(nodes: &[Node<'_>]) -> u32 {
         .collect();
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
     let Some(&(top_score, mut top)) = ranked.first() else {
-        return 0;
+        return (0, 0);
     };
+    let best = top;
     // Several strong candidates under one ancestor mean the article is split into parts.
     let strong: Vec<u32> = ranked
         .iter()
@@ -140,7 +154,7 @@ pub(super) fn top_candidate(nodes: &[Node<'_>]) -> u32 {
     }
     top = climb_scores(nodes, top);
     top = widen_to_prose(nodes, top);
-    climb_only_children(nodes, top)
+    (best, climb_only_children(nodes, top))
 }
 
 /// Moves up while the parent scores higher than the candidate (its text is spread wider).

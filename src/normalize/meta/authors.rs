@@ -38,6 +38,15 @@ const META_KEYS: &[&str] = &[
 const LABELS: &[&str] = &[
     "text und interview:",
     "veröffentlicht von",
+    "geschrieben von",
+    "verfasst von",
+    "erstellt von",
+    "publié par",
+    "écrit par",
+    "publicado por",
+    "escrito por",
+    "pubblicato da",
+    "scritto da",
     "written by",
     "posted by",
     "published by",
@@ -166,7 +175,11 @@ pub fn authors(scan: &PageScan, ld: &[LdName], site_names: &[&str]) -> Vec<Strin
 /// ("Jane Doe / Journalist", "View all posts by Jane Doe" beside "Jane Doe") is decoration
 /// of that name and is dropped before splitting.
 fn clean_group(raw: &[String]) -> Vec<String> {
-    let raws: Vec<String> = raw.iter().map(|r| fold_ws(r)).collect();
+    // Values come as written in attributes, sometimes escaped twice ("Redacci&oacute;n").
+    let raws: Vec<String> = raw
+        .iter()
+        .map(|r| fold_ws(&crate::html::decode_entities(r)))
+        .collect();
     let bases: Vec<Option<String>> = raws
         .iter()
         .map(|r| clean_name(r).map(|n| n.to_lowercase()))
@@ -295,7 +308,19 @@ fn is_label(lower: &str) -> bool {
     LABELS.iter().any(|l| l.trim_end_matches(':') == bare)
         || matches!(
             bare,
-            "posted" | "posted on" | "published" | "published on" | "written"
+            "posted"
+                | "posted on"
+                | "published"
+                | "published on"
+                | "written"
+                | "veröffentlicht"
+                | "veröffentlicht am"
+                | "publié le"
+                | "publicado el"
+                | "datum"
+                | "date"
+                | "quelle"
+                | "source"
         )
 }
 

@@ -100,6 +100,9 @@ fn same_key(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| fold(x) == fold(y))
 }
 
+/// How many days a stronger date may follow the URL's date before the URL's wins.
+pub const URL_DATE_SLACK_DAYS: i64 = 2;
+
 /// Collects candidates in the order of strength and chooses (see the module doc).
 #[derive(Debug)]
 pub struct Chooser {
@@ -156,8 +159,21 @@ impl Chooser {
     }
 
     /// The strongest candidate, refined by a later one on the same date with more precision.
+    /// A date the URL gives wins over a stronger candidate more than [`URL_DATE_SLACK_DAYS`]
+    /// later: a URL is fixed when the page is first published, a later metadata date is a
+    /// re-publication or a site migration.
     pub fn choose(&self) -> Option<Found> {
-        let first = *self.found.first()?;
+        let strongest = *self.found.first()?;
+        let from_url = self.found.iter().find(|f| f.source == DateSource::Url);
+        let first = match from_url {
+            Some(u)
+                if strongest.date.date() - u.date.date()
+                    > chrono::Duration::days(URL_DATE_SLACK_DAYS) =>
+            {
+                *u
+            }
+            _ => strongest,
+        };
         let rank = |d: &PubDate| match d {
             PubDate::Day(_) => 0,
             PubDate::Local(_) => 1,
@@ -173,6 +189,11 @@ impl Chooser {
             date: self.publisher_offset(date),
             source: first.source,
         })
+    }
+
+    /// Whether no candidate was offered yet.
+    pub fn is_empty(&self) -> bool {
+        self.found.is_empty()
     }
 
     /// A UTC instant shown in the publisher's own offset when a printed local time of the same
@@ -203,22 +224,27 @@ impl Chooser {
     }
 }
 
-/// A `/2019/01/23/`, `/2019-01-23/` or `/20190123/` date in a URL path, as a day.
+/// A `/2019/01/23/`, `/2019/1/23/`, `/2019-01-23/`, `/20190123/` or `/23-01-2019/` date in a
+/// URL path, as a day.
 pub fn from_url_path(path: &str) -> Option<PubDate> {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    let one_or_two = |s: &str| digits(s, 1) || digits(s, 2);
     for (i, seg) in segs.iter().enumerate() {
-        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
         if (digits(seg, 8) || (seg.len() == 10 && seg.as_bytes().get(4) == Some(&b'-')))
             && let Some(d @ PubDate::Day(_)) = machine::parse(seg)
         {
             return Some(d);
         }
+        if let Some(d) = day_first_segment(seg) {
+            return Some(d);
+        }
         if digits(seg, 4)
             && let (Some(m), Some(d)) = (segs.get(i + 1), segs.get(i + 2))
-            && digits(m, 2)
-            && (digits(d, 2) || digits(d, 1))
+            && one_or_two(m)
+            && one_or_two(d)
         {
-            let text = format!("{seg}-{m}-{d:0>2}");
+            let text = format!("{seg}-{m:0>2}-{d:0>2}");
             if let Some(day @ PubDate::Day(_)) = machine::parse(&text) {
                 return Some(day);
             }
@@ -227,79 +253,65 @@ pub fn from_url_path(path: &str) -> Option<PubDate> {
     None
 }
 
-#[cfg(test)]
-mod tests {
-    use chrono::TimeZone;
-
-    use super::*;
-
-    fn reference() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+/// A whole path segment `DD-MM-YYYY` (`/meldungen/29-10-2021`).
+fn day_first_segment(seg: &str) -> Option<PubDate> {
+    let b = seg.as_bytes();
+    let shape = b.len() == 10
+        && b.get(2) == Some(&b'-')
+        && b.get(5) == Some(&b'-')
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 2 || i == 5 || c.is_ascii_digit());
+    if !shape {
+        return None;
     }
-
-    #[test]
-    fn a_later_time_refines_a_day() {
-        let mut c = Chooser::new(None, reference());
-        c.offer_machine(Some("2022-01-25"), DateSource::JsonLd);
-        c.offer_visible(
-            "25.01.2022 20:44",
-            Default::default(),
-            DateSource::VisibleText,
-        );
-        c.offer_visible(
-            "24.01.2022 10:00",
-            Default::default(),
-            DateSource::VisibleText,
-        );
-        let f = c.choose().unwrap();
-        assert_eq!(f.source, DateSource::JsonLd);
-        assert_eq!(f.precision(), DatePrecision::LocalTime);
-        assert_eq!(
-            f.date.local_time().unwrap().to_string(),
-            "2022-01-25 20:44:00"
-        );
-    }
-
-    #[test]
-    fn configured_zone_makes_instants_and_no_zone_stays_local() {
-        let mut c = Chooser::new(Some(chrono_tz::Europe::Berlin), reference());
-        c.offer_machine(Some("2022-01-25 20:44"), DateSource::Meta);
-        assert_eq!(
-            c.choose().unwrap().date.instant().unwrap().to_rfc3339(),
-            "2022-01-25T20:44:00+01:00"
-        );
-        let mut c = Chooser::new(None, reference());
-        c.offer_machine(Some("2022-01-25 20:44"), DateSource::Meta);
-        assert_eq!(c.choose().unwrap().date.instant(), None);
-    }
-
-    #[test]
-    fn a_printed_local_time_gives_a_utc_instant_its_offset() {
-        let mut c = Chooser::new(None, reference());
-        c.offer_machine(Some("2020-02-25T02:25:54Z"), DateSource::JsonLd);
-        c.offer_visible(
-            "February 24, 2020 9:25 pm",
-            Default::default(),
-            DateSource::VisibleText,
-        );
-        let f = c.choose().unwrap();
-        assert_eq!(
-            f.date.instant().unwrap().to_rfc3339(),
-            "2020-02-24T21:25:54-05:00"
-        );
-        assert_eq!(f.date.date().to_string(), "2020-02-24");
-    }
-
-    #[test]
-    fn url_dates_are_days() {
-        let day = |p| from_url_path(p).map(|d| d.date().to_string());
-        assert_eq!(day("/news/2019/01/23/story").as_deref(), Some("2019-01-23"));
-        assert_eq!(day("/20190123/story.html").as_deref(), Some("2019-01-23"));
-        assert_eq!(day("/2019-01-23/story").as_deref(), Some("2019-01-23"));
-        assert_eq!(day("/story/12345678"), None);
-        assert!(matches!(
-            from_url_path("/2019/01/23/"),
-            Some(PubDate::Day(_))
-        ));
-    }
+    let (d, m, y) = (seg.get(..2)?, seg.get(3..5)?, seg.get(6..)?);
+    chrono::NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
+        .map(PubDate::Day)
 }
+
+/// Keys under which page scripts (app state, shop data, review widgets) carry a publication
+/// date outside JSON-LD, quoted as JSON writes them.
+const SCRIPT_DATE_KEYS: &[&str] = &[
+    "\"datePublished\"",
+    "\"publishedDate\"",
+    "\"published_at\"",
+    "\"publishDate\"",
+    "\"date_published\"",
+    "\"publicationDate\"",
+    "\"publishedAt\"",
+    "\"firstPublishedAt\"",
+];
+/// Longest value read after a script date key.
+const MAX_SCRIPT_DATE_LEN: usize = 40;
+
+/// The first date (in page order) given under a publication key anywhere in the raw page,
+/// scripts included: `"published_at":"2019-03-02T06:22:28+01:00"`. A value whose time part
+/// cannot be read counts as its day (`2022-01-10T22:06:08:684Z`). Used only when the page
+/// gives no other date.
+pub fn from_script_keys(html: &str) -> Option<PubDate> {
+    SCRIPT_DATE_KEYS
+        .iter()
+        .filter_map(|k| {
+            html.match_indices(k)
+                .take(5)
+                .find_map(|(at, _)| Some((at, script_value(html.get(at + k.len()..)?)?)))
+        })
+        .min_by_key(|(at, _)| *at)
+        .map(|(_, d)| d)
+}
+
+/// The date in `: "value"` at the start of `rest`.
+fn script_value(rest: &str) -> Option<PubDate> {
+    let rest = rest.trim_start().strip_prefix(':')?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    let end = rest.find('"').filter(|e| *e <= MAX_SCRIPT_DATE_LEN)?;
+    let value = rest.get(..end)?;
+    machine::parse(value).or_else(|| match machine::parse(value.get(..10)?) {
+        Some(d @ PubDate::Day(_)) => Some(d),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -37,8 +37,10 @@ pub struct PageScan {
     pub times: Vec<TimeElement>,
     /// `<html lang>`.
     pub lang: Option<String>,
-    /// Short texts of elements whose class/id says date, time, posted or published.
-    pub dateish: Vec<String>,
+    /// Short texts of elements whose class/id says date, time, posted or published, outside
+    /// comments, teasers, captions and sidebars (those go to `side_dates`), each with the
+    /// ordinal of its first text node.
+    pub dateish: Vec<(String, usize)>,
     /// Short text nodes holding a digit outside comments, teasers, captions and sidebars, in
     /// document order, each with its text-node ordinal (the last resort for a printed date).
     pub digit_texts: Vec<(String, usize)>,
@@ -49,6 +51,8 @@ pub struct PageScan {
     pub h1_ordinal: Option<usize>,
     /// Text nodes seen so far.
     text_ordinal: usize,
+    /// Ancestors of the first `h1`: never side matter.
+    headline_path: Vec<NodeId>,
     /// Photo-credit elements: node and short text.
     pub credits: Vec<(NodeId, String)>,
     /// Short texts of byline elements.
@@ -143,10 +147,13 @@ const SIDE_MATTER_WORDS: &[&str] = &[
 /// How many ancestors are checked for side matter.
 const SIDE_MATTER_DEPTH: usize = 10;
 
-/// Whether `node` sits in a comment, teaser, caption, sidebar or similar block.
-fn in_side_matter(doc: &Document, node: NodeId) -> bool {
+/// Whether `node` sits in a comment, teaser, caption, sidebar or similar block. Only blocks
+/// below the headline's ancestors count: a wrapper holding the `h1` (`<div class="main
+/// sidebar">`, a layout with a sidebar) holds the article, not side matter.
+fn in_side_matter(doc: &Document, node: NodeId, headline_path: &[NodeId]) -> bool {
     doc.ancestors(node)
         .take(SIDE_MATTER_DEPTH)
+        .take_while(|a| !headline_path.contains(a))
         .filter_map(|a| doc.element(a))
         // A page-level class ("segment--recommended" on `body`) says nothing of one block.
         .filter(|e| !matches!(e.name(), "html" | "body" | "main" | "article"))
@@ -155,6 +162,14 @@ fn in_side_matter(doc: &Document, node: NodeId) -> bool {
                 || has_folded(e.attr("class"), SIDE_MATTER_WORDS)
                 || has_folded(e.attr("id"), SIDE_MATTER_WORDS)
         })
+}
+
+/// The ancestors of the page's first `h1` (empty without one).
+fn headline_path(doc: &Document) -> Vec<NodeId> {
+    doc.descendants(NodeId::ROOT)
+        .find(|n| doc.name(*n) == Some("h1"))
+        .map(|h| doc.ancestors(h).collect())
+        .unwrap_or_default()
 }
 
 /// Like [`has`], ignoring ASCII case ("documentPublished", "PostDate").
@@ -169,10 +184,59 @@ pub(super) fn has(attr: Option<&str>, needles: &[&str]) -> bool {
     attr.is_some_and(|a| needles.iter().any(|n| a.contains(n)))
 }
 
+/// Class words of a kicker: the small label inside a headline element before the headline
+/// itself ("Corona-Pandemie", "Local News |"), which the page's metadata titles leave out.
+const KICKER_CLASS_WORDS: &[&str] = &[
+    "kicker",
+    "overline",
+    "dachzeile",
+    "spitzmarke",
+    "topline",
+    "roofline",
+    "eyebrow",
+    "supertitle",
+    "pretitle",
+    "topic",
+    "section",
+];
+
+/// Class words of text kept for screen readers only (a hidden " - " between kicker and
+/// headline).
+const HIDDEN_CLASS_WORDS: &[&str] = &["hidden", "offscreen", "sr-only", "screen-reader"];
+
+/// The text of a headline element without its kicker: child elements whose class names a
+/// kicker are left out, and with them hidden separators (punctuation only). A headline that
+/// is all kicker keeps its text.
+fn headline_text(doc: &Document, h: NodeId) -> String {
+    let is_kicker = |c: NodeId| has_folded(doc.attr(c, "class"), KICKER_CLASS_WORDS);
+    if !doc.children(h).any(is_kicker) {
+        return fold_ws(&doc.text(h));
+    }
+    let hidden_separator = |c: NodeId| {
+        (doc.attr(c, "aria-hidden") == Some("true")
+            || has_folded(doc.attr(c, "class"), HIDDEN_CLASS_WORDS))
+            && !doc.text(c).chars().any(char::is_alphanumeric)
+    };
+    let text: String = doc
+        .children(h)
+        .filter(|c| !is_kicker(*c) && !hidden_separator(*c))
+        .map(|c| doc.text(c))
+        .collect();
+    let text = fold_ws(&text);
+    if text.is_empty() {
+        fold_ws(&doc.text(h))
+    } else {
+        text
+    }
+}
+
 impl PageScan {
     /// Walks `doc` once.
     pub fn new(doc: &Document) -> Self {
-        let mut s = Self::default();
+        let mut s = Self {
+            headline_path: headline_path(doc),
+            ..Self::default()
+        };
         for node in doc.descendants(NodeId::ROOT) {
             match doc.kind(node) {
                 NodeKind::Element(_) => {
@@ -208,7 +272,7 @@ impl PageScan {
         }
         let folded = fold_ws(t);
         if folded.len() >= 6 {
-            if in_side_matter(doc, node) {
+            if in_side_matter(doc, node, &self.headline_path) {
                 self.side_dates.push(folded);
             } else {
                 self.digit_texts.push((folded, self.text_ordinal));
@@ -241,7 +305,7 @@ impl PageScan {
             }
             "h1" if self.h1s.len() < 5 => {
                 self.h1_ordinal.get_or_insert(self.text_ordinal + 1);
-                self.h1s.push(fold_ws(&doc.text(node)));
+                self.h1s.push(headline_text(doc, node));
             }
             "h2" if self.h2s.len() < 5 => self.h2s.push(fold_ws(&doc.text(node))),
             "link"
@@ -254,7 +318,7 @@ impl PageScan {
             "time" if self.times.len() < MAX_PER_KIND => self.times.push(TimeElement {
                 datetime: v.attr("datetime").map(str::to_owned),
                 text: short_text(doc, node, MAX_SHORT_TEXT),
-                side: in_side_matter(doc, node),
+                side: in_side_matter(doc, node, &self.headline_path),
             }),
             "html" => self.lang = v.attr("lang").map(str::to_owned),
             "figure" if self.figures.len() < MAX_FIGURES && in_article(doc, node) => {
@@ -266,12 +330,13 @@ impl PageScan {
             _ => {}
         }
         if v.name() != "meta"
-            && let Some(content) = v.attr("content")
+            && let Some(content) = v.attr("content").or_else(|| v.attr("datetime"))
             && let Some(key) = v.attr("property").or_else(|| v.attr("itemprop"))
             && key.to_ascii_lowercase().contains("date")
         {
             // RDFa / microdata on a visible element: `<span property="schema:dateCreated"
-            // content="2022-01-28T12:45:46+00:00">`.
+            // content="2022-01-28T12:45:46+00:00">`, `<time itemprop="datePublished"
+            // datetime="2022-01-21">`.
             self.metas
                 .push((key.to_ascii_lowercase(), content.trim().to_owned()));
         }
@@ -290,9 +355,16 @@ impl PageScan {
             && (has_folded(class, DATE_CLASS_WORDS)
                 || has_folded(id, &["date", "datum"])
                 || itemprop == Some("datePublished"))
+            && let Some(t) =
+                short_text(doc, node, MAX_SHORT_TEXT).filter(|t| t.chars().count() >= 6)
         {
-            self.dateish
-                .extend(short_text(doc, node, MAX_SHORT_TEXT).filter(|t| t.chars().count() >= 6));
+            // A date-classed element in a comment or a "recent posts" widget dates that, not
+            // the page: it waits with the other side dates.
+            if in_side_matter(doc, node, &self.headline_path) {
+                self.side_dates.push(t);
+            } else {
+                self.dateish.push((t, self.text_ordinal + 1));
+            }
         }
         let byline = v.attr("rel") == Some("author")
             || itemprop == Some("author")
@@ -304,56 +376,4 @@ impl PageScan {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn one_walk_collects_everything() {
-        let doc = Document::parse(
-            r#"<html lang="ru"><head><title> T  | S </title><meta property="og:title" content=" O "><link rel="canonical" href="/c">
-            <script type="application/ld+json">{"a":1}</script></head><body><h1>H</h1>
-            <div class="date">Posted: 05.05.2025 10:31:24</div><time datetime="2025-05-05">x</time>
-            <div class="page-timeline"><p>long text that is far too long to be a date line, much longer than a hundred and twenty characters, yes, really long, longer still, and then some more words</p></div>
-            <span class="photo-credit">BELTA</span><span class="author">By Ann Lee</span></body></html>"#,
-        );
-        let s = PageScan::new(&doc);
-        assert_eq!(s.lang.as_deref(), Some("ru"));
-        assert_eq!(s.title.as_deref(), Some("T | S"));
-        assert_eq!(s.metas, [("og:title".to_owned(), "O".to_owned())]);
-        assert_eq!(s.canonical.as_deref(), Some("/c"));
-        assert_eq!(s.json_ld, [r#"{"a":1}"#]);
-        assert_eq!(s.h1s, ["H"]);
-        assert_eq!(s.times[0].datetime.as_deref(), Some("2025-05-05"));
-        assert_eq!(s.times[0].text.as_deref(), Some("x"));
-        assert_eq!(s.dateish, ["Posted: 05.05.2025 10:31:24"]);
-        assert_eq!(s.credits.len(), 1);
-        assert_eq!(s.bylines, ["By Ann Lee"]);
-    }
-
-    #[test]
-    fn figures_in_the_article_with_captions_and_credits() {
-        let doc = Document::parse(
-            r#"<aside><figure><img src="/ad.jpg"><figcaption>Ad</figcaption></figure></aside>
-            <article><figure><img data-src="/a.jpg"><figcaption>Minsk at night. <span class="credit">Photo: BelTA</span></figcaption></figure>
-            <figure><img src="/b.jpg"><figcaption>The forum opens. Photo: TASS</figcaption></figure><figure><img src="/c.jpg"></figure></article>"#,
-        );
-        let f = PageScan::new(&doc).figures;
-        assert_eq!(f.len(), 3, "{f:?}");
-        assert_eq!(
-            (
-                f[0].src.as_str(),
-                f[0].caption.as_deref(),
-                f[0].credit.as_deref()
-            ),
-            ("/a.jpg", Some("Minsk at night."), Some("Photo: BelTA"))
-        );
-        assert_eq!(
-            (f[1].caption.as_deref(), f[1].credit.as_deref()),
-            (Some("The forum opens"), Some("Photo: TASS"))
-        );
-        assert_eq!(
-            (f[2].caption.as_deref(), f[2].credit.as_deref()),
-            (None, None)
-        );
-    }
-}
+mod tests;

@@ -28,7 +28,7 @@ const SPEC: [&str; 4] = [
         r"popup|cookie|consent|newsletter|share|outbrain|taboola|recommend|",
         r"(?:^|[^a-z])(?:nav|navbar|ads?|tags)(?:$|[^a-z])"
     ),
-    r"(?i)and|article|body|column|content|main|shadow|story|text|post|embed",
+    r"(?i)and|article|body|content|main|shadow|story|text|post|embed",
 ];
 
 fn spec(set: &RegexSet, value: &str) -> u8 {
@@ -120,4 +120,15 @@ fn word_lists_judge_like_the_regular_expressions() {
     for v in &values {
         assert_eq!(names.judge(v), spec(&set, v), "{v:?}");
     }
+}
+
+// See: issue 10 (the comments won over the post: a grid framework's `columns` rescued them).
+#[test]
+fn issue_10_grid_columns_do_not_rescue_comments() {
+    let names = Names::new();
+    for v in ["comments-list columns", "column comment", "comment-column"] {
+        let m = names.judge(v);
+        assert!(m & UNLIKELY != 0 && m & MAYBE == 0, "{v:?}: {m:#b}");
+    }
+    assert_ne!(names.judge("article-comments") & MAYBE, 0);
 }

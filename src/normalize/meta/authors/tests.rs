@@ -93,3 +93,21 @@ fn byline_elements_are_read_but_comment_authors_are_not() {
         Tim Anderson</a></span></div><div class="comment-author">Someone Else</div>"#;
     assert_eq!(page_authors(html, &[]), ["Tim Anderson"]);
 }
+
+#[test]
+fn labels_in_more_languages_and_escaped_names() {
+    assert_eq!(
+        clean_name("erstellt von Dominique").as_deref(),
+        Some("Dominique")
+    );
+    assert_eq!(
+        clean_name("Publié par Jeanne Roy").as_deref(),
+        Some("Jeanne Roy")
+    );
+    assert_eq!(clean_name("Veröffentlicht am"), None);
+    assert_eq!(clean_name("Quelle:"), None);
+    assert_eq!(
+        clean_group(&["Redacci&oacute;n Diario Sur".into()]),
+        ["Redacción Diario Sur"]
+    );
+}

@@ -1,0 +1,119 @@
+//! Tests of the one-walk page scan: what it collects and what it counts as side matter.
+
+use super::*;
+
+fn texts(v: &[(String, usize)]) -> Vec<&str> {
+    v.iter().map(|(t, _)| t.as_str()).collect()
+}
+
+#[test]
+fn one_walk_collects_everything() {
+    let doc = Document::parse(
+        r#"<html lang="ru"><head><title> T  | S </title><meta property="og:title" content=" O "><link rel="canonical" href="/c">
+        <script type="application/ld+json">{"a":1}</script></head><body><h1>H</h1>
+        <div class="date">Posted: 05.05.2025 10:31:24</div><time datetime="2025-05-05">x</time>
+        <div class="page-timeline"><p>long text that is far too long to be a date line, much longer than a hundred and twenty characters, yes, really long, longer still, and then some more words</p></div>
+        <span class="photo-credit">BELTA</span><span class="author">By Ann Lee</span></body></html>"#,
+    );
+    let s = PageScan::new(&doc);
+    assert_eq!(s.lang.as_deref(), Some("ru"));
+    assert_eq!(s.title.as_deref(), Some("T | S"));
+    assert_eq!(s.metas, [("og:title".to_owned(), "O".to_owned())]);
+    assert_eq!(s.canonical.as_deref(), Some("/c"));
+    assert_eq!(s.json_ld, [r#"{"a":1}"#]);
+    assert_eq!(s.h1s, ["H"]);
+    assert_eq!(s.times[0].datetime.as_deref(), Some("2025-05-05"));
+    assert_eq!(s.times[0].text.as_deref(), Some("x"));
+    assert_eq!(texts(&s.dateish), ["Posted: 05.05.2025 10:31:24"]);
+    assert_eq!(s.credits.len(), 1);
+    assert_eq!(s.bylines, ["By Ann Lee"]);
+}
+
+#[test]
+fn a_wrapper_holding_the_headline_is_not_side_matter() {
+    let doc = Document::parse(
+        r#"<div class="mainwrap sidebar"><h1>Title</h1><div class="post-meta">
+        <a class="post-meta-time">08/08/2017</a></div></div>
+        <div class="sidebar"><span class="date">14.06.2019</span></div>"#,
+    );
+    let s = PageScan::new(&doc);
+    assert_eq!(texts(&s.dateish), ["08/08/2017"]);
+    assert!(s.side_dates.iter().any(|d| d == "14.06.2019"));
+}
+
+#[test]
+fn microdata_datetime_is_a_date_meta() {
+    let doc = Document::parse(
+        r#"<div class="footer"><time itemprop="datePublished" datetime="2022-01-21"> 21.01.2022 </time></div>"#,
+    );
+    let s = PageScan::new(&doc);
+    assert_eq!(
+        s.metas,
+        [("datepublished".to_owned(), "2022-01-21".to_owned())]
+    );
+}
+
+#[test]
+fn dates_of_comments_and_widgets_are_side_dates() {
+    let doc = Document::parse(
+        r#"<div class="post"><span class="post-date">27.09.2016</span></div>
+        <div id="comments" class="comments"><div class="comment-meta"><abbr class="date">11.09.2018 12:57</abbr></div></div>
+        <ul><li class="widget widget_recent_entries"><span class="post-date">09/09/2019</span></li></ul>"#,
+    );
+    let s = PageScan::new(&doc);
+    assert_eq!(texts(&s.dateish), ["27.09.2016"]);
+    for t in ["11.09.2018 12:57", "09/09/2019"] {
+        assert!(
+            s.side_dates.iter().any(|d| d == t),
+            "{t} in {:?}",
+            s.side_dates
+        );
+    }
+}
+
+#[test]
+fn a_kicker_and_its_hidden_separator_are_not_the_headline() {
+    let doc = Document::parse(
+        r#"<h1 itemprop="headline"> <span class="teaser__kicker">Pandemic</span>
+        <span class="visually-hidden"> - </span> <span class="h1">Hospitals fill up</span></h1>
+        <h1><span class="dachzeile">Nach der Wahl</span>Koalition steht</h1>
+        <h1><span class="kicker">Only a kicker</span></h1><h1>Plain <span>headline</span></h1>"#,
+    );
+    let s = PageScan::new(&doc);
+    assert_eq!(
+        s.h1s,
+        [
+            "Hospitals fill up",
+            "Koalition steht",
+            "Only a kicker",
+            "Plain headline"
+        ]
+    );
+}
+
+#[test]
+fn figures_in_the_article_with_captions_and_credits() {
+    let doc = Document::parse(
+        r#"<aside><figure><img src="/ad.jpg"><figcaption>Ad</figcaption></figure></aside>
+        <article><figure><img data-src="/a.jpg"><figcaption>Minsk at night. <span class="credit">Photo: BelTA</span></figcaption></figure>
+        <figure><img src="/b.jpg"><figcaption>The forum opens. Photo: TASS</figcaption></figure><figure><img src="/c.jpg"></figure></article>"#,
+    );
+    let f = PageScan::new(&doc).figures;
+    assert_eq!(f.len(), 3, "{f:?}");
+    assert_eq!(
+        (
+            f[0].src.as_str(),
+            f[0].caption.as_deref(),
+            f[0].credit.as_deref()
+        ),
+        ("/a.jpg", Some("Minsk at night."), Some("Photo: BelTA"))
+    );
+    assert_eq!(
+        (f[1].caption.as_deref(), f[1].credit.as_deref()),
+        (Some("The forum opens"), Some("Photo: TASS"))
+    );
+    assert_eq!(
+        (f[2].caption.as_deref(), f[2].credit.as_deref()),
+        (None, None)
+    );
+}
