@@ -34,7 +34,10 @@ impl Patterns {
                 continue;
             }
             let m = self.names.judge(value);
-            let (pos, neg) = (m & POSITIVE != 0, m & NEGATIVE != 0);
+            let (pos, mut neg) = (m & POSITIVE != 0, m & NEGATIVE != 0);
+            if pos && neg && self.is_widget_content(value) {
+                neg = false;
+            }
             // When both match, the boilerplate word names the element's function and the
             // content word is a template prefix (`post-share`, `article-tags`, `entry-meta`).
             weight += match (pos, neg) {
@@ -71,6 +74,24 @@ impl Patterns {
             _ => {}
         }
         (weight, flags, drop)
+    }
+}
+
+impl Patterns {
+    /// Whether `widget` is the only boilerplate word of the name and some token names content
+    /// after it (`article-widget-text`, `elementor-widget-theme-post-content`): page builders
+    /// call every block a widget, and such a block is the article's text, not a widget box.
+    fn is_widget_content(&self, value: &str) -> bool {
+        let lower = value.to_ascii_lowercase();
+        if !lower.contains("widget")
+            || self.names.judge(&lower.replace("widget", "_")) & NEGATIVE != 0
+        {
+            return false;
+        }
+        lower.split_ascii_whitespace().any(|t| {
+            t.rsplit_once("widget")
+                .is_some_and(|(_, head)| self.names.judge(head) & POSITIVE != 0)
+        })
     }
 }
 
@@ -165,4 +186,21 @@ pub(super) fn admit(
         return None;
     }
     Some((tag, weight, flags))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // See: issue 10 (the body of a page-builder layout was removed as a widget).
+    #[test]
+    fn issue_10_widget_blocks_that_name_content_are_not_boilerplate() {
+        let p = Patterns::new();
+        assert!(p.is_widget_content("article-widget article-widget-text"));
+        assert!(p.is_widget_content("elementor-widget elementor-widget-theme-post-content"));
+        assert!(!p.is_widget_content("widget-area sidebar-content"));
+        assert!(!p.is_widget_content("article-widget share-widget"));
+        assert!(!p.is_widget_content("widget-content-share"));
+        assert!(!p.is_widget_content("post-content"));
+    }
 }
