@@ -359,10 +359,11 @@ fn issue12_worker_exit_codes_with_a_server() {
     assert!(err.contains("worker id"), "{err}");
 }
 
-/// Peak RSS in KiB from a `/usr/bin/time -v` report in `log`.
-fn peak_rss_kib(log: &str) -> Option<u64> {
+/// A figure from a `/usr/bin/time -v` report in `log` ("Maximum resident set size (kbytes)",
+/// "User time (seconds)", …).
+fn time_v(log: &str, key: &str) -> Option<f64> {
     log.lines()
-        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
+        .find_map(|l| l.trim().strip_prefix(key)?.trim().strip_prefix(':'))
         .and_then(|v| v.trim().parse().ok())
 }
 
@@ -414,13 +415,21 @@ fn bench_workers() {
     let records = exported_urls(d, &cfg, &url).len();
     let bound = plan.interval * (sim.busiest() as u32);
     let (gap, _) = sim.min_gap().unwrap();
-    let rss: Vec<u64> = ids
+    let logs: Vec<String> = ids
         .iter()
-        .map(|id| {
-            let log = std::fs::read_to_string(d.join(format!("{id}.log"))).unwrap();
-            peak_rss_kib(&log).unwrap_or(0)
-        })
+        .map(|id| std::fs::read_to_string(d.join(format!("{id}.log"))).unwrap())
         .collect();
+    let figure = |key: &str| -> Vec<f64> {
+        logs.iter()
+            .map(|l| time_v(l, key).unwrap_or(f64::NAN))
+            .collect()
+    };
+    let rss = figure("Maximum resident set size (kbytes)");
+    let (user, sys) = (
+        figure("User time (seconds)"),
+        figure("System time (seconds)"),
+    );
+    let cpu: f64 = user.iter().chain(&sys).sum();
     println!(
         "bench_workers: {workers} workers x {} hosts x {} articles, latency {:?}, interval {:?}",
         plan.hosts, plan.articles, plan.latency, plan.interval
@@ -433,6 +442,19 @@ fn bench_workers() {
         sim.busiest(),
         wall.as_secs_f64() / bound.as_secs_f64()
     );
+    let (first, last) = {
+        let hits = sim.hits.lock().unwrap();
+        let first = hits.iter().map(|h| h.at).min().unwrap();
+        let last = hits.iter().map(|h| h.at).max().unwrap();
+        (first - start, last - start)
+    };
+    println!(
+        "  first request {:.2} s after the start, last {:.2} s (span {:.2} s), workers done {:.2} s",
+        first.as_secs_f64(),
+        last.as_secs_f64(),
+        (last - first).as_secs_f64(),
+        wall.as_secs_f64()
+    );
     println!(
         "  tightest per-host gap {:.1} ms = {:.3} x interval",
         gap.as_secs_f64() * 1000.0,
@@ -440,7 +462,81 @@ fn bench_workers() {
     );
     println!(
         "  peak RSS per worker (MiB): {:?}",
-        rss.iter().map(|k| k / 1024).collect::<Vec<_>>()
+        rss.iter()
+            .map(|k| (*k / 1024.0).round())
+            .collect::<Vec<_>>()
+    );
+    println!(
+        "  CPU (user + sys) of all workers: {cpu:.2} s, {:.2} s per 1000 articles; load average {}",
+        cpu / total as f64 * 1000.0,
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
     );
     assert_eq!(records, total, "not every article was ingested");
+}
+
+/// A long-running worker (no `--once`) stops on SIGTERM: it flushes, gives every lease back,
+/// marks itself stopped and exits 1 (interrupted), and what it ingested is in the corpus.
+#[test]
+fn issue12_a_running_worker_stops_cleanly_on_sigterm() {
+    let Some(db) = Schema::new("workers_issue12_sigterm") else {
+        return;
+    };
+    let plan = Plan {
+        hosts: 4,
+        articles: 20,
+        latency: Duration::from_millis(10),
+        interval: Duration::from_millis(100),
+        lease_ttl: "3s",
+        hosts_per_worker: 4,
+    };
+    let rt = sim_runtime();
+    let sim = rt.block_on(Sim::start(plan.hosts, plan.articles, plan.latency));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = config(d, &sim.bases, &plan);
+    let url = db.conninfo();
+    let c = cfg.to_str().unwrap();
+    assert_eq!(newsmill(d, &url, &["migrate", "-c", c]).0, 0);
+    let log = std::fs::File::create(d.join("long.log")).unwrap();
+    let mut child = Command::new(binary())
+        .args(["worker", "-c", c, "--id", "long"])
+        .current_dir(d)
+        .env("NEWSMILL_DATABASE_URL", &url)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while ingested(&db) < 10 {
+        assert!(start.elapsed() < Duration::from_secs(60), "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let code = wait_all(std::slice::from_mut(&mut child), Duration::from_secs(60));
+    let log = std::fs::read_to_string(d.join("long.log")).unwrap();
+    assert_eq!(code, vec![1], "interrupted\n{log}");
+    let row = db
+        .client()
+        .query_one(
+            "SELECT stopped IS NOT NULL,
+                 (SELECT count(*) FROM hosts WHERE worker_id = 'long'),
+                 (SELECT count(*) FROM source_leases WHERE worker_id = 'long')
+             FROM workers WHERE id = 'long'",
+            &[],
+        )
+        .unwrap();
+    let (stopped, hosts, sources): (bool, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    assert!(stopped, "{log}");
+    assert_eq!((hosts, sources), (0, 0), "every lease given back");
+    // What it marked ingested is in its folder, and the stores agree.
+    let done = ingested(&db) as usize;
+    assert_eq!(exported_urls(d, &cfg, &url).len(), done);
+    let (code, out, err) = newsmill(d, &url, &["verify", "-c", c]);
+    assert_eq!(code, 0, "{out}{err}");
 }

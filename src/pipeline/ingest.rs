@@ -155,7 +155,13 @@ impl Ingest {
                 Ok(Claim::Pending) => std::thread::sleep(CLAIM_POLL),
                 Ok(Claim::Orphaned { owner }) => {
                     if self.orphan_is_written(&shared, &owner, id) {
-                        if let Err(e) = shared.adopt(hash, &owner) {
+                        let manifest = self.corpus.dir().parent().and_then(|p| {
+                            match crate::corpus::read_manifest(&p.join(&owner)) {
+                                crate::corpus::ManifestRead::Found(m) => Some(m),
+                                _ => None,
+                            }
+                        });
+                        if let Err(e) = shared.adopt(hash, &owner, manifest.as_ref()) {
                             tracing::warn!(url, error = %e, "cannot adopt a dead worker's record");
                         }
                         return true;

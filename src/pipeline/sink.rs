@@ -25,7 +25,7 @@ use std::thread::JoinHandle;
 use tokio::sync::mpsc;
 
 use crate::frontier::{
-    Change, FailureKind, Frontier, Listing, RecordId, Transition, UrlKey, UrlState,
+    Change, Entry, FailureKind, Frontier, Listing, RecordId, Transition, UrlKey, UrlState,
 };
 use crate::model::{RawLocation, RawPage, SourceId, Validators};
 use crate::raw_store::RawStore;
@@ -58,6 +58,9 @@ pub enum SinkMsg {
     /// An article fetch that produced no page (failure, 404, refusal): committed at the next
     /// barrier.
     Outcome(Change),
+    /// URLs left `fetched` by someone else (a worker that died): normalized from raw/ like
+    /// the ones recovered at the start, committed at the next barrier.
+    Recover(Vec<Entry>),
     /// Fsync and commit everything sent before now (a barrier out of turn); the sender hears
     /// back once the frontier holds it. A worker sends this before it gives a host back, so
     /// that the next holder finds the host's URLs already moved on.
@@ -76,6 +79,8 @@ enum Stored {
     Listed(Listing),
     /// A transition to commit at the next barrier.
     Outcome(Change),
+    /// URLs to normalize from raw/.
+    Recover(Vec<Entry>),
     /// Every page sent before this is durable in raw/, unless `error` says the fsync failed.
     /// `ack` hears back once the barrier is committed.
     Synced {
@@ -120,8 +125,8 @@ pub fn spawn(rx: mpsc::Receiver<SinkMsg>, parts: SinkParts) -> JoinHandle<SinkRe
         let ingester = std::thread::Builder::new()
             .name("newsmill-ingest".into())
             .spawn(move || {
-                let mut writer = Writer::new(ingest, frontier);
-                writer.recover(&raw_dir);
+                let mut writer = Writer::new(ingest, frontier, raw_dir);
+                writer.recover();
                 writer.run(&stored)
             });
         let ingester = match ingester {
@@ -147,6 +152,7 @@ fn write_raw(
         let next = match msg {
             SinkMsg::Listed(listing) => Stored::Listed(listing),
             SinkMsg::Outcome(change) => Stored::Outcome(change),
+            SinkMsg::Recover(entries) => Stored::Recover(entries),
             SinkMsg::Flush(ack) => {
                 unsynced = 0;
                 Stored::Synced {
@@ -206,6 +212,8 @@ fn sync_error(raw: &mut RawStore) -> Option<String> {
 struct Writer {
     ingest: Ingest,
     frontier: Frontier,
+    /// Where raw responses are read back from, to recover.
+    raw_dir: PathBuf,
     errors: Vec<String>,
     /// `fetched` marks of pages written since the last barrier (valid once raw/ is fsynced).
     fetched: Vec<Change>,
@@ -216,10 +224,11 @@ struct Writer {
 }
 
 impl Writer {
-    fn new(ingest: Ingest, frontier: Frontier) -> Self {
+    fn new(ingest: Ingest, frontier: Frontier, raw_dir: PathBuf) -> Self {
         Self {
             ingest,
             frontier,
+            raw_dir,
             errors: Vec::new(),
             fetched: Vec::new(),
             outcomes: Vec::new(),
@@ -229,19 +238,22 @@ impl Writer {
 
     /// Normalizes from raw/ every URL an earlier run left fetched but not ingested (a crash,
     /// a full disk, a read-only corpus folder), then flushes.
-    fn recover(&mut self, raw_dir: &std::path::Path) {
-        let entries = match self.frontier.unrecovered() {
-            Ok(e) => e,
-            Err(e) => {
-                self.error("frontier", &e);
-                return;
-            }
-        };
+    fn recover(&mut self) {
+        match self.frontier.unrecovered() {
+            Ok(entries) => self.recover_entries(entries),
+            Err(e) => self.error("frontier", &e),
+        }
+        self.barrier();
+    }
+
+    /// Normalizes these `fetched` URLs from raw/ (a response that cannot be read back is
+    /// fetched again); their marks are committed at the next barrier.
+    fn recover_entries(&mut self, entries: Vec<Entry>) {
         for entry in entries {
             let UrlState::Fetched { raw } = entry.state else {
                 continue;
             };
-            match crate::raw_store::read_at(raw_dir, &raw) {
+            match crate::raw_store::read_at(&self.raw_dir, &raw) {
                 Ok(page) => {
                     self.stats(&entry.source).recovered += 1;
                     self.ingest_page(&page, entry.key, raw);
@@ -256,7 +268,6 @@ impl Writer {
                 }
             }
         }
-        self.barrier();
     }
 
     fn run(mut self, stored: &std_mpsc::Receiver<Stored>) -> SinkResult {
@@ -276,6 +287,7 @@ impl Writer {
                     }
                 }
                 Stored::Outcome(change) => self.outcomes.push(change),
+                Stored::Recover(entries) => self.recover_entries(entries),
                 Stored::Synced { error, ack } => {
                     if let Some(e) = error {
                         // Not durable: these pages stay owed and are fetched again.

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::model::SourceId;
 use crate::pipeline::report::SourceStats;
+use crate::pipeline::sink::SinkMsg;
 use crate::state::pg::PgState;
 
 use super::{Ctx, blocking, hosts, sources};
@@ -45,7 +46,12 @@ pub(super) async fn drive(ctx: &Arc<Ctx>, once: bool) -> BTreeMap<SourceId, Sour
     let mut settled: HashSet<SourceId> = HashSet::new();
     let enabled = ctx.config.sources.iter().filter(|s| s.enabled).count();
     let mut last_ask: Option<tokio::time::Instant> = None;
+    let mut last_recovery = tokio::time::Instant::now();
     while !ctx.shutdown.is_cancelled() {
+        if last_recovery.elapsed() >= ctx.config.worker.lease_ttl {
+            last_recovery = tokio::time::Instant::now();
+            recover_orphans(ctx).await;
+        }
         let due_ask = last_ask.is_none_or(|t| t.elapsed() >= ctx.config.worker.idle_poll);
         if due_ask {
             last_ask = Some(tokio::time::Instant::now());
@@ -98,6 +104,26 @@ async fn start_discoveries(
         } else if once && !sources::held_elsewhere(ctx, &id).await {
             settled.insert(id);
         }
+    }
+}
+
+/// Most orphaned `fetched` URLs handed to the sink per round.
+const RECOVER_BATCH: usize = 1000;
+
+/// Hands the sink the URLs a dead worker left `fetched` (response in raw/, no record), so a
+/// running worker normalizes them without waiting for a new worker to start.
+async fn recover_orphans(ctx: &Ctx) {
+    let (state, ttl) = (ctx.state.clone(), ctx.config.worker.lease_ttl);
+    match blocking(move || state.stale_fetched(ttl, RECOVER_BATCH)).await {
+        Ok(entries) if entries.is_empty() => {}
+        Ok(entries) => {
+            tracing::info!(
+                urls = entries.len(),
+                "recovering a dead worker's fetched pages from raw/"
+            );
+            let _ = ctx.tx.send(SinkMsg::Recover(entries)).await;
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot look for orphaned fetched pages"),
     }
 }
 

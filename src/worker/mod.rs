@@ -210,21 +210,41 @@ pub async fn run(
         .ok_or(WorkerError::NotShared)?
         .clone();
     let id = worker_id(opts.id)?;
-    let state = Arc::new(blocking(move || PgState::open(&url)).await?);
-    let result = work(config, &id, &state, opts.once, &shutdown).await;
+    // Three connections, so that a long frontier transaction at a barrier never delays a
+    // request slot: leases and claims; request slots; the sink (frontier and text claims).
+    let mut dbs = Vec::new();
+    for _ in 0..3 {
+        let url = url.clone();
+        dbs.push(Arc::new(blocking(move || PgState::open(&url)).await?));
+    }
+    let conns = Conns {
+        leases: dbs[0].clone(),
+        pacing: dbs[1].clone(),
+        sink: dbs[2].clone(),
+    };
+    let result = work(config, &id, &conns, opts.once, &shutdown).await;
+    drop(conns);
     // The client closes its connection on drop by blocking on its own runtime: never on
     // one of this runtime's threads.
-    let _ = tokio::task::spawn_blocking(move || drop(state)).await;
+    let _ = tokio::task::spawn_blocking(move || drop(dbs)).await;
     result
+}
+
+/// The worker's database connections.
+struct Conns {
+    leases: Arc<PgState>,
+    pacing: Arc<PgState>,
+    sink: Arc<PgState>,
 }
 
 async fn work(
     config: &Config,
     id: &str,
-    state: &Arc<PgState>,
+    conns: &Conns,
     once: bool,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<RunReport> {
+    let state = &conns.leases;
     let (s, w, ttl) = (state.clone(), id.to_owned(), config.worker.lease_ttl);
     if let Some(live) = blocking(move || s.live_worker(&w, ttl)).await? {
         return Err(WorkerError::IdInUse {
@@ -239,7 +259,7 @@ async fn work(
     blocking(move || s.register_worker(&w, &machine, std::process::id())).await?;
     tracing::info!(worker = %id, database = state.target(), "worker started");
     let started = Utc::now();
-    let (ctx, sink) = open(config, id, state.clone(), shutdown.clone())?;
+    let (ctx, sink) = open(config, id, conns, shutdown.clone())?;
     let ctx = Arc::new(ctx);
     let beat = CancellationToken::new();
     let heart = tokio::spawn(drive::heartbeat(
@@ -265,7 +285,7 @@ async fn work(
 fn open(
     config: &Config,
     id: &str,
-    state: Arc<PgState>,
+    conns: &Conns,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(Ctx, std::thread::JoinHandle<sink::SinkResult>)> {
     let ttl = config.worker.lease_ttl;
@@ -286,9 +306,9 @@ fn open(
         &config.dedup,
     )
     .context("opening near-duplicate index")?
-    .with_shared(SharedCorpus::new(state.clone(), id, ttl));
+    .with_shared(SharedCorpus::new(conns.sink.clone(), id, ttl));
     let pacer = Arc::new(PgPacer::new(
-        state.clone(),
+        conns.pacing.clone(),
         id,
         ttl,
         config.worker.idle_poll,
@@ -296,7 +316,7 @@ fn open(
     let fetcher = Fetcher::new(&config.fetch)
         .context("building HTTP client")?
         .with_pacer(pacer.clone());
-    let frontier = Frontier::new(state.clone(), config.fetch.retry);
+    let frontier = Frontier::new(conns.sink.clone(), config.fetch.retry);
     let (tx, rx) = mpsc::channel(SINK_QUEUE);
     let sink = sink::spawn(
         rx,
@@ -310,7 +330,7 @@ fn open(
     let ctx = Ctx {
         id: id.to_owned(),
         config: config.clone(),
-        state,
+        state: conns.leases.clone(),
         frontier,
         fetcher: Arc::new(fetcher),
         pacer,

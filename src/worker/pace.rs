@@ -12,7 +12,7 @@
 //! target) is *borrowed*: leased by name for the request when no live worker holds it, waited
 //! for when one does, and given back after the discovery ([`PgPacer::return_borrowed`]).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,6 +34,10 @@ pub struct PgPacer {
     poll: Duration,
     held: Mutex<HashSet<String>>,
     borrowed: Mutex<HashSet<String>>,
+    /// When this worker's last slot on each host ends, by its own clock: the next turn sleeps
+    /// until then before asking, so it usually takes the slot in one round trip. Only hosts
+    /// held or borrowed now (entries go with the host).
+    ends: Mutex<HashMap<String, tokio::time::Instant>>,
 }
 
 impl PgPacer {
@@ -46,6 +50,7 @@ impl PgPacer {
             poll,
             held: Mutex::new(HashSet::new()),
             borrowed: Mutex::new(HashSet::new()),
+            ends: Mutex::new(HashMap::new()),
         }
     }
 
@@ -57,6 +62,7 @@ impl PgPacer {
     /// The worker stopped draining `host`.
     pub fn unhold(&self, host: &str) {
         lock(&self.held).remove(host);
+        lock(&self.ends).remove(host);
     }
 
     /// Hosts leased by name for discovery, given back (except those being drained).
@@ -69,6 +75,7 @@ impl PgPacer {
                 .collect()
         };
         for host in hosts {
+            lock(&self.ends).remove(&host);
             let (state, worker) = (self.state.clone(), self.worker.clone());
             if let Err(e) = blocking(move || state.release_host(&worker, &host)).await {
                 tracing::warn!(error = %e, "cannot give a borrowed host back; its lease will expire");
@@ -77,6 +84,10 @@ impl PgPacer {
     }
 
     async fn wait_turn(&self, host: &str, spacing: Duration) -> Result<(), TurnLost> {
+        let end = lock(&self.ends).get(host).copied();
+        if let Some(end) = end {
+            tokio::time::sleep_until(end).await;
+        }
         loop {
             let (state, worker, h) = (self.state.clone(), self.worker.clone(), host.to_owned());
             match blocking(move || state.take_slot(&worker, &h, spacing)).await {
@@ -87,6 +98,8 @@ impl PgPacer {
                         slot = %at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                         "request slot taken"
                     );
+                    let end = tokio::time::Instant::now() + spacing;
+                    lock(&self.ends).insert(host.to_owned(), end);
                     return Ok(());
                 }
                 Ok(Slot::Wait(wait)) => tokio::time::sleep(wait).await,

@@ -120,6 +120,10 @@ pub(super) fn short_text(doc: &Document, el: NodeId, max: usize) -> Option<Strin
 /// Whether one class token names a byline (`byline`, `post-author`, `author-name`) and not an
 /// author bio box, an avatar or a comment's author.
 fn is_byline_class(token: &str) -> bool {
+    // Most class tokens name neither: answer those without lower-casing a copy.
+    if !contains_folded(token, "byline") && !contains_folded(token, "author") {
+        return false;
+    }
     let t = token.to_ascii_lowercase();
     (t.contains("byline") || t.contains("author"))
         && ![
@@ -174,9 +178,22 @@ fn headline_path(doc: &Document) -> Vec<NodeId> {
 
 /// Like [`has`], ignoring ASCII case ("documentPublished", "PostDate").
 fn has_folded(attr: Option<&str>, needles: &[&str]) -> bool {
-    attr.is_some_and(|a| {
-        let a = a.to_ascii_lowercase();
-        needles.iter().any(|n| a.contains(n))
+    attr.is_some_and(|a| needles.iter().any(|n| contains_folded(a, n)))
+}
+
+/// Whether `hay` contains the lower-case ASCII `needle`, ignoring ASCII case. Class names are
+/// short: a plain scan beats lower-casing a copy and searching it once per needle.
+fn contains_folded(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let Some((&first, rest)) = n.split_first() else {
+        return true;
+    };
+    let last_start = match h.len().checked_sub(n.len()) {
+        Some(i) => i,
+        None => return false,
+    };
+    (0..=last_start).any(|i| {
+        h[i].to_ascii_lowercase() == first && h[i + 1..i + n.len()].eq_ignore_ascii_case(rest)
     })
 }
 

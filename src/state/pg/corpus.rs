@@ -68,6 +68,16 @@ impl SharedCorpus {
     /// # Errors
     /// `Query` on database failure; then nothing was written.
     pub fn commit(&self, hashes: &[ContentHash], manifest: &Manifest) -> Result<(), PgError> {
+        self.commit_as(&self.worker, hashes, manifest)
+    }
+
+    /// [`SharedCorpus::commit`] on behalf of `worker` (a dead worker whose flush is adopted).
+    fn commit_as(
+        &self,
+        worker: &str,
+        hashes: &[ContentHash],
+        manifest: &Manifest,
+    ) -> Result<(), PgError> {
         let hashes: Vec<&str> = hashes.iter().map(ContentHash::as_str).collect();
         let files: Vec<&str> = manifest.segments.iter().map(|s| s.file.as_str()).collect();
         let records: Vec<i64> = manifest
@@ -90,19 +100,19 @@ impl SharedCorpus {
         tx.execute(
             "UPDATE content_hashes SET durable = true
              WHERE worker_id = $1 AND content_sha256 = ANY($2)",
-            &[&self.worker, &hashes],
+            &[&worker, &hashes],
         )
         .map_err(q("marking claims durable"))?;
         tx.execute(
             "DELETE FROM corpus_segments WHERE worker_id = $1",
-            &[&self.worker],
+            &[&worker],
         )
         .map_err(q("writing the corpus manifest"))?;
         tx.execute(
             "INSERT INTO corpus_segments (worker_id, file, records, bytes, sha256, updated)
              SELECT $1, f, r, b, s, now()
              FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::text[]) AS u (f, r, b, s)",
-            &[&self.worker, &files, &records, &bytes, &sums],
+            &[&worker, &files, &records, &bytes, &sums],
         )
         .map_err(q("writing the corpus manifest"))?;
         tx.commit().map_err(q("committing a flush"))
@@ -258,7 +268,7 @@ mod tests {
         // Adopting: the dead owner's record was durable after all.
         let h4 = hash("fourth text");
         assert_eq!(a.claim(&h4, "r4", false).unwrap(), Claim::Mine);
-        b.adopt(&h4, "a").unwrap();
+        b.adopt(&h4, "a", None).unwrap();
         assert_eq!(b.claim(&h4, "r4", false).unwrap(), Claim::Theirs);
         assert_eq!(
             b.listed_files("b").unwrap(),

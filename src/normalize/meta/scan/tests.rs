@@ -117,3 +117,15 @@ fn figures_in_the_article_with_captions_and_credits() {
         (None, None)
     );
 }
+
+#[test]
+fn folded_search_ignores_ascii_case_only() {
+    assert!(contains_folded("PostDate", "date"));
+    assert!(contains_folded("x-BYLINE", "byline"));
+    assert!(contains_folded("date", "date"));
+    assert!(!contains_folded("dat", "date"));
+    assert!(!contains_folded("Dätum", "datum"));
+    assert!(has_folded(Some("entry-Comment-list"), SIDE_MATTER_WORDS));
+    assert!(!has_folded(Some("entry-content"), SIDE_MATTER_WORDS));
+    assert!(is_byline_class("Post-Author") && !is_byline_class("author-bio"));
+}

@@ -70,11 +70,21 @@ impl SharedCorpus {
         })
     }
 
-    /// The dead `owner`'s record of `hash` is in its folder after all: its claim is durable.
+    /// The dead `owner`'s record of `hash` is in its folder after all (it died between its
+    /// corpus flush and the commit): its claim is durable, and with the folder's `manifest`,
+    /// the flush the owner could not record is recorded for it.
     ///
     /// # Errors
     /// `Query` on database failure.
-    pub fn adopt(&self, hash: &ContentHash, owner: &str) -> Result<(), PgError> {
+    pub fn adopt(
+        &self,
+        hash: &ContentHash,
+        owner: &str,
+        manifest: Option<&crate::corpus::Manifest>,
+    ) -> Result<(), PgError> {
+        if let Some(m) = manifest {
+            return self.commit_as(owner, std::slice::from_ref(hash), m);
+        }
         self.state
             .client()
             .execute(

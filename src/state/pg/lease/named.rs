@@ -57,6 +57,27 @@ impl PgState {
 }
 
 impl PgState {
+    /// Up to `limit` URLs that have been `fetched` (response durable in raw/, record not) for
+    /// longer than `older_than`, oldest first. A live worker commits a page's record within one
+    /// barrier of its fetch; these belong to a worker that died, and any worker may normalize
+    /// them from raw/.
+    ///
+    /// # Errors
+    /// `Store` on database failure, `Corrupt` rows.
+    pub fn stale_fetched(
+        &self,
+        older_than: Duration,
+        limit: usize,
+    ) -> Result<Vec<crate::frontier::Entry>, crate::frontier::FrontierError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        crate::state::pg::frontier::select(
+            &mut *self.client(),
+            "f WHERE f.state = 'fetched' AND f.updated < now() - make_interval(secs => $1)
+             ORDER BY f.updated LIMIT $2",
+            &[&secs(older_than), &limit],
+        )
+    }
+
     /// Whether a worker other than `worker` holds an unexpired lease on `source`'s discovery.
     ///
     /// # Errors
