@@ -22,8 +22,9 @@
 //! Text generation is excluded from every timing (texts are generated in chunks beforehand).
 //! Times are thread CPU time (the per-core figure) with wall time beside it.
 //! Peak RSS: run the built binary under `/usr/bin/time -v` (with `--disk-only` it is the disk
-//! path's). `-- N --dump FILE` writes the first N texts as JSON lines for
-//! `dedup/datasketch_bench.py` (the comparison in the README).
+//! path's). `--no-stock` generates the corpus without stock phrases. `-- N --dump FILE` writes
+//! the first N texts as JSON lines for `dedup/datasketch_bench.py` (the comparison in the
+//! README). `--pair A B` prints what the index sees of articles A and B.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -377,6 +378,7 @@ fn explain_pair(lang: &Language, a: usize, b: usize) {
     let hit = Hit {
         matches,
         shingles: db.info.shingles,
+        published_us: db.info.rank.published_us,
     };
     println!(
         "{a} ({:?}) / {b} ({:?}): {matches} equal band keys, sizes {} / {}, screen {}, {sim:?}, \
@@ -385,7 +387,7 @@ fn explain_pair(lang: &Language, a: usize, b: usize) {
         synth::kind(b),
         da.info.shingles,
         db.info.shingles,
-        Thresholds::DEFAULT.worth_verifying(da.shingles.len(), hit),
+        Thresholds::DEFAULT.worth_verifying(da.shingles.len(), da.info.rank.published_us, hit),
         Thresholds::DEFAULT.reason(&sim, link::date_gap(&da.info.rank, &db.info.rank))
     );
 }
@@ -394,7 +396,11 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let n: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(100_000);
     let disk_only = args.iter().any(|a| a == "--disk-only");
-    let lang = Language::new();
+    let lang = if args.iter().any(|a| a == "--no-stock") {
+        Language::without_stock()
+    } else {
+        Language::new()
+    };
     if let Some(pos) = args.iter().position(|a| a == "--pair") {
         let num = |k: usize| args.get(pos + k).and_then(|a| a.parse().ok()).unwrap_or(0);
         explain_pair(&lang, num(1), num(2));

@@ -475,3 +475,68 @@ fn bench_workers() {
     );
     assert_eq!(records, total, "not every article was ingested");
 }
+
+/// A long-running worker (no `--once`) stops on SIGTERM: it flushes, gives every lease back,
+/// marks itself stopped and exits 1 (interrupted), and what it ingested is in the corpus.
+#[test]
+fn issue12_a_running_worker_stops_cleanly_on_sigterm() {
+    let Some(db) = Schema::new("workers_issue12_sigterm") else {
+        return;
+    };
+    let plan = Plan {
+        hosts: 4,
+        articles: 20,
+        latency: Duration::from_millis(10),
+        interval: Duration::from_millis(100),
+        lease_ttl: "3s",
+        hosts_per_worker: 4,
+    };
+    let rt = sim_runtime();
+    let sim = rt.block_on(Sim::start(plan.hosts, plan.articles, plan.latency));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = config(d, &sim.bases, &plan);
+    let url = db.conninfo();
+    let c = cfg.to_str().unwrap();
+    assert_eq!(newsmill(d, &url, &["migrate", "-c", c]).0, 0);
+    let log = std::fs::File::create(d.join("long.log")).unwrap();
+    let mut child = Command::new(binary())
+        .args(["worker", "-c", c, "--id", "long"])
+        .current_dir(d)
+        .env("NEWSMILL_DATABASE_URL", &url)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while ingested(&db) < 10 {
+        assert!(start.elapsed() < Duration::from_secs(60), "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let code = wait_all(std::slice::from_mut(&mut child), Duration::from_secs(60));
+    let log = std::fs::read_to_string(d.join("long.log")).unwrap();
+    assert_eq!(code, vec![1], "interrupted\n{log}");
+    let row = db
+        .client()
+        .query_one(
+            "SELECT stopped IS NOT NULL,
+                 (SELECT count(*) FROM hosts WHERE worker_id = 'long'),
+                 (SELECT count(*) FROM source_leases WHERE worker_id = 'long')
+             FROM workers WHERE id = 'long'",
+            &[],
+        )
+        .unwrap();
+    let (stopped, hosts, sources): (bool, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    assert!(stopped, "{log}");
+    assert_eq!((hosts, sources), (0, 0), "every lease given back");
+    // What it marked ingested is in its folder, and the stores agree.
+    let done = ingested(&db) as usize;
+    assert_eq!(exported_urls(d, &cfg, &url).len(), done);
+    let (code, out, err) = newsmill(d, &url, &["verify", "-c", c]);
+    assert_eq!(code, 0, "{out}{err}");
+}

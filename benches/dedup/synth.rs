@@ -29,6 +29,15 @@ pub struct Language {
 }
 
 impl Language {
+    /// The language without its stock phrases (`--no-stock`: what the candidate count owes
+    /// to them).
+    pub fn without_stock() -> Self {
+        Self {
+            stock: Vec::new(),
+            ..Self::new()
+        }
+    }
+
     pub fn new() -> Self {
         const SYL: [&str; 24] = [
             "ka", "lo", "mi", "ne", "ru", "ta", "vo", "shi", "bel", "dor", "gra", "zen", "pol",

@@ -78,6 +78,19 @@ pub fn id_digest<'a>(ids: impl IntoIterator<Item = &'a str>) -> u64 {
         .fold(0u64, |acc, id| acc.wrapping_add(id_hash(id)))
 }
 
+/// Bytes per record in `near_size`: shingle count (u16 LE), publication minute (i32 LE).
+const SIZE_ENTRY: usize = 6;
+/// Publication minute of a record without a date.
+const NO_DATE: i32 = i32::MIN;
+
+/// The minute of `published_us` (µs since the epoch), [`NO_DATE`] when unknown or out of range.
+fn minute(published_us: Option<i64>) -> i32 {
+    published_us
+        .and_then(|us| i32::try_from(us.div_euclid(60_000_000)).ok())
+        .filter(|&m| m != NO_DATE)
+        .unwrap_or(NO_DATE)
+}
+
 fn saturate(shingles: u32) -> u16 {
     u16::try_from(shingles).unwrap_or(u16::MAX)
 }
@@ -107,6 +120,9 @@ pub struct DiskStore<B> {
     /// Shingle count of every record (saturating at `u16::MAX`), by record number: what the
     /// candidate screen needs besides the shared keys, so a candidate costs no row read.
     sizes: Vec<u16>,
+    /// Publication minute of every record since the epoch ([`NO_DATE`]: unknown), for the
+    /// screen's date window.
+    minutes: Vec<i32>,
     /// Merges in progress, at most one per level.
     jobs: Vec<merge::MergeJob>,
     /// Number of the next run written (registered or being merged).
@@ -141,21 +157,21 @@ impl<B: NearBackend> DiskStore<B> {
             ok &= r.first_doc == tail_start;
             tail_start = r.end_doc;
         }
-        let mut sizes: Vec<u16> = Vec::new();
+        let (mut sizes, mut minutes): (Vec<u16>, Vec<i32>) = (Vec::new(), Vec::new());
         backend.sizes(&mut |first, bytes| {
-            ok &= first as usize == sizes.len() && bytes.len().is_multiple_of(2);
-            sizes.extend(
-                bytes
-                    .chunks_exact(2)
-                    .map(|c| u16::from_le_bytes([c[0], c[1]])),
-            );
+            ok &= first as usize == sizes.len() && bytes.len().is_multiple_of(SIZE_ENTRY);
+            for c in bytes.chunks_exact(SIZE_ENTRY) {
+                sizes.push(u16::from_le_bytes([c[0], c[1]]));
+                minutes.push(i32::from_le_bytes([c[2], c[3], c[4], c[5]]));
+            }
         })?;
         ok &= sizes.len() == tail_start as usize;
         let (mut tail, mut expected) = (BandTable::default(), tail_start);
-        backend.tail(tail_start, &mut |doc, keys, shingles| {
+        backend.tail(tail_start, &mut |doc, keys, shingles, published| {
             ok &= doc == expected;
             expected = doc.saturating_add(1);
             sizes.push(saturate(shingles));
+            minutes.push(minute(published));
             for k in keys {
                 tail.load(k, doc);
             }
@@ -177,6 +193,7 @@ impl<B: NearBackend> DiskStore<B> {
             digest: digest.unwrap_or(0),
             resolved: HashMap::new(),
             sizes,
+            minutes,
             jobs: Vec::new(),
             next_run: 0,
             orphans: Vec::new(),
@@ -252,6 +269,7 @@ impl<B: NearBackend> DiskStore<B> {
         self.runs.clear();
         self.filters.clear();
         self.sizes.clear();
+        self.minutes.clear();
         self.jobs.clear();
         self.orphans.clear();
         self.next_run = 0;
@@ -334,9 +352,11 @@ impl<B: NearBackend> NearStore for DiskStore<B> {
             } else {
                 u32::from(size)
             };
+            let minute = self.minutes.get(doc as usize).copied().unwrap_or(NO_DATE);
             let hit = Hit {
                 matches: run.len(),
                 shingles,
+                published_us: (minute != NO_DATE).then(|| i64::from(minute) * 60_000_000),
             };
             if run.len() < MIN_BAND_MATCHES || !keep(hit) {
                 continue;
@@ -387,6 +407,7 @@ impl<B: NearBackend> NearStore for DiskStore<B> {
             self.tail.insert(key, doc);
         }
         self.sizes.push(saturate(plan.insert.shingles));
+        self.minutes.push(minute(plan.insert.rank.published_us));
         self.digest = self.digest.wrapping_add(id_hash(plan.insert.id()));
         self.next_doc += 1;
         self.resolved.clear();

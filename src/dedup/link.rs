@@ -297,8 +297,10 @@ where
     if doc.bands.is_empty() {
         return Ok(Vec::new());
     }
-    let ours = doc.shingles.len();
-    let mut cands = store.candidates(&doc.bands, &mut |hit| th.worth_verifying(ours, hit))?;
+    let (ours, published) = (doc.shingles.len(), doc.info.rank.published_us);
+    let mut cands = store.candidates(&doc.bands, &mut |hit| {
+        th.worth_verifying(ours, published, hit)
+    })?;
     cands.retain(|(c, _)| c.info.id() != doc.info.id());
     // Most shared minima first, so a cap never drops a close copy for chance candidates.
     cands.sort_by(|(a, ha), (b, hb)| {

@@ -192,6 +192,7 @@ impl NearStore for MemStore {
             let hit = Hit {
                 matches: run.len(),
                 shingles: info.shingles,
+                published_us: info.rank.published_us,
             };
             if keep(hit) {
                 kept.push((n, hit));

@@ -23,7 +23,12 @@ pub struct Hit {
     pub matches: usize,
     /// Its distinct shingles (`u32::MAX` when the store only knows it is very large).
     pub shingles: u32,
+    /// When it was published, µs since the epoch (to the minute or better; `None`: unknown).
+    pub published_us: Option<i64>,
 }
+
+/// Slack on the date window for dates the store keeps to the minute.
+const DATE_SLACK_US: i64 = 60_000_000;
 
 /// `P[X ≤ k]` for `X ~ Binomial(n, p)`.
 pub fn binomial_cdf(n: usize, p: f64, k: usize) -> f64 {
@@ -49,17 +54,28 @@ impl Thresholds {
     /// [`PERMUTATIONS`]; equal band keys are equal minima) and their shingle counts. The
     /// weakest similarity that could still link them is `need`: Jaccard
     /// [`Thresholds::jaccard`], or the Jaccard that containment [`Thresholds::containment`]
-    /// implies for these sizes (the date window only raises the bar, so it is ignored here). A
+    /// implies for these sizes (the `far_*` thresholds when the two were published further
+    /// apart than the date window, plus a minute of slack for dates kept to the minute). A
     /// pair whose true Jaccard were `need` would show `hit.matches` or fewer equal minima with
     /// probability `P[Binomial(64, need) ≤ matches]`; below [`SCREEN_RISK`] it is dropped. So
     /// a pair at the threshold is lost by the screen with probability at most `SCREEN_RISK`,
     /// one above it with less, and a candidate costs no row read.
-    pub fn worth_verifying(&self, ours: usize, hit: Hit) -> bool {
+    pub fn worth_verifying(&self, ours: usize, published_us: Option<i64>, hit: Hit) -> bool {
+        let window = i64::try_from(self.date_window.as_micros()).unwrap_or(i64::MAX);
+        let far = match (published_us, hit.published_us) {
+            (Some(a), Some(b)) => a.abs_diff(b) > window.saturating_add(DATE_SLACK_US) as u64,
+            _ => false,
+        };
+        let (jaccard, containment) = if far {
+            (self.far_jaccard, self.far_containment)
+        } else {
+            (self.jaccard, self.containment)
+        };
         let (a, b) = (ours as f64, f64::from(hit.shingles));
         let smaller = a.min(b);
-        let mut need = self.jaccard;
+        let mut need = jaccard;
         if smaller >= self.min_shingles as f64 {
-            let shared = self.containment * smaller;
+            let shared = containment * smaller;
             need = need.min(shared / (a + b - shared).max(1.0));
         }
         binomial_cdf(PERMUTATIONS, need, hit.matches) > SCREEN_RISK
@@ -73,11 +89,18 @@ mod tests {
     use crate::dedup::shingle::{ShingleSet, mix64};
 
     fn keep(ours: usize, theirs: u32, matches: usize) -> bool {
+        keep_at(ours, theirs, matches, 0)
+    }
+
+    /// `keep` for a pair published `days` apart.
+    fn keep_at(ours: usize, theirs: u32, matches: usize, days: i64) -> bool {
         Thresholds::DEFAULT.worth_verifying(
             ours,
+            Some(0),
             Hit {
                 matches,
                 shingles: theirs,
+                published_us: Some(days * 86_400_000_000),
             },
         )
     }
@@ -106,6 +129,24 @@ mod tests {
         assert!(!keep(10, 400, 3));
         // An unknown (saturated) size never rejects on containment.
         assert!(keep(400, u32::MAX, 3));
+    }
+
+    #[test]
+    fn far_apart_pairs_need_far_evidence() {
+        // Two daily notes of one template, 400 shingles each, Jaccard ~0.55: ~35 equal minima.
+        assert!(keep_at(400, 400, 35, 1));
+        assert!(
+            !keep_at(400, 400, 35, 30),
+            "a month apart needs Jaccard 0.8"
+        );
+        assert!(keep_at(400, 400, 50, 30));
+        // An unknown date is never far.
+        let hit = Hit {
+            matches: 35,
+            shingles: 400,
+            published_us: None,
+        };
+        assert!(Thresholds::DEFAULT.worth_verifying(400, Some(0), hit));
     }
 
     /// A story of `s` shingles and a digest of `ratio · s` holding `⌈0.7·s⌉` of them.
@@ -138,9 +179,10 @@ mod tests {
                 let hit = Hit {
                     matches,
                     shingles: u32::try_from(digest.len()).unwrap(),
+                    published_us: Some(0),
                 };
                 let ok = matches >= MIN_BAND_MATCHES
-                    && Thresholds::DEFAULT.worth_verifying(story.len(), hit);
+                    && Thresholds::DEFAULT.worth_verifying(story.len(), Some(0), hit);
                 passed += u64::from(ok);
             }
             assert!(

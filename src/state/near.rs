@@ -326,11 +326,15 @@ impl NearBackend for NearDb {
         Ok(())
     }
 
-    fn tail(&mut self, from: u32, f: &mut dyn FnMut(u32, Vec<u32>, u32)) -> Result<(), StateError> {
+    fn tail(
+        &mut self,
+        from: u32,
+        f: &mut dyn FnMut(u32, Vec<u32>, u32, Option<i64>),
+    ) -> Result<(), StateError> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT t.doc, t.bands, r.shingles FROM near_tail t
+                "SELECT t.doc, t.bands, r.shingles, r.published FROM near_tail t
                  JOIN near_record r ON r.doc = t.doc WHERE t.doc >= ?1 ORDER BY t.doc",
             )
             .map_err(q("preparing tail load"))?;
@@ -339,11 +343,12 @@ impl NearBackend for NearDb {
             let doc: u32 = row.get(0).map_err(q("loading index tail"))?;
             let blob: Vec<u8> = row.get(1).map_err(q("loading index tail"))?;
             let shingles: u32 = row.get(2).map_err(q("loading index tail"))?;
+            let published: Option<i64> = row.get(3).map_err(q("loading index tail"))?;
             let keys = blob
                 .chunks_exact(4)
                 .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect();
-            f(doc, keys, shingles);
+            f(doc, keys, shingles, published);
         }
         Ok(())
     }
@@ -543,7 +548,7 @@ mod tests {
         assert_eq!(db.record(1).unwrap().unwrap().info.id(), "r1");
         assert_eq!(db.buckets(0, &[3, 1, 3]).unwrap(), [(3, vec![9; 8])]);
         let mut tail = Vec::new();
-        db.tail(0, &mut |d, k, _| tail.push((d, k))).unwrap();
+        db.tail(0, &mut |d, k, _, _| tail.push((d, k))).unwrap();
         assert_eq!(tail, [(2, vec![5, 6])]);
         assert!(db.size().unwrap().bytes > 0);
         // Uncommitted writes are lost with the connection.

@@ -35,7 +35,8 @@ pub struct PgPacer {
     held: Mutex<HashSet<String>>,
     borrowed: Mutex<HashSet<String>>,
     /// When this worker's last slot on each host ends, by its own clock: the next turn sleeps
-    /// until then before asking, so it usually takes the slot in one round trip.
+    /// until then before asking, so it usually takes the slot in one round trip. Only hosts
+    /// held or borrowed now (entries go with the host).
     ends: Mutex<HashMap<String, tokio::time::Instant>>,
 }
 
@@ -74,6 +75,7 @@ impl PgPacer {
                 .collect()
         };
         for host in hosts {
+            lock(&self.ends).remove(&host);
             let (state, worker) = (self.state.clone(), self.worker.clone());
             if let Err(e) = blocking(move || state.release_host(&worker, &host)).await {
                 tracing::warn!(error = %e, "cannot give a borrowed host back; its lease will expire");

@@ -13,7 +13,7 @@
 //! | `near_record` | `doc INTEGER / BIGINT`, `id TEXT`, `cluster INTEGER / BIGINT`, `published INTEGER / BIGINT NULL` (µs since the epoch), `republished INTEGER / BOOLEAN`, `source TEXT`, `url_len INTEGER`, `shingles INTEGER`, `signature BLOB / BYTEA` (64 × u16 LE) | `doc` | one row per record: what screening and ranking need, and its cluster (`doc` of the canonical record) |
 //! | (index) `near_record_member` | `(cluster) WHERE cluster <> doc` | | members of clusters, without the singletons (a partial index in both) |
 //! | `near_tail` | `doc`, `bands BLOB / BYTEA` (64 × u32 LE) | `doc` | band keys of records not yet in a run, so the in-memory tail can be rebuilt on open |
-//! | `near_size` | `first_doc INTEGER / BIGINT`, `sizes BLOB / BYTEA` (u16 LE per record, saturating) | `first_doc` | shingle counts of the records `first_doc..` written with one level-0 run, read whole on open: the candidate screen runs on them without reading a row |
+//! | `near_size` | `first_doc INTEGER / BIGINT`, `sizes BLOB / BYTEA` (per record: shingle count u16 LE, saturating; publication minute since the epoch i32 LE, `i32::MIN` unknown) | `first_doc` | what the candidate screen needs of the records `first_doc..` written with one level-0 run, read whole on open: the screen runs on them without reading a row |
 //! | `near_run` | `run INTEGER / BIGINT`, `level INTEGER`, `first_doc`, `end_doc`, `bits INTEGER`, `postings INTEGER / BIGINT`, `filter BLOB / BYTEA` | `run` | one immutable sorted run of postings covering records `first_doc..end_doc`, cut into `2^bits` buckets by the top bits of the key, with the Bloom filter of its keys (`super::filter`) |
 //! | `near_band` | `slot INTEGER / BIGINT` (= `run · 2³² + bucket`), `entries BLOB / BYTEA` | `slot` | one bucket of a run: postings sorted by (key, doc), each `key u32 LE, doc u32 LE` |
 //!
@@ -101,19 +101,22 @@ pub trait NearBackend {
     /// # Errors
     /// Storage failures.
     fn move_cluster(&mut self, from: u32, to: u32) -> Result<(), Self::Error>;
-    /// Band keys and shingle count of every record numbered `from` or more in `near_tail`, in
-    /// record order.
+    /// Band keys, shingle count and publication time (µs) of every record numbered `from` or
+    /// more in `near_tail`, in record order.
     ///
     /// # Errors
     /// Storage failures.
-    fn tail(&mut self, from: u32, f: &mut dyn FnMut(u32, Vec<u32>, u32))
-    -> Result<(), Self::Error>;
+    fn tail(
+        &mut self,
+        from: u32,
+        f: &mut dyn FnMut(u32, Vec<u32>, u32, Option<i64>),
+    ) -> Result<(), Self::Error>;
     /// Every `near_size` row as `(first_doc, sizes)`, in record order.
     ///
     /// # Errors
     /// Storage failures.
     fn sizes(&mut self, f: &mut dyn FnMut(u32, &[u8])) -> Result<(), Self::Error>;
-    /// Stores the shingle counts of the records `first_doc..` (u16 LE each).
+    /// Stores the screening data of the records `first_doc..` (see `near_size`).
     ///
     /// # Errors
     /// Storage failures.

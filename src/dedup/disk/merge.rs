@@ -126,8 +126,12 @@ impl<B: NearBackend> super::DiskStore<B> {
 
     /// Writes the tail as a level-0 run, then schedules the merges that are due.
     pub(super) fn flush_tail(&mut self) -> Result<(), B::Error> {
-        let sizes = &self.sizes[self.tail_start as usize..self.next_doc as usize];
-        let bytes: Vec<u8> = sizes.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let range = self.tail_start as usize..self.next_doc as usize;
+        let mut bytes = Vec::with_capacity(range.len() * 6);
+        for (size, minute) in self.sizes[range.clone()].iter().zip(&self.minutes[range]) {
+            bytes.extend_from_slice(&size.to_le_bytes());
+            bytes.extend_from_slice(&minute.to_le_bytes());
+        }
         self.backend.put_sizes(self.tail_start, &bytes)?;
         let sorted = self.tail.take_sorted();
         let out = RunInfo {
