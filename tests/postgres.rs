@@ -73,7 +73,17 @@ impl Drop for Schema {
 }
 
 fn newsmill(dir: &Path, url: &str, args: &[&str]) -> (i32, String, String) {
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_newsmill"))
+    run_with(Path::new(env!("CARGO_BIN_EXE_newsmill")), dir, url, args)
+}
+
+/// Runs `binary ARGS` in `dir` with `NEWSMILL_DATABASE_URL=url`: exit code, stdout, stderr.
+pub(crate) fn run_with(
+    binary: &Path,
+    dir: &Path,
+    url: &str,
+    args: &[&str],
+) -> (i32, String, String) {
+    let out: Output = Command::new(binary)
         .args(args)
         .current_dir(dir)
         .env("NEWSMILL_DATABASE_URL", url)

@@ -49,6 +49,35 @@ fn config(dir: &Path, bases: &[String], plan: &Plan) -> PathBuf {
     path
 }
 
+/// One test's world: the simulated hosts (and the runtime that serves them), a temporary
+/// folder holding the config, and the test schema migrated to the current version.
+struct World {
+    _rt: tokio::runtime::Runtime,
+    sim: Sim,
+    dir: tempfile::TempDir,
+    cfg: PathBuf,
+    url: String,
+}
+
+impl World {
+    fn start(db: &Schema, plan: &Plan) -> World {
+        let rt = sim_runtime();
+        let sim = rt.block_on(Sim::start(plan.hosts, plan.articles, plan.latency));
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(dir.path(), &sim.bases, plan);
+        let url = db.conninfo();
+        let (code, _, err) = newsmill(dir.path(), &url, &["migrate", "-c", cfg.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+        World {
+            _rt: rt,
+            sim,
+            dir,
+            cfg,
+            url,
+        }
+    }
+}
+
 fn binary() -> PathBuf {
     std::env::var_os("NEWSMILL_BIN")
         .map(PathBuf::from)
@@ -78,17 +107,7 @@ fn worker(dir: &Path, cfg: &Path, url: &str, id: &str, time: bool) -> Child {
 }
 
 fn newsmill(dir: &Path, url: &str, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(binary())
-        .args(args)
-        .current_dir(dir)
-        .env("NEWSMILL_DATABASE_URL", url)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    crate::postgres::run_with(&binary(), dir, url, args)
 }
 
 fn ingested(db: &Schema) -> i64 {
@@ -184,14 +203,14 @@ fn issue12_four_workers_one_killed_one_late_every_article_exactly_once() {
         lease_ttl: "3s",
         hosts_per_worker: 4,
     };
-    let rt = sim_runtime();
-    let sim = rt.block_on(Sim::start(plan.hosts, plan.articles, plan.latency));
-    let dir = tempfile::tempdir().unwrap();
+    let World {
+        _rt,
+        sim,
+        dir,
+        cfg,
+        url,
+    } = World::start(&db, &plan);
     let d = dir.path();
-    let cfg = config(d, &sim.bases, &plan);
-    let url = db.conninfo();
-    let (code, _, err) = newsmill(d, &url, &["migrate", "-c", cfg.to_str().unwrap()]);
-    assert_eq!(code, 0, "{err}");
 
     let mut running: Vec<Child> = ["w1", "w2", "w3"]
         .iter()
@@ -319,18 +338,19 @@ fn issue12_worker_exit_codes_with_a_server() {
         lease_ttl: "3s",
         hosts_per_worker: 2,
     };
-    let rt = sim_runtime();
-    let sim = rt.block_on(Sim::start(plan.hosts, plan.articles, plan.latency));
+    let World {
+        _rt,
+        sim: _sim,
+        dir,
+        cfg,
+        url,
+    } = World::start(&db, &plan);
+    let d = dir.path();
+    let c = cfg.to_str().unwrap();
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://127.0.0.1:{}/rss", l.local_addr().unwrap().port())
     };
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let cfg = config(d, &sim.bases, &plan);
-    let url = db.conninfo();
-    let c = cfg.to_str().unwrap();
-    assert_eq!(newsmill(d, &url, &["migrate", "-c", c]).0, 0);
     let (code, _, err) = newsmill(d, &url, &["worker", "-c", c, "--once", "--id", "ok"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(exported_urls(d, &cfg, &url).len(), plan.articles);
@@ -393,16 +413,14 @@ fn bench_workers() {
         hosts_per_worker: num("BENCH_HOSTS_PER_WORKER", 16),
     };
     let workers = num("BENCH_WORKERS", 4);
-    let rt = sim_runtime();
-    let sim = rt.block_on(Sim::start(plan.hosts, plan.articles, plan.latency));
-    let dir = tempfile::tempdir().unwrap();
+    let World {
+        _rt,
+        sim,
+        dir,
+        cfg,
+        url,
+    } = World::start(&db, &plan);
     let d = dir.path();
-    let cfg = config(d, &sim.bases, &plan);
-    let url = db.conninfo();
-    assert_eq!(
-        newsmill(d, &url, &["migrate", "-c", cfg.to_str().unwrap()]).0,
-        0
-    );
     let start = Instant::now();
     let ids: Vec<String> = (1..=workers).map(|i| format!("b{i}")).collect();
     let mut children: Vec<Child> = ids
@@ -491,14 +509,15 @@ fn issue12_a_running_worker_stops_cleanly_on_sigterm() {
         lease_ttl: "3s",
         hosts_per_worker: 4,
     };
-    let rt = sim_runtime();
-    let sim = rt.block_on(Sim::start(plan.hosts, plan.articles, plan.latency));
-    let dir = tempfile::tempdir().unwrap();
+    let World {
+        _rt,
+        sim: _sim,
+        dir,
+        cfg,
+        url,
+    } = World::start(&db, &plan);
     let d = dir.path();
-    let cfg = config(d, &sim.bases, &plan);
-    let url = db.conninfo();
     let c = cfg.to_str().unwrap();
-    assert_eq!(newsmill(d, &url, &["migrate", "-c", c]).0, 0);
     let log = std::fs::File::create(d.join("long.log")).unwrap();
     let mut child = Command::new(binary())
         .args(["worker", "-c", c, "--id", "long"])

@@ -24,6 +24,23 @@ pub struct UrlRow {
 }
 
 impl UrlRow {
+    /// The raw location stored in the `raw_file`, `raw_offset`, `raw_length` columns (the same
+    /// in both backends), when all three are set.
+    pub(crate) fn raw_from_columns(
+        file: Option<String>,
+        offset: Option<i64>,
+        length: Option<i64>,
+    ) -> Option<RawLocation> {
+        match (file, offset, length) {
+            (Some(f), Some(o), Some(l)) => Some(RawLocation {
+                file: PathBuf::from(f),
+                offset: u64::try_from(o).unwrap_or(0),
+                length: u64::try_from(l).unwrap_or(0),
+            }),
+            _ => None,
+        }
+    }
+
     /// Whether the frontier says the URL's text is in the corpus.
     pub fn is_ingested(&self) -> bool {
         self.state == "ingested"
@@ -58,17 +75,7 @@ impl State {
             .map_err(q("preparing url rows"))?;
         let rows = stmt
             .query_map([], |r| {
-                let file: Option<String> = r.get(4)?;
-                let offset: Option<i64> = r.get(5)?;
-                let length: Option<i64> = r.get(6)?;
-                let raw = match (file, offset, length) {
-                    (Some(f), Some(o), Some(l)) => Some(RawLocation {
-                        file: PathBuf::from(f),
-                        offset: u64::try_from(o).unwrap_or(0),
-                        length: u64::try_from(l).unwrap_or(0),
-                    }),
-                    _ => None,
-                };
+                let raw = UrlRow::raw_from_columns(r.get(4)?, r.get(5)?, r.get(6)?);
                 Ok(UrlRow {
                     url: r.get(0)?,
                     source_id: r.get(1)?,

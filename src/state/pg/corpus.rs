@@ -16,14 +16,13 @@
 //!
 //! This module stores and answers; the ingest step decides what a claim means.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::corpus::{Manifest, SegmentInfo};
-use crate::model::{ContentHash, RawLocation};
+use crate::model::ContentHash;
 use crate::state::UrlRow;
 
 use super::{PgError, PgState, q};
@@ -168,17 +167,7 @@ impl PgState {
             .map_err(q("reading url rows"))?;
         rows.iter()
             .map(|r| {
-                let file: Option<String> = r.try_get(4)?;
-                let offset: Option<i64> = r.try_get(5)?;
-                let length: Option<i64> = r.try_get(6)?;
-                let raw = match (file, offset, length) {
-                    (Some(f), Some(o), Some(l)) => Some(RawLocation {
-                        file: PathBuf::from(f),
-                        offset: u64::try_from(o).unwrap_or(0),
-                        length: u64::try_from(l).unwrap_or(0),
-                    }),
-                    _ => None,
-                };
+                let raw = UrlRow::raw_from_columns(r.try_get(4)?, r.try_get(5)?, r.try_get(6)?);
                 Ok(UrlRow {
                     url: r.try_get(0)?,
                     source_id: r.try_get(1)?,
