@@ -155,7 +155,7 @@ pub fn containment_from_jaccard(jaccard: f64, a: usize, b: usize) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Two sets with `shared` common elements and `own` private ones each.
@@ -203,8 +203,9 @@ mod tests {
         assert!(hits <= 2, "{hits} false band hits");
     }
 
-    /// A story of `s` elements and a digest of `ratio · s` holding `⌈c·s⌉` of them.
-    fn quoted(seed: u64, s: u64, c: f64, ratio: u64) -> (ShingleSet, ShingleSet) {
+    /// A story of `s` elements and a digest of `ratio · s` holding `⌈c·s⌉` of them (also the
+    /// screen's test input, `dedup::screen`).
+    pub(crate) fn quoted(seed: u64, s: u64, c: f64, ratio: u64) -> (ShingleSet, ShingleSet) {
         let h = |i: u64| mix64(seed.wrapping_mul(7_000_003) ^ i);
         let story: Vec<u64> = (0..s).map(h).collect();
         let kept = (c * s as f64).ceil() as u64;

@@ -85,8 +85,8 @@ impl Thresholds {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dedup::minhash::tests::quoted;
     use crate::dedup::minhash::{MIN_BAND_MATCHES, Signature};
-    use crate::dedup::shingle::{ShingleSet, mix64};
 
     fn keep(ours: usize, theirs: u32, matches: usize) -> bool {
         keep_at(ours, theirs, matches, 0)
@@ -149,19 +149,6 @@ mod tests {
         assert!(Thresholds::DEFAULT.worth_verifying(400, Some(0), hit));
     }
 
-    /// A story of `s` shingles and a digest of `ratio · s` holding `⌈0.7·s⌉` of them.
-    fn quoted(seed: u64, s: u64, ratio: u64) -> (ShingleSet, ShingleSet) {
-        let h = |i: u64| mix64(seed.wrapping_mul(9_000_011) ^ i);
-        let story: Vec<u64> = (0..s).map(h).collect();
-        let kept = (0.7 * s as f64).ceil() as usize;
-        let mut digest: Vec<u64> = story[..kept].to_vec();
-        digest.extend((0..ratio * s - kept as u64).map(|i| h(5 << 40 | i)));
-        (
-            ShingleSet::from_hashes(story),
-            ShingleSet::from_hashes(digest),
-        )
-    }
-
     /// Band keys and screen together keep the containment guarantee: a story quoted at
     /// containment 0.7 in a digest 2–4 times its length reaches verification ≥ 99 % of the time.
     #[test]
@@ -170,7 +157,7 @@ mod tests {
             let trials = 1000u64;
             let mut passed = 0u64;
             for t in 0..trials {
-                let (story, digest) = quoted(t * 17 + s, s, ratio);
+                let (story, digest) = quoted(t * 17 + s, s, 0.7, ratio);
                 let (ka, kb) = (
                     Signature::of(&story).band_keys(),
                     Signature::of(&digest).band_keys(),
