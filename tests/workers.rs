@@ -8,6 +8,7 @@
 //! `CI=true`).
 // See: issue 12.
 
+mod near;
 mod sim;
 
 use std::collections::HashSet;

@@ -34,8 +34,8 @@ pub use claims::Claim;
 /// One worker's handle on the shared corpus bookkeeping.
 #[derive(Debug, Clone)]
 pub struct SharedCorpus {
-    state: Arc<PgState>,
-    worker: String,
+    pub(super) state: Arc<PgState>,
+    pub(super) worker: String,
     stale_after: Duration,
 }
 
