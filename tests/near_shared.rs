@@ -158,3 +158,95 @@ impl ShingleSource for TextsOrDb<'_> {
             .map(|t| Arc::new(ShingleSet::of_text(&t))))
     }
 }
+
+/// The shared index's cost: `BENCH_NEAR_ARTICLES` articles (default 2 000: the labelled
+/// set's texts, then copies of them with one sentence added, so many link) added by one
+/// worker, then by four (threads, one connection each, alternating records) into a fresh
+/// schema; prints articles/s, the share of time spent waiting for the index lock, and the
+/// rows and bytes per 1,000 articles. Ignored by default: see the README, "Scaling out".
+#[test]
+#[ignore = "benchmark: run explicitly"]
+fn bench_shared_index() {
+    let n: usize = std::env::var("BENCH_NEAR_ARTICLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let w = world();
+    let base: Vec<(&String, &(String, f64))> = w.iter().collect();
+    let items: Vec<(String, String, f64)> = (0..n)
+        .map(|i| {
+            let (id, (text, day)) = base[i % base.len()];
+            match i / base.len() {
+                0 => (id.clone(), text.clone(), *day),
+                k => (
+                    format!("{id}-{k}"),
+                    format!("{text} Republished by outlet number {k} today."),
+                    day + 0.1,
+                ),
+            }
+        })
+        .collect();
+    for workers in [1usize, 4] {
+        let Some(db) = Schema::new(&format!("near_bench_{workers}")) else {
+            return;
+        };
+        let items = Arc::new(items.clone());
+        let start = std::time::Instant::now();
+        let handles: Vec<_> = (0..workers)
+            .map(|k| {
+                let mut index = open(&db, &format!("w{k}"));
+                let items = items.clone();
+                std::thread::spawn(move || {
+                    let mut own = Texts::default();
+                    let mut waited = std::time::Duration::ZERO;
+                    for (id, text, day) in items.iter().skip(k).step_by(workers) {
+                        let rank = Rank {
+                            published_us: Some((day * DAY_US) as i64),
+                            republished: false,
+                            source_id: "s".into(),
+                            url_len: 20,
+                            id: id.clone(),
+                        };
+                        let d = NearDoc::new(rank, text);
+                        let t = std::time::Instant::now();
+                        index.begin(text).unwrap();
+                        waited += t.elapsed();
+                        let mut texts = TextsOrDb {
+                            own: &mut own,
+                            db: index.db().clone(),
+                        };
+                        link::add(&mut index, &mut texts, &d, &Thresholds::DEFAULT).unwrap();
+                        index.commit().unwrap();
+                        own.0.insert(id.clone(), d.shingles.clone());
+                    }
+                    waited
+                })
+            })
+            .collect();
+        let waited: Vec<f64> = handles
+            .into_iter()
+            .map(|h| h.join().unwrap().as_secs_f64())
+            .collect();
+        let wall = start.elapsed().as_secs_f64();
+        let state = open(&db, "m").db().clone();
+        let size = state.near_size().unwrap();
+        let linked = state
+            .near_clusters()
+            .unwrap()
+            .iter()
+            .filter(|(a, b)| a != b)
+            .count();
+        println!(
+            "bench_shared_index: {workers} worker(s), {n} articles in {wall:.2} s = {:.0} articles/s; \
+             waiting for the index lock {:.0}% of each worker's time; {linked} records linked",
+            n as f64 / wall,
+            waited.iter().sum::<f64>() / (wall * workers as f64) * 100.0
+        );
+        println!(
+            "  per 1,000 articles: {:.0} near_record rows, {:.0} near_band rows, {:.2} MiB (tables, indexes, TOAST)",
+            size.records as f64 / n as f64 * 1000.0,
+            size.postings as f64 / n as f64 * 1000.0,
+            size.bytes as f64 / n as f64 * 1000.0 / 1_048_576.0
+        );
+    }
+}

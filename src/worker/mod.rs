@@ -14,8 +14,10 @@
 //! - the **sink** writes raw, then normalizes, dedups and appends to this worker's own corpus
 //!   folder `normalized/workers/<id>/`, and commits the URLs' transitions in the shared
 //!   frontier at each barrier. Exact duplicates are found across workers by a unique
-//!   constraint on the content hash, and each flush records the worker's manifest in the
-//!   database (`state::pg::SharedCorpus`).
+//!   constraint on the content hash, near duplicates through the index every worker shares
+//!   (`state::pg::PgNearIndex`); changes to other workers' records are queued for their
+//!   owners, and this worker's queue is applied at each flush, which also records the
+//!   worker's manifest in the database (`state::pg::SharedCorpus`).
 //!
 //! A worker that dies loses its leases when they expire; its URLs are still `discovered` or
 //! `fetched` in the frontier, so the others (or a worker started later, which first recovers

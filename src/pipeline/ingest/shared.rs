@@ -96,7 +96,9 @@ impl Ingest {
         let mut flushed = false;
         loop {
             let force = std::time::Instant::now() >= deadline;
-            match shared.claim(hash, id, force) {
+            let claim = shared.claim(hash, id, force);
+            tracing::debug!(url, force, claim = ?claim, "text claim");
+            match claim {
                 Ok(Claim::Mine) => {
                     self.claimed.push(hash.clone());
                     return false;
@@ -143,10 +145,11 @@ impl Ingest {
         }
     }
 
-    /// Whether record `id` is in a segment of the dead worker `owner` that its last committed
-    /// flush did not list: it died between its corpus flush and the commit, and the record is
-    /// durable after all. Only those segments are read (new records always go to new
-    /// segments). An owner folder this machine cannot see reads as not written.
+    /// Whether record `id` is in a segment of the dead worker `owner` past what its last
+    /// committed flush listed: it died between its corpus flush and the commit, and the record
+    /// is durable after all. Only those records are read: segments the commit did not list,
+    /// and any records a listed segment holds past its listed count. An owner folder this
+    /// machine cannot see reads as not written.
     fn orphan_is_written(&self, shared: &SharedCorpus, owner: &str, id: &str) -> bool {
         let Some(dir) = self.corpus.dir().parent().map(|p| p.join(owner)) else {
             return false;
@@ -161,8 +164,11 @@ impl Ingest {
         let files = crate::corpus::segment_files(&dir).unwrap_or_default();
         files
             .iter()
-            .filter(|f| !listed.contains(f))
-            .filter_map(|f| crate::corpus::segment_lines(&dir, f).ok())
+            .filter_map(|f| {
+                let committed = listed.get(f).copied().unwrap_or(0);
+                let lines = crate::corpus::segment_lines(&dir, f).ok()?;
+                Some(lines.into_iter().skip(committed))
+            })
             .flatten()
             .any(|r| r.is_ok_and(|rec| rec.id == id))
     }
