@@ -6,6 +6,7 @@
 
 mod demo_out;
 mod migrate;
+mod mirror;
 mod shared_status;
 mod status;
 mod summary;
@@ -115,6 +116,7 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
             let Some(_lock) = take_lock(&cfg, format)? else {
                 return Ok(ExitCode::from(lock::EXIT_LOCKED));
             };
+            mirror::refresh(&cfg, true)?;
             let token = shutdown::install();
             let report =
                 tokio::task::spawn_blocking(move || pipeline::reprocess(&cfg, &token)).await??;
@@ -164,6 +166,7 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
             format: report_format,
         } => {
             let cfg = Config::load(&config)?;
+            mirror::refresh(&cfg, false)?;
             let filter = crate::report::ReportFilter {
                 since: since.as_deref().map(parse_since).transpose()?,
                 until: until.as_deref().map(parse_until).transpose()?,
@@ -177,6 +180,7 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
             json,
         } => {
             let cfg = Config::load(&config)?;
+            mirror::refresh(&cfg, true)?;
             if let Some(url) = cfg.state.database_url().cloned() {
                 anyhow::ensure!(
                     !repair,
@@ -208,6 +212,9 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
         }
         Command::Stats { config, json } => {
             let cfg = Config::load(&config)?;
+            let sqlite = cfg.storage.state_dir.join(crate::state::DB_FILE).is_file();
+            // The raw files are read only by the integrity warning, which needs the SQLite state.
+            mirror::refresh(&cfg, sqlite && cfg.state.database_url().is_none())?;
             let dir = &cfg.storage.normalized_dir;
             let mut summary = crate::stats::Summarizer::default();
             for r in crate::corpus::RecordStream::open(dir)? {
@@ -238,6 +245,7 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
                 sources: parse_ids(&sources, &cfg)?,
             };
             let target = export_target(export_format, output, &partition)?;
+            mirror::refresh(&cfg, false)?;
             let dir = &cfg.storage.normalized_dir;
             let n = crate::export::export(dir, &filter, &target)
                 .with_context(|| format!("exporting corpus {}", dir.display()))?;

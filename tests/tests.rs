@@ -27,5 +27,6 @@ mod hostile;
 mod postgres;
 mod report;
 mod robustness;
+mod s3;
 mod storage;
 mod workers;

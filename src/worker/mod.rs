@@ -289,9 +289,12 @@ fn open(
     shutdown: CancellationToken,
 ) -> anyhow::Result<(Ctx, std::thread::JoinHandle<sink::SinkResult>)> {
     let ttl = config.worker.lease_ttl;
-    let raw = RawStore::open(&config.storage.raw_dir).context("opening raw store")?;
+    let who = format!("{}/{id}", crate::corpus::WORKERS_DIR);
+    let raw = RawStore::open_for(&config.storage, &who).context("opening raw store")?;
+    let raw_reader =
+        crate::raw_store::RawReader::for_config(&config.storage).context("opening raw store")?;
     let corpus_dir = worker_corpus_dir(config, id);
-    let corpus = Corpus::open(&corpus_dir)
+    let corpus = Corpus::open_for(&config.storage, &who)
         .with_context(|| format!("opening corpus {}", corpus_dir.display()))?;
     // The near-duplicate index is this worker's own (SQLite beside its corpus, under
     // state_dir): near duplicates are linked within one worker's records.
@@ -322,7 +325,7 @@ fn open(
         rx,
         SinkParts {
             raw,
-            raw_dir: config.storage.raw_dir.clone(),
+            raw_reader,
             ingest,
             frontier: frontier.clone(),
         },
