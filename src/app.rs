@@ -181,16 +181,26 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
         } => {
             let cfg = Config::load(&config)?;
             mirror::refresh(&cfg, true)?;
-            if let Some(url) = cfg.state.database_url().cloned() {
-                return tokio::task::spawn_blocking(move || {
-                    crate::verify::command_shared(&cfg, &url, repair, json)
+            // Held until the repaired corpus is uploaded (SQLite state only).
+            let mut _lock = None;
+            let code = if let Some(url) = cfg.state.database_url().cloned() {
+                let shared = cfg.clone();
+                tokio::task::spawn_blocking(move || {
+                    crate::verify::command_shared(&shared, &url, repair, json)
                 })
-                .await?;
-            }
-            let Some(_lock) = take_lock(&cfg, format)? else {
-                return Ok(ExitCode::from(lock::EXIT_LOCKED));
+                .await??
+            } else {
+                let Some(held) = take_lock(&cfg, format)? else {
+                    return Ok(ExitCode::from(lock::EXIT_LOCKED));
+                };
+                _lock = Some(held);
+                crate::verify::command(&cfg, repair, json)?
             };
-            crate::verify::command(&cfg, repair, json)
+            if repair {
+                // On S3 the repair wrote the local cache: the bucket gets what changed.
+                crate::corpus::publish(&cfg.storage).context("uploading the repaired corpus")?;
+            }
+            Ok(code)
         }
         Command::Migrate { config } => {
             tokio::task::spawn_blocking(move || migrate::run(&config)).await?

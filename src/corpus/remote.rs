@@ -16,7 +16,7 @@
 //! readers (`stats`, `export`, `report`, `verify`) then read the cache.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{Corpus, CorpusError, MANIFEST, io, segment_number};
 use crate::config::{S3Url, StorageConfig};
@@ -157,46 +157,82 @@ pub fn mirror(storage: &StorageConfig) -> Result<Option<PullReport>, CorpusError
         .map_err(remote_err(remote.url()))
 }
 
-/// After the corpus's own folder in the local cache was rebuilt (`reprocess`) or repaired
-/// (`verify --repair`), makes the bucket match it: uploads its segments, then its manifest,
-/// then deletes the corpus's own segments the folder no longer has. Workers' folders are not
-/// touched. Does nothing for a local normalized/.
+/// After a command rebuilt (`reprocess`) or repaired (`verify --repair`) corpus folders in
+/// the local cache, makes the bucket match the cache: uploads every corpus file whose size or
+/// modification time differs from its object (files the command did not touch still carry
+/// their object's time from [`mirror`]) — segments first, manifests last — then deletes the
+/// corpus's own segments (not the workers') that the cache no longer has. Does nothing for a
+/// local normalized/.
 ///
 /// Not atomic as a whole: a reader listing the bucket meanwhile may see old and new segments
-/// side by side (each segment itself is whole).
+/// side by side (each object itself is whole). Run it only while no writer runs (`reprocess`
+/// holds the run lock; the shared repair refuses while a worker is alive).
 ///
 /// # Errors
-/// [`CorpusError::Io`] reading the folder, [`CorpusError::Remote`] naming the key that failed.
-pub fn publish(storage: &StorageConfig) -> Result<(), CorpusError> {
+/// [`CorpusError::Io`] reading the cache, [`CorpusError::Remote`] naming the key that failed.
+pub fn publish(storage: &StorageConfig) -> Result<usize, CorpusError> {
     let Some(remote) = connect(storage)? else {
-        return Ok(());
+        return Ok(0);
     };
     let dir = &storage.normalized_dir;
-    let own = |rel: &str| !rel.contains('/') && is_corpus_file(rel);
-    let mut names: Vec<String> = Vec::new();
-    for entry in fs::read_dir(dir).map_err(io(dir))? {
-        let name = entry
-            .map_err(io(dir))?
-            .file_name()
-            .to_string_lossy()
-            .into_owned();
-        if own(&name) {
-            names.push(name);
+    let listed = remote.list().map_err(remote_err(remote.url()))?;
+    let mut local = Vec::new();
+    collect(dir, "", &mut local)?;
+    local.sort_by_key(|(rel, _)| (rel.ends_with(MANIFEST), rel.clone()));
+    let mut uploaded = 0;
+    for (rel, meta) in &local {
+        let same = listed.iter().any(|o| {
+            o.rel == *rel
+                && o.size == meta.len()
+                && meta
+                    .modified()
+                    .ok()
+                    .map(chrono::DateTime::<chrono::Utc>::from)
+                    == Some(o.last_modified)
+        });
+        if !same {
+            remote
+                .put_file_stamped(rel, &dir.join(rel))
+                .map_err(remote_err(remote.url()))?;
+            uploaded += 1;
         }
     }
-    names.sort_by_key(|n| (n == MANIFEST, n.clone()));
-    for name in &names {
-        let path: PathBuf = dir.join(name);
-        remote
-            .put_file_stamped(name, &path)
-            .map_err(remote_err(remote.url()))?;
-    }
-    let listed = remote.list().map_err(remote_err(remote.url()))?;
+    let own = |rel: &str| !rel.contains('/') && is_corpus_file(rel);
     for object in listed.iter().filter(|o| own(&o.rel)) {
-        if !names.contains(&object.rel) {
+        if !local.iter().any(|(rel, _)| *rel == object.rel) {
             remote
                 .delete(&object.rel)
                 .map_err(remote_err(remote.url()))?;
+        }
+    }
+    Ok(uploaded)
+}
+
+/// Every corpus file under `dir/rel`, recursively, with its metadata.
+fn collect(
+    dir: &Path,
+    rel: &str,
+    out: &mut Vec<(String, fs::Metadata)>,
+) -> Result<(), CorpusError> {
+    let here = dir.join(rel);
+    let entries = match fs::read_dir(&here) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(&here)(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(io(&here))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let child = if rel.is_empty() {
+            name
+        } else {
+            format!("{rel}/{name}")
+        };
+        let meta = entry.metadata().map_err(io(&entry.path()))?;
+        if meta.is_dir() {
+            collect(dir, &child, out)?;
+        } else if is_corpus_file(&child) {
+            out.push((child, meta));
         }
     }
     Ok(())

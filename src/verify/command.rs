@@ -27,9 +27,7 @@ pub fn command(cfg: &Config, fix: bool, as_json: bool) -> anyhow::Result<ExitCod
     let repaired = if fix && !report.ok {
         let frontier = Frontier::new(state.clone(), cfg.fetch.retry);
         let fixed = repair(&report, &st.normalized_dir, &st.raw_dir, &state, &frontier);
-        let fixed = fixed.context("repairing")?;
-        crate::corpus::publish(st).context("uploading the repaired corpus")?;
-        Some(fixed)
+        Some(fixed.context("repairing")?)
     } else {
         None
     };
