@@ -107,7 +107,8 @@ fn work(st: &PgState, id: &str) -> usize {
                 .expect("ingested");
             done += due.len();
         }
-        st.release_host(id, &lease.host).expect("release");
+        st.release_host(id, &lease.host, Duration::ZERO)
+            .expect("release");
     }
     done
 }

@@ -178,13 +178,8 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
         } => {
             let cfg = Config::load(&config)?;
             if let Some(url) = cfg.state.database_url().cloned() {
-                anyhow::ensure!(
-                    !repair,
-                    "`verify --repair` is not available with [state] backend = \"postgres\" \
-                     (the workers own their folders): run `verify` and repair by hand"
-                );
                 return tokio::task::spawn_blocking(move || {
-                    crate::verify::command_shared(&cfg, &url, json)
+                    crate::verify::command_shared(&cfg, &url, repair, json)
                 })
                 .await?;
             }

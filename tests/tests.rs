@@ -24,6 +24,7 @@ mod fetch_targets;
 mod first_hour;
 mod frontier;
 mod hostile;
+mod near_shared;
 mod postgres;
 mod report;
 mod robustness;

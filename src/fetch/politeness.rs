@@ -3,9 +3,10 @@
 //! host-wide pause after a 429/503. One slow host never blocks another: each host has its own
 //! gate, and the global limit is a separate semaphore taken after the host's.
 //!
-//! Many workers on many machines add a [`HostPacer`]: after the local spacing, each request
-//! also takes the host's turn in the shared pacing (`newsmill worker`: a request slot in the
-//! database), and Crawl-delay and Retry-After pauses are handed to it for every worker.
+//! Many workers on many machines add a [`HostPacer`]: each request takes the host's turn in
+//! the shared pacing (`newsmill worker`: a request slot in the database), the local spacing
+//! is checked again right before the request, and Crawl-delay and Retry-After pauses are
+//! handed to the pacer for every worker.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -51,6 +52,10 @@ pub trait HostPacer: Send + Sync + std::fmt::Debug {
 
     /// The host asked everyone to wait `pause` (Retry-After, backoff after a 429/503).
     fn defer(&self, host: &HostKey, pause: Duration);
+
+    /// A request to `host` leaves now, `spacing` before the next one may (possibly later
+    /// than its turn: after a wait for a global slot, or when the process was descheduled).
+    fn sent(&self, host: &HostKey, spacing: Duration);
 }
 
 /// Permits to send one request: dropping it frees the host slot and the global slot.
@@ -109,8 +114,10 @@ impl Politeness {
             .clone()
     }
 
-    /// Waits for a host slot, then for the host's spacing, then for the shared pacer's turn
-    /// (when there is one), then for a global slot.
+    /// Waits for a host slot, then for the host's spacing, then for a global slot. With a
+    /// shared pacer the host's turn comes from it (its clock paces every worker), and the
+    /// local spacing is checked last, right before the request, so that a wait for a global
+    /// slot that made this request late never brings the next one closer than the spacing.
     ///
     /// # Errors
     /// [`TurnLost`] from the shared pacer; never without one.
@@ -123,15 +130,9 @@ impl Politeness {
             .await
             .unwrap_or_else(|_| unreachable!("host semaphores are never closed"));
         let spacing = self.interval.max(*lock(&gate.crawl_delay));
-        let start_at = {
-            let mut next = lock(&gate.next_start);
-            let start = (*next).max(Instant::now());
-            *next = start + spacing;
-            start
-        };
-        tokio::time::sleep_until(start_at).await;
-        if let Some(shared) = &self.shared {
-            shared.turn(host, spacing).await?;
+        match &self.shared {
+            None => space(&gate, spacing).await,
+            Some(shared) => shared.turn(host, spacing).await?,
         }
         let global = self
             .global
@@ -139,6 +140,10 @@ impl Politeness {
             .acquire_owned()
             .await
             .unwrap_or_else(|_| unreachable!("the global semaphore is never closed"));
+        if let Some(shared) = &self.shared {
+            space(&gate, spacing).await;
+            shared.sent(host, spacing);
+        }
         Ok(Permit {
             _host: host_permit,
             _global: global,
@@ -159,6 +164,17 @@ impl Politeness {
             shared.defer(host, pause);
         }
     }
+}
+
+/// Waits until the host's next start, and moves it `spacing` past this one.
+async fn space(gate: &HostGate, spacing: Duration) {
+    let start_at = {
+        let mut next = lock(&gate.next_start);
+        let start = (*next).max(Instant::now());
+        *next = start + spacing;
+        start
+    };
+    tokio::time::sleep_until(start_at).await;
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -220,5 +236,53 @@ mod tests {
         assert!(!p3.is_finished());
         drop(p1);
         let _ = p3.await.unwrap();
+    }
+    /// A shared pacer that grants at once, but only after a wait of its own (a slow database
+    /// round trip): the turns it gives are late and bunched together.
+    #[derive(Debug)]
+    struct LatePacer;
+
+    impl HostPacer for LatePacer {
+        fn turn<'a>(
+            &'a self,
+            _host: &'a HostKey,
+            _spacing: Duration,
+        ) -> BoxFuture<'a, Result<(), TurnLost>> {
+            Box::pin(async {
+                tokio::time::sleep(Duration::from_millis(700)).await;
+                Ok(())
+            })
+        }
+
+        fn defer(&self, _host: &HostKey, _pause: Duration) {}
+
+        fn sent(&self, _host: &HostKey, _spacing: Duration) {}
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_a_shared_pacer_one_process_still_keeps_the_spacing() {
+        // Global limit 1, held by another host's request: this host's turns come and wait for
+        // it; once it is free, the requests must still start a spacing apart.
+        let p = Arc::new(
+            Politeness::new(1, 1, Duration::from_secs(1)).with_shared(Arc::new(LatePacer)),
+        );
+        let (a, b) = (host("http://a.example/"), host("http://b.example/"));
+        let t0 = Instant::now();
+        let blocker = p.acquire(&b).await.unwrap();
+        let p2 = p.clone();
+        let starts = tokio::spawn(async move {
+            let mut starts = Vec::new();
+            for _ in 0..3 {
+                let _permit = p2.acquire(&a).await.unwrap();
+                starts.push(t0.elapsed());
+            }
+            starts
+        });
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        drop(blocker);
+        let starts = starts.await.unwrap();
+        for w in starts.windows(2) {
+            assert!(w[1] - w[0] >= Duration::from_secs(1), "{starts:?}");
+        }
     }
 }

@@ -17,14 +17,13 @@ use crate::model::{
 };
 use crate::normalize::{NormalizeError, Normalizer};
 use crate::state::State;
-use crate::state::pg::{Claim, SharedCorpus};
+use crate::state::pg::SharedCorpus;
 
-use super::near::{NearError, NearLinker};
+use super::near::{Linker, NearError, NearLinker};
 use super::progress::{Event, Progress};
 use super::report::SourceStats;
 
-/// How often a pending claim of another worker is asked about again.
-const CLAIM_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+mod shared;
 
 /// What happened to one page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +76,7 @@ pub fn new_record(
 pub struct Ingest {
     pub(super) normalizer: Normalizer,
     pub(super) deduper: Deduper,
-    pub(super) near: NearLinker,
+    pub(super) near: Linker,
     pub(super) corpus: Corpus,
     pub(super) stats: BTreeMap<SourceId, SourceStats>,
     /// When a URL already on a record is fetched again and gives the same text, point the
@@ -107,7 +106,7 @@ impl Ingest {
     ) -> Result<Self, NearError> {
         Ok(Self {
             deduper: Deduper::seeded(corpus.ids()),
-            near: NearLinker::open(state, &mut corpus, dedup)?,
+            near: Linker::Local(Box::new(NearLinker::open(state, &mut corpus, dedup)?)),
             normalizer,
             corpus,
             stats: BTreeMap::new(),
@@ -116,99 +115,6 @@ impl Ingest {
             shared: None,
             claimed: Vec::new(),
         })
-    }
-
-    /// Shares exact duplicates and the manifest with other workers: a new text is claimed in
-    /// the database before its record is queued, and a text another worker owns becomes a
-    /// duplicate of that worker's record.
-    pub fn with_shared(mut self, shared: SharedCorpus) -> Self {
-        self.shared = Some(shared);
-        self
-    }
-
-    /// Whether another worker owns the text `hash` (its record id is `id`, as here). While
-    /// a live worker's claim is pending, this worker flushes its own records (so two workers
-    /// waiting on each other's claims both get theirs durable) and asks again until the claim
-    /// resolves, or takes it after [`SharedCorpus::patience`]: a doubled record is repairable,
-    /// a lost one is not. A dead worker's pending claim is adopted when its record is in its
-    /// folder after all, taken over when not. A database failure keeps the record here.
-    fn owned_elsewhere(&mut self, hash: &ContentHash, id: &str, url: &str) -> bool {
-        let Some(shared) = self.shared.clone() else {
-            return false;
-        };
-        let deadline = std::time::Instant::now() + shared.patience();
-        let mut flushed = false;
-        loop {
-            let force = std::time::Instant::now() >= deadline;
-            match shared.claim(hash, id, force) {
-                Ok(Claim::Mine) => {
-                    self.claimed.push(hash.clone());
-                    return false;
-                }
-                Ok(Claim::Theirs) => return true,
-                Ok(Claim::Pending) if !flushed => {
-                    flushed = true;
-                    if let Err(e) = self.flush() {
-                        tracing::warn!(url, error = %e, "corpus flush while waiting for a claim failed");
-                    }
-                }
-                Ok(Claim::Pending) => std::thread::sleep(CLAIM_POLL),
-                Ok(Claim::Orphaned { owner }) => {
-                    if self.orphan_is_written(&shared, &owner, id) {
-                        let manifest = self.corpus.dir().parent().and_then(|p| {
-                            match crate::corpus::read_manifest(&p.join(&owner)) {
-                                crate::corpus::ManifestRead::Found(m) => Some(m),
-                                _ => None,
-                            }
-                        });
-                        if let Err(e) = shared.adopt(hash, &owner, manifest.as_ref()) {
-                            tracing::warn!(url, error = %e, "cannot adopt a dead worker's record");
-                        }
-                        return true;
-                    }
-                    match shared.take_over(hash, &owner) {
-                        Ok(true) => {
-                            self.claimed.push(hash.clone());
-                            return false;
-                        }
-                        // Someone else took it first: ask again.
-                        Ok(false) => {}
-                        Err(e) => {
-                            tracing::warn!(url, error = %e, "cannot take a dead worker's claim over; keeping the record");
-                            return false;
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(url, error = %e, "cannot claim the text in the shared index; keeping the record");
-                    return false;
-                }
-            }
-        }
-    }
-
-    /// Whether record `id` is in a segment of the dead worker `owner` that its last committed
-    /// flush did not list: it died between its corpus flush and the commit, and the record is
-    /// durable after all. Only those segments are read (new records always go to new
-    /// segments). An owner folder this machine cannot see reads as not written.
-    fn orphan_is_written(&self, shared: &SharedCorpus, owner: &str, id: &str) -> bool {
-        let Some(dir) = self.corpus.dir().parent().map(|p| p.join(owner)) else {
-            return false;
-        };
-        let listed = match shared.listed_files(owner) {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(owner, error = %e, "cannot read a dead worker's manifest");
-                return false;
-            }
-        };
-        let files = crate::corpus::segment_files(&dir).unwrap_or_default();
-        files
-            .iter()
-            .filter(|f| !listed.contains(f))
-            .filter_map(|f| crate::corpus::segment_lines(&dir, f).ok())
-            .flatten()
-            .any(|r| r.is_ok_and(|rec| rec.id == id))
     }
 
     /// Also counts new records and failed pages on the run's progress bars.
@@ -256,7 +162,9 @@ impl Ingest {
         let url = article.canonical_url.to_string();
         match self.deduper.check(&hash) {
             Verdict::New { id } if self.owned_elsewhere(&hash, &id, &url) => {
-                // Another worker's record holds this text: a duplicate of it.
+                // Another worker's record holds this text: a duplicate of it, noted on it by
+                // its owner.
+                self.queue_sighting(&id, &article, page);
                 let stats = self.stats.entry(page.source.clone()).or_default();
                 stats.duplicates += 1;
                 Ingested::Duplicate { of: id, url }
@@ -317,6 +225,7 @@ impl Ingest {
     /// # Errors
     /// Corpus write errors.
     pub fn flush(&mut self) -> Result<(), CorpusError> {
+        let applied = self.apply_updates();
         if let Err(e) = self.corpus.flush() {
             self.near.mark_dirty();
             return Err(e);
@@ -326,7 +235,12 @@ impl Ingest {
         }
         if let Some(shared) = &self.shared {
             match shared.commit(&self.claimed, self.corpus.manifest()) {
-                Ok(()) => self.claimed.clear(),
+                Ok(()) => {
+                    self.claimed.clear();
+                    if let Err(e) = shared.done(&applied) {
+                        tracing::warn!(error = %e, "cannot forget applied record updates; they will be applied again");
+                    }
+                }
                 // Kept: marked durable with the next flush.
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot record the flush in the shared database")

@@ -34,7 +34,12 @@ use crate::dedup::minhash::{BANDS, MIN_BAND_MATCHES, MINHASH_SEED, ROWS};
 use crate::dedup::shingle::SHINGLE_WORDS;
 use crate::dedup::{NearDoc, ShingleCache, ShingleSet};
 use crate::model::{CorpusRecord, NearLink};
+use crate::state::pg::PgError;
 use crate::state::{NearDb, State, StateError};
+
+mod shared;
+
+pub use shared::SharedLinker;
 
 /// Shingles held by the cache (8 bytes each: 32 MiB, about 10 000 typical articles).
 const CACHE_SHINGLES: usize = 4 << 20;
@@ -51,6 +56,13 @@ pub enum NearError {
         #[source]
         source: StateError,
     },
+    /// The shared index (PostgreSQL) could not be read or written.
+    #[error("shared near-duplicate index unavailable")]
+    Shared {
+        /// The database error.
+        #[source]
+        source: PgError,
+    },
     /// A candidate's text could not be read back from the corpus.
     #[error("cannot read a record back from the corpus")]
     Corpus {
@@ -66,6 +78,12 @@ impl From<StateError> for NearError {
     }
 }
 
+impl From<PgError> for NearError {
+    fn from(source: PgError) -> Self {
+        Self::Shared { source }
+    }
+}
+
 impl From<CorpusError> for NearError {
     fn from(source: CorpusError) -> Self {
         Self::Corpus { source }
@@ -74,6 +92,70 @@ impl From<CorpusError> for NearError {
 
 /// The pipeline's index: [`DiskStore`] on SQLite.
 pub type NearIndex = DiskStore<NearDb>;
+
+/// Everything an index's clusters depend on besides the texts, stored with the index so a
+/// change is noticed.
+fn params(thresholds: &Thresholds) -> String {
+    format!(
+        "{}-k{SHINGLE_WORDS}-b{BANDS}x{ROWS}-m{MIN_BAND_MATCHES}-r{SCREEN_RISK}-s{MINHASH_SEED:x}",
+        thresholds.fingerprint()
+    )
+}
+
+/// The index a run links with: this machine's own ([`NearLinker`], `run`, `fetch`,
+/// `reprocess`) or the one every worker shares ([`SharedLinker`], `newsmill worker`).
+pub enum Linker {
+    /// On-disk index beside this corpus.
+    Local(Box<NearLinker>),
+    /// The PostgreSQL index of all workers.
+    Shared(Box<SharedLinker>),
+}
+
+impl Linker {
+    /// See [`NearLinker::attach`].
+    ///
+    /// # Errors
+    /// See [`NearLinker::attach`].
+    pub fn attach(
+        &mut self,
+        record: &mut CorpusRecord,
+        corpus: &mut Corpus,
+    ) -> Result<bool, NearError> {
+        match self {
+            Self::Local(l) => l.attach(record, corpus),
+            Self::Shared(s) => s.attach(record, corpus),
+        }
+    }
+
+    /// See [`NearLinker::commit`]; the shared index commits each add at once.
+    ///
+    /// # Errors
+    /// See [`NearLinker::commit`].
+    pub fn commit(&mut self) -> Result<(), NearError> {
+        match self {
+            Self::Local(l) => l.commit(),
+            Self::Shared(_) => Ok(()),
+        }
+    }
+
+    /// See [`NearLinker::mark_dirty`]; the shared index is never rebuilt from one corpus.
+    pub fn mark_dirty(&mut self) {
+        if let Self::Local(l) = self {
+            l.mark_dirty();
+        }
+    }
+
+    /// See [`NearLinker::mark_clean`].
+    ///
+    /// # Errors
+    /// See [`NearLinker::mark_clean`].
+    pub fn mark_clean(&mut self) -> Result<(), NearError> {
+        match self {
+            Self::Local(l) => l.mark_clean(),
+            Self::Shared(_) => Ok(()),
+        }
+    }
+}
 
 /// [`ShingleSource`] over the corpus, through the cache.
 struct CorpusTexts<'a> {
@@ -138,10 +220,7 @@ impl NearLinker {
     }
 
     fn params(&self) -> String {
-        format!(
-            "{}-k{SHINGLE_WORDS}-b{BANDS}x{ROWS}-m{MIN_BAND_MATCHES}-r{SCREEN_RISK}-s{MINHASH_SEED:x}",
-            self.thresholds.fingerprint()
-        )
+        params(&self.thresholds)
     }
 
     /// Whether the index must be rebuilt: other parameters, flagged dirty, or not the corpus's

@@ -10,6 +10,8 @@
 //! - `lease.rs`: host and source leases, pacing across workers, worker heartbeats.
 //! - `status.rs`: per-source run history for `newsmill status`.
 //! - `corpus.rs`: exact-duplicate claims across workers and every worker's corpus manifest.
+//! - `near.rs`: the near-duplicate index every worker shares ([`PgNearIndex`]).
+//! - `updates.rs`: changes to another worker's records, applied by their owner.
 //!
 //! The client is the synchronous `postgres` crate, because the frontier's storage trait is
 //! synchronous: calls come from the sink thread or `spawn_blocking`, never from an async task
@@ -20,7 +22,9 @@ mod corpus;
 mod frontier;
 mod lease;
 pub mod migrations;
+mod near;
 mod status;
+mod updates;
 
 use std::sync::{Mutex, MutexGuard};
 
@@ -29,6 +33,8 @@ use crate::config::DatabaseUrl;
 pub use corpus::{Claim, SharedCorpus, WorkerSegment};
 pub use lease::{HostLease, LiveWorker, Slot, SourceDepth, WorkerRow};
 pub use migrations::{LATEST_VERSION, Migrated};
+pub use near::{PgNearIndex, PgNearSize};
+pub use updates::{QueuedUpdate, RecordUpdate};
 
 /// Errors of the PostgreSQL state.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +88,18 @@ pub enum PgError {
         found: i32,
         /// Version this binary was built for.
         expected: i32,
+    },
+    /// The shared near-duplicate index was built with other parameters (thresholds, bands,
+    /// `[dedup] date_window`) than this worker's.
+    #[error(
+        "the shared near-duplicate index was built with parameters {found}, this worker has \
+         {expected}: give every worker the same [dedup] settings and newsmill version"
+    )]
+    NearParams {
+        /// Parameters stored with the index.
+        found: String,
+        /// This worker's.
+        expected: String,
     },
 }
 

@@ -126,6 +126,19 @@ pub enum StoreProblem {
         /// How they differ.
         what: String,
     },
+    /// Changes other workers queued for a worker's records (near-duplicate links, sightings)
+    /// that its folder does not have yet (`newsmill worker`).
+    #[error(
+        "{updates} change(s) of worker {worker}'s records are queued and not yet in its folder \
+         (applied at its next flush, or by `verify --repair` while no worker runs)"
+    )]
+    UpdatesPending {
+        /// The owner (its folder under `normalized/workers/`; empty when no worker owns the
+        /// records).
+        worker: String,
+        /// How many.
+        updates: usize,
+    },
     /// A URL fetched but not ingested whose WARC file is gone (it cannot be normalized from
     /// raw/ any more).
     #[error("{url} was fetched but not ingested, and its raw response file raw/{file} is missing")]

@@ -26,6 +26,9 @@ pub struct Repaired {
     pub queued_for_refetch: usize,
     /// Records marked ingested in the state database.
     pub adopted_records: usize,
+    /// Changes other workers had queued for a worker's records, written into its folder
+    /// (shared state only).
+    pub updates_applied: usize,
     /// Problems left as they are, with the reason.
     pub not_repaired: Vec<String>,
 }
@@ -75,7 +78,9 @@ pub fn repair(
             // The next run normalizes it from raw/: nothing to do now.
             Problem::Store(StoreProblem::PendingRecovery { .. }) => {}
             // Only found on a shared state, which is not repaired here.
-            Problem::Store(StoreProblem::SharedManifest { .. }) => {
+            Problem::Store(
+                StoreProblem::SharedManifest { .. } | StoreProblem::UpdatesPending { .. },
+            ) => {
                 done.not_repaired.push(p.to_string());
             }
             Problem::Store(StoreProblem::NotInState {
@@ -122,7 +127,7 @@ pub(super) fn take_up(row: &UrlRow, raw: &Path) -> Vec<Change> {
     out
 }
 
-fn change(row: &UrlRow, transition: Transition) -> Option<Change> {
+pub(super) fn change(row: &UrlRow, transition: Transition) -> Option<Change> {
     let (key, source) = row.key();
     Some(Change {
         key,
@@ -131,7 +136,7 @@ fn change(row: &UrlRow, transition: Transition) -> Option<Change> {
     })
 }
 
-fn adopt(id: &str, url: &str, source_id: &str) -> Option<Change> {
+pub(super) fn adopt(id: &str, url: &str, source_id: &str) -> Option<Change> {
     Some(Change {
         key: UrlKey::of(&url::Url::parse(url).ok()?),
         source: SourceId::new(source_id).ok()?,

@@ -6,8 +6,10 @@
 //! 2. No record id in two folders (the exact-duplicate claims make one worker the owner).
 //! 3. Corpus ↔ state and raw ↔ state over all folders at once (`checks.rs`, as on SQLite).
 //!
-//! `--repair` is not offered here: repairs go through a worker's own folder and the frontier,
-//! which the workers own while they run.
+//! 4. No change other workers queued for a worker's records is waiting (`record_updates`).
+//!
+//! `--repair` (`repair.rs`) runs only while no worker runs: the workers own their folders and
+//! the frontier while they do.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -16,6 +18,10 @@ use crate::corpus::{self, CorpusDamage, WORKERS_DIR};
 use crate::state::pg::{PgError, PgState};
 
 use super::{Checked, Depth, Problem, Report, StoreProblem, VerifyError, checks};
+
+mod repair;
+
+pub use repair::{ensure_no_worker, repair_shared};
 
 /// Checks every worker's folder under `normalized`, the shared frontier and raw/.
 ///
@@ -57,6 +63,7 @@ pub fn verify_shared(
             what: "listed in the database, but its folder is missing".into(),
         }));
     }
+    problems.extend(pending_updates(state)?);
     let rows = state.url_rows()?;
     let store = checks::check(&records, &rows, raw, depth);
     problems.extend(store.problems.into_iter().map(Problem::Store));
@@ -81,6 +88,15 @@ pub enum SharedVerifyError {
     /// The database failed.
     #[error("cannot read the shared database")]
     Database(#[from] PgError),
+    /// `--repair` while a worker runs or holds a lease.
+    #[error(
+        "`verify --repair` needs every worker stopped; still running or holding leases: \
+         {workers} (stop them, or wait one lease_ttl after a crash)"
+    )]
+    WorkersRunning {
+        /// Each live worker with its machine, heartbeat age and leases.
+        workers: String,
+    },
     /// The workers' folder could not be listed.
     #[error("cannot list {path}")]
     List {
@@ -93,6 +109,18 @@ pub enum SharedVerifyError {
 }
 
 type Listed = BTreeMap<String, Vec<corpus::SegmentInfo>>;
+
+/// One problem per worker whose records have queued changes.
+fn pending_updates(state: &PgState) -> Result<Vec<Problem>, PgError> {
+    let mut by_owner: BTreeMap<String, usize> = BTreeMap::new();
+    for u in state.all_updates()? {
+        *by_owner.entry(u.owner.unwrap_or_default()).or_default() += 1;
+    }
+    Ok(by_owner
+        .into_iter()
+        .map(|(worker, updates)| Problem::Store(StoreProblem::UpdatesPending { worker, updates }))
+        .collect())
+}
 
 fn listed_manifests(state: &PgState) -> Result<Listed, PgError> {
     let mut out: Listed = BTreeMap::new();
@@ -149,27 +177,58 @@ fn compare_listed(
     })]
 }
 
-/// `newsmill verify [--json]` on a shared state: prints every problem; exit 0 when nothing
-/// was found, 1 otherwise. Runs beside live workers (it reads only); a worker mid-flush can
-/// show as a passing disagreement, so run it when the workers are idle or stopped.
+/// `newsmill verify [--repair] [--json]` on a shared state: prints every problem, then what
+/// `--repair` did; exit 0 when nothing was found, 1 otherwise. Without `--repair` it runs
+/// beside live workers (it reads only; a worker mid-flush can show as a passing
+/// disagreement, so run it when the workers are idle or stopped); `--repair` refuses while a
+/// worker runs or holds a lease.
 ///
 /// # Errors
-/// When the database or a folder cannot be read at all.
+/// When the database or a folder cannot be read at all, a worker runs (`--repair`), or a
+/// repair cannot write.
 pub fn command_shared(
     cfg: &crate::config::Config,
     url: &crate::config::DatabaseUrl,
+    fix: bool,
     as_json: bool,
 ) -> anyhow::Result<std::process::ExitCode> {
     use anyhow::Context as _;
     let st = &cfg.storage;
-    let state = PgState::open(url).context("opening the shared state")?;
+    let state = std::sync::Arc::new(PgState::open(url).context("opening the shared state")?);
+    if fix {
+        ensure_no_worker(&state, cfg.worker.lease_ttl)?;
+    }
     let report = verify_shared(&st.normalized_dir, &st.raw_dir, &state, Depth::Full)
         .with_context(|| format!("verifying {}", st.normalized_dir.display()))?;
+    let repaired = if fix && !report.ok {
+        let frontier = crate::frontier::Frontier::new(state.clone(), cfg.fetch.retry);
+        let done = repair_shared(&report, &st.normalized_dir, &st.raw_dir, &state, &frontier);
+        Some(done.context("repairing")?)
+    } else {
+        None
+    };
     if as_json {
-        let v = serde_json::json!({"ok": report.ok, "problems": report.problems, "checked": report.checked});
+        let v = serde_json::json!({"ok": report.ok, "problems": report.problems, "checked": report.checked, "repaired": repaired});
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print!("{}", report.render());
+        if let Some(r) = &repaired {
+            println!(
+                "repair: {} queued change(s) written to their workers' folders; manifests {}; \
+                 {} URL(s) queued for refetch; {} record(s) marked ingested",
+                r.updates_applied,
+                if r.manifest_rewritten {
+                    "rewritten from the segments and recorded"
+                } else {
+                    "recorded"
+                },
+                r.queued_for_refetch,
+                r.adopted_records
+            );
+            for left in &r.not_repaired {
+                println!("not repaired: {left}");
+            }
+        }
     }
     Ok(std::process::ExitCode::from(u8::from(!report.ok)))
 }

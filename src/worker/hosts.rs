@@ -65,11 +65,7 @@ pub(super) async fn drain(ctx: Arc<Ctx>, lease: HostLease) -> BTreeMap<SourceId,
         }
     }
     ctx.flush().await;
-    ctx.pacer.unhold(&host);
-    let (state, worker, h) = (ctx.state.clone(), ctx.id.clone(), host.clone());
-    if let Err(e) = blocking(move || state.release_host(&worker, &h)).await {
-        tracing::warn!(host, error = %e, "cannot give the host back; its lease will expire");
-    }
+    ctx.pacer.release(&host).await;
     tracing::debug!(host, urls = sent.len(), "host drained");
     stats
 }

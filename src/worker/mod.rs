@@ -14,8 +14,10 @@
 //! - the **sink** writes raw, then normalizes, dedups and appends to this worker's own corpus
 //!   folder `normalized/workers/<id>/`, and commits the URLs' transitions in the shared
 //!   frontier at each barrier. Exact duplicates are found across workers by a unique
-//!   constraint on the content hash, and each flush records the worker's manifest in the
-//!   database (`state::pg::SharedCorpus`).
+//!   constraint on the content hash, near duplicates through the index every worker shares
+//!   (`state::pg::PgNearIndex`); changes to other workers' records are queued for their
+//!   owners, and this worker's queue is applied at each flush, which also records the
+//!   worker's manifest in the database (`state::pg::SharedCorpus`).
 //!
 //! A worker that dies loses its leases when they expire; its URLs are still `discovered` or
 //! `fetched` in the frontier, so the others (or a worker started later, which first recovers
@@ -43,11 +45,11 @@ use crate::frontier::{Frontier, FrontierError};
 use crate::model::SourceId;
 use crate::normalize::Normalizer;
 use crate::pipeline::ingest::Ingest;
+use crate::pipeline::near::SharedLinker;
 use crate::pipeline::report::{RunReport, SourceStats};
 use crate::pipeline::sink::{self, SinkMsg, SinkParts};
 use crate::raw_store::RawStore;
-use crate::state::State;
-use crate::state::pg::{PgError, PgState, SharedCorpus};
+use crate::state::pg::{PgError, PgNearIndex, PgState, SharedCorpus};
 
 use pace::PgPacer;
 
@@ -210,10 +212,11 @@ pub async fn run(
         .ok_or(WorkerError::NotShared)?
         .clone();
     let id = worker_id(opts.id)?;
-    // Three connections, so that a long frontier transaction at a barrier never delays a
-    // request slot: leases and claims; request slots; the sink (frontier and text claims).
+    // Four connections, so that a long frontier transaction at a barrier never delays a
+    // request slot: leases and claims; request slots; the sink (frontier and text claims);
+    // the shared near-duplicate index (its adds hold a transaction open across calls).
     let mut dbs = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..4 {
         let url = url.clone();
         dbs.push(Arc::new(blocking(move || PgState::open(&url)).await?));
     }
@@ -221,6 +224,7 @@ pub async fn run(
         leases: dbs[0].clone(),
         pacing: dbs[1].clone(),
         sink: dbs[2].clone(),
+        near: dbs[3].clone(),
     };
     let result = work(config, &id, &conns, opts.once, &shutdown).await;
     drop(conns);
@@ -235,6 +239,7 @@ struct Conns {
     leases: Arc<PgState>,
     pacing: Arc<PgState>,
     sink: Arc<PgState>,
+    near: Arc<PgState>,
 }
 
 async fn work(
@@ -255,6 +260,8 @@ async fn work(
         }
         .into());
     }
+    let (near, params) = (conns.near.clone(), SharedLinker::params(&config.dedup));
+    blocking(move || near.check_near_params(&params)).await?;
     let (s, w, machine) = (state.clone(), id.to_owned(), machine_name());
     blocking(move || s.register_worker(&w, &machine, std::process::id())).await?;
     tracing::info!(worker = %id, database = state.target(), "worker started");
@@ -280,7 +287,7 @@ async fn work(
     Ok(report(config, id, started, stats, result, shutdown))
 }
 
-/// Opens the stages: the shared raw store, this worker's corpus folder and local
+/// Opens the stages: the shared raw store, this worker's corpus folder, the shared
 /// near-duplicate index, the fetcher with shared pacing, and the sink.
 fn open(
     config: &Config,
@@ -293,20 +300,15 @@ fn open(
     let corpus_dir = worker_corpus_dir(config, id);
     let corpus = Corpus::open(&corpus_dir)
         .with_context(|| format!("opening corpus {}", corpus_dir.display()))?;
-    // The near-duplicate index is this worker's own (SQLite beside its corpus, under
-    // state_dir): near duplicates are linked within one worker's records.
-    let local = Arc::new(
-        State::open(&config.storage.state_dir.join("workers").join(id))
-            .context("opening the worker's local index")?,
-    );
-    let ingest = Ingest::new(
+    // Near duplicates are linked through the index every worker shares (its parameters
+    // were checked by `work`).
+    let near = SharedLinker::new(PgNearIndex::new(conns.near.clone(), id), &config.dedup);
+    let ingest = Ingest::for_worker(
         Normalizer::new(&config.profiles()),
         corpus,
-        local,
-        &config.dedup,
-    )
-    .context("opening near-duplicate index")?
-    .with_shared(SharedCorpus::new(conns.sink.clone(), id, ttl));
+        SharedCorpus::new(conns.sink.clone(), id, ttl),
+        near,
+    );
     let pacer = Arc::new(PgPacer::new(
         conns.pacing.clone(),
         id,

@@ -2,9 +2,11 @@
 //!
 //! Before every request (robots.txt, discovery documents and articles alike) the fetcher asks
 //! [`PgPacer::turn`], which takes the host's request slot in `hosts` ([`PgState::take_slot`]):
-//! the slot moves the host's `next_request` to now + spacing *before* the request goes out, so
-//! no two requests to a host, from any workers, start closer than its interval (or its robots
-//! Crawl-delay, which the fetcher folds into the spacing). A Retry-After or 429/503 backoff is
+//! the slot moves the host's `next_request` one spacing past the slot *before* the request
+//! goes out, so no two requests to a host, from any workers, start closer than its interval
+//! (or its robots Crawl-delay, which the fetcher folds into the spacing). A slot may be
+//! reserved up to one spacing ahead, while the previous request is in flight, so a request
+//! does not wait a database round trip after its slot. A Retry-After or 429/503 backoff is
 //! written for every worker with [`PgState::defer_host`].
 //!
 //! A host the worker is draining (claimed with its due URLs) is *held*: losing its lease ends
@@ -12,10 +14,11 @@
 //! target) is *borrowed*: leased by name for the request when no live worker holds it, waited
 //! for when one does, and given back after the discovery ([`PgPacer::return_borrowed`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 
 use crate::fetch::politeness::{HostPacer, TurnLost};
@@ -34,11 +37,19 @@ pub struct PgPacer {
     poll: Duration,
     held: Mutex<HashSet<String>>,
     borrowed: Mutex<HashSet<String>>,
-    /// When this worker's last slot on each host ends, by its own clock: the next turn sleeps
-    /// until then before asking, so it usually takes the slot in one round trip. Only hosts
-    /// held or borrowed now (entries go with the host).
-    ends: Mutex<HashMap<String, tokio::time::Instant>>,
+    /// When this worker's next request to each host it holds or borrows may leave at the
+    /// earliest, by its own clock: its last request's departure plus the spacing. Given to
+    /// the database with the host ([`PgState::release_host`]), so the next worker's first
+    /// request keeps the spacing even after a late last request here.
+    free_at: Mutex<HashMap<String, tokio::time::Instant>>,
+    /// The database's clock as this worker sees it: recent readings of (local clock at an
+    /// answer − database clock when it answered), in µs. The smallest is the reading whose
+    /// answer came back fastest, so it is the closest to the true offset.
+    offsets: Mutex<VecDeque<i64>>,
 }
+
+/// Readings of the database's clock kept (a sliding window, so a clock step is forgotten).
+const OFFSET_READINGS: usize = 64;
 
 impl PgPacer {
     /// Pacing for `worker`, leasing borrowed hosts for `ttl`.
@@ -50,7 +61,8 @@ impl PgPacer {
             poll,
             held: Mutex::new(HashSet::new()),
             borrowed: Mutex::new(HashSet::new()),
-            ends: Mutex::new(HashMap::new()),
+            free_at: Mutex::new(HashMap::new()),
+            offsets: Mutex::new(VecDeque::with_capacity(OFFSET_READINGS)),
         }
     }
 
@@ -59,10 +71,10 @@ impl PgPacer {
         lock(&self.held).insert(host.to_owned());
     }
 
-    /// The worker stopped draining `host`.
-    pub fn unhold(&self, host: &str) {
+    /// The worker stopped draining `host`: gives it back.
+    pub async fn release(&self, host: &str) {
         lock(&self.held).remove(host);
-        lock(&self.ends).remove(host);
+        self.give_back(host.to_owned()).await;
     }
 
     /// Hosts leased by name for discovery, given back (except those being drained).
@@ -75,31 +87,59 @@ impl PgPacer {
                 .collect()
         };
         for host in hosts {
-            lock(&self.ends).remove(&host);
-            let (state, worker) = (self.state.clone(), self.worker.clone());
-            if let Err(e) = blocking(move || state.release_host(&worker, &host)).await {
-                tracing::warn!(error = %e, "cannot give a borrowed host back; its lease will expire");
-            }
+            self.give_back(host).await;
         }
     }
 
-    async fn wait_turn(&self, host: &str, spacing: Duration) -> Result<(), TurnLost> {
-        let end = lock(&self.ends).get(host).copied();
-        if let Some(end) = end {
-            tokio::time::sleep_until(end).await;
+    async fn give_back(&self, host: String) {
+        let hold_off = lock(&self.free_at)
+            .remove(&host)
+            .map(|at| at.saturating_duration_since(tokio::time::Instant::now()))
+            .unwrap_or_default();
+        let (state, worker, h) = (self.state.clone(), self.worker.clone(), host.clone());
+        if let Err(e) = blocking(move || state.release_host(&worker, &h, hold_off)).await {
+            tracing::warn!(host, error = %e, "cannot give a host back; its lease will expire");
         }
+    }
+
+    /// How long from now until slot `at` (database clock), given an answer saying it was
+    /// `wait` away when the database answered. Sleeping `wait` from the answer's arrival
+    /// would send each request late by that answer's way back, which varies from one answer
+    /// to the next (and shrinks the gap after a slow one); the slot is placed on the local
+    /// clock with the fastest recent answer instead, so requests leave the slots' spacing
+    /// apart. Never more than `wait`.
+    fn until(&self, at: DateTime<Utc>, wait: Duration) -> Duration {
+        let answered = at - chrono::Duration::from_std(wait).unwrap_or_default();
+        let reading = (Utc::now() - answered).num_microseconds().unwrap_or(0);
+        let offset = {
+            let mut offsets = lock(&self.offsets);
+            if offsets.len() == OFFSET_READINGS {
+                offsets.pop_front();
+            }
+            offsets.push_back(reading);
+            offsets.iter().copied().min().unwrap_or(reading)
+        };
+        let local_slot = at + chrono::Duration::microseconds(offset);
+        (local_slot - Utc::now())
+            .to_std()
+            .unwrap_or_default()
+            .min(wait)
+    }
+
+    async fn wait_turn(&self, host: &str, spacing: Duration) -> Result<(), TurnLost> {
         loop {
             let (state, worker, h) = (self.state.clone(), self.worker.clone(), host.to_owned());
-            match blocking(move || state.take_slot(&worker, &h, spacing)).await {
-                Ok(Slot::Now(at)) => {
+            // Reserve up to one spacing ahead: the next slot is taken while the current
+            // request is still in flight, and the request leaves on time.
+            match blocking(move || state.take_slot(&worker, &h, spacing, spacing)).await {
+                Ok(Slot::At { at, wait }) => {
                     // The audit trail of pacing: `tests/workers.rs` checks these instants.
                     tracing::debug!(
                         host,
                         slot = %at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                         "request slot taken"
                     );
-                    let end = tokio::time::Instant::now() + spacing;
-                    lock(&self.ends).insert(host.to_owned(), end);
+                    tokio::time::sleep(self.until(at, wait)).await;
                     return Ok(());
                 }
                 Ok(Slot::Wait(wait)) => tokio::time::sleep(wait).await,
@@ -157,6 +197,11 @@ impl HostPacer for PgPacer {
                 tracing::warn!(host, error = %e, "cannot defer the host for other workers");
             }
         });
+    }
+
+    fn sent(&self, host: &HostKey, spacing: Duration) {
+        let free = tokio::time::Instant::now() + spacing;
+        lock(&self.free_at).insert(host.as_str().to_owned(), free);
     }
 }
 

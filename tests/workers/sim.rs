@@ -4,8 +4,16 @@
 //! number), delays every response by the configured latency, and logs the arrival instant of
 //! every request, so a test can check the per-host gap across all workers. HTTP/1.1 with
 //! keep-alive; test scaffolding, not a web server.
+//!
+//! Like real agency feeds (see [`Feed`]), the feed sends `ETag` and `Last-Modified` and answers
+//! a conditional request for an unchanged feed with `304 Not Modified`; a *rotating* host
+//! publishes a new article every so often and lists only its newest few, so an article listed
+//! once is gone from the feed later; some article pages are slow. The hosts remember every
+//! article any feed response listed ([`Sim::listed`]): the corpus must hold exactly those.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,48 +21,8 @@ use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
 /// Words the article texts are drawn from (distinct texts, never near duplicates).
-const WORDS: &[&str] = &[
-    "ministry",
-    "council",
-    "region",
-    "harvest",
-    "export",
-    "bridge",
-    "railway",
-    "school",
-    "hospital",
-    "factory",
-    "tractor",
-    "delegation",
-    "summit",
-    "budget",
-    "festival",
-    "museum",
-    "forest",
-    "river",
-    "energy",
-    "grain",
-    "dairy",
-    "students",
-    "engineers",
-    "volunteers",
-    "village",
-    "capital",
-    "border",
-    "customs",
-    "orchestra",
-    "library",
-    "stadium",
-    "airport",
-    "agreement",
-    "investment",
-    "plant",
-    "season",
-    "record",
-    "visit",
-    "project",
-    "program",
-];
+const WORDS: &str = "ministry council region harvest export bridge railway school hospital factory tractor delegation summit budget festival museum forest river energy grain
+    dairy students engineers volunteers village capital border customs orchestra library stadium airport agreement investment plant season record visit project program";
 
 /// One request as a host saw it.
 #[derive(Debug, Clone)]
@@ -73,7 +41,69 @@ pub struct Sim {
     pub bases: Vec<String>,
     /// Every request, in arrival order.
     pub hits: Arc<Mutex<Vec<Hit>>>,
+    shared: Arc<Shared>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// How the hosts' feeds behave over time.
+#[derive(Debug, Clone, Copy)]
+pub struct Feed {
+    /// Articles a host publishes in all.
+    pub articles: usize,
+    /// Hosts whose index is a multiple of this rotate (`usize::MAX`: none; 1: all); the
+    /// others list all their articles from the start and never change.
+    pub rotate_every_nth: usize,
+    /// A rotating host lists only its newest `window` articles ...
+    pub window: usize,
+    /// ... and publishes one more every `publish_every` after its feed was first asked for,
+    /// until it has published `articles`.
+    pub publish_every: Duration,
+    /// Every article whose number is `slow_every - 1` modulo `slow_every` takes `slow` more to
+    /// answer (`usize::MAX`: none).
+    pub slow_every: usize,
+    /// The extra latency of a slow page.
+    pub slow: Duration,
+}
+
+impl Feed {
+    /// Static feeds listing all `articles`, no slow pages (the benchmark's hosts).
+    pub fn fixed(articles: usize) -> Self {
+        Self {
+            articles,
+            rotate_every_nth: usize::MAX,
+            window: articles,
+            publish_every: Duration::from_secs(3600),
+            slow_every: usize::MAX,
+            slow: Duration::ZERO,
+        }
+    }
+
+    fn rotates(&self, host: usize) -> bool {
+        host.is_multiple_of(self.rotate_every_nth)
+    }
+
+    /// The articles `host` has published `elapsed` after its feed was first asked for.
+    fn published(&self, host: usize, elapsed: Duration) -> usize {
+        if !self.rotates(host) {
+            return self.articles;
+        }
+        let more = (elapsed.as_secs_f64() / self.publish_every.as_secs_f64()) as usize;
+        (self.window + more).min(self.articles)
+    }
+}
+
+/// When a host's feed was first asked for, by the monotonic and the wall clock.
+type FirstAsk = (Instant, chrono::DateTime<chrono::Utc>);
+
+/// What every host shares: the feed plan, when each host's feed was first asked for (a
+/// rotating host publishes from then on), and what the feeds told.
+struct Shared {
+    feed: Feed,
+    first_asked: Mutex<Vec<Option<FirstAsk>>>,
+    /// `(host, article)` listed by any feed response with a body.
+    listed: Mutex<HashSet<(usize, usize)>>,
+    /// Feed requests answered `304 Not Modified`.
+    not_modified: AtomicUsize,
 }
 
 impl Drop for Sim {
@@ -86,8 +116,14 @@ impl Drop for Sim {
 }
 
 impl Sim {
-    /// Starts `hosts` hosts of `articles` articles each.
-    pub async fn start(hosts: usize, articles: usize, latency: Duration) -> Self {
+    /// Starts `hosts` hosts whose feeds behave as `feed` says.
+    pub async fn start_with(hosts: usize, feed: Feed, latency: Duration) -> Self {
+        let shared = Arc::new(Shared {
+            feed,
+            first_asked: Mutex::new(vec![None; hosts]),
+            listed: Mutex::new(HashSet::new()),
+            not_modified: AtomicUsize::new(0),
+        });
         let hits = Arc::new(Mutex::new(Vec::new()));
         let (mut bases, mut tasks) = (Vec::new(), Vec::new());
         for host in 0..hosts {
@@ -95,17 +131,37 @@ impl Sim {
             let listener = TcpListener::bind(format!("{ip}:0")).await.unwrap();
             let base = format!("http://{ip}:{}", listener.local_addr().unwrap().port());
             bases.push(base.clone());
-            let hits = hits.clone();
+            let (hits, shared) = (hits.clone(), shared.clone());
             tasks.push(tokio::spawn(async move {
                 while let Ok((stream, _)) = listener.accept().await {
-                    let (hits, base) = (hits.clone(), base.clone());
+                    let (hits, shared) = (hits.clone(), shared.clone());
+                    let host = Host {
+                        index: host,
+                        base: base.clone(),
+                        latency,
+                    };
                     tokio::spawn(async move {
-                        let _ = serve(stream, host, &base, articles, latency, &hits).await;
+                        let _ = serve(stream, &host, &shared, &hits).await;
                     });
                 }
             }));
         }
-        Self { bases, hits, tasks }
+        Self {
+            bases,
+            hits,
+            shared,
+            tasks,
+        }
+    }
+
+    /// Every `(host, article)` some feed response listed.
+    pub fn listed(&self) -> HashSet<(usize, usize)> {
+        self.shared.listed.lock().unwrap().clone()
+    }
+
+    /// Feed requests answered `304 Not Modified`.
+    pub fn not_modified(&self) -> usize {
+        self.shared.not_modified.load(Ordering::Relaxed)
     }
 
     /// Smallest gap between two request arrivals at one host, over all hosts.
@@ -170,12 +226,13 @@ pub fn article_text(host: usize, n: usize) -> (String, Vec<String>) {
         state ^= state << 17;
         state
     };
+    let words: Vec<&str> = WORDS.split_whitespace().collect();
     let title = format!("Agency {host} report {n} on the regional programme");
     let paragraphs = (0..6)
         .map(|_| {
             let mut p = String::new();
             for w in 0..40 {
-                let word = WORDS[(next() % WORDS.len() as u64) as usize];
+                let word = words[(next() % words.len() as u64) as usize];
                 let _ = write!(p, "{}{word}", if w == 0 { "" } else { " " });
             }
             p.push('.');
@@ -185,40 +242,124 @@ pub fn article_text(host: usize, n: usize) -> (String, Vec<String>) {
     (title, paragraphs)
 }
 
-fn body_for(
-    path: &str,
-    host: usize,
-    base: &str,
-    articles: usize,
-) -> Option<(String, &'static str)> {
+/// One host's address and latency.
+struct Host {
+    index: usize,
+    base: String,
+    latency: Duration,
+}
+
+/// A response: status line, content type, extra headers, body.
+struct Reply {
+    status: &'static str,
+    ctype: &'static str,
+    headers: String,
+    body: String,
+}
+
+impl Reply {
+    fn ok(ctype: &'static str, headers: String, body: String) -> Self {
+        Self {
+            status: "200 OK",
+            ctype,
+            headers,
+            body,
+        }
+    }
+
+    fn empty(status: &'static str) -> Self {
+        Self {
+            status,
+            ctype: "text/plain",
+            headers: String::new(),
+            body: String::new(),
+        }
+    }
+}
+
+impl Shared {
+    /// When `host`'s feed was first asked for, by the monotonic and the wall clock; with
+    /// `feed`, this request is that one if none came before.
+    fn first(&self, host: usize, feed: bool) -> Option<FirstAsk> {
+        let mut first = self.first_asked.lock().unwrap();
+        if first[host].is_none() && feed {
+            first[host] = Some((Instant::now(), chrono::Utc::now()));
+        }
+        first[host]
+    }
+
+    /// The articles `host` has published now.
+    fn published(&self, host: usize, feed: bool) -> usize {
+        let since = self.first(host, feed).map(|(at, _)| at.elapsed());
+        self.feed.published(host, since.unwrap_or_default())
+    }
+}
+
+/// The feed's validators when `published` articles are out: an `ETag`, and the first ask's
+/// time plus one publishing interval per article published since as the `Last-Modified`.
+fn validators(shared: &Shared, host: usize, published: usize) -> (String, String) {
+    let etag = format!("\"h{host}-{published}\"");
+    let first = shared
+        .first(host, true)
+        .map(|(_, wall)| wall)
+        .unwrap_or_default();
+    let newer = published.saturating_sub(shared.feed.window) as u32;
+    let at = first + chrono::Duration::from_std(shared.feed.publish_every * newer).unwrap();
+    (etag, at.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+}
+
+fn feed(host: &Host, shared: &Shared, conditional: &[String]) -> Reply {
+    let plan = shared.feed;
+    let published = shared.published(host.index, true);
+    let (etag, modified) = validators(shared, host.index, published);
+    if conditional.iter().any(|v| *v == etag || *v == modified) {
+        shared.not_modified.fetch_add(1, Ordering::Relaxed);
+        let mut r = Reply::empty("304 Not Modified");
+        r.headers = format!("ETag: {etag}\r\n");
+        return r;
+    }
+    let now = chrono::Utc::now();
+    let mut s = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>Agency</title>",
+    );
+    let first = published.saturating_sub(plan.window);
+    let mut listed = shared.listed.lock().unwrap();
+    for n in (first..published).rev() {
+        let (title, _) = article_text(host.index, n);
+        let _ = write!(
+            s,
+            "<item><title>{title}</title><link>{}/a/{n}.html</link><pubDate>{}</pubDate></item>",
+            host.base,
+            (now - chrono::Duration::minutes((published - n) as i64)).to_rfc2822()
+        );
+        listed.insert((host.index, n));
+    }
+    s.push_str("</channel></rss>\n");
+    let headers = format!("ETag: {etag}\r\nLast-Modified: {modified}\r\n");
+    Reply::ok("application/rss+xml", headers, s)
+}
+
+fn reply(host: &Host, shared: &Shared, path: &str, conditional: &[String]) -> Reply {
     if path == "/robots.txt" {
-        return Some(("User-agent: *\nAllow: /\n".into(), "text/plain"));
+        return Reply::ok(
+            "text/plain",
+            String::new(),
+            "User-agent: *\nAllow: /\n".into(),
+        );
     }
     if path == "/rss" {
-        let now = chrono::Utc::now();
-        let mut s = String::from(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>Agency</title>",
-        );
-        for n in 0..articles {
-            let (title, _) = article_text(host, n);
-            let _ = write!(
-                s,
-                "<item><title>{title}</title><link>{base}/a/{n}.html</link><pubDate>{}</pubDate></item>",
-                (now - chrono::Duration::minutes(n as i64)).to_rfc2822()
-            );
-        }
-        s.push_str("</channel></rss>\n");
-        return Some((s, "application/rss+xml"));
+        return feed(host, shared, conditional);
     }
-    let n: usize = path
-        .strip_prefix("/a/")?
-        .strip_suffix(".html")?
-        .parse()
-        .ok()?;
-    if n >= articles {
-        return None;
-    }
-    let (title, paragraphs) = article_text(host, n);
+    let published = shared.published(host.index, false);
+    let Some(n) = path
+        .strip_prefix("/a/")
+        .and_then(|p| p.strip_suffix(".html"))
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|n| *n < published)
+    else {
+        return Reply::empty("404 Not Found");
+    };
+    let (title, paragraphs) = article_text(host.index, n);
     let mut s = format!(
         "<!doctype html><html lang=\"en\"><head><title>{title}</title></head><body><main><article><h1>{title}</h1>"
     );
@@ -226,15 +367,28 @@ fn body_for(
         let _ = write!(s, "<p>{p}</p>");
     }
     s.push_str("</article></main></body></html>");
-    Some((s, "text/html; charset=utf-8"))
+    let headers = format!("ETag: \"a{}-{n}\"\r\n", host.index);
+    Reply::ok("text/html; charset=utf-8", headers, s)
+}
+
+/// Extra latency of `path` on a host with this feed plan (slow article pages).
+fn extra_latency(feed: &Feed, path: &str) -> Duration {
+    let n = path
+        .strip_prefix("/a/")
+        .and_then(|p| p.strip_suffix(".html"))
+        .and_then(|n| n.parse::<usize>().ok());
+    match n {
+        Some(n) if feed.slow_every != usize::MAX && n % feed.slow_every == feed.slow_every - 1 => {
+            feed.slow
+        }
+        _ => Duration::ZERO,
+    }
 }
 
 async fn serve(
     stream: TcpStream,
-    host: usize,
-    base: &str,
-    articles: usize,
-    latency: Duration,
+    host: &Host,
+    shared: &Shared,
     hits: &Mutex<Vec<Hit>>,
 ) -> std::io::Result<()> {
     let mut stream = BufReader::new(stream);
@@ -245,28 +399,36 @@ async fn serve(
         }
         let at = Instant::now();
         let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        // Validators the client sent back (If-None-Match / If-Modified-Since).
+        let mut conditional = Vec::new();
         loop {
             let mut header = String::new();
             if stream.read_line(&mut header).await? == 0 || header == "\r\n" || header == "\n" {
                 break;
             }
+            if let Some((name, value)) = header.split_once(':') {
+                let name = name.trim().to_ascii_lowercase();
+                if name == "if-none-match" || name == "if-modified-since" {
+                    conditional.push(value.trim().to_owned());
+                }
+            }
         }
         hits.lock().unwrap().push(Hit {
-            host,
+            host: host.index,
             at,
             path: path.clone(),
         });
-        tokio::time::sleep(latency).await;
-        let (status, body, ctype) = match body_for(&path, host, base, articles) {
-            Some((b, t)) => ("200 OK", b, t),
-            None => ("404 Not Found", String::new(), "text/plain"),
-        };
+        tokio::time::sleep(host.latency + extra_latency(&shared.feed, &path)).await;
+        let r = reply(host, shared, &path, &conditional);
         let head = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n",
-            body.len()
+            "HTTP/1.1 {}\r\nContent-Type: {}\r\n{}Content-Length: {}\r\n\r\n",
+            r.status,
+            r.ctype,
+            r.headers,
+            r.body.len()
         );
         let out = stream.get_mut();
         out.write_all(head.as_bytes()).await?;
-        out.write_all(body.as_bytes()).await?;
+        out.write_all(r.body.as_bytes()).await?;
     }
 }

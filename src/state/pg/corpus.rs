@@ -34,8 +34,8 @@ pub use claims::Claim;
 /// One worker's handle on the shared corpus bookkeeping.
 #[derive(Debug, Clone)]
 pub struct SharedCorpus {
-    state: Arc<PgState>,
-    worker: String,
+    pub(super) state: Arc<PgState>,
+    pub(super) worker: String,
     stale_after: Duration,
 }
 
@@ -260,7 +260,7 @@ mod tests {
         b.adopt(&h4, "a", None).unwrap();
         assert_eq!(b.claim(&h4, "r4", false).unwrap(), Claim::Theirs);
         assert_eq!(
-            b.listed_files("b").unwrap(),
+            b.listed_files("b").unwrap().into_keys().collect::<Vec<_>>(),
             vec!["part-000001.jsonl".to_owned()]
         );
         // …but a durable claim is never taken, whoever asks, even by force.

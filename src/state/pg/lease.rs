@@ -179,9 +179,16 @@ impl PgState {
         .map_err(q("reading a claimed host"))
     }
 
-    /// Takes the host's next request slot for `worker`: when the host's `next_request` has
-    /// passed, moves it to now + `interval` and returns `Ok(Slot::Now)`; otherwise returns how
-    /// long to wait. `Slot::Lost` when the worker no longer holds the host's lease.
+    /// Takes the host's next request slot for `worker`, reserving it up to `ahead` in advance:
+    /// when the host's `next_request` is at most `ahead` away, the slot is
+    /// `max(next_request, now)`, `next_request` moves to the slot + `interval`, and the answer
+    /// is [`Slot::At`] with the slot and how long until it (by the database's clock, so the
+    /// workers' clocks never matter). Otherwise the answer says how long to wait before
+    /// asking again. `Slot::Lost` when the worker no longer holds the host's lease.
+    ///
+    /// Reserving ahead lets a worker ask for its next slot while its current request is
+    /// still in flight, so a request is not late by one round trip to the database. Slots
+    /// are never closer than `interval`, whoever reserved them.
     ///
     /// "Now" is `clock_timestamp()`, read after the row lock is held, not the transaction's
     /// `now()`: a statement that waited for the lock would otherwise date the slot back to
@@ -189,22 +196,31 @@ impl PgState {
     ///
     /// # Errors
     /// `Query` on database failure.
-    pub fn take_slot(&self, worker: &str, host: &str, interval: Duration) -> Result<Slot, PgError> {
+    pub fn take_slot(
+        &self,
+        worker: &str,
+        host: &str,
+        interval: Duration,
+        ahead: Duration,
+    ) -> Result<Slot, PgError> {
         let row = self
             .client()
             .query_opt(
                 "WITH h AS (SELECT host, next_request, worker_id, lease_expires FROM hosts
                      WHERE host = $2 FOR UPDATE),
                  upd AS (UPDATE hosts
-                     SET next_request = clock_timestamp() + make_interval(secs => $3)
+                     SET next_request = GREATEST(h.next_request, clock_timestamp())
+                         + make_interval(secs => $3)
                      FROM h WHERE hosts.host = h.host AND h.worker_id = $1
-                       AND h.lease_expires > now() AND h.next_request <= clock_timestamp()
+                       AND h.lease_expires > now()
+                       AND h.next_request <= clock_timestamp() + make_interval(secs => $4)
                      RETURNING hosts.next_request - make_interval(secs => $3) AS granted)
                  SELECT h.worker_id = $1 AND h.lease_expires > now(),
                      (SELECT granted FROM upd),
-                     GREATEST(EXTRACT(EPOCH FROM (h.next_request - clock_timestamp())), 0)::float8
+                     GREATEST(EXTRACT(EPOCH FROM (COALESCE((SELECT granted FROM upd),
+                         h.next_request - make_interval(secs => $4)) - clock_timestamp())), 0)::float8
                  FROM h",
-                &[&worker, &host, &secs(interval)],
+                &[&worker, &host, &secs(interval), &secs(ahead)],
             )
             .map_err(q("taking a request slot"))?;
         let Some(r) = row else {
@@ -212,10 +228,11 @@ impl PgState {
         };
         let (held, granted, wait): (Option<bool>, Option<DateTime<Utc>>, f64) =
             (r.get(0), r.get(1), r.get(2));
+        let wait = Duration::from_secs_f64(wait.max(0.0));
         Ok(match (held.unwrap_or(false), granted) {
             (false, _) => Slot::Lost,
-            (true, Some(at)) => Slot::Now(at),
-            (true, None) => Slot::Wait(Duration::from_secs_f64(wait.max(0.001))),
+            (true, Some(at)) => Slot::At { at, wait },
+            (true, None) => Slot::Wait(wait.max(Duration::from_millis(1))),
         })
     }
 
@@ -251,16 +268,25 @@ impl PgState {
             .map_err(q("deferring a host"))
     }
 
-    /// Gives a host lease back (its work is done, or the worker stops).
+    /// Gives a host lease back (its work is done, or the worker stops). The next request to
+    /// the host, by any worker, waits at least `hold_off` from now: the giver's last request
+    /// may have left later than its slot, and its spacing counts from when it left.
     ///
     /// # Errors
     /// `Query` on database failure.
-    pub fn release_host(&self, worker: &str, host: &str) -> Result<(), PgError> {
+    pub fn release_host(
+        &self,
+        worker: &str,
+        host: &str,
+        hold_off: Duration,
+    ) -> Result<(), PgError> {
         self.client()
             .execute(
-                "UPDATE hosts SET worker_id = NULL, lease_expires = NULL
+                "UPDATE hosts SET worker_id = NULL, lease_expires = NULL,
+                     next_request = CASE WHEN $3::float8 > 0 THEN GREATEST(next_request,
+                         clock_timestamp() + make_interval(secs => $3)) ELSE next_request END
                  WHERE host = $2 AND worker_id = $1",
-                &[&worker, &host],
+                &[&worker, &host, &secs(hold_off)],
             )
             .map(drop)
             .map_err(q("releasing a host"))
@@ -320,8 +346,14 @@ impl PgState {
 /// The answer of [`PgState::take_slot`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Slot {
-    /// The slot is taken (at this instant of the database's clock): send the request now.
-    Now(DateTime<Utc>),
+    /// The slot is taken: it is `at` on the database's clock, `wait` from now (zero when the
+    /// slot is now). Send the request then.
+    At {
+        /// The slot, on the database's clock.
+        at: DateTime<Utc>,
+        /// How long from the answer until the slot.
+        wait: Duration,
+    },
     /// Another request went out too recently: ask again after this long.
     Wait(Duration),
     /// The lease is gone (expired and taken over): stop requesting this host.

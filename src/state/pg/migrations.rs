@@ -116,6 +116,45 @@ CREATE TABLE corpus_segments (
 );
 ",
     },
+    Migration {
+        version: 4,
+        description: "shared near-duplicate index, updates of other workers' records",
+        sql: "
+CREATE TABLE near_meta (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+);
+CREATE TABLE near_record (
+    doc          BIGINT PRIMARY KEY,
+    id           TEXT NOT NULL UNIQUE,
+    cluster      BIGINT NOT NULL,
+    published    BIGINT,
+    republished  BOOLEAN NOT NULL,
+    source       TEXT NOT NULL,
+    url_len      INTEGER NOT NULL,
+    shingles     INTEGER NOT NULL,
+    signature    BYTEA NOT NULL,
+    worker_id    TEXT NOT NULL,
+    text         TEXT NOT NULL
+);
+CREATE INDEX near_record_member ON near_record (cluster) WHERE cluster <> doc;
+CREATE TABLE near_band (
+    key  INTEGER NOT NULL,
+    doc  BIGINT NOT NULL,
+    PRIMARY KEY (key, doc)
+);
+CREATE TABLE record_updates (
+    seq        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    record_id  TEXT NOT NULL,
+    kind       TEXT NOT NULL CHECK (kind IN ('link', 'sighting')),
+    body       TEXT NOT NULL,
+    queued_by  TEXT NOT NULL,
+    queued     TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX record_updates_record ON record_updates (record_id);
+CREATE INDEX content_hashes_record ON content_hashes (record_id);
+",
+    },
 ];
 
 /// The schema version this binary reads and writes.

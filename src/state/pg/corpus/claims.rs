@@ -113,19 +113,31 @@ impl SharedCorpus {
             .map_err(q("taking a content hash claim over"))
     }
 
-    /// Segment files of `owner` as its last committed flush listed them.
+    /// Segment files of `owner` with their record counts, as its last committed flush listed
+    /// them. A segment grows across flushes: records past the listed count were written after
+    /// the last commit.
     ///
     /// # Errors
     /// `Query` on database failure.
-    pub fn listed_files(&self, owner: &str) -> Result<Vec<String>, PgError> {
-        self.state
+    pub fn listed_files(
+        &self,
+        owner: &str,
+    ) -> Result<std::collections::HashMap<String, usize>, PgError> {
+        let rows = self
+            .state
             .client()
             .query(
-                "SELECT file FROM corpus_segments WHERE worker_id = $1",
+                "SELECT file, records FROM corpus_segments WHERE worker_id = $1",
                 &[&owner],
             )
-            .map(|rows| rows.iter().map(|r| r.get(0)).collect())
-            .map_err(q("reading a worker's listed segments"))
+            .map_err(q("reading a worker's listed segments"))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let records: i64 = r.get(1);
+                (r.get(0), usize::try_from(records).unwrap_or(0))
+            })
+            .collect())
     }
 
     /// How long to wait for another worker's pending claim before taking it anyway.

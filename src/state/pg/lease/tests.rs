@@ -75,6 +75,37 @@ fn concurrent_claims_never_share_a_host() {
 }
 
 #[test]
+fn slots_reserved_ahead_are_exactly_one_interval_apart() {
+    let Some(db) = TestDb::new("state::pg::lease::tests::slots_reserved_ahead") else {
+        return;
+    };
+    let st = db.open();
+    seed(&st, 1, 3);
+    let lease = st.claim_host("a", MINUTE).unwrap().unwrap();
+    let take = || st.take_slot("a", &lease.host, MINUTE, MINUTE).unwrap();
+    let Slot::At { at: first, wait } = take() else {
+        panic!("the first slot is free");
+    };
+    assert!(
+        wait < Duration::from_secs(1),
+        "the first slot is now: {wait:?}"
+    );
+    // The next slot is reserved while the first request would be in flight: one interval on.
+    let Slot::At { at: second, wait } = take() else {
+        panic!("the next slot is within the horizon");
+    };
+    assert_eq!(second - first, chrono::Duration::seconds(60));
+    assert!(wait > Duration::from_secs(55) && wait <= MINUTE, "{wait:?}");
+    // Two slots ahead is past the horizon: ask again when the second slot is one interval off.
+    assert!(matches!(take(), Slot::Wait(d) if d > Duration::from_secs(55) && d <= MINUTE));
+    // Without a horizon nothing is reserved ahead.
+    assert!(matches!(
+        st.take_slot("a", &lease.host, MINUTE, Duration::ZERO).unwrap(),
+        Slot::Wait(d) if d > Duration::from_secs(115)
+    ));
+}
+
+#[test]
 fn an_expired_lease_is_taken_over_and_keeps_the_pace() {
     let Some(db) = TestDb::new("state::pg::lease::tests::an_expired_lease_is_taken_over") else {
         return;
@@ -84,14 +115,18 @@ fn an_expired_lease_is_taken_over_and_keeps_the_pace() {
     let lease = st.claim_host("a", MINUTE).unwrap().unwrap();
     assert_eq!(st.claim_host("b", MINUTE).unwrap(), None, "held by a");
     assert!(matches!(
-        st.take_slot("a", &lease.host, MINUTE).unwrap(),
-        Slot::Now(_)
+        st.take_slot("a", &lease.host, MINUTE, Duration::ZERO).unwrap(),
+        Slot::At { wait, .. } if wait < Duration::from_secs(1)
     ));
     assert!(matches!(
-        st.take_slot("a", &lease.host, MINUTE).unwrap(),
+        st.take_slot("a", &lease.host, MINUTE, Duration::ZERO).unwrap(),
         Slot::Wait(d) if d > Duration::from_secs(50)
     ));
-    assert_eq!(st.take_slot("b", &lease.host, MINUTE).unwrap(), Slot::Lost);
+    assert_eq!(
+        st.take_slot("b", &lease.host, MINUTE, Duration::ZERO)
+            .unwrap(),
+        Slot::Lost
+    );
     // a dies: its lease runs out without a heartbeat.
     expire_all(&db);
     assert_eq!(
@@ -103,12 +138,16 @@ fn an_expired_lease_is_taken_over_and_keeps_the_pace() {
     assert_eq!(taken.host, lease.host);
     assert!(
         matches!(
-            st.take_slot("b", &taken.host, MINUTE).unwrap(),
+            st.take_slot("b", &taken.host, MINUTE, Duration::ZERO).unwrap(),
             Slot::Wait(d) if d > Duration::from_secs(50)
         ),
         "the new holder waits out the interval of a's last request"
     );
-    assert_eq!(st.take_slot("a", &lease.host, MINUTE).unwrap(), Slot::Lost);
+    assert_eq!(
+        st.take_slot("a", &lease.host, MINUTE, Duration::ZERO)
+            .unwrap(),
+        Slot::Lost
+    );
     assert_eq!(st.heartbeat("b", MINUTE).unwrap(), 1);
 }
 
@@ -127,7 +166,7 @@ fn hosts_without_due_work_are_not_claimed_and_released_hosts_are() {
         due.iter()
             .all(|e| e.item.url.as_str().contains(&lease.host))
     );
-    st.release_host("a", &lease.host).unwrap();
+    st.release_host("a", &lease.host, Duration::ZERO).unwrap();
     assert_eq!(
         st.claim_host("b", MINUTE).unwrap().map(|l| l.host),
         Some(lease.host)
