@@ -30,8 +30,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use newsmill::dedup::disk::{DiskStore, Shape};
-use newsmill::dedup::link::{self, Hit, NearStore, Plan, ShingleSource, Thresholds};
+use newsmill::dedup::disk::{DiskStore, NearBackend, Shape};
+use newsmill::dedup::link::{self, Hit, NearStore, Plan, Relations, ShingleSource, Thresholds};
 use newsmill::dedup::minhash::{MIN_BAND_MATCHES, Signature};
 use newsmill::dedup::{IndexedDoc, MemStore, NearDoc, Rank, ShingleCache, ShingleSet};
 use newsmill::pipeline::near::{NearError, NearIndex};
@@ -97,6 +97,12 @@ impl<S: NearStore> NearStore for Counting<S> {
         self.screened += c.len() as u64;
         Ok(c)
     }
+    fn find(&mut self, id: &str) -> Result<Option<IndexedDoc>, S::Error> {
+        self.inner.find(id)
+    }
+    fn relations(&mut self, id: &str) -> Result<Relations, S::Error> {
+        self.inner.relations(id)
+    }
     fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, S::Error> {
         self.inner.members(head)
     }
@@ -116,6 +122,12 @@ impl NearStore for Mem {
         keep: &mut dyn FnMut(Hit) -> bool,
     ) -> Result<Vec<(IndexedDoc, Hit)>, NearError> {
         self.0.candidates(bands, keep).map_err(|e| match e {})
+    }
+    fn find(&mut self, id: &str) -> Result<Option<IndexedDoc>, NearError> {
+        self.0.find(id).map_err(|e| match e {})
+    }
+    fn relations(&mut self, id: &str) -> Result<Relations, NearError> {
+        self.0.relations(id).map_err(|e| match e {})
     }
     fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, NearError> {
         self.0.members(head).map_err(|e| match e {})
@@ -143,6 +155,12 @@ impl NearStore for Disk {
         keep: &mut dyn FnMut(Hit) -> bool,
     ) -> Result<Vec<(IndexedDoc, Hit)>, NearError> {
         Ok(self.0.candidates(bands, keep)?)
+    }
+    fn find(&mut self, id: &str) -> Result<Option<IndexedDoc>, NearError> {
+        Ok(self.0.find(id)?)
+    }
+    fn relations(&mut self, id: &str) -> Result<Relations, NearError> {
+        Ok(self.0.relations(id)?)
     }
     fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, NearError> {
         Ok(self.0.members(head)?)
@@ -351,14 +369,18 @@ fn checkpoint(dir: &std::path::Path, at: usize, took: Meter) {
 }
 
 /// Where article `i` ended in the on-disk index (article number = record number).
-fn disk_oracle(store: &mut NearIndex) -> impl FnMut(usize) -> (Option<usize>, bool) + '_ {
+fn disk_oracle(
+    store: &mut NearIndex,
+) -> impl FnMut(usize) -> (Option<usize>, bool, Vec<usize>) + '_ {
     |i| {
         let doc = u32::try_from(i).expect("doc");
         let Some(d) = store.record(doc).expect("record") else {
-            return (None, false);
+            return (None, false, Vec::new());
         };
         let others = d.cluster != doc || !store.others(doc).expect("members").is_empty();
-        (Some(d.cluster as usize), others)
+        let (contains, _) = store.backend().relations(doc).expect("relations");
+        let contains = contains.into_iter().map(|c| c as usize).collect();
+        (Some(d.cluster as usize), others, contains)
     }
 }
 

@@ -478,6 +478,15 @@ pub struct NearLink {
     /// Why this record is in `near_duplicate_of`'s cluster (`null` for the canonical record).
     #[serde(default)]
     pub link_reason: Option<LinkReason>,
+    /// For a digest (a text quoting several different stories): ids of the records it quotes,
+    /// sorted. Each is linked by containment (`link_reason` `containment`) without joining this
+    /// record's cluster, so the stories of one digest stay apart. Omitted when empty (any
+    /// record that is not a digest).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contains: Vec<String>,
+    /// Ids of the digests that quote this record (sorted; see `contains`); omitted when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contained_in: Vec<String>,
 }
 
 /// Why a record was linked to its cluster's canonical record.
@@ -503,7 +512,7 @@ pub const SCHEMA_VERSION: u32 = 2;
 /// JSON Lines, one record per line, UTF-8. Every field of [`Article`] appears at the top level
 /// (`url`, `canonical_url`, `source_id`, `title`, `text`, `blocks`, `published_at`, …), plus the
 /// fields below; the [`NearLink`] fields (`cluster_id`, `near_duplicate_of`, `similarity`,
-/// `containment`, `link_reason`) come last. The README lists every field with an example.
+/// `containment`, `link_reason`, `contains`, `contained_in`) come last. The README lists every field with an example.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CorpusRecord {
     /// [`SCHEMA_VERSION`] at the time of writing.
@@ -524,7 +533,7 @@ pub struct CorpusRecord {
     /// Other URLs (any source) where exactly the same text was seen, in the order seen.
     pub also_seen_at: Vec<Sighting>,
     /// Near-duplicate cluster: `cluster_id`, `near_duplicate_of`, `similarity`, `containment`,
-    /// `link_reason`.
+    /// `link_reason`; digest relation: `contains`, `contained_in`.
     #[serde(flatten)]
     pub near: NearLink,
 }

@@ -391,3 +391,66 @@ async fn demo_republished_story_is_linked_live_and_after_reprocess() {
     assert_eq!(snapshot(&normalized), before);
     stop.cancel();
 }
+
+/// Cluster, `contains` and `contained_in` of a record.
+type Related = (Option<String>, Vec<String>, Vec<String>);
+
+/// [`Related`] per id as written in the corpus at `dir`.
+fn relations_in(dir: &Path) -> BTreeMap<String, Related> {
+    let c = Corpus::open(dir).unwrap();
+    c.records()
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            (
+                r.id,
+                (r.near.cluster_id, r.near.contains, r.near.contained_in),
+            )
+        })
+        .collect()
+}
+
+/// Issue 14: a digest of two stories is related to both (`contains` / `contained_in` in the
+/// written records) and merges neither, whatever the order, including the order where the
+/// digest first joins one story's cluster and is split off when the second story arrives
+/// after both were flushed (a durable record's links rewritten).
+#[test]
+fn a_digest_relates_to_both_stories_in_the_corpus_in_any_order() {
+    let words = |p: &str, n: usize| {
+        (0..n)
+            .map(|i| format!("{p}{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let (a, b) = (words("alpha", 90), words("beta", 80));
+    let recs = vec![
+        record(&a),
+        record(&format!("{a} {b} {}", words("gamma", 20))),
+        record(&words("alpha", 40)),
+        record(&b),
+    ];
+    let (ia, id, ie, ib) = (&recs[0].id, &recs[1].id, &recs[2].id, &recs[3].id);
+    let base = tempfile::tempdir().unwrap();
+    let mut reversed = recs.clone();
+    reversed.reverse();
+    for (name, order) in [("a-d-e-b", recs.clone()), ("b-e-d-a", reversed)] {
+        let dir = base.path().join(name);
+        ingest(&dir, &order);
+        let got = relations_in(&dir.join("normalized"));
+        assert_eq!(got[id].1, {
+            let mut v = vec![ia.clone(), ib.clone(), ie.clone()];
+            v.sort();
+            v
+        });
+        assert_eq!(got[id].0.as_ref(), Some(id), "{name}: the digest is alone");
+        for s in [ia, ib, ie] {
+            assert_eq!(
+                got[s].2,
+                std::slice::from_ref(id),
+                "{name}: {s} is in the digest"
+            );
+        }
+        assert_ne!(got[ia].0, got[ib].0, "{name}: the two stories stay apart");
+        assert_eq!(got[ie].0, got[ia].0, "{name}: the excerpt joins its story");
+    }
+}

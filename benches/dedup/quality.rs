@@ -1,5 +1,6 @@
 //! What the dedup bench checks besides speed: on the synthetic corpus, whether copies join
-//! their original's cluster, whether digests join every story they quote, and whether daily
+//! their original's cluster, whether digests are linked to every story they quote without
+//! merging those stories, and whether daily
 //! template notes stay apart; and the `--dump` of the texts for the datasketch comparison.
 
 use std::io::Write;
@@ -8,22 +9,29 @@ use newsmill::dedup::MemStore;
 
 use crate::synth::{self, Kind, Language, article};
 
-/// Where an article ended: the article number of its cluster's canonical record, and whether
-/// the cluster has other members.
-pub type Oracle<'a> = dyn FnMut(usize) -> (Option<usize>, bool) + 'a;
+/// Where an article ended: the article number of its cluster's canonical record, whether the
+/// cluster has other members, and the article numbers it contains as a digest.
+pub type Oracle<'a> = dyn FnMut(usize) -> (Option<usize>, bool, Vec<usize>) + 'a;
+
+/// Article number of a synthetic id.
+pub fn number(id: &str) -> Option<usize> {
+    id.get(1..).and_then(|n| n.parse().ok())
+}
 
 /// [`Oracle`] over a [`MemStore`] filled with articles in number order.
-pub fn mem_oracle(store: &MemStore) -> impl FnMut(usize) -> (Option<usize>, bool) + '_ {
+pub fn mem_oracle(store: &MemStore) -> impl FnMut(usize) -> (Option<usize>, bool, Vec<usize>) + '_ {
     |i| {
         let id = synth::id(i);
         let head = store.cluster_of(&id).map(str::to_owned);
         let alone = head.as_deref() == Some(id.as_str()) && store.members_len(&id) <= 1;
-        let head = head.and_then(|h| h.get(1..).and_then(|n| n.parse().ok()));
-        (head, !alone)
+        let contains = store.relations_of(&id).contains;
+        let contains = contains.iter().filter_map(|c| number(c)).collect();
+        (head.as_deref().and_then(number), !alone, contains)
     }
 }
 
-/// Prints the share of copies and digest–story pairs in their original's cluster, and of
+/// Prints the share of copies in their original's cluster, of digest–story pairs linked (one
+/// cluster, or the digest relation), of stories of one digest merged into one cluster, and of
 /// template notes linked to anything.
 pub fn report(cluster: &mut Oracle<'_>, n: usize) {
     let mut same = |a: usize, b: usize| {
@@ -31,6 +39,8 @@ pub fn report(cluster: &mut Oracle<'_>, n: usize) {
         ca.is_some() && ca == cb
     };
     let (mut copies, mut copies_in, mut quoted, mut quoted_in) = (0u64, 0u64, 0u64, 0u64);
+    let (mut co, mut co_merged) = (0u64, 0u64);
+    let mut digests = Vec::new();
     let mut notes = Vec::new();
     for i in 0..n {
         match synth::kind(i) {
@@ -44,16 +54,26 @@ pub fn report(cluster: &mut Oracle<'_>, n: usize) {
                 }
             }
             Kind::Digest(bases) => {
-                for b in bases {
-                    quoted += 1;
-                    let joined = same(i, b);
-                    quoted_in += u64::from(joined);
-                    if !joined && quoted - quoted_in <= 3 {
-                        println!("   digest {i} not in the cluster of the story {b} it quotes");
+                for (k, &b) in bases.iter().enumerate() {
+                    for &c in &bases[k + 1..] {
+                        co += 1;
+                        co_merged += u64::from(same(b, c));
                     }
                 }
+                digests.push((i, bases));
             }
             Kind::Template(_) => notes.push(i),
+        }
+    }
+    for (i, bases) in digests {
+        let (head, _, contains) = cluster(i);
+        for b in bases {
+            quoted += 1;
+            let linked = contains.contains(&b) || (head.is_some() && head == cluster(b).0);
+            quoted_in += u64::from(linked);
+            if !linked && quoted - quoted_in <= 3 {
+                println!("   digest {i} not linked to the story {b} it quotes");
+            }
         }
     }
     let notes_linked = notes.iter().filter(|&&i| cluster(i).1).count() as u64;
@@ -61,7 +81,8 @@ pub fn report(cluster: &mut Oracle<'_>, n: usize) {
     let pct = |a: u64, b: u64| 100.0 * a as f64 / b.max(1) as f64;
     println!(
         "   quality: copies in their original's cluster {copies_in}/{copies} ({:.2} %); \
-         digest–quoted story pairs in one cluster {quoted_in}/{quoted} ({:.2} %); \
+         digest–quoted story pairs linked {quoted_in}/{quoted} ({:.2} %); \
+         stories of one digest merged {co_merged}/{co}; \
          template notes linked to anything {notes_linked}/{notes} ({:.2} %)",
         pct(copies_in, copies),
         pct(quoted_in, quoted),

@@ -45,7 +45,7 @@ pub mod run;
 use std::collections::HashMap;
 
 use super::bands::BandTable;
-use super::link::{Hit, NearStore, Plan};
+use super::link::{Hit, NearStore, Plan, Relations};
 use super::minhash::MIN_BAND_MATCHES;
 use super::rank::IndexedDoc;
 
@@ -77,6 +77,9 @@ pub fn id_digest<'a>(ids: impl IntoIterator<Item = &'a str>) -> u64 {
     ids.into_iter()
         .fold(0u64, |acc, id| acc.wrapping_add(id_hash(id)))
 }
+
+/// The id → record number cache of the plan in progress is emptied past this many entries.
+const RESOLVED_MAX: usize = 1 << 20;
 
 /// Bytes per record in `near_size`: shingle count (u16 LE), publication minute (i32 LE).
 const SIZE_ENTRY: usize = 6;
@@ -115,7 +118,8 @@ pub struct DiskStore<B> {
     tail_start: u32,
     next_doc: u32,
     digest: u64,
-    /// Record numbers of the ids named by the plan in progress (cleared at every lookup).
+    /// Record numbers of the ids named by the plan in progress (a cache: emptied after each
+    /// add and when it grows past [`RESOLVED_MAX`]).
     resolved: HashMap<String, u32>,
     /// Shingle count of every record (saturating at `u16::MAX`), by record number: what the
     /// candidate screen needs besides the shared keys, so a candidate costs no row read.
@@ -338,7 +342,10 @@ impl<B: NearBackend> NearStore for DiskStore<B> {
         bands: &[u32],
         keep: &mut dyn FnMut(Hit) -> bool,
     ) -> Result<Vec<(IndexedDoc, Hit)>, B::Error> {
-        self.resolved.clear();
+        // Record numbers never change, so the map is only a cache for the plan in progress.
+        if self.resolved.len() > RESOLVED_MAX {
+            self.resolved.clear();
+        }
         let mut found = self.postings(bands)?;
         found.sort_unstable();
         let mut kept = Vec::new();
@@ -371,6 +378,38 @@ impl<B: NearBackend> NearStore for DiskStore<B> {
         Ok(kept)
     }
 
+    fn find(&mut self, id: &str) -> Result<Option<IndexedDoc>, B::Error> {
+        let Some(&doc) = self.resolved.get(id) else {
+            return Ok(None);
+        };
+        match self.backend.record(doc)? {
+            Some(d) => self.indexed(d),
+            None => Ok(None),
+        }
+    }
+
+    fn relations(&mut self, id: &str) -> Result<Relations, B::Error> {
+        let Some(&doc) = self.resolved.get(id) else {
+            return Ok(Relations::default());
+        };
+        let (contains, within) = self.backend.relations(doc)?;
+        let mut ids = |docs: Vec<u32>| -> Result<Vec<String>, B::Error> {
+            let mut out = Vec::with_capacity(docs.len());
+            for d in docs {
+                if let Some(r) = self.backend.record(d)? {
+                    self.resolved.insert(r.info.id().to_owned(), d);
+                    out.push(r.info.rank.id);
+                }
+            }
+            out.sort();
+            Ok(out)
+        };
+        Ok(Relations {
+            contains: ids(contains)?,
+            contained_in: ids(within)?,
+        })
+    }
+
     fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, B::Error> {
         let Some(&h) = self.resolved.get(head) else {
             return Ok(Vec::new());
@@ -401,6 +440,16 @@ impl<B: NearBackend> NearStore for DiskStore<B> {
         for (from, to) in &plan.relabel {
             if let (Some(&f), Some(&t)) = (self.resolved.get(from), self.resolved.get(to)) {
                 self.backend.move_cluster(f, t)?;
+            }
+        }
+        for (id, to) in &plan.moves {
+            if let (Some(&m), Some(&t)) = (self.resolved.get(id), self.resolved.get(to)) {
+                self.backend.set_cluster(m, t)?;
+            }
+        }
+        for (d, s) in &plan.relate {
+            if let (Some(&d), Some(&s)) = (self.resolved.get(d), self.resolved.get(s)) {
+                self.backend.put_relation(d, s)?;
             }
         }
         for &key in &plan.bands {

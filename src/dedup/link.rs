@@ -7,100 +7,27 @@
 //! # Clusters
 //! Records are linked when their exact similarity passes [`Thresholds::reason`] (Jaccard or
 //! containment, facts that agree, stronger evidence across the date window); a cluster is a
-//! connected component of links. Every pair is examined when the later of the two is added,
+//! connected component of links, except the containment links of a digest, which relate it to
+//! the stories it quotes without merging them (`super::digest`). Every pair is examined when the later of the two is added,
 //! LSH collisions and verification are symmetric, and the canonical record is the minimum of a
 //! total order ([`Rank`]), so the clusters do not depend on the order records arrive in (up to
 //! the [`MAX_VERIFY`] cap, never reached by real agency copy).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::model::{LinkReason, NearLink};
 
+use super::digest::{self, Edge, Outcome};
 use super::rank::{DocInfo, IndexedDoc, NearDoc, Rank};
+use super::regroup;
 pub use super::screen::{Hit, SCREEN_RISK};
 use super::shingle::{ShingleSet, Similarity, similarity};
+pub use super::thresholds::Thresholds;
 
 /// At most this many screened candidates are verified per new record (most shared minima first).
 pub const MAX_VERIFY: usize = 256;
-
-/// When two records are the same story.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Thresholds {
-    /// Link when Jaccard is at least this …
-    pub jaccard: f64,
-    /// … or when containment is at least this …
-    pub containment: f64,
-    /// … and the smaller text has at least this many shingles (a one-line text is "contained"
-    /// in too many others to mean anything);
-    pub min_shingles: usize,
-    /// … and at most this share of the facts differ ([`Similarity::facts_differing`] over
-    /// [`Similarity::facts_smaller`]): daily notes built from one template are different news.
-    pub max_fact_share: f64,
-    /// Records published further apart than this need the stronger `far_*` evidence, and must
-    /// not differ in a single fact.
-    pub date_window: Duration,
-    /// Jaccard needed across `date_window`.
-    pub far_jaccard: f64,
-    /// Containment needed across `date_window`.
-    pub far_containment: f64,
-}
-
-impl Thresholds {
-    /// Jaccard and containment were chosen on `fixtures/dedup/pairs.jsonl`: its positives have
-    /// containment ≥ 0.79 (Jaccard ≥ 0.34), its negatives Jaccard ≤ 0.17 and containment ≤ 0.32,
-    /// so both thresholds sit in the gap. Containment is placed nearer the positives because a
-    /// false link (two stories merged) costs analysts more than a missed one; Jaccard 0.5 also
-    /// links two long copies edited on both sides, where neither contains most of the other.
-    /// The fact share and the far thresholds were chosen on `fixtures/dedup/realworld/` (its
-    /// README gives the margins): template notes of different days differ in half or more of
-    /// their facts, updated stories in a fifth or less.
-    pub const DEFAULT: Self = Self {
-        jaccard: 0.5,
-        containment: 0.7,
-        min_shingles: 20,
-        max_fact_share: 0.34,
-        date_window: Duration::from_secs(3 * 86_400),
-        far_jaccard: 0.8,
-        far_containment: 0.9,
-    };
-
-    /// Why a verified pair published `gap` apart (`None`: a date is unknown) is linked, or
-    /// `None` when it is not.
-    pub fn reason(&self, s: &Similarity, gap: Option<Duration>) -> Option<LinkReason> {
-        let far = gap.is_some_and(|g| g > self.date_window);
-        let (jaccard, containment, share) = if far {
-            (self.far_jaccard, self.far_containment, 0.0)
-        } else {
-            (self.jaccard, self.containment, self.max_fact_share)
-        };
-        if s.facts_differing as f64 > share * s.facts_smaller as f64 {
-            return None;
-        }
-        if s.jaccard >= jaccard {
-            Some(LinkReason::Jaccard)
-        } else if s.smaller >= self.min_shingles && s.containment >= containment {
-            Some(LinkReason::Containment)
-        } else {
-            None
-        }
-    }
-
-    /// A text naming the thresholds, stored with the index so a change forces a rebuild.
-    pub fn fingerprint(&self) -> String {
-        format!(
-            "j{}-c{}-m{}-f{}-w{}-fj{}-fc{}",
-            self.jaccard,
-            self.containment,
-            self.min_shingles,
-            self.max_fact_share,
-            self.date_window.as_secs(),
-            self.far_jaccard,
-            self.far_containment
-        )
-    }
-}
 
 /// How far apart two records were published (`None` when either date is unknown).
 pub fn date_gap(a: &Rank, b: &Rank) -> Option<Duration> {
@@ -124,16 +51,38 @@ pub trait NearStore {
         bands: &[u32],
         keep: &mut dyn FnMut(Hit) -> bool,
     ) -> Result<Vec<(IndexedDoc, Hit)>, Self::Error>;
+    /// The stored record `id` with its cluster (`None` when unknown). Only ids the store has
+    /// returned for the plan in progress are asked for.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn find(&mut self, id: &str) -> Result<Option<IndexedDoc>, Self::Error>;
     /// Every stored record of the cluster whose canonical record is `head`.
     ///
     /// # Errors
     /// Storage failures.
     fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, Self::Error>;
-    /// Stores the new record and moves merged clusters, atomically.
+    /// The digest relation of a stored record: the records it contains (when it is a digest)
+    /// and the digests containing it, ids sorted.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn relations(&mut self, id: &str) -> Result<Relations, Self::Error>;
+    /// Stores the new record, moves merged and split clusters and adds the digest relations,
+    /// atomically.
     ///
     /// # Errors
     /// Storage failures; nothing of the plan is stored then.
     fn apply(&mut self, plan: &Plan) -> Result<(), Self::Error>;
+}
+
+/// A record's side of the digest relation (see [`super::digest`]), ids sorted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Relations {
+    /// Records this digest contains (empty unless it is a digest).
+    pub contains: Vec<String>,
+    /// Digests containing this record.
+    pub contained_in: Vec<String>,
 }
 
 /// Shingle sets of stored records (recomputed from their text, usually through a cache).
@@ -158,7 +107,13 @@ pub struct Plan {
     pub cluster: String,
     /// Clusters merged into `cluster`: every member of `from` moves to `to`.
     pub relabel: Vec<(String, String)>,
-    /// New links: the new record's first, then every stored record whose canonical record changed.
+    /// Single records moved to another cluster (a cluster split because one of its records
+    /// became a digest), `(record, new canonical record)`, after `relabel`.
+    pub moves: Vec<(String, String)>,
+    /// New digest relations `(digest, record it contains)`, sorted.
+    pub relate: Vec<(String, String)>,
+    /// New links: the new record's first, then, by id, every stored record whose canonical
+    /// record or digest relations changed.
     pub links: Vec<(String, NearLink)>,
 }
 
@@ -186,6 +141,7 @@ fn member_link(
         similarity: sim.map(|s| round(s.jaccard)),
         containment: sim.map(|s| round(s.containment)),
         link_reason: Some(reason.unwrap_or(LinkReason::Transitive)),
+        ..NearLink::default()
     }
 }
 
@@ -225,70 +181,140 @@ where
     T: ShingleSource,
     T::Error: From<S::Error>,
 {
-    let id = doc.info.id();
-    let verified = verify(store, source, doc, th)?;
-    let labels: BTreeSet<&str> = verified.iter().map(|(c, _)| c.cluster.as_str()).collect();
-    let mut members = Vec::new();
-    for label in &labels {
-        members.extend(store.members(label)?);
-    }
-    members.sort_by(|a, b| a.info.id().cmp(b.info.id()));
-    let head: Rank = members
-        .iter()
-        .map(|m| &m.info.rank)
-        .chain([&doc.info.rank])
-        .min()
-        .unwrap_or(&doc.info.rank)
-        .clone();
-    let mut links = Vec::with_capacity(1 + members.len());
-    if head.id == id {
-        links.push((id.to_owned(), head_link(id)));
-    } else {
-        let sim = match verified.iter().find(|(c, _)| c.info.id() == head.id) {
-            Some((_, s)) => Some(*s),
-            None => source
-                .shingles(&head.id)?
-                .map(|h| similarity(&doc.shingles, &h)),
-        };
-        let gap = date_gap(&doc.info.rank, &head);
-        links.push((id.to_owned(), member_link(&head, sim, gap, th)));
-    }
-    // Members whose canonical record changes: every cluster but the one `head` already led.
-    let moving: Vec<&IndexedDoc> = members.iter().filter(|m| m.cluster != head.id).collect();
-    let head_set = if head.id == id {
-        Some(doc.shingles.clone())
-    } else if moving.is_empty() {
-        None
-    } else {
-        source.shingles(&head.id)?
-    };
-    for m in moving {
-        let own = source.shingles(m.info.id())?;
-        let sim = own.zip(head_set.as_ref()).map(|(a, b)| similarity(&a, b));
-        let gap = date_gap(&m.info.rank, &head);
-        links.push((m.info.id().to_owned(), member_link(&head, sim, gap, th)));
-    }
-    let relabel = labels
-        .iter()
-        .filter(|l| **l != head.id)
-        .map(|l| ((*l).to_owned(), head.id.clone()))
-        .collect();
+    let edges = verify(store, source, doc, th)?;
+    let out = digest::relate(store, source, doc, &edges, th)?;
+    let grouped = regroup::regroup(store, source, doc, &out, th)?;
+    let head = grouped
+        .head
+        .clone()
+        .unwrap_or_else(|| doc.info.rank.clone());
+    let links = links(store, source, doc, &edges, &out, &grouped, th)?;
     Ok(Plan {
         insert: doc.info.clone(),
         bands: doc.bands.clone(),
         cluster: head.id,
-        relabel,
+        relabel: grouped.relabel,
+        moves: grouped.moves,
+        relate: out.relate,
         links,
     })
 }
 
-/// Candidates from the bands, screened, verified exactly; the linked ones with their similarity.
-fn verify<S, T>(
+/// A record's relations: the stored ones plus those `relate` adds, sorted.
+fn relations_with(mut rel: Relations, id: &str, relate: &[(String, String)]) -> Relations {
+    for (d, s) in relate {
+        if d == id {
+            rel.contains.push(s.clone());
+        }
+        if s == id {
+            rel.contained_in.push(d.clone());
+        }
+    }
+    for list in [&mut rel.contains, &mut rel.contained_in] {
+        list.sort();
+        list.dedup();
+    }
+    rel
+}
+
+/// The shingles of record `id`: the new record's own, or a stored one's from `source`.
+fn set_of<T: ShingleSource>(
+    source: &mut T,
+    doc: &NearDoc,
+    id: &str,
+) -> Result<Option<Arc<ShingleSet>>, T::Error> {
+    if id == doc.info.id() {
+        Ok(Some(doc.shingles.clone()))
+    } else {
+        source.shingles(id)
+    }
+}
+
+/// The link of a record to its canonical record `head`, with its relations (`doc`: the record
+/// being added, whose shingles the source does not have yet).
+fn full_link<T: ShingleSource>(
+    source: &mut T,
+    doc: &NearDoc,
+    own: (&Rank, Option<Arc<ShingleSet>>),
+    head: &Rank,
+    rel: Relations,
+    th: &Thresholds,
+) -> Result<NearLink, T::Error> {
+    let mut link = if head.id == own.0.id {
+        head_link(&head.id)
+    } else {
+        let head_set = set_of(source, doc, &head.id)?;
+        let sim = own.1.zip(head_set).map(|(a, b)| similarity(&a, &b));
+        member_link(head, sim, date_gap(own.0, head), th)
+    };
+    (link.contains, link.contained_in) = (rel.contains, rel.contained_in);
+    Ok(link)
+}
+
+/// The links a plan writes: the new record's, then (by id) every stored record whose canonical
+/// record or relations change.
+fn links<S, T>(
+    store: &mut S,
+    source: &mut T,
+    doc: &NearDoc,
+    edges: &[Edge],
+    out: &Outcome,
+    g: &regroup::Grouped,
+    th: &Thresholds,
+) -> Result<Vec<(String, NearLink)>, T::Error>
+where
+    S: NearStore,
+    T: ShingleSource,
+    T::Error: From<S::Error>,
+{
+    let id = doc.info.id();
+    let head = g.head.clone().unwrap_or_else(|| doc.info.rank.clone());
+    let rel = relations_with(Relations::default(), id, &out.relate);
+    let mut first = match edges.iter().find(|(c, _, _)| c.info.id() == head.id) {
+        Some((_, s, _)) if head.id != id => {
+            member_link(&head, Some(*s), date_gap(&doc.info.rank, &head), th)
+        }
+        _ => {
+            let own = (&doc.info.rank, Some(doc.shingles.clone()));
+            full_link(source, doc, own, &head, Relations::default(), th)?
+        }
+    };
+    (first.contains, first.contained_in) = (rel.contains, rel.contained_in);
+    let mut touched: BTreeMap<String, (Rank, Rank)> = g
+        .moved
+        .iter()
+        .map(|(m, h)| (m.info.id().to_owned(), (m.info.rank.clone(), h.clone())))
+        .collect();
+    for (d, s) in &out.relate {
+        for x in [d, s] {
+            if x == id || touched.contains_key(x) {
+                continue;
+            }
+            let Some(rec) = store.find(x)? else { continue };
+            let head = match store.find(&rec.cluster)? {
+                Some(h) => h.info.rank,
+                None => rec.info.rank.clone(),
+            };
+            touched.insert(x.clone(), (rec.info.rank, head));
+        }
+    }
+    let mut links = vec![(id.to_owned(), first)];
+    for (x, (rank, head)) in touched {
+        let rel = relations_with(store.relations(&x)?, &x, &out.relate);
+        let own = source.shingles(&x)?;
+        links.push((x, full_link(source, doc, (&rank, own), &head, rel, th)?));
+    }
+    Ok(links)
+}
+
+/// Candidates from the bands, screened, verified exactly; the linked ones with their similarity
+/// and why they link.
+pub(crate) fn verify<S, T>(
     store: &mut S,
     source: &mut T,
     doc: &NearDoc,
     th: &Thresholds,
-) -> Result<Vec<(IndexedDoc, Similarity)>, T::Error>
+) -> Result<Vec<Edge>, T::Error>
 where
     S: NearStore,
     T: ShingleSource,
@@ -314,11 +340,8 @@ where
             continue;
         };
         let sim = similarity(&doc.shingles, &theirs);
-        if th
-            .reason(&sim, date_gap(&doc.info.rank, &c.info.rank))
-            .is_some()
-        {
-            linked.push((c, sim));
+        if let Some(reason) = th.reason(&sim, date_gap(&doc.info.rank, &c.info.rank)) {
+            linked.push((c, sim, reason));
         }
     }
     Ok(linked)

@@ -11,7 +11,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use super::bands::BandTable;
-use super::link::{Hit, NearStore, Plan, ShingleSource};
+use super::link::{Hit, NearStore, Plan, Relations, ShingleSource};
 use super::minhash::MIN_BAND_MATCHES;
 use super::rank::{DocInfo, IndexedDoc};
 use super::shingle::ShingleSet;
@@ -36,6 +36,10 @@ pub struct MemStore {
     bands: BandTable,
     /// Members of clusters with more than one record (canonical record included).
     clusters: HashMap<u32, Vec<u32>>,
+    /// Digest → records it contains.
+    contains: HashMap<u32, Vec<u32>>,
+    /// Record → digests containing it.
+    contained_in: HashMap<u32, Vec<u32>>,
 }
 
 fn to_u32(n: usize) -> u32 {
@@ -150,10 +154,65 @@ impl MemStore {
                 .or_insert_with(|| vec![to])
                 .extend(members);
         }
+        for (id, to) in &plan.moves {
+            let (Some(&m), Some(&to)) = (self.ids.get(id), self.ids.get(to)) else {
+                continue;
+            };
+            self.set_cluster(m, to);
+            moved.push((m, to));
+        }
+        for (d, s) in &plan.relate {
+            let (Some(&d), Some(&s)) = (self.ids.get(d), self.ids.get(s)) else {
+                continue;
+            };
+            self.contains.entry(d).or_default().push(s);
+            self.contained_in.entry(s).or_default().push(d);
+        }
         Applied {
             doc,
             cluster,
             moved,
+        }
+    }
+
+    /// Moves one record to the cluster of canonical record `to`.
+    fn set_cluster(&mut self, m: u32, to: u32) {
+        let Some(&from) = self.cluster.get(m as usize) else {
+            return;
+        };
+        if let Some(list) = self.clusters.get_mut(&from) {
+            list.retain(|&x| x != m);
+            if list.len() <= 1 && list.first().is_none_or(|&x| x == from) {
+                self.clusters.remove(&from);
+            }
+        }
+        self.cluster[m as usize] = to;
+        if m != to {
+            let list = self.clusters.entry(to).or_insert_with(|| vec![to]);
+            if !list.contains(&m) {
+                list.push(m);
+            }
+        }
+    }
+
+    /// The digest relation of a stored record (ids sorted).
+    pub fn relations_of(&self, id: &str) -> Relations {
+        let Some(n) = self.ids.get(id) else {
+            return Relations::default();
+        };
+        let ids = |map: &HashMap<u32, Vec<u32>>| {
+            let mut v: Vec<String> = map
+                .get(n)
+                .into_iter()
+                .flatten()
+                .filter_map(|&d| self.docs.get(d as usize).map(|x| x.id().to_owned()))
+                .collect();
+            v.sort();
+            v
+        };
+        Relations {
+            contains: ids(&self.contains),
+            contained_in: ids(&self.contained_in),
         }
     }
 
@@ -202,6 +261,14 @@ impl NearStore for MemStore {
             .into_iter()
             .filter_map(|(n, hit)| Some((self.indexed(n)?, hit)))
             .collect())
+    }
+
+    fn find(&mut self, id: &str) -> Result<Option<IndexedDoc>, Infallible> {
+        Ok(self.ids.get(id).and_then(|&n| self.indexed(n)))
+    }
+
+    fn relations(&mut self, id: &str) -> Result<Relations, Infallible> {
+        Ok(self.relations_of(id))
     }
 
     fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, Infallible> {

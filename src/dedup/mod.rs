@@ -25,10 +25,15 @@
 //!    template stay apart that way. Linked clusters merge, and the cluster's canonical record
 //!    is the minimum [`Rank`] (earliest published, the agency's own copy, then source id, URL
 //!    length, id); each member says why it is linked (`link_reason`).
+//! 4. [`digest`]: a text that contains two unrelated records is a digest; its containment
+//!    links relate it to each story it quotes (`contains` / `contained_in`) without merging
+//!    clusters, so the stories of one digest stay apart ([`regroup`] splits a cluster whose
+//!    record turns out to be a digest when its second story arrives).
 //!
 //! # Parts
 //! - `mod.rs`: fingerprint, content hash and the exact [`Deduper`].
-//! - [`shingle`], [`minhash`], [`screen`], [`rank`], [`link`]: the near-duplicate algorithm.
+//! - [`shingle`], [`minhash`], [`screen`], [`rank`], [`thresholds`], [`link`], [`digest`],
+//!   [`regroup`]: the near-duplicate algorithm.
 //! - [`disk`]: the on-disk index the pipeline runs on (a merge tree of sorted runs of band
 //!   keys, with the newest records in memory; its tables are documented in [`disk::backend`]).
 //! - [`memstore`] (with [`bands`]): the in-memory index; [`cache`]: bounded shingle-set cache
@@ -36,13 +41,16 @@
 
 pub mod bands;
 pub mod cache;
+pub mod digest;
 pub mod disk;
 pub mod link;
 pub mod memstore;
 pub mod minhash;
 pub mod rank;
+pub mod regroup;
 pub mod screen;
 pub mod shingle;
+pub mod thresholds;
 
 use std::collections::HashMap;
 
@@ -52,7 +60,7 @@ use unicode_normalization::UnicodeNormalization;
 use crate::model::ContentHash;
 
 pub use cache::ShingleCache;
-pub use link::{NearStore, Plan, ShingleSource, Thresholds};
+pub use link::{NearStore, Plan, Relations, ShingleSource, Thresholds};
 pub use memstore::{Applied, MemStore, MemTexts};
 pub use rank::{DocInfo, IndexedDoc, NearDoc, Rank};
 pub use shingle::{ShingleSet, Similarity, similarity};

@@ -43,6 +43,9 @@ pub use shared::SharedLinker;
 
 /// Shingles held by the cache (8 bytes each: 32 MiB, about 10 000 typical articles).
 const CACHE_SHINGLES: usize = 4 << 20;
+/// Version of the cluster and digest relations (`dedup::digest`): indexes built before the
+/// relation existed merged the stories of a digest, so they are rebuilt.
+const RELATION: &str = "rel1";
 /// During a rebuild, index rows are committed every this many records.
 const REBUILD_BATCH: usize = 1000;
 
@@ -97,7 +100,7 @@ pub type NearIndex = DiskStore<NearDb>;
 /// change is noticed.
 fn params(thresholds: &Thresholds) -> String {
     format!(
-        "{}-k{SHINGLE_WORDS}-b{BANDS}x{ROWS}-m{MIN_BAND_MATCHES}-r{SCREEN_RISK}-s{MINHASH_SEED:x}",
+        "{}-k{SHINGLE_WORDS}-b{BANDS}x{ROWS}-m{MIN_BAND_MATCHES}-r{SCREEN_RISK}-s{MINHASH_SEED:x}-{RELATION}",
         thresholds.fingerprint()
     )
 }

@@ -70,6 +70,12 @@ CREATE TABLE IF NOT EXISTS near_size (
     first_doc  INTEGER PRIMARY KEY,
     sizes      BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS near_contains (
+    digest  INTEGER NOT NULL,
+    story   INTEGER NOT NULL,
+    PRIMARY KEY (digest, story)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS near_contains_story ON near_contains (story, digest);
 CREATE TABLE IF NOT EXISTS near_band (
     slot     INTEGER PRIMARY KEY,
     entries  BLOB NOT NULL
@@ -326,6 +332,41 @@ impl NearBackend for NearDb {
         Ok(())
     }
 
+    fn set_cluster(&mut self, doc: u32, cluster: u32) -> Result<(), StateError> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("UPDATE near_record SET cluster = ?2 WHERE doc = ?1")
+            .and_then(|mut s| s.execute([doc, cluster]))
+            .map(drop)
+            .map_err(q("moving record to another cluster"))
+    }
+
+    fn relations(&mut self, doc: u32) -> Result<(Vec<u32>, Vec<u32>), StateError> {
+        let list = |sql: &str| -> Result<Vec<u32>, StateError> {
+            let mut stmt = self
+                .conn
+                .prepare_cached(sql)
+                .map_err(q("preparing digest relation lookup"))?;
+            let rows = stmt
+                .query_map([doc], |r| r.get(0))
+                .map_err(q("reading digest relations"))?;
+            rows.collect::<rusqlite::Result<_>>()
+                .map_err(q("reading digest relations"))
+        };
+        let contains = list("SELECT story FROM near_contains WHERE digest = ?1 ORDER BY story")?;
+        let within = list("SELECT digest FROM near_contains WHERE story = ?1 ORDER BY digest")?;
+        Ok((contains, within))
+    }
+
+    fn put_relation(&mut self, digest: u32, story: u32) -> Result<(), StateError> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("INSERT OR IGNORE INTO near_contains (digest, story) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute([digest, story]))
+            .map(drop)
+            .map_err(q("storing digest relation"))
+    }
+
     fn tail(
         &mut self,
         from: u32,
@@ -480,7 +521,7 @@ impl NearBackend for NearDb {
         self.conn
             .execute_batch(
                 "DELETE FROM near_record; DELETE FROM near_tail; DELETE FROM near_run;
-                 DELETE FROM near_band; DELETE FROM near_size;",
+                 DELETE FROM near_band; DELETE FROM near_size; DELETE FROM near_contains;",
             )
             .map_err(q("clearing near-duplicate index"))
     }

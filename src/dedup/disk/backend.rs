@@ -15,6 +15,7 @@
 //! | `near_tail` | `doc`, `bands BLOB / BYTEA` (64 × u32 LE) | `doc` | band keys of records not yet in a run, so the in-memory tail can be rebuilt on open |
 //! | `near_size` | `first_doc INTEGER / BIGINT`, `sizes BLOB / BYTEA` (per record: shingle count u16 LE, saturating; publication minute since the epoch i32 LE, `i32::MIN` unknown) | `first_doc` | what the candidate screen needs of the records `first_doc..` written with one level-0 run, read whole on open: the screen runs on them without reading a row |
 //! | `near_run` | `run INTEGER / BIGINT`, `level INTEGER`, `first_doc`, `end_doc`, `bits INTEGER`, `postings INTEGER / BIGINT`, `filter BLOB / BYTEA` | `run` | one immutable sorted run of postings covering records `first_doc..end_doc`, cut into `2^bits` buckets by the top bits of the key, with the Bloom filter of its keys (`super::filter`) |
+//! | `near_contains` | `digest INTEGER / BIGINT`, `story INTEGER / BIGINT` (`WITHOUT ROWID` in SQLite), index `near_contains_story (story, digest)` | `(digest, story)` | the digest relation (`dedup::digest`): record `digest` quotes record `story` without sharing its cluster |
 //! | `near_band` | `slot INTEGER / BIGINT` (= `run · 2³² + bucket`), `entries BLOB / BYTEA` | `slot` | one bucket of a run: postings sorted by (key, doc), each `key u32 LE, doc u32 LE` |
 //!
 //! A candidate lookup reads, for each run, the bucket of each band key the run's filter may
@@ -101,6 +102,22 @@ pub trait NearBackend {
     /// # Errors
     /// Storage failures.
     fn move_cluster(&mut self, from: u32, to: u32) -> Result<(), Self::Error>;
+    /// Moves one record to cluster `cluster` (a cluster split by a new digest).
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn set_cluster(&mut self, doc: u32, cluster: u32) -> Result<(), Self::Error>;
+    /// The digest relation of `doc`: the records it contains and the digests containing it
+    /// (`near_contains`), each in record order.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn relations(&mut self, doc: u32) -> Result<(Vec<u32>, Vec<u32>), Self::Error>;
+    /// Records that `digest` contains `story` (`near_contains`; storing it twice is no error).
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn put_relation(&mut self, digest: u32, story: u32) -> Result<(), Self::Error>;
     /// Band keys, shingle count and publication time (µs) of every record numbered `from` or
     /// more in `near_tail`, in record order.
     ///
@@ -159,7 +176,7 @@ pub trait NearBackend {
     /// # Errors
     /// Storage failures.
     fn delete_run(&mut self, run: u32) -> Result<(), Self::Error>;
-    /// Deletes every record, run and bucket (`near_meta` is kept).
+    /// Deletes every record, relation, run and bucket (`near_meta` is kept).
     ///
     /// # Errors
     /// Storage failures.

@@ -155,6 +155,18 @@ CREATE INDEX record_updates_record ON record_updates (record_id);
 CREATE INDEX content_hashes_record ON content_hashes (record_id);
 ",
     },
+    Migration {
+        version: 5,
+        description: "digest relation of the shared near-duplicate index",
+        sql: "
+CREATE TABLE near_contains (
+    digest  BIGINT NOT NULL,
+    story   BIGINT NOT NULL,
+    PRIMARY KEY (digest, story)
+);
+CREATE INDEX near_contains_story ON near_contains (story, digest);
+",
+    },
 ];
 
 /// The schema version this binary reads and writes.

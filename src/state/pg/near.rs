@@ -8,6 +8,7 @@
 //! | `near_meta` | `key TEXT`, `value TEXT` | the parameters the index was built with |
 //! | `near_record` | `doc BIGINT`, `id TEXT UNIQUE`, `cluster BIGINT`, `published BIGINT NULL` (µs), `republished BOOLEAN`, `source TEXT`, `url_len INTEGER`, `shingles INTEGER`, `signature BYTEA` (64 × u16 LE), `worker_id TEXT`, `text TEXT` | one row per record: rank, screen data, cluster (`doc` of its canonical record), the worker that owns it, and its text (what another worker verifies a candidate against, durable or not in the owner's folder) |
 //! | `near_band` | `key INTEGER` (the u32 band key's bits), `doc BIGINT` | one row per posting; the primary key `(key, doc)` is the lookup |
+//! | `near_contains` | `digest BIGINT`, `story BIGINT` (schema version 5) | the digest relation (`dedup::digest`): record `digest` quotes record `story` without sharing its cluster |
 //!
 //! # Why not `DiskStore` over a PostgreSQL `NearBackend`
 //! `dedup::disk::DiskStore` keeps the tail, run filters and sizes in memory: a cache of an
@@ -28,7 +29,7 @@ use std::sync::Arc;
 
 use postgres::Row;
 
-use crate::dedup::link::{Hit, NearStore, Plan};
+use crate::dedup::link::{Hit, NearStore, Plan, Relations};
 use crate::dedup::minhash::{CompactSignature, MIN_BAND_MATCHES};
 use crate::dedup::{DocInfo, IndexedDoc, Rank};
 use crate::model::NearLink;
@@ -206,6 +207,53 @@ impl PgNearIndex {
     }
 }
 
+impl PgNearIndex {
+    /// Ids of the records `sql` selects for record number `doc`, sorted.
+    fn ids(&mut self, sql: &str, doc: i64) -> Result<Vec<String>, PgError> {
+        let rows = self
+            .db
+            .client()
+            .query(sql, &[&doc])
+            .map_err(q("reading digest relations"))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let (id, d): (String, i64) = (row.get(0), row.get(1));
+            self.resolved.insert(id.clone(), d);
+            out.push(id);
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Stores the plan's single-record moves and digest relations.
+    fn apply_relations(&mut self, plan: &Plan) -> Result<(), PgError> {
+        for (id, to) in &plan.moves {
+            if let (Some(m), Some(t)) = (self.doc_of(id)?, self.doc_of(to)?) {
+                self.db
+                    .client()
+                    .execute(
+                        "UPDATE near_record SET cluster = $2 WHERE doc = $1",
+                        &[&m, &t],
+                    )
+                    .map_err(q("moving a record to another cluster"))?;
+            }
+        }
+        for (d, s) in &plan.relate {
+            if let (Some(d), Some(s)) = (self.doc_of(d)?, self.doc_of(s)?) {
+                self.db
+                    .client()
+                    .execute(
+                        "INSERT INTO near_contains (digest, story) VALUES ($1, $2)
+                         ON CONFLICT DO NOTHING",
+                        &[&d, &s],
+                    )
+                    .map_err(q("storing a digest relation"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Drop for PgNearIndex {
     fn drop(&mut self) {
         self.rollback();
@@ -252,6 +300,42 @@ impl NearStore for PgNearIndex {
             }
         }
         Ok(kept)
+    }
+
+    fn find(&mut self, id: &str) -> Result<Option<IndexedDoc>, PgError> {
+        let row = self
+            .db
+            .client()
+            .query_opt(
+                &format!(
+                    "SELECT {COLUMNS} FROM near_record r JOIN near_record h ON h.doc = r.cluster
+                     WHERE r.id = $1"
+                ),
+                &[&id],
+            )
+            .map_err(q("reading a near-duplicate record"))?;
+        let Some(row) = row else { return Ok(None) };
+        let (doc, found) = read(&row).map_err(q("reading a near-duplicate record"))?;
+        self.resolved.insert(found.info.id().to_owned(), doc);
+        Ok(Some(found))
+    }
+
+    fn relations(&mut self, id: &str) -> Result<Relations, PgError> {
+        let Some(doc) = self.doc_of(id)? else {
+            return Ok(Relations::default());
+        };
+        Ok(Relations {
+            contains: self.ids(
+                "SELECT r.id, r.doc FROM near_contains c JOIN near_record r ON r.doc = c.story
+                 WHERE c.digest = $1",
+                doc,
+            )?,
+            contained_in: self.ids(
+                "SELECT r.id, r.doc FROM near_contains c JOIN near_record r ON r.doc = c.digest
+                 WHERE c.story = $1",
+                doc,
+            )?,
+        })
     }
 
     fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, PgError> {
@@ -327,8 +411,9 @@ impl NearStore for PgNearIndex {
             "UPDATE near_record SET cluster = $2 WHERE doc = $1 AND cluster <> $2",
             &[&doc, &head],
         )
-        .map(drop)
-        .map_err(q("placing a record in its cluster"))
+        .map_err(q("placing a record in its cluster"))?;
+        drop(c);
+        self.apply_relations(plan)
     }
 }
 
