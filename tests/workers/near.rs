@@ -327,3 +327,29 @@ fn folder_ids(dir: &Path) -> Vec<String> {
     ids.sort();
     ids
 }
+
+/// A worker whose near-duplicate parameters (`[dedup] date_window` here) differ from those the
+/// shared index was built with refuses to start, exit 2, rather than mix two kinds of clusters.
+#[test]
+fn issue12_a_worker_with_other_near_duplicate_parameters_is_refused() {
+    let Some(db) = Schema::new("workers_issue12_near_params") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let url = db.conninfo();
+    let cfg = config(d, "params", true, &[]);
+    let c = cfg.to_str().unwrap();
+    let (code, _, err) = newsmill(d, &url, &["migrate", "-c", c]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = newsmill(d, &url, &["worker", "-c", c, "--once", "--id", "a"]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&cfg).unwrap() + "[dedup]\ndate_window = \"10d\"\n";
+    std::fs::write(&cfg, text).unwrap();
+    let (code, _, err) = newsmill(d, &url, &["worker", "-c", c, "--once", "--id", "b"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("shared near-duplicate index was built with parameters"),
+        "{err}"
+    );
+}

@@ -8,8 +8,8 @@
 
 use crate::html::Element;
 
-use super::dom::{F_ARTICLE_BODY, F_BOILERPLATE, Tag};
-use super::names::{MAYBE, NEGATIVE, Names, POSITIVE, UNLIKELY};
+use super::dom::{F_ARTICLE_BODY, F_BOILERPLATE, F_LEAD, Tag};
+use super::names::{LEAD, MAYBE, NEGATIVE, Names, POSITIVE, UNLIKELY};
 
 /// Class/id word lists, compiled once per extractor.
 pub(super) struct Patterns {
@@ -50,6 +50,9 @@ impl Patterns {
             }
             if neg {
                 flags |= F_BOILERPLATE;
+            }
+            if m & LEAD != 0 {
+                flags |= F_LEAD;
             }
         }
         match el.attr("itemprop") {

@@ -68,6 +68,8 @@ pub(super) const F_BOILERPLATE: u8 = 4;
 /// chosen root. Cleaning never removes these: the root was widened around that container, so
 /// removing it (or a wrapper of it) would throw away the text that won.
 pub(super) const F_KEEP: u8 = 8;
+/// Bit set in [`Node::flags`]: class/id names a lead or standfirst (see `extract_lead`).
+pub(super) const F_LEAD: u8 = 16;
 
 /// One element or text node of the arena.
 #[derive(Debug, Clone)]
@@ -75,6 +77,9 @@ pub(super) struct Node<'a> {
     pub tag: Tag,
     /// Text content for `Tag::Text`, empty otherwise.
     pub text: &'a str,
+    /// The element's `class` attribute as written (empty when none): repeated parts of one
+    /// layout (an article split into several same-class sections) share it.
+    pub class: &'a str,
     /// Arena index of the parent (`u32::MAX` for the root).
     pub parent: u32,
     /// One past the last index of this node's subtree.
@@ -150,12 +155,13 @@ pub(super) fn build<'a>(
                 nodes.push(text);
             }
             NodeKind::Element(_) => {
-                let admitted = doc
-                    .element(node)
-                    .and_then(|el| admit(&el, pats, strip_unlikely));
+                let el = doc.element(node);
+                let admitted = el.as_ref().and_then(|el| admit(el, pats, strip_unlikely));
                 if let Some((tag, weight, flags)) = admitted {
                     open.push(nodes.len() as u32);
-                    nodes.push(new_node(tag, "", parent, weight, flags));
+                    let mut n = new_node(tag, "", parent, weight, flags);
+                    n.class = el.and_then(|el| el.attr("class")).unwrap_or_default();
+                    nodes.push(n);
                     descend = doc.first_child(node).is_some();
                     if !descend {
                         close(&mut nodes, &mut open);
@@ -308,6 +314,7 @@ fn new_node<'a>(tag: Tag, text: &'a str, parent: u32, weight: i16, flags: u8) ->
     Node {
         tag,
         text,
+        class: "",
         parent,
         end: 0,
         weight,

@@ -5,7 +5,9 @@
 //! - blocks without any word character (`•`, `|`);
 //! - lines that open like boilerplate ("Read more", "Advertisement", "Image:");
 //! - byline, date and reading-time lines before the first real paragraph;
-//! - contact, follow and subscribe lines after the last real paragraph.
+//! - contact, follow and subscribe lines after the last real paragraph;
+//! - a heading after the last real paragraph that heads only a line or two (a contact or
+//!   "further information" box).
 
 use std::sync::LazyLock;
 
@@ -31,6 +33,10 @@ const SUBSTANTIAL_CHARS: u32 = 120;
 const MAX_SIGNOFF_CHARS: u32 = 300;
 /// A rates or quotes widget is at most this long (characters).
 const MAX_TICKER_CHARS: usize = 160;
+/// Most lines a box after the article holds under its heading…
+const MAX_TRAILING_BOX_BLOCKS: usize = 2;
+/// …and most characters in them.
+const MAX_TRAILING_BOX_CHARS: u32 = 160;
 /// A label announcing a link list ("Don't miss") is at most this many characters.
 const MAX_LABEL_CHARS: u32 = 50;
 
@@ -123,6 +129,7 @@ impl Filter {
         }
         if let Some(last) = raw.iter().rposition(substantial) {
             self.drop_signoff(&raw, &mut keep, last);
+            drop_trailing_box(&raw, &mut keep, last);
         }
         raw.into_iter()
             .zip(keep)
@@ -169,6 +176,28 @@ impl Filter {
             if b.chars <= MAX_SIGNOFF_CHARS && self.signoff.is_match(&fold_case(&b.text)) {
                 *k = false;
             }
+        }
+    }
+}
+
+/// A heading after the last real paragraph that introduces at most
+/// [`MAX_TRAILING_BOX_BLOCKS`] short lines (no list) heads a box after the article ("Further
+/// information", "Your press contact", "Comment"): the heading and its lines go. A heading
+/// followed by a list or by several lines is a last section of the article (ingredients, results)
+/// and stays.
+fn drop_trailing_box(raw: &[RawBlock], keep: &mut [bool], last: usize) {
+    let Some(head) = (last + 1..raw.len()).find(|&i| keep[i] && raw[i].kind == BlockKind::Heading)
+    else {
+        return;
+    };
+    let rest: Vec<usize> = (head + 1..raw.len()).filter(|&i| keep[i]).collect();
+    let chars: u32 = rest.iter().map(|&i| raw[i].chars).sum();
+    if rest.len() <= MAX_TRAILING_BOX_BLOCKS
+        && chars <= MAX_TRAILING_BOX_CHARS
+        && rest.iter().all(|&i| raw[i].kind != BlockKind::List)
+    {
+        for k in &mut keep[head..] {
+            *k = false;
         }
     }
 }

@@ -21,6 +21,9 @@ pub(super) const MAYBE: u8 = 8;
 
 /// Internal bit: the name may contain a hiding class token, see [`hides`].
 const MAY_HIDE: u8 = 16;
+/// Names of an article's lead or standfirst (`article-lead`, `teaser-text`, `intro`,
+/// `summary`): the paragraph between the headline and the body that sums the story up.
+pub(super) const LEAD: u8 = 32;
 
 /// Words matched anywhere in a name, with the lists they belong to.
 const ANYWHERE: &[(&str, u8)] = &[
@@ -106,6 +109,15 @@ const ANYWHERE: &[(&str, u8)] = &[
     ("agegate", UNLIKELY),
     ("pagination", UNLIKELY),
     ("pager", UNLIKELY),
+    ("intro", LEAD),
+    ("teaser", LEAD),
+    ("standfirst", LEAD),
+    ("subtitle", LEAD),
+    ("summary", LEAD),
+    ("excerpt", LEAD),
+    ("preface", LEAD),
+    ("desc", LEAD),
+    ("abstract", LEAD),
     ("hidden", MAY_HIDE),
     ("sr-only", MAY_HIDE),
 ];
@@ -113,6 +125,8 @@ const ANYWHERE: &[(&str, u8)] = &[
 /// Words that count only as whole tokens (no ASCII letter on either side).
 const WHOLE: &[(&str, u8)] = &[
     ("news", POSITIVE),
+    ("lead", LEAD),
+    ("dek", LEAD),
     ("ad", NEGATIVE | UNLIKELY),
     ("ads", NEGATIVE | UNLIKELY),
     ("nav", NEGATIVE | UNLIKELY),

@@ -113,11 +113,43 @@ pub(super) fn contains(nodes: &[Node<'_>], anc: u32, node: u32) -> bool {
 pub(super) fn top_candidate(nodes: &mut [Node<'_>]) -> u32 {
     let (best, top) = widened_candidate(nodes);
     let mut at = best;
+    let mut kept: Vec<(Tag, usize)> = Vec::new();
     while at != u32::MAX && at != top && contains(nodes, top, at) {
-        nodes[at as usize].flags |= F_KEEP;
-        at = nodes[at as usize].parent;
+        let n = &mut nodes[at as usize];
+        n.flags |= F_KEEP;
+        if n.weight < 0 && !n.class.is_empty() {
+            kept.push((n.tag, at as usize));
+        }
+        at = n.parent;
     }
+    keep_repeated_parts(nodes, top, &kept);
     top
+}
+
+/// Elements in and beside the root that repeat a kept element's tag and boilerplate-sounding class
+/// (an article cut into several `sidebar-grid__content` sections around ads) are parts of
+/// the same article: they are spared cleaning by name like the part that won.
+fn keep_repeated_parts(nodes: &mut [Node<'_>], top: u32, kept: &[(Tag, usize)]) {
+    if kept.is_empty() {
+        return;
+    }
+    let sigs: Vec<(Tag, &str)> = kept.iter().map(|&(tag, i)| (tag, nodes[i].class)).collect();
+    // The root's siblings too: `with_siblings` may add them as more roots.
+    let scope = match nodes[top as usize].parent {
+        u32::MAX => top,
+        p => p,
+    };
+    let range = scope as usize..nodes[scope as usize].end as usize;
+    let mut marks = Vec::new();
+    for i in range {
+        let n = &nodes[i];
+        if n.weight < 0 && n.flags & F_KEEP == 0 && sigs.contains(&(n.tag, n.class)) {
+            marks.push(i);
+        }
+    }
+    for i in marks {
+        nodes[i].flags |= F_KEEP;
+    }
 }
 
 /// The best-scoring container and the root it is widened to.

@@ -46,9 +46,45 @@ pub fn strip_site_name(title: &str, site_names: &[&str]) -> String {
 ///    (the title is "headline | site": what it repeats between separators is the headline,
 ///    not a logo or a section name; "Zoll" is no part of "Zoll online - …");
 /// 3. else an `h1` that `<title>`/`og:title`/`headline` confirm by containment;
-/// 4. else an `h2` that is all of `<title>` (a logo in the `h1`, the post title in an `h2`);
+/// 4. else an `h2` or JSON-LD `headline` that is all of `<title>` (a logo in the `h1`, the
+///    post title in an `h2`; two sources agreeing);
 /// 5. else `og:title`, `headline`, the first `h1`, `<title>`, site names stripped.
+///
+/// Last, an `og:title` that is the chosen headline cut short at a word boundary (the
+/// headline without its leading label, or without its closing clause) is the editor's own
+/// short form of it, and wins (see [`social_short_form`]).
 pub fn choose_title(scan: &PageScan, ld: &JsonLd, site_names: &[&str]) -> Option<String> {
+    let chosen = choose_visible_title(scan, ld, site_names)?;
+    let og = meta_first(&scan.metas, &["og:title"]).map(clean);
+    Some(
+        og.filter(|o| social_short_form(o, &chosen))
+            .unwrap_or(chosen),
+    )
+}
+
+/// Fewest words an `og:title` needs to replace the headline it shortens.
+const MIN_SHORT_FORM_WORDS: usize = 3;
+
+/// Whether `short` is `headline` with a leading label ("Kicker: ") or a trailing clause cut
+/// off: it is all of the headline's beginning or end, it stops at word boundaries on the
+/// cut side, and it keeps at least [`MIN_SHORT_FORM_WORDS`] words. A metadata title that
+/// adds to the headline (a site name) or rewords it is not a short form.
+fn social_short_form(short: &str, headline: &str) -> bool {
+    if short.len() >= headline.len() || short.split_whitespace().count() < MIN_SHORT_FORM_WORDS {
+        return false;
+    }
+    let boundary = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+    if let Some(rest) = headline.strip_prefix(short) {
+        return boundary(rest.chars().next()) || boundary(short.chars().next_back());
+    }
+    if let Some(rest) = headline.strip_suffix(short) {
+        return boundary(rest.chars().next_back()) || boundary(short.chars().next());
+    }
+    false
+}
+
+/// [`choose_title`] before the short-form check.
+fn choose_visible_title(scan: &PageScan, ld: &JsonLd, site_names: &[&str]) -> Option<String> {
     let og = meta_first(&scan.metas, &["og:title"]).map(clean);
     let twitter = meta_first(&scan.metas, &["twitter:title"]).map(clean);
     let headline = ld
@@ -91,7 +127,13 @@ pub fn choose_title(scan: &PageScan, ld: &JsonLd, site_names: &[&str]) -> Option
     if let Some(h) = h1s.iter().find(|h| confirm(h)) {
         return Some(h.clone());
     }
-    if let Some(h) = h2s.iter().find(|h| **h == html_title) {
+    // Two sources that agree beat one: an `h2` or the JSON-LD `headline` that is all of
+    // `<title>` wins over an `og:title` neither repeats.
+    if let Some(h) = h2s
+        .iter()
+        .chain(&headline)
+        .find(|h| usable(h) && **h == html_title)
+    {
         return Some(h.clone());
     }
     og.map(|t| strip_site_name(&t, site_names))
@@ -275,6 +317,50 @@ mod tests {
         assert_eq!(
             choose_title(&scan, &JsonLd::default(), &[]).as_deref(),
             Some("Remembrance day: a new memorial")
+        );
+    }
+
+    // See: issue 10 (fundus titles: the publisher's short form of the headline).
+    #[test]
+    fn issue_10_og_title_that_cuts_a_label_or_a_clause_off_the_h1_wins() {
+        assert!(social_short_form(
+            "Judy Lybke, ganz und gar nicht eigenartig",
+            "Neue Leipziger Schule: Judy Lybke, ganz und gar nicht eigenartig"
+        ));
+        assert!(social_short_form(
+            "Interimstrainer Schubert: nichts zu verlieren",
+            "MSV-Interimstrainer Schubert: nichts zu verlieren"
+        ));
+        assert!(social_short_form(
+            "Chelsea send clear message of intent",
+            "Chelsea send clear message of intent in battling win"
+        ));
+        // Not at a word boundary, too short, rewording, or longer (a site name added).
+        assert!(!social_short_form(
+            "Budget pass",
+            "Budget passes after debate"
+        ));
+        assert!(!social_short_form(
+            "Budget passes",
+            "Budget passes after debate"
+        ));
+        assert!(!social_short_form(
+            "Budget passes after a debate",
+            "Budget passes after long debate"
+        ));
+        assert!(!social_short_form(
+            "Budget passes after long debate | Daily",
+            "Budget passes after long debate"
+        ));
+        let doc = Document::parse(
+            "<title>Chelsea send clear message of intent in battling win | Standard</title>\
+             <meta property=\"og:title\" content=\"Chelsea send clear message of intent\">\
+             <h1>Chelsea send clear message of intent in battling win</h1>",
+        );
+        let scan = PageScan::new(&doc);
+        assert_eq!(
+            choose_title(&scan, &JsonLd::default(), &[]).as_deref(),
+            Some("Chelsea send clear message of intent")
         );
     }
 }

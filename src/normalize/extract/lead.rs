@@ -1,0 +1,108 @@
+//! The article's lead (standfirst): the paragraph between the headline and the body that sums
+//! the story up. Templates put it in the article header or in a box of its own, outside the
+//! container that scoring picks (or inside a header that cleaning removes), so the body would
+//! start with its second paragraph.
+//!
+//! A lead is taken only when its class/id says so (`article-lead`, `teaser-text`, `intro`,
+//! `summary`, `dek`: [`F_LEAD`]) on the element or its parent, it sits after the first `h1` and
+//! before the first text the body emits, and it reads as one prose paragraph: long enough,
+//! few links, ending like a sentence. Teasers of other stories fail the position test (they
+//! follow the body or sit in removed side matter), captions and widgets the name test.
+
+use super::blocks::{self, RawBlock};
+use super::dom::{F_LEAD, F_REMOVED, Node, Tag};
+
+/// A lead holds at least this many characters…
+const MIN_LEAD_CHARS: u32 = 80;
+/// …and at most this share of them in links.
+const MAX_LEAD_LINK_DENSITY: f32 = 0.2;
+
+/// The lead's blocks, to go before the body's, if the page has a lead. The lead is then
+/// flagged removed, so that the roots never emit it a second time.
+pub(super) fn take(nodes: &mut [Node<'_>], roots: &[u32]) -> Vec<RawBlock> {
+    let Some(lead) = find(nodes, roots) else {
+        return Vec::new();
+    };
+    let range = lead..nodes[lead].end as usize;
+    for n in &mut nodes[range] {
+        n.flags &= !F_REMOVED;
+    }
+    let blocks = blocks::emit(nodes, &[lead as u32]);
+    nodes[lead].flags |= F_REMOVED;
+    blocks
+}
+
+/// The arena index of the page's lead, if any.
+fn find(nodes: &[Node<'_>], roots: &[u32]) -> Option<usize> {
+    let h1 = nodes.iter().position(|n| n.tag == Tag::H(1))?;
+    let first_text = first_emitted_text(nodes, roots)?;
+    let start = nodes[h1].end as usize;
+    (start..first_text)
+        .rev()
+        .find(|&i| nodes[i].end as usize <= first_text && is_lead(nodes, i))
+}
+
+/// Whether node `i` is named a lead and holds one prose paragraph of its own.
+fn is_lead(nodes: &[Node<'_>], i: usize) -> bool {
+    let n = &nodes[i];
+    let named = n.flags & F_LEAD != 0
+        || nodes
+            .get(n.parent as usize)
+            .is_some_and(|p| p.flags & F_LEAD != 0);
+    named
+        && matches!(n.tag, Tag::P | Tag::Div | Tag::Section | Tag::Block)
+        && !n.has_block_child
+        && n.own_chars >= MIN_LEAD_CHARS
+        && (n.own_link_chars as f32) < n.own_chars as f32 * MAX_LEAD_LINK_DENSITY
+        && !in_figure(nodes, n)
+        && ends_sentence(&own_text(nodes, i))
+}
+
+/// Whether an ancestor of `n` is a `figure` (its text is a caption).
+fn in_figure(nodes: &[Node<'_>], n: &Node<'_>) -> bool {
+    let mut at = n.parent;
+    while let Some(p) = nodes.get(at as usize) {
+        if p.tag == Tag::Figure {
+            return true;
+        }
+        at = p.parent;
+    }
+    false
+}
+
+/// The text nodes of node `i`'s subtree, concatenated and trimmed.
+fn own_text(nodes: &[Node<'_>], i: usize) -> String {
+    nodes[i..nodes[i].end as usize]
+        .iter()
+        .filter(|m| m.tag == Tag::Text)
+        .map(|m| m.text)
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+/// Whether the text ends like a sentence (an ellipsis is a teaser, not an ending).
+fn ends_sentence(text: &str) -> bool {
+    let t = text.trim_end_matches(['"', '\'', '”', '’', '»', ')', ' ']);
+    !t.ends_with("...") && !t.ends_with('…') && t.ends_with(['.', '!', '?', '。', '！', '？'])
+}
+
+/// Arena index of the first non-blank text node the roots emit (skipping removed subtrees).
+fn first_emitted_text(nodes: &[Node<'_>], roots: &[u32]) -> Option<usize> {
+    for &r in roots {
+        let end = nodes[r as usize].end as usize;
+        let mut i = r as usize;
+        while i < end {
+            let n = &nodes[i];
+            if n.flags & F_REMOVED != 0 && i != r as usize {
+                i = n.end as usize;
+                continue;
+            }
+            if n.tag == Tag::Text && !n.text.trim().is_empty() {
+                return Some(i);
+            }
+            i += 1;
+        }
+    }
+    None
+}
