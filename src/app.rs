@@ -6,6 +6,7 @@
 
 mod demo_out;
 mod migrate;
+mod mirror;
 mod shared_status;
 mod status;
 mod summary;
@@ -115,6 +116,7 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
             let Some(_lock) = take_lock(&cfg, format)? else {
                 return Ok(ExitCode::from(lock::EXIT_LOCKED));
             };
+            mirror::refresh(&cfg, true)?;
             let token = shutdown::install();
             let report =
                 tokio::task::spawn_blocking(move || pipeline::reprocess(&cfg, &token)).await??;
@@ -164,6 +166,7 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
             format: report_format,
         } => {
             let cfg = Config::load(&config)?;
+            mirror::refresh(&cfg, false)?;
             let filter = crate::report::ReportFilter {
                 since: since.as_deref().map(parse_since).transpose()?,
                 until: until.as_deref().map(parse_until).transpose()?,
@@ -177,16 +180,27 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
             json,
         } => {
             let cfg = Config::load(&config)?;
-            if let Some(url) = cfg.state.database_url().cloned() {
-                return tokio::task::spawn_blocking(move || {
-                    crate::verify::command_shared(&cfg, &url, repair, json)
+            mirror::refresh(&cfg, true)?;
+            // Held until the repaired corpus is uploaded (SQLite state only).
+            let mut _lock = None;
+            let code = if let Some(url) = cfg.state.database_url().cloned() {
+                let shared = cfg.clone();
+                tokio::task::spawn_blocking(move || {
+                    crate::verify::command_shared(&shared, &url, repair, json)
                 })
-                .await?;
-            }
-            let Some(_lock) = take_lock(&cfg, format)? else {
-                return Ok(ExitCode::from(lock::EXIT_LOCKED));
+                .await??
+            } else {
+                let Some(held) = take_lock(&cfg, format)? else {
+                    return Ok(ExitCode::from(lock::EXIT_LOCKED));
+                };
+                _lock = Some(held);
+                crate::verify::command(&cfg, repair, json)?
             };
-            crate::verify::command(&cfg, repair, json)
+            if repair {
+                // On S3 the repair wrote the local cache: the bucket gets what changed.
+                crate::corpus::publish(&cfg.storage).context("uploading the repaired corpus")?;
+            }
+            Ok(code)
         }
         Command::Migrate { config } => {
             tokio::task::spawn_blocking(move || migrate::run(&config)).await?
@@ -203,6 +217,9 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
         }
         Command::Stats { config, json } => {
             let cfg = Config::load(&config)?;
+            let sqlite = cfg.storage.state_dir.join(crate::state::DB_FILE).is_file();
+            // The raw files are read only by the integrity warning, which needs the SQLite state.
+            mirror::refresh(&cfg, sqlite && cfg.state.database_url().is_none())?;
             let dir = &cfg.storage.normalized_dir;
             let mut summary = crate::stats::Summarizer::default();
             for r in crate::corpus::RecordStream::open(dir)? {
@@ -233,6 +250,7 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
                 sources: parse_ids(&sources, &cfg)?,
             };
             let target = export_target(export_format, output, &partition)?;
+            mirror::refresh(&cfg, false)?;
             let dir = &cfg.storage.normalized_dir;
             let n = crate::export::export(dir, &filter, &target)
                 .with_context(|| format!("exporting corpus {}", dir.display()))?;

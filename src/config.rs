@@ -9,6 +9,7 @@
 //! This module reads no files except the one it is asked to, and imports only `model`.
 
 mod bounds;
+mod s3;
 mod schema;
 mod state;
 mod worker;
@@ -22,6 +23,7 @@ use url::Url;
 
 use crate::model::{SelectorSpec, SourceId, SourceProfile};
 
+pub use s3::{S3Config, S3Url, spool_dir};
 pub use state::{Backend, DATABASE_URL_ENV, DatabaseUrl, StateConfig};
 pub use worker::WorkerConfig;
 
@@ -57,15 +59,26 @@ pub enum ConfigError {
 }
 
 /// `[storage]`: where data lives. Relative paths resolve against the current directory.
+/// `raw_dir` and `normalized_dir` may be `s3://bucket/prefix` (see `config/s3.rs`): the
+/// validated config then holds the bucket in `raw_remote` / `normalized_remote` and the local
+/// cache folder the readers use in `raw_dir` / `normalized_dir`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
-    /// Folder for WARC files.
+    /// Folder for WARC files (local cache folder when `raw_remote` is set).
     pub raw_dir: PathBuf,
-    /// Folder for the JSONL corpus.
+    /// Folder for the JSONL corpus (local cache folder when `normalized_remote` is set).
     pub normalized_dir: PathBuf,
     /// Folder for the SQLite state, lock file and run reports.
     pub state_dir: PathBuf,
+    /// `[storage.s3]`: endpoint, region, allow_http of the object store.
+    pub s3: S3Config,
+    /// Where raw/ lives when `raw_dir` was written as `s3://bucket/prefix`.
+    #[serde(skip)]
+    pub raw_remote: Option<S3Url>,
+    /// Where normalized/ lives when `normalized_dir` was written as `s3://bucket/prefix`.
+    #[serde(skip)]
+    pub normalized_remote: Option<S3Url>,
 }
 
 impl Default for StorageConfig {
@@ -74,6 +87,9 @@ impl Default for StorageConfig {
             raw_dir: "raw".into(),
             normalized_dir: "normalized".into(),
             state_dir: "state".into(),
+            s3: S3Config::default(),
+            raw_remote: None,
+            normalized_remote: None,
         }
     }
 }
@@ -295,7 +311,8 @@ impl Config {
         })?;
         let mut problems = Vec::new();
         let raw_sources = take_sources(&mut table, &mut problems);
-        let raw: RawConfig = schema::read_lenient(table, "", &mut problems).unwrap_or_default();
+        let mut raw: RawConfig = schema::read_lenient(table, "", &mut problems).unwrap_or_default();
+        s3::resolve(&mut raw.storage, &mut problems);
         let fetch = validate_fetch(raw.fetch, &mut problems);
         let env_url = std::env::var(DATABASE_URL_ENV).ok();
         let state = state::validate(raw.state, env_url, &mut problems);

@@ -7,6 +7,9 @@
 //! - `manifest.json`: every segment with its record count, byte size and SHA-256, rewritten
 //!   atomically after each flush. Segments a crash left out of the manifest are adopted on open.
 //!
+//! On S3 (`normalized_dir = "s3://…"`) the writer works in a private local folder and
+//! uploads every file a flush wrote, whole, before the flush returns (`remote.rs`).
+//!
 //! When an exact duplicate of an existing record is seen at another URL, the existing record's
 //! `also_seen_at` grows, and when a record's near-duplicate cluster changes its link fields
 //! change (`links.rs`), and when a record whose raw response was lost is fetched again its
@@ -27,6 +30,7 @@ mod check;
 mod links;
 mod manifest;
 mod read;
+mod remote;
 #[cfg(test)]
 mod tests;
 
@@ -36,6 +40,7 @@ pub use manifest::{
     segment_number,
 };
 pub use read::{RecordStream, read_lines};
+pub use remote::{mirror, publish};
 
 /// Folder under the corpus folder where each `newsmill worker` writes its own corpus
 /// (`workers/<id>/`, segments and manifest as here). Readers take every worker's segments
@@ -67,6 +72,17 @@ pub enum CorpusError {
         /// The JSON error.
         #[source]
         source: serde_json::Error,
+    },
+    /// The object store holding normalized/ (`normalized_dir = "s3://…"`) failed:
+    /// unreachable, denied, or an upload that failed after its retries. The file stays in
+    /// the local folder, marked, and is uploaded by the next flush or open.
+    #[error("corpus store {url} failed")]
+    Remote {
+        /// `s3://bucket/prefix` of the corpus folder.
+        url: String,
+        /// What the storage layer reported (it names the key).
+        #[source]
+        source: Box<crate::storage::StorageError>,
     },
 }
 
@@ -101,6 +117,8 @@ pub struct Corpus {
     raw_moves: BTreeMap<String, RawLocation>,
     /// How the manifest on disk differed from the folder when it was opened.
     damage: Vec<CorpusDamage>,
+    /// On S3: where every file this corpus writes is uploaded (`remote.rs`).
+    remote: Option<crate::storage::Remote>,
 }
 
 impl Corpus {
@@ -167,6 +185,7 @@ impl Corpus {
             links: BTreeMap::new(),
             raw_moves: BTreeMap::new(),
             damage: Vec::new(),
+            remote: None,
         };
         for name in names {
             let (records, info) = corpus.read_segment(&name)?;
@@ -298,6 +317,8 @@ impl Corpus {
         {
             self.write_manifest()?;
         }
+        // On S3 the flush is durable once the store has it (segments first, manifest last).
+        self.upload_pending()?;
         Ok(report)
     }
 
@@ -351,6 +372,7 @@ impl Corpus {
             })?;
             buf.push(b'\n');
         }
+        self.mark(name)?;
         atomic_write(&self.dir.join(name), &buf)?;
         Ok(SegmentInfo {
             file: name.to_owned(),
@@ -369,6 +391,7 @@ impl Corpus {
                 source,
             })?;
         json.push(b'\n');
+        self.mark(MANIFEST)?;
         atomic_write(&path, &json)
     }
 

@@ -12,8 +12,8 @@
 //! Stages talk only through the types in [`model`]; only [`pipeline`] knows them all (and
 //! [`worker`], which drives the same stages from leases on a shared frontier).
 //! `feed`, `html` (the HTML parser), `normalize` and `dedup` are pure and sync; `fetch` is the
-//! only network code, `raw_store` the only writer of raw/, `corpus` the only writer of
-//! normalized/.
+//! only network code towards the sources, `raw_store` the only writer of raw/, `corpus` the only
+//! writer of normalized/; when those live on S3 they call [`storage`], and nothing else does.
 
 pub mod app;
 pub mod canonical;
@@ -35,6 +35,7 @@ pub mod report;
 pub mod shutdown;
 pub mod state;
 pub mod stats;
+pub mod storage;
 pub mod telemetry;
 pub mod textcodec;
 pub mod verify;

@@ -28,5 +28,6 @@ mod near_shared;
 mod postgres;
 mod report;
 mod robustness;
+mod s3;
 mod storage;
 mod workers;

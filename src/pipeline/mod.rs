@@ -80,8 +80,10 @@ impl Run {
         extra: Option<SourceProfile>,
     ) -> anyhow::Result<(Self, sink::SinkParts)> {
         let state = Arc::new(State::open(&config.storage.state_dir).context("opening state")?);
-        let raw = RawStore::open(&config.storage.raw_dir).context("opening raw store")?;
-        let corpus = Corpus::open(&config.storage.normalized_dir).context("opening corpus")?;
+        let raw = RawStore::open_for(&config.storage, "run").context("opening raw store")?;
+        let corpus = Corpus::open_for(&config.storage, "").context("opening corpus")?;
+        let raw_reader = crate::raw_store::RawReader::for_config(&config.storage)
+            .context("opening raw store")?;
         let mut profiles = config.profiles();
         profiles.extend(extra);
         let ingest = ingest::Ingest::new(
@@ -101,7 +103,7 @@ impl Run {
             crate::verify::on_open(&ingest.corpus, &state, &frontier, &config.storage.raw_dir);
         let parts = sink::SinkParts {
             raw,
-            raw_dir: config.storage.raw_dir.clone(),
+            raw_reader,
             ingest,
             frontier: frontier.clone(),
         };

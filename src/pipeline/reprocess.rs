@@ -76,6 +76,7 @@ pub fn reprocess(config: &Config, shutdown: &CancellationToken) -> anyhow::Resul
     let records = ingest.corpus.manifest().records;
     if !interrupted {
         corpus::replace_dir(&staging, &target).context("swapping in the rebuilt corpus")?;
+        corpus::publish(&config.storage).context("uploading the rebuilt corpus")?;
         if let Err(e) = ingest.near.mark_clean() {
             errors.push(format!("near-duplicate index: {}", error_chain(&e)));
         }

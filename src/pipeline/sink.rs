@@ -18,7 +18,6 @@
 //! owed (fetched again next run).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
 
@@ -28,7 +27,7 @@ use crate::frontier::{
     Change, Entry, FailureKind, Frontier, Listing, RecordId, Transition, UrlKey, UrlState,
 };
 use crate::model::{RawLocation, RawPage, SourceId, Validators};
-use crate::raw_store::RawStore;
+use crate::raw_store::{RawReader, RawStore};
 
 use super::ingest::{Ingest, Ingested};
 use super::report::{SourceStats, error_chain};
@@ -103,8 +102,8 @@ pub struct SinkResult {
 pub struct SinkParts {
     /// The raw store (only writer of raw/).
     pub raw: RawStore,
-    /// Its folder, to read back responses to recover.
-    pub raw_dir: PathBuf,
+    /// Reads responses back to recover (from the folder, or from S3 by range).
+    pub raw_reader: RawReader,
     /// Normalizer, deduper, corpus.
     pub ingest: Ingest,
     /// The frontier, written only by the ingester.
@@ -116,7 +115,7 @@ pub struct SinkParts {
 pub fn spawn(rx: mpsc::Receiver<SinkMsg>, parts: SinkParts) -> JoinHandle<SinkResult> {
     let SinkParts {
         raw,
-        raw_dir,
+        raw_reader,
         ingest,
         frontier,
     } = parts;
@@ -125,7 +124,7 @@ pub fn spawn(rx: mpsc::Receiver<SinkMsg>, parts: SinkParts) -> JoinHandle<SinkRe
         let ingester = std::thread::Builder::new()
             .name("newsmill-ingest".into())
             .spawn(move || {
-                let mut writer = Writer::new(ingest, frontier, raw_dir);
+                let mut writer = Writer::new(ingest, frontier, raw_reader);
                 writer.recover();
                 writer.run(&stored)
             });
@@ -213,7 +212,7 @@ struct Writer {
     ingest: Ingest,
     frontier: Frontier,
     /// Where raw responses are read back from, to recover.
-    raw_dir: PathBuf,
+    raw: RawReader,
     errors: Vec<String>,
     /// `fetched` marks of pages written since the last barrier (valid once raw/ is fsynced).
     fetched: Vec<Change>,
@@ -224,11 +223,11 @@ struct Writer {
 }
 
 impl Writer {
-    fn new(ingest: Ingest, frontier: Frontier, raw_dir: PathBuf) -> Self {
+    fn new(ingest: Ingest, frontier: Frontier, raw: RawReader) -> Self {
         Self {
             ingest,
             frontier,
-            raw_dir,
+            raw,
             errors: Vec::new(),
             fetched: Vec::new(),
             outcomes: Vec::new(),
@@ -253,7 +252,7 @@ impl Writer {
             let UrlState::Fetched { raw } = entry.state else {
                 continue;
             };
-            match crate::raw_store::read_at(&self.raw_dir, &raw) {
+            match self.raw.read_at(&raw) {
                 Ok(page) => {
                     self.stats(&entry.source).recovered += 1;
                     self.ingest_page(&page, entry.key, raw);

@@ -30,11 +30,21 @@
 //!
 //! # Parts
 //! `store` (the writer), `record` (WARC framing, digests, IDs), `http` (HTTP messages in the
-//! blocks), `parse` (one member back to a page), `scan` (walking files, recovering from damage).
+//! blocks), `parse` (one member back to a page), `scan` (walking files, recovering from damage),
+//! `remote` (raw/ on S3: opening a writer for a config, reading a record back by range,
+//! mirroring the store into the local cache).
+//!
+//! # On S3
+//! With `raw_dir = "s3://bucket/prefix"` files are written to a spool folder under
+//! `state_dir/s3/spool/<writer>/raw/`, and closed at every [`RawStore::sync`]: each closed file
+//! is uploaded whole under the same relative path (`prefix/YYYY/MM/DD/…warc.gz`) and then moved
+//! to the reader cache `state_dir/s3/cache/raw/`. A [`RawLocation`] is therefore the same
+//! locally and remotely.
 
 mod http;
 mod parse;
 mod record;
+mod remote;
 mod scan;
 mod store;
 #[cfg(test)]
@@ -48,6 +58,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{RawLocation, RawPage};
 pub use parse::MAX_RECORD_BYTES;
+pub use remote::{RawReader, mirror};
 pub use store::{DEFAULT_MAX_FILE_BYTES, RawStore};
 
 /// The suffix of every file this module writes and reads.
@@ -114,6 +125,16 @@ pub enum RawStoreError {
         /// Offset of the incomplete gzip member.
         offset: u64,
     },
+    /// The object store holding raw/ (`raw_dir = "s3://…"`) failed: unreachable, denied, or
+    /// an upload or download that failed after its retries (the error below names the key).
+    #[error("raw store {url} failed")]
+    Remote {
+        /// `s3://bucket/prefix` of raw/.
+        url: String,
+        /// What the storage layer reported.
+        #[source]
+        source: Box<crate::storage::StorageError>,
+    },
 }
 
 /// Turns a member-level failure into the public error for `path` at `offset`.
@@ -149,11 +170,16 @@ pub fn read_at(root: &Path, loc: &RawLocation) -> Result<RawPage, RawStoreError>
     };
     let mut file = File::open(&path).map_err(read_err)?;
     file.seek(SeekFrom::Start(loc.offset)).map_err(read_err)?;
-    let mut counted = scan::Counted::new(BufReader::new(file.take(loc.length)));
+    read_member(&path, loc, file.take(loc.length))
+}
+
+/// Decodes the member `loc` names from `input`, which starts at its first byte.
+fn read_member(path: &Path, loc: &RawLocation, input: impl Read) -> Result<RawPage, RawStoreError> {
+    let mut counted = scan::Counted::new(BufReader::new(input));
     let member =
-        parse::decode_member(&mut counted).map_err(|e| member_error(&path, loc.offset, e))?;
+        parse::decode_member(&mut counted).map_err(|e| member_error(path, loc.offset, e))?;
     let corrupt = |reason: &str| RawStoreError::Corrupt {
-        path: path.clone(),
+        path: path.to_owned(),
         offset: loc.offset,
         reason: reason.to_owned(),
     };

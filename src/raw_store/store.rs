@@ -14,6 +14,7 @@ use super::parse::{HINT_FIELD, HintJson, REQUEST_HEADERS_FIELD, REQUESTED_FIELD,
 use super::record::{WarcHeader, record_id, sha256_label, warc_date, write_member};
 use super::{FILE_SUFFIX, RawStoreError};
 use crate::model::{RawLocation, RawPage};
+use crate::storage::{Remote, push_spool};
 
 /// Default rotation size: a new file is started once the current one passes 1 GiB.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 1024 * 1024 * 1024;
@@ -38,6 +39,17 @@ pub struct RawStore {
     next_seq: u32,
     records: u64,
     current: Option<OpenFile>,
+    /// With `raw_dir = "s3://…"`: `root` is this writer's spool, and every closed file is
+    /// uploaded and then moved into the reader cache.
+    upload: Option<Upload>,
+}
+
+/// Where closed files go when raw/ is on S3.
+#[derive(Debug)]
+struct Upload {
+    remote: Remote,
+    /// The local cache folder readers use (`config.storage.raw_dir`).
+    cache: PathBuf,
 }
 
 /// The file records are appended to.
@@ -69,7 +81,35 @@ impl RawStore {
             next_seq: 0,
             records: 0,
             current: None,
+            upload: None,
         })
+    }
+
+    /// Opens a raw store whose files go to S3: records are written to files in `spool` as
+    /// usual, and each file, once closed, is uploaded whole and moved to `cache`. A file is
+    /// closed at every [`RawStore::sync`], so a response is in the store before anything that
+    /// points at it is committed. First checks that the bucket answers, then uploads what an
+    /// earlier process of this writer left in the spool (a crash, a failed upload).
+    ///
+    /// # Errors
+    /// [`RawStoreError::Create`] for the spool folder, [`RawStoreError::Remote`] when the
+    /// bucket cannot be listed or a leftover file cannot be uploaded.
+    pub fn open_s3(spool: &Path, cache: &Path, remote: Remote) -> Result<Self, RawStoreError> {
+        let mut store = Self::open(spool)?;
+        let remote_err = |source| RawStoreError::Remote {
+            url: remote.url().to_string(),
+            source: Box::new(source),
+        };
+        remote.check().map_err(remote_err)?;
+        let n = push_spool(&remote, spool, cache, None).map_err(remote_err)?;
+        if n > 0 {
+            tracing::info!(files = n, store = %remote.url(), "uploaded raw files an earlier run left in the spool");
+        }
+        store.upload = Some(Upload {
+            remote,
+            cache: cache.to_owned(),
+        });
+        Ok(store)
     }
 
     /// Sets the rotation size in bytes (default [`DEFAULT_MAX_FILE_BYTES`]): once the current
@@ -110,11 +150,29 @@ impl RawStore {
     }
 
     /// Flushes and fsyncs the current file (and, once per file, its folder, so the new name
-    /// survives a power cut). Does nothing before the first write.
+    /// survives a power cut). Does nothing before the first write. On S3 it also closes the
+    /// file and uploads it with every other closed file still in the spool: when this returns
+    /// `Ok` every record written so far is in the store.
     ///
     /// # Errors
-    /// [`RawStoreError::Write`] when flushing or syncing fails.
+    /// [`RawStoreError::Write`] when flushing or syncing fails, [`RawStoreError::Remote`] when
+    /// an upload fails (the file stays in the spool and is uploaded by the next `sync` or the
+    /// next start).
     pub fn sync(&mut self) -> Result<(), RawStoreError> {
+        self.sync_local()?;
+        let Some(up) = &self.upload else {
+            return Ok(());
+        };
+        self.current = None;
+        push_spool(&up.remote, &self.root, &up.cache, None)
+            .map(|_| ())
+            .map_err(|source| RawStoreError::Remote {
+                url: up.remote.url().to_string(),
+                source: Box::new(source),
+            })
+    }
+
+    fn sync_local(&mut self) -> Result<(), RawStoreError> {
         let Some(file) = self.current.as_mut() else {
             return Ok(());
         };

@@ -296,9 +296,12 @@ fn open(
     shutdown: CancellationToken,
 ) -> anyhow::Result<(Ctx, std::thread::JoinHandle<sink::SinkResult>)> {
     let ttl = config.worker.lease_ttl;
-    let raw = RawStore::open(&config.storage.raw_dir).context("opening raw store")?;
+    let who = format!("{}/{id}", crate::corpus::WORKERS_DIR);
+    let raw = RawStore::open_for(&config.storage, &who).context("opening raw store")?;
+    let raw_reader =
+        crate::raw_store::RawReader::for_config(&config.storage).context("opening raw store")?;
     let corpus_dir = worker_corpus_dir(config, id);
-    let corpus = Corpus::open(&corpus_dir)
+    let corpus = Corpus::open_for(&config.storage, &who)
         .with_context(|| format!("opening corpus {}", corpus_dir.display()))?;
     // Near duplicates are linked through the index every worker shares (its parameters
     // were checked by `work`).
@@ -324,7 +327,7 @@ fn open(
         rx,
         SinkParts {
             raw,
-            raw_dir: config.storage.raw_dir.clone(),
+            raw_reader,
             ingest,
             frontier: frontier.clone(),
         },

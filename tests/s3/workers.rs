@@ -1,0 +1,105 @@
+//! `newsmill worker` on a PostgreSQL frontier with raw/ and normalized/ on S3 (moto): a worker
+//! SIGKILLed mid-run leaves no partial object, another worker takes its host over, and the
+//! killed worker's spool is uploaded when it starts again under its id; afterwards `verify`,
+//! `stats` and `export` read every article exactly once from the bucket.
+//! Needs both `NEWSMILL_TEST_DATABASE_URL` and moto (each skipped as its module says).
+// See: issue 12.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use super::{
+    Moto, assert_all_objects_whole, assert_all_objects_whole_but_torn_tails, command, files_under,
+    newsmill, objects, read_back, s3_config,
+};
+use crate::agency::Agency;
+use crate::postgres::Schema;
+use crate::util::code_err;
+
+const TEST: &str = "s3::workers::issue12_worker_killed_mid_run_on_s3_loses_nothing";
+
+#[test]
+fn issue12_worker_killed_mid_run_on_s3_loses_nothing() {
+    let Some(db) = Schema::new(TEST) else {
+        return;
+    };
+    let Some(moto) = Moto::start(TEST) else {
+        return;
+    };
+    moto.create_bucket("newsmill-workers");
+    // The agency's server runs on its own runtime; this test blocks (the PostgreSQL client
+    // must not run inside a runtime).
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let agency = rt.block_on(Agency::start(30));
+    agency.faults(1, 0.0, 1, Duration::from_millis(100));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let extra =
+        "[state]\nbackend = \"postgres\"\n\n[worker]\nlease_ttl = \"3s\"\nidle_poll = \"100ms\"\n";
+    let cfg = s3_config(d, &moto.endpoint, "newsmill-workers", &agency, extra);
+    let url = db.conninfo();
+    let remote = moto.remote("newsmill-workers", "crawl");
+    let c = cfg.to_str().unwrap();
+    let env = [("NEWSMILL_DATABASE_URL", url.as_str())];
+    let out = newsmill(d, &["migrate", "-c", c], &env);
+    assert_eq!(code_err(&out).0, 0, "migrate: {}", code_err(&out).1);
+    let spooled = kill_worker_while_spooled(d, c, &url);
+    assert_all_objects_whole(&remote);
+    agency.faults(1, 0.0, 0, Duration::ZERO);
+    // Another worker takes the dead one's host over once its lease expired.
+    std::thread::sleep(Duration::from_secs(4));
+    let out = newsmill(d, &["worker", "-c", c, "--once", "--id", "w2"], &env);
+    assert!(code_err(&out).0 <= 1, "w2: {}", code_err(&out).1);
+    // The dead worker comes back under its id: its spool goes up first.
+    let out = newsmill(d, &["worker", "-c", c, "--once", "--id", "w1"], &env);
+    assert!(code_err(&out).0 <= 1, "w1 again: {}", code_err(&out).1);
+    let spool = d.join("state/s3/spool/workers/w1/raw");
+    assert!(files_under(&spool).is_empty(), "w1's spool not emptied");
+    let names = objects(&remote);
+    for f in &spooled {
+        let rel = f.strip_prefix(&spool).unwrap().to_string_lossy();
+        let rel = rel.replace('\\', "/");
+        assert!(
+            names.contains(&format!("raw/{rel}")),
+            "{rel} never uploaded"
+        );
+    }
+    let w2 = names
+        .iter()
+        .any(|n| n.starts_with("normalized/workers/w2/part-"));
+    assert!(w2, "w2 wrote no segment: {names:?}");
+    assert_all_objects_whole_but_torn_tails(&remote);
+    assert_eq!(read_back(d, &cfg, &env), (0..30).collect::<Vec<_>>());
+}
+
+/// Starts worker `w1`, waits until its spool holds a WARC file with a page in it, and kills it
+/// with SIGKILL; returns the spooled files.
+fn kill_worker_while_spooled(dir: &Path, cfg: &str, url: &str) -> Vec<PathBuf> {
+    let env = [("NEWSMILL_DATABASE_URL", url)];
+    let mut child = command(dir, &["worker", "-c", cfg, "--once", "--id", "w1"], &env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let spool = dir.join("state/s3/spool/workers/w1/raw");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let spooled = loop {
+        let files: Vec<PathBuf> = files_under(&spool)
+            .into_iter()
+            .filter(|f| f.metadata().is_ok_and(|m| m.len() > 2048))
+            .collect();
+        if !files.is_empty() {
+            break files;
+        }
+        assert!(Instant::now() < deadline, "w1 never spooled a page");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "w1 ended before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    spooled
+}
