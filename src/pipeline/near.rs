@@ -98,6 +98,25 @@ pub type NearIndex = DiskStore<NearDb>;
 
 /// Everything an index's clusters depend on besides the texts, stored with the index so a
 /// change is noticed.
+/// Gives `record` its own link from `links` and queues the others' in `corpus`; whether the
+/// record or any other record (`others` already, or one in `links`) is linked.
+fn place_links(
+    record: &mut CorpusRecord,
+    corpus: &mut Corpus,
+    links: Vec<(String, NearLink)>,
+    mut others: bool,
+) -> bool {
+    for (id, link) in links {
+        if id == record.id {
+            record.near = link;
+        } else {
+            others = true;
+            corpus.update_links(&id, link);
+        }
+    }
+    others || record.near.near_duplicate_of.is_some()
+}
+
 fn params(thresholds: &Thresholds) -> String {
     format!(
         "{}-k{SHINGLE_WORDS}-b{BANDS}x{ROWS}-m{MIN_BAND_MATCHES}-r{SCREEN_RISK}-s{MINHASH_SEED:x}-{RELATION}",
@@ -252,16 +271,8 @@ impl NearLinker {
         record: &mut CorpusRecord,
         corpus: &mut Corpus,
     ) -> Result<bool, NearError> {
-        let mut others = false;
-        for (id, link) in self.link(record, corpus)? {
-            if id == record.id {
-                record.near = link;
-            } else {
-                others = true;
-                corpus.update_links(&id, link);
-            }
-        }
-        Ok(others || record.near.near_duplicate_of.is_some())
+        let links = self.link(record, corpus)?;
+        Ok(place_links(record, corpus, links, false))
     }
 
     fn link(

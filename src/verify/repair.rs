@@ -54,24 +54,11 @@ pub fn repair(
     let mut lost_raw = Vec::new();
     let mut manifest = false;
     for p in &report.problems {
+        if fix_common(p, &|url| rows.get(url), raw, &mut changes, &mut done) {
+            continue;
+        }
         match p {
-            Problem::Corpus(CorpusDamage::BadLine { .. } | CorpusDamage::DuplicateId { .. }) => {
-                done.not_repaired
-                    .push(format!("{p} (edit or remove the segment by hand)"));
-            }
             Problem::Corpus(_) => manifest = true,
-            Problem::Store(StoreProblem::RecordMissing { url, .. }) => {
-                if let Some(row) = rows.get(url) {
-                    changes.extend(take_up(row, raw));
-                    done.queued_for_refetch += 1;
-                }
-            }
-            Problem::Store(StoreProblem::FetchedRawMissing { url, .. }) => {
-                if let Some(row) = rows.get(url) {
-                    changes.extend(change(row, Transition::RawLost));
-                    done.queued_for_refetch += 1;
-                }
-            }
             Problem::Store(
                 StoreProblem::RawMissing { id, .. } | StoreProblem::RawDamaged { id, .. },
             ) => lost_raw.push(id.clone()),
@@ -83,14 +70,12 @@ pub fn repair(
             ) => {
                 done.not_repaired.push(p.to_string());
             }
-            Problem::Store(StoreProblem::NotInState {
-                id, url, source_id, ..
-            }) => {
-                if let Some(c) = adopt(id, url, source_id) {
-                    changes.push(c);
-                    done.adopted_records += 1;
-                }
-            }
+            // Repaired by `fix_common`.
+            Problem::Store(
+                StoreProblem::RecordMissing { .. }
+                | StoreProblem::FetchedRawMissing { .. }
+                | StoreProblem::NotInState { .. },
+            ) => {}
         }
     }
     if manifest {
@@ -113,6 +98,47 @@ pub fn repair(
     }
     frontier.apply(&changes)?;
     Ok(done)
+}
+
+/// The repairs every state makes alike: a bad or doubled corpus line is left to a person; a
+/// URL marked ingested whose record is gone is taken up again, one whose raw response is gone
+/// is fetched again, and a record the state does not know is adopted. Whether `p` was one of
+/// those; `row_of` finds a URL's frontier row.
+pub(super) fn fix_common<'a>(
+    p: &Problem,
+    row_of: &dyn Fn(&str) -> Option<&'a UrlRow>,
+    raw: &Path,
+    changes: &mut Vec<Change>,
+    done: &mut Repaired,
+) -> bool {
+    match p {
+        Problem::Corpus(CorpusDamage::BadLine { .. } | CorpusDamage::DuplicateId { .. }) => {
+            done.not_repaired
+                .push(format!("{p} (edit or remove the segment by hand)"));
+        }
+        Problem::Store(StoreProblem::RecordMissing { url, .. }) => {
+            if let Some(row) = row_of(url) {
+                changes.extend(take_up(row, raw));
+                done.queued_for_refetch += 1;
+            }
+        }
+        Problem::Store(StoreProblem::FetchedRawMissing { url, .. }) => {
+            if let Some(row) = row_of(url) {
+                changes.extend(change(row, Transition::RawLost));
+                done.queued_for_refetch += 1;
+            }
+        }
+        Problem::Store(StoreProblem::NotInState {
+            id, url, source_id, ..
+        }) => {
+            if let Some(c) = adopt(id, url, source_id) {
+                changes.push(c);
+                done.adopted_records += 1;
+            }
+        }
+        _ => return false,
+    }
+    true
 }
 
 /// The changes that take up a URL whose record is gone: back to `fetched` when its raw

@@ -99,16 +99,7 @@ impl SharedLinker {
         };
         self.index.commit()?;
         self.cache.insert(&record.id, doc.shingles);
-        let mut others = queued;
-        for (id, link) in local {
-            if id == record.id {
-                record.near = link;
-            } else {
-                others = true;
-                corpus.update_links(&id, link);
-            }
-        }
-        Ok(others || record.near.near_duplicate_of.is_some())
+        Ok(super::place_links(record, corpus, local, queued))
     }
 
     /// Plans and applies the add inside the open transaction; queues the link changes of

@@ -18,12 +18,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::corpus::{Corpus, CorpusDamage, WORKERS_DIR};
+use crate::corpus::{Corpus, WORKERS_DIR};
 use crate::frontier::{Change, Frontier, Transition};
 use crate::state::UrlRow;
 use crate::state::pg::{PgState, QueuedUpdate, RecordUpdate, SharedCorpus};
 
-use super::super::repair::{adopt, change, take_up};
+use super::super::repair::{change, fix_common};
 use super::super::{Problem, Repaired, Report, StoreProblem};
 use super::{SharedVerifyError, worker_folders};
 
@@ -111,34 +111,19 @@ fn store_changes(
     let mut changes = Vec::new();
     let mut lost_raw: HashSet<&str> = HashSet::new();
     for p in &report.problems {
+        if fix_common(p, &|url| rows.get(url), raw, &mut changes, done) {
+            continue;
+        }
         match p {
-            Problem::Corpus(CorpusDamage::BadLine { .. } | CorpusDamage::DuplicateId { .. }) => {
-                done.not_repaired
-                    .push(format!("{p} (edit or remove the segment by hand)"));
-            }
-            Problem::Store(StoreProblem::RecordMissing { url, .. }) => {
-                if let Some(row) = rows.get(url) {
-                    changes.extend(take_up(row, raw));
-                    done.queued_for_refetch += 1;
-                }
-            }
-            Problem::Store(StoreProblem::FetchedRawMissing { url, .. }) => {
-                if let Some(row) = rows.get(url) {
-                    changes.extend(change(row, Transition::RawLost));
-                    done.queued_for_refetch += 1;
-                }
-            }
             Problem::Store(
                 StoreProblem::RawMissing { id, .. } | StoreProblem::RawDamaged { id, .. },
             ) => drop(lost_raw.insert(id.as_str())),
-            Problem::Store(StoreProblem::NotInState {
-                id, url, source_id, ..
-            }) => {
-                if let Some(c) = adopt(id, url, source_id) {
-                    changes.push(c);
-                    done.adopted_records += 1;
-                }
-            }
+            // Repaired by `fix_common`.
+            Problem::Store(
+                StoreProblem::RecordMissing { .. }
+                | StoreProblem::FetchedRawMissing { .. }
+                | StoreProblem::NotInState { .. },
+            ) => {}
             // Manifests and queued updates were handled above; a pending recovery is the
             // next worker's.
             Problem::Corpus(_)
