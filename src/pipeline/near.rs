@@ -39,7 +39,7 @@ use crate::state::{NearDb, State, StateError};
 
 mod shared;
 
-pub use shared::SharedLinker;
+pub use shared::{SharedLinker, Unlinked};
 
 /// Shingles held by the cache (8 bytes each: 32 MiB, about 10 000 typical articles).
 const CACHE_SHINGLES: usize = 4 << 20;
@@ -134,22 +134,7 @@ pub enum Linker {
 }
 
 impl Linker {
-    /// See [`NearLinker::attach`].
-    ///
-    /// # Errors
-    /// See [`NearLinker::attach`].
-    pub fn attach(
-        &mut self,
-        record: &mut CorpusRecord,
-        corpus: &mut Corpus,
-    ) -> Result<bool, NearError> {
-        match self {
-            Self::Local(l) => l.attach(record, corpus),
-            Self::Shared(s) => s.attach(record, corpus),
-        }
-    }
-
-    /// See [`NearLinker::commit`]; the shared index commits each add at once.
+    /// See [`NearLinker::commit`]; the shared index commits each batch at once.
     ///
     /// # Errors
     /// See [`NearLinker::commit`].

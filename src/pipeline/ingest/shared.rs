@@ -34,6 +34,36 @@ impl Ingest {
             progress: None,
             shared: Some(shared),
             claimed: Vec::new(),
+            unlinked: Vec::new(),
+        }
+    }
+
+    /// Links the records queued since the last flush through the shared index, in one batch
+    /// (before the flush that makes them durable). A failure leaves each alone in its cluster,
+    /// as a failed single link does: one broken batch never costs an article.
+    pub(super) fn link_pending(&mut self) {
+        let Linker::Shared(linker) = &mut self.near else {
+            return;
+        };
+        if self.unlinked.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.unlinked);
+        match linker.attach_batch(&batch, &mut self.corpus) {
+            Ok(near) => {
+                for (u, near) in batch.iter().zip(near) {
+                    let stats = self.stats.entry(u.source.clone()).or_default();
+                    stats.near_duplicates += u64::from(near);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(records = batch.len(), error = %e, "near-duplicate linking of a batch failed");
+                for u in &batch {
+                    let id = u.doc.info.id();
+                    self.corpus
+                        .update_links(id, crate::dedup::link::head_link(id));
+                }
+            }
         }
     }
 
