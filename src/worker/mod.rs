@@ -149,6 +149,8 @@ pub(crate) struct Ctx {
     pacer: Arc<PgPacer>,
     tx: mpsc::Sender<SinkMsg>,
     shutdown: CancellationToken,
+    /// Reads stored discovery documents back (from S3 by range when raw/ is there).
+    raw: crate::raw_store::RawReader,
 }
 
 impl Ctx {
@@ -327,7 +329,7 @@ fn open(
         rx,
         SinkParts {
             raw,
-            raw_reader,
+            raw_reader: raw_reader.clone(),
             ingest,
             frontier: frontier.clone(),
         },
@@ -341,6 +343,7 @@ fn open(
         pacer,
         tx,
         shutdown,
+        raw: raw_reader,
     };
     Ok((ctx, sink))
 }

@@ -171,6 +171,42 @@ impl PgNearIndex {
             .collect())
     }
 
+    /// Before a batch, outside the lock: the texts of the stored candidates of `batch` that
+    /// `screen` accepts and `known` does not (one candidate query and one text query for the
+    /// whole batch), so that the plans made under the lock find them in the caller's cache.
+    /// Records other workers add in between are read under the lock as usual.
+    ///
+    /// # Errors
+    /// `Query`.
+    pub fn candidate_texts(
+        &mut self,
+        batch: &[&NearDoc],
+        screen: &mut dyn FnMut(&NearDoc, Hit) -> bool,
+        known: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<(String, String)>, PgError> {
+        let mut seen = Overlay::default();
+        let bands: Vec<&[u32]> = batch.iter().map(|d| d.bands.as_slice()).collect();
+        let mut c = self.db.client();
+        let found = sql::batch_candidates(&mut c, &bands, &mut seen)?;
+        let mut wanted: Vec<i64> = Vec::new();
+        for (i, cands) in found {
+            for (doc, matches) in cands {
+                let Some(f) = seen.indexed(doc) else { continue };
+                let hit = Hit {
+                    matches,
+                    shingles: f.info.shingles,
+                    published_us: f.info.rank.published_us,
+                };
+                if !known(f.info.id()) && screen(batch[i], hit) {
+                    wanted.push(doc);
+                }
+            }
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        sql::texts(&mut c, &wanted)
+    }
+
     /// How long the last [`Self::begin`] waited for the index lock (with one round trip).
     pub fn lock_wait(&self) -> Duration {
         self.waited
