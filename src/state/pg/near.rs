@@ -53,13 +53,16 @@ pub use sql::PgNearSize;
 /// Key of the advisory lock every batch holds ("nearidx" in ASCII).
 const NEAR_LOCK: i64 = 0x006e_6561_7269_6478;
 
+/// Lookup keys and the `(doc, shared keys)` of the stored records `begin` read for them.
+type Lookup = (Vec<u32>, Vec<(i64, usize)>);
+
 /// A batch record not added yet, with the stored candidates `begin` read for it.
 #[derive(Debug)]
 struct Queued {
     id: String,
     /// Its near lookup keys (`dedup::keys::Keys::near`), then its far keys, each with the
     /// `(doc, shared keys)` of stored records `begin` read for them.
-    lookups: [(Vec<u32>, Vec<(i64, usize)>); 2],
+    lookups: [Lookup; 2],
 }
 
 /// The shared index on one dedicated connection (see the module doc).
