@@ -156,7 +156,10 @@ fn worker(dir: &Path, cfg: &Path, url: &str, id: &str, time: bool) -> Child {
         .args(["--log-format", "json"])
         .current_dir(dir)
         .env("NEWSMILL_DATABASE_URL", url)
-        .env("RUST_LOG", "newsmill=info,newsmill::worker::pace=debug")
+        .env(
+            "RUST_LOG",
+            "newsmill=info,newsmill::worker::pace=debug,newsmill::pipeline::near=debug",
+        )
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()

@@ -133,6 +133,20 @@ pub(super) fn batch_candidates(
     Ok(out)
 }
 
+/// `(id, text)` of stored records `docs`.
+pub(super) fn texts(c: &mut Client, docs: &[i64]) -> Result<Vec<(String, String)>, PgError> {
+    if docs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = c
+        .query(
+            "SELECT id, text FROM near_record WHERE doc = ANY($1)",
+            &[&docs],
+        )
+        .map_err(q("reading indexed texts"))?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
 /// Loads the stored records `cond` (on `r`, with `$1` = `arg`) selects.
 pub(super) fn load(
     c: &mut Client,
