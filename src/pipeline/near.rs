@@ -46,6 +46,9 @@ const CACHE_SHINGLES: usize = 4 << 20;
 /// Version of the cluster and digest relations (`dedup::digest`): indexes built before the
 /// relation existed merged the stories of a digest, so they are rebuilt.
 const RELATION: &str = "rel1";
+/// Version of the keys records are filed under (`dedup::keys`: time-bucketed one-row keys and
+/// two-row keys for the whole index); an index filed otherwise is rebuilt.
+const KEYS: &str = "keys2";
 /// During a rebuild, index rows are committed every this many records.
 const REBUILD_BATCH: usize = 1000;
 
@@ -119,7 +122,7 @@ fn place_links(
 
 fn params(thresholds: &Thresholds) -> String {
     format!(
-        "{}-k{SHINGLE_WORDS}-b{BANDS}x{ROWS}-m{MIN_BAND_MATCHES}-r{SCREEN_RISK}-s{MINHASH_SEED:x}-{RELATION}",
+        "{}-k{SHINGLE_WORDS}-b{BANDS}x{ROWS}-m{MIN_BAND_MATCHES}-r{SCREEN_RISK}-s{MINHASH_SEED:x}-{RELATION}-{KEYS}",
         thresholds.fingerprint()
     )
 }

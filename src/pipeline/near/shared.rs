@@ -101,11 +101,13 @@ impl SharedLinker {
     /// Links through `index` (on a connection of its own) with `config`'s thresholds, which
     /// must be those the index was built with ([`SharedLinker::params`]: check them with
     /// `PgState::check_near_params` first, off the async threads).
-    pub fn new(index: PgNearIndex, config: &DedupConfig) -> Self {
+    pub fn new(mut index: PgNearIndex, config: &DedupConfig) -> Self {
+        let thresholds = thresholds(config);
+        index.set_date_window(thresholds.date_window);
         Self {
             index,
             cache: ShingleCache::new(CACHE_SHINGLES),
-            thresholds: thresholds(config),
+            thresholds,
         }
     }
 

@@ -39,7 +39,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::dedup::link::{Hit, NearStore, Plan, Relations};
+use crate::dedup::keys::{self, Keys};
+use crate::dedup::link::{Hit, NearStore, Plan, Relations, Thresholds};
 use crate::dedup::{IndexedDoc, NearDoc};
 use crate::model::NearLink;
 
@@ -52,13 +53,16 @@ pub use sql::PgNearSize;
 /// Key of the advisory lock every batch holds ("nearidx" in ASCII).
 const NEAR_LOCK: i64 = 0x006e_6561_7269_6478;
 
+/// Lookup keys and the `(doc, shared keys)` of the stored records `begin` read for them.
+type Lookup = (Vec<u32>, Vec<(i64, usize)>);
+
 /// A batch record not added yet, with the stored candidates `begin` read for it.
 #[derive(Debug)]
 struct Queued {
     id: String,
-    bands: Vec<u32>,
-    /// `(doc, shared band keys)` of stored records.
-    candidates: Vec<(i64, usize)>,
+    /// Its near lookup keys (`dedup::keys::Keys::near`), then its far keys, each with the
+    /// `(doc, shared keys)` of stored records `begin` read for them.
+    lookups: [Lookup; 2],
 }
 
 /// The shared index on one dedicated connection (see the module doc).
@@ -76,6 +80,8 @@ pub struct PgNearIndex {
     /// How long the last [`Self::begin`] waited for the lock.
     waited: Duration,
     in_tx: bool,
+    /// Time-bucket width of the near keys (`dedup::keys`), from the date window.
+    bucket_us: i64,
 }
 
 impl PgNearIndex {
@@ -90,7 +96,14 @@ impl PgNearIndex {
             absent: HashSet::new(),
             waited: Duration::ZERO,
             in_tx: false,
+            bucket_us: keys::bucket_width_us(Thresholds::DEFAULT.date_window),
         }
+    }
+
+    /// Sets the date window records are linked with, so that `begin` reads the candidates
+    /// of the keys `dedup::link` will look up (with another window it reads them again).
+    pub fn set_date_window(&mut self, window: Duration) {
+        self.bucket_us = keys::bucket_width_us(window);
     }
 
     /// The connection, for reading texts inside the batch in progress.
@@ -138,15 +151,25 @@ impl PgNearIndex {
             self.absent.remove(&id);
             self.overlay.name(doc, &id);
         }
-        let bands: Vec<&[u32]> = batch.iter().map(|(d, _)| d.bands.as_slice()).collect();
+        let lookups: Vec<Keys> = batch
+            .iter()
+            .map(|(d, _)| Keys::of(&d.bands, d.info.rank.published_us, self.bucket_us))
+            .collect();
+        let bands: Vec<&[u32]> = lookups
+            .iter()
+            .flat_map(|k| [k.near.as_slice(), k.far.as_slice()])
+            .collect();
         let mut found = sql::batch_candidates(&mut c, &bands, &mut self.overlay)?;
         Ok(batch
             .iter()
+            .zip(lookups)
             .enumerate()
-            .map(|(i, (d, _))| Queued {
+            .map(|(i, ((d, _), k))| Queued {
                 id: d.info.id().to_owned(),
-                bands: d.bands.clone(),
-                candidates: found.remove(&i).unwrap_or_default(),
+                lookups: [
+                    (k.near, found.remove(&(2 * i)).unwrap_or_default()),
+                    (k.far, found.remove(&(2 * i + 1)).unwrap_or_default()),
+                ],
             })
             .collect())
     }
@@ -283,9 +306,9 @@ impl PgNearIndex {
     /// else now.
     fn stored_candidates(&mut self, bands: &[u32]) -> Result<Vec<(i64, usize)>, PgError> {
         if let Some(next) = self.queued.front_mut()
-            && next.bands == bands
+            && let Some((_, found)) = next.lookups.iter_mut().find(|(k, _)| k == bands)
         {
-            return Ok(std::mem::take(&mut next.candidates));
+            return Ok(std::mem::take(found));
         }
         let mut found = sql::batch_candidates(&mut self.db.client(), &[bands], &mut self.overlay)?;
         Ok(found.remove(&0).unwrap_or_default())
