@@ -31,6 +31,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use newsmill::dedup::disk::{DiskStore, NearBackend, Shape};
+use newsmill::dedup::keys;
 use newsmill::dedup::link::{self, Hit, NearStore, Plan, Relations, ShingleSource, Thresholds};
 use newsmill::dedup::minhash::{MIN_BAND_MATCHES, Signature};
 use newsmill::dedup::{IndexedDoc, MemStore, NearDoc, Rank, ShingleCache, ShingleSet};
@@ -88,8 +89,16 @@ impl<S: NearStore> NearStore for Counting<S> {
         bands: &[u32],
         keep: &mut dyn FnMut(Hit) -> bool,
     ) -> Result<Vec<(IndexedDoc, Hit)>, S::Error> {
+        self.candidates_within(bands, None, keep)
+    }
+    fn candidates_within(
+        &mut self,
+        bands: &[u32],
+        span: Option<(i64, i64)>,
+        keep: &mut dyn FnMut(Hit) -> bool,
+    ) -> Result<Vec<(IndexedDoc, Hit)>, S::Error> {
         let mut seen = 0u64;
-        let c = self.inner.candidates(bands, &mut |d| {
+        let c = self.inner.candidates_within(bands, span, &mut |d| {
             seen += 1;
             keep(d)
         })?;
@@ -155,6 +164,14 @@ impl NearStore for Disk {
         keep: &mut dyn FnMut(Hit) -> bool,
     ) -> Result<Vec<(IndexedDoc, Hit)>, NearError> {
         Ok(self.0.candidates(bands, keep)?)
+    }
+    fn candidates_within(
+        &mut self,
+        bands: &[u32],
+        span: Option<(i64, i64)>,
+        keep: &mut dyn FnMut(Hit) -> bool,
+    ) -> Result<Vec<(IndexedDoc, Hit)>, NearError> {
+        Ok(self.0.candidates_within(bands, span, keep)?)
     }
     fn find(&mut self, id: &str) -> Result<Option<IndexedDoc>, NearError> {
         Ok(self.0.find(id)?)
@@ -390,27 +407,31 @@ fn explain_pair(lang: &Language, a: usize, b: usize) {
         NearDoc::new(article(lang, a).1, &article(lang, a).0),
         NearDoc::new(article(lang, b).1, &article(lang, b).0),
     );
-    let matches = da
-        .bands
-        .iter()
-        .zip(&db.bands)
-        .filter(|(x, y)| x == y)
-        .count();
+    let th = Thresholds::DEFAULT;
+    let width = keys::bucket_width_us(th.date_window);
+    let bucket = |d: &NearDoc| keys::bucket(d.info.rank.published_us, width);
+    let meet = keys::pair_matches((&da.bands, bucket(&da)), (&db.bands, bucket(&db)));
+    let matches = meet.map_or(0, keys::Meet::matches);
     let sim = newsmill::dedup::similarity(&da.shingles, &db.shingles);
     let hit = Hit {
         matches,
         shingles: db.info.shingles,
         published_us: db.info.rank.published_us,
     };
+    let (ours, at) = (da.shingles.len(), da.info.rank.published_us);
+    let screen = match meet {
+        Some(keys::Meet::Near(_)) => th.worth_verifying(ours, at, hit),
+        Some(keys::Meet::Far(_)) => th.worth_verifying_far(ours, at, hit),
+        None => false,
+    };
     println!(
-        "{a} ({:?}) / {b} ({:?}): {matches} equal band keys, sizes {} / {}, screen {}, {sim:?}, \
+        "{a} ({:?}) / {b} ({:?}): {meet:?} equal keys, sizes {} / {}, screen {screen}, {sim:?}, \
          link {:?}",
         synth::kind(a),
         synth::kind(b),
         da.info.shingles,
         db.info.shingles,
-        Thresholds::DEFAULT.worth_verifying(da.shingles.len(), da.info.rank.published_us, hit),
-        Thresholds::DEFAULT.reason(&sim, link::date_gap(&da.info.rank, &db.info.rank))
+        th.reason(&sim, link::date_gap(&da.info.rank, &db.info.rank))
     );
 }
 

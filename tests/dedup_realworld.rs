@@ -10,37 +10,22 @@ use std::sync::Arc;
 
 use newsmill::dedup::disk::{DiskStore, NearBackend, Shape};
 use newsmill::dedup::link::ShingleSource;
-use newsmill::dedup::{
-    MemStore, MemTexts, NearDoc, Rank, ShingleSet, Thresholds, link, similarity,
-};
+use newsmill::dedup::{MemStore, MemTexts, NearDoc, ShingleSet, Thresholds, link, similarity};
 use newsmill::state::{NearDb, StateError};
 use serde_json::Value;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/dedup/realworld");
-const DAY_US: f64 = 86_400e6;
+use crate::util::realworld;
 
 struct World {
     /// id → (text, publication day).
-    texts: BTreeMap<String, (String, f64)>,
+    texts: realworld::Texts,
     /// (a, b, kind, label).
     pairs: Vec<(String, String, String, bool)>,
 }
 
-fn jsonl(name: &str) -> Vec<Value> {
-    std::fs::read_to_string(format!("{DIR}/{name}"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 fn world() -> World {
     let s = |v: &Value, k: &str| v[k].as_str().unwrap().to_owned();
-    let texts = jsonl("texts.jsonl")
-        .iter()
-        .map(|v| (s(v, "id"), (s(v, "text"), v["day"].as_f64().unwrap())))
-        .collect();
-    let pairs = jsonl("pairs.jsonl")
+    let pairs = realworld::jsonl("pairs.jsonl")
         .iter()
         .map(|v| {
             (
@@ -51,19 +36,14 @@ fn world() -> World {
             )
         })
         .collect();
-    World { texts, pairs }
+    World {
+        texts: realworld::texts(),
+        pairs,
+    }
 }
 
 fn doc(w: &World, id: &str) -> NearDoc {
-    let (text, day) = &w.texts[id];
-    let rank = Rank {
-        published_us: Some((day * DAY_US) as i64),
-        republished: false,
-        source_id: "s".into(),
-        url_len: 20,
-        id: id.into(),
-    };
-    NearDoc::new(rank, text)
+    realworld::doc(&w.texts, id)
 }
 
 /// Cluster of every id, and the digest relation as `(digest, story)` pairs.

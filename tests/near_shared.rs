@@ -64,43 +64,106 @@ fn open(db: &Schema, worker: &str) -> PgNearIndex {
     PgNearIndex::new(Arc::new(PgState::open_with(config).unwrap()), worker)
 }
 
-/// Adds `d` to `index` in one locked transaction, as a worker does.
-fn add(index: &mut PgNearIndex, texts: &mut Texts, d: &NearDoc, text: &str) -> link::Plan {
-    index.begin(text).unwrap();
-    let plan = link::add(index, texts, d, &Thresholds::DEFAULT).unwrap();
+/// Adds `batch` (records with their texts) to `index` in one locked transaction, as a worker
+/// adds a flush; the plans in batch order. `texts` gets each record's shingles as soon as it
+/// is added, so the next records of the batch are verified against it.
+fn add_batch<T: ShingleSource<Error = PgError> + Own>(
+    index: &mut PgNearIndex,
+    texts: &mut T,
+    batch: &[(NearDoc, &str)],
+) -> Vec<link::Plan> {
+    let pairs: Vec<(&NearDoc, &str)> = batch.iter().map(|(d, t)| (d, *t)).collect();
+    index.begin(&pairs).unwrap();
+    let plans = batch
+        .iter()
+        .map(|(d, _)| {
+            let plan = link::add(index, texts, d, &Thresholds::DEFAULT).unwrap();
+            texts.own(d);
+            plan
+        })
+        .collect();
     index.commit().unwrap();
-    texts.0.insert(d.info.id().to_owned(), d.shingles.clone());
-    plan
+    plans
 }
 
+/// A text source that learns the records its worker adds.
+trait Own {
+    fn own(&mut self, d: &NearDoc);
+}
+
+impl Own for Texts {
+    fn own(&mut self, d: &NearDoc) {
+        self.0.insert(d.info.id().to_owned(), d.shingles.clone());
+    }
+}
+
+impl Own for TextsOrDb<'_> {
+    fn own(&mut self, d: &NearDoc) {
+        self.own.own(d);
+    }
+}
+
+/// Every plan on the shared index equals the in-memory one, record by record, whether the
+/// records come one per transaction or in batches (the batch overlay sees the records before
+/// it exactly as the database would have).
 #[test]
 fn issue12_shared_index_plans_equal_in_memory_plans() {
-    let Some(db) = Schema::new("near_shared_plans") else {
-        return;
-    };
-    let w = world();
-    let mut shared = open(&db, "w1");
-    let (mut mem, mut mem_texts, mut texts) =
-        (MemStore::default(), MemTexts::default(), Texts::default());
-    for (i, id) in w.keys().enumerate() {
-        let d = doc(&w, id);
-        let on_pg = add(&mut shared, &mut texts, &d, &w[id].0);
-        let in_mem = link::add(&mut mem, &mut mem_texts, &d, &Thresholds::DEFAULT).unwrap();
-        mem_texts.insert(id, d.shingles.clone());
-        assert_eq!(on_pg, in_mem, "record {i} ({id})");
-    }
-    let state = shared.db().clone();
-    let clusters = state.near_clusters().unwrap();
-    assert_eq!(clusters.len(), w.len());
-    let linked = clusters.iter().filter(|(id, head)| id != head).count();
-    assert!(linked > 100, "the set has many near duplicates: {linked}");
-    for (id, head) in &clusters {
-        assert_eq!(mem.cluster_of(id), Some(head.as_str()), "{id}");
+    for batch in [1, 50] {
+        let Some(db) = Schema::new(&format!("near_shared_plans_{batch}")) else {
+            return;
+        };
+        let w = world();
+        let mut shared = open(&db, "w1");
+        let (mut mem, mut mem_texts, mut texts) =
+            (MemStore::default(), MemTexts::default(), Texts::default());
+        let ids: Vec<&String> = w.keys().collect();
+        let mut within = 0;
+        for (c, chunk) in ids.chunks(batch).enumerate() {
+            let docs: Vec<(NearDoc, &str)> = chunk
+                .iter()
+                .map(|id| (doc(&w, id), w[*id].0.as_str()))
+                .collect();
+            let on_pg = add_batch(&mut shared, &mut texts, &docs);
+            // Plans that link to (or relink) another record of the same batch.
+            let in_chunk = |id: &String| chunk.contains(&id);
+            within += on_pg
+                .iter()
+                .filter(|p| {
+                    let own = &p.links[0].1;
+                    p.links.iter().skip(1).any(|(id, _)| in_chunk(id))
+                        || own.near_duplicate_of.as_ref().is_some_and(in_chunk)
+                })
+                .count();
+            for (k, ((d, _), on_pg)) in docs.iter().zip(on_pg).enumerate() {
+                let in_mem = link::add(&mut mem, &mut mem_texts, d, &Thresholds::DEFAULT).unwrap();
+                mem_texts.insert(d.info.id(), d.shingles.clone());
+                let i = c * batch + k;
+                assert_eq!(
+                    on_pg,
+                    in_mem,
+                    "batch size {batch}, record {i} ({})",
+                    d.info.id()
+                );
+            }
+        }
+        assert!(
+            batch == 1 || within > 20,
+            "records linked within their batch: {within}: the overlay is not tested"
+        );
+        let state = shared.db().clone();
+        let clusters = state.near_clusters().unwrap();
+        assert_eq!(clusters.len(), w.len());
+        let linked = clusters.iter().filter(|(id, head)| id != head).count();
+        assert!(linked > 100, "the set has many near duplicates: {linked}");
+        for (id, head) in &clusters {
+            assert_eq!(mem.cluster_of(id), Some(head.as_str()), "{id}");
+        }
     }
 }
 
-/// Two workers (two connections) add the records alternately, in reverse order: the
-/// clusters are those of one in-memory index fed in the forward order.
+/// Two workers (two connections) add the records alternately, in reverse order, in batches
+/// of 1 to 50 records: the clusters are those of one in-memory index fed one by one in the
+/// forward order.
 #[test]
 fn issue12_two_workers_alternating_in_reverse_give_the_same_clusters() {
     let Some(db) = Schema::new("near_shared_two_workers") else {
@@ -110,18 +173,24 @@ fn issue12_two_workers_alternating_in_reverse_give_the_same_clusters() {
     let mut workers = [open(&db, "w1"), open(&db, "w2")];
     // Each worker's texts: its own records only, the others' come from the index.
     let mut texts = [Texts::default(), Texts::default()];
-    for (i, id) in w.keys().rev().enumerate() {
-        let d = doc(&w, id);
-        let k = i % 2;
+    let ids: Vec<&String> = w.keys().rev().collect();
+    let (mut at, mut round) = (0, 0);
+    while at < ids.len() {
+        let size = [1, 7, 50, 2, 33][round % 5];
+        let chunk = &ids[at..(at + size).min(ids.len())];
+        let docs: Vec<(NearDoc, &str)> = chunk
+            .iter()
+            .map(|id| (doc(&w, id), w[*id].0.as_str()))
+            .collect();
+        let k = round % 2;
         let (index, own) = (&mut workers[k], &mut texts[k]);
-        index.begin(&w[id].0).unwrap();
         let mut from_db = TextsOrDb {
             own,
             db: index.db().clone(),
         };
-        link::add(index, &mut from_db, &d, &Thresholds::DEFAULT).unwrap();
-        index.commit().unwrap();
-        own.0.insert(id.clone(), d.shingles.clone());
+        add_batch(index, &mut from_db, &docs);
+        at += chunk.len();
+        round += 1;
     }
     let (mut mem, mut mem_texts) = (MemStore::default(), MemTexts::default());
     for id in w.keys() {
@@ -161,9 +230,12 @@ impl ShingleSource for TextsOrDb<'_> {
 
 /// The shared index's cost: `BENCH_NEAR_ARTICLES` articles (default 2 000: the labelled
 /// set's texts, then copies of them with one sentence added, so many link) added by one
-/// worker, then by four (threads, one connection each, alternating records) into a fresh
-/// schema; prints articles/s, the share of time spent waiting for the index lock, and the
-/// rows and bytes per 1,000 articles. Ignored by default: see the README, "Scaling out".
+/// worker, then by four (threads, one connection each, alternating batches) into a fresh
+/// schema, one record per transaction (as before batches) and then in batches of 50 with the
+/// candidate texts read and shingled before the lock (a worker's flush; `BENCH_NEAR_BATCHES`,
+/// default "1,50"); prints articles/s, the share of time spent waiting
+/// for the index lock, and the rows and bytes per 1,000 articles. Ignored by default: see the
+/// README, "Scaling out".
 #[test]
 #[ignore = "benchmark: run explicitly"]
 fn bench_shared_index() {
@@ -171,6 +243,11 @@ fn bench_shared_index() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000);
+    let batches: Vec<usize> = std::env::var("BENCH_NEAR_BATCHES")
+        .unwrap_or_else(|_| "1,50".into())
+        .split(',')
+        .filter_map(|b| b.trim().parse().ok())
+        .collect();
     let w = world();
     let base: Vec<(&String, &(String, f64))> = w.iter().collect();
     let items: Vec<(String, String, f64)> = (0..n)
@@ -186,67 +263,101 @@ fn bench_shared_index() {
             }
         })
         .collect();
-    for workers in [1usize, 4] {
-        let Some(db) = Schema::new(&format!("near_bench_{workers}")) else {
-            return;
-        };
-        let items = Arc::new(items.clone());
-        let start = std::time::Instant::now();
-        let handles: Vec<_> = (0..workers)
-            .map(|k| {
-                let mut index = open(&db, &format!("w{k}"));
-                let items = items.clone();
-                std::thread::spawn(move || {
-                    let mut own = Texts::default();
-                    let mut waited = std::time::Duration::ZERO;
-                    for (id, text, day) in items.iter().skip(k).step_by(workers) {
-                        let rank = Rank {
-                            published_us: Some((day * DAY_US) as i64),
-                            republished: false,
-                            source_id: "s".into(),
-                            url_len: 20,
-                            id: id.clone(),
-                        };
-                        let d = NearDoc::new(rank, text);
-                        let t = std::time::Instant::now();
-                        index.begin(text).unwrap();
-                        waited += t.elapsed();
-                        let mut texts = TextsOrDb {
-                            own: &mut own,
-                            db: index.db().clone(),
-                        };
-                        link::add(&mut index, &mut texts, &d, &Thresholds::DEFAULT).unwrap();
-                        index.commit().unwrap();
-                        own.0.insert(id.clone(), d.shingles.clone());
-                    }
-                    waited
-                })
-            })
-            .collect();
-        let waited: Vec<f64> = handles
-            .into_iter()
-            .map(|h| h.join().unwrap().as_secs_f64())
-            .collect();
-        let wall = start.elapsed().as_secs_f64();
-        let state = open(&db, "m").db().clone();
-        let size = state.near_size().unwrap();
-        let linked = state
-            .near_clusters()
-            .unwrap()
-            .iter()
-            .filter(|(a, b)| a != b)
-            .count();
-        println!(
-            "bench_shared_index: {workers} worker(s), {n} articles in {wall:.2} s = {:.0} articles/s; \
-             waiting for the index lock {:.0}% of each worker's time; {linked} records linked",
-            n as f64 / wall,
-            waited.iter().sum::<f64>() / (wall * workers as f64) * 100.0
-        );
-        println!(
-            "  per 1,000 articles: {:.0} near_record rows, {:.0} near_band rows, {:.2} MiB (tables, indexes, TOAST)",
-            size.records as f64 / n as f64 * 1000.0,
-            size.postings as f64 / n as f64 * 1000.0,
-            size.bytes as f64 / n as f64 * 1000.0 / 1_048_576.0
-        );
+    for batch in batches {
+        for workers in [1usize, 4] {
+            let Some(db) = Schema::new(&format!("near_bench_{workers}_{batch}")) else {
+                return;
+            };
+            bench_one(&db, &items, workers, batch);
+        }
     }
+}
+
+/// What a worker does before it takes the lock for a batch: read and shingle the texts of
+/// the stored candidates it will verify (into `texts`, the cache here).
+fn warm(index: &mut PgNearIndex, texts: &mut Texts, docs: &[(NearDoc, &str)]) {
+    let refs: Vec<&NearDoc> = docs.iter().map(|(d, _)| d).collect();
+    let th = Thresholds::DEFAULT;
+    let found = index
+        .candidate_texts(
+            &refs,
+            &mut |d, hit| th.worth_verifying(d.shingles.len(), d.info.rank.published_us, hit),
+            &|id| texts.0.contains_key(id),
+        )
+        .unwrap();
+    for (id, text) in found {
+        texts.0.insert(id, Arc::new(ShingleSet::of_text(&text)));
+    }
+}
+
+/// One run of [`bench_shared_index`]: `workers` threads add `items` in batches of `batch`.
+fn bench_one(db: &Schema, items: &[(String, String, f64)], workers: usize, batch: usize) {
+    let n = items.len();
+    let items = Arc::new(items.to_vec());
+    let start = std::time::Instant::now();
+    let handles: Vec<_> = (0..workers)
+        .map(|k| {
+            let mut index = open(db, &format!("w{k}"));
+            let items = items.clone();
+            std::thread::spawn(move || {
+                let mut own = Texts::default();
+                let mut waited = std::time::Duration::ZERO;
+                let chunks: Vec<usize> = (0..items.len().div_ceil(batch))
+                    .skip(k)
+                    .step_by(workers)
+                    .collect();
+                for c in chunks {
+                    let docs: Vec<(NearDoc, &str)> = items
+                        [c * batch..((c + 1) * batch).min(items.len())]
+                        .iter()
+                        .map(|(id, text, day)| {
+                            let rank = Rank {
+                                published_us: Some((day * DAY_US) as i64),
+                                republished: false,
+                                source_id: "s".into(),
+                                url_len: 20,
+                                id: id.clone(),
+                            };
+                            (NearDoc::new(rank, text), text.as_str())
+                        })
+                        .collect();
+                    if batch > 1 {
+                        warm(&mut index, &mut own, &docs);
+                    }
+                    let mut texts = TextsOrDb {
+                        own: &mut own,
+                        db: index.db().clone(),
+                    };
+                    add_batch(&mut index, &mut texts, &docs);
+                    waited += index.lock_wait();
+                }
+                waited
+            })
+        })
+        .collect();
+    let waited: Vec<f64> = handles
+        .into_iter()
+        .map(|h| h.join().unwrap().as_secs_f64())
+        .collect();
+    let wall = start.elapsed().as_secs_f64();
+    let state = open(db, "m").db().clone();
+    let size = state.near_size().unwrap();
+    let linked = state
+        .near_clusters()
+        .unwrap()
+        .iter()
+        .filter(|(a, b)| a != b)
+        .count();
+    println!(
+        "bench_shared_index: {workers} worker(s), batches of {batch}, {n} articles in {wall:.2} s = {:.0} articles/s; \
+         waiting for the index lock {:.0}% of each worker's time; {linked} records linked",
+        n as f64 / wall,
+        waited.iter().sum::<f64>() / (wall * workers as f64) * 100.0
+    );
+    println!(
+        "  per 1,000 articles: {:.0} near_record rows, {:.0} near_band rows, {:.2} MiB (tables, indexes, TOAST)",
+        size.records as f64 / n as f64 * 1000.0,
+        size.postings as f64 / n as f64 * 1000.0,
+        size.bytes as f64 / n as f64 * 1000.0 / 1_048_576.0
+    );
 }

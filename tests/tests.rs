@@ -15,6 +15,7 @@ mod crash_property;
 mod dedup;
 mod dedup_realworld;
 mod demo;
+mod discovery_window;
 mod exit_codes;
 mod fetch;
 mod fetch_body;

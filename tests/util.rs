@@ -133,3 +133,51 @@ pub async fn demo_env() -> DemoEnv {
         cfg,
     }
 }
+
+/// The labelled real-world near-duplicate set (`fixtures/dedup/realworld/`), loaded one way
+/// for every test that uses it.
+pub mod realworld {
+    use std::collections::BTreeMap;
+
+    use newsmill::dedup::{NearDoc, Rank};
+    use serde_json::Value;
+
+    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/dedup/realworld");
+    const DAY_US: f64 = 86_400e6;
+
+    /// id → (text, publication day).
+    pub type Texts = BTreeMap<String, (String, f64)>;
+
+    /// The lines of `name` in the set's folder, parsed.
+    pub fn jsonl(name: &str) -> Vec<Value> {
+        std::fs::read_to_string(format!("{DIR}/{name}"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// Every text of `texts.jsonl`.
+    pub fn texts() -> Texts {
+        jsonl("texts.jsonl")
+            .iter()
+            .map(|v| {
+                let s = |k: &str| v[k].as_str().unwrap().to_owned();
+                (s("id"), (s("text"), v["day"].as_f64().unwrap()))
+            })
+            .collect()
+    }
+
+    /// The record `id` as the index sees it: published on its day, one source.
+    pub fn doc(texts: &Texts, id: &str) -> NearDoc {
+        let (text, day) = &texts[id];
+        let rank = Rank {
+            published_us: Some((day * DAY_US) as i64),
+            republished: false,
+            source_id: "s".into(),
+            url_len: 20,
+            id: id.into(),
+        };
+        NearDoc::new(rank, text)
+    }
+}

@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 use crate::postgres::Schema;
 use sim::{Feed, Sim};
 
-/// The scenario's knobs.
+/// The scenario's knobs; each test overrides what differs from the [`Default`] (4 hosts of
+/// 20 fixed articles, no latency, 100 ms interval, 3 s leases, 4 hosts per worker, one
+/// discovery).
 struct Plan {
     hosts: usize,
     feed: Feed,
@@ -28,6 +30,20 @@ struct Plan {
     lease_ttl: &'static str,
     hosts_per_worker: usize,
     discover_every: &'static str,
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan {
+            hosts: 4,
+            feed: Feed::fixed(20),
+            latency: Duration::ZERO,
+            interval: Duration::from_millis(100),
+            lease_ttl: "3s",
+            hosts_per_worker: 4,
+            discover_every: "15m",
+        }
+    }
 }
 
 fn config(dir: &Path, bases: &[String], plan: &Plan) -> PathBuf {
@@ -102,6 +118,21 @@ impl World {
             url,
         }
     }
+
+    /// The folder holding the config, the worker logs and the stores.
+    fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The config every worker runs with.
+    fn cfg(&self) -> &Path {
+        &self.cfg
+    }
+
+    /// The test database's connection string.
+    fn url(&self) -> &str {
+        &self.url
+    }
 }
 
 fn binary() -> PathBuf {
@@ -125,7 +156,10 @@ fn worker(dir: &Path, cfg: &Path, url: &str, id: &str, time: bool) -> Child {
         .args(["--log-format", "json"])
         .current_dir(dir)
         .env("NEWSMILL_DATABASE_URL", url)
-        .env("RUST_LOG", "newsmill=info,newsmill::worker::pace=debug")
+        .env(
+            "RUST_LOG",
+            "newsmill=info,newsmill::worker::pace=debug,newsmill::pipeline::near=debug",
+        )
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -269,23 +303,19 @@ fn issue12_four_workers_one_killed_one_late_every_article_exactly_once() {
         },
         latency: Duration::from_millis(20),
         interval: Duration::from_millis(150),
-        lease_ttl: "3s",
-        hosts_per_worker: 4,
         // Discovered once by the first four workers; due again by the time w5 starts.
         discover_every: "2s",
+        ..Plan::default()
     };
     let world = World::start(&db, &plan);
     let sim = &world.sim;
-    let dir = &world.dir;
-    let cfg = world.cfg.clone();
-    let url = world.url.clone();
-    let d = dir.path();
+    let (d, cfg, url) = (world.dir(), world.cfg(), world.url());
 
     let mut running: Vec<Child> = ["w1", "w2", "w3"]
         .iter()
-        .map(|id| worker(d, &cfg, &url, id, false))
+        .map(|id| worker(d, cfg, url, id, false))
         .collect();
-    let mut victim = worker(d, &cfg, &url, "w4", false);
+    let mut victim = worker(d, cfg, url, "w4", false);
     // Kill w4 while the crawl is under way: once every host's first listing is in the
     // frontier, at a moment when w4 drains hosts and holds no discovery lease. (A feed response a worker
     // received and had not admitted when it died is stored nowhere: its articles come back
@@ -310,7 +340,7 @@ fn issue12_four_workers_one_killed_one_late_every_article_exactly_once() {
     // unchanged feeds and only the newest articles of the rotating ones, and takes w4's
     // hosts over when their leases expire.
     std::thread::sleep(Duration::from_secs(2));
-    running.push(worker(d, &cfg, &url, "w5", false));
+    running.push(worker(d, cfg, url, "w5", false));
     let codes = wait_all(&mut running, Duration::from_secs(240));
     let logs = || {
         ["w1", "w2", "w3", "w4", "w5"]
@@ -326,7 +356,7 @@ fn issue12_four_workers_one_killed_one_late_every_article_exactly_once() {
     );
 
     // Every article any feed ever listed, exactly once, in all workers' folders together.
-    let urls = exported_urls(d, &cfg, &url);
+    let urls = exported_urls(d, cfg, url);
     let listed = sim.listed();
     let expected: HashSet<String> = listed
         .iter()
@@ -427,7 +457,7 @@ fn issue12_four_workers_one_killed_one_late_every_article_exactly_once() {
         sim.tightest(8)
     );
 
-    let (code, out, err) = newsmill(d, &url, &["verify", "-c", cfg.to_str().unwrap()]);
+    let (code, out, err) = newsmill(d, url, &["verify", "-c", cfg.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("verify: ok"), "{out}");
     eprintln!(
@@ -450,27 +480,24 @@ fn issue12_worker_exit_codes_with_a_server() {
     let plan = Plan {
         hosts: 1,
         feed: Feed::fixed(2),
-        latency: Duration::ZERO,
         interval: Duration::from_millis(50),
-        lease_ttl: "3s",
         hosts_per_worker: 2,
-        discover_every: "15m",
+        ..Plan::default()
     };
     let world = World::start(&db, &plan);
-    let (dir, cfg, url) = (&world.dir, world.cfg.clone(), world.url.clone());
-    let d = dir.path();
+    let (d, cfg, url) = (world.dir(), world.cfg(), world.url());
     let c = cfg.to_str().unwrap();
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://127.0.0.1:{}/rss", l.local_addr().unwrap().port())
     };
-    let (code, _, err) = newsmill(d, &url, &["worker", "-c", c, "--once", "--id", "ok"]);
+    let (code, _, err) = newsmill(d, url, &["worker", "-c", c, "--once", "--id", "ok"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(exported_urls(d, &cfg, &url).len(), plan.feed.articles);
-    let text = std::fs::read_to_string(&cfg).unwrap()
+    assert_eq!(exported_urls(d, cfg, url).len(), plan.feed.articles);
+    let text = std::fs::read_to_string(cfg).unwrap()
         + &format!("\n[[sources]]\nid = \"gone\"\nname = \"Gone\"\nfeeds = [\"{closed}\"]\n");
-    std::fs::write(&cfg, text).unwrap();
-    let (code, _, err) = newsmill(d, &url, &["worker", "-c", c, "--once", "--id", "bad"]);
+    std::fs::write(cfg, text).unwrap();
+    let (code, _, err) = newsmill(d, url, &["worker", "-c", c, "--once", "--id", "bad"]);
     assert_eq!(code, 1, "{err}");
     // A second process under the id of a live worker is refused: one writer per folder.
     db.client()
@@ -480,14 +507,14 @@ fn issue12_worker_exit_codes_with_a_server() {
             &[],
         )
         .unwrap();
-    let (code, _, err) = newsmill(d, &url, &["worker", "-c", c, "--once", "--id", "busy"]);
+    let (code, _, err) = newsmill(d, url, &["worker", "-c", c, "--once", "--id", "busy"]);
     assert_eq!(code, 2);
     assert!(
         err.contains("worker busy is running on box-b (pid 7"),
         "{err}"
     );
     // A bad id is refused before anything is touched.
-    let (code, _, err) = newsmill(d, &url, &["worker", "-c", c, "--id", "../x"]);
+    let (code, _, err) = newsmill(d, url, &["worker", "-c", c, "--id", "../x"]);
     assert_eq!(code, 2);
     assert!(err.contains("worker id"), "{err}");
 }
@@ -524,25 +551,19 @@ fn bench_workers() {
         interval: Duration::from_millis(num("BENCH_INTERVAL_MS", 100) as u64),
         lease_ttl: "10s",
         hosts_per_worker: num("BENCH_HOSTS_PER_WORKER", 16),
-        discover_every: "15m",
+        ..Plan::default()
     };
     let workers = num("BENCH_WORKERS", 4);
     let world = World::start(&db, &plan);
     let sim = &world.sim;
-    let dir = &world.dir;
-    let cfg = world.cfg.clone();
-    let url = world.url.clone();
-    let d = dir.path();
+    let (d, cfg, url) = (world.dir(), world.cfg(), world.url());
     let start = Instant::now();
     let ids: Vec<String> = (1..=workers).map(|i| format!("b{i}")).collect();
-    let mut children: Vec<Child> = ids
-        .iter()
-        .map(|id| worker(d, &cfg, &url, id, true))
-        .collect();
+    let mut children: Vec<Child> = ids.iter().map(|id| worker(d, cfg, url, id, true)).collect();
     let codes = wait_all(&mut children, Duration::from_secs(600));
     let wall = start.elapsed();
     let total = plan.hosts * plan.feed.articles;
-    let records = exported_urls(d, &cfg, &url).len();
+    let records = exported_urls(d, cfg, url).len();
     let bound = plan.interval * (sim.busiest() as u32);
     let (gap, _) = sim.min_gap().unwrap();
     let logs: Vec<String> = ids
@@ -603,6 +624,10 @@ fn bench_workers() {
             .unwrap_or_default()
             .trim()
     );
+    if let Some(keep) = std::env::var_os("BENCH_KEEP_DIR") {
+        // The worker logs (every slot, every near-duplicate batch) for a closer look.
+        let _ = Command::new("cp").arg("-a").arg(d).arg(&keep).status();
+    }
     assert_eq!(records, total, "not every article was ingested");
 }
 
@@ -614,23 +639,17 @@ fn issue12_a_running_worker_stops_cleanly_on_sigterm() {
         return;
     };
     let plan = Plan {
-        hosts: 4,
-        feed: Feed::fixed(20),
         latency: Duration::from_millis(10),
-        interval: Duration::from_millis(100),
-        lease_ttl: "3s",
-        hosts_per_worker: 4,
-        discover_every: "15m",
+        ..Plan::default()
     };
     let world = World::start(&db, &plan);
-    let (dir, cfg, url) = (&world.dir, world.cfg.clone(), world.url.clone());
-    let d = dir.path();
+    let (d, cfg, url) = (world.dir(), world.cfg(), world.url());
     let c = cfg.to_str().unwrap();
     let log = std::fs::File::create(d.join("long.log")).unwrap();
     let mut child = Command::new(binary())
         .args(["worker", "-c", c, "--id", "long"])
         .current_dir(d)
-        .env("NEWSMILL_DATABASE_URL", &url)
+        .env("NEWSMILL_DATABASE_URL", url)
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -663,7 +682,7 @@ fn issue12_a_running_worker_stops_cleanly_on_sigterm() {
     assert_eq!((hosts, sources), (0, 0), "every lease given back");
     // What it marked ingested is in its folder, and the stores agree.
     let done = ingested(&db) as usize;
-    assert_eq!(exported_urls(d, &cfg, &url).len(), done);
-    let (code, out, err) = newsmill(d, &url, &["verify", "-c", c]);
+    assert_eq!(exported_urls(d, cfg, url).len(), done);
+    let (code, out, err) = newsmill(d, url, &["verify", "-c", c]);
     assert_eq!(code, 0, "{out}{err}");
 }

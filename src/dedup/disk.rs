@@ -7,29 +7,37 @@
 //! - The **tail**: band keys of the newest records (at most [`Shape::tail_docs`]), held in
 //!   memory in a [`BandTable`] and, row by row, in `near_tail` so that opening rebuilds it
 //!   from at most that many rows instead of loading the whole index.
-//! - **Runs**: when the tail is full it is written as one immutable run, postings sorted by
-//!   band key and cut into ~1 KiB buckets (`near_band`, one row per bucket, appended in key
-//!   order). When [`Shape::fan_in`] runs of one level exist they are merged into one run of the
-//!   next level, a slice at each add ([`merge`]), so a corpus of `N` records has
-//!   `O(fan_in · log(N / tail_docs))` runs and each posting is rewritten
-//!   `O(log(N / tail_docs))` times, by sequential appends, and no add waits for a whole merge.
-//! - **Sizes**: the shingle count of every record (`near_size`, 2 bytes a record, held in
-//!   memory), so that the candidate screen (`super::screen`) reads no row.
+//! - **Runs**: when the tail is full it is frozen and written as one immutable run, postings
+//!   sorted by key and cut into ~1 KiB buckets (`near_band`, one row per bucket, appended in
+//!   key order), a slice at each add over the next half tail of adds ([`flush`]; the frozen
+//!   postings are searched in memory meanwhile). When [`Shape::fan_in`] runs of one level
+//!   exist they are merged into one run of the next level, a slice at each add ([`merge`]),
+//!   so a corpus of `N` records has `O(fan_in · log(N / tail_docs))` runs and each posting is
+//!   rewritten `O(log(N / tail_docs))` times, by sequential appends, and no add waits for a
+//!   whole run write or merge.
+//! - **Sizes**: the shingle count and publication minute of every record (`near_size`, 6
+//!   bytes a record, held in memory), so that the candidate screen (`super::screen`) reads no
+//!   row, and so that each run's span of publication minutes is known.
 //!
-//! A lookup gathers the records under each band key from the tail and from one bucket per
-//! run, keeps those with at least [`MIN_BAND_MATCHES`] keys that pass the screen, exactly the
-//! set [`super::MemStore`] finds, and reads only their rows: the clusters are the same,
-//! whatever the arrival order.
+//! The keys are those of [`super::keys`]: 64 near keys bucketed by publication time and 32
+//! far keys per record. A lookup gathers the records under each key from the tail, the frozen
+//! tail and one bucket per run, keeps those with at least [`MIN_BAND_MATCHES`] keys that pass
+//! the screen, exactly the set [`super::MemStore`] finds, and reads only their rows: the
+//! clusters are the same, whatever the arrival order.
 //!
-//! Each run carries a Bloom filter of its keys ([`KeyFilter`]), kept in memory: a run's bucket
-//! is read only for the keys its filter may hold.
+//! Near keys name only records of three time buckets, so their lookup
+//! ([`NearStore::candidates_within`]) skips every run holding no record published in that
+//! span: with records arriving roughly in time order, only the newest runs. Each run carries
+//! a Bloom filter of its far keys ([`KeyFilter`]), kept in memory: a run's bucket is read for
+//! a far key only when its filter may hold it.
 //!
 //! # Memory
-//! The tail (8 bytes per posting, 64 per record: 32 MiB at the default 65 536 records), the
-//! run filters ([`filter::BITS_PER_KEY`] bits per posting: 24 bytes per record, 240 MB at
-//! 10 M records) and the sizes (2 bytes per record, 20 MB at 10 M), the two parts that grow
-//! with the corpus; the filter of each merge in progress; the run list, and the ids named by
-//! the plan in progress. The backend's page cache is bounded by the backend.
+//! The tail and the frozen tail (8 bytes per posting, 96 per record: 48 MiB each at the
+//! default 65 536 records), the run filters ([`filter::BITS_PER_KEY`] bits per far posting:
+//! 16 bytes per record, 160 MB at 10 M records) and the sizes (6 bytes per record, 60 MB at
+//! 10 M), the two parts that grow with the corpus; the filter of each merge in progress; the
+//! run list, and the ids named by the plan in progress. The backend's page cache is bounded
+//! by the backend.
 //!
 //! # Durability
 //! Writes go to the backend as they happen and become durable at [`DiskStore::commit`],
@@ -39,6 +47,7 @@
 
 pub mod backend;
 pub mod filter;
+pub mod flush;
 pub mod merge;
 pub mod run;
 
@@ -127,6 +136,10 @@ pub struct DiskStore<B> {
     /// Publication minute of every record since the epoch ([`NO_DATE`]: unknown), for the
     /// screen's date window.
     minutes: Vec<i32>,
+    /// Publication minutes `(min, max)` of each run's dated records, by run number.
+    run_spans: HashMap<u32, (i32, i32)>,
+    /// The previous tail being written as a run, searched in memory meanwhile.
+    flushing: Option<flush::FlushJob>,
     /// Merges in progress, at most one per level.
     jobs: Vec<merge::MergeJob>,
     /// Number of the next run written (registered or being merged).
@@ -198,6 +211,8 @@ impl<B: NearBackend> DiskStore<B> {
             resolved: HashMap::new(),
             sizes,
             minutes,
+            run_spans: HashMap::new(),
+            flushing: None,
             jobs: Vec::new(),
             next_run: 0,
             orphans: Vec::new(),
@@ -272,6 +287,8 @@ impl<B: NearBackend> DiskStore<B> {
         self.backend.clear()?;
         self.runs.clear();
         self.filters.clear();
+        self.run_spans.clear();
+        self.flushing = None;
         self.sizes.clear();
         self.minutes.clear();
         self.jobs.clear();
@@ -284,13 +301,38 @@ impl<B: NearBackend> DiskStore<B> {
         self.commit()
     }
 
-    /// Records under any of `keys`, one entry per (key, record) posting.
-    fn postings(&mut self, keys: &[u32]) -> Result<Vec<u32>, B::Error> {
+    /// The publication minutes of run `r`'s records, `(min, max)` over the dated ones
+    /// (computed once per run from the in-memory minutes; runs never change).
+    fn run_minutes(&mut self, r: &RunInfo) -> (i32, i32) {
+        *self.run_spans.entry(r.run).or_insert_with(|| {
+            let end = (r.end_doc as usize).min(self.minutes.len());
+            let start = (r.first_doc as usize).min(end);
+            self.minutes[start..end]
+                .iter()
+                .filter(|&&m| m != NO_DATE)
+                .fold((i32::MAX, i32::MIN), |(lo, hi), &m| (lo.min(m), hi.max(m)))
+        })
+    }
+
+    /// Records under any of `keys`, one entry per (key, record) posting; runs holding no
+    /// record published within `span` (µs, inclusive) are skipped.
+    fn postings(&mut self, keys: &[u32], span: Option<(i64, i64)>) -> Result<Vec<u32>, B::Error> {
         let mut found = Vec::new();
         for &key in keys {
             self.tail.for_each(key, |d| found.push(d));
+            if let Some(f) = &self.flushing {
+                f.for_each(key, |d| found.push(d));
+            }
         }
-        for r in &self.runs {
+        let runs = self.runs.clone();
+        for r in &runs {
+            if let Some((lo, hi)) = span {
+                let (first, last) = self.run_minutes(r);
+                let minute = |us: i64| us.div_euclid(60_000_000);
+                if i64::from(first) > minute(hi) || i64::from(last) < minute(lo) {
+                    continue;
+                }
+            }
             let keys: Vec<u32> = match self.filters.get(&r.run) {
                 Some(f) => keys.iter().copied().filter(|&k| f.may_contain(k)).collect(),
                 None => keys.to_vec(),
@@ -342,11 +384,20 @@ impl<B: NearBackend> NearStore for DiskStore<B> {
         bands: &[u32],
         keep: &mut dyn FnMut(Hit) -> bool,
     ) -> Result<Vec<(IndexedDoc, Hit)>, B::Error> {
+        self.candidates_within(bands, None, keep)
+    }
+
+    fn candidates_within(
+        &mut self,
+        bands: &[u32],
+        span: Option<(i64, i64)>,
+        keep: &mut dyn FnMut(Hit) -> bool,
+    ) -> Result<Vec<(IndexedDoc, Hit)>, B::Error> {
         // Record numbers never change, so the map is only a cache for the plan in progress.
         if self.resolved.len() > RESOLVED_MAX {
             self.resolved.clear();
         }
-        let mut found = self.postings(bands)?;
+        let mut found = self.postings(bands, span)?;
         found.sort_unstable();
         let mut kept = Vec::new();
         for run in found.chunk_by(|a, b| a == b) {

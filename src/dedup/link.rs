@@ -20,6 +20,7 @@ use std::time::Duration;
 use crate::model::{LinkReason, NearLink};
 
 use super::digest::{self, Edge, Outcome};
+use super::keys::{self, Keys};
 use super::rank::{DocInfo, IndexedDoc, NearDoc, Rank};
 use super::regroup;
 pub use super::screen::{Hit, SCREEN_RISK};
@@ -51,6 +52,21 @@ pub trait NearStore {
         bands: &[u32],
         keep: &mut dyn FnMut(Hit) -> bool,
     ) -> Result<Vec<(IndexedDoc, Hit)>, Self::Error>;
+    /// [`NearStore::candidates`] for keys that name only records published within `span`
+    /// (µs since the epoch, inclusive; `None`: any date): a store may skip whatever holds no
+    /// record of that span. The time-bucketed near keys of `super::keys` are looked up so.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn candidates_within(
+        &mut self,
+        bands: &[u32],
+        span: Option<(i64, i64)>,
+        keep: &mut dyn FnMut(Hit) -> bool,
+    ) -> Result<Vec<(IndexedDoc, Hit)>, Self::Error> {
+        let _ = span;
+        self.candidates(bands, keep)
+    }
     /// The stored record `id` with its cluster (`None` when unknown). Only ids the store has
     /// returned for the plan in progress are asked for.
     ///
@@ -101,7 +117,8 @@ pub trait ShingleSource {
 pub struct Plan {
     /// The new record's index entry.
     pub insert: DocInfo,
-    /// Its band keys.
+    /// The keys it is filed under (`super::keys::Keys::filed`: time-bucketed one-row keys,
+    /// then two-row keys for the whole index).
     pub bands: Vec<u32>,
     /// The cluster it joins (its canonical record's id; its own id when alone or canonical).
     pub cluster: String,
@@ -189,9 +206,15 @@ where
         .clone()
         .unwrap_or_else(|| doc.info.rank.clone());
     let links = links(store, source, doc, &edges, &out, &grouped, th)?;
+    let width = keys::bucket_width_us(th.date_window);
+    let filed = if doc.bands.is_empty() {
+        Vec::new()
+    } else {
+        Keys::of(&doc.bands, doc.info.rank.published_us, width).filed
+    };
     Ok(Plan {
         insert: doc.info.clone(),
-        bands: doc.bands.clone(),
+        bands: filed,
         cluster: head.id,
         relabel: grouped.relabel,
         moves: grouped.moves,
@@ -323,10 +346,7 @@ where
     if doc.bands.is_empty() {
         return Ok(Vec::new());
     }
-    let (ours, published) = (doc.shingles.len(), doc.info.rank.published_us);
-    let mut cands = store.candidates(&doc.bands, &mut |hit| {
-        th.worth_verifying(ours, published, hit)
-    })?;
+    let mut cands = keys::candidates(store, doc, th)?;
     cands.retain(|(c, _)| c.info.id() != doc.info.id());
     // Most shared minima first, so a cap never drops a close copy for chance candidates.
     cands.sort_by(|(a, ha), (b, hb)| {

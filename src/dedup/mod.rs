@@ -43,6 +43,7 @@ pub mod bands;
 pub mod cache;
 pub mod digest;
 pub mod disk;
+pub mod keys;
 pub mod link;
 pub mod memstore;
 pub mod minhash;

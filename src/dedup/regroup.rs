@@ -3,16 +3,18 @@
 //! connected components of its remaining links. Pure and sync.
 //!
 //! A split recomputes the links among the cluster's members the way the index finds them:
-//! band keys from each member's shingles, at least [`MIN_BAND_MATCHES`] equal, the screen
-//! ([`Thresholds::worth_verifying`]), then exact verification; a link merges unless it joins a
+//! band keys from each member's shingles met on the path the index would take
+//! ([`keys::pair_matches`]), the screen of that path ([`Thresholds::worth_verifying`] or
+//! [`Thresholds::worth_verifying_far`]), then exact verification; a link merges unless it joins a
 //! digest to one of its parts. So the result is the one an arrival order without the split
 //! would have given.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::digest::{Outcome, contains_first, is_part};
+use super::keys::{self, Meet};
 use super::link::{Hit, NearStore, ShingleSource, Thresholds, date_gap};
-use super::minhash::{MIN_BAND_MATCHES, Signature};
+use super::minhash::Signature;
 use super::rank::{IndexedDoc, NearDoc, Rank};
 use super::shingle::similarity;
 
@@ -45,29 +47,37 @@ fn components<T: ShingleSource>(
     source: &mut T,
     th: &Thresholds,
 ) -> Result<Vec<usize>, T::Error> {
+    let width = keys::bucket_width_us(th.date_window);
     let mut sets = Vec::with_capacity(members.len());
     for m in members {
         let set = source.shingles(m.info.id())?.unwrap_or_default();
         let keys = Signature::of(&set).band_keys();
-        sets.push((set, keys));
+        let bucket = keys::bucket(m.info.rank.published_us, width);
+        sets.push((set, keys, bucket));
     }
     let mut parent: Vec<usize> = (0..members.len()).collect();
     for j in 1..members.len() {
         for i in 0..j {
             let (a, b) = (&members[i], &members[j]);
-            let (sa, ka) = &sets[i];
-            let (sb, kb) = &sets[j];
+            let (sa, ka, ta) = &sets[i];
+            let (sb, kb, tb) = &sets[j];
             if sa.is_empty() || sb.is_empty() {
                 continue;
             }
-            let matches = ka.iter().zip(kb).filter(|(x, y)| x == y).count();
+            let Some(meet) = keys::pair_matches((ka, *ta), (kb, *tb)) else {
+                continue;
+            };
             let hit = Hit {
-                matches,
+                matches: meet.matches(),
                 shingles: b.info.shingles,
                 published_us: b.info.rank.published_us,
             };
             let (sa_len, pa) = (sa.len(), a.info.rank.published_us);
-            if matches < MIN_BAND_MATCHES || !th.worth_verifying(sa_len, pa, hit) {
+            let worth = match meet {
+                Meet::Near(_) => th.worth_verifying(sa_len, pa, hit),
+                Meet::Far(_) => th.worth_verifying_far(sa_len, pa, hit),
+            };
+            if !worth {
                 continue;
             }
             let sim = similarity(sa, sb);

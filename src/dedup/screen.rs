@@ -9,6 +9,7 @@
 //! (probability below [`SCREEN_RISK`]) is dropped. The screen is symmetric in the two records
 //! and depends on nothing else, so clusters stay independent of arrival order.
 
+use super::keys::FAR_BANDS;
 use super::link::Thresholds;
 use super::minhash::PERMUTATIONS;
 
@@ -61,6 +62,22 @@ impl Thresholds {
     /// a pair at the threshold is lost by the screen with probability at most `SCREEN_RISK`,
     /// one above it with less, and a candidate costs no row read.
     pub fn worth_verifying(&self, ours: usize, published_us: Option<i64>, hit: Hit) -> bool {
+        let need = self.weakest_link(ours, published_us, hit);
+        binomial_cdf(PERMUTATIONS, need, hit.matches) > SCREEN_RISK
+    }
+
+    /// The same screen for a candidate of the far path (`super::keys`), where `hit.matches`
+    /// counts equal two-row keys of [`FAR_BANDS`]: a pair at Jaccard `need` shares each with
+    /// probability `need²`, and is dropped when `P[Binomial(32, need²) ≤ matches]` is below
+    /// [`SCREEN_RISK`].
+    pub fn worth_verifying_far(&self, ours: usize, published_us: Option<i64>, hit: Hit) -> bool {
+        let need = self.weakest_link(ours, published_us, hit);
+        binomial_cdf(FAR_BANDS, need * need, hit.matches) > SCREEN_RISK
+    }
+
+    /// The weakest Jaccard that could still link a text of `ours` shingles published at
+    /// `published_us` to the candidate `hit`.
+    fn weakest_link(&self, ours: usize, published_us: Option<i64>, hit: Hit) -> f64 {
         let window = i64::try_from(self.date_window.as_micros()).unwrap_or(i64::MAX);
         let far = match (published_us, hit.published_us) {
             (Some(a), Some(b)) => a.abs_diff(b) > window.saturating_add(DATE_SLACK_US) as u64,
@@ -78,7 +95,7 @@ impl Thresholds {
             let shared = containment * smaller;
             need = need.min(shared / (a + b - shared).max(1.0));
         }
-        binomial_cdf(PERMUTATIONS, need, hit.matches) > SCREEN_RISK
+        need
     }
 }
 

@@ -35,7 +35,9 @@ use chrono::{DateTime, Utc};
 use crate::model::{FeedItem, SourceId};
 
 pub use plan::{Plan, WorkItem};
-pub use store::{Change, Entry, FrontierError, FrontierStore, Listing};
+pub use store::{
+    Change, DocumentKind, Entry, FrontierError, FrontierStore, Listing, StoredDocument,
+};
 pub use transition::{RetryPolicy, Transition};
 pub use types::{FailureKind, RecordId, Refusal, UrlKey, UrlState, Validators};
 
@@ -102,6 +104,25 @@ impl Frontier {
     /// Backend failures; then nothing was stored.
     pub fn admit(&self, listing: &Listing) -> Result<(), FrontierError> {
         self.store.admit(listing, Utc::now())
+    }
+
+    /// Records that a discovery document is durable in raw/, before it is parsed.
+    ///
+    /// # Errors
+    /// Backend failures; then nothing was stored.
+    pub fn store_document(&self, doc: &StoredDocument) -> Result<(), FrontierError> {
+        self.store.store_document(doc, Utc::now())
+    }
+
+    /// `source`'s documents stored but never admitted (a process died between the two).
+    ///
+    /// # Errors
+    /// Backend failures.
+    pub fn stored_documents(
+        &self,
+        source: &SourceId,
+    ) -> Result<Vec<StoredDocument>, FrontierError> {
+        self.store.stored_documents(source)
     }
 
     /// Applies transitions in one transaction.

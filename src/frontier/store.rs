@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{FeedItem, SourceId};
+use crate::model::{FeedItem, RawLocation, SourceId};
 
 use super::transition::{RetryPolicy, Transition};
 use super::types::{UrlKey, UrlState, Validators};
@@ -46,6 +46,57 @@ pub struct Listing {
     pub items: Vec<FeedItem>,
 }
 
+/// What kind of discovery document a [`StoredDocument`] is: it says how to parse it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentKind {
+    /// An RSS/Atom/JSON feed.
+    Feed,
+    /// A sitemap (its entries pass the recent window).
+    Sitemap,
+    /// A section page (links matching the source's article pattern).
+    Section,
+}
+
+impl DocumentKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Feed => "feed",
+            Self::Sitemap => "sitemap",
+            Self::Section => "section",
+        }
+    }
+
+    /// The kind a stored name names (`None`: unknown).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "feed" => Some(Self::Feed),
+            "sitemap" => Some(Self::Sitemap),
+            "section" => Some(Self::Section),
+            _ => None,
+        }
+    }
+}
+
+/// A discovery document whose response is durable in raw/ but whose listing is not yet
+/// admitted. It is committed before the document is parsed and removed by the admission of
+/// its listing ([`FrontierStore::admit`]), so a process killed between the two leaves it here,
+/// and the next discovery of the source parses it again from raw/ instead of losing what it
+/// listed (a feed may have rotated those items out since).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDocument {
+    /// The source.
+    pub source: SourceId,
+    /// The URL requested (the key its validators are stored under).
+    pub url: String,
+    /// How to parse it.
+    pub kind: DocumentKind,
+    /// The response's validators, stored with the listing once admitted.
+    pub validators: Validators,
+    /// Where the response is in raw/.
+    pub raw: RawLocation,
+}
+
 /// One transition of one URL, for [`FrontierStore::apply`].
 #[derive(Debug, Clone)]
 pub struct Change {
@@ -82,11 +133,26 @@ pub trait FrontierStore: Send + Sync + std::fmt::Debug {
     ) -> Result<HashMap<String, Validators>, FrontierError>;
 
     /// Adds the listed URLs that are not yet known (as `Discovered`) and stores the document's
-    /// validators, all in one transaction. Known URLs keep their state.
+    /// validators, all in one transaction, which also forgets the document's
+    /// [`StoredDocument`]. Known URLs keep their state.
     ///
     /// # Errors
     /// Backend failures; then nothing was stored.
     fn admit(&self, listing: &Listing, now: DateTime<Utc>) -> Result<(), FrontierError>;
+
+    /// Records that `doc`'s response is durable in raw/ and its listing not yet admitted
+    /// (replacing an earlier one of the same URL).
+    ///
+    /// # Errors
+    /// Backend failures; then nothing was stored.
+    fn store_document(&self, doc: &StoredDocument, now: DateTime<Utc>)
+    -> Result<(), FrontierError>;
+
+    /// The stored documents of `source` whose listing was never admitted, oldest first.
+    ///
+    /// # Errors
+    /// Backend failures, corrupt rows.
+    fn stored_documents(&self, source: &SourceId) -> Result<Vec<StoredDocument>, FrontierError>;
 
     /// The states of these URLs (absent: not in the frontier).
     ///

@@ -4,6 +4,14 @@
 //! lists goes to the sink as a [`Listing`] carrying the document's validators, so the frontier
 //! remembers a document as seen only together with every item it listed.
 //!
+//! A document that lists something is made durable before it is parsed for admission: the
+//! sink syncs it to raw/ and the frontier records it as stored ([`StoredDocument`]), and only
+//! then is its listing sent. The admission forgets it. A process killed in between leaves it
+//! recorded, and the next discovery of the source (this process after a restart, or the
+//! worker that takes the source over) first parses it again from raw/ and admits what it
+//! listed, with its validators ([`reread`]). So what a feed answered is never lost because
+//! the feed rotated it out and now answers 304.
+//!
 //! Two kinds of document are always fetched without validators, since a 304 would hide what
 //! they point to: the home page probed for feed links, and sitemap indexes (a 304 index would
 //! leave its child sitemaps unvisited).
@@ -18,11 +26,12 @@ use url::Url;
 use crate::config::SourceConfig;
 use crate::feed;
 use crate::fetch::{FetchError, FetchRequest, Fetched, Fetcher};
-use crate::frontier::Listing;
-use crate::model::{FeedItem, RawPage, Validators};
+use crate::frontier::{DocumentKind, Frontier, Listing, StoredDocument};
+use crate::model::{FeedItem, RawPage, SourceId, Validators};
+use crate::raw_store::RawReader;
 
 use super::report::SourceStats;
-use super::sink::SinkMsg;
+use super::sink::{Keep, SinkMsg};
 
 /// How deep sitemap indexes are followed.
 const MAX_SITEMAP_DEPTH: usize = 3;
@@ -39,11 +48,39 @@ pub struct Ctx {
     pub not_before: DateTime<Utc>,
     /// Cap on the decoded size of a discovery document.
     pub max_bytes: u64,
+    /// The source's documents stored but never admitted, parsed again first ([`reread`]).
+    pub stored: Vec<StoredDocument>,
+    /// Reads them back from raw/.
+    pub raw: RawReader,
+}
+
+/// What a discovery of `source` starts from, read from the frontier (blocking): the stored
+/// validators (none when `fresh`: `--refetch`, `--since`) and the documents stored but never
+/// admitted. A read that fails is logged and taken as empty: the documents are fetched
+/// unconditionally, and the stored ones wait for the next discovery.
+pub fn prior(
+    frontier: &Frontier,
+    source: &SourceId,
+    fresh: bool,
+) -> (HashMap<String, Validators>, Vec<StoredDocument>) {
+    let validators = if fresh {
+        HashMap::new()
+    } else {
+        frontier.document_validators(source).unwrap_or_else(|e| {
+            tracing::warn!(source = %source, error = %e, "cannot read stored validators; fetching unconditionally");
+            HashMap::new()
+        })
+    };
+    let stored = frontier.stored_documents(source).unwrap_or_else(|e| {
+        tracing::warn!(source = %source, error = %e, "cannot read stored discovery documents");
+        Vec::new()
+    });
+    (validators, stored)
 }
 
 /// Article URLs found for one source, with counters.
 pub async fn discover(src: &SourceConfig, ctx: &Ctx, stats: &mut SourceStats) -> Vec<FeedItem> {
-    let mut items = Vec::new();
+    let mut items = reread(src, ctx, stats).await;
     let mut docs = 0usize;
     let mut feeds = src.feeds.clone();
     let mut sitemaps: Vec<(Url, usize)> = src.sitemaps.iter().map(|u| (u.clone(), 0)).collect();
@@ -65,8 +102,8 @@ pub async fn discover(src: &SourceConfig, ctx: &Ctx, stats: &mut SourceStats) ->
     }
     for url in feeds {
         docs += 1;
-        if let Some((d, v)) = document(&url, src, ctx, stats).await {
-            list(ctx, src, &url, v, d.items.clone()).await;
+        if let Some((d, v)) = document(&url, DocumentKind::Feed, src, ctx, stats).await {
+            list(ctx, src, url.as_str(), v, d.items.clone()).await;
             items.extend(d.items);
         }
     }
@@ -76,7 +113,7 @@ pub async fn discover(src: &SourceConfig, ctx: &Ctx, stats: &mut SourceStats) ->
             stats.fail("discovery_budget");
             break;
         }
-        let Some((d, v)) = document(&url, src, ctx, stats).await else {
+        let Some((d, v)) = document(&url, DocumentKind::Sitemap, src, ctx, stats).await else {
             continue;
         };
         let listed: Vec<FeedItem> = d
@@ -84,13 +121,7 @@ pub async fn discover(src: &SourceConfig, ctx: &Ctx, stats: &mut SourceStats) ->
             .into_iter()
             .filter(|i| recent(i, ctx.not_before))
             .collect();
-        // An index's validators are never kept (see the module doc).
-        let v = if d.children.is_empty() {
-            v
-        } else {
-            Validators::default()
-        };
-        list(ctx, src, &url, v, listed.clone()).await;
+        list(ctx, src, url.as_str(), v, listed.clone()).await;
         items.extend(listed);
         if depth < MAX_SITEMAP_DEPTH {
             let children = d
@@ -105,17 +136,10 @@ pub async fn discover(src: &SourceConfig, ctx: &Ctx, stats: &mut SourceStats) ->
             continue;
         };
         if let Some(page) = fetch_doc(url, src, ctx, stats, Probe::No).await {
-            let listed: Vec<FeedItem> = feed::section_links(&page.body, &page.final_url, re)
-                .into_iter()
-                .map(|url| FeedItem {
-                    url,
-                    title: None,
-                    published: None,
-                })
-                .collect();
+            let listed = section_items(&page, re);
             let v = Validators::of(&page);
-            let _ = ctx.sink.send(SinkMsg::Discovery { page }).await;
-            list(ctx, src, url, v, listed.clone()).await;
+            store(ctx, url, page, Some((DocumentKind::Section, v.clone()))).await;
+            list(ctx, src, url.as_str(), v, listed.clone()).await;
             items.extend(listed);
         }
     }
@@ -125,10 +149,10 @@ pub async fn discover(src: &SourceConfig, ctx: &Ctx, stats: &mut SourceStats) ->
 }
 
 /// Sends what a document listed, with its validators, to the frontier's writer.
-async fn list(ctx: &Ctx, src: &SourceConfig, doc: &Url, v: Validators, items: Vec<FeedItem>) {
+async fn list(ctx: &Ctx, src: &SourceConfig, doc: &str, v: Validators, items: Vec<FeedItem>) {
     let listing = Listing {
         source: src.profile.id.clone(),
-        document: Some((doc.as_str().to_owned(), v)),
+        document: Some((doc.to_owned(), v)),
         items,
     };
     let _ = ctx.sink.send(SinkMsg::Listed(listing)).await;
@@ -154,7 +178,7 @@ async fn autodiscover(
     match page {
         Some(page) => {
             let links = feed::discover_feed_links(&page.body, &page.final_url);
-            let _ = ctx.sink.send(SinkMsg::Discovery { page }).await;
+            store(ctx, home, page, None).await;
             links
         }
         None => Vec::new(),
@@ -249,19 +273,36 @@ pub fn log_fetch_error(e: &FetchError, url: &Url, what: &str) {
     }
 }
 
-/// Fetches, stores raw and parses one feed or sitemap; its validators come along.
+/// Fetches, parses and stores one feed or sitemap (durably, see the module doc); its
+/// validators come along (none for a sitemap index: see the module doc).
 async fn document(
     url: &Url,
+    kind: DocumentKind,
     src: &SourceConfig,
     ctx: &Ctx,
     stats: &mut SourceStats,
 ) -> Option<(feed::Discovery, Validators)> {
     let page = fetch_doc(url, src, ctx, stats, Probe::No).await?;
-    let validators = Validators::of(&page);
-    let ct = page.header("content-type").map(str::to_owned);
-    let parsed = feed::parse_discovery(&page.body, ct.as_deref(), &page.final_url, ctx.max_bytes);
-    let _ = ctx.sink.send(SinkMsg::Discovery { page }).await;
-    match parsed {
+    let parsed = parse(&page, url, src, ctx, stats);
+    let validators = match &parsed {
+        Some(d) if d.children.is_empty() => Validators::of(&page),
+        _ => Validators::default(),
+    };
+    let keep = parsed.as_ref().map(|_| (kind, validators.clone()));
+    store(ctx, url, page, keep).await;
+    parsed.map(|d| (d, validators))
+}
+
+/// Parses a feed or sitemap, counting and logging what it refused.
+fn parse(
+    page: &RawPage,
+    url: &Url,
+    src: &SourceConfig,
+    ctx: &Ctx,
+    stats: &mut SourceStats,
+) -> Option<feed::Discovery> {
+    let ct = page.header("content-type");
+    match feed::parse_discovery(&page.body, ct, &page.final_url, ctx.max_bytes) {
         Ok(d) => {
             stats.rejected_links += d.rejected.len() as u64;
             if d.over_cap > 0 {
@@ -272,12 +313,103 @@ async fn document(
             for r in &d.rejected {
                 tracing::info!(source = %src.profile.id, link = %r.link, reason = ?r.reason, "link refused");
             }
-            Some((d, validators))
+            Some(d)
         }
         Err(e) => {
             tracing::warn!(source = %src.profile.id, url = %url, error = %e, "discovery document unusable");
             stats.fail("bad_feed");
             None
         }
+    }
+}
+
+/// The article links of a section page.
+fn section_items(page: &RawPage, re: &regex::Regex) -> Vec<FeedItem> {
+    feed::section_links(&page.body, &page.final_url, re)
+        .into_iter()
+        .map(|url| FeedItem {
+            url,
+            title: None,
+            published: None,
+        })
+        .collect()
+}
+
+/// Sends a discovery document to raw/. With `keep` (what it is, the validators its listing
+/// will carry), waits until the frontier records it as stored: its listing is sent only
+/// after that (see the module doc).
+async fn store(ctx: &Ctx, url: &Url, page: Box<RawPage>, keep: Option<(DocumentKind, Validators)>) {
+    let Some((kind, validators)) = keep else {
+        let _ = ctx.sink.send(SinkMsg::Discovery { page, keep: None }).await;
+        return;
+    };
+    let (ack, done) = tokio::sync::oneshot::channel();
+    let keep = Keep {
+        url: url.as_str().to_owned(),
+        kind,
+        validators,
+        ack,
+    };
+    let sent = ctx.sink.send(SinkMsg::Discovery {
+        page,
+        keep: Some(keep),
+    });
+    if sent.await.is_ok() && done.await.is_err() {
+        tracing::warn!(url = %url, "discovery document not recorded as stored; admitting it anyway");
+    }
+}
+
+/// Parses again, from raw/, the documents of `src` that were stored but whose listing was
+/// never admitted (the process died in between), and admits what they list with their
+/// validators, before anything is fetched. One that cannot be read or parsed any more is
+/// forgotten, with no validators kept, so its URL is fetched unconditionally.
+async fn reread(src: &SourceConfig, ctx: &Ctx, stats: &mut SourceStats) -> Vec<FeedItem> {
+    let mut items = Vec::new();
+    for doc in &ctx.stored {
+        let (raw, loc) = (ctx.raw.clone(), doc.raw.clone());
+        let page = match tokio::task::spawn_blocking(move || raw.read_at(&loc)).await {
+            Ok(Ok(page)) => Some(page),
+            Ok(Err(e)) => {
+                tracing::warn!(source = %src.profile.id, url = %doc.url, error = %e, "stored discovery document unreadable");
+                None
+            }
+            Err(_) => None,
+        };
+        let listed = page.and_then(|page| listed_again(src, ctx, doc, &page, stats));
+        tracing::info!(source = %src.profile.id, url = %doc.url, items = listed.as_ref().map_or(0, Vec::len),
+            "parsed again a discovery document stored but never admitted");
+        let (v, listed) = match listed {
+            Some(listed) => (doc.validators.clone(), listed),
+            None => (Validators::default(), Vec::new()),
+        };
+        list(ctx, src, &doc.url, v, listed.clone()).await;
+        items.extend(listed);
+    }
+    items
+}
+
+/// What a stored document lists, parsed as it was the first time.
+fn listed_again(
+    src: &SourceConfig,
+    ctx: &Ctx,
+    doc: &StoredDocument,
+    page: &RawPage,
+    stats: &mut SourceStats,
+) -> Option<Vec<FeedItem>> {
+    let url = Url::parse(&doc.url).ok()?;
+    match doc.kind {
+        DocumentKind::Feed => parse(page, &url, src, ctx, stats).map(|d| d.items),
+        DocumentKind::Sitemap => parse(page, &url, src, ctx, stats).map(|d| {
+            d.items
+                .into_iter()
+                .filter(|i| recent(i, ctx.not_before))
+                .collect()
+        }),
+        DocumentKind::Section => Some(
+            src.article_url_regex
+                .as_ref()
+                .map(|re| section_items(page, re))
+                .unwrap_or_default(),
+        ),
     }
 }

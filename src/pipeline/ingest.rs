@@ -19,7 +19,7 @@ use crate::normalize::{NormalizeError, Normalizer};
 use crate::state::State;
 use crate::state::pg::SharedCorpus;
 
-use super::near::{Linker, NearError, NearLinker};
+use super::near::{Linker, NearError, NearLinker, Unlinked};
 use super::progress::{Event, Progress};
 use super::report::SourceStats;
 
@@ -90,6 +90,12 @@ pub struct Ingest {
     shared: Option<SharedCorpus>,
     /// Hashes claimed since the last flush (durable once it succeeds).
     claimed: Vec<ContentHash>,
+    /// Records queued in the corpus, linked through the shared index at the next flush.
+    unlinked: Vec<Unlinked>,
+    /// Records of dead workers whose flush was adopted here, with their canonical URLs: a
+    /// sighting at a record's own URL would be a no-op for its owner, so none is queued
+    /// (worker only).
+    adopted: std::collections::HashMap<String, String>,
 }
 
 impl Ingest {
@@ -114,6 +120,8 @@ impl Ingest {
             progress: None,
             shared: None,
             claimed: Vec::new(),
+            unlinked: Vec::new(),
+            adopted: std::collections::HashMap::new(),
         })
     }
 
@@ -200,8 +208,18 @@ impl Ingest {
     /// Links a new record to its near duplicates and queues it. A linking failure leaves the
     /// record alone in its cluster and flags the index for a rebuild: one broken index lookup
     /// never costs an article. Returns whether the record has a near duplicate in the corpus.
+    /// On the shared index the record is queued unlinked and linked with its flush's batch
+    /// (`link_pending`), which counts its near duplicates; this returns `false` then.
     pub(super) fn append_linked(&mut self, mut record: CorpusRecord) -> bool {
-        let near = match self.near.attach(&mut record, &mut self.corpus) {
+        let Linker::Local(local) = &mut self.near else {
+            // Linked with the rest of its flush, in one batch (`link_pending`).
+            let unlinked = Unlinked::of(&record);
+            if self.corpus.append(record) {
+                self.unlinked.push(unlinked);
+            }
+            return false;
+        };
+        let near = match local.attach(&mut record, &mut self.corpus) {
             Ok(near) => near,
             Err(e) => {
                 tracing::warn!(url = %record.article.canonical_url, error = %e, "near-duplicate linking failed");
@@ -225,6 +243,7 @@ impl Ingest {
     /// # Errors
     /// Corpus write errors.
     pub fn flush(&mut self) -> Result<(), CorpusError> {
+        self.link_pending();
         let applied = self.apply_updates();
         if let Err(e) = self.corpus.flush() {
             self.near.mark_dirty();
@@ -234,6 +253,7 @@ impl Ingest {
             tracing::warn!(error = %e, "near-duplicate index write failed; it will be rebuilt");
         }
         if let Some(shared) = &self.shared {
+            super::failpoint::after_corpus_flush(!self.claimed.is_empty());
             match shared.commit(&self.claimed, self.corpus.manifest()) {
                 Ok(()) => {
                     self.claimed.clear();

@@ -10,6 +10,7 @@
 mod adhoc;
 pub(crate) mod articles;
 pub(crate) mod discover;
+pub mod failpoint;
 pub mod ingest;
 pub mod lock;
 pub mod near;
@@ -18,7 +19,7 @@ pub mod report;
 mod reprocess;
 pub(crate) mod sink;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,6 +72,8 @@ struct Run {
     /// Disagreements between corpus and frontier found and taken up at the start.
     integrity: Vec<String>,
     progress: Arc<progress::Progress>,
+    /// Reads stored discovery documents back.
+    raw: crate::raw_store::RawReader,
 }
 
 impl Run {
@@ -116,6 +119,7 @@ impl Run {
             started: Utc::now(),
             integrity,
             progress,
+            raw: parts.raw_reader.clone(),
         };
         Ok((run, parts))
     }
@@ -251,28 +255,20 @@ async fn crawl_source(
     let id = src.profile.id.clone();
     // `--refetch` sends no validators; a `--since` backfill needs the whole of every document
     // (a 304 would hide the older entries the recent window left out before).
-    let validators = if opts.refetch || opts.since.is_some() {
-        HashMap::new()
-    } else {
-        let (frontier, id) = (run.frontier.clone(), id.clone());
-        match tokio::task::spawn_blocking(move || frontier.document_validators(&id)).await {
-            Ok(Ok(v)) => v,
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "cannot read stored validators; fetching unconditionally");
-                HashMap::new()
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "frontier read panicked");
-                HashMap::new()
-            }
-        }
-    };
+    let fresh = opts.refetch || opts.since.is_some();
+    let (frontier, sid) = (run.frontier.clone(), id.clone());
+    let (validators, stored) =
+        tokio::task::spawn_blocking(move || discover::prior(&frontier, &sid, fresh))
+            .await
+            .unwrap_or_default();
     let ctx = discover::Ctx {
         fetcher: run.fetcher.clone(),
         validators,
         sink: tx.clone(),
         not_before,
         max_bytes: run.config.fetch.max_body_bytes,
+        stored,
+        raw: run.raw.clone(),
     };
     let items = tokio::select! {
         items = discover::discover(src, &ctx, &mut stats) => items,

@@ -39,13 +39,16 @@ use crate::state::{NearDb, State, StateError};
 
 mod shared;
 
-pub use shared::SharedLinker;
+pub use shared::{SharedLinker, Unlinked};
 
 /// Shingles held by the cache (8 bytes each: 32 MiB, about 10 000 typical articles).
 const CACHE_SHINGLES: usize = 4 << 20;
 /// Version of the cluster and digest relations (`dedup::digest`): indexes built before the
 /// relation existed merged the stories of a digest, so they are rebuilt.
 const RELATION: &str = "rel1";
+/// Version of the keys records are filed under (`dedup::keys`: time-bucketed one-row keys and
+/// two-row keys for the whole index); an index filed otherwise is rebuilt.
+const KEYS: &str = "keys2";
 /// During a rebuild, index rows are committed every this many records.
 const REBUILD_BATCH: usize = 1000;
 
@@ -119,7 +122,7 @@ fn place_links(
 
 fn params(thresholds: &Thresholds) -> String {
     format!(
-        "{}-k{SHINGLE_WORDS}-b{BANDS}x{ROWS}-m{MIN_BAND_MATCHES}-r{SCREEN_RISK}-s{MINHASH_SEED:x}-{RELATION}",
+        "{}-k{SHINGLE_WORDS}-b{BANDS}x{ROWS}-m{MIN_BAND_MATCHES}-r{SCREEN_RISK}-s{MINHASH_SEED:x}-{RELATION}-{KEYS}",
         thresholds.fingerprint()
     )
 }
@@ -134,22 +137,7 @@ pub enum Linker {
 }
 
 impl Linker {
-    /// See [`NearLinker::attach`].
-    ///
-    /// # Errors
-    /// See [`NearLinker::attach`].
-    pub fn attach(
-        &mut self,
-        record: &mut CorpusRecord,
-        corpus: &mut Corpus,
-    ) -> Result<bool, NearError> {
-        match self {
-            Self::Local(l) => l.attach(record, corpus),
-            Self::Shared(s) => s.attach(record, corpus),
-        }
-    }
-
-    /// See [`NearLinker::commit`]; the shared index commits each add at once.
+    /// See [`NearLinker::commit`]; the shared index commits each batch at once.
     ///
     /// # Errors
     /// See [`NearLinker::commit`].

@@ -12,6 +12,11 @@
 //!    barrier it commits, in this order: the frontier's `fetched` marks (raw is durable now)
 //!    and failures → the corpus flush → the `ingested` marks with the articles' validators.
 //!
+//! A discovery document whose listing follows is synced to raw/ at once and recorded in the
+//! frontier as stored before its listing is parsed and admitted; the admission forgets it.
+//! A process killed in between leaves it recorded, and the next discovery of its source parses
+//! it again from raw/ (`discover.rs`), whatever the live feed answers by then.
+//!
 //! The durability order is the one a single thread had: raw fsync → corpus flush → state,
 //! because a barrier follows the fsync of every page sent before it. A crash at any point
 //! leaves every article ingested (record durable), fetched (recovered from raw/ next run), or
@@ -24,7 +29,8 @@ use std::thread::JoinHandle;
 use tokio::sync::mpsc;
 
 use crate::frontier::{
-    Change, Entry, FailureKind, Frontier, Listing, RecordId, Transition, UrlKey, UrlState,
+    Change, DocumentKind, Entry, FailureKind, Frontier, Listing, RecordId, StoredDocument,
+    Transition, UrlKey, UrlState,
 };
 use crate::model::{RawLocation, RawPage, SourceId, Validators};
 use crate::raw_store::{RawReader, RawStore};
@@ -47,10 +53,15 @@ pub enum SinkMsg {
         /// The frontier key of the requested URL.
         key: UrlKey,
     },
-    /// A discovery document (feed, sitemap, section page): stored raw only.
+    /// A discovery document (feed, sitemap, section page, home page): stored raw. With
+    /// `keep`, raw/ is then synced and the frontier records the document as stored
+    /// ([`Frontier::store_document`]) before `keep.ack` hears back, so that a process killed
+    /// before the document's listing is admitted leaves it to be parsed again.
     Discovery {
         /// The response.
         page: Box<RawPage>,
+        /// What to record it as, for a document whose listing follows.
+        keep: Option<Keep>,
     },
     /// What a discovery document listed: admitted into the frontier on arrival.
     Listed(Listing),
@@ -66,6 +77,19 @@ pub enum SinkMsg {
     Flush(tokio::sync::oneshot::Sender<()>),
 }
 
+/// A discovery document to record as stored once it is durable in raw/.
+#[derive(Debug)]
+pub struct Keep {
+    /// The URL requested.
+    pub url: String,
+    /// How to parse it again.
+    pub kind: DocumentKind,
+    /// The validators its listing will carry.
+    pub validators: Validators,
+    /// Hears back once the frontier holds it (dropped unanswered when storing failed).
+    pub ack: tokio::sync::oneshot::Sender<()>,
+}
+
 /// What the raw writer hands the ingester, in write order.
 enum Stored {
     /// An article now in raw/ (not yet fsynced).
@@ -73,6 +97,11 @@ enum Stored {
         page: Box<RawPage>,
         key: UrlKey,
         loc: RawLocation,
+    },
+    /// A discovery document durable in raw/, to record as stored.
+    Document {
+        doc: StoredDocument,
+        ack: tokio::sync::oneshot::Sender<()>,
     },
     /// A listing to admit.
     Listed(Listing),
@@ -159,12 +188,10 @@ fn write_raw(
                     ack: Some(ack),
                 }
             }
-            SinkMsg::Discovery { page } => {
-                if let Err(e) = raw.write(&page) {
-                    tracing::error!(url = %page.final_url, error = %e, "raw store write failed");
-                }
-                continue;
-            }
+            SinkMsg::Discovery { page, keep } => match store_document(&mut raw, &page, keep) {
+                Some(stored) => stored,
+                None => continue,
+            },
             SinkMsg::Article { page, key } => match raw.write(&page) {
                 Ok(loc) => {
                     unsynced += 1;
@@ -194,6 +221,34 @@ fn write_raw(
         }
     }
     let _ = tx.send(sync(&mut raw));
+}
+
+/// Writes a discovery document to raw/; one to keep is synced at once and handed on to be
+/// recorded as stored.
+fn store_document(raw: &mut RawStore, page: &RawPage, keep: Option<Keep>) -> Option<Stored> {
+    let written = raw.write(page).and_then(|loc| {
+        if keep.is_some() {
+            raw.sync()?;
+        }
+        Ok(loc)
+    });
+    match (written, keep) {
+        (Ok(loc), Some(keep)) => Some(Stored::Document {
+            doc: StoredDocument {
+                source: page.source.clone(),
+                url: keep.url,
+                kind: keep.kind,
+                validators: keep.validators,
+                raw: loc,
+            },
+            ack: keep.ack,
+        }),
+        (Ok(_), None) => None,
+        (Err(e), _) => {
+            tracing::error!(url = %page.final_url, error = %e, "raw store write failed");
+            None
+        }
+    }
 }
 
 fn sync(raw: &mut RawStore) -> Stored {
@@ -280,7 +335,14 @@ impl Writer {
                     });
                     self.ingest_page(&page, key, loc);
                 }
+                Stored::Document { doc, ack } => match self.frontier.store_document(&doc) {
+                    Ok(()) => {
+                        let _ = ack.send(());
+                    }
+                    Err(e) => self.error("frontier", &e),
+                },
                 Stored::Listed(listing) => {
+                    super::failpoint::before_admit(&listing);
                     if let Err(e) = self.frontier.admit(&listing) {
                         self.error("frontier", &e);
                     }

@@ -2,14 +2,14 @@
 //! `pg/frontier.rs`): [`StoredRow`] is a row as read back, checked into an [`Entry`];
 //! [`Columns`] is a [`UrlState`] spread over the columns it is written to. Both backends store
 //! the same columns with the same meaning, so this is the one place that maps a state to them.
-//! No SQL here.
+//! A stored discovery document ([`StoredDocument`]) is mapped here too. No SQL here.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use url::Url;
 
 use crate::frontier::{
-    Change, Entry, FailureKind, FrontierError, RecordId, Refusal, Transition, UrlKey, UrlState,
-    Validators,
+    Change, DocumentKind, Entry, FailureKind, FrontierError, RecordId, Refusal, StoredDocument,
+    Transition, UrlKey, UrlState, Validators,
 };
 use crate::model::{FeedItem, RawLocation, SourceId};
 
@@ -198,4 +198,49 @@ impl<'a> Columns<'a> {
             None => (None, None, None),
         }
     }
+}
+
+/// A stored-document row as read back: source, url, kind, etag, last-modified, raw file,
+/// offset, length.
+pub(super) type DocumentRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+    i64,
+);
+
+/// Checks a stored-document row.
+pub(super) fn stored_document(row: DocumentRow) -> Result<StoredDocument, FrontierError> {
+    let (source, url, kind, etag, last_modified, file, offset, length) = row;
+    let corrupt = |what: &str| FrontierError::Corrupt {
+        url: url.clone(),
+        what: format!("stored document: {what}"),
+    };
+    Ok(StoredDocument {
+        source: SourceId::new(&source).map_err(|_| corrupt("source"))?,
+        kind: DocumentKind::parse(&kind).ok_or_else(|| corrupt("kind"))?,
+        validators: Validators {
+            etag,
+            last_modified,
+        },
+        raw: RawLocation {
+            file: file.into(),
+            offset: u64::try_from(offset).map_err(|_| corrupt("raw_offset"))?,
+            length: u64::try_from(length).map_err(|_| corrupt("raw_length"))?,
+        },
+        url,
+    })
+}
+
+/// A stored document's raw location as the three stored columns.
+pub(super) fn document_raw(doc: &StoredDocument) -> (String, i64, i64) {
+    (
+        doc.raw.file.to_string_lossy().into_owned(),
+        i64::try_from(doc.raw.offset).unwrap_or(i64::MAX),
+        i64::try_from(doc.raw.length).unwrap_or(i64::MAX),
+    )
 }

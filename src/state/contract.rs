@@ -7,8 +7,8 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use crate::frontier::{
-    Change, FailureKind, Frontier, Listing, RecordId, RetryPolicy, Transition, UrlKey, UrlState,
-    Validators,
+    Change, DocumentKind, FailureKind, Frontier, Listing, RecordId, RetryPolicy, StoredDocument,
+    Transition, UrlKey, UrlState, Validators,
 };
 use crate::model::{FeedItem, RawLocation, SourceId};
 
@@ -71,6 +71,7 @@ contract!(
     admitting_twice_keeps_state_and_first_order,
     states_of_many_keys_at_once,
     one_batch_moves_a_new_url_twice_in_order,
+    a_stored_document_stays_until_its_listing_is_admitted,
 );
 
 fn sid(s: &str) -> SourceId {
@@ -291,4 +292,47 @@ fn one_batch_moves_a_new_url_twice_in_order(b: &dyn Backend) {
     assert_eq!(f.state(&key("z")).unwrap(), Some(UrlState::Fetched { raw }));
     let unrecovered = f.unrecovered().unwrap();
     assert_eq!(unrecovered.len(), 1, "only z waits for its record");
+}
+
+/// The discovery window: a document recorded as stored survives reopening (a process that
+/// died), is listed for its source only, and is forgotten by the admission of its listing
+/// (which stores its validators), not by another document's.
+fn a_stored_document_stays_until_its_listing_is_admitted(b: &dyn Backend) {
+    let doc = |url: &str, offset: u64| StoredDocument {
+        source: sid("s"),
+        url: url.into(),
+        kind: DocumentKind::Sitemap,
+        validators: Validators {
+            etag: Some("\"v2\"".into()),
+            last_modified: Some("Tue, 01 Dec 2026 10:00:00 GMT".into()),
+        },
+        raw: RawLocation {
+            file: "2026/12/01/d.warc.gz".into(),
+            offset,
+            length: 40,
+        },
+    };
+    let f = b.open();
+    f.store_document(&doc("https://example.org/feed", 7))
+        .unwrap();
+    f.store_document(&doc("https://example.org/other", 9))
+        .unwrap();
+    // Stored again (a newer response of the same URL): the newer one replaces it.
+    f.store_document(&doc("https://example.org/feed", 70))
+        .unwrap();
+    let f = b.open();
+    assert_eq!(
+        f.stored_documents(&sid("s")).unwrap(),
+        [
+            doc("https://example.org/other", 9),
+            doc("https://example.org/feed", 70)
+        ]
+    );
+    assert!(f.stored_documents(&sid("t")).unwrap().is_empty());
+    f.admit(&listing("https://example.org/feed", &["a"]))
+        .unwrap();
+    assert_eq!(
+        f.stored_documents(&sid("s")).unwrap(),
+        [doc("https://example.org/other", 9)]
+    );
 }

@@ -1,4 +1,4 @@
-//! The SQLite backend of the frontier (`frontier` and `documents` tables): every SQL statement
+//! The SQLite backend of the frontier (`frontier`, `documents` and `stored_documents` tables): every SQL statement
 //! about a URL's life is here. It stores and queries; the states themselves come from
 //! [`crate::frontier::transition::next`].
 
@@ -9,12 +9,13 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::frontier::transition::{self, RetryPolicy};
 use crate::frontier::{
-    Change, Entry, FrontierError, FrontierStore, Listing, UrlKey, UrlState, Validators,
+    Change, Entry, FrontierError, FrontierStore, Listing, StoredDocument, UrlKey, UrlState,
+    Validators,
 };
 use crate::model::SourceId;
 
 use super::State;
-use super::columns::{Columns, StoredRow, ts};
+use super::columns::{Columns, StoredRow, document_raw, stored_document, ts};
 
 /// Tables of the frontier. `urls`, `fetch_log` and `validators` of earlier versions are
 /// migrated once ([`MIGRATE`]) and dropped.
@@ -48,6 +49,17 @@ CREATE TABLE IF NOT EXISTS documents (
     etag           TEXT,
     last_modified  TEXT,
     updated        TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS stored_documents (
+    url            TEXT PRIMARY KEY,
+    source_id      TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    etag           TEXT,
+    last_modified  TEXT,
+    raw_file       TEXT NOT NULL,
+    raw_offset     INTEGER NOT NULL,
+    raw_length     INTEGER NOT NULL,
+    stored         TEXT NOT NULL
 );
 ";
 
@@ -234,8 +246,67 @@ impl FrontierStore for State {
                 params![doc, listing.source.as_str(), v.etag, v.last_modified, now],
             )
             .map_err(store_err("storing document validators"))?;
+            tx.execute("DELETE FROM stored_documents WHERE url = ?1", [doc])
+                .map_err(store_err("forgetting a stored document"))?;
         }
         tx.commit().map_err(store_err("committing admission"))
+    }
+
+    fn store_document(
+        &self,
+        doc: &StoredDocument,
+        now: DateTime<Utc>,
+    ) -> Result<(), FrontierError> {
+        let (file, offset, length) = document_raw(doc);
+        self.conn()
+            .execute(
+                "INSERT INTO stored_documents (url, source_id, kind, etag, last_modified,
+                     raw_file, raw_offset, raw_length, stored)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(url) DO UPDATE
+                 SET source_id = ?2, kind = ?3, etag = ?4, last_modified = ?5, raw_file = ?6,
+                     raw_offset = ?7, raw_length = ?8, stored = ?9",
+                params![
+                    doc.url,
+                    doc.source.as_str(),
+                    doc.kind.as_str(),
+                    doc.validators.etag,
+                    doc.validators.last_modified,
+                    file,
+                    offset,
+                    length,
+                    ts(now)
+                ],
+            )
+            .map(|_| ())
+            .map_err(store_err("storing a discovery document"))
+    }
+
+    fn stored_documents(&self, source: &SourceId) -> Result<Vec<StoredDocument>, FrontierError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT source_id, url, kind, etag, last_modified, raw_file, raw_offset,
+                     raw_length FROM stored_documents WHERE source_id = ?1 ORDER BY stored, url",
+            )
+            .map_err(store_err("preparing a query"))?;
+        let rows = stmt
+            .query_map([source.as_str()], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            })
+            .map_err(store_err("reading stored documents"))?;
+        let rows: Vec<_> = rows
+            .collect::<Result<_, _>>()
+            .map_err(store_err("reading stored documents"))?;
+        rows.into_iter().map(stored_document).collect()
     }
 
     fn states(&self, keys: &[UrlKey]) -> Result<HashMap<UrlKey, UrlState>, FrontierError> {

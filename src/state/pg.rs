@@ -101,6 +101,13 @@ pub enum PgError {
         /// This worker's.
         expected: String,
     },
+    /// A record was added to the shared near-duplicate index outside the batch begun for it
+    /// (a caller's mistake: its text is not known).
+    #[error("record {id} was added to the shared near-duplicate index outside its batch")]
+    NearNotInBatch {
+        /// The record id.
+        id: String,
+    },
 }
 
 /// Maps a client error to [`PgError::Query`].

@@ -2,11 +2,13 @@
 //! runs `run`'s discovery for it (feeds, sitemaps, section pages, with the validators the
 //! frontier stored), and its listings are admitted into the shared frontier through the sink.
 //! The lease is given back only once the sink has admitted them, so a worker that finds no
-//! work afterwards knows the listings are already in the frontier.
+//! work afterwards knows the listings are already in the frontier. A worker that dies with
+//! the lease leaves the documents it stored but never admitted recorded in the frontier; the
+//! worker that claims the source next parses them again from raw/ before fetching anything
+//! (`pipeline::discover`), so what the feed answered the dead worker is not lost.
 //!
 //! [`PgState::claim_source`]: crate::state::pg::PgState::claim_source
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -49,19 +51,18 @@ pub(super) async fn discover(ctx: Arc<Ctx>, src: SourceConfig) -> SourceStats {
     let mut stats = SourceStats::default();
     let id = src.profile.id.clone();
     let (frontier, sid) = (ctx.frontier.clone(), id.clone());
-    let validators = match blocking(move || frontier.document_validators(&sid)).await {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::warn!(source = %id, error = %e, "cannot read stored validators; fetching unconditionally");
-            HashMap::new()
-        }
-    };
+    let (validators, stored) =
+        tokio::task::spawn_blocking(move || discover::prior(&frontier, &sid, false))
+            .await
+            .unwrap_or_default();
     let dctx = discover::Ctx {
         fetcher: ctx.fetcher.clone(),
         validators,
         sink: ctx.tx.clone(),
         not_before: Utc::now() - ctx.config.fetch.recent_window,
         max_bytes: ctx.config.fetch.max_body_bytes,
+        stored,
+        raw: ctx.raw.clone(),
     };
     let listed = tokio::select! {
         items = discover::discover(&src, &dctx, &mut stats) => items.len(),

@@ -288,21 +288,28 @@ impl Shared {
         first[host]
     }
 
-    /// The articles `host` has published now.
-    fn published(&self, host: usize, feed: bool) -> usize {
-        let since = self.first(host, feed).map(|(at, _)| at.elapsed());
+    /// The articles `host` has published now, its feed first asked for at `first`.
+    fn published_since(&self, host: usize, first: Option<FirstAsk>) -> usize {
+        let since = first.map(|(at, _)| at.elapsed());
         self.feed.published(host, since.unwrap_or_default())
+    }
+
+    /// The articles `host` has published now (an article request does not start the clock).
+    fn published(&self, host: usize) -> usize {
+        self.published_since(host, self.first(host, false))
     }
 }
 
 /// The feed's validators when `published` articles are out: an `ETag`, and the first ask's
-/// time plus one publishing interval per article published since as the `Last-Modified`.
-fn validators(shared: &Shared, host: usize, published: usize) -> (String, String) {
+/// time (`first`) plus one publishing interval per article published since as the
+/// `Last-Modified`.
+fn validators(
+    shared: &Shared,
+    host: usize,
+    published: usize,
+    first: chrono::DateTime<chrono::Utc>,
+) -> (String, String) {
     let etag = format!("\"h{host}-{published}\"");
-    let first = shared
-        .first(host, true)
-        .map(|(_, wall)| wall)
-        .unwrap_or_default();
     let newer = published.saturating_sub(shared.feed.window) as u32;
     let at = first + chrono::Duration::from_std(shared.feed.publish_every * newer).unwrap();
     (etag, at.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
@@ -310,8 +317,11 @@ fn validators(shared: &Shared, host: usize, published: usize) -> (String, String
 
 fn feed(host: &Host, shared: &Shared, conditional: &[String]) -> Reply {
     let plan = shared.feed;
-    let published = shared.published(host.index, true);
-    let (etag, modified) = validators(shared, host.index, published);
+    // The first ask is read once: the article count and the validators agree.
+    let first = shared.first(host.index, true);
+    let published = shared.published_since(host.index, first);
+    let wall = first.map(|(_, wall)| wall).unwrap_or_default();
+    let (etag, modified) = validators(shared, host.index, published, wall);
     if conditional.iter().any(|v| *v == etag || *v == modified) {
         shared.not_modified.fetch_add(1, Ordering::Relaxed);
         let mut r = Reply::empty("304 Not Modified");
@@ -350,7 +360,7 @@ fn reply(host: &Host, shared: &Shared, path: &str, conditional: &[String]) -> Re
     if path == "/rss" {
         return feed(host, shared, conditional);
     }
-    let published = shared.published(host.index, false);
+    let published = shared.published(host.index);
     let Some(n) = path
         .strip_prefix("/a/")
         .and_then(|p| p.strip_suffix(".html"))

@@ -15,6 +15,7 @@
 
 use super::backend::{NearBackend, RunInfo};
 use super::filter::KeyFilter;
+use super::flush::FlushJob;
 use super::run;
 
 /// Postings merged per step (8 bytes each: 512 KiB in memory).
@@ -124,15 +125,10 @@ impl<B: NearBackend> super::DiskStore<B> {
         Ok(self)
     }
 
-    /// Writes the tail as a level-0 run, then schedules the merges that are due.
+    /// Freezes the tail into a [`FlushJob`] writing it as a level-0 run over the next half
+    /// tail of adds (a pending one is finished first).
     pub(super) fn flush_tail(&mut self) -> Result<(), B::Error> {
-        let range = self.tail_start as usize..self.next_doc as usize;
-        let mut bytes = Vec::with_capacity(range.len() * 6);
-        for (size, minute) in self.sizes[range.clone()].iter().zip(&self.minutes[range]) {
-            bytes.extend_from_slice(&size.to_le_bytes());
-            bytes.extend_from_slice(&minute.to_le_bytes());
-        }
-        self.backend.put_sizes(self.tail_start, &bytes)?;
+        self.finish_flush()?;
         let sorted = self.tail.take_sorted();
         let out = RunInfo {
             run: self.take_run_number(),
@@ -142,11 +138,38 @@ impl<B: NearBackend> super::DiskStore<B> {
             bits: run::choose_bits(sorted.len() as u64),
             postings: sorted.len() as u64,
         };
-        let filter = run::write(&mut self.backend, &sorted, &out, self.next_doc)?;
+        let span = u64::from(self.shape.tail_docs / 2);
+        self.flushing = Some(FlushJob::new(sorted, out, span));
+        self.tail_start = self.next_doc;
+        self.note_jobs()
+    }
+
+    /// Writes what is left of the pending flush, registers its run and schedules the merges
+    /// that are due.
+    fn finish_flush(&mut self) -> Result<(), B::Error> {
+        let Some(job) = self.flushing.take() else {
+            return Ok(());
+        };
+        let out = job.out;
+        let range = out.first_doc as usize..out.end_doc as usize;
+        let mut bytes = Vec::with_capacity(range.len() * 6);
+        for (size, minute) in self.sizes[range.clone()].iter().zip(&self.minutes[range]) {
+            bytes.extend_from_slice(&size.to_le_bytes());
+            bytes.extend_from_slice(&minute.to_le_bytes());
+        }
+        let filter = job.finish(&mut self.backend, &bytes, self.tail_start)?;
         self.filters.insert(out.run, filter);
         self.runs.push(out);
-        self.tail_start = self.next_doc;
+        self.note_jobs()?;
         self.schedule()
+    }
+
+    /// The first record whose `near_tail` row must stay: the pending flush's first record,
+    /// else the tail's.
+    fn durable_end(&self) -> u32 {
+        self.flushing
+            .as_ref()
+            .map_or(self.tail_start, |f| f.out.first_doc)
     }
 
     fn take_run_number(&mut self) -> u32 {
@@ -203,7 +226,11 @@ impl<B: NearBackend> super::DiskStore<B> {
 
     /// Records the runs being written, for [`Self::resume_merges`] after a crash.
     fn note_jobs(&mut self) -> Result<(), B::Error> {
-        let list: Vec<String> = self.jobs.iter().map(|j| j.out.run.to_string()).collect();
+        let flush = self.flushing.iter().map(|f| f.out.run);
+        let list: Vec<String> = (self.jobs.iter().map(|j| j.out.run))
+            .chain(flush)
+            .map(|r| r.to_string())
+            .collect();
         self.backend.set_meta(MERGING_KEY, &list.join(","))
     }
 
@@ -216,6 +243,12 @@ impl<B: NearBackend> super::DiskStore<B> {
             }
             self.note_jobs()?;
             self.schedule()?;
+        }
+        if let Some(job) = &mut self.flushing {
+            job.advance(&mut self.backend, false)?;
+            if job.is_done() {
+                self.finish_flush()?;
+            }
         }
         if self.jobs.is_empty() {
             return Ok(());
@@ -236,7 +269,8 @@ impl<B: NearBackend> super::DiskStore<B> {
         self.jobs = pending;
         for job in done {
             let (inputs, out) = (job.inputs.clone(), job.out);
-            let filter = job.finish(&mut self.backend, self.tail_start)?;
+            let keep_from = self.durable_end();
+            let filter = job.finish(&mut self.backend, keep_from)?;
             for r in &inputs {
                 self.filters.remove(&r.run);
             }

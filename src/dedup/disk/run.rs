@@ -107,7 +107,7 @@ pub fn write<B: NearBackend>(
 }
 
 /// Stores `sorted` as buckets of `run` and adds their keys to `filter`.
-fn put_buckets<B: NearBackend>(
+pub fn put_buckets<B: NearBackend>(
     backend: &mut B,
     sorted: &[u64],
     run: &RunInfo,

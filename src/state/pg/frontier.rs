@@ -12,11 +12,12 @@ use postgres::types::ToSql;
 
 use crate::frontier::transition::{self, RetryPolicy};
 use crate::frontier::{
-    Change, Entry, FrontierError, FrontierStore, Listing, UrlKey, UrlState, Validators,
+    Change, Entry, FrontierError, FrontierStore, Listing, StoredDocument, UrlKey, UrlState,
+    Validators,
 };
 use crate::model::{HostKey, SourceId};
 
-use super::super::columns::{Columns, StoredRow, ts};
+use super::super::columns::{Columns, StoredRow, document_raw, stored_document, ts};
 use super::PgState;
 
 const COLUMNS: &str = "url, source_id, fetch_url, title, published, state, record_id, duplicate,
@@ -256,8 +257,67 @@ impl FrontierStore for PgState {
                 ],
             )
             .map_err(store_err("storing document validators"))?;
+            tx.execute("DELETE FROM stored_documents WHERE url = $1", &[doc])
+                .map_err(store_err("forgetting a stored document"))?;
         }
         tx.commit().map_err(store_err("committing admission"))
+    }
+
+    fn store_document(
+        &self,
+        doc: &StoredDocument,
+        now: DateTime<Utc>,
+    ) -> Result<(), FrontierError> {
+        let (file, offset, length) = document_raw(doc);
+        self.client()
+            .execute(
+                "INSERT INTO stored_documents (url, source_id, kind, etag, last_modified,
+                     raw_file, raw_offset, raw_length, stored)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (url) DO UPDATE
+                 SET source_id = $2, kind = $3, etag = $4, last_modified = $5, raw_file = $6,
+                     raw_offset = $7, raw_length = $8, stored = $9",
+                &[
+                    &doc.url,
+                    &doc.source.as_str(),
+                    &doc.kind.as_str(),
+                    &doc.validators.etag,
+                    &doc.validators.last_modified,
+                    &file,
+                    &offset,
+                    &length,
+                    &now,
+                ],
+            )
+            .map(|_| ())
+            .map_err(store_err("storing a discovery document"))
+    }
+
+    fn stored_documents(&self, source: &SourceId) -> Result<Vec<StoredDocument>, FrontierError> {
+        let rows = self
+            .client()
+            .query(
+                "SELECT source_id, url, kind, etag, last_modified, raw_file, raw_offset,
+                     raw_length FROM stored_documents WHERE source_id = $1 ORDER BY stored, url",
+                &[&source.as_str()],
+            )
+            .map_err(store_err("reading stored documents"))?;
+        let rows = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                    r.try_get(5)?,
+                    r.try_get(6)?,
+                    r.try_get(7)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, postgres::Error>>()
+            .map_err(store_err("reading stored documents"))?;
+        rows.into_iter().map(stored_document).collect()
     }
 
     fn states(&self, keys: &[UrlKey]) -> Result<HashMap<UrlKey, UrlState>, FrontierError> {

@@ -167,6 +167,24 @@ CREATE TABLE near_contains (
 CREATE INDEX near_contains_story ON near_contains (story, digest);
 ",
     },
+    Migration {
+        version: 6,
+        description: "discovery documents stored raw but not yet admitted",
+        sql: "
+CREATE TABLE stored_documents (
+    url            TEXT PRIMARY KEY,
+    source_id      TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    etag           TEXT,
+    last_modified  TEXT,
+    raw_file       TEXT NOT NULL,
+    raw_offset     BIGINT NOT NULL,
+    raw_length     BIGINT NOT NULL,
+    stored         TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX stored_documents_source ON stored_documents (source_id, stored);
+",
+    },
 ];
 
 /// The schema version this binary reads and writes.

@@ -14,82 +14,74 @@
 //! `dedup::disk::DiskStore` keeps the tail, run filters and sizes in memory: a cache of an
 //! index that, shared, other workers change between any two adds, so each worker would have
 //! to reread them before every add. PostgreSQL's B-tree on `(key, doc)` is itself the sorted
-//! merge tree, so here every lookup reads the current rows and nothing is cached across adds.
+//! merge tree, so every batch reads the current rows and nothing is cached across batches.
 //!
-//! # Concurrency
-//! One add is one transaction holding a transaction-scoped advisory lock
-//! ([`PgNearIndex::begin`] … [`PgNearIndex::commit`]): candidates, cluster members and texts
-//! are read and the plan applied while no other worker adds, so record numbers (`max + 1`) and
-//! cluster merges are race-free, and a record added by one worker is seen by the next add of
-//! any other. The connection must be this index's alone (a statement of another user would
-//! run inside the open transaction).
+//! # Batches and concurrency
+//! Records are added a batch at a time (a worker's flush, about 50 records): one transaction
+//! holding a transaction-scoped advisory lock ([`PgNearIndex::begin`] …
+//! [`PgNearIndex::commit`]), so record numbers (`max + 1`) and cluster merges are race-free
+//! and a record added by one worker is seen by the next batch of any other. `begin` reads,
+//! in four round trips, the next record number, the batch ids already indexed and every
+//! batch record's candidates (one query over `unnest(keys, idx)`); the caller then runs
+//! `dedup::link::add` for each batch record in order, on an in-memory overlay
+//! (`overlay.rs`) that holds what the batch read or changed, so a record sees the batch
+//! records before it exactly as if each had been committed alone: the clusters are those of
+//! one-by-one adds. Cluster members, relations and records the candidate query did not
+//! return are read on demand (only near duplicates need them). `commit` writes the new
+//! records, their postings, the moved clusters and the relations with one statement each.
+//! The connection must be this index's alone (a statement of another user would run inside
+//! the open transaction).
 
-use std::collections::HashMap;
+mod overlay;
+mod sql;
+
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use postgres::Row;
-
-use crate::dedup::link::{Hit, NearStore, Plan, Relations};
-use crate::dedup::minhash::{CompactSignature, MIN_BAND_MATCHES};
-use crate::dedup::{DocInfo, IndexedDoc, Rank};
+use crate::dedup::keys::{self, Keys};
+use crate::dedup::link::{Hit, NearStore, Plan, Relations, Thresholds};
+use crate::dedup::{IndexedDoc, NearDoc};
 use crate::model::NearLink;
 
 use super::updates::{RecordUpdate, queue};
 use super::{PgError, PgState, q};
+use overlay::Overlay;
 
-/// Key of the advisory lock every add holds ("nearidx" in ASCII).
+pub use sql::PgNearSize;
+
+/// Key of the advisory lock every batch holds ("nearidx" in ASCII).
 const NEAR_LOCK: i64 = 0x006e_6561_7269_6478;
 
-/// Columns of a record and its canonical record's id, as [`read`] takes them (`r`: the
-/// record, `h`: its canonical record).
-const COLUMNS: &str = "r.doc, r.id, r.published, r.republished, r.source, r.url_len, r.shingles, \
-                       r.signature, h.id";
+/// Lookup keys and the `(doc, shared keys)` of the stored records `begin` read for them.
+type Lookup = (Vec<u32>, Vec<(i64, usize)>);
+
+/// A batch record not added yet, with the stored candidates `begin` read for it.
+#[derive(Debug)]
+struct Queued {
+    id: String,
+    /// Its near lookup keys (`dedup::keys::Keys::near`), then its far keys, each with the
+    /// `(doc, shared keys)` of stored records `begin` read for them.
+    lookups: [Lookup; 2],
+}
 
 /// The shared index on one dedicated connection (see the module doc).
 #[derive(Debug)]
 pub struct PgNearIndex {
     db: Arc<PgState>,
     worker: String,
-    /// Record numbers of the ids named by the add in progress.
-    resolved: HashMap<String, i64>,
-    /// Text of the record being added, stored with it.
-    text: String,
+    overlay: Overlay,
+    /// Batch records not added yet, in batch order.
+    queued: VecDeque<Queued>,
+    /// Texts of the batch records, stored with them.
+    texts: HashMap<String, String>,
+    /// Batch ids not indexed when the batch began (never looked up again).
+    absent: HashSet<String>,
+    /// How long the last [`Self::begin`] waited for the lock.
+    waited: Duration,
     in_tx: bool,
-}
-
-/// Size of the shared index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PgNearSize {
-    /// Rows of `near_record`.
-    pub records: i64,
-    /// Rows of `near_band`.
-    pub postings: i64,
-    /// Bytes of both tables with their indexes and TOAST.
-    pub bytes: i64,
-}
-
-fn read(r: &Row) -> Result<(i64, IndexedDoc), postgres::Error> {
-    let signature: Vec<u8> = r.try_get(7)?;
-    let url_len: i32 = r.try_get(5)?;
-    let shingles: i32 = r.try_get(6)?;
-    let info = DocInfo {
-        rank: Rank {
-            id: r.try_get(1)?,
-            published_us: r.try_get(2)?,
-            republished: r.try_get(3)?,
-            source_id: r.try_get(4)?,
-            url_len: u32::try_from(url_len).unwrap_or(0),
-        },
-        shingles: u32::try_from(shingles).unwrap_or(0),
-        signature: CompactSignature::from_bytes(&signature).unwrap_or(CompactSignature::ZERO),
-    };
-    let cluster = r.try_get(8)?;
-    Ok((r.try_get(0)?, IndexedDoc { info, cluster }))
-}
-
-/// A u32 band key as the INTEGER column stores it (the same bits).
-fn key(k: u32) -> i32 {
-    i32::from_ne_bytes(k.to_ne_bytes())
+    /// Time-bucket width of the near keys (`dedup::keys`), from the date window.
+    bucket_us: i64,
 }
 
 impl PgNearIndex {
@@ -98,60 +90,172 @@ impl PgNearIndex {
         Self {
             db,
             worker: worker.to_owned(),
-            resolved: HashMap::new(),
-            text: String::new(),
+            overlay: Overlay::default(),
+            queued: VecDeque::new(),
+            texts: HashMap::new(),
+            absent: HashSet::new(),
+            waited: Duration::ZERO,
             in_tx: false,
+            bucket_us: keys::bucket_width_us(Thresholds::DEFAULT.date_window),
         }
     }
 
-    /// The connection, for reading texts inside the add in progress.
+    /// Sets the date window records are linked with, so that `begin` reads the candidates
+    /// of the keys `dedup::link` will look up (with another window it reads them again).
+    pub fn set_date_window(&mut self, window: Duration) {
+        self.bucket_us = keys::bucket_width_us(window);
+    }
+
+    /// The connection, for reading texts inside the batch in progress.
     pub fn db(&self) -> &Arc<PgState> {
         &self.db
     }
 
-    /// Starts one add of a record whose text is `text`: opens the transaction and waits for
-    /// the index lock.
+    /// Starts adding `batch` (each record with its text, in the order they will be added):
+    /// opens the transaction, waits for the index lock and reads every record's stored
+    /// candidates. Then call `dedup::link::add` for each, in order, and [`Self::commit`].
     ///
     /// # Errors
     /// `Query`.
-    pub fn begin(&mut self, text: &str) -> Result<(), PgError> {
+    pub fn begin(&mut self, batch: &[(&NearDoc, &str)]) -> Result<(), PgError> {
         self.rollback();
+        let asked = Instant::now();
         self.db
             .client()
             .batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({NEAR_LOCK})"))
             .map_err(q("locking the near-duplicate index"))?;
+        self.waited = asked.elapsed();
         self.in_tx = true;
-        text.clone_into(&mut self.text);
-        self.resolved.clear();
-        Ok(())
+        self.texts = batch
+            .iter()
+            .map(|(d, t)| (d.info.id().to_owned(), (*t).to_owned()))
+            .collect();
+        match self.prefetch(batch) {
+            Ok(queued) => {
+                self.queued = queued;
+                Ok(())
+            }
+            Err(e) => {
+                self.rollback();
+                Err(e)
+            }
+        }
     }
 
-    /// Commits the add in progress, releasing the lock.
+    fn prefetch(&mut self, batch: &[(&NearDoc, &str)]) -> Result<VecDeque<Queued>, PgError> {
+        let mut c = self.db.client();
+        self.overlay = Overlay::new(sql::next_doc(&mut c)?);
+        let ids: Vec<&str> = batch.iter().map(|(d, _)| d.info.id()).collect();
+        self.absent = ids.iter().map(|&id| id.to_owned()).collect();
+        for (doc, id) in sql::indexed_ids(&mut c, &ids)? {
+            self.absent.remove(&id);
+            self.overlay.name(doc, &id);
+        }
+        let lookups: Vec<Keys> = batch
+            .iter()
+            .map(|(d, _)| Keys::of(&d.bands, d.info.rank.published_us, self.bucket_us))
+            .collect();
+        let bands: Vec<&[u32]> = lookups
+            .iter()
+            .flat_map(|k| [k.near.as_slice(), k.far.as_slice()])
+            .collect();
+        let mut found = sql::batch_candidates(&mut c, &bands, &mut self.overlay)?;
+        Ok(batch
+            .iter()
+            .zip(lookups)
+            .enumerate()
+            .map(|(i, ((d, _), k))| Queued {
+                id: d.info.id().to_owned(),
+                lookups: [
+                    (k.near, found.remove(&(2 * i)).unwrap_or_default()),
+                    (k.far, found.remove(&(2 * i + 1)).unwrap_or_default()),
+                ],
+            })
+            .collect())
+    }
+
+    /// Before a batch, outside the lock: the texts of the stored candidates of `batch` that
+    /// `screen` accepts and `known` does not (one candidate query and one text query for the
+    /// whole batch), so that the plans made under the lock find them in the caller's cache.
+    /// Records other workers add in between are read under the lock as usual.
     ///
     /// # Errors
-    /// `Query`; nothing of the add is stored then.
+    /// `Query`.
+    pub fn candidate_texts(
+        &mut self,
+        batch: &[&NearDoc],
+        screen: &mut dyn FnMut(&NearDoc, Hit) -> bool,
+        known: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<(String, String)>, PgError> {
+        let mut seen = Overlay::default();
+        let bands: Vec<&[u32]> = batch.iter().map(|d| d.bands.as_slice()).collect();
+        let mut c = self.db.client();
+        let found = sql::batch_candidates(&mut c, &bands, &mut seen)?;
+        let mut wanted: Vec<i64> = Vec::new();
+        for (i, cands) in found {
+            for (doc, matches) in cands {
+                let Some(f) = seen.indexed(doc) else { continue };
+                let hit = Hit {
+                    matches,
+                    shingles: f.info.shingles,
+                    published_us: f.info.rank.published_us,
+                };
+                if !known(f.info.id()) && screen(batch[i], hit) {
+                    wanted.push(doc);
+                }
+            }
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        sql::texts(&mut c, &wanted)
+    }
+
+    /// How long the last [`Self::begin`] waited for the index lock (with one round trip).
+    pub fn lock_wait(&self) -> Duration {
+        self.waited
+    }
+
+    /// Writes the batch (records, postings, cluster moves, relations) and commits it,
+    /// releasing the lock.
+    ///
+    /// # Errors
+    /// `Query`; nothing of the batch is stored then.
     pub fn commit(&mut self) -> Result<(), PgError> {
         if !self.in_tx {
             return Ok(());
         }
+        let written = sql::write(&mut self.db.client(), &self.overlay, &self.worker);
+        if let Err(e) = written {
+            self.rollback();
+            return Err(e);
+        }
         self.in_tx = false;
+        self.reset();
         self.db
             .client()
             .batch_execute("COMMIT")
-            .map_err(q("committing a near-duplicate add"))
+            .map_err(q("committing near-duplicate adds"))
     }
 
-    /// Abandons the add in progress (nothing of it is stored), releasing the lock.
+    /// Abandons the batch in progress (nothing of it is stored), releasing the lock.
     pub fn rollback(&mut self) {
+        self.reset();
         if std::mem::take(&mut self.in_tx)
             && let Err(e) = self.db.client().batch_execute("ROLLBACK")
         {
-            tracing::warn!(error = %e, "cannot roll a near-duplicate add back");
+            tracing::warn!(error = %e, "cannot roll a near-duplicate batch back");
         }
     }
 
-    /// Inside the add in progress: record `id` (another worker's) gets `link`, applied by its
-    /// owner (`updates.rs`).
+    fn reset(&mut self) {
+        self.overlay = Overlay::default();
+        self.queued.clear();
+        self.texts.clear();
+        self.absent.clear();
+    }
+
+    /// Inside the batch in progress: record `id` (another worker's) gets `link`, applied by
+    /// its owner (`updates.rs`).
     ///
     /// # Errors
     /// `Query`.
@@ -160,97 +264,54 @@ impl PgNearIndex {
         queue(&mut *self.db.client(), id, &update, &self.worker)
     }
 
+    /// The record number of `id` (read and remembered when the overlay has not met it).
     fn doc_of(&mut self, id: &str) -> Result<Option<i64>, PgError> {
-        if let Some(&d) = self.resolved.get(id) {
+        if let Some(d) = self.overlay.doc(id) {
             return Ok(Some(d));
         }
-        let row = self
-            .db
-            .client()
-            .query_opt("SELECT doc FROM near_record WHERE id = $1", &[&id])
-            .map_err(q("looking a record up in the near-duplicate index"))?;
-        Ok(row.map(|r| r.get(0)))
-    }
-
-    fn insert(&mut self, doc: i64, cluster: i64, plan: &Plan) -> Result<(), PgError> {
-        let r = &plan.insert.rank;
-        let url_len = i32::try_from(r.url_len).unwrap_or(i32::MAX);
-        let shingles = i32::try_from(plan.insert.shingles).unwrap_or(i32::MAX);
-        let keys: Vec<i32> = plan.bands.iter().map(|&k| key(k)).collect();
-        let mut c = self.db.client();
-        c.execute(
-            "INSERT INTO near_record (doc, id, cluster, published, republished, source, url_len,
-                 shingles, signature, worker_id, text)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            &[
-                &doc,
-                &r.id,
-                &cluster,
-                &r.published_us,
-                &r.republished,
-                &r.source_id,
-                &url_len,
-                &shingles,
-                &plan.insert.signature.to_bytes(),
-                &self.worker,
-                &self.text,
-            ],
-        )
-        .map_err(q("indexing a record"))?;
-        c.execute(
-            "INSERT INTO near_band (key, doc) SELECT k, $2 FROM unnest($1::int4[]) AS k
-             ON CONFLICT DO NOTHING",
-            &[&keys, &doc],
-        )
-        .map(drop)
-        .map_err(q("indexing a record's band keys"))
-    }
-}
-
-impl PgNearIndex {
-    /// Ids of the records `sql` selects for record number `doc`, sorted.
-    fn ids(&mut self, sql: &str, doc: i64) -> Result<Vec<String>, PgError> {
-        let rows = self
-            .db
-            .client()
-            .query(sql, &[&doc])
-            .map_err(q("reading digest relations"))?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let (id, d): (String, i64) = (row.get(0), row.get(1));
-            self.resolved.insert(id.clone(), d);
-            out.push(id);
+        if self.absent.contains(id) {
+            return Ok(None);
         }
-        out.sort();
-        Ok(out)
+        let doc = sql::doc_of(&mut self.db.client(), id)?;
+        if let Some(d) = doc {
+            self.overlay.name(d, id);
+        }
+        Ok(doc)
     }
 
-    /// Stores the plan's single-record moves and digest relations.
-    fn apply_relations(&mut self, plan: &Plan) -> Result<(), PgError> {
-        for (id, to) in &plan.moves {
-            if let (Some(m), Some(t)) = (self.doc_of(id)?, self.doc_of(to)?) {
-                self.db
-                    .client()
-                    .execute(
-                        "UPDATE near_record SET cluster = $2 WHERE doc = $1",
-                        &[&m, &t],
-                    )
-                    .map_err(q("moving a record to another cluster"))?;
-            }
-        }
-        for (d, s) in &plan.relate {
-            if let (Some(d), Some(s)) = (self.doc_of(d)?, self.doc_of(s)?) {
-                self.db
-                    .client()
-                    .execute(
-                        "INSERT INTO near_contains (digest, story) VALUES ($1, $2)
-                         ON CONFLICT DO NOTHING",
-                        &[&d, &s],
-                    )
-                    .map_err(q("storing a digest relation"))?;
-            }
+    /// Loads stored record `doc` into the overlay unless it holds it.
+    fn load(&mut self, doc: i64) -> Result<(), PgError> {
+        if !self.overlay.has(doc) {
+            sql::load(&mut self.db.client(), "r.doc = $1", doc, &mut self.overlay)?;
         }
         Ok(())
+    }
+
+    /// Loads every stored member of cluster `c` (see `overlay.rs`).
+    fn load_cluster(&mut self, c: i64) -> Result<(), PgError> {
+        if self.overlay.is_full(c) {
+            return Ok(());
+        }
+        if !self.overlay.is_added(c) {
+            let mut client = self.db.client();
+            sql::load(&mut client, "r.cluster = $1", c, &mut self.overlay)?;
+            drop(client);
+            self.load(c)?;
+        }
+        self.overlay.mark_full(c);
+        Ok(())
+    }
+
+    /// Stored candidates of `bands`: read by `begin` when they are the next batch record's,
+    /// else now.
+    fn stored_candidates(&mut self, bands: &[u32]) -> Result<Vec<(i64, usize)>, PgError> {
+        if let Some(next) = self.queued.front_mut()
+            && let Some((_, found)) = next.lookups.iter_mut().find(|(k, _)| k == bands)
+        {
+            return Ok(std::mem::take(found));
+        }
+        let mut found = sql::batch_candidates(&mut self.db.client(), &[bands], &mut self.overlay)?;
+        Ok(found.remove(&0).unwrap_or_default())
     }
 }
 
@@ -268,224 +329,106 @@ impl NearStore for PgNearIndex {
         bands: &[u32],
         keep: &mut dyn FnMut(Hit) -> bool,
     ) -> Result<Vec<(IndexedDoc, Hit)>, PgError> {
-        let keys: Vec<i32> = bands.iter().map(|&k| key(k)).collect();
-        let min = i64::try_from(MIN_BAND_MATCHES).unwrap_or(i64::MAX);
-        let rows = self
-            .db
-            .client()
-            .query(
-                &format!(
-                    "SELECT {COLUMNS}, m.matches FROM (
-                         SELECT doc, count(*) AS matches FROM near_band
-                         WHERE key = ANY($1) GROUP BY doc HAVING count(*) >= $2) m
-                     JOIN near_record r ON r.doc = m.doc
-                     JOIN near_record h ON h.doc = r.cluster
-                     ORDER BY r.doc"
-                ),
-                &[&keys, &min],
-            )
-            .map_err(q("looking up near-duplicate candidates"))?;
+        let mut found = self.stored_candidates(bands)?;
+        found.extend(self.overlay.matches(bands));
         let mut kept = Vec::new();
-        for row in &rows {
-            let (doc, found) = read(row).map_err(q("reading near-duplicate candidates"))?;
-            let matches: i64 = row.get(9);
+        for (doc, matches) in found {
+            let Some(c) = self.overlay.indexed(doc) else {
+                continue;
+            };
             let hit = Hit {
-                matches: usize::try_from(matches).unwrap_or(0),
-                shingles: found.info.shingles,
-                published_us: found.info.rank.published_us,
+                matches,
+                shingles: c.info.shingles,
+                published_us: c.info.rank.published_us,
             };
             if keep(hit) {
-                self.resolved.insert(found.info.id().to_owned(), doc);
-                kept.push((found, hit));
+                kept.push((c, hit));
             }
         }
         Ok(kept)
     }
 
     fn find(&mut self, id: &str) -> Result<Option<IndexedDoc>, PgError> {
-        let row = self
-            .db
-            .client()
-            .query_opt(
-                &format!(
-                    "SELECT {COLUMNS} FROM near_record r JOIN near_record h ON h.doc = r.cluster
-                     WHERE r.id = $1"
-                ),
-                &[&id],
-            )
-            .map_err(q("reading a near-duplicate record"))?;
-        let Some(row) = row else { return Ok(None) };
-        let (doc, found) = read(&row).map_err(q("reading a near-duplicate record"))?;
-        self.resolved.insert(found.info.id().to_owned(), doc);
-        Ok(Some(found))
+        let Some(doc) = self.doc_of(id)? else {
+            return Ok(None);
+        };
+        self.load(doc)?;
+        Ok(self.overlay.indexed(doc))
     }
 
     fn relations(&mut self, id: &str) -> Result<Relations, PgError> {
         let Some(doc) = self.doc_of(id)? else {
             return Ok(Relations::default());
         };
-        Ok(Relations {
-            contains: self.ids(
-                "SELECT r.id, r.doc FROM near_contains c JOIN near_record r ON r.doc = c.story
-                 WHERE c.digest = $1",
-                doc,
-            )?,
-            contained_in: self.ids(
-                "SELECT r.id, r.doc FROM near_contains c JOIN near_record r ON r.doc = c.digest
-                 WHERE c.story = $1",
-                doc,
-            )?,
-        })
+        let stored = match self.overlay.stored_relations(doc) {
+            Some(r) => r,
+            None => {
+                let r = sql::relations(&mut self.db.client(), doc, &mut self.overlay)?;
+                self.overlay.set_stored_relations(doc, r.clone());
+                r
+            }
+        };
+        Ok(self.overlay.relations(doc, stored))
     }
 
     fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, PgError> {
-        let rows = self
-            .db
-            .client()
-            .query(
-                &format!(
-                    "SELECT {COLUMNS} FROM near_record h
-                     JOIN near_record r ON r.cluster = h.doc
-                     WHERE h.id = $1 AND h.cluster = h.doc ORDER BY r.doc"
-                ),
-                &[&head],
-            )
-            .map_err(q("reading a near-duplicate cluster"))?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let (doc, found) = read(row).map_err(q("reading a near-duplicate cluster"))?;
-            self.resolved.insert(found.info.id().to_owned(), doc);
-            out.push(found);
+        let Some(h) = self.doc_of(head)? else {
+            return Ok(Vec::new());
+        };
+        self.load(h)?;
+        if self.overlay.cluster_of(h) != Some(h) {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        self.load_cluster(h)?;
+        Ok(self.overlay.members(h))
     }
 
-    /// Stores the new record (or, when its id is indexed already — a dead worker's record
-    /// added again by the worker that took its text over — moves it to this worker and to the
-    /// plan's cluster) and merges the plan's clusters.
+    /// Adds the new record to the overlay (or, when its id is indexed already — a dead
+    /// worker's record added again by the worker that took its text over — moves it to this
+    /// worker and to the plan's cluster) and merges the plan's clusters, as one add on the
+    /// database would.
     fn apply(&mut self, plan: &Plan) -> Result<(), PgError> {
         let id = plan.insert.id().to_owned();
+        if self.queued.front().is_some_and(|n| n.id == id) {
+            self.queued.pop_front();
+        }
         let doc = match self.doc_of(&id)? {
             Some(doc) => {
-                self.db
-                    .client()
-                    .execute(
-                        "UPDATE near_record SET worker_id = $2 WHERE doc = $1",
-                        &[&doc, &self.worker],
-                    )
-                    .map_err(q("moving a record to this worker"))?;
+                self.load(doc)?;
+                self.overlay.adopt(doc);
                 doc
             }
             None => {
-                let next: i64 = self
-                    .db
-                    .client()
-                    .query_one("SELECT COALESCE(max(doc) + 1, 0) FROM near_record", &[])
-                    .map_err(q("numbering a record"))?
-                    .get(0);
-                let cluster = match self.doc_of(&plan.cluster)? {
-                    Some(c) if plan.cluster != id => c,
-                    _ => next,
+                let Some(text) = self.texts.remove(&id) else {
+                    return Err(PgError::NearNotInBatch { id });
                 };
-                self.insert(next, cluster, plan)?;
-                next
+                let cluster = match self.doc_of(&plan.cluster)? {
+                    Some(c) if plan.cluster != id => Some(c),
+                    _ => None,
+                };
+                self.overlay
+                    .add(plan.insert.clone(), &plan.bands, &text, cluster)
             }
         };
-        self.resolved.insert(id.clone(), doc);
         let head = self.doc_of(&plan.cluster)?.unwrap_or(doc);
-        let mut moves: Vec<(i64, i64)> = Vec::new();
         for (from, to) in &plan.relabel {
             if let (Some(f), Some(t)) = (self.doc_of(from)?, self.doc_of(to)?) {
-                moves.push((f, t));
+                self.load_cluster(f)?;
+                self.overlay.relabel(f, t);
             }
         }
-        let mut c = self.db.client();
-        for (f, t) in moves {
-            c.execute(
-                "UPDATE near_record SET cluster = $2 WHERE cluster = $1",
-                &[&f, &t],
-            )
-            .map_err(q("merging near-duplicate clusters"))?;
+        self.overlay.place(doc, head);
+        for (id, to) in &plan.moves {
+            if let (Some(m), Some(t)) = (self.doc_of(id)?, self.doc_of(to)?) {
+                self.load(m)?;
+                self.overlay.place(m, t);
+            }
         }
-        c.execute(
-            "UPDATE near_record SET cluster = $2 WHERE doc = $1 AND cluster <> $2",
-            &[&doc, &head],
-        )
-        .map_err(q("placing a record in its cluster"))?;
-        drop(c);
-        self.apply_relations(plan)
-    }
-}
-
-impl PgState {
-    /// Records `params` as the index's parameters when it has none, and checks them.
-    ///
-    /// # Errors
-    /// `NearParams` when the index was built with other parameters; `Query`.
-    pub fn check_near_params(&self, params: &str) -> Result<(), PgError> {
-        let mut c = self.client();
-        c.execute(
-            "INSERT INTO near_meta (key, value) VALUES ('params', $1) ON CONFLICT DO NOTHING",
-            &[&params],
-        )
-        .map_err(q("recording the near-duplicate index parameters"))?;
-        let found: String = c
-            .query_one("SELECT value FROM near_meta WHERE key = 'params'", &[])
-            .map_err(q("reading the near-duplicate index parameters"))?
-            .get(0);
-        if found == params {
-            Ok(())
-        } else {
-            Err(PgError::NearParams {
-                found,
-                expected: params.to_owned(),
-            })
+        for (d, s) in &plan.relate {
+            if let (Some(d), Some(s)) = (self.doc_of(d)?, self.doc_of(s)?) {
+                self.overlay.relate(d, s);
+            }
         }
-    }
-
-    /// The text of indexed record `id`.
-    ///
-    /// # Errors
-    /// `Query`.
-    pub fn near_text(&self, id: &str) -> Result<Option<String>, PgError> {
-        self.client()
-            .query_opt("SELECT text FROM near_record WHERE id = $1", &[&id])
-            .map(|r| r.map(|r| r.get(0)))
-            .map_err(q("reading an indexed text"))
-    }
-
-    /// Every indexed record with its cluster's canonical record id, by record id.
-    ///
-    /// # Errors
-    /// `Query`.
-    pub fn near_clusters(&self) -> Result<Vec<(String, String)>, PgError> {
-        self.client()
-            .query(
-                "SELECT r.id, h.id FROM near_record r JOIN near_record h ON h.doc = r.cluster
-                 ORDER BY r.id",
-                &[],
-            )
-            .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1))).collect())
-            .map_err(q("reading near-duplicate clusters"))
-    }
-
-    /// Rows and bytes of the shared index.
-    ///
-    /// # Errors
-    /// `Query`.
-    pub fn near_size(&self) -> Result<PgNearSize, PgError> {
-        let r = self
-            .client()
-            .query_one(
-                "SELECT (SELECT count(*) FROM near_record), (SELECT count(*) FROM near_band),
-                     pg_total_relation_size('near_record') + pg_total_relation_size('near_band')",
-                &[],
-            )
-            .map_err(q("measuring the near-duplicate index"))?;
-        Ok(PgNearSize {
-            records: r.get(0),
-            postings: r.get(1),
-            bytes: r.get(2),
-        })
+        Ok(())
     }
 }

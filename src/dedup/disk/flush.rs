@@ -1,0 +1,108 @@
+//! The full tail written as a level-0 run a slice at a time, so that no single add pays for
+//! writing a whole run (65 536 records' postings: seconds).
+//!
+//! When the tail is full its postings are sorted and frozen in a [`FlushJob`]: lookups search
+//! them in memory (binary search) while the job writes them as the buckets of a new run,
+//! paced to finish within half the adds that fill the tail again, a whole bucket at a time.
+//! The run is registered (and its records' `near_tail` rows dropped, and their sizes stored)
+//! only when the last bucket is in, so a lookup never sees a half-written run and an open
+//! after a crash rebuilds the frozen records from `near_tail` like the rest of the tail. The
+//! run's number is recorded in `near_meta` (`merging`) with the merges', so that the buckets
+//! of an interrupted flush are deleted at the next add after open.
+
+use super::backend::{NearBackend, RunInfo};
+use super::filter::KeyFilter;
+use super::run;
+
+/// A frozen tail being written as a run.
+#[derive(Debug)]
+pub struct FlushJob {
+    /// Its postings, packed (`key << 32 | doc`), ascending.
+    sorted: Vec<u64>,
+    /// The run being written (registered by [`FlushJob::finish`]).
+    pub out: RunInfo,
+    filter: KeyFilter,
+    /// Postings written so far (always up to a bucket boundary).
+    written: usize,
+    /// Adds seen since the job started.
+    adds: u64,
+    /// Adds the job is spread over.
+    span: u64,
+}
+
+impl FlushJob {
+    /// A job writing `sorted` as `out` (its `bits` and `postings` set), spread over `span` adds.
+    pub fn new(sorted: Vec<u64>, out: RunInfo, span: u64) -> Self {
+        Self {
+            filter: KeyFilter::with_capacity(out.postings),
+            sorted,
+            out,
+            written: 0,
+            adds: 0,
+            span: span.max(1),
+        }
+    }
+
+    /// Calls `f` for every record of the frozen tail filed under `key`.
+    pub fn for_each(&self, key: u32, mut f: impl FnMut(u32)) {
+        let start = self.sorted.partition_point(|p| ((p >> 32) as u32) < key);
+        for p in &self.sorted[start..] {
+            if (p >> 32) as u32 != key {
+                break;
+            }
+            f(*p as u32);
+        }
+    }
+
+    /// Whether every bucket is written.
+    pub fn is_done(&self) -> bool {
+        self.written >= self.sorted.len()
+    }
+
+    /// Counts one add and writes the buckets now due (all of them when `all`).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn advance<B: NearBackend>(&mut self, backend: &mut B, all: bool) -> Result<(), B::Error> {
+        self.adds += 1;
+        let len = self.sorted.len();
+        let due = if all {
+            len
+        } else {
+            (u128::from(self.adds) * len as u128).div_ceil(u128::from(self.span)) as usize
+        };
+        if due <= self.written {
+            return Ok(());
+        }
+        // Up to the end of the bucket holding posting `due - 1`.
+        let bucket = |p: u64| self.out.bucket((p >> 32) as u32);
+        let last = bucket(self.sorted[due.min(len) - 1]);
+        let end =
+            due.min(len) + self.sorted[due.min(len)..].partition_point(|&p| bucket(p) == last);
+        run::put_buckets(
+            backend,
+            &self.sorted[self.written..end],
+            &self.out,
+            &mut self.filter,
+        )?;
+        self.written = end;
+        Ok(())
+    }
+
+    /// Registers the finished run with the sizes of its records (`sizes`, as `near_size`
+    /// holds them) and drops `near_tail` rows before `tail_from`; returns the run's filter.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn finish<B: NearBackend>(
+        mut self,
+        backend: &mut B,
+        sizes: &[u8],
+        tail_from: u32,
+    ) -> Result<KeyFilter, B::Error> {
+        self.advance(backend, true)?;
+        backend.put_sizes(self.out.first_doc, sizes)?;
+        backend.put_run(&self.out, &self.filter.to_bytes(), tail_from)?;
+        Ok(self.filter)
+    }
+}

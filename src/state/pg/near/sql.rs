@@ -1,0 +1,377 @@
+//! The statements of the shared near-duplicate index: the reads a batch starts with or makes
+//! on demand (each row loaded into the batch's overlay), the bulk writes of its commit, and
+//! the index-wide reads of [`PgState`] (parameters, texts, clusters, size).
+
+use std::collections::HashMap;
+
+use postgres::{Client, Row};
+
+use crate::dedup::minhash::{CompactSignature, MIN_BAND_MATCHES};
+use crate::dedup::{DocInfo, IndexedDoc, Rank};
+
+use super::super::{PgError, PgState, q};
+use super::overlay::Overlay;
+
+/// Columns of a record, its canonical record's id and its cluster's record number, as
+/// [`read`] takes them (`r`: the record, `h`: its canonical record).
+const COLUMNS: &str = "r.doc, r.id, r.published, r.republished, r.source, r.url_len, r.shingles, \
+                       r.signature, h.id, r.cluster";
+
+/// Size of the shared index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PgNearSize {
+    /// Rows of `near_record`.
+    pub records: i64,
+    /// Rows of `near_band`.
+    pub postings: i64,
+    /// Bytes of both tables with their indexes and TOAST.
+    pub bytes: i64,
+}
+
+/// A u32 band key as the INTEGER column stores it (the same bits).
+fn key(k: u32) -> i32 {
+    i32::from_ne_bytes(k.to_ne_bytes())
+}
+
+/// Loads a row of [`COLUMNS`] into `overlay`; returns its record number.
+fn read(r: &Row, overlay: &mut Overlay) -> Result<i64, postgres::Error> {
+    let signature: Vec<u8> = r.try_get(7)?;
+    let url_len: i32 = r.try_get(5)?;
+    let shingles: i32 = r.try_get(6)?;
+    let info = DocInfo {
+        rank: Rank {
+            id: r.try_get(1)?,
+            published_us: r.try_get(2)?,
+            republished: r.try_get(3)?,
+            source_id: r.try_get(4)?,
+            url_len: u32::try_from(url_len).unwrap_or(0),
+        },
+        shingles: u32::try_from(shingles).unwrap_or(0),
+        signature: CompactSignature::from_bytes(&signature).unwrap_or(CompactSignature::ZERO),
+    };
+    let doc = r.try_get(0)?;
+    let found = IndexedDoc {
+        info,
+        cluster: r.try_get(8)?,
+    };
+    overlay.load(doc, found, r.try_get(9)?);
+    Ok(doc)
+}
+
+/// The next record number.
+pub(super) fn next_doc(c: &mut Client) -> Result<i64, PgError> {
+    Ok(
+        c.query_one("SELECT COALESCE(max(doc) + 1, 0) FROM near_record", &[])
+            .map_err(q("numbering records"))?
+            .get(0),
+    )
+}
+
+/// `(doc, id)` of those of `ids` already indexed.
+pub(super) fn indexed_ids(c: &mut Client, ids: &[&str]) -> Result<Vec<(i64, String)>, PgError> {
+    let rows = c
+        .query(
+            "SELECT doc, id FROM near_record WHERE id = ANY($1)",
+            &[&ids],
+        )
+        .map_err(q("looking records up in the near-duplicate index"))?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// The record number of `id`.
+pub(super) fn doc_of(c: &mut Client, id: &str) -> Result<Option<i64>, PgError> {
+    let row = c
+        .query_opt("SELECT doc FROM near_record WHERE id = $1", &[&id])
+        .map_err(q("looking a record up in the near-duplicate index"))?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+/// For each band list (by position), the stored records sharing at least
+/// `MIN_BAND_MATCHES` keys with it, `(doc, keys shared)` by record number, loaded into
+/// `overlay`: one query for the whole batch.
+pub(super) fn batch_candidates(
+    c: &mut Client,
+    bands: &[&[u32]],
+    overlay: &mut Overlay,
+) -> Result<HashMap<usize, Vec<(i64, usize)>>, PgError> {
+    let (mut keys, mut idx) = (Vec::new(), Vec::new());
+    for (i, b) in bands.iter().enumerate() {
+        let mut own: Vec<u32> = b.to_vec();
+        own.sort_unstable();
+        own.dedup();
+        let i = i32::try_from(i).unwrap_or(i32::MAX);
+        idx.extend(std::iter::repeat_n(i, own.len()));
+        keys.extend(own.into_iter().map(key));
+    }
+    let mut out: HashMap<usize, Vec<(i64, usize)>> = HashMap::new();
+    if keys.is_empty() {
+        return Ok(out);
+    }
+    let min = i64::try_from(MIN_BAND_MATCHES).unwrap_or(i64::MAX);
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {COLUMNS}, m.idx, m.matches FROM (
+                     SELECT b.idx, n.doc, count(*) AS matches
+                     FROM unnest($1::int4[], $2::int4[]) AS b(key, idx)
+                     JOIN near_band n ON n.key = b.key
+                     GROUP BY b.idx, n.doc HAVING count(*) >= $3) m
+                 JOIN near_record r ON r.doc = m.doc
+                 JOIN near_record h ON h.doc = r.cluster
+                 ORDER BY m.idx, r.doc"
+            ),
+            &[&keys, &idx, &min],
+        )
+        .map_err(q("looking up near-duplicate candidates"))?;
+    for row in &rows {
+        let doc = read(row, overlay).map_err(q("reading near-duplicate candidates"))?;
+        let (i, matches): (i32, i64) = (row.get(10), row.get(11));
+        out.entry(usize::try_from(i).unwrap_or(usize::MAX))
+            .or_default()
+            .push((doc, usize::try_from(matches).unwrap_or(0)));
+    }
+    Ok(out)
+}
+
+/// `(id, text)` of stored records `docs`.
+pub(super) fn texts(c: &mut Client, docs: &[i64]) -> Result<Vec<(String, String)>, PgError> {
+    if docs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = c
+        .query(
+            "SELECT id, text FROM near_record WHERE doc = ANY($1)",
+            &[&docs],
+        )
+        .map_err(q("reading indexed texts"))?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Loads the stored records `cond` (on `r`, with `$1` = `arg`) selects.
+pub(super) fn load(
+    c: &mut Client,
+    cond: &str,
+    arg: i64,
+    overlay: &mut Overlay,
+) -> Result<(), PgError> {
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM near_record r JOIN near_record h ON h.doc = r.cluster
+                 WHERE {cond}"
+            ),
+            &[&arg],
+        )
+        .map_err(q("reading near-duplicate records"))?;
+    for row in &rows {
+        read(row, overlay).map_err(q("reading near-duplicate records"))?;
+    }
+    Ok(())
+}
+
+/// The stored digest relations of record `doc`: (stories it contains, digests containing
+/// it), every other record named in `overlay`.
+pub(super) fn relations(
+    c: &mut Client,
+    doc: i64,
+    overlay: &mut Overlay,
+) -> Result<(Vec<i64>, Vec<i64>), PgError> {
+    let rows = c
+        .query(
+            "SELECT c.digest, c.story, r.id FROM near_contains c
+             JOIN near_record r ON r.doc = CASE WHEN c.digest = $1 THEN c.story ELSE c.digest END
+             WHERE c.digest = $1 OR c.story = $1",
+            &[&doc],
+        )
+        .map_err(q("reading digest relations"))?;
+    let (mut contains, mut contained_in) = (Vec::new(), Vec::new());
+    for row in &rows {
+        let (d, s, id): (i64, i64, String) = (row.get(0), row.get(1), row.get(2));
+        if d == doc {
+            overlay.name(s, &id);
+            contains.push(s);
+        } else {
+            overlay.name(d, &id);
+            contained_in.push(d);
+        }
+    }
+    Ok((contains, contained_in))
+}
+
+/// Writes what the batch in `overlay` changed, one statement per table: new records (owned by
+/// `worker`), their postings, stored records moved (or taken over), new relations.
+pub(super) fn write(c: &mut Client, overlay: &Overlay, worker: &str) -> Result<(), PgError> {
+    let added = overlay.added();
+    if !added.is_empty() {
+        insert_records(c, &added, worker)?;
+        let (mut keys, mut docs) = (Vec::new(), Vec::new());
+        for a in &added {
+            keys.extend(a.bands.iter().map(|&k| key(k)));
+            docs.extend(std::iter::repeat_n(a.doc, a.bands.len()));
+        }
+        c.execute(
+            // New record numbers, each record's keys deduplicated: nothing can conflict,
+            // so no speculative insertion.
+            "INSERT INTO near_band (key, doc) SELECT * FROM unnest($1::int4[], $2::int8[])",
+            &[&keys, &docs],
+        )
+        .map_err(q("indexing band keys"))?;
+    }
+    let changed = overlay.changed();
+    if !changed.is_empty() {
+        let docs: Vec<i64> = changed.iter().map(|c| c.0).collect();
+        let clusters: Vec<i64> = changed.iter().map(|c| c.1).collect();
+        let adopted: Vec<bool> = changed.iter().map(|c| c.2).collect();
+        c.execute(
+            "UPDATE near_record n SET cluster = u.cluster,
+                 worker_id = CASE WHEN u.adopted THEN $4 ELSE n.worker_id END
+             FROM unnest($1::int8[], $2::int8[], $3::bool[]) AS u(doc, cluster, adopted)
+             WHERE n.doc = u.doc",
+            &[&docs, &clusters, &adopted, &worker],
+        )
+        .map_err(q("moving records between near-duplicate clusters"))?;
+    }
+    let (digests, stories): (Vec<i64>, Vec<i64>) = overlay.new_relations().copied().unzip();
+    if !digests.is_empty() {
+        c.execute(
+            "INSERT INTO near_contains (digest, story)
+             SELECT * FROM unnest($1::int8[], $2::int8[]) ON CONFLICT DO NOTHING",
+            &[&digests, &stories],
+        )
+        .map_err(q("storing digest relations"))?;
+    }
+    Ok(())
+}
+
+fn insert_records(
+    c: &mut Client,
+    added: &[super::overlay::Added<'_>],
+    worker: &str,
+) -> Result<(), PgError> {
+    let col = |f: &dyn Fn(&super::overlay::Added<'_>) -> i64| -> Vec<i64> {
+        added.iter().map(f).collect()
+    };
+    let docs = col(&|a| a.doc);
+    let clusters = col(&|a| a.entry.cluster);
+    let ids: Vec<&str> = added.iter().map(|a| a.entry.info.id()).collect();
+    let published: Vec<Option<i64>> = added
+        .iter()
+        .map(|a| a.entry.info.rank.published_us)
+        .collect();
+    let republished: Vec<bool> = added
+        .iter()
+        .map(|a| a.entry.info.rank.republished)
+        .collect();
+    let sources: Vec<&str> = added
+        .iter()
+        .map(|a| a.entry.info.rank.source_id.as_str())
+        .collect();
+    let url_lens: Vec<i32> = added
+        .iter()
+        .map(|a| i32::try_from(a.entry.info.rank.url_len).unwrap_or(i32::MAX))
+        .collect();
+    let shingles: Vec<i32> = added
+        .iter()
+        .map(|a| i32::try_from(a.entry.info.shingles).unwrap_or(i32::MAX))
+        .collect();
+    let signatures: Vec<Vec<u8>> = added
+        .iter()
+        .map(|a| a.entry.info.signature.to_bytes())
+        .collect();
+    let texts: Vec<&str> = added.iter().map(|a| a.text).collect();
+    c.execute(
+        "INSERT INTO near_record (doc, id, cluster, published, republished, source, url_len,
+             shingles, signature, worker_id, text)
+         SELECT d, i, c, p, rp, s, u, sh, sg, $10, t FROM unnest($1::int8[], $2::text[],
+             $3::int8[], $4::int8[], $5::bool[], $6::text[], $7::int4[], $8::int4[],
+             $9::bytea[], $11::text[]) AS x(d, i, c, p, rp, s, u, sh, sg, t)",
+        &[
+            &docs,
+            &ids,
+            &clusters,
+            &published,
+            &republished,
+            &sources,
+            &url_lens,
+            &shingles,
+            &signatures,
+            &worker,
+            &texts,
+        ],
+    )
+    .map(drop)
+    .map_err(q("indexing records"))
+}
+
+impl PgState {
+    /// Records `params` as the index's parameters when it has none, and checks them.
+    ///
+    /// # Errors
+    /// `NearParams` when the index was built with other parameters; `Query`.
+    pub fn check_near_params(&self, params: &str) -> Result<(), PgError> {
+        let mut c = self.client();
+        c.execute(
+            "INSERT INTO near_meta (key, value) VALUES ('params', $1) ON CONFLICT DO NOTHING",
+            &[&params],
+        )
+        .map_err(q("recording the near-duplicate index parameters"))?;
+        let found: String = c
+            .query_one("SELECT value FROM near_meta WHERE key = 'params'", &[])
+            .map_err(q("reading the near-duplicate index parameters"))?
+            .get(0);
+        if found == params {
+            Ok(())
+        } else {
+            Err(PgError::NearParams {
+                found,
+                expected: params.to_owned(),
+            })
+        }
+    }
+
+    /// The text of indexed record `id`.
+    ///
+    /// # Errors
+    /// `Query`.
+    pub fn near_text(&self, id: &str) -> Result<Option<String>, PgError> {
+        self.client()
+            .query_opt("SELECT text FROM near_record WHERE id = $1", &[&id])
+            .map(|r| r.map(|r| r.get(0)))
+            .map_err(q("reading an indexed text"))
+    }
+
+    /// Every indexed record with its cluster's canonical record id, by record id.
+    ///
+    /// # Errors
+    /// `Query`.
+    pub fn near_clusters(&self) -> Result<Vec<(String, String)>, PgError> {
+        self.client()
+            .query(
+                "SELECT r.id, h.id FROM near_record r JOIN near_record h ON h.doc = r.cluster
+                 ORDER BY r.id",
+                &[],
+            )
+            .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+            .map_err(q("reading near-duplicate clusters"))
+    }
+
+    /// Rows and bytes of the shared index.
+    ///
+    /// # Errors
+    /// `Query`.
+    pub fn near_size(&self) -> Result<PgNearSize, PgError> {
+        let r = self
+            .client()
+            .query_one(
+                "SELECT (SELECT count(*) FROM near_record), (SELECT count(*) FROM near_band),
+                     pg_total_relation_size('near_record') + pg_total_relation_size('near_band')",
+                &[],
+            )
+            .map_err(q("measuring the near-duplicate index"))?;
+        Ok(PgNearSize {
+            records: r.get(0),
+            postings: r.get(1),
+            bytes: r.get(2),
+        })
+    }
+}
