@@ -121,7 +121,7 @@ fn choose_visible_title(scan: &PageScan, ld: &JsonLd, site_names: &[&str]) -> Op
         .collect();
     let whole: Vec<&String> = h2s.iter().chain(&headline).collect();
     // The rules 1-4 of the doc above, in order: each is candidates and the test one must pass.
-    let rules: [(&[&String], &dyn Fn(&String) -> bool); 4] = [
+    let rules: [TitleRule<'_>; 4] = [
         (&h1_list, &|h| metas.contains(&h) && !is_site(h)),
         (&parts, &|c| {
             usable(c) && *c != html_title && is_title_part(&html_title, c) && !is_site(c)
@@ -144,6 +144,9 @@ fn choose_visible_title(scan: &PageScan, ld: &JsonLd, site_names: &[&str]) -> Op
         .or_else(|| Some(strip_site_name(&html_title, site_names)))
         .filter(|t| !t.is_empty())
 }
+
+/// Title candidates and the test one of them must pass to be the headline.
+type TitleRule<'a> = (&'a [&'a String], &'a dyn Fn(&String) -> bool);
 
 /// A title candidate as read: whitespace folded, soft hyphens (U+00AD, invisible unless a
 /// line breaks there) removed.
