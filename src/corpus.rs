@@ -31,6 +31,7 @@ mod links;
 mod manifest;
 mod read;
 mod remote;
+mod sibling;
 #[cfg(test)]
 mod tests;
 

@@ -624,6 +624,10 @@ fn bench_workers() {
             .unwrap_or_default()
             .trim()
     );
+    if let Some(keep) = std::env::var_os("BENCH_KEEP_DIR") {
+        // The worker logs (every slot, every near-duplicate batch) for a closer look.
+        let _ = Command::new("cp").arg("-a").arg(d).arg(&keep).status();
+    }
     assert_eq!(records, total, "not every article was ingested");
 }
 

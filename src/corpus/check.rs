@@ -164,7 +164,7 @@ pub fn segment_lines(
 }
 
 /// Parses the lines of a segment's bytes (every line ends with a newline, the last included).
-fn lines<'a>(
+pub(super) fn lines<'a>(
     file: &'a str,
     bytes: &'a [u8],
 ) -> impl Iterator<Item = Result<CorpusRecord, CorpusDamage>> + 'a {

@@ -25,7 +25,7 @@ use crate::storage::{PullReport, Remote, StorageError, pull};
 /// Suffix of the "not uploaded yet" marker beside a file.
 const PENDING: &str = ".pending";
 
-fn remote_err(url: &S3Url) -> impl FnOnce(StorageError) -> CorpusError + '_ {
+pub(super) fn remote_err(url: &S3Url) -> impl FnOnce(StorageError) -> CorpusError + '_ {
     move |source| CorpusError::Remote {
         url: url.to_string(),
         source: Box::new(source),

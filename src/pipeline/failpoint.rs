@@ -12,19 +12,33 @@ use crate::frontier::Listing;
 /// admitted".
 pub const PAUSE_BEFORE_ADMIT: &str = "NEWSMILL_TEST_PAUSE_BEFORE_ADMIT";
 
+/// TEST ONLY. When set to a path, a worker whose corpus flush has just made new records
+/// durable (uploaded, on S3) creates that file and then waits for ever before it commits the
+/// flush (its text claims and manifest) in the database: the moment a takeover must find
+/// those records in the dead worker's folder.
+pub const PAUSE_AFTER_CORPUS_FLUSH: &str = "NEWSMILL_TEST_PAUSE_AFTER_CORPUS_FLUSH";
+
 /// The [`PAUSE_BEFORE_ADMIT`] failpoint: returns at once unless it is set.
 pub fn before_admit(listing: &Listing) {
-    if listing.document.is_none() || listing.items.is_empty() {
-        return;
+    if listing.document.is_some() && !listing.items.is_empty() {
+        pause(PAUSE_BEFORE_ADMIT);
     }
-    let Some(path) = std::env::var_os(PAUSE_BEFORE_ADMIT) else {
+}
+
+/// The [`PAUSE_AFTER_CORPUS_FLUSH`] failpoint (`claimed`: the flush made claimed records
+/// durable): returns at once unless it is set.
+pub fn after_corpus_flush(claimed: bool) {
+    if claimed {
+        pause(PAUSE_AFTER_CORPUS_FLUSH);
+    }
+}
+
+fn pause(failpoint: &str) {
+    let Some(path) = std::env::var_os(failpoint) else {
         return;
     };
-    tracing::warn!(
-        failpoint = PAUSE_BEFORE_ADMIT,
-        "test failpoint reached: pausing before admitting a listing"
-    );
-    let _ = std::fs::write(&path, b"paused before admit\n");
+    tracing::warn!(failpoint, "test failpoint reached: pausing for ever");
+    let _ = std::fs::write(&path, failpoint.as_bytes());
     loop {
         std::thread::sleep(Duration::from_secs(3600));
     }

@@ -92,6 +92,10 @@ pub struct Ingest {
     claimed: Vec<ContentHash>,
     /// Records queued in the corpus, linked through the shared index at the next flush.
     unlinked: Vec<Unlinked>,
+    /// Records of dead workers whose flush was adopted here, with their canonical URLs: a
+    /// sighting at a record's own URL would be a no-op for its owner, so none is queued
+    /// (worker only).
+    adopted: std::collections::HashMap<String, String>,
 }
 
 impl Ingest {
@@ -117,6 +121,7 @@ impl Ingest {
             shared: None,
             claimed: Vec::new(),
             unlinked: Vec::new(),
+            adopted: std::collections::HashMap::new(),
         })
     }
 
@@ -248,6 +253,7 @@ impl Ingest {
             tracing::warn!(error = %e, "near-duplicate index write failed; it will be rebuilt");
         }
         if let Some(shared) = &self.shared {
+            super::failpoint::after_corpus_flush(!self.claimed.is_empty());
             match shared.commit(&self.claimed, self.corpus.manifest()) {
                 Ok(()) => {
                     self.claimed.clear();

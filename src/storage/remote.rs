@@ -155,6 +155,19 @@ impl Remote {
         child
     }
 
+    /// A remote for the folder `name` beside this one (same parent prefix: `workers/w2` beside
+    /// `workers/w1`), sharing the client.
+    #[must_use]
+    pub fn sibling(&self, name: &str) -> Self {
+        let mut sibling = self.clone();
+        let name = name.trim_matches('/');
+        sibling.url.prefix = match self.url.prefix.rsplit_once('/') {
+            Some((parent, _)) => format!("{parent}/{name}"),
+            None => name.to_owned(),
+        };
+        sibling
+    }
+
     /// The object key of `rel`.
     pub fn key(&self, rel: &str) -> String {
         let rel = rel.trim_matches('/');

@@ -11,7 +11,7 @@ use crate::frontier::Frontier;
 use crate::pipeline::lock;
 use crate::state::State;
 
-use super::{Depth, Report, repair, verify};
+use super::{Depth, Repaired, Report, repair, verify};
 
 /// `newsmill verify [--repair] [--json]` (the caller holds the run lock): prints every problem,
 /// then what `--repair` did. Exit 0 when nothing was found, 1 when problems were found
@@ -31,25 +31,48 @@ pub fn command(cfg: &Config, fix: bool, as_json: bool) -> anyhow::Result<ExitCod
     } else {
         None
     };
+    print_outcome(&report, repaired.as_ref(), false, as_json)
+}
+
+/// Prints `report` and, after a repair, what it did, as text or JSON, and gives the exit code;
+/// the SQLite and the shared `verify` (`shared`: the repair also wrote the changes queued for
+/// the workers' records, and recorded their manifests) print alike.
+///
+/// # Errors
+/// When the JSON cannot be written.
+pub(super) fn print_outcome(
+    report: &Report,
+    repaired: Option<&Repaired>,
+    shared: bool,
+    as_json: bool,
+) -> anyhow::Result<ExitCode> {
     if as_json {
         let v = json!({"ok": report.ok, "problems": report.problems, "checked": report.checked, "repaired": repaired});
         println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        print!("{}", report.render());
-        if let Some(r) = &repaired {
-            println!(
-                "repair: manifest {}; {} URL(s) queued for refetch; {} record(s) marked ingested",
-                if r.manifest_rewritten {
-                    "rewritten from the segments"
-                } else {
-                    "unchanged"
-                },
-                r.queued_for_refetch,
-                r.adopted_records
-            );
-            for left in &r.not_repaired {
-                println!("not repaired: {left}");
-            }
+        return Ok(ExitCode::from(u8::from(!report.ok)));
+    }
+    print!("{}", report.render());
+    if let Some(r) = repaired {
+        let manifest = match (r.manifest_rewritten, shared) {
+            (true, false) => "manifest rewritten from the segments",
+            (false, false) => "manifest unchanged",
+            (true, true) => "manifests rewritten from the segments and recorded",
+            (false, true) => "manifests recorded",
+        };
+        let updates = if shared {
+            format!(
+                "{} queued change(s) written to their workers' folders; ",
+                r.updates_applied
+            )
+        } else {
+            String::new()
+        };
+        println!(
+            "repair: {updates}{manifest}; {} URL(s) queued for refetch; {} record(s) marked ingested",
+            r.queued_for_refetch, r.adopted_records
+        );
+        for left in &r.not_repaired {
+            println!("not repaired: {left}");
         }
     }
     Ok(ExitCode::from(u8::from(!report.ok)))

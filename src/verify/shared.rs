@@ -207,28 +207,5 @@ pub fn command_shared(
     } else {
         None
     };
-    if as_json {
-        let v = serde_json::json!({"ok": report.ok, "problems": report.problems, "checked": report.checked, "repaired": repaired});
-        println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        print!("{}", report.render());
-        if let Some(r) = &repaired {
-            println!(
-                "repair: {} queued change(s) written to their workers' folders; manifests {}; \
-                 {} URL(s) queued for refetch; {} record(s) marked ingested",
-                r.updates_applied,
-                if r.manifest_rewritten {
-                    "rewritten from the segments and recorded"
-                } else {
-                    "recorded"
-                },
-                r.queued_for_refetch,
-                r.adopted_records
-            );
-            for left in &r.not_repaired {
-                println!("not repaired: {left}");
-            }
-        }
-    }
-    Ok(std::process::ExitCode::from(u8::from(!report.ok)))
+    super::command::print_outcome(&report, repaired.as_ref(), true, as_json)
 }

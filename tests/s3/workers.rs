@@ -2,6 +2,9 @@
 //! SIGKILLed mid-run leaves no partial object, another worker takes its host over, and the
 //! killed worker's spool is uploaded when it starts again under its id; afterwards `verify`,
 //! `stats` and `export` read every article exactly once from the bucket.
+//! A takeover across machines: a worker killed after its corpus flush reached the bucket but
+//! before it committed the flush finds its records adopted, not written again, by a worker on
+//! another machine (another `state_dir`).
 //! Needs both `NEWSMILL_TEST_DATABASE_URL` and moto (each skipped as its module says).
 // See: issue 12.
 
@@ -102,4 +105,83 @@ fn kill_worker_while_spooled(dir: &Path, cfg: &str, url: &str) -> Vec<PathBuf> {
     child.kill().unwrap();
     child.wait().unwrap();
     spooled
+}
+
+const ACROSS: &str =
+    "s3::workers::issue12_takeover_on_another_machine_finds_the_dead_workers_records_in_the_bucket";
+
+/// Starts `args` with the test-only failpoint `failpoint` armed, waits until the process
+/// paused there, and SIGKILLs it.
+fn kill_at_failpoint(dir: &Path, args: &[&str], env: &[(&str, &str)], failpoint: &str) {
+    let marker = dir.join("paused");
+    let mut child = command(dir, args, env)
+        .env(failpoint, &marker)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !marker.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{args:?} never reached {failpoint}"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{args:?} ended before reaching {failpoint}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn issue12_takeover_on_another_machine_finds_the_dead_workers_records_in_the_bucket() {
+    let Some(db) = Schema::new(ACROSS) else {
+        return;
+    };
+    let Some(moto) = Moto::start(ACROSS) else {
+        return;
+    };
+    moto.create_bucket("newsmill-across");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let agency = rt.block_on(Agency::start(6));
+    // Two machines: each its own state_dir (spool, private corpus folder, cache).
+    let (m1, m2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let extra =
+        "[state]\nbackend = \"postgres\"\n\n[worker]\nlease_ttl = \"3s\"\nidle_poll = \"100ms\"\n";
+    let cfg1 = s3_config(m1.path(), &moto.endpoint, "newsmill-across", &agency, extra);
+    let cfg2 = s3_config(m2.path(), &moto.endpoint, "newsmill-across", &agency, extra);
+    let url = db.conninfo();
+    let env = [("NEWSMILL_DATABASE_URL", url.as_str())];
+    let (c1, c2) = (cfg1.to_str().unwrap(), cfg2.to_str().unwrap());
+    let out = newsmill(m1.path(), &["migrate", "-c", c1], &env);
+    assert_eq!(code_err(&out).0, 0, "migrate: {}", code_err(&out).1);
+    // w1 on machine 1: its segment is in the bucket, its flush never committed.
+    let args = ["worker", "-c", c1, "--once", "--id", "w1"];
+    kill_at_failpoint(
+        m1.path(),
+        &args,
+        &env,
+        "NEWSMILL_TEST_PAUSE_AFTER_CORPUS_FLUSH",
+    );
+    let remote = moto.remote("newsmill-across", "crawl");
+    let w1 = objects(&remote)
+        .into_iter()
+        .any(|n| n.starts_with("normalized/workers/w1/part-"));
+    assert!(w1, "w1's segment is not in the bucket");
+    // w2 on machine 2, once w1's leases expired: it recovers w1's fetched pages from raw/ and
+    // meets w1's pending claims.
+    std::thread::sleep(Duration::from_secs(4));
+    let out = newsmill(
+        m2.path(),
+        &["worker", "-c", c2, "--once", "--id", "w2"],
+        &env,
+    );
+    assert!(code_err(&out).0 <= 1, "w2: {}", code_err(&out).1);
+    assert_eq!(
+        read_back(m2.path(), &cfg2, &env),
+        (0..6).collect::<Vec<_>>()
+    );
 }

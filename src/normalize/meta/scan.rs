@@ -277,7 +277,7 @@ impl PageScan {
             Some((cut, _)) if t.len() > MAX_DATE_TEXT_BYTES => t.get(..cut).unwrap_or(t),
             _ => t,
         };
-        if self.digit_texts.len() >= MAX_DIGIT_TEXTS || !t.bytes().any(|b| b.is_ascii_digit()) {
+        if self.digit_texts.len() >= MAX_DIGIT_TEXTS || !crate::textcodec::dates::has_digit(t) {
             return;
         }
         let parent = doc.parent(node).and_then(|p| doc.name(p));

@@ -101,17 +101,6 @@ fn choose_visible_title(scan: &PageScan, ld: &JsonLd, site_names: &[&str]) -> Op
         site_names.iter().any(|s| s.trim().eq_ignore_ascii_case(c))
             || end_segments.iter().any(|s| s == c)
     };
-    if let Some(h) = h1s.iter().find(|h| metas.contains(h) && !is_site(h)) {
-        return Some(h.clone());
-    }
-    let in_title = h1s
-        .iter()
-        .chain([&headline, &og, &twitter].into_iter().flatten())
-        .chain(&h2s)
-        .find(|c| usable(c) && **c != html_title && is_title_part(&html_title, c) && !is_site(c));
-    if let Some(c) = in_title {
-        return Some(c.clone());
-    }
     let confirm = |h: &str| {
         let h = h.to_lowercase();
         [
@@ -124,17 +113,29 @@ fn choose_visible_title(scan: &PageScan, ld: &JsonLd, site_names: &[&str]) -> Op
         .filter(|t| !t.is_empty())
         .any(|t| t.to_lowercase().contains(&h) || h.contains(&t.to_lowercase()))
     };
-    if let Some(h) = h1s.iter().find(|h| confirm(h)) {
-        return Some(h.clone());
-    }
-    // Two sources that agree beat one: an `h2` or the JSON-LD `headline` that is all of
-    // `<title>` wins over an `og:title` neither repeats.
-    if let Some(h) = h2s
+    let h1_list: Vec<&String> = h1s.iter().collect();
+    let parts: Vec<&String> = h1s
         .iter()
-        .chain(&headline)
-        .find(|h| usable(h) && **h == html_title)
+        .chain([&headline, &og, &twitter].into_iter().flatten())
+        .chain(&h2s)
+        .collect();
+    let whole: Vec<&String> = h2s.iter().chain(&headline).collect();
+    // The rules 1-4 of the doc above, in order: each is candidates and the test one must pass.
+    let rules: [TitleRule<'_>; 4] = [
+        (&h1_list, &|h| metas.contains(&h) && !is_site(h)),
+        (&parts, &|c| {
+            usable(c) && *c != html_title && is_title_part(&html_title, c) && !is_site(c)
+        }),
+        (&h1_list, &|h| confirm(h)),
+        // Two sources that agree beat one: an `h2` or the JSON-LD `headline` that is all of
+        // `<title>` wins over an `og:title` neither repeats.
+        (&whole, &|h| usable(h) && *h == html_title),
+    ];
+    if let Some(found) = rules
+        .iter()
+        .find_map(|(candidates, passes)| candidates.iter().find(|c| passes(c)))
     {
-        return Some(h.clone());
+        return Some((*found).clone());
     }
     og.map(|t| strip_site_name(&t, site_names))
         .filter(|t| !t.is_empty())
@@ -143,6 +144,9 @@ fn choose_visible_title(scan: &PageScan, ld: &JsonLd, site_names: &[&str]) -> Op
         .or_else(|| Some(strip_site_name(&html_title, site_names)))
         .filter(|t| !t.is_empty())
 }
+
+/// Title candidates and the test one of them must pass to be the headline.
+type TitleRule<'a> = (&'a [&'a String], &'a dyn Fn(&String) -> bool);
 
 /// A title candidate as read: whitespace folded, soft hyphens (U+00AD, invisible unless a
 /// line breaks there) removed.

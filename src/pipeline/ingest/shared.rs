@@ -35,6 +35,7 @@ impl Ingest {
             shared: Some(shared),
             claimed: Vec::new(),
             unlinked: Vec::new(),
+            adopted: std::collections::HashMap::new(),
         }
     }
 
@@ -73,6 +74,10 @@ impl Ingest {
         let Some(shared) = &self.shared else {
             return;
         };
+        let own = self.adopted.get(id);
+        if own.is_some_and(|u| u.as_str() == article.canonical_url.as_str()) {
+            return;
+        }
         let sighting = Sighting {
             url: article.canonical_url.clone(),
             source_id: page.source.clone(),
@@ -142,14 +147,13 @@ impl Ingest {
                 }
                 Ok(Claim::Pending) => std::thread::sleep(CLAIM_POLL),
                 Ok(Claim::Orphaned { owner }) => {
-                    if self.orphan_is_written(&shared, &owner, id) {
-                        let manifest = self.corpus.dir().parent().and_then(|p| {
-                            match crate::corpus::read_manifest(&p.join(&owner)) {
-                                crate::corpus::ManifestRead::Found(m) => Some(m),
-                                _ => None,
-                            }
-                        });
-                        if let Err(e) = shared.adopt(hash, &owner, manifest.as_ref()) {
+                    let written = self.orphan_records(&shared, &owner);
+                    if written.contains_key(id) {
+                        let manifest = self.corpus.sibling_manifest(&owner);
+                        let ids: Vec<String> = written.keys().cloned().collect();
+                        self.adopted.extend(written);
+                        let written = ids;
+                        if let Err(e) = shared.adopt(hash, &owner, manifest.as_ref(), &written) {
                             tracing::warn!(url, error = %e, "cannot adopt a dead worker's record");
                         }
                         return true;
@@ -175,31 +179,29 @@ impl Ingest {
         }
     }
 
-    /// Whether record `id` is in a segment of the dead worker `owner` past what its last
-    /// committed flush listed: it died between its corpus flush and the commit, and the record
-    /// is durable after all. Only those records are read: segments the commit did not list,
-    /// and any records a listed segment holds past its listed count. An owner folder this
-    /// machine cannot see reads as not written.
-    fn orphan_is_written(&self, shared: &SharedCorpus, owner: &str, id: &str) -> bool {
-        let Some(dir) = self.corpus.dir().parent().map(|p| p.join(owner)) else {
-            return false;
-        };
+    /// The records (id → canonical URL) in the segments of the dead worker `owner` past what its last
+    /// committed flush listed: it died between its corpus flush and the commit, and they are
+    /// durable after all. Only those records are read: segments the commit did not list,
+    /// and any records a listed segment holds past its listed count. On S3 they are read from
+    /// the bucket (the dead worker may have run on another machine) and from the local folder
+    /// beside this worker's (same machine, not uploaded yet). Empty when they cannot be read.
+    fn orphan_records(
+        &self,
+        shared: &SharedCorpus,
+        owner: &str,
+    ) -> std::collections::BTreeMap<String, String> {
         let listed = match shared.listed_files(owner) {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(owner, error = %e, "cannot read a dead worker's manifest");
-                return false;
+                return std::collections::BTreeMap::new();
             }
         };
-        let files = crate::corpus::segment_files(&dir).unwrap_or_default();
-        files
-            .iter()
-            .filter_map(|f| {
-                let committed = listed.get(f).copied().unwrap_or(0);
-                let lines = crate::corpus::segment_lines(&dir, f).ok()?;
-                Some(lines.into_iter().skip(committed))
+        self.corpus
+            .sibling_records_past(owner, &listed)
+            .unwrap_or_else(|e| {
+                tracing::warn!(owner, error = %e, "cannot read a dead worker's segments");
+                std::collections::BTreeMap::new()
             })
-            .flatten()
-            .any(|r| r.is_ok_and(|rec| rec.id == id))
     }
 }

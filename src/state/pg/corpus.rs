@@ -67,15 +67,17 @@ impl SharedCorpus {
     /// # Errors
     /// `Query` on database failure; then nothing was written.
     pub fn commit(&self, hashes: &[ContentHash], manifest: &Manifest) -> Result<(), PgError> {
-        self.commit_as(&self.worker, hashes, manifest)
+        self.commit_as(&self.worker, hashes, manifest, &[])
     }
 
-    /// [`SharedCorpus::commit`] on behalf of `worker` (a dead worker whose flush is adopted).
+    /// [`SharedCorpus::commit`] on behalf of `worker` (a dead worker whose flush is adopted);
+    /// its claims on the records `written` (ids) become durable with the manifest.
     fn commit_as(
         &self,
         worker: &str,
         hashes: &[ContentHash],
         manifest: &Manifest,
+        written: &[String],
     ) -> Result<(), PgError> {
         let hashes: Vec<&str> = hashes.iter().map(ContentHash::as_str).collect();
         let files: Vec<&str> = manifest.segments.iter().map(|s| s.file.as_str()).collect();
@@ -98,8 +100,8 @@ impl SharedCorpus {
         let mut tx = client.transaction().map_err(q("committing a flush"))?;
         tx.execute(
             "UPDATE content_hashes SET durable = true
-             WHERE worker_id = $1 AND content_sha256 = ANY($2)",
-            &[&worker, &hashes],
+             WHERE worker_id = $1 AND (content_sha256 = ANY($2) OR record_id = ANY($3))",
+            &[&worker, &hashes, &written],
         )
         .map_err(q("marking claims durable"))?;
         tx.execute(
@@ -257,7 +259,7 @@ mod tests {
         // Adopting: the dead owner's record was durable after all.
         let h4 = hash("fourth text");
         assert_eq!(a.claim(&h4, "r4", false).unwrap(), Claim::Mine);
-        b.adopt(&h4, "a", None).unwrap();
+        b.adopt(&h4, "a", None, &[]).unwrap();
         assert_eq!(b.claim(&h4, "r4", false).unwrap(), Claim::Theirs);
         assert_eq!(
             b.listed_files("b").unwrap().into_keys().collect::<Vec<_>>(),

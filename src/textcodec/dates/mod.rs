@@ -11,17 +11,20 @@
 //!   sitemaps carry them;
 //! - [`visible`]: dates printed for readers ("Posted: 05.05.2025 10:31", "5 мая 2025, 13:05",
 //!   "am 25.08.2015 22:30", "January 5th, 2019", "2019年1月23日");
-//! - `months`: the one multilingual month-name table both use.
+//! - `months`: the one multilingual month-name table both use;
+//! - `calendars`: native digits, Arabic and Bengali month names, Persian-calendar dates.
 
 use chrono::{
     DateTime, Datelike, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc,
 };
 use chrono_tz::Tz;
 
+mod calendars;
 pub mod machine;
 mod months;
 pub mod visible;
 
+pub use calendars::has_digit;
 pub use months::month_number;
 
 /// Earliest year accepted as a publication date: anything before is a parse of something else

@@ -368,6 +368,7 @@ pub fn month_number(name: &str) -> Option<u32> {
         .iter()
         .position(|names| names.contains(&lower.as_str()))
         .and_then(|i| u32::try_from(i + 1).ok())
+        .or_else(|| super::calendars::month_number(name))
 }
 
 #[cfg(test)]

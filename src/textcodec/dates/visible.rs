@@ -15,7 +15,7 @@ use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, Ti
 use regex::{Captures, Regex};
 
 use super::machine::zone_offset;
-use super::{PubDate, month_number};
+use super::{PubDate, calendars, month_number};
 
 /// How to read an all-numeric date whose first two numbers could both be the month
 /// ("04/05/2019").
@@ -31,12 +31,14 @@ pub enum NumericOrder {
 // Digits are ASCII `[0-9]`, not `\d`: the numbers are parsed with `str::parse`, which takes
 // ASCII digits only, and `\d`'s ~70 Unicode ranges, copied into every bounded repeat, made
 // these patterns several times slower to compile.
-const TIME: &str = r"(?:(?:[,\s]|\s[-–—|/]\s|\s?-\s?)+(?:(?i:в|at|um|o|à|a\s+las|alle|às|klo|kl\.?|om|den|le|ob|о|о\s+годині)\s+)?(?P<h>[0-9]{1,2})(?::|h\s?)(?P<mi>[0-9]{2})(?::(?P<s>[0-9]{2}))?(?:\s*(?P<ampm>[AaPp]\.?[Mm]\.?))?)?";
+const TIME: &str = r"(?:(?:[,\s]|\s[-–—|/]\s|\s?-\s?)+(?:(?i:в|at|um|o|à|a\s+las|alle|às|klo|kl\.?|om|den|le|ob|о|о\s+годині)\s+)?(?P<h>[0-9]{1,2})(?::|h\s?)(?P<mi>[0-9]{2})(?::(?P<s>[0-9]{2}))?(?:\s*(?P<ampm>[AaPp]\.?[Mm]\.?|(?:مساءً?|صباحاً?|م|ص|ب\.?\s?ظ|ق\.?\s?ظ)(?:[\s.,،]|$)))?)?";
 const ZONE: &str = r"(?:\s*\(?\s*(?P<zn>UTC|GMT|MSK|МСК|CET|CEST|MEZ|MESZ|EET|EEST|BST|EST|EDT|PST|PDT)\s*(?P<zh>[+\-−]\s*[0-9]{1,2})?(?::?(?P<zm>[0-9]{2}))?\s*\)?)?";
-const WORD: &str = r"[A-Za-z\x{C0}-\x{24F}\x{370}-\x{3FF}\x{400}-\x{4FF}]{3,12}";
+const WORD: &str =
+    r"[A-Za-z\x{C0}-\x{24F}\x{370}-\x{3FF}\x{400}-\x{4FF}\x{600}-\x{6FF}\x{980}-\x{9FF}]{3,12}";
 /// Anything but a letter or number of the Latin, Greek and Cyrillic blocks: what may touch a
 /// month name on the left. The full `[^\p{L}\p{N}]` has ~800 ranges and is slow to compile.
-const NOT_LETTER_OR_NUMBER: &str = r"(?:[^A-Za-z0-9\x{C0}-\x{24F}\x{370}-\x{3FF}\x{400}-\x{4FF}])";
+const NOT_LETTER_OR_NUMBER: &str =
+    r"(?:[^A-Za-z0-9\x{C0}-\x{24F}\x{370}-\x{3FF}\x{400}-\x{4FF}\x{600}-\x{6FF}\x{980}-\x{9FF}])";
 
 /// Compiled on the first text that contains a digit (see [`parse`]).
 static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
@@ -46,7 +48,7 @@ static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         // 2025-05-05 10:31 / 2019/01/23
         format!(r"(?-u:\b)(?P<y>[0-9]{{4}})[-/.](?P<m>[0-9]{{1,2}})[-/.](?P<d>[0-9]{{1,2}})(?-u:\b)(?:(?:T|\s+|,\s*)(?P<h>[0-9]{{1,2}}):(?P<mi>[0-9]{{2}})(?::(?P<s>[0-9]{{2}}))?)?{ZONE}"),
         // 5 мая 2025, 13:05 / 29. April 2025 / 5 de mayo de 2019 / 9 January, 18:43
-        format!(r"(?-u:\b)(?P<d>[0-9]{{1,2}})(?:st|nd|rd|th|er|º)?\.?\s+(?:(?i:de|of)\s+)?(?P<mn>{WORD})\.?,?(?:\s+(?:(?i:de)\s+)?(?P<y>[0-9]{{4}})(?:\s*(?:г\.|года|г(?:\s|$|,)|р\.|року))?)?{TIME}{ZONE}"),
+        format!(r"(?-u:\b)(?P<d>[0-9]{{1,2}})(?:st|nd|rd|th|er|º)?\.?\s+(?:(?i:de|of)\s+)?(?P<mn>{WORD})\.?(?:\s*/\s*{WORD})?,?(?:\s+(?:(?i:de)\s+)?(?P<y>[0-9]{{4}})(?:\s*(?:г\.|года|г(?:\s|$|,)|р\.|року))?)?{TIME}{ZONE}"),
         // May 5, 2025, 17:42 / May 5, 17:42 UTC+3 / Jan. 10th 2025
         format!(r"(?:^|{NOT_LETTER_OR_NUMBER})(?P<mn>{WORD})\.?\s+(?P<d>[0-9]{{1,2}})(?:st|nd|rd|th)?(?-u:\b),?(?:\s+(?P<y>[0-9]{{4}}))?{TIME}{ZONE}"),
         // 02.12.19 (two-digit year, two-digit day and month)
@@ -80,6 +82,9 @@ fn find(
     order: NumericOrder,
     need_year: bool,
 ) -> Option<PubDate> {
+    // Native digits (Persian "۱۳۹۹", Bengali "২০২০") are read as ASCII ones.
+    let text = calendars::ascii_digits(text);
+    let text = text.as_ref();
     // Every pattern needs a digit; most text blocks have none, and a run that never sees one
     // never compiles the patterns.
     if !text.bytes().any(|b| b.is_ascii_digit()) {
@@ -125,6 +130,35 @@ fn from_captures(
     reference: DateTime<Utc>,
     order: NumericOrder,
 ) -> Option<PubDate> {
+    let date = match caps
+        .name("mn")
+        .and_then(|m| calendars::persian_month(m.as_str()))
+    {
+        // A Persian month: the day is in the Persian calendar and its year is printed.
+        Some(month) => calendars::jalali_to_gregorian(
+            caps.name("y")?.as_str().parse().ok()?,
+            month,
+            num(caps, "d")?,
+        )?,
+        None => gregorian_date(caps, reference, order)?,
+    };
+    let result = match time(caps) {
+        None if caps.name("h").is_some() => return None,
+        None => PubDate::Day(date),
+        Some(t) => match zone(caps) {
+            Some(off) => PubDate::Instant(off.from_local_datetime(&date.and_time(t)).single()?),
+            None => PubDate::Local(date.and_time(t)),
+        },
+    };
+    result.plausible(reference).then_some(result)
+}
+
+/// The calendar date of a Gregorian match; a year-less one needs a time of day.
+fn gregorian_date(
+    caps: &Captures<'_>,
+    reference: DateTime<Utc>,
+    order: NumericOrder,
+) -> Option<NaiveDate> {
     let (month, day) = month_day(caps, order)?;
     let year = match (caps.name("y"), caps.name("yy")) {
         (Some(y), _) => y.as_str().parse::<i32>().ok()?,
@@ -148,22 +182,14 @@ fn from_captures(
             }
         }
     };
-    let date = NaiveDate::from_ymd_opt(year, month, day)?;
-    let result = match time(caps) {
-        None if caps.name("h").is_some() => return None,
-        None => PubDate::Day(date),
-        Some(t) => match zone(caps) {
-            Some(off) => PubDate::Instant(off.from_local_datetime(&date.and_time(t)).single()?),
-            None => PubDate::Local(date.and_time(t)),
-        },
-    };
-    result.plausible(reference).then_some(result)
+    NaiveDate::from_ymd_opt(year, month, day)
 }
 
 fn time(caps: &Captures<'_>) -> Option<NaiveTime> {
     let mut hour = num(caps, "h")?;
     if let Some(ampm) = caps.name("ampm") {
-        let pm = ampm.as_str().to_ascii_lowercase().starts_with('p');
+        // "pm", Arabic "م"/"مساءً" (evening), Persian "ب.ظ" (after noon).
+        let pm = ampm.as_str().starts_with(['p', 'P', 'م', 'ب']);
         hour = match (pm, hour) {
             (true, h) if h < 12 => h + 12,
             (false, 12) => 0,

@@ -72,7 +72,9 @@ impl SharedCorpus {
 
     /// The dead `owner`'s record of `hash` is in its folder after all (it died between its
     /// corpus flush and the commit): its claim is durable, and with the folder's `manifest`,
-    /// the flush the owner could not record is recorded for it.
+    /// the flush the owner could not record is recorded for it. Its claims on the other
+    /// records of that flush (`written`, ids) become durable with it: once the manifest lists
+    /// them, a later takeover would no longer look for them past it.
     ///
     /// # Errors
     /// `Query` on database failure.
@@ -81,16 +83,17 @@ impl SharedCorpus {
         hash: &ContentHash,
         owner: &str,
         manifest: Option<&crate::corpus::Manifest>,
+        written: &[String],
     ) -> Result<(), PgError> {
         if let Some(m) = manifest {
-            return self.commit_as(owner, std::slice::from_ref(hash), m);
+            return self.commit_as(owner, std::slice::from_ref(hash), m, written);
         }
         self.state
             .client()
             .execute(
                 "UPDATE content_hashes SET durable = true
-                 WHERE content_sha256 = $1 AND worker_id = $2",
-                &[&hash.as_str(), &owner],
+                 WHERE worker_id = $2 AND (content_sha256 = $1 OR record_id = ANY($3))",
+                &[&hash.as_str(), &owner, &written],
             )
             .map(drop)
             .map_err(q("adopting a content hash claim"))

@@ -210,8 +210,9 @@ pub(super) fn write(c: &mut Client, overlay: &Overlay, worker: &str) -> Result<(
             docs.extend(std::iter::repeat_n(a.doc, a.bands.len()));
         }
         c.execute(
-            "INSERT INTO near_band (key, doc) SELECT * FROM unnest($1::int4[], $2::int8[])
-             ON CONFLICT DO NOTHING",
+            // New record numbers, each record's keys deduplicated: nothing can conflict,
+            // so no speculative insertion.
+            "INSERT INTO near_band (key, doc) SELECT * FROM unnest($1::int4[], $2::int8[])",
             &[&keys, &docs],
         )
         .map_err(q("indexing band keys"))?;
