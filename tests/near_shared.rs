@@ -5,46 +5,15 @@
 //! `NEWSMILL_TEST_DATABASE_URL` (skipped without it, failing under `CI=true`).
 // See: issue 12.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use newsmill::dedup::link::ShingleSource;
-use newsmill::dedup::{MemStore, MemTexts, NearDoc, Rank, ShingleSet, Thresholds, link};
+use newsmill::dedup::{MemStore, MemTexts, NearDoc, ShingleSet, Thresholds, link};
 use newsmill::state::pg::{PgError, PgNearIndex, PgState};
-use serde_json::Value;
 
 use crate::postgres::Schema;
-
-const TEXTS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/fixtures/dedup/realworld/texts.jsonl"
-);
-const DAY_US: f64 = 86_400e6;
-
-/// id → (text, publication day).
-fn world() -> BTreeMap<String, (String, f64)> {
-    std::fs::read_to_string(TEXTS)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap();
-            let s = |k: &str| v[k].as_str().unwrap().to_owned();
-            (s("id"), (s("text"), v["day"].as_f64().unwrap()))
-        })
-        .collect()
-}
-
-fn doc(w: &BTreeMap<String, (String, f64)>, id: &str) -> NearDoc {
-    let (text, day) = &w[id];
-    let rank = Rank {
-        published_us: Some((day * DAY_US) as i64),
-        republished: false,
-        source_id: "s".into(),
-        url_len: 20,
-        id: id.into(),
-    };
-    NearDoc::new(rank, text)
-}
+use crate::util::realworld;
 
 /// Texts from memory with the shared index's error type.
 #[derive(Default)]
@@ -112,7 +81,7 @@ fn issue12_shared_index_plans_equal_in_memory_plans() {
         let Some(db) = Schema::new(&format!("near_shared_plans_{batch}")) else {
             return;
         };
-        let w = world();
+        let w = realworld::texts();
         let mut shared = open(&db, "w1");
         let (mut mem, mut mem_texts, mut texts) =
             (MemStore::default(), MemTexts::default(), Texts::default());
@@ -121,7 +90,7 @@ fn issue12_shared_index_plans_equal_in_memory_plans() {
         for (c, chunk) in ids.chunks(batch).enumerate() {
             let docs: Vec<(NearDoc, &str)> = chunk
                 .iter()
-                .map(|id| (doc(&w, id), w[*id].0.as_str()))
+                .map(|id| (realworld::doc(&w, id), w[*id].0.as_str()))
                 .collect();
             let on_pg = add_batch(&mut shared, &mut texts, &docs);
             // Plans that link to (or relink) another record of the same batch.
@@ -169,7 +138,7 @@ fn issue12_two_workers_alternating_in_reverse_give_the_same_clusters() {
     let Some(db) = Schema::new("near_shared_two_workers") else {
         return;
     };
-    let w = world();
+    let w = realworld::texts();
     let mut workers = [open(&db, "w1"), open(&db, "w2")];
     // Each worker's texts: its own records only, the others' come from the index.
     let mut texts = [Texts::default(), Texts::default()];
@@ -180,7 +149,7 @@ fn issue12_two_workers_alternating_in_reverse_give_the_same_clusters() {
         let chunk = &ids[at..(at + size).min(ids.len())];
         let docs: Vec<(NearDoc, &str)> = chunk
             .iter()
-            .map(|id| (doc(&w, id), w[*id].0.as_str()))
+            .map(|id| (realworld::doc(&w, id), w[*id].0.as_str()))
             .collect();
         let k = round % 2;
         let (index, own) = (&mut workers[k], &mut texts[k]);
@@ -194,7 +163,7 @@ fn issue12_two_workers_alternating_in_reverse_give_the_same_clusters() {
     }
     let (mut mem, mut mem_texts) = (MemStore::default(), MemTexts::default());
     for id in w.keys() {
-        let d = doc(&w, id);
+        let d = realworld::doc(&w, id);
         link::add(&mut mem, &mut mem_texts, &d, &Thresholds::DEFAULT).unwrap();
         mem_texts.insert(id, d.shingles.clone());
     }
@@ -248,7 +217,7 @@ fn bench_shared_index() {
         .split(',')
         .filter_map(|b| b.trim().parse().ok())
         .collect();
-    let w = world();
+    let w = realworld::texts();
     let base: Vec<(&String, &(String, f64))> = w.iter().collect();
     let items: Vec<(String, String, f64)> = (0..n)
         .map(|i| {
@@ -310,16 +279,7 @@ fn bench_one(db: &Schema, items: &[(String, String, f64)], workers: usize, batch
                     let docs: Vec<(NearDoc, &str)> = items
                         [c * batch..((c + 1) * batch).min(items.len())]
                         .iter()
-                        .map(|(id, text, day)| {
-                            let rank = Rank {
-                                published_us: Some((day * DAY_US) as i64),
-                                republished: false,
-                                source_id: "s".into(),
-                                url_len: 20,
-                                id: id.clone(),
-                            };
-                            (NearDoc::new(rank, text), text.as_str())
-                        })
+                        .map(|(id, text, day)| (realworld::doc_at(id, text, *day), text.as_str()))
                         .collect();
                     if batch > 1 {
                         warm(&mut index, &mut own, &docs);

@@ -171,6 +171,11 @@ pub mod realworld {
     /// The record `id` as the index sees it: published on its day, one source.
     pub fn doc(texts: &Texts, id: &str) -> NearDoc {
         let (text, day) = &texts[id];
+        doc_at(id, text, *day)
+    }
+
+    /// A record `id` with `text`, published on `day` (days since the epoch), one source.
+    pub fn doc_at(id: &str, text: &str, day: f64) -> NearDoc {
         let rank = Rank {
             published_us: Some((day * DAY_US) as i64),
             republished: false,
