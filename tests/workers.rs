@@ -335,6 +335,7 @@ fn issue12_four_workers_one_killed_one_late_every_article_exactly_once() {
         assert!(start.elapsed() < Duration::from_secs(120), "no progress");
         std::thread::sleep(Duration::from_millis(5));
     }
+    let mid_discovery = discovering(&db, "w4");
     let _ = victim.kill(); // SIGKILL (an error only if it has exited already)
     victim.wait().unwrap();
     let killed_at = ingested(&db);
@@ -463,7 +464,7 @@ fn issue12_four_workers_one_killed_one_late_every_article_exactly_once() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("verify: ok"), "{out}");
     eprintln!(
-        "e2e: {} records, w4 killed at {killed_at}, {} feeds answered 304, {rotated_out} hosts rotated, \
+        "e2e: {} records, w4 killed at {killed_at} (mid-discovery: {mid_discovery}), {} feeds answered 304, {rotated_out} hosts rotated, \
          tightest gap {gap:?} (host {host}), busiest host {} requests",
         urls.len(),
         sim.not_modified(),

@@ -5,7 +5,8 @@
 //! marked), the worker asks the database which of these records now belong to someone else
 //! ([`unuploaded_records`]) and drops those from the segments ([`drop_unuploaded`]): each
 //! record is then in the corpus once, and none is lost (a record nobody took over stays and
-//! goes up with the segment). Opening the folder afterwards rewrites the manifest to match.
+//! goes up with the segment). The folder's manifest is rewritten to match before anything goes
+//! up, so no reader finds it naming a segment that is not there.
 
 use std::collections::HashSet;
 use std::fs;
