@@ -242,9 +242,7 @@ impl NearStore for MemStore {
         keep: &mut dyn FnMut(Hit) -> bool,
     ) -> Result<Vec<(IndexedDoc, Hit)>, Infallible> {
         let mut found = Vec::new();
-        for &key in bands {
-            self.bands.for_each(key, |d| found.push(d));
-        }
+        self.bands.for_each_of(bands, |d| found.push(d));
         let docs = &self.docs;
         let hit = |n: u32, matches: usize| {
             let info = docs.get(n as usize)?;

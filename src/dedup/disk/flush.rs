@@ -45,9 +45,9 @@ impl FlushJob {
         }
     }
 
-    /// Calls `f` for every record of the frozen tail filed under `key`.
-    pub fn for_each(&self, key: u32, f: impl FnMut(u32)) {
-        self.table.for_each(key, f);
+    /// Calls `f` for every record of the frozen tail filed under each of `keys`.
+    pub fn for_each_of(&self, keys: &[u32], f: impl FnMut(u32)) {
+        self.table.for_each_of(keys, f);
     }
 
     /// Whether every bucket is written.

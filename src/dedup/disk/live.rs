@@ -145,10 +145,10 @@ impl LiveNear {
         }
     }
 
-    /// Calls `f` with every kept record filed under near key `key`.
-    pub fn for_each(&self, key: u32, mut f: impl FnMut(u32)) {
+    /// Calls `f` with every kept record filed under each of the near keys `keys`.
+    pub fn for_each_of(&self, keys: &[u32], mut f: impl FnMut(u32)) {
         for s in &self.segs {
-            s.near.for_each(key, &mut f);
+            s.near.for_each_of(keys, &mut f);
         }
     }
 }
@@ -179,8 +179,8 @@ mod tests {
         // Reach 2 days: the day-1 segment is still needed at day 3.
         assert_eq!(live.docs(), 30);
         let mut got = Vec::new();
-        live.for_each((near(15) >> 32) as u32, |d| got.push(d));
-        live.for_each((far(15) >> 32) as u32, |d| got.push(d));
+        let keys = [(near(15) >> 32) as u32, (far(15) >> 32) as u32];
+        live.for_each_of(&keys, |d| got.push(d));
         assert_eq!(got, [15], "near postings kept, far ones not");
         assert!(live.covers((us(2 * DAY), us(4 * DAY))));
         // Day 5: nothing reaches day 1 or day 2 any more.

@@ -29,17 +29,13 @@ impl<B: NearBackend> DiskStore<B> {
     /// record published within `span` (µs, inclusive) are skipped.
     fn postings(&mut self, keys: &[u32], span: Option<(i64, i64)>) -> Result<Vec<u32>, B::Error> {
         let mut found = Vec::new();
-        for &key in keys {
-            self.tail.for_each(key, |d| found.push(d));
-            if let Some(f) = &self.flushing {
-                f.for_each(key, |d| found.push(d));
-            }
+        self.tail.for_each_of(keys, |d| found.push(d));
+        if let Some(f) = &self.flushing {
+            f.for_each_of(keys, |d| found.push(d));
         }
         if span.is_some_and(|s| self.live.covers(s)) {
             self.counts.near_in_memory += 1;
-            for &key in keys {
-                self.live.for_each(key, |d| found.push(d));
-            }
+            self.live.for_each_of(keys, |d| found.push(d));
             return Ok(found);
         }
         let runs = self.runs.clone();
