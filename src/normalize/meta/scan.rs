@@ -9,6 +9,10 @@ use crate::html::{Document, Element, NodeId, NodeKind};
 
 use super::pictures::{self, Figure, in_article};
 
+mod words;
+
+use words::Words;
+
 /// Most elements of one kind remembered (bounds work on hostile pages).
 const MAX_PER_KIND: usize = 50;
 /// Most pictures remembered.
@@ -81,7 +85,7 @@ const MAX_DATE_TEXT_BYTES: usize = 200;
 const MAX_DATE_TEXT_START_CHARS: usize = 40;
 
 /// Class or id words of elements that hold a printed date (matched case-insensitively).
-const DATE_CLASS_WORDS: &[&str] = &[
+static DATE_CLASS_WORDS: Words = Words::new(&[
     "date",
     "time",
     "posted",
@@ -89,7 +93,11 @@ const DATE_CLASS_WORDS: &[&str] = &[
     "datum",
     "fecha",
     "submitted",
-];
+]);
+/// Id words of elements that hold a printed date.
+static DATE_ID_WORDS: Words = Words::new(&["date", "datum"]);
+/// Words a byline class token holds (see [`is_byline_class`]).
+static BYLINE_WORDS: Words = Words::new(&["byline", "author"]);
 
 /// Folds whitespace runs into single spaces and trims.
 pub fn fold_ws(s: &str) -> String {
@@ -121,7 +129,7 @@ pub(super) fn short_text(doc: &Document, el: NodeId, max: usize) -> Option<Strin
 /// author bio box, an avatar or a comment's author.
 fn is_byline_class(token: &str) -> bool {
     // Most class tokens name neither: answer those without lower-casing a copy.
-    if !contains_folded(token, "byline") && !contains_folded(token, "author") {
+    if !BYLINE_WORDS.in_value(token) {
         return false;
     }
     let t = token.to_ascii_lowercase();
@@ -136,7 +144,7 @@ fn is_byline_class(token: &str) -> bool {
 
 /// Class/id words of blocks whose dates are not the page's: comments, teasers, related
 /// stories, captions, sidebars.
-const SIDE_MATTER_WORDS: &[&str] = &[
+static SIDE_MATTER_WORDS: Words = Words::new(&[
     "comment",
     "related",
     "teaser",
@@ -147,7 +155,7 @@ const SIDE_MATTER_WORDS: &[&str] = &[
     "popular",
     "trending",
     "footer",
-];
+]);
 /// How many ancestors are checked for side matter.
 const SIDE_MATTER_DEPTH: usize = 10;
 
@@ -163,8 +171,8 @@ fn in_side_matter(doc: &Document, node: NodeId, headline_path: &[NodeId]) -> boo
         .filter(|e| !matches!(e.name(), "html" | "body" | "main" | "article"))
         .any(|e| {
             matches!(e.name(), "aside" | "nav" | "footer" | "figcaption")
-                || has_folded(e.attr("class"), SIDE_MATTER_WORDS)
-                || has_folded(e.attr("id"), SIDE_MATTER_WORDS)
+                || SIDE_MATTER_WORDS.in_attr(e.attr("class"))
+                || SIDE_MATTER_WORDS.in_attr(e.attr("id"))
         })
 }
 
@@ -176,34 +184,13 @@ fn headline_path(doc: &Document) -> Vec<NodeId> {
         .unwrap_or_default()
 }
 
-/// Like [`has`], ignoring ASCII case ("documentPublished", "PostDate").
-fn has_folded(attr: Option<&str>, needles: &[&str]) -> bool {
-    attr.is_some_and(|a| needles.iter().any(|n| contains_folded(a, n)))
-}
-
-/// Whether `hay` contains the lower-case ASCII `needle`, ignoring ASCII case. Class names are
-/// short: a plain scan beats lower-casing a copy and searching it once per needle.
-fn contains_folded(hay: &str, needle: &str) -> bool {
-    let (h, n) = (hay.as_bytes(), needle.as_bytes());
-    let Some((&first, rest)) = n.split_first() else {
-        return true;
-    };
-    let last_start = match h.len().checked_sub(n.len()) {
-        Some(i) => i,
-        None => return false,
-    };
-    (0..=last_start).any(|i| {
-        h[i].to_ascii_lowercase() == first && h[i + 1..i + n.len()].eq_ignore_ascii_case(rest)
-    })
-}
-
 pub(super) fn has(attr: Option<&str>, needles: &[&str]) -> bool {
     attr.is_some_and(|a| needles.iter().any(|n| a.contains(n)))
 }
 
 /// Class words of a kicker: the small label inside a headline element before the headline
 /// itself ("Corona-Pandemie", "Local News |"), which the page's metadata titles leave out.
-const KICKER_CLASS_WORDS: &[&str] = &[
+static KICKER_CLASS_WORDS: Words = Words::new(&[
     "kicker",
     "overline",
     "dachzeile",
@@ -215,23 +202,23 @@ const KICKER_CLASS_WORDS: &[&str] = &[
     "pretitle",
     "topic",
     "section",
-];
+]);
 
 /// Class words of text kept for screen readers only (a hidden " - " between kicker and
 /// headline).
-const HIDDEN_CLASS_WORDS: &[&str] = &["hidden", "offscreen", "sr-only", "screen-reader"];
+static HIDDEN_CLASS_WORDS: Words = Words::new(&["hidden", "offscreen", "sr-only", "screen-reader"]);
 
 /// The text of a headline element without its kicker: child elements whose class names a
 /// kicker are left out, and with them hidden separators (punctuation only). A headline that
 /// is all kicker keeps its text.
 fn headline_text(doc: &Document, h: NodeId) -> String {
-    let is_kicker = |c: NodeId| has_folded(doc.attr(c, "class"), KICKER_CLASS_WORDS);
+    let is_kicker = |c: NodeId| KICKER_CLASS_WORDS.in_attr(doc.attr(c, "class"));
     if !doc.children(h).any(is_kicker) {
         return fold_ws(&doc.text(h));
     }
     let hidden_separator = |c: NodeId| {
         (doc.attr(c, "aria-hidden") == Some("true")
-            || has_folded(doc.attr(c, "class"), HIDDEN_CLASS_WORDS))
+            || HIDDEN_CLASS_WORDS.in_attr(doc.attr(c, "class")))
             && !doc.text(c).chars().any(char::is_alphanumeric)
     };
     let text: String = doc
@@ -369,8 +356,8 @@ impl PageScan {
             self.credits.push((node, t));
         }
         if self.dateish.len() < MAX_PER_KIND
-            && (has_folded(class, DATE_CLASS_WORDS)
-                || has_folded(id, &["date", "datum"])
+            && (DATE_CLASS_WORDS.in_attr(class)
+                || DATE_ID_WORDS.in_attr(id)
                 || itemprop == Some("datePublished"))
             && let Some(t) =
                 short_text(doc, node, MAX_SHORT_TEXT).filter(|t| t.chars().count() >= 6)
@@ -385,7 +372,10 @@ impl PageScan {
         }
         let byline = v.attr("rel") == Some("author")
             || itemprop == Some("author")
-            || class.is_some_and(|c| c.split_whitespace().any(is_byline_class));
+            || class.is_some_and(|c| {
+                // One pass over the whole value first: most classes name no byline.
+                BYLINE_WORDS.in_value(c) && c.split_whitespace().any(is_byline_class)
+            });
         if byline && self.bylines.len() < MAX_BYLINES {
             self.bylines.extend(short_text(doc, node, MAX_SHORT_TEXT));
         }
