@@ -7,6 +7,7 @@
 mod demo_out;
 mod migrate;
 mod mirror;
+mod overlay;
 mod shared_status;
 mod status;
 mod summary;
@@ -172,7 +173,15 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
                 until: until.as_deref().map(parse_until).transpose()?,
                 sources: parse_ids(&sources, &cfg)?,
             };
-            report(&cfg, &filter, report_format, output.as_deref(), format)
+            let queued = overlay::load(&cfg).await?;
+            report(
+                &cfg,
+                &queued,
+                &filter,
+                report_format,
+                output.as_deref(),
+                format,
+            )
         }
         Command::Verify {
             config,
@@ -221,8 +230,9 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
             // The raw files are read only by the integrity warning, which needs the SQLite state.
             mirror::refresh(&cfg, sqlite && cfg.state.database_url().is_none())?;
             let dir = &cfg.storage.normalized_dir;
+            let queued = overlay::load(&cfg).await?;
             let mut summary = crate::stats::Summarizer::default();
-            for r in crate::corpus::RecordStream::open(dir)? {
+            for r in crate::corpus::RecordStream::open(dir)?.with_overlay(queued) {
                 summary.push(&r.with_context(|| format!("reading corpus {}", dir.display()))?);
             }
             crate::verify::warn_for_stats(&cfg);
@@ -252,7 +262,8 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
             let target = export_target(export_format, output, &partition)?;
             mirror::refresh(&cfg, false)?;
             let dir = &cfg.storage.normalized_dir;
-            let n = crate::export::export(dir, &filter, &target)
+            let queued = overlay::load(&cfg).await?;
+            let n = crate::export::export(dir, queued, &filter, &target)
                 .with_context(|| format!("exporting corpus {}", dir.display()))?;
             notice(
                 format,
@@ -472,13 +483,14 @@ fn parse_until(s: &str) -> anyhow::Result<DateTime<Utc>> {
 /// `newsmill report`: builds the report and writes it to `out` (stdout when `None`).
 fn report(
     cfg: &Config,
+    queued: &std::sync::Arc<crate::corpus::Overlay>,
     filter: &crate::report::ReportFilter,
     format: crate::cli::ReportFormat,
     out: Option<&Path>,
     log: LogFormat,
 ) -> anyhow::Result<ExitCode> {
     let dir = &cfg.storage.normalized_dir;
-    let report = crate::report::build(cfg, filter, Utc::now())
+    let report = crate::report::build(cfg, queued, filter, Utc::now())
         .with_context(|| format!("making a report of {}", dir.display()))?;
     let format = match format {
         crate::cli::ReportFormat::Html => crate::report::Format::Html,
@@ -506,7 +518,7 @@ fn demo_report(done: &demo::Finished, log: LogFormat) -> Option<PathBuf> {
         .map_err(anyhow::Error::from)
         .and_then(|cfg| {
             let filter = crate::report::ReportFilter::default();
-            let report = crate::report::build(&cfg, &filter, Utc::now())?;
+            let report = crate::report::build(&cfg, &Default::default(), &filter, Utc::now())?;
             crate::report::write(&report, crate::report::Format::Html, Some(&page))?;
             Ok(())
         });

@@ -27,6 +27,7 @@ mod frontier;
 mod hostile;
 mod near_shared;
 mod postgres;
+mod reader_overlay;
 mod report;
 mod robustness;
 mod s3;

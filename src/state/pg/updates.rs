@@ -13,10 +13,12 @@
 //! them, flushes, and only then deletes them ([`SharedCorpus::done`]): a crash in between
 //! applies them again, which changes nothing (a link is replaced whole; a sighting already on
 //! the record is skipped). Updates whose owner is gone for good are applied to its folder by
-//! `verify --repair` while no worker runs ([`PgState::all_updates`]).
+//! `verify --repair` while no worker runs ([`PgState::all_updates`]); until then readers lay
+//! them over the records they read ([`PgState::overlay`]).
 
 use chrono::Utc;
 
+use crate::corpus::Overlay;
 use crate::model::{NearLink, Sighting};
 
 use super::corpus::SharedCorpus;
@@ -157,6 +159,23 @@ impl PgState {
             )
             .map_err(q("reading queued record updates"))?;
         Ok(rows_to_updates(&rows))
+    }
+
+    /// Every queued update as an overlay for readers (`stats`, `export`, `report`), who lay it
+    /// over the records they read: what they show is then current even for the records of a
+    /// worker that stopped for good.
+    ///
+    /// # Errors
+    /// `Query`.
+    pub fn overlay(&self) -> Result<Overlay, PgError> {
+        let mut overlay = Overlay::default();
+        for u in self.all_updates()? {
+            match u.update {
+                RecordUpdate::Link(l) => overlay.link(&u.record_id, l),
+                RecordUpdate::Sighting(s) => overlay.sighting(&u.record_id, s),
+            }
+        }
+        Ok(overlay)
     }
 
     /// Forgets the updates `seqs`.
