@@ -7,7 +7,7 @@ use super::has_folded;
 
 /// Class/id words of blocks whose dates are not the page's: comments, teasers, related
 /// stories, captions, sidebars.
-const SIDE_MATTER_WORDS: &[&str] = &[
+pub(super) const SIDE_MATTER_WORDS: &[&str] = &[
     "comment",
     "related",
     "teaser",

@@ -1,5 +1,6 @@
 //! Tests of the one-walk page scan: what it collects and what it counts as side matter.
 
+use super::side::SIDE_MATTER_WORDS;
 use super::*;
 
 fn texts(v: &[(String, usize)]) -> Vec<&str> {
