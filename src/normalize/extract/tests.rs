@@ -271,3 +271,13 @@ fn issue_10_screen_reader_labels_notices_and_ratings_are_not_text() {
     ));
     assert_eq!(texts(&extract(&html)), [P1, P2, P3]);
 }
+
+// See: issue 10 (figure labels and zoom-button captions were kept as text).
+#[test]
+fn issue_10_figure_labels_and_zoom_captions_are_not_text() {
+    let html = page(&format!(
+        "<h1>Budget passes</h1><p>{P1}</p><p>Abbildung 8: Vorgehensweise für grosse \
+         Ereignisse</p><p>{P2}</p><p>Vergrößern Die neue Brücke im Modell.</p><p>{P3}</p>"
+    ));
+    assert_eq!(texts(&extract(&html)), [P1, P2, P3]);
+}
