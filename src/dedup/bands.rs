@@ -85,6 +85,29 @@ impl BandTable {
         self.len() == 0
     }
 
+    /// A table of `sorted` (entries `key << 32 | doc`, ascending), read-only in practice: a
+    /// frozen tail or kept near postings, searched through the bucket table instead of a
+    /// binary search over tens of MB (one cache miss per step).
+    pub fn from_sorted(sorted: Vec<u64>) -> Self {
+        let mut t = Self {
+            base: sorted,
+            ..Self::default()
+        };
+        t.merge();
+        t
+    }
+
+    /// Every entry as `key << 32 | doc`, ascending, when nothing was inserted since the last
+    /// merge (a table made by [`BandTable::from_sorted`]).
+    pub fn sorted(&self) -> &[u64] {
+        &self.base
+    }
+
+    /// Bytes held by the sorted entries and the bucket table.
+    pub fn bytes(&self) -> usize {
+        self.base.capacity() * 8 + self.offsets.capacity() * 4
+    }
+
     /// Every entry as `key << 32 | doc`, ascending, leaving the table empty.
     pub fn take_sorted(&mut self) -> Vec<u64> {
         self.merge();
@@ -100,8 +123,9 @@ impl BandTable {
             std::mem::take(&mut self.multi),
         );
         self.delta_len = 0;
+        // Exactly: the tail is the largest table, and doubling its capacity would cost tens of MB.
         self.base
-            .reserve(single.len() + multi.values().map(Vec::len).sum::<usize>());
+            .reserve_exact(single.len() + multi.values().map(Vec::len).sum::<usize>());
         let pack = |key: u32, doc: u32| u64::from(key) << 32 | u64::from(doc);
         self.base
             .extend(single.into_iter().map(|(k, d)| pack(k, d)));
