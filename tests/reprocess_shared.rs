@@ -89,8 +89,11 @@ fn config(dir: &Path, server: &MockServer, ids: &[&str], strip: bool) -> PathBuf
     path
 }
 
+/// Runs the binary: exit code, stdout, stderr.
+type Run<'a> = dyn Fn(&[&str]) -> (i32, String, String) + 'a;
+
 /// Exported records: (id, text contains the note, also_seen_at URLs).
-fn export(run: &dyn Fn(&[&str]) -> (i32, String, String), cfg: &str) -> Vec<(String, bool, usize)> {
+fn export(run: &Run<'_>, cfg: &str) -> Vec<(String, bool, usize)> {
     let (code, out, err) = run(&["export", "-c", cfg]);
     assert_eq!(code, 0, "{err}");
     let mut out: Vec<(String, bool, usize)> = out

@@ -65,12 +65,12 @@ impl Writers {
     /// writer working until now is flushed first.
     pub(super) fn ingest(&mut self, id: &str) -> anyhow::Result<&mut Ingest> {
         if self.current.as_deref() != Some(id) {
-            if let Some(prev) = self.current.take() {
-                if let Some(ingest) = self.by_id.get_mut(&prev) {
-                    ingest
-                        .flush()
-                        .with_context(|| format!("writing the rebuilt folder of {prev}"))?;
-                }
+            if let Some(prev) = self.current.take()
+                && let Some(ingest) = self.by_id.get_mut(&prev)
+            {
+                ingest
+                    .flush()
+                    .with_context(|| format!("writing the rebuilt folder of {prev}"))?;
             }
             self.current = Some(id.to_owned());
         }
