@@ -8,6 +8,7 @@
 use crate::html::{Document, Element, NodeId, NodeKind};
 
 use super::pictures::{self, Figure, in_article};
+use side::in_side_matter;
 
 mod words;
 
@@ -142,38 +143,9 @@ fn is_byline_class(token: &str) -> bool {
         .any(|w| t.contains(w))
 }
 
-/// Class/id words of blocks whose dates are not the page's: comments, teasers, related
-/// stories, captions, sidebars.
-static SIDE_MATTER_WORDS: Words = Words::new(&[
-    "comment",
-    "related",
-    "teaser",
-    "sidebar",
-    "widget",
-    "caption",
-    "recommend",
-    "popular",
-    "trending",
-    "footer",
-]);
-/// How many ancestors are checked for side matter.
-const SIDE_MATTER_DEPTH: usize = 10;
-
-/// Whether `node` sits in a comment, teaser, caption, sidebar or similar block. Only blocks
-/// below the headline's ancestors count: a wrapper holding the `h1` (`<div class="main
-/// sidebar">`, a layout with a sidebar) holds the article, not side matter.
-fn in_side_matter(doc: &Document, node: NodeId, headline_path: &[NodeId]) -> bool {
-    doc.ancestors(node)
-        .take(SIDE_MATTER_DEPTH)
-        .take_while(|a| !headline_path.contains(a))
-        .filter_map(|a| doc.element(a))
-        // A page-level class ("segment--recommended" on `body`) says nothing of one block.
-        .filter(|e| !matches!(e.name(), "html" | "body" | "main" | "article"))
-        .any(|e| {
-            matches!(e.name(), "aside" | "nav" | "footer" | "figcaption")
-                || SIDE_MATTER_WORDS.in_attr(e.attr("class"))
-                || SIDE_MATTER_WORDS.in_attr(e.attr("id"))
-        })
+/// Whether an `abbr` title may be a date: short and holding a digit.
+fn is_date_title(t: &str) -> bool {
+    t.len() <= MAX_SHORT_TEXT && t.bytes().any(|b| b.is_ascii_digit())
 }
 
 /// The ancestors of the page's first `h1` (empty without one).
@@ -324,6 +296,17 @@ impl PageScan {
                 text: short_text(doc, node, MAX_SHORT_TEXT),
                 side: in_side_matter(doc, node, &self.headline_path),
             }),
+            // Microformats (hAtom) and social pages put the full date in an `abbr` title
+            // ("Freitag, 6. Oktober 2017 um 04:00") and a short one in its text.
+            "abbr" if self.times.len() < MAX_PER_KIND => {
+                if let Some(t) = v.attr("title").filter(|t| is_date_title(t)) {
+                    self.times.push(TimeElement {
+                        datetime: Some(t.to_owned()),
+                        text: Some(fold_ws(t)),
+                        side: in_side_matter(doc, node, &self.headline_path),
+                    });
+                }
+            }
             "html" => self.lang = v.attr("lang").map(str::to_owned),
             "figure" if self.figures.len() < MAX_FIGURES && in_article(doc, node) => {
                 self.figures.extend(pictures::picture(doc, v))
@@ -382,5 +365,6 @@ impl PageScan {
     }
 }
 
+mod side;
 #[cfg(test)]
 mod tests;
