@@ -113,7 +113,9 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
         } => extract(&config, source, url, &files, format),
         Command::Reprocess { config } => {
             let cfg = Config::load(&config)?;
-            migrate::require_sqlite(&cfg, "reprocess")?;
+            if let Some(url) = cfg.state.database_url().cloned() {
+                return reprocess_shared(cfg, url, format).await;
+            }
             let Some(_lock) = take_lock(&cfg, format)? else {
                 return Ok(ExitCode::from(lock::EXIT_LOCKED));
             };
@@ -298,6 +300,30 @@ fn parse_since(s: &str) -> anyhow::Result<DateTime<Utc>> {
     let day = NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .with_context(|| format!("--since {s:?}: expected YYYY-MM-DD or RFC 3339"))?;
     Ok(day.and_time(chrono::NaiveTime::MIN).and_utc())
+}
+
+/// `newsmill reprocess` on a shared state: exit [`lock::EXIT_LOCKED`] while a worker runs.
+async fn reprocess_shared(
+    cfg: Config,
+    url: crate::config::DatabaseUrl,
+    format: LogFormat,
+) -> anyhow::Result<ExitCode> {
+    if cfg.storage.normalized_remote.is_none() {
+        mirror::refresh(&cfg, true)?;
+    }
+    let token = shutdown::install();
+    let done =
+        tokio::task::spawn_blocking(move || pipeline::reprocess_shared(&cfg, &url, &token)).await?;
+    match done {
+        Ok(report) => Ok(summary::finish(&report, format)),
+        Err(e) => match e.downcast_ref::<pipeline::SharedReprocessError>() {
+            Some(busy @ pipeline::SharedReprocessError::WorkersRunning { .. }) => {
+                notice(format, &busy.to_string());
+                Ok(ExitCode::from(lock::EXIT_LOCKED))
+            }
+            _ => Err(e),
+        },
+    }
 }
 
 fn take_lock(cfg: &Config, format: LogFormat) -> anyhow::Result<Option<lock::RunLock>> {

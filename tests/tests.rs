@@ -29,6 +29,7 @@ mod near_shared;
 mod postgres;
 mod reader_overlay;
 mod report;
+mod reprocess_shared;
 mod robustness;
 mod s3;
 mod storage;

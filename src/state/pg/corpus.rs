@@ -28,6 +28,7 @@ use crate::state::UrlRow;
 use super::{PgError, PgState, q};
 
 mod claims;
+mod reprocess;
 
 pub use claims::Claim;
 

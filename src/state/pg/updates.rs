@@ -117,7 +117,8 @@ impl SharedCorpus {
         queue(&mut *self.state.client(), id, update, &self.worker)
     }
 
-    /// The updates queued for this worker's records, in queue order.
+    /// The updates queued for this worker's records, in queue order. Behind a `reprocess`
+    /// fence, only those queued by the rebuild (the older ones belong to the old folders).
     ///
     /// # Errors
     /// `Query`.
@@ -128,7 +129,9 @@ impl SharedCorpus {
             .query(
                 "SELECT u.seq, u.record_id, u.kind, u.body, c.worker_id FROM record_updates u
                  JOIN content_hashes c ON c.record_id = u.record_id
-                 WHERE c.worker_id = $1 ORDER BY u.seq",
+                 WHERE c.worker_id = $1 AND u.seq > COALESCE((SELECT value::bigint
+                     FROM near_meta WHERE key = 'reprocess_updates_upto'), 0)
+                 ORDER BY u.seq",
                 &[&self.worker],
             )
             .map_err(q("reading updates of this worker's records"))?;
