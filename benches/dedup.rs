@@ -5,8 +5,9 @@
 //! phrases sprinkled in (so unrelated articles share some shingles, as agency copy does), 8 %
 //! near copies of a recent article (new lead, dropped paragraph, moved paragraphs, truncation; a
 //! fifth of them published *before* their original, which moves the cluster head), 2 % digests
-//! quoting 2–3 recent stories whole, and 2 % daily notes from 20 templates whose figures change
-//! from note to note (`dedup/synth.rs`). It prints, single-threaded:
+//! quoting 2–3 recent stories whole, and 2 % daily notes (one per template a day) whose figures
+//! change from note to note (`dedup/synth.rs`), published at 20 000 articles a day
+//! (`--per-day N` to change it). It prints, single-threaded:
 //! 1. the pure per-article cost (shingles + MinHash + band keys), no index;
 //! 2. (not with `--disk-only`) the full path on the in-memory store (`MemStore`, at most
 //!    100 000 articles), whether every copy and every digest–quoted story pair ended in one
@@ -34,6 +35,7 @@ use newsmill::dedup::disk::{DiskStore, NearBackend, Shape};
 use newsmill::dedup::keys;
 use newsmill::dedup::link::{self, Hit, NearStore, Plan, Relations, ShingleSource, Thresholds};
 use newsmill::dedup::minhash::{MIN_BAND_MATCHES, Signature};
+use newsmill::dedup::screen::LookupCounts;
 use newsmill::dedup::{IndexedDoc, MemStore, NearDoc, Rank, ShingleCache, ShingleSet};
 use newsmill::pipeline::near::{NearError, NearIndex};
 use newsmill::state::NearDb;
@@ -73,53 +75,6 @@ impl ShingleSource for Texts<'_> {
     }
 }
 
-/// Counts the band candidates a store returns.
-struct Counting<S> {
-    inner: S,
-    /// Records sharing at least `MIN_BAND_MATCHES` band keys with the new one.
-    candidates: u64,
-    /// Those that passed the compact-signature screen.
-    screened: u64,
-}
-
-impl<S: NearStore> NearStore for Counting<S> {
-    type Error = S::Error;
-    fn candidates(
-        &mut self,
-        bands: &[u32],
-        keep: &mut dyn FnMut(Hit) -> bool,
-    ) -> Result<Vec<(IndexedDoc, Hit)>, S::Error> {
-        self.candidates_within(bands, None, keep)
-    }
-    fn candidates_within(
-        &mut self,
-        bands: &[u32],
-        span: Option<(i64, i64)>,
-        keep: &mut dyn FnMut(Hit) -> bool,
-    ) -> Result<Vec<(IndexedDoc, Hit)>, S::Error> {
-        let mut seen = 0u64;
-        let c = self.inner.candidates_within(bands, span, &mut |d| {
-            seen += 1;
-            keep(d)
-        })?;
-        self.candidates += seen;
-        self.screened += c.len() as u64;
-        Ok(c)
-    }
-    fn find(&mut self, id: &str) -> Result<Option<IndexedDoc>, S::Error> {
-        self.inner.find(id)
-    }
-    fn relations(&mut self, id: &str) -> Result<Relations, S::Error> {
-        self.inner.relations(id)
-    }
-    fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, S::Error> {
-        self.inner.members(head)
-    }
-    fn apply(&mut self, plan: &Plan) -> Result<(), S::Error> {
-        self.inner.apply(plan)
-    }
-}
-
 /// [`MemStore`] with the pipeline's error type, so both stores run through the same code.
 struct Mem(MemStore);
 
@@ -149,9 +104,15 @@ impl NearStore for Mem {
 /// A store the bench can drive; `commit` runs where the sink flushes (every 50 articles).
 trait Store: NearStore<Error = NearError> {
     fn commit(&mut self) {}
+    /// The store's own count of what its lookups found.
+    fn counts(&self) -> LookupCounts;
 }
 
-impl Store for Mem {}
+impl Store for Mem {
+    fn counts(&self) -> LookupCounts {
+        self.0.counts()
+    }
+}
 
 /// What the pipeline runs: the on-disk index.
 struct Disk(NearIndex);
@@ -190,6 +151,9 @@ impl NearStore for Disk {
 impl Store for Disk {
     fn commit(&mut self) {
         self.0.commit().expect("index commit");
+    }
+    fn counts(&self) -> LookupCounts {
+        self.0.counts()
     }
 }
 
@@ -269,11 +233,7 @@ fn run_index<S: Store>(
     store: S,
     mut window: impl FnMut(usize, Meter),
 ) -> S {
-    let mut store = Counting {
-        inner: store,
-        candidates: 0,
-        screened: 0,
-    };
+    let mut store = store;
     let mut src = Texts {
         lang,
         cache: ShingleCache::new(4 << 20),
@@ -299,7 +259,7 @@ fn run_index<S: Store>(
             let plan = link::add(&mut store, &mut src, &doc, &th).expect("index write");
             src.cache.insert(&doc.info.rank.id, doc.shingles.clone());
             if i % 50 == 49 || i + 1 == n {
-                store.inner.commit();
+                store.commit();
             }
             linked += u64::from(plan.links[0].1.near_duplicate_of.is_some());
             *heads.entry(plan.links.len() > 1).or_default() += 1;
@@ -328,8 +288,8 @@ fn run_index<S: Store>(
                         .minus(paused)
                         .cpu
                         .as_secs_f64(),
-                    store.candidates as f64 / (i + 1) as f64,
-                    store.screened as f64 / (i + 1) as f64,
+                    store.counts().candidates as f64 / (i + 1) as f64,
+                    store.counts().screened as f64 / (i + 1) as f64,
                 );
             }
         }
@@ -343,15 +303,15 @@ fn run_index<S: Store>(
          cache misses {}; slowest 1 000 articles: {}.. in {:.3} s CPU ({:.3} s wall)",
         busy.rate(n),
         heads.get(&true).copied().unwrap_or(0),
-        store.candidates as f64 / n as f64,
-        store.screened as f64 / n as f64,
+        store.counts().candidates as f64 / n as f64,
+        store.counts().screened as f64 / n as f64,
         src.lookups as f64 / n as f64,
         src.misses,
         worst.1,
         worst.0.cpu.as_secs_f64(),
         worst.0.wall.as_secs_f64()
     );
-    store.inner
+    store
 }
 
 /// A line of `/proc/self/status` (`VmHWM:` peak RSS, `VmRSS:` current RSS).
@@ -437,8 +397,19 @@ fn explain_pair(lang: &Language, a: usize, b: usize) {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let n: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(100_000);
+    let per_day_at = args.iter().position(|a| a == "--per-day").map(|p| p + 1);
+    let n: usize = (args.iter().enumerate())
+        .find_map(|(k, a)| a.parse().ok().filter(|_| Some(k) != per_day_at))
+        .unwrap_or(100_000);
     let disk_only = args.iter().any(|a| a == "--disk-only");
+    if let Some(per_day) = args
+        .iter()
+        .skip_while(|a| *a != "--per-day")
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+    {
+        synth::set_per_day(per_day);
+    }
     let lang = if args.iter().any(|a| a == "--no-stock") {
         Language::without_stock()
     } else {
@@ -456,7 +427,9 @@ fn main() {
     }
     println!(
         "synthetic corpus: {n} articles (8 % near copies, 2 % digests of 2-3 stories, \
-         2 % daily template notes), seed-fixed"
+         2 % daily notes of {} templates), {} published a day, seed-fixed",
+        synth::templates(),
+        synth::per_day()
     );
     pure_core(&lang, n);
     if !disk_only {

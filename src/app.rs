@@ -7,6 +7,7 @@
 mod demo_out;
 mod migrate;
 mod mirror;
+mod overlay;
 mod shared_status;
 mod status;
 mod summary;
@@ -112,7 +113,9 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
         } => extract(&config, source, url, &files, format),
         Command::Reprocess { config } => {
             let cfg = Config::load(&config)?;
-            migrate::require_sqlite(&cfg, "reprocess")?;
+            if let Some(url) = cfg.state.database_url().cloned() {
+                return reprocess_shared(cfg, url, format).await;
+            }
             let Some(_lock) = take_lock(&cfg, format)? else {
                 return Ok(ExitCode::from(lock::EXIT_LOCKED));
             };
@@ -172,7 +175,15 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
                 until: until.as_deref().map(parse_until).transpose()?,
                 sources: parse_ids(&sources, &cfg)?,
             };
-            report(&cfg, &filter, report_format, output.as_deref(), format)
+            let queued = overlay::load(&cfg).await?;
+            report(
+                &cfg,
+                &queued,
+                &filter,
+                report_format,
+                output.as_deref(),
+                format,
+            )
         }
         Command::Verify {
             config,
@@ -221,8 +232,9 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
             // The raw files are read only by the integrity warning, which needs the SQLite state.
             mirror::refresh(&cfg, sqlite && cfg.state.database_url().is_none())?;
             let dir = &cfg.storage.normalized_dir;
+            let queued = overlay::load(&cfg).await?;
             let mut summary = crate::stats::Summarizer::default();
-            for r in crate::corpus::RecordStream::open(dir)? {
+            for r in crate::corpus::RecordStream::open(dir)?.with_overlay(queued) {
                 summary.push(&r.with_context(|| format!("reading corpus {}", dir.display()))?);
             }
             crate::verify::warn_for_stats(&cfg);
@@ -252,7 +264,8 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
             let target = export_target(export_format, output, &partition)?;
             mirror::refresh(&cfg, false)?;
             let dir = &cfg.storage.normalized_dir;
-            let n = crate::export::export(dir, &filter, &target)
+            let queued = overlay::load(&cfg).await?;
+            let n = crate::export::export(dir, queued, &filter, &target)
                 .with_context(|| format!("exporting corpus {}", dir.display()))?;
             notice(
                 format,
@@ -287,6 +300,30 @@ fn parse_since(s: &str) -> anyhow::Result<DateTime<Utc>> {
     let day = NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .with_context(|| format!("--since {s:?}: expected YYYY-MM-DD or RFC 3339"))?;
     Ok(day.and_time(chrono::NaiveTime::MIN).and_utc())
+}
+
+/// `newsmill reprocess` on a shared state: exit [`lock::EXIT_LOCKED`] while a worker runs.
+async fn reprocess_shared(
+    cfg: Config,
+    url: crate::config::DatabaseUrl,
+    format: LogFormat,
+) -> anyhow::Result<ExitCode> {
+    if cfg.storage.normalized_remote.is_none() {
+        mirror::refresh(&cfg, true)?;
+    }
+    let token = shutdown::install();
+    let done =
+        tokio::task::spawn_blocking(move || pipeline::reprocess_shared(&cfg, &url, &token)).await?;
+    match done {
+        Ok(report) => Ok(summary::finish(&report, format)),
+        Err(e) => match e.downcast_ref::<pipeline::SharedReprocessError>() {
+            Some(busy @ pipeline::SharedReprocessError::WorkersRunning { .. }) => {
+                notice(format, &busy.to_string());
+                Ok(ExitCode::from(lock::EXIT_LOCKED))
+            }
+            _ => Err(e),
+        },
+    }
 }
 
 fn take_lock(cfg: &Config, format: LogFormat) -> anyhow::Result<Option<lock::RunLock>> {
@@ -472,13 +509,14 @@ fn parse_until(s: &str) -> anyhow::Result<DateTime<Utc>> {
 /// `newsmill report`: builds the report and writes it to `out` (stdout when `None`).
 fn report(
     cfg: &Config,
+    queued: &std::sync::Arc<crate::corpus::Overlay>,
     filter: &crate::report::ReportFilter,
     format: crate::cli::ReportFormat,
     out: Option<&Path>,
     log: LogFormat,
 ) -> anyhow::Result<ExitCode> {
     let dir = &cfg.storage.normalized_dir;
-    let report = crate::report::build(cfg, filter, Utc::now())
+    let report = crate::report::build(cfg, queued, filter, Utc::now())
         .with_context(|| format!("making a report of {}", dir.display()))?;
     let format = match format {
         crate::cli::ReportFormat::Html => crate::report::Format::Html,
@@ -506,7 +544,7 @@ fn demo_report(done: &demo::Finished, log: LogFormat) -> Option<PathBuf> {
         .map_err(anyhow::Error::from)
         .and_then(|cfg| {
             let filter = crate::report::ReportFilter::default();
-            let report = crate::report::build(&cfg, &filter, Utc::now())?;
+            let report = crate::report::build(&cfg, &Default::default(), &filter, Utc::now())?;
             crate::report::write(&report, crate::report::Format::Html, Some(&page))?;
             Ok(())
         });

@@ -29,19 +29,23 @@ use crate::model::{CorpusRecord, NearLink, RawLocation, SCHEMA_VERSION, Sighting
 mod check;
 mod links;
 mod manifest;
+mod overlay;
 mod read;
 mod remote;
 mod sibling;
 #[cfg(test)]
 mod tests;
+mod unuploaded;
 
 pub use check::{Inspection, RecordRef, inspect, segment_files, segment_lines};
 pub use manifest::{
     CorpusDamage, MANIFEST, Manifest, ManifestRead, SegmentInfo, read_manifest, segment_name,
     segment_number,
 };
+pub use overlay::Overlay;
 pub use read::{RecordStream, read_lines};
 pub use remote::{mirror, publish};
+pub use unuploaded::{drop_unuploaded, unuploaded_records};
 
 /// Folder under the corpus folder where each `newsmill worker` writes its own corpus
 /// (`workers/<id>/`, segments and manifest as here). Readers take every worker's segments

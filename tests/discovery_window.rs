@@ -7,43 +7,20 @@
 // See: issue 12 (the discovery window).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use crate::agency::{Agency, stories};
 use crate::postgres::Schema;
-use crate::util::{code_err, newsmill_async};
+use crate::util::{code_err, kill_at_failpoint, newsmill_async};
 
 /// The test-only failpoint (`src/pipeline/failpoint.rs`).
 const PAUSE: &str = "NEWSMILL_TEST_PAUSE_BEFORE_ADMIT";
 
-/// Starts `newsmill ARGS` in `dir` with the failpoint armed, waits until it paused between
-/// the feed's answer and the admission of its listing, and SIGKILLs it there.
+/// Starts `newsmill ARGS` in `dir`, waits until it paused between the feed's answer and the
+/// admission of its listing, and SIGKILLs it there.
 fn kill_before_admit(dir: &Path, args: &[&str], env: &[(&str, &str)]) {
-    let marker = dir.join("paused-before-admit");
-    let _ = std::fs::remove_file(&marker);
-    let mut child: Child = Command::new(env!("CARGO_BIN_EXE_newsmill"))
-        .args(args)
-        .envs(env.iter().copied())
-        .env(PAUSE, &marker)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !marker.exists() {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("{args:?} ended ({status}) before reaching the failpoint");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{args:?} never reached the failpoint"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    kill_at_failpoint(dir, args, env, PAUSE);
 }
 
 fn sorted(mut v: Vec<usize>) -> Vec<usize> {
@@ -88,6 +65,62 @@ async fn issue12_run_killed_between_feed_answer_and_admission_loses_nothing() {
         feed_answered_304_last(&agency),
         "feed not asked conditionally"
     );
+    assert_eq!(sorted(stories(d)), listed, "{err}");
+}
+
+/// A disk that refuses the feed's answer at the moment it is stored (full, read-only; the
+/// test-only failpoint `NEWSMILL_TEST_FAIL_DOCUMENT_STORE`, since a test run as root ignores
+/// permissions): the listing is admitted, but the validators stay where they were, so the
+/// next run fetches the feed in full (200, not 304) and every item is in the corpus once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue12_discovery_document_that_cannot_be_stored_advances_no_validators() {
+    let agency = Agency::start(3).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = agency.config(d, "per_host_interval = \"0s\"");
+    let c = cfg.to_str().unwrap().to_owned();
+    // A first run stores the feed's validators ("v0") with items 0-2.
+    let (code, err) = code_err(&newsmill_async(d, &["run", "-c", &c]).await);
+    assert_eq!(code, 0, "{err}");
+    // The feed moves on (items 3-5, "v3"); the run that gets it cannot store the answer.
+    agency.rotate(3);
+    let failing = {
+        let (d, c) = (d.to_owned(), c.clone());
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_newsmill"))
+                .args(["run", "-c", &c])
+                .env("NEWSMILL_TEST_FAIL_DOCUMENT_STORE", "1")
+                .current_dir(&d)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    let (_, err) = code_err(&failing);
+    assert!(
+        err.contains("the disk is full"),
+        "failpoint not reached: {err}"
+    );
+    // The next run is not answered 304 to the validators of an answer nothing holds.
+    let (code, err) = code_err(&newsmill_async(d, &["run", "-c", &c]).await);
+    assert_eq!(code, 0, "{err}");
+    let hits = agency.server.hits();
+    let last = hits.iter().rev().find(|h| h.path == "/feed.xml").unwrap();
+    let asked: Vec<&str> = last
+        .headers
+        .iter()
+        .filter(|(k, _)| k == "if-none-match")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(asked, ["\"v0\""], "validators after a failed store");
+    let listed: Vec<usize> = agency.listed().into_iter().collect();
+    assert_eq!(listed, (0..6).collect::<Vec<_>>());
+    assert_eq!(sorted(stories(d)), listed, "{err}");
+    // Stored this time: the validators advance, and the next run is answered 304.
+    let (code, err) = code_err(&newsmill_async(d, &["run", "-c", &c]).await);
+    assert_eq!(code, 0, "{err}");
+    assert!(feed_answered_304_last(&agency), "feed not asked with v3");
     assert_eq!(sorted(stories(d)), listed, "{err}");
 }
 

@@ -128,6 +128,19 @@ pub(crate) fn newsmill(dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) ->
     command(dir, args, extra_env).output().unwrap()
 }
 
+/// [`newsmill`] off the async runtime, so the servers the test started keep serving: its
+/// exit code and stderr.
+async fn run_blocking(dir: &Path, args: &[&str]) -> (i32, String) {
+    let dir = dir.to_owned();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        code_err(&newsmill(&dir, &refs, &[]))
+    })
+    .await
+    .unwrap()
+}
+
 fn command(dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_newsmill"));
     c.args(args)
@@ -274,13 +287,7 @@ async fn run_writes_raw_and_corpus_to_s3_and_readers_read_them_back() {
     let d = dir.path().to_owned();
     let cfg = s3_config(&d, &moto.endpoint, "newsmill-it", &agency, "");
     let c = cfg.to_str().unwrap().to_owned();
-    let out = tokio::task::spawn_blocking({
-        let d = d.clone();
-        move || newsmill(&d, &["run", "-c", &c], &[])
-    })
-    .await
-    .unwrap();
-    let (code, err) = code_err(&out);
+    let (code, err) = run_blocking(&d, &["run", "-c", &c]).await;
     assert_eq!(code, 0, "run: {err}");
     assert!(!d.join("raw").exists() && !d.join("normalized").exists());
     let spool = files_under(&d.join("state/s3/spool"));
@@ -338,13 +345,7 @@ async fn sigkilled_run_leaves_no_partial_object_and_its_spool_is_uploaded_later(
     }
     agency.heal();
     agency.faults(1, 0.0, 0, Duration::ZERO);
-    let out = tokio::task::spawn_blocking({
-        let d = d.clone();
-        move || newsmill(&d, &["run", "-c", &c], &[])
-    })
-    .await
-    .unwrap();
-    let (code, err) = code_err(&out);
+    let (code, err) = run_blocking(&d, &["run", "-c", &c]).await;
     assert!(code == 0 || code == 1, "second run: {err}");
     assert!(files_under(&spool).is_empty(), "spool not emptied");
     let names = objects(&remote);

@@ -186,3 +186,41 @@ pub mod realworld {
         NearDoc::new(rank, text)
     }
 }
+
+/// Starts `newsmill ARGS` in `dir` with `env` and the test-only failpoint `failpoint` armed
+/// (see [`kill_command_at_failpoint`]), waits until it paused there, and SIGKILLs it.
+pub fn kill_at_failpoint(dir: &Path, args: &[&str], env: &[(&str, &str)], failpoint: &str) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_newsmill"));
+    cmd.args(args).envs(env.iter().copied()).current_dir(dir);
+    kill_command_at_failpoint(cmd, dir, failpoint);
+}
+
+/// Runs `cmd` with the test-only failpoint `failpoint` (an environment variable naming a
+/// marker file, `src/pipeline/failpoint.rs`) pointing into `dir`; the process writes the
+/// marker and waits there, and is SIGKILLed. Panics when it ends before reaching the
+/// failpoint, or has not reached it in 60 s.
+pub fn kill_command_at_failpoint(mut cmd: Command, dir: &Path, failpoint: &str) {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let marker = dir.join(format!("paused-at-{failpoint}"));
+    let _ = std::fs::remove_file(&marker);
+    let mut child = cmd
+        .env(failpoint, &marker)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !marker.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("{cmd:?} ended ({status}) before reaching {failpoint}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{cmd:?} never reached {failpoint}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+}

@@ -317,22 +317,25 @@ fn issue12_four_workers_one_killed_one_late_every_article_exactly_once() {
         .collect();
     let mut victim = worker(d, cfg, url, "w4", false);
     // Kill w4 while the crawl is under way: once every host's first listing is in the
-    // frontier, at a moment when w4 drains hosts and holds no discovery lease. (A feed response a worker
-    // received and had not admitted when it died is stored nowhere: its articles come back
-    // only if the feed still lists them at the next discovery. Killed mid-discovery, w4 lost
-    // a rotating feed's first articles in 2 runs of 40 on this machine under load; see
-    // "What is not done" in the README. A discovery takes two paced requests, far longer
-    // than the few ms between the check and the kill.)
-    // On a machine so loaded that w4 is never seen draining, it is killed after 30 s anyway.
+    // frontier, at a moment when w4 drains hosts or discovers a source (a re-discovery: a
+    // feed response it received is stored in raw/ before its listing is admitted, and the
+    // next discoverer reads it again, so a kill mid-discovery loses nothing). Before every
+    // first listing is in, a response still in flight to w4 could be lost with it, and a
+    // rotating feed asked only 3 s later (the lease TTL) would list newer articles: the
+    // real web loses those as well. After it, a lost response lists nothing that the next
+    // one does not: a feed has at most twice its window of articles.
+    // On a machine so loaded that w4 is never seen busy, it is killed after 30 s anyway.
     let start = Instant::now();
     loop {
-        let listed = hosts_listed(&db) >= plan.hosts as i64 && !discovering(&db, "w4");
-        if listed && (draining(&db, "w4") || start.elapsed() > Duration::from_secs(30)) {
+        let listed = hosts_listed(&db) >= plan.hosts as i64;
+        let busy = || draining(&db, "w4") || discovering(&db, "w4");
+        if listed && (busy() || start.elapsed() > Duration::from_secs(30)) {
             break;
         }
         assert!(start.elapsed() < Duration::from_secs(120), "no progress");
         std::thread::sleep(Duration::from_millis(5));
     }
+    let mid_discovery = discovering(&db, "w4");
     let _ = victim.kill(); // SIGKILL (an error only if it has exited already)
     victim.wait().unwrap();
     let killed_at = ingested(&db);
@@ -461,7 +464,7 @@ fn issue12_four_workers_one_killed_one_late_every_article_exactly_once() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("verify: ok"), "{out}");
     eprintln!(
-        "e2e: {} records, w4 killed at {killed_at}, {} feeds answered 304, {rotated_out} hosts rotated, \
+        "e2e: {} records, w4 killed at {killed_at} (mid-discovery: {mid_discovery}), {} feeds answered 304, {rotated_out} hosts rotated, \
          tightest gap {gap:?} (host {host}), busiest host {} requests",
         urls.len(),
         sim.not_modified(),

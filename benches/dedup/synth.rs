@@ -1,9 +1,41 @@
 //! The bench's synthetic agency corpus: a fixed-seed Zipf vocabulary, stock phrases, near
 //! duplicates of recent articles (8 %), digests quoting 2–3 recent stories (2 %) and daily
-//! notes from 20 templates whose figures change from note to note (2 %). Any article
-//! regenerates from its number alone.
+//! notes whose figures change from note to note (2 %), one note per template a day. Any
+//! article regenerates from its number alone.
+//!
+//! # Publication rate
+//! Article `i` is published at `i` times a fixed step: [`ARTICLES_PER_DAY`] = 20 000 by default
+//! (a hundred agencies at 200 items a day; 10 M articles are 500 days, "one or two years of a
+//! hundred agencies"). The rate decides how many records a lookup's time span holds: the date
+//! window (3 days) at 20 000 a day is ~60 000 records, at the old one a minute ~4 300.
+//! [`set_per_day`] changes it (`--per-day N` of the bench).
+
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use newsmill::dedup::Rank;
+
+/// Articles published a day by default (see the module doc).
+pub const ARTICLES_PER_DAY: i64 = 20_000;
+/// Daily notes are 2 % of the articles, one per template a day.
+const NOTE_SHARE: i64 = 50;
+const DAY_US: i64 = 86_400_000_000;
+/// Articles a day in effect.
+static PER_DAY: AtomicI64 = AtomicI64::new(ARTICLES_PER_DAY);
+
+/// Sets the articles published a day (at least one).
+pub fn set_per_day(n: i64) {
+    PER_DAY.store(n.max(1), Ordering::Relaxed);
+}
+
+/// Articles published a day in effect.
+pub fn per_day() -> i64 {
+    PER_DAY.load(Ordering::Relaxed)
+}
+
+/// Publication time of article `i`, µs since the epoch.
+fn published_at(i: usize) -> i64 {
+    i as i64 * (DAY_US / per_day())
+}
 
 const VOCAB: usize = 50_000;
 const STOCK: usize = 300;
@@ -123,12 +155,15 @@ pub enum Kind {
     Copy(usize),
     /// A digest quoting 2–3 earlier originals whole.
     Digest(Vec<usize>),
-    /// A daily note of template `t` (of [`TEMPLATES`]) with its own figures.
+    /// A daily note of template `t` (of [`templates`]) with its own figures.
     Template(usize),
 }
 
-/// Templates of the daily notes (exchange rates, weather, market close …).
-pub const TEMPLATES: usize = 20;
+/// Templates of the daily notes (exchange rates, weather, market close …): as many as daily
+/// notes are published a day, so that each template has one note a day (20 at 1 000 a day).
+pub fn templates() -> usize {
+    usize::try_from((per_day() / NOTE_SHARE).max(20)).unwrap_or(20)
+}
 
 /// Whether article `i` is a near duplicate, and of which earlier original.
 fn base_of(i: usize) -> Option<usize> {
@@ -145,7 +180,7 @@ fn base_of(i: usize) -> Option<usize> {
 
 fn template_of(i: usize) -> Option<usize> {
     let mut rng = Rng(i as u64 ^ 0x7e3f);
-    (i >= 100 && rng.below(50) == 0).then(|| rng.below(TEMPLATES))
+    (i >= 100 && rng.below(NOTE_SHARE as usize) == 0).then(|| rng.below(templates()))
 }
 
 fn is_original(j: usize) -> bool {
@@ -204,7 +239,7 @@ impl Language {
 pub fn article(lang: &Language, i: usize) -> (String, Rank) {
     let mut rng = Rng(i as u64 ^ 0x7777);
     rng.below(5);
-    let mut published = i as i64 * 60_000_000;
+    let mut published = published_at(i);
     let text = match kind(i) {
         Kind::Original => lang.original(i).join("\n\n"),
         Kind::Template(t) => lang.note(t, i).join("\n\n"),
@@ -225,7 +260,7 @@ pub fn article(lang: &Language, i: usize) -> (String, Rank) {
                 _ => p.truncate(p.len() / 2 + 1),
             }
             if rng.below(5) == 0 {
-                published = b as i64 * 60_000_000 - 1;
+                published = published_at(b) - 1;
             }
             p.join("\n\n")
         }

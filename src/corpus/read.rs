@@ -7,15 +7,18 @@
 //! [`CorpusRecord`] ([`RecordStream::open_as`]): serde then skips the text and blocks without
 //! allocating them. [`RecordStream::position`] names the line a record came from, so a reader
 //! can come back for a few whole records later ([`read_lines`]) instead of keeping them all.
+//! Both lay an [`Overlay`] of queued changes over the records they read (a shared state's
+//! `record_updates`); an empty one costs nothing.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use super::{CorpusError, io, segment_files};
+use super::{CorpusError, Overlay, io, segment_files};
 use crate::model::CorpusRecord;
 
 /// Every record of a corpus folder, one line at a time, as a `T` (by default the whole
@@ -25,6 +28,8 @@ pub struct RecordStream<T = CorpusRecord> {
     current: Option<(PathBuf, usize, BufReader<File>)>,
     /// The current line, reused: one allocation for the whole stream, not one per line.
     line: String,
+    /// Changes laid over the records as they are read.
+    overlay: Arc<Overlay>,
     item: PhantomData<fn() -> T>,
 }
 
@@ -53,8 +58,16 @@ impl<T> RecordStream<T> {
                 .into_iter(),
             current: None,
             line: String::new(),
+            overlay: Arc::default(),
             item: PhantomData,
         })
+    }
+
+    /// Lays `overlay` over every record read from now on (see [`Overlay`]).
+    #[must_use]
+    pub fn with_overlay(mut self, overlay: Arc<Overlay>) -> Self {
+        self.overlay = overlay;
+        self
     }
 
     /// The segment file and 1-based line number of the record returned last (`None` before
@@ -80,13 +93,16 @@ impl<T: DeserializeOwned> Iterator for RecordStream<T> {
                         if self.line.trim().is_empty() {
                             continue;
                         }
-                        return Some(serde_json::from_str(&self.line).map_err(|source| {
-                            CorpusError::BadRecord {
-                                path: path.clone(),
-                                line: *line_no,
-                                source,
-                            }
-                        }));
+                        let bad = |source| CorpusError::BadRecord {
+                            path: path.clone(),
+                            line: *line_no,
+                            source,
+                        };
+                        return Some(match self.overlay.apply_line(&self.line) {
+                            Ok(Some(changed)) => serde_json::from_str(&changed).map_err(bad),
+                            Ok(None) => serde_json::from_str(&self.line).map_err(bad),
+                            Err(e) => Err(bad(e)),
+                        });
                     }
                     Err(e) => return Some(Err(io(path)(e))),
                 }
@@ -102,13 +118,15 @@ impl<T: DeserializeOwned> Iterator for RecordStream<T> {
 }
 
 /// The records on the given 1-based `lines` of segment file `path`, as `(line, record)` in
-/// line order; lines past the end are left out. Reads the file once, parses only those lines.
+/// line order, with `overlay` laid over them; lines past the end are left out. Reads the file
+/// once, parses only those lines.
 ///
 /// # Errors
 /// `Io` when the file cannot be read, `BadRecord` when one of those lines does not parse.
 pub fn read_lines<T: DeserializeOwned>(
     path: &Path,
     lines: &[usize],
+    overlay: &Overlay,
 ) -> Result<Vec<(usize, T)>, CorpusError> {
     let mut wanted = lines.to_vec();
     wanted.sort_unstable();
@@ -121,11 +139,13 @@ pub fn read_lines<T: DeserializeOwned>(
         let line = line.map_err(io(path))?;
         if i + 1 == next {
             want.next();
-            let record = serde_json::from_str(&line).map_err(|source| CorpusError::BadRecord {
+            let bad = |source| CorpusError::BadRecord {
                 path: path.to_owned(),
                 line: i + 1,
                 source,
-            })?;
+            };
+            let line = overlay.apply_line(&line).map_err(bad)?.unwrap_or(line);
+            let record = serde_json::from_str(&line).map_err(bad)?;
             out.push((i + 1, record));
         }
     }

@@ -23,7 +23,7 @@ use crate::config::{S3Url, StorageConfig};
 use crate::storage::{PullReport, Remote, StorageError, pull};
 
 /// Suffix of the "not uploaded yet" marker beside a file.
-const PENDING: &str = ".pending";
+pub(super) const PENDING: &str = ".pending";
 
 pub(super) fn remote_err(url: &S3Url) -> impl FnOnce(StorageError) -> CorpusError + '_ {
     move |source| CorpusError::Remote {
@@ -57,15 +57,12 @@ impl Corpus {
     /// As [`Corpus::open`]; [`CorpusError::Remote`] when the bucket cannot be reached or a
     /// file cannot be moved.
     pub fn open_for(storage: &StorageConfig, sub: &str) -> Result<Self, CorpusError> {
-        let Some(remote) = connect(storage)? else {
+        let (Some(remote), Some(dir)) = (
+            connect(storage)?,
+            super::unuploaded::private_dir(storage, sub),
+        ) else {
             return Self::open(&storage.normalized_dir.join(sub));
         };
-        let dir = storage
-            .state_dir
-            .join("s3")
-            .join("writer")
-            .join("normalized")
-            .join(sub);
         let remote = if sub.is_empty() {
             remote
         } else {

@@ -7,8 +7,11 @@
 //! the larger id on a tie) is the *container*; the smaller is a *part* of it when their shared
 //! shingles cover at most [`PART_MAX_COVER`] of the container (a story in a digest, an excerpt
 //! or a cut tail in its original), and a copy of it otherwise. A record is a **digest** when
-//! two of its parts are not related to each other (their own pair fails
-//! [`Thresholds::reason`]). Then:
+//! two of its parts are *different stories* ([`different_stories`]): their own pair fails
+//! [`Thresholds::reason`] and they overlap little (containment below
+//! [`STORIES_MAX_OVERLAP`]). Two cuts of one text (its first half, and the text less a long
+//! paragraph) may fail the link thresholds too, but they overlap in what both kept: the text
+//! is their original, not a digest of them. Then:
 //! - the digest is *related* to every part (`contains` / `contained_in`), and those links do
 //!   not merge clusters, whether they passed on containment or on Jaccard (a story making up
 //!   70 % of a two-story digest);
@@ -19,6 +22,8 @@
 //! digest when a new record it contains arrives (never the other way: records are not
 //! removed); its earlier containment links then stop merging, and its cluster is recomputed
 //! (`super::regroup`).
+
+use std::time::Duration;
 
 use crate::model::LinkReason;
 
@@ -47,6 +52,18 @@ pub(crate) struct Outcome {
 /// original (`fixtures/dedup/realworld/`).
 pub const PART_MAX_COVER: f64 = 0.8;
 
+/// Two parts of one container whose shared shingles cover at least this share of the smaller
+/// are cuts of one text, not two stories: two stories quoted in one digest share stock
+/// phrases at most (the labelled set's unrelated pairs: containment ≤ 0.32), two cuts of one
+/// text share what both kept (a first half and the text less one paragraph: 0.5–0.7).
+pub const STORIES_MAX_OVERLAP: f64 = 0.5;
+
+/// Whether two parts of one container published `gap` apart are different stories, which
+/// makes the container a digest: their pair does not link, and they overlap little.
+pub fn different_stories(th: &Thresholds, sim: &Similarity, gap: Option<Duration>) -> bool {
+    th.reason(sim, gap).is_none() && sim.containment < STORIES_MAX_OVERLAP
+}
+
 /// Whether the record of `(a_size, a_id)` is the container of the pair.
 pub(crate) fn contains_first(a_size: u32, a_id: &str, b_size: u32, b_id: &str) -> bool {
     (a_size, a_id) > (b_size, b_id)
@@ -57,8 +74,8 @@ pub(crate) fn is_part(larger: u32, sim: &Similarity) -> bool {
     sim.shared as f64 <= PART_MAX_COVER * f64::from(larger)
 }
 
-/// Whether two stored records are related (their pair passes [`Thresholds::reason`]).
-fn related<T: ShingleSource>(
+/// Whether two parts of one container are different stories ([`different_stories`]).
+fn different<T: ShingleSource>(
     source: &mut T,
     th: &Thresholds,
     a: &IndexedDoc,
@@ -66,14 +83,14 @@ fn related<T: ShingleSource>(
     b: &IndexedDoc,
 ) -> Result<bool, T::Error> {
     let Some(a_set) = source.shingles(a.info.id())? else {
-        return Ok(true);
+        return Ok(false);
     };
     let gap = date_gap(&a.info.rank, &b.info.rank);
-    Ok(th.reason(&similarity(&a_set, b_set), gap).is_some())
+    Ok(different_stories(th, &similarity(&a_set, b_set), gap))
 }
 
-/// Whether two of `docs` are unrelated.
-fn any_unrelated<T: ShingleSource>(
+/// Whether two of `docs` are different stories.
+fn any_different<T: ShingleSource>(
     source: &mut T,
     th: &Thresholds,
     docs: &[&IndexedDoc],
@@ -83,7 +100,7 @@ fn any_unrelated<T: ShingleSource>(
             continue;
         };
         for a in &docs[..i] {
-            if !related(source, th, a, &b_set, b)? {
+            if different(source, th, a, &b_set, b)? {
                 return Ok(true);
             }
         }
@@ -150,7 +167,7 @@ where
         .filter(|(c, sim, _)| ours(c, sim))
         .map(|(c, _, _)| c)
         .collect();
-    let digest = mine.len() >= 2 && any_unrelated(source, th, &mine)?;
+    let digest = mine.len() >= 2 && any_different(source, th, &mine)?;
     let me = IndexedDoc {
         info: doc.info.clone(),
         cluster: id.to_owned(),
@@ -168,7 +185,7 @@ where
             let before = contained_of(store, source, c, th)?;
             let mut flips = false;
             for a in &before {
-                flips = flips || !related(source, th, a, &doc.shingles, &me)?;
+                flips = flips || different(source, th, a, &doc.shingles, &me)?;
             }
             if flips {
                 out.relate.push((cid.clone(), id.to_owned()));
@@ -294,6 +311,45 @@ mod tests {
             let clusters: Vec<&str> = got.iter().map(|x| x.1.as_str()).collect();
             assert_eq!(clusters, ["a", "b", "d"], "order {p:?}");
             assert_eq!(got[2].2.contains, ["a", "b"], "order {p:?}");
+        }
+    }
+
+    /// An original `o`, its first four paragraphs `t`, and `o` less its long second paragraph
+    /// `d`: both cuts are parts of `o` and do not link to each other, yet they overlap in
+    /// what both kept, so `o` is their original, not a digest of two stories.
+    #[test]
+    fn an_original_with_two_cuts_that_do_not_link_is_not_a_digest() {
+        let paras = [
+            words("p", 30),
+            words("q", 60),
+            words("r", 30),
+            words("s", 30),
+            words("u", 30),
+            words("v", 30),
+        ];
+        let full = paras.join(" ");
+        let first = paras[..4].join(" ");
+        let less = format!("{} {}", paras[0], paras[2..].join(" "));
+        let docs = [doc("o", 0, &full), doc("t", 1, &first), doc("d", 2, &less)];
+        let cut = similarity(&docs[1].shingles, &docs[2].shingles);
+        let th = Thresholds::DEFAULT;
+        assert!(
+            th.reason(&cut, None).is_none(),
+            "the cuts do not link: {cut:?}"
+        );
+        for c in [&docs[1], &docs[2]] {
+            let s = similarity(&docs[0].shingles, &c.shingles);
+            assert!(is_part(docs[0].info.shingles, &s), "a cut is a part: {s:?}");
+        }
+        for p in permutations(docs.len()) {
+            let order: Vec<&NearDoc> = p.iter().map(|&i| &docs[i]).collect();
+            let got = run(&order);
+            let clusters: Vec<&str> = got.iter().map(|x| x.1.as_str()).collect();
+            assert_eq!(clusters, ["o", "o", "o"], "order {p:?}");
+            assert!(
+                got.iter().all(|x| x.2 == Relations::default()),
+                "order {p:?}"
+            );
         }
     }
 

@@ -48,15 +48,15 @@
 pub mod backend;
 pub mod filter;
 pub mod flush;
+pub mod live;
+mod lookup;
 pub mod merge;
 pub mod run;
 
 use std::collections::HashMap;
 
 use super::bands::BandTable;
-use super::link::{Hit, NearStore, Plan, Relations};
-use super::minhash::MIN_BAND_MATCHES;
-use super::rank::IndexedDoc;
+use super::screen::LookupCounts;
 
 pub use backend::{NearBackend, RunInfo, StoredDoc};
 pub use filter::KeyFilter;
@@ -68,15 +68,19 @@ pub struct Shape {
     pub tail_docs: u32,
     /// Runs of one level merged at once into a run of the next.
     pub fan_in: usize,
+    /// Records whose near keys are kept in memory after their run is written (`live`).
+    pub live_docs: u32,
 }
 
 impl Shape {
-    /// 65 536 records in the tail (32 MiB of postings; opening reads at most that many
+    /// 65 536 records in the tail (48 MiB of postings; opening reads at most that many
     /// `near_tail` rows), runs merged four at a time (at 10 M records: at most 12 runs, each
-    /// posting rewritten 4 times).
+    /// posting rewritten 4 times), the near keys of 131 072 more records kept (64 MiB: six
+    /// days at 20 000 articles a day, what a near lookup reaches with the default window).
     pub const DEFAULT: Self = Self {
         tail_docs: 1 << 16,
         fan_in: 4,
+        live_docs: 1 << 17,
     };
 }
 
@@ -140,6 +144,10 @@ pub struct DiskStore<B> {
     run_spans: HashMap<u32, (i32, i32)>,
     /// The previous tail being written as a run, searched in memory meanwhile.
     flushing: Option<flush::FlushJob>,
+    /// Near postings of the records written to runs last, for near lookups.
+    live: live::LiveNear,
+    /// What the lookups found.
+    counts: LookupCounts,
     /// Merges in progress, at most one per level.
     jobs: Vec<merge::MergeJob>,
     /// Number of the next run written (registered or being merged).
@@ -199,6 +207,12 @@ impl<B: NearBackend> DiskStore<B> {
         ok &= records.unwrap_or(0) == next_doc;
         let digest = backend.meta("digest")?;
         let digest = digest.and_then(|v| u64::from_str_radix(&v, 16).ok());
+        let in_runs = live::newest_of(&minutes[..(tail_start as usize).min(minutes.len())]);
+        let live = live::LiveNear::new(
+            in_runs.saturating_add(1),
+            live::newest_of(&minutes).max(in_runs),
+            shape.live_docs,
+        );
         let store = Self {
             backend,
             shape,
@@ -213,6 +227,8 @@ impl<B: NearBackend> DiskStore<B> {
             minutes,
             run_spans: HashMap::new(),
             flushing: None,
+            live,
+            counts: LookupCounts::default(),
             jobs: Vec::new(),
             next_run: 0,
             orphans: Vec::new(),
@@ -239,6 +255,11 @@ impl<B: NearBackend> DiskStore<B> {
     /// The runs on disk, oldest first.
     pub fn runs(&self) -> &[RunInfo] {
         &self.runs
+    }
+
+    /// What the lookups found so far.
+    pub fn counts(&self) -> LookupCounts {
+        self.counts
     }
 
     /// Records in the in-memory tail.
@@ -289,6 +310,7 @@ impl<B: NearBackend> DiskStore<B> {
         self.filters.clear();
         self.run_spans.clear();
         self.flushing = None;
+        self.live = live::LiveNear::new(i64::MIN, i64::MIN, self.shape.live_docs);
         self.sizes.clear();
         self.minutes.clear();
         self.jobs.clear();
@@ -299,221 +321,5 @@ impl<B: NearBackend> DiskStore<B> {
         (self.tail_start, self.next_doc, self.digest) = (0, 0, 0);
         self.resolved.clear();
         self.commit()
-    }
-
-    /// The publication minutes of run `r`'s records, `(min, max)` over the dated ones
-    /// (computed once per run from the in-memory minutes; runs never change).
-    fn run_minutes(&mut self, r: &RunInfo) -> (i32, i32) {
-        *self.run_spans.entry(r.run).or_insert_with(|| {
-            let end = (r.end_doc as usize).min(self.minutes.len());
-            let start = (r.first_doc as usize).min(end);
-            self.minutes[start..end]
-                .iter()
-                .filter(|&&m| m != NO_DATE)
-                .fold((i32::MAX, i32::MIN), |(lo, hi), &m| (lo.min(m), hi.max(m)))
-        })
-    }
-
-    /// Records under any of `keys`, one entry per (key, record) posting; runs holding no
-    /// record published within `span` (µs, inclusive) are skipped.
-    fn postings(&mut self, keys: &[u32], span: Option<(i64, i64)>) -> Result<Vec<u32>, B::Error> {
-        let mut found = Vec::new();
-        for &key in keys {
-            self.tail.for_each(key, |d| found.push(d));
-            if let Some(f) = &self.flushing {
-                f.for_each(key, |d| found.push(d));
-            }
-        }
-        let runs = self.runs.clone();
-        for r in &runs {
-            if let Some((lo, hi)) = span {
-                let (first, last) = self.run_minutes(r);
-                let minute = |us: i64| us.div_euclid(60_000_000);
-                if i64::from(first) > minute(hi) || i64::from(last) < minute(lo) {
-                    continue;
-                }
-            }
-            let keys: Vec<u32> = match self.filters.get(&r.run) {
-                Some(f) => keys.iter().copied().filter(|&k| f.may_contain(k)).collect(),
-                None => keys.to_vec(),
-            };
-            if keys.is_empty() {
-                continue;
-            }
-            let buckets: Vec<u32> = keys.iter().map(|&k| r.bucket(k)).collect();
-            let blobs = self.backend.buckets(r.run, &buckets)?;
-            for &key in &keys {
-                let b = r.bucket(key);
-                if let Some((_, blob)) = blobs.iter().find(|(bb, _)| *bb == b) {
-                    run::search(blob, key, |d| found.push(d));
-                }
-            }
-        }
-        Ok(found)
-    }
-
-    /// The id of `doc`'s canonical record, remembered for the plan in progress.
-    fn head_id(&mut self, d: &StoredDoc) -> Result<Option<String>, B::Error> {
-        if d.cluster == d.doc {
-            return Ok(Some(d.info.id().to_owned()));
-        }
-        let Some(head) = self.backend.record(d.cluster)? else {
-            return Ok(None);
-        };
-        self.resolved.insert(head.info.id().to_owned(), head.doc);
-        Ok(Some(head.info.rank.id))
-    }
-
-    fn indexed(&mut self, d: StoredDoc) -> Result<Option<IndexedDoc>, B::Error> {
-        let Some(cluster) = self.head_id(&d)? else {
-            return Ok(None);
-        };
-        self.resolved.insert(d.info.id().to_owned(), d.doc);
-        Ok(Some(IndexedDoc {
-            info: d.info,
-            cluster,
-        }))
-    }
-}
-
-impl<B: NearBackend> NearStore for DiskStore<B> {
-    type Error = B::Error;
-
-    fn candidates(
-        &mut self,
-        bands: &[u32],
-        keep: &mut dyn FnMut(Hit) -> bool,
-    ) -> Result<Vec<(IndexedDoc, Hit)>, B::Error> {
-        self.candidates_within(bands, None, keep)
-    }
-
-    fn candidates_within(
-        &mut self,
-        bands: &[u32],
-        span: Option<(i64, i64)>,
-        keep: &mut dyn FnMut(Hit) -> bool,
-    ) -> Result<Vec<(IndexedDoc, Hit)>, B::Error> {
-        // Record numbers never change, so the map is only a cache for the plan in progress.
-        if self.resolved.len() > RESOLVED_MAX {
-            self.resolved.clear();
-        }
-        let mut found = self.postings(bands, span)?;
-        found.sort_unstable();
-        let mut kept = Vec::new();
-        for run in found.chunk_by(|a, b| a == b) {
-            let doc = run[0];
-            let Some(&size) = self.sizes.get(doc as usize) else {
-                continue;
-            };
-            let shingles = if size == u16::MAX {
-                u32::MAX
-            } else {
-                u32::from(size)
-            };
-            let minute = self.minutes.get(doc as usize).copied().unwrap_or(NO_DATE);
-            let hit = Hit {
-                matches: run.len(),
-                shingles,
-                published_us: (minute != NO_DATE).then(|| i64::from(minute) * 60_000_000),
-            };
-            if run.len() < MIN_BAND_MATCHES || !keep(hit) {
-                continue;
-            }
-            // Passed the screen (a few a record): read it for its rank and current cluster.
-            if let Some(d) = self.backend.record(doc)?
-                && let Some(found) = self.indexed(d)?
-            {
-                kept.push((found, hit));
-            }
-        }
-        Ok(kept)
-    }
-
-    fn find(&mut self, id: &str) -> Result<Option<IndexedDoc>, B::Error> {
-        let Some(&doc) = self.resolved.get(id) else {
-            return Ok(None);
-        };
-        match self.backend.record(doc)? {
-            Some(d) => self.indexed(d),
-            None => Ok(None),
-        }
-    }
-
-    fn relations(&mut self, id: &str) -> Result<Relations, B::Error> {
-        let Some(&doc) = self.resolved.get(id) else {
-            return Ok(Relations::default());
-        };
-        let (contains, within) = self.backend.relations(doc)?;
-        let mut ids = |docs: Vec<u32>| -> Result<Vec<String>, B::Error> {
-            let mut out = Vec::with_capacity(docs.len());
-            for d in docs {
-                if let Some(r) = self.backend.record(d)? {
-                    self.resolved.insert(r.info.id().to_owned(), d);
-                    out.push(r.info.rank.id);
-                }
-            }
-            out.sort();
-            Ok(out)
-        };
-        Ok(Relations {
-            contains: ids(contains)?,
-            contained_in: ids(within)?,
-        })
-    }
-
-    fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, B::Error> {
-        let Some(&h) = self.resolved.get(head) else {
-            return Ok(Vec::new());
-        };
-        let mut out = Vec::new();
-        let rows = self.backend.record(h)?.into_iter();
-        for d in rows.chain(self.backend.members(h)?) {
-            self.resolved.insert(d.info.id().to_owned(), d.doc);
-            out.push(IndexedDoc {
-                info: d.info,
-                cluster: head.to_owned(),
-            });
-        }
-        Ok(out)
-    }
-
-    fn apply(&mut self, plan: &Plan) -> Result<(), B::Error> {
-        let doc = self.next_doc;
-        let cluster = self.resolved.get(&plan.cluster).copied().unwrap_or(doc);
-        let stored = StoredDoc {
-            doc,
-            info: plan.insert.clone(),
-            cluster,
-        };
-        self.backend.insert(&stored, &plan.bands)?;
-        // The new record may be the merged cluster's canonical record.
-        self.resolved.insert(plan.insert.id().to_owned(), doc);
-        for (from, to) in &plan.relabel {
-            if let (Some(&f), Some(&t)) = (self.resolved.get(from), self.resolved.get(to)) {
-                self.backend.move_cluster(f, t)?;
-            }
-        }
-        for (id, to) in &plan.moves {
-            if let (Some(&m), Some(&t)) = (self.resolved.get(id), self.resolved.get(to)) {
-                self.backend.set_cluster(m, t)?;
-            }
-        }
-        for (d, s) in &plan.relate {
-            if let (Some(&d), Some(&s)) = (self.resolved.get(d), self.resolved.get(s)) {
-                self.backend.put_relation(d, s)?;
-            }
-        }
-        for &key in &plan.bands {
-            self.tail.insert(key, doc);
-        }
-        self.sizes.push(saturate(plan.insert.shingles));
-        self.minutes.push(minute(plan.insert.rank.published_us));
-        self.digest = self.digest.wrapping_add(id_hash(plan.insert.id()));
-        self.next_doc += 1;
-        self.resolved.clear();
-        if self.tail_len() >= self.shape.tail_docs {
-            self.flush_tail()?;
-        }
-        self.advance_merges()
     }
 }

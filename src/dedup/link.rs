@@ -21,11 +21,14 @@ use crate::model::{LinkReason, NearLink};
 
 use super::digest::{self, Edge, Outcome};
 use super::keys::{self, Keys};
-use super::rank::{DocInfo, IndexedDoc, NearDoc, Rank};
+use super::rank::{NearDoc, Rank};
 use super::regroup;
 pub use super::screen::{Hit, SCREEN_RISK};
 use super::shingle::{ShingleSet, Similarity, similarity};
 pub use super::thresholds::Thresholds;
+
+mod store;
+pub use store::{NearStore, Plan, Relations, ShingleSource};
 
 /// At most this many screened candidates are verified per new record (most shared minima first).
 pub const MAX_VERIFY: usize = 256;
@@ -34,104 +37,6 @@ pub const MAX_VERIFY: usize = 256;
 pub fn date_gap(a: &Rank, b: &Rank) -> Option<Duration> {
     let (a, b) = (a.published_us?, b.published_us?);
     Some(Duration::from_micros(a.abs_diff(b)))
-}
-
-/// Band index storage.
-pub trait NearStore {
-    /// Storage error.
-    type Error;
-    /// Stored records sharing at least [`super::minhash::MIN_BAND_MATCHES`] band keys with
-    /// `bands` (any order, no repeats) that `keep` accepts. `keep` sees every such record once,
-    /// as a [`Hit`] (shared keys, shingle count), before anything is read or cloned: it is the
-    /// cheap screen that chance candidates never get past.
-    ///
-    /// # Errors
-    /// Storage failures.
-    fn candidates(
-        &mut self,
-        bands: &[u32],
-        keep: &mut dyn FnMut(Hit) -> bool,
-    ) -> Result<Vec<(IndexedDoc, Hit)>, Self::Error>;
-    /// [`NearStore::candidates`] for keys that name only records published within `span`
-    /// (µs since the epoch, inclusive; `None`: any date): a store may skip whatever holds no
-    /// record of that span. The time-bucketed near keys of `super::keys` are looked up so.
-    ///
-    /// # Errors
-    /// Storage failures.
-    fn candidates_within(
-        &mut self,
-        bands: &[u32],
-        span: Option<(i64, i64)>,
-        keep: &mut dyn FnMut(Hit) -> bool,
-    ) -> Result<Vec<(IndexedDoc, Hit)>, Self::Error> {
-        let _ = span;
-        self.candidates(bands, keep)
-    }
-    /// The stored record `id` with its cluster (`None` when unknown). Only ids the store has
-    /// returned for the plan in progress are asked for.
-    ///
-    /// # Errors
-    /// Storage failures.
-    fn find(&mut self, id: &str) -> Result<Option<IndexedDoc>, Self::Error>;
-    /// Every stored record of the cluster whose canonical record is `head`.
-    ///
-    /// # Errors
-    /// Storage failures.
-    fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, Self::Error>;
-    /// The digest relation of a stored record: the records it contains (when it is a digest)
-    /// and the digests containing it, ids sorted.
-    ///
-    /// # Errors
-    /// Storage failures.
-    fn relations(&mut self, id: &str) -> Result<Relations, Self::Error>;
-    /// Stores the new record, moves merged and split clusters and adds the digest relations,
-    /// atomically.
-    ///
-    /// # Errors
-    /// Storage failures; nothing of the plan is stored then.
-    fn apply(&mut self, plan: &Plan) -> Result<(), Self::Error>;
-}
-
-/// A record's side of the digest relation (see [`super::digest`]), ids sorted.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Relations {
-    /// Records this digest contains (empty unless it is a digest).
-    pub contains: Vec<String>,
-    /// Digests containing this record.
-    pub contained_in: Vec<String>,
-}
-
-/// Shingle sets of stored records (recomputed from their text, usually through a cache).
-pub trait ShingleSource {
-    /// Read error.
-    type Error;
-    /// The shingles of record `id`, `None` when the record is unknown.
-    ///
-    /// # Errors
-    /// Read failures.
-    fn shingles(&mut self, id: &str) -> Result<Option<Arc<ShingleSet>>, Self::Error>;
-}
-
-/// What adding one record changes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Plan {
-    /// The new record's index entry.
-    pub insert: DocInfo,
-    /// The keys it is filed under (`super::keys::Keys::filed`: time-bucketed one-row keys,
-    /// then two-row keys for the whole index).
-    pub bands: Vec<u32>,
-    /// The cluster it joins (its canonical record's id; its own id when alone or canonical).
-    pub cluster: String,
-    /// Clusters merged into `cluster`: every member of `from` moves to `to`.
-    pub relabel: Vec<(String, String)>,
-    /// Single records moved to another cluster (a cluster split because one of its records
-    /// became a digest), `(record, new canonical record)`, after `relabel`.
-    pub moves: Vec<(String, String)>,
-    /// New digest relations `(digest, record it contains)`, sorted.
-    pub relate: Vec<(String, String)>,
-    /// New links: the new record's first, then, by id, every stored record whose canonical
-    /// record or digest relations changed.
-    pub links: Vec<(String, NearLink)>,
 }
 
 /// The link of a cluster's canonical record.

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use super::bands::BandTable;
 use super::link::{Hit, NearStore, Plan, Relations, ShingleSource};
-use super::minhash::MIN_BAND_MATCHES;
 use super::rank::{DocInfo, IndexedDoc};
+use super::screen::{LookupCounts, count_and_screen};
 use super::shingle::ShingleSet;
 
 /// What one [`MemStore::insert`] changed, in record numbers (for persistence).
@@ -40,6 +40,8 @@ pub struct MemStore {
     contains: HashMap<u32, Vec<u32>>,
     /// Record → digests containing it.
     contained_in: HashMap<u32, Vec<u32>>,
+    /// What the lookups found.
+    counts: LookupCounts,
 }
 
 fn to_u32(n: usize) -> u32 {
@@ -55,6 +57,11 @@ impl MemStore {
     /// Whether nothing is stored.
     pub fn is_empty(&self) -> bool {
         self.docs.is_empty()
+    }
+
+    /// What the lookups found so far.
+    pub fn counts(&self) -> LookupCounts {
+        self.counts
     }
 
     /// Ids of every record, in record-number order.
@@ -235,28 +242,17 @@ impl NearStore for MemStore {
         keep: &mut dyn FnMut(Hit) -> bool,
     ) -> Result<Vec<(IndexedDoc, Hit)>, Infallible> {
         let mut found = Vec::new();
-        for &key in bands {
-            self.bands.for_each(key, |d| found.push(d));
-        }
-        found.sort_unstable();
-        let mut kept = Vec::new();
-        for run in found.chunk_by(|a, b| a == b) {
-            let n = run[0];
-            if run.len() < MIN_BAND_MATCHES {
-                continue;
-            }
-            let Some(info) = self.docs.get(n as usize) else {
-                continue;
-            };
-            let hit = Hit {
-                matches: run.len(),
+        self.bands.for_each_of(bands, |d| found.push(d));
+        let docs = &self.docs;
+        let hit = |n: u32, matches: usize| {
+            let info = docs.get(n as usize)?;
+            Some(Hit {
+                matches,
                 shingles: info.shingles,
                 published_us: info.rank.published_us,
-            };
-            if keep(hit) {
-                kept.push((n, hit));
-            }
-        }
+            })
+        };
+        let kept = count_and_screen(&mut found, &mut self.counts, hit, keep);
         Ok(kept
             .into_iter()
             .filter_map(|(n, hit)| Some((self.indexed(n)?, hit)))

@@ -11,7 +11,7 @@
 
 use super::keys::FAR_BANDS;
 use super::link::Thresholds;
-use super::minhash::PERMUTATIONS;
+use super::minhash::{MIN_BAND_MATCHES, PERMUTATIONS};
 
 /// The chance a pair exactly at a link threshold is dropped by the screen
 /// ([`Thresholds::worth_verifying`]).
@@ -97,6 +97,48 @@ impl Thresholds {
         }
         need
     }
+}
+
+/// What a store's lookups found so far: records sharing at least
+/// [`MIN_BAND_MATCHES`] keys with a new record (each shown to the screen once), and those the
+/// screen kept. Both stores count through [`count_and_screen`]; the dedup bench reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LookupCounts {
+    /// Records with at least [`MIN_BAND_MATCHES`] equal keys.
+    pub candidates: u64,
+    /// Those past the screen.
+    pub screened: u64,
+    /// Near lookups answered from memory alone (the on-disk index's kept near postings,
+    /// `super::disk::live`), no run read.
+    pub near_in_memory: u64,
+}
+
+/// Counts the gathered postings per record (`found`: one record number per posting, sorted
+/// here), and for every record with at least [`MIN_BAND_MATCHES`] of them asks `hit` what
+/// the store knows of it (`None`: unknown, skipped) and `keep` whether it passes the screen.
+/// Returns the kept records with their hits, in record order, and counts into `counts`.
+pub fn count_and_screen(
+    found: &mut [u32],
+    counts: &mut LookupCounts,
+    mut hit: impl FnMut(u32, usize) -> Option<Hit>,
+    keep: &mut dyn FnMut(Hit) -> bool,
+) -> Vec<(u32, Hit)> {
+    found.sort_unstable();
+    let mut kept = Vec::new();
+    for run in found.chunk_by(|a, b| a == b) {
+        if run.len() < MIN_BAND_MATCHES {
+            continue;
+        }
+        let Some(h) = hit(run[0], run.len()) else {
+            continue;
+        };
+        counts.candidates += 1;
+        if keep(h) {
+            counts.screened += 1;
+            kept.push((run[0], h));
+        }
+    }
+    kept
 }
 
 #[cfg(test)]

@@ -84,17 +84,19 @@ pub enum ExportError {
     Parquet(#[from] parquet::ParquetError),
 }
 
-/// Streams the corpus in `dir` through `filter` into `target`.
+/// Streams the corpus in `dir`, with `overlay` laid over it (changes queued for records on a
+/// shared state), through `filter` into `target`.
 ///
 /// # Errors
 /// The first unreadable segment line or failed write.
 pub fn export(
     dir: &Path,
+    overlay: std::sync::Arc<crate::corpus::Overlay>,
     filter: &ExportFilter,
     target: &Target,
 ) -> Result<ExportCounts, ExportError> {
     let mut counts = ExportCounts::default();
-    let records = RecordStream::open(dir)?;
+    let records = RecordStream::open(dir)?.with_overlay(overlay);
     match target {
         Target::Jsonl(path) => {
             let shown = path.clone().unwrap_or_else(|| PathBuf::from("-"));

@@ -138,8 +138,8 @@ pub async fn discover(src: &SourceConfig, ctx: &Ctx, stats: &mut SourceStats) ->
         if let Some(page) = fetch_doc(url, src, ctx, stats, Probe::No).await {
             let listed = section_items(&page, re);
             let v = Validators::of(&page);
-            store(ctx, url, page, Some((DocumentKind::Section, v.clone()))).await;
-            list(ctx, src, url.as_str(), v, listed.clone()).await;
+            let stored = store(ctx, url, page, Some((DocumentKind::Section, v.clone()))).await;
+            list(ctx, src, url.as_str(), stored.then_some(v), listed.clone()).await;
             items.extend(listed);
         }
     }
@@ -148,11 +148,20 @@ pub async fn discover(src: &SourceConfig, ctx: &Ctx, stats: &mut SourceStats) ->
     items
 }
 
-/// Sends what a document listed, with its validators, to the frontier's writer.
-async fn list(ctx: &Ctx, src: &SourceConfig, doc: &str, v: Validators, items: Vec<FeedItem>) {
+/// Sends what a document listed, with its validators, to the frontier's writer. Without
+/// validators (the document could not be stored), the items are admitted and the document's
+/// stored validators stay as they were, so its next fetch is not answered 304 for what this
+/// one listed.
+async fn list(
+    ctx: &Ctx,
+    src: &SourceConfig,
+    doc: &str,
+    v: Option<Validators>,
+    items: Vec<FeedItem>,
+) {
     let listing = Listing {
         source: src.profile.id.clone(),
-        document: Some((doc.to_owned(), v)),
+        document: v.map(|v| (doc.to_owned(), v)),
         items,
     };
     let _ = ctx.sink.send(SinkMsg::Listed(listing)).await;
@@ -281,7 +290,7 @@ async fn document(
     src: &SourceConfig,
     ctx: &Ctx,
     stats: &mut SourceStats,
-) -> Option<(feed::Discovery, Validators)> {
+) -> Option<(feed::Discovery, Option<Validators>)> {
     let page = fetch_doc(url, src, ctx, stats, Probe::No).await?;
     let parsed = parse(&page, url, src, ctx, stats);
     let validators = match &parsed {
@@ -289,8 +298,8 @@ async fn document(
         _ => Validators::default(),
     };
     let keep = parsed.as_ref().map(|_| (kind, validators.clone()));
-    store(ctx, url, page, keep).await;
-    parsed.map(|d| (d, validators))
+    let stored = store(ctx, url, page, keep).await;
+    parsed.map(|d| (d, stored.then_some(validators)))
 }
 
 /// Parses a feed or sitemap, counting and logging what it refused.
@@ -337,11 +346,19 @@ fn section_items(page: &RawPage, re: &regex::Regex) -> Vec<FeedItem> {
 
 /// Sends a discovery document to raw/. With `keep` (what it is, the validators its listing
 /// will carry), waits until the frontier records it as stored: its listing is sent only
-/// after that (see the module doc).
-async fn store(ctx: &Ctx, url: &Url, page: Box<RawPage>, keep: Option<(DocumentKind, Validators)>) {
+/// after that (see the module doc). Returns `false` when a document to keep could not be
+/// stored (raw/ full or read-only, a failed upload, the database): its listing must then
+/// not carry its validators, or the next fetch would be answered 304 while nothing
+/// durable holds what this one listed.
+async fn store(
+    ctx: &Ctx,
+    url: &Url,
+    page: Box<RawPage>,
+    keep: Option<(DocumentKind, Validators)>,
+) -> bool {
     let Some((kind, validators)) = keep else {
         let _ = ctx.sink.send(SinkMsg::Discovery { page, keep: None }).await;
-        return;
+        return true;
     };
     let (ack, done) = tokio::sync::oneshot::channel();
     let keep = Keep {
@@ -355,8 +372,10 @@ async fn store(ctx: &Ctx, url: &Url, page: Box<RawPage>, keep: Option<(DocumentK
         keep: Some(keep),
     });
     if sent.await.is_ok() && done.await.is_err() {
-        tracing::warn!(url = %url, "discovery document not recorded as stored; admitting it anyway");
+        tracing::warn!(url = %url, "discovery document not stored; admitting its listing without its validators");
+        return false;
     }
+    true
 }
 
 /// Parses again, from raw/, the documents of `src` that were stored but whose listing was
@@ -382,7 +401,7 @@ async fn reread(src: &SourceConfig, ctx: &Ctx, stats: &mut SourceStats) -> Vec<F
             Some(listed) => (doc.validators.clone(), listed),
             None => (Validators::default(), Vec::new()),
         };
-        list(ctx, src, &doc.url, v, listed.clone()).await;
+        list(ctx, src, &doc.url, Some(v), listed.clone()).await;
         items.extend(listed);
     }
     items

@@ -18,6 +18,24 @@ pub const PAUSE_BEFORE_ADMIT: &str = "NEWSMILL_TEST_PAUSE_BEFORE_ADMIT";
 /// those records in the dead worker's folder.
 pub const PAUSE_AFTER_CORPUS_FLUSH: &str = "NEWSMILL_TEST_PAUSE_AFTER_CORPUS_FLUSH";
 
+/// TEST ONLY. When set (to anything), storing a discovery document whose listing follows
+/// fails before anything is written, as on a full disk (`ENOSPC`): the moment the raw store
+/// refuses the feed's answer. A real full or read-only disk cannot be made in a test that
+/// runs as root, which ignores permissions.
+pub const FAIL_DOCUMENT_STORE: &str = "NEWSMILL_TEST_FAIL_DOCUMENT_STORE";
+
+/// The [`FAIL_DOCUMENT_STORE`] failpoint: the error a full disk would give, or `None` (always,
+/// unless it is set).
+pub fn document_store_error() -> Option<std::io::Error> {
+    std::env::var_os(FAIL_DOCUMENT_STORE).map(|_| {
+        tracing::warn!(
+            failpoint = FAIL_DOCUMENT_STORE,
+            "test failpoint reached: the disk is full"
+        );
+        std::io::Error::from(std::io::ErrorKind::StorageFull)
+    })
+}
+
 /// The [`PAUSE_BEFORE_ADMIT`] failpoint: returns at once unless it is set.
 pub fn before_admit(listing: &Listing) {
     if listing.document.is_some() && !listing.items.is_empty() {

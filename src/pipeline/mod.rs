@@ -41,7 +41,7 @@ use crate::state::State;
 
 pub use adhoc::{ADHOC_SOURCE, adhoc_profile, fetch_urls};
 use report::{RunReport, SourceStats};
-pub use reprocess::reprocess;
+pub use reprocess::{SharedReprocessError, reprocess, reprocess_shared};
 
 /// Messages buffered between fetchers and the sink.
 const SINK_QUEUE: usize = 64;

@@ -14,6 +14,7 @@
 //! missing or damaged its URLs are also queued for refetch in the state database.
 
 mod carry;
+mod shared;
 #[cfg(test)]
 mod tests;
 
@@ -27,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::corpus::{self, Corpus};
 use crate::frontier::{Change, Frontier, RecordId, Transition, UrlKey};
-use crate::model::Validators;
+use crate::model::{RawLocation, RawPage, SourceId, Validators};
 use crate::normalize::Normalizer;
 use crate::raw_store;
 use crate::state::State;
@@ -35,6 +36,8 @@ use crate::state::State;
 use super::ingest::{Ingest, Ingested};
 use super::report::{RunReport, error_chain};
 use carry::{Kept, Walked};
+
+pub use shared::{SharedReprocessError, reprocess_shared};
 
 /// Rebuilds the corpus from raw records; sync (run it off the async runtime).
 ///
@@ -84,7 +87,8 @@ pub fn reprocess(config: &Config, shutdown: &CancellationToken) -> anyhow::Resul
         if let Err(e) = frontier.apply(&marks) {
             errors.push(format!("frontier: {}", error_chain(&e)));
         }
-        name_kept(&state, &frontier, &kept, &mut errors);
+        let urls_of = |ids: &[String]| state.urls_of_records(ids).map_err(|e| error_chain(&e));
+        name_kept(urls_of, &frontier, &kept, &mut errors);
     }
     Ok(RunReport {
         run_id: format!(
@@ -119,50 +123,75 @@ fn walk_raw(
         if shutdown.is_cancelled() {
             break;
         }
-        let (loc, page) = match item {
-            Ok(x) => x,
-            Err(e) => {
-                tracing::warn!(error = %e, "unreadable raw record skipped");
-                errors.push(error_chain(&e));
-                continue;
-            }
-        };
-        let at = (loc.file.clone(), loc.offset);
-        // Discovery documents (feeds, sitemaps) carry no hint; articles always do.
-        if page.hint.is_none() || !(200..300).contains(&page.status) {
-            walked.skipped.insert(at);
-            continue;
+        if let Some((loc, page)) = readable(item, errors) {
+            walk_one(ingest, loc, &page, &mut walked, &mut marks);
         }
-        let (record, duplicate) = match ingest.page(&page, loc) {
-            Ingested::New { id, url } => {
-                walked.note(at, &url, &id);
-                (id, false)
-            }
-            Ingested::Duplicate { of, url } => {
-                walked.note(at, &url, &of);
-                (of, true)
-            }
-            Ingested::Failed { kind } => {
-                walked.failed.insert(at, kind.as_str());
-                continue;
-            }
-        };
-        marks.push(Change {
-            key: UrlKey::of(&page.requested_url),
-            source: page.source.clone(),
-            transition: Transition::Ingested {
-                record: RecordId::new(record),
-                duplicate,
-                validators: Validators::of(&page),
-            },
-        });
     }
     (walked, marks)
 }
 
+/// The record read from raw/, or `None` (the error named in `errors`).
+fn readable(
+    item: Result<(RawLocation, RawPage), raw_store::RawStoreError>,
+    errors: &mut Vec<String>,
+) -> Option<(RawLocation, RawPage)> {
+    match item {
+        Ok(x) => Some(x),
+        Err(e) => {
+            tracing::warn!(error = %e, "unreadable raw record skipped");
+            errors.push(error_chain(&e));
+            None
+        }
+    }
+}
+
+/// Ingests one raw response (an article: discovery documents and non-2xx are noted skipped).
+fn walk_one(
+    ingest: &mut Ingest,
+    loc: RawLocation,
+    page: &RawPage,
+    walked: &mut Walked,
+    marks: &mut Marks,
+) {
+    let at = (loc.file.clone(), loc.offset);
+    // Discovery documents (feeds, sitemaps) carry no hint; articles always do.
+    if page.hint.is_none() || !(200..300).contains(&page.status) {
+        walked.skipped.insert(at);
+        return;
+    }
+    let (record, duplicate) = match ingest.page(page, loc) {
+        Ingested::New { id, url } => {
+            walked.note(at, &url, &id);
+            (id, false)
+        }
+        Ingested::Duplicate { of, url } => {
+            walked.note(at, &url, &of);
+            (of, true)
+        }
+        Ingested::Failed { kind } => {
+            walked.failed.insert(at, kind.as_str());
+            return;
+        }
+    };
+    marks.push(Change {
+        key: UrlKey::of(&page.requested_url),
+        source: page.source.clone(),
+        transition: Transition::Ingested {
+            record: RecordId::new(record),
+            duplicate,
+            validators: Validators::of(page),
+        },
+    });
+}
+
 /// Names every carried-over record in the report and queues the URLs of those whose raw
 /// response is gone for refetch.
-fn name_kept(state: &State, frontier: &Frontier, kept: &[Kept], errors: &mut Vec<String>) {
+fn name_kept(
+    urls_of: impl FnOnce(&[String]) -> Result<Vec<(UrlKey, SourceId)>, String>,
+    frontier: &Frontier,
+    kept: &[Kept],
+    errors: &mut Vec<String>,
+) {
     for k in kept {
         tracing::warn!(url = %k.url, id = %k.id, reason = %k.why, "record not reprocessed; kept as it was");
         errors.push(format!(
@@ -178,9 +207,9 @@ fn name_kept(state: &State, frontier: &Frontier, kept: &[Kept], errors: &mut Vec
     if lost_raw.is_empty() {
         return;
     }
-    let urls = match state.urls_of_records(&lost_raw) {
+    let urls = match urls_of(&lost_raw) {
         Ok(urls) => urls,
-        Err(e) => return errors.push(format!("state: {}", error_chain(&e))),
+        Err(e) => return errors.push(format!("state: {e}")),
     };
     let requeue: Vec<Change> = urls
         .into_iter()

@@ -226,12 +226,21 @@ fn write_raw(
 /// Writes a discovery document to raw/; one to keep is synced at once and handed on to be
 /// recorded as stored.
 fn store_document(raw: &mut RawStore, page: &RawPage, keep: Option<Keep>) -> Option<Stored> {
-    let written = raw.write(page).and_then(|loc| {
-        if keep.is_some() {
-            raw.sync()?;
-        }
-        Ok(loc)
-    });
+    let full = keep
+        .as_ref()
+        .and_then(|_| super::failpoint::document_store_error());
+    let written = match full {
+        Some(source) => Err(crate::raw_store::RawStoreError::Write {
+            path: raw.root().to_owned(),
+            source,
+        }),
+        None => raw.write(page).and_then(|loc| {
+            if keep.is_some() {
+                raw.sync()?;
+            }
+            Ok(loc)
+        }),
+    };
     match (written, keep) {
         (Ok(loc), Some(keep)) => Some(Stored::Document {
             doc: StoredDocument {

@@ -85,6 +85,11 @@ impl RawStore {
         })
     }
 
+    /// The folder it writes (on S3, this writer's spool).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// Opens a raw store whose files go to S3: records are written to files in `spool` as
     /// usual, and each file, once closed, is uploaded whole and moved to `cache`. A file is
     /// closed at every [`RawStore::sync`], so a response is in the store before anything that

@@ -31,7 +31,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::corpus::{CorpusError, RecordStream, read_lines};
+use crate::corpus::{CorpusError, Overlay, RecordStream, read_lines};
 use crate::model::SourceId;
 use crate::state::StateError;
 use aggregate::{Aggregator, Volume};
@@ -131,19 +131,21 @@ pub struct Report {
     pub health: Health,
 }
 
-/// Streams the corpus of `cfg` through `filter`, reads the state, and builds the report.
+/// Streams the corpus of `cfg`, with `overlay` laid over it (changes queued for records on a
+/// shared state), through `filter`, reads the state, and builds the report.
 ///
 /// # Errors
 /// An unreadable corpus line or segment, an unreadable state database or runs folder.
 pub fn build(
     cfg: &Config,
+    overlay: &std::sync::Arc<Overlay>,
     filter: &ReportFilter,
     now: DateTime<Utc>,
 ) -> Result<Report, ReportError> {
     let dir = &cfg.storage.normalized_dir;
     let mut agg = Aggregator::default();
     let mut segments: Vec<PathBuf> = Vec::new();
-    let mut stream = RecordStream::<ReportRow>::open_as(dir)?;
+    let mut stream = RecordStream::<ReportRow>::open_as(dir)?.with_overlay(overlay.clone());
     while let Some(row) = stream.next() {
         let row = row?;
         if !filter.keeps(&row) {
@@ -157,7 +159,7 @@ pub fn build(
     }
     let (aggregates, drafts) = agg.finish();
     let mut propagation = aggregates.propagation;
-    propagation.top_stories = complete_stories(drafts, &segments)?;
+    propagation.top_stories = complete_stories(drafts, &segments, overlay)?;
     let configured: Vec<String> = cfg
         .sources
         .iter()
@@ -200,6 +202,7 @@ pub fn build(
 fn complete_stories(
     drafts: Vec<StoryDraft>,
     segments: &[PathBuf],
+    overlay: &Overlay,
 ) -> Result<Vec<propagation::Story>, ReportError> {
     let mut wanted: HashMap<usize, Vec<usize>> = HashMap::new();
     for d in &drafts {
@@ -216,7 +219,7 @@ fn complete_stories(
         let Some(path) = segments.get(seg) else {
             continue;
         };
-        for (line, r) in read_lines::<StoryRow>(path, &lines)? {
+        for (line, r) in read_lines::<StoryRow>(path, &lines, overlay)? {
             let pos = ((seg as u64) << 32) | line as u64;
             rows.insert(pos, r);
         }

@@ -271,6 +271,7 @@ async fn work(
     blocking(move || s.register_worker(&w, &machine, std::process::id())).await?;
     tracing::info!(worker = %id, database = state.target(), "worker started");
     let started = Utc::now();
+    reconcile_unuploaded(config, id, conns).await?;
     let (ctx, sink) = open(config, id, conns, shutdown.clone())?;
     let ctx = Arc::new(ctx);
     let beat = CancellationToken::new();
@@ -290,6 +291,28 @@ async fn work(
     let (s, w) = (state.clone(), id.to_owned());
     blocking(move || s.retire_worker(&w)).await?;
     Ok(report(config, id, started, stats, result, shutdown))
+}
+
+/// On S3, before this worker's folder is opened (which uploads what it left marked): drops
+/// from the segments it wrote but never uploaded the records other workers took over while it
+/// was dead (`corpus::drop_unuploaded`), so none is in the corpus twice.
+async fn reconcile_unuploaded(config: &Config, id: &str, conns: &Conns) -> anyhow::Result<()> {
+    let (storage, who) = (
+        config.storage.clone(),
+        format!("{}/{id}", crate::corpus::WORKERS_DIR),
+    );
+    let shared = SharedCorpus::new(conns.sink.clone(), id, config.worker.lease_ttl);
+    let dropped = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+        let ids = crate::corpus::unuploaded_records(&storage, &who)?;
+        let taken = shared.taken_over(&ids)?;
+        Ok(crate::corpus::drop_unuploaded(&storage, &who, &taken)?)
+    })
+    .await?
+    .context("reconciling segments never uploaded with the shared state")?;
+    if dropped > 0 {
+        tracing::info!(worker = %id, records = dropped, "records taken over while this worker was dead dropped from its unuploaded segments");
+    }
+    Ok(())
 }
 
 /// Opens the stages: the shared raw store, this worker's corpus folder, the shared

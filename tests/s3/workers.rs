@@ -18,7 +18,7 @@ use super::{
 };
 use crate::agency::Agency;
 use crate::postgres::Schema;
-use crate::util::code_err;
+use crate::util::{code_err, kill_command_at_failpoint};
 
 const TEST: &str = "s3::workers::issue12_worker_killed_mid_run_on_s3_loses_nothing";
 
@@ -110,32 +110,6 @@ fn kill_worker_while_spooled(dir: &Path, cfg: &str, url: &str) -> Vec<PathBuf> {
 const ACROSS: &str =
     "s3::workers::issue12_takeover_on_another_machine_finds_the_dead_workers_records_in_the_bucket";
 
-/// Starts `args` with the test-only failpoint `failpoint` armed, waits until the process
-/// paused there, and SIGKILLs it.
-fn kill_at_failpoint(dir: &Path, args: &[&str], env: &[(&str, &str)], failpoint: &str) {
-    let marker = dir.join("paused");
-    let mut child = command(dir, args, env)
-        .env(failpoint, &marker)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !marker.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "{args:?} never reached {failpoint}"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "{args:?} ended before reaching {failpoint}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-}
-
 #[test]
 fn issue12_takeover_on_another_machine_finds_the_dead_workers_records_in_the_bucket() {
     let Some(db) = Schema::new(ACROSS) else {
@@ -160,10 +134,9 @@ fn issue12_takeover_on_another_machine_finds_the_dead_workers_records_in_the_buc
     assert_eq!(code_err(&out).0, 0, "migrate: {}", code_err(&out).1);
     // w1 on machine 1: its segment is in the bucket, its flush never committed.
     let args = ["worker", "-c", c1, "--once", "--id", "w1"];
-    kill_at_failpoint(
+    kill_command_at_failpoint(
+        command(m1.path(), &args, &env),
         m1.path(),
-        &args,
-        &env,
         "NEWSMILL_TEST_PAUSE_AFTER_CORPUS_FLUSH",
     );
     let remote = moto.remote("newsmill-across", "crawl");
@@ -180,6 +153,90 @@ fn issue12_takeover_on_another_machine_finds_the_dead_workers_records_in_the_buc
         &env,
     );
     assert!(code_err(&out).0 <= 1, "w2: {}", code_err(&out).1);
+    assert_eq!(
+        read_back(m2.path(), &cfg2, &env),
+        (0..6).collect::<Vec<_>>()
+    );
+}
+
+const UNUPLOADED: &str =
+    "s3::workers::issue12_a_segment_never_uploaded_is_reconciled_when_its_worker_restarts";
+
+/// A worker killed after its segment was written locally but before it was uploaded: the
+/// others cannot see its records, take their texts over and write them again. When it
+/// restarts under its id, the records taken over are dropped from that segment before it goes
+/// up, so each is in the corpus once and none is lost.
+#[test]
+fn issue12_a_segment_never_uploaded_is_reconciled_when_its_worker_restarts() {
+    let Some(db) = Schema::new(UNUPLOADED) else {
+        return;
+    };
+    let Some(moto) = Moto::start(UNUPLOADED) else {
+        return;
+    };
+    moto.create_bucket("newsmill-unuploaded");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let agency = rt.block_on(Agency::start(6));
+    let (m1, m2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let extra =
+        "[state]\nbackend = \"postgres\"\n\n[worker]\nlease_ttl = \"3s\"\nidle_poll = \"100ms\"\n";
+    let cfg1 = s3_config(
+        m1.path(),
+        &moto.endpoint,
+        "newsmill-unuploaded",
+        &agency,
+        extra,
+    );
+    let cfg2 = s3_config(
+        m2.path(),
+        &moto.endpoint,
+        "newsmill-unuploaded",
+        &agency,
+        extra,
+    );
+    let url = db.conninfo();
+    let env = [("NEWSMILL_DATABASE_URL", url.as_str())];
+    let (c1, c2) = (cfg1.to_str().unwrap(), cfg2.to_str().unwrap());
+    let out = newsmill(m1.path(), &["migrate", "-c", c1], &env);
+    assert_eq!(code_err(&out).0, 0, "migrate: {}", code_err(&out).1);
+    let args = ["worker", "-c", c1, "--once", "--id", "w1"];
+    kill_command_at_failpoint(
+        command(m1.path(), &args, &env),
+        m1.path(),
+        "NEWSMILL_TEST_PAUSE_AFTER_CORPUS_FLUSH",
+    );
+    // The state a kill between the local write and the upload leaves: the files in w1's
+    // private folder with their "not uploaded" markers, none of them in the bucket.
+    let remote = moto.remote("newsmill-unuploaded", "crawl");
+    let private = m1.path().join("state/s3/writer/normalized/workers/w1");
+    let mut unuploaded = 0;
+    for name in objects(&remote) {
+        if let Some(file) = name.strip_prefix("normalized/workers/w1/") {
+            remote.delete(&name).unwrap();
+            std::fs::write(private.join(format!("{file}.pending")), b"").unwrap();
+            unuploaded += usize::from(file.starts_with("part-"));
+        }
+    }
+    assert!(
+        unuploaded > 0,
+        "w1 uploaded no segment before the failpoint"
+    );
+    // w2 on machine 2 finds nothing of w1's in the bucket and takes its texts over.
+    std::thread::sleep(Duration::from_secs(4));
+    let out = newsmill(
+        m2.path(),
+        &["worker", "-c", c2, "--once", "--id", "w2"],
+        &env,
+    );
+    assert!(code_err(&out).0 <= 1, "w2: {}", code_err(&out).1);
+    // w1 comes back on machine 1 and reconciles its segment before uploading it.
+    let out = newsmill(
+        m1.path(),
+        &["worker", "-c", c1, "--once", "--id", "w1"],
+        &env,
+    );
+    let (code, err) = code_err(&out);
+    assert!(code <= 1, "w1 again: {err}");
     assert_eq!(
         read_back(m2.path(), &cfg2, &env),
         (0..6).collect::<Vec<_>>()

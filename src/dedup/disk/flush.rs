@@ -10,6 +10,8 @@
 //! run's number is recorded in `near_meta` (`merging`) with the merges', so that the buckets
 //! of an interrupted flush are deleted at the next add after open.
 
+use crate::dedup::bands::BandTable;
+
 use super::backend::{NearBackend, RunInfo};
 use super::filter::KeyFilter;
 use super::run;
@@ -17,8 +19,8 @@ use super::run;
 /// A frozen tail being written as a run.
 #[derive(Debug)]
 pub struct FlushJob {
-    /// Its postings, packed (`key << 32 | doc`), ascending.
-    sorted: Vec<u64>,
+    /// Its postings, packed (`key << 32 | doc`), ascending, with a bucket table for lookups.
+    table: BandTable,
     /// The run being written (registered by [`FlushJob::finish`]).
     pub out: RunInfo,
     filter: KeyFilter,
@@ -35,7 +37,7 @@ impl FlushJob {
     pub fn new(sorted: Vec<u64>, out: RunInfo, span: u64) -> Self {
         Self {
             filter: KeyFilter::with_capacity(out.postings),
-            sorted,
+            table: BandTable::from_sorted(sorted),
             out,
             written: 0,
             adds: 0,
@@ -43,20 +45,14 @@ impl FlushJob {
         }
     }
 
-    /// Calls `f` for every record of the frozen tail filed under `key`.
-    pub fn for_each(&self, key: u32, mut f: impl FnMut(u32)) {
-        let start = self.sorted.partition_point(|p| ((p >> 32) as u32) < key);
-        for p in &self.sorted[start..] {
-            if (p >> 32) as u32 != key {
-                break;
-            }
-            f(*p as u32);
-        }
+    /// Calls `f` for every record of the frozen tail filed under each of `keys`.
+    pub fn for_each_of(&self, keys: &[u32], f: impl FnMut(u32)) {
+        self.table.for_each_of(keys, f);
     }
 
     /// Whether every bucket is written.
     pub fn is_done(&self) -> bool {
-        self.written >= self.sorted.len()
+        self.written >= self.table.sorted().len()
     }
 
     /// Counts one add and writes the buckets now due (all of them when `all`).
@@ -65,7 +61,8 @@ impl FlushJob {
     /// Storage failures.
     pub fn advance<B: NearBackend>(&mut self, backend: &mut B, all: bool) -> Result<(), B::Error> {
         self.adds += 1;
-        let len = self.sorted.len();
+        let sorted = self.table.sorted();
+        let len = sorted.len();
         let due = if all {
             len
         } else {
@@ -76,12 +73,11 @@ impl FlushJob {
         }
         // Up to the end of the bucket holding posting `due - 1`.
         let bucket = |p: u64| self.out.bucket((p >> 32) as u32);
-        let last = bucket(self.sorted[due.min(len) - 1]);
-        let end =
-            due.min(len) + self.sorted[due.min(len)..].partition_point(|&p| bucket(p) == last);
+        let last = bucket(sorted[due.min(len) - 1]);
+        let end = due.min(len) + sorted[due.min(len)..].partition_point(|&p| bucket(p) == last);
         run::put_buckets(
             backend,
-            &self.sorted[self.written..end],
+            &sorted[self.written..end],
             &self.out,
             &mut self.filter,
         )?;
@@ -90,7 +86,8 @@ impl FlushJob {
     }
 
     /// Registers the finished run with the sizes of its records (`sizes`, as `near_size`
-    /// holds them) and drops `near_tail` rows before `tail_from`; returns the run's filter.
+    /// holds them) and drops `near_tail` rows before `tail_from`; returns the run's filter
+    /// and its postings (for `super::live`).
     ///
     /// # Errors
     /// Storage failures.
@@ -99,10 +96,10 @@ impl FlushJob {
         backend: &mut B,
         sizes: &[u8],
         tail_from: u32,
-    ) -> Result<KeyFilter, B::Error> {
+    ) -> Result<(KeyFilter, Vec<u64>), B::Error> {
         self.advance(backend, true)?;
         backend.put_sizes(self.out.first_doc, sizes)?;
         backend.put_run(&self.out, &self.filter.to_bytes(), tail_from)?;
-        Ok(self.filter)
+        Ok((self.filter, self.table.take_sorted()))
     }
 }

@@ -157,8 +157,10 @@ impl<B: NearBackend> super::DiskStore<B> {
             bytes.extend_from_slice(&size.to_le_bytes());
             bytes.extend_from_slice(&minute.to_le_bytes());
         }
-        let filter = job.finish(&mut self.backend, &bytes, self.tail_start)?;
+        let (filter, sorted) = job.finish(&mut self.backend, &bytes, self.tail_start)?;
         self.filters.insert(out.run, filter);
+        let minutes = &self.minutes[out.first_doc as usize..out.end_doc as usize];
+        self.live.push(out.first_doc, out.end_doc, sorted, minutes);
         self.runs.push(out);
         self.note_jobs()?;
         self.schedule()

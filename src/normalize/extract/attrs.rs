@@ -35,7 +35,8 @@ impl Patterns {
             }
             let m = self.names.judge(value);
             let (pos, mut neg) = (m & POSITIVE != 0, m & NEGATIVE != 0);
-            if pos && neg && self.is_widget_content(value) {
+            let heading = is_heading(el);
+            if neg && (pos || heading) && self.is_widget_content(value, heading) {
                 neg = false;
             }
             // When both match, the boilerplate word names the element's function and the
@@ -84,18 +85,26 @@ impl Patterns {
     /// Whether `widget` is the only boilerplate word of the name and some token names content
     /// after it (`article-widget-text`, `elementor-widget-theme-post-content`): page builders
     /// call every block a widget, and such a block is the article's text, not a widget box.
-    fn is_widget_content(&self, value: &str) -> bool {
+    /// For a subheading (`heading_only`) the boilerplate test alone decides: page builders
+    /// set the article's own subheadings as `<h2 class="widget-title">`.
+    fn is_widget_content(&self, value: &str, heading_only: bool) -> bool {
         let lower = value.to_ascii_lowercase();
         if !lower.contains("widget")
             || self.names.judge(&lower.replace("widget", "_")) & NEGATIVE != 0
         {
             return false;
         }
-        lower.split_ascii_whitespace().any(|t| {
-            t.rsplit_once("widget")
-                .is_some_and(|(_, head)| self.names.judge(head) & POSITIVE != 0)
-        })
+        heading_only
+            || lower.split_ascii_whitespace().any(|t| {
+                t.rsplit_once("widget")
+                    .is_some_and(|(_, head)| self.names.judge(head) & POSITIVE != 0)
+            })
     }
+}
+
+/// Whether the element is an `h2`–`h6` subheading.
+fn is_heading(el: &Element<'_>) -> bool {
+    matches!(el.name(), "h2" | "h3" | "h4" | "h5" | "h6")
 }
 
 /// What to do with an element during the arena walk.
@@ -199,11 +208,17 @@ mod tests {
     #[test]
     fn issue_10_widget_blocks_that_name_content_are_not_boilerplate() {
         let p = Patterns::new();
-        assert!(p.is_widget_content("article-widget article-widget-text"));
-        assert!(p.is_widget_content("elementor-widget elementor-widget-theme-post-content"));
-        assert!(!p.is_widget_content("widget-area sidebar-content"));
-        assert!(!p.is_widget_content("article-widget share-widget"));
-        assert!(!p.is_widget_content("widget-content-share"));
-        assert!(!p.is_widget_content("post-content"));
+        assert!(p.is_widget_content("article-widget article-widget-text", false));
+        assert!(p.is_widget_content(
+            "elementor-widget elementor-widget-theme-post-content",
+            false
+        ));
+        assert!(!p.is_widget_content("widget-area sidebar-content", false));
+        assert!(!p.is_widget_content("article-widget share-widget", false));
+        assert!(!p.is_widget_content("widget-content-share", false));
+        assert!(!p.is_widget_content("post-content", false));
+        // A subheading named only `widget-title` is the article's own.
+        assert!(p.is_widget_content("widget-title mb-5 font-bold", true));
+        assert!(!p.is_widget_content("widget-title related-title", true));
     }
 }

@@ -63,6 +63,8 @@ const BOILERPLATE: &str = concat!(
     // outlets they name and takes them out of the text.
     r"image:|credit:|(?:photo|image) credit|image copyright|",
     r"image caption|media caption|getty images|you may also like|don'?t miss|",
+    // Figure labels and zoom buttons a caption starts with ("Abbildung 8: …", "Vergrößern …").
+    r"abbildung(?: [0-9]+)?:|beitragsbild:|vergrößern |",
     r"sharing is caring|.{0,40}requires javascript|please enable javascript|",
     // Unrendered CMS shortcodes such as `[button link=…]…[/button]`.
     r"\[[a-z_]+[ \]].*\[/[a-z_]+\]|",

@@ -11,6 +11,7 @@
 
 use super::blocks::{self, RawBlock};
 use super::dom::{F_LEAD, F_REMOVED, Node, Tag};
+use crate::model::BlockKind;
 
 /// A lead holds at least this many characters…
 const MIN_LEAD_CHARS: u32 = 80;
@@ -27,14 +28,22 @@ pub(super) fn take(nodes: &mut [Node<'_>], roots: &[u32]) -> Vec<RawBlock> {
     for n in &mut nodes[range] {
         n.flags &= !F_REMOVED;
     }
-    let blocks = blocks::emit(nodes, &[lead as u32]);
+    let mut blocks = blocks::emit(nodes, &[lead as u32]);
     nodes[lead].flags |= F_REMOVED;
+    // A standfirst set as a subheading (`<h2 class="subtitle">`) is still the lead paragraph.
+    for b in &mut blocks {
+        b.kind = BlockKind::Paragraph;
+    }
     blocks
 }
 
 /// The arena index of the page's lead, if any.
 fn find(nodes: &[Node<'_>], roots: &[u32]) -> Option<usize> {
-    let h1 = nodes.iter().position(|n| n.tag == Tag::H(1))?;
+    // Pages without an `h1` set their headline as the first `h2`.
+    let h1 = nodes
+        .iter()
+        .position(|n| n.tag == Tag::H(1))
+        .or_else(|| nodes.iter().position(|n| n.tag == Tag::H(2)))?;
     let first_text = first_emitted_text(nodes, roots)?;
     let start = nodes[h1].end as usize;
     (start..first_text)
@@ -50,12 +59,16 @@ fn is_lead(nodes: &[Node<'_>], i: usize) -> bool {
             .get(n.parent as usize)
             .is_some_and(|p| p.flags & F_LEAD != 0);
     named
-        && matches!(n.tag, Tag::P | Tag::Div | Tag::Section | Tag::Block)
+        && matches!(
+            n.tag,
+            Tag::P | Tag::Div | Tag::Section | Tag::Block | Tag::H(2..=6)
+        )
         && !n.has_block_child
         && n.own_chars >= MIN_LEAD_CHARS
         && (n.own_link_chars as f32) < n.own_chars as f32 * MAX_LEAD_LINK_DENSITY
         && !in_figure(nodes, n)
-        && ends_sentence(&own_text(nodes, i))
+        // A subheading-set dek ("… am Straberger See") has no full stop to end on.
+        && (matches!(n.tag, Tag::H(_)) || reads_as_prose(&own_text(nodes, i)))
 }
 
 /// Whether an ancestor of `n` is a `figure` (its text is a caption).
@@ -79,6 +92,23 @@ fn own_text(nodes: &[Node<'_>], i: usize) -> String {
         .collect::<String>()
         .trim()
         .to_owned()
+}
+
+/// Whether the text reads as a lead: it ends like a sentence, or it is several sentences
+/// whose last one has lost its full stop (templates often drop it after the standfirst). A
+/// caption ends the same way, with its credit ("… | Name/dpa", "Photo: Name"): a last
+/// sentence holding `|`, `©`, `/` or `:` is no lead's.
+fn reads_as_prose(text: &str) -> bool {
+    if ends_sentence(text) {
+        return true;
+    }
+    let Some((_, last)) = text.rsplit_once(". ") else {
+        return false;
+    };
+    text.chars().count() >= MIN_LEAD_CHARS as usize * 2
+        && !text.ends_with("...")
+        && !text.ends_with('…')
+        && !last.contains(['|', '©', '/', ':'])
 }
 
 /// Whether the text ends like a sentence (an ellipsis is a teaser, not an ending).

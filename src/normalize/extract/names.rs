@@ -58,6 +58,7 @@ const ANYWHERE: &[(&str, u8)] = &[
     ("social", NEGATIVE | UNLIKELY),
     ("newsletter", NEGATIVE | UNLIKELY),
     ("cookie", NEGATIVE | UNLIKELY),
+    ("privacy", NEGATIVE | UNLIKELY),
     ("consent", NEGATIVE | UNLIKELY),
     ("breadcrumb", NEGATIVE | UNLIKELY),
     ("popup", NEGATIVE | UNLIKELY),
@@ -94,6 +95,15 @@ const ANYWHERE: &[(&str, u8)] = &[
     ("more-stories", NEGATIVE),
     ("more-news", NEGATIVE),
     ("more-articles", NEGATIVE),
+    ("infobox", NEGATIVE),
+    ("factbox", NEGATIVE),
+    ("disclosure", NEGATIVE),
+    ("paywall", NEGATIVE),
+    ("expandable", NEGATIVE),
+    ("alert", NEGATIVE),
+    ("rating", NEGATIVE),
+    ("postmetadata", NEGATIVE),
+    ("entry-utility", NEGATIVE),
     ("-ad-", UNLIKELY),
     ("ai2html", UNLIKELY),
     ("community", UNLIKELY),
@@ -118,8 +128,13 @@ const ANYWHERE: &[(&str, u8)] = &[
     ("preface", LEAD),
     ("desc", LEAD),
     ("abstract", LEAD),
+    ("chapo", LEAD),
+    ("vorspann", LEAD),
     ("hidden", MAY_HIDE),
+    ("hide", MAY_HIDE),
     ("sr-only", MAY_HIDE),
+    ("offscreen", MAY_HIDE),
+    ("screen-reader", MAY_HIDE),
 ];
 
 /// Words that count only as whole tokens (no ASCII letter on either side).
@@ -212,16 +227,22 @@ impl Names {
     }
 }
 
-/// Whether a whole class token says "hidden" (`hidden`, `hidden-xs`, `is-hidden`,
-/// `visually-hidden`, `sr-only`). Only whole tokens hide: utility classes such as
-/// `overflow-hidden` wrap content.
+/// Whether a whole class token says "hidden" (`hidden`, `hidden-xs`, `hideCompletely`, `is-hidden`,
+/// `visually-hidden`, `sr-only`, `h-offscreen`, `screen-reader-text`): text kept for screen
+/// readers only ("Box aufklappen", "Posted in"). Only whole tokens hide: utility classes such
+/// as `overflow-hidden` wrap content.
 fn hides(value: &str) -> bool {
     value.split_ascii_whitespace().any(|t| {
         let lower = t.to_ascii_lowercase();
-        lower
-            .strip_prefix("hidden")
+        ["hidden", "hide"]
+            .iter()
+            .find_map(|p| lower.strip_prefix(p))
             .is_some_and(|rest| rest.bytes().all(|c| c.is_ascii_lowercase() || c == b'-'))
-            || matches!(lower.as_str(), "is-hidden" | "visually-hidden" | "sr-only")
+            || lower.ends_with("offscreen")
+            || matches!(
+                lower.as_str(),
+                "is-hidden" | "visually-hidden" | "sr-only" | "screen-reader-text"
+            )
     })
 }
 

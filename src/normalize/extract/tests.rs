@@ -223,3 +223,61 @@ fn extract_within_cleans_but_does_not_search() {
         [P1]
     );
 }
+
+// See: issue 10 (standfirsts set as a subheading, or without a full stop, were missed; a
+// caption ending in its credit must not pass for one).
+#[test]
+fn issue_10_a_subheading_or_unpunctuated_standfirst_is_the_lead_but_a_caption_is_not() {
+    let dek = "Three new bridges, a tram line and two schools are planned for the next ten \
+               years";
+    let html = page(&format!(
+        "<header><h1>Budget passes</h1><h2 class=\"article__subtitle\">{dek}</h2></header>\
+         <div class=story><p>{P1}</p><p>{P2}</p><p>{P3}</p></div>"
+    ));
+    let blocks = extract(&html);
+    assert_eq!(texts(&blocks), [dek, P1, P2, P3]);
+    assert_eq!(blocks[0].kind, BlockKind::Paragraph);
+    // A long standfirst whose last sentence lost its full stop.
+    let lead = "The council passed the budget after a night of debate. Fees for parking \
+                and permits will rise from May, the old bridge will be repaired and the \
+                tram line will reach the station by next summer";
+    let with_lead = page(&format!(
+        "<header><h1>Budget passes</h1><p class=\"entry__subtitle\">{lead}</p></header>\
+         <div class=story><p>{P1}</p><p>{P2}</p><p>{P3}</p></div>"
+    ));
+    assert_eq!(texts(&extract(&with_lead)), [lead, P1, P2, P3]);
+    // The same shape ending in a photo credit is a caption.
+    let caption = "The mayor at the town hall on Monday evening, after the vote. He spoke \
+                   for an hour about the bridge, the fees, the tram and the schools, and \
+                   took questions. | Jane Doe/Agency";
+    let html = with_lead.replace(lead, caption);
+    assert_eq!(texts(&extract(&html)), [P1, P2, P3]);
+    // A page whose headline is its first `h2` has its lead after that.
+    let html = with_lead.replace("h1>", "h2>");
+    assert_eq!(texts(&extract(&html)), [lead, P1, P2, P3]);
+}
+
+// See: issue 10 (screen-reader labels, privacy notices, rating widgets and post metadata were
+// kept as text).
+#[test]
+fn issue_10_screen_reader_labels_notices_and_ratings_are_not_text() {
+    let html = page(&format!(
+        "<h1>Budget passes</h1><div class=\"privacy-notice\"><p>This site uses cookies to \
+         give you the best experience, by reading on you accept them.</p></div>\
+         <p>{P1}</p><p>{P2}<span class=\"h-offscreen\">Box aufklappen</span>\
+         <span class=\"hideCompletely\">Ende der Box</span></p><p>{P3}</p>\
+         <div class=\"post-ratings\"><strong>Was this article useful?</strong></div>\
+         <div class=\"entry-utility\">This entry was posted in News.</div>"
+    ));
+    assert_eq!(texts(&extract(&html)), [P1, P2, P3]);
+}
+
+// See: issue 10 (figure labels and zoom-button captions were kept as text).
+#[test]
+fn issue_10_figure_labels_and_zoom_captions_are_not_text() {
+    let html = page(&format!(
+        "<h1>Budget passes</h1><p>{P1}</p><p>Abbildung 8: Vorgehensweise für grosse \
+         Ereignisse</p><p>{P2}</p><p>Vergrößern Die neue Brücke im Modell.</p><p>{P3}</p>"
+    ));
+    assert_eq!(texts(&extract(&html)), [P1, P2, P3]);
+}

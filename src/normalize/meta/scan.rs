@@ -8,6 +8,11 @@
 use crate::html::{Document, Element, NodeId, NodeKind};
 
 use super::pictures::{self, Figure, in_article};
+use side::in_side_matter;
+
+mod words;
+
+use words::Words;
 
 /// Most elements of one kind remembered (bounds work on hostile pages).
 const MAX_PER_KIND: usize = 50;
@@ -81,7 +86,7 @@ const MAX_DATE_TEXT_BYTES: usize = 200;
 const MAX_DATE_TEXT_START_CHARS: usize = 40;
 
 /// Class or id words of elements that hold a printed date (matched case-insensitively).
-const DATE_CLASS_WORDS: &[&str] = &[
+static DATE_CLASS_WORDS: Words = Words::new(&[
     "date",
     "time",
     "posted",
@@ -89,7 +94,11 @@ const DATE_CLASS_WORDS: &[&str] = &[
     "datum",
     "fecha",
     "submitted",
-];
+]);
+/// Id words of elements that hold a printed date.
+static DATE_ID_WORDS: Words = Words::new(&["date", "datum"]);
+/// Words a byline class token holds (see [`is_byline_class`]).
+static BYLINE_WORDS: Words = Words::new(&["byline", "author"]);
 
 /// Folds whitespace runs into single spaces and trims.
 pub fn fold_ws(s: &str) -> String {
@@ -121,7 +130,7 @@ pub(super) fn short_text(doc: &Document, el: NodeId, max: usize) -> Option<Strin
 /// author bio box, an avatar or a comment's author.
 fn is_byline_class(token: &str) -> bool {
     // Most class tokens name neither: answer those without lower-casing a copy.
-    if !contains_folded(token, "byline") && !contains_folded(token, "author") {
+    if !BYLINE_WORDS.in_value(token) {
         return false;
     }
     let t = token.to_ascii_lowercase();
@@ -134,38 +143,9 @@ fn is_byline_class(token: &str) -> bool {
         .any(|w| t.contains(w))
 }
 
-/// Class/id words of blocks whose dates are not the page's: comments, teasers, related
-/// stories, captions, sidebars.
-const SIDE_MATTER_WORDS: &[&str] = &[
-    "comment",
-    "related",
-    "teaser",
-    "sidebar",
-    "widget",
-    "caption",
-    "recommend",
-    "popular",
-    "trending",
-    "footer",
-];
-/// How many ancestors are checked for side matter.
-const SIDE_MATTER_DEPTH: usize = 10;
-
-/// Whether `node` sits in a comment, teaser, caption, sidebar or similar block. Only blocks
-/// below the headline's ancestors count: a wrapper holding the `h1` (`<div class="main
-/// sidebar">`, a layout with a sidebar) holds the article, not side matter.
-fn in_side_matter(doc: &Document, node: NodeId, headline_path: &[NodeId]) -> bool {
-    doc.ancestors(node)
-        .take(SIDE_MATTER_DEPTH)
-        .take_while(|a| !headline_path.contains(a))
-        .filter_map(|a| doc.element(a))
-        // A page-level class ("segment--recommended" on `body`) says nothing of one block.
-        .filter(|e| !matches!(e.name(), "html" | "body" | "main" | "article"))
-        .any(|e| {
-            matches!(e.name(), "aside" | "nav" | "footer" | "figcaption")
-                || has_folded(e.attr("class"), SIDE_MATTER_WORDS)
-                || has_folded(e.attr("id"), SIDE_MATTER_WORDS)
-        })
+/// Whether an `abbr` title may be a date: short and holding a digit.
+fn is_date_title(t: &str) -> bool {
+    t.len() <= MAX_SHORT_TEXT && t.bytes().any(|b| b.is_ascii_digit())
 }
 
 /// The ancestors of the page's first `h1` (empty without one).
@@ -176,34 +156,13 @@ fn headline_path(doc: &Document) -> Vec<NodeId> {
         .unwrap_or_default()
 }
 
-/// Like [`has`], ignoring ASCII case ("documentPublished", "PostDate").
-fn has_folded(attr: Option<&str>, needles: &[&str]) -> bool {
-    attr.is_some_and(|a| needles.iter().any(|n| contains_folded(a, n)))
-}
-
-/// Whether `hay` contains the lower-case ASCII `needle`, ignoring ASCII case. Class names are
-/// short: a plain scan beats lower-casing a copy and searching it once per needle.
-fn contains_folded(hay: &str, needle: &str) -> bool {
-    let (h, n) = (hay.as_bytes(), needle.as_bytes());
-    let Some((&first, rest)) = n.split_first() else {
-        return true;
-    };
-    let last_start = match h.len().checked_sub(n.len()) {
-        Some(i) => i,
-        None => return false,
-    };
-    (0..=last_start).any(|i| {
-        h[i].to_ascii_lowercase() == first && h[i + 1..i + n.len()].eq_ignore_ascii_case(rest)
-    })
-}
-
 pub(super) fn has(attr: Option<&str>, needles: &[&str]) -> bool {
     attr.is_some_and(|a| needles.iter().any(|n| a.contains(n)))
 }
 
 /// Class words of a kicker: the small label inside a headline element before the headline
 /// itself ("Corona-Pandemie", "Local News |"), which the page's metadata titles leave out.
-const KICKER_CLASS_WORDS: &[&str] = &[
+static KICKER_CLASS_WORDS: Words = Words::new(&[
     "kicker",
     "overline",
     "dachzeile",
@@ -215,23 +174,23 @@ const KICKER_CLASS_WORDS: &[&str] = &[
     "pretitle",
     "topic",
     "section",
-];
+]);
 
 /// Class words of text kept for screen readers only (a hidden " - " between kicker and
 /// headline).
-const HIDDEN_CLASS_WORDS: &[&str] = &["hidden", "offscreen", "sr-only", "screen-reader"];
+static HIDDEN_CLASS_WORDS: Words = Words::new(&["hidden", "offscreen", "sr-only", "screen-reader"]);
 
 /// The text of a headline element without its kicker: child elements whose class names a
 /// kicker are left out, and with them hidden separators (punctuation only). A headline that
 /// is all kicker keeps its text.
 fn headline_text(doc: &Document, h: NodeId) -> String {
-    let is_kicker = |c: NodeId| has_folded(doc.attr(c, "class"), KICKER_CLASS_WORDS);
+    let is_kicker = |c: NodeId| KICKER_CLASS_WORDS.in_attr(doc.attr(c, "class"));
     if !doc.children(h).any(is_kicker) {
         return fold_ws(&doc.text(h));
     }
     let hidden_separator = |c: NodeId| {
         (doc.attr(c, "aria-hidden") == Some("true")
-            || has_folded(doc.attr(c, "class"), HIDDEN_CLASS_WORDS))
+            || HIDDEN_CLASS_WORDS.in_attr(doc.attr(c, "class")))
             && !doc.text(c).chars().any(char::is_alphanumeric)
     };
     let text: String = doc
@@ -337,6 +296,17 @@ impl PageScan {
                 text: short_text(doc, node, MAX_SHORT_TEXT),
                 side: in_side_matter(doc, node, &self.headline_path),
             }),
+            // Microformats (hAtom) and social pages put the full date in an `abbr` title
+            // ("Freitag, 6. Oktober 2017 um 04:00") and a short one in its text.
+            "abbr" if self.times.len() < MAX_PER_KIND => {
+                if let Some(t) = v.attr("title").filter(|t| is_date_title(t)) {
+                    self.times.push(TimeElement {
+                        datetime: Some(t.to_owned()),
+                        text: Some(fold_ws(t)),
+                        side: in_side_matter(doc, node, &self.headline_path),
+                    });
+                }
+            }
             "html" => self.lang = v.attr("lang").map(str::to_owned),
             "figure" if self.figures.len() < MAX_FIGURES && in_article(doc, node) => {
                 self.figures.extend(pictures::picture(doc, v))
@@ -369,8 +339,8 @@ impl PageScan {
             self.credits.push((node, t));
         }
         if self.dateish.len() < MAX_PER_KIND
-            && (has_folded(class, DATE_CLASS_WORDS)
-                || has_folded(id, &["date", "datum"])
+            && (DATE_CLASS_WORDS.in_attr(class)
+                || DATE_ID_WORDS.in_attr(id)
                 || itemprop == Some("datePublished"))
             && let Some(t) =
                 short_text(doc, node, MAX_SHORT_TEXT).filter(|t| t.chars().count() >= 6)
@@ -385,12 +355,16 @@ impl PageScan {
         }
         let byline = v.attr("rel") == Some("author")
             || itemprop == Some("author")
-            || class.is_some_and(|c| c.split_whitespace().any(is_byline_class));
+            || class.is_some_and(|c| {
+                // One pass over the whole value first: most classes name no byline.
+                BYLINE_WORDS.in_value(c) && c.split_whitespace().any(is_byline_class)
+            });
         if byline && self.bylines.len() < MAX_BYLINES {
             self.bylines.extend(short_text(doc, node, MAX_SHORT_TEXT));
         }
     }
 }
 
+mod side;
 #[cfg(test)]
 mod tests;

@@ -88,6 +88,16 @@ impl Ingest {
         }
     }
 
+    /// Claims the text of a record `reprocess` carries into this worker's folder unchanged;
+    /// whether another worker's record holds it (always `false` without a shared state).
+    pub(in crate::pipeline) fn carried_elsewhere(
+        &mut self,
+        rec: &crate::model::CorpusRecord,
+    ) -> bool {
+        let url = rec.article.canonical_url.to_string();
+        self.owned_elsewhere(&rec.content_sha256, &rec.id, &url)
+    }
+
     /// Applies to this worker's corpus the updates other workers queued for its records
     /// (before a flush, which makes them durable); returns those applied, to be forgotten once
     /// the flush is recorded. An update of a record this corpus does not hold (yet) stays

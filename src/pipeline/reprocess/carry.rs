@@ -118,7 +118,7 @@ pub(super) fn carry_over(
     old_dir: &Path,
     raw_dir: &Path,
     walked: &Walked,
-    ingest: &mut Ingest,
+    ingest: &mut impl Carrier,
 ) -> Result<Vec<Kept>, CorpusError> {
     let mut kept = Vec::new();
     for file in corpus::segment_files(old_dir)? {
@@ -146,7 +146,7 @@ fn carry_one(
     rec: CorpusRecord,
     raw_dir: &Path,
     walked: &Walked,
-    ingest: &mut Ingest,
+    ingest: &mut impl Carrier,
 ) -> Option<Kept> {
     let at = (rec.raw.file.clone(), rec.raw.offset);
     let url = rec.article.canonical_url.to_string();
@@ -178,34 +178,57 @@ fn carry_one(
         url: url.clone(),
         why,
     };
-    match ingest.deduper.check(&rec.content_sha256) {
-        Verdict::New { .. } => {
-            let mut rec = rec;
-            rec.near = NearLink::default();
-            let source = rec.article.source_id.clone();
-            ingest.append_linked(rec);
-            ingest.stats.entry(source).or_default().new_articles += 1;
-        }
-        Verdict::Duplicate { of } => {
-            // The same text came out of the walk under another URL: this URL and its
-            // sightings become sightings of that record.
-            let own = Sighting {
-                url: rec.article.canonical_url.clone(),
-                source_id: rec.article.source_id.clone(),
-                fetched_at: rec.fetched_at,
-            };
-            restore_sightings(ingest, &of, &[own], walked);
-            restore_sightings(ingest, &of, &rec.also_seen_at, walked);
-        }
+    let own = Sighting {
+        url: rec.article.canonical_url.clone(),
+        source_id: rec.article.source_id.clone(),
+        fetched_at: rec.fetched_at,
+    };
+    let also = rec.also_seen_at.clone();
+    if let Some(of) = ingest.carry(rec) {
+        // The same text came out of the walk under another URL: this URL and its
+        // sightings become sightings of that record.
+        restore_sightings(ingest, &of, &[own], walked);
+        restore_sightings(ingest, &of, &also, walked);
     }
     Some(kept)
 }
 
 /// Puts back on record `id` every sighting the walk did not reproduce anywhere.
-fn restore_sightings(ingest: &mut Ingest, id: &str, sightings: &[Sighting], walked: &Walked) {
+fn restore_sightings(ingest: &mut impl Carrier, id: &str, sightings: &[Sighting], walked: &Walked) {
     for s in sightings {
         if !walked.urls.contains_key(s.url.as_str()) {
-            ingest.corpus.add_sighting(id, s.clone());
+            ingest.add_sighting(id, s.clone());
+        }
+    }
+}
+
+/// Where carried records go: one corpus (`reprocess` on one machine), or the folders of
+/// every worker (on a shared state, `shared.rs`).
+pub(super) trait Carrier {
+    /// Puts sighting `s` on record `id`, wherever it is held.
+    fn add_sighting(&mut self, id: &str, s: Sighting);
+    /// Carries `rec` in unchanged (without its near-duplicate link, found again), or returns
+    /// the id of the record that holds its text already.
+    fn carry(&mut self, rec: CorpusRecord) -> Option<String>;
+}
+
+impl Carrier for Ingest {
+    fn add_sighting(&mut self, id: &str, s: Sighting) {
+        self.corpus.add_sighting(id, s);
+    }
+
+    fn carry(&mut self, mut rec: CorpusRecord) -> Option<String> {
+        match self.deduper.check(&rec.content_sha256) {
+            // On a shared state: another writer's record holds the text.
+            Verdict::New { .. } if self.carried_elsewhere(&rec) => Some(rec.id),
+            Verdict::New { .. } => {
+                rec.near = NearLink::default();
+                let source = rec.article.source_id.clone();
+                self.append_linked(rec);
+                self.stats.entry(source).or_default().new_articles += 1;
+                None
+            }
+            Verdict::Duplicate { of } => Some(of),
         }
     }
 }

@@ -28,6 +28,7 @@ use crate::state::UrlRow;
 use super::{PgError, PgState, q};
 
 mod claims;
+mod reprocess;
 
 pub use claims::Claim;
 
@@ -117,6 +118,29 @@ impl SharedCorpus {
         )
         .map_err(q("writing the corpus manifest"))?;
         tx.commit().map_err(q("committing a flush"))
+    }
+}
+
+impl SharedCorpus {
+    /// Which of the records `ids` (this worker's, in segments it never uploaded) belong to
+    /// another worker now: their text claim was taken over while this worker was dead (see
+    /// `corpus::drop_unuploaded`).
+    ///
+    /// # Errors
+    /// `Query`.
+    pub fn taken_over(&self, ids: &[String]) -> Result<std::collections::HashSet<String>, PgError> {
+        if ids.is_empty() {
+            return Ok(std::collections::HashSet::new());
+        }
+        let rows = self
+            .state
+            .client()
+            .query(
+                "SELECT record_id FROM content_hashes WHERE record_id = ANY($1) AND worker_id <> $2",
+                &[&ids, &self.worker],
+            )
+            .map_err(q("reading who owns this worker's unuploaded records"))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 }
 

@@ -13,10 +13,12 @@
 //! them, flushes, and only then deletes them ([`SharedCorpus::done`]): a crash in between
 //! applies them again, which changes nothing (a link is replaced whole; a sighting already on
 //! the record is skipped). Updates whose owner is gone for good are applied to its folder by
-//! `verify --repair` while no worker runs ([`PgState::all_updates`]).
+//! `verify --repair` while no worker runs ([`PgState::all_updates`]); until then readers lay
+//! them over the records they read ([`PgState::overlay`]).
 
 use chrono::Utc;
 
+use crate::corpus::Overlay;
 use crate::model::{NearLink, Sighting};
 
 use super::corpus::SharedCorpus;
@@ -115,7 +117,8 @@ impl SharedCorpus {
         queue(&mut *self.state.client(), id, update, &self.worker)
     }
 
-    /// The updates queued for this worker's records, in queue order.
+    /// The updates queued for this worker's records, in queue order. Behind a `reprocess`
+    /// fence, only those queued by the rebuild (the older ones belong to the old folders).
     ///
     /// # Errors
     /// `Query`.
@@ -126,7 +129,9 @@ impl SharedCorpus {
             .query(
                 "SELECT u.seq, u.record_id, u.kind, u.body, c.worker_id FROM record_updates u
                  JOIN content_hashes c ON c.record_id = u.record_id
-                 WHERE c.worker_id = $1 ORDER BY u.seq",
+                 WHERE c.worker_id = $1 AND u.seq > COALESCE((SELECT value::bigint
+                     FROM near_meta WHERE key = 'reprocess_updates_upto'), 0)
+                 ORDER BY u.seq",
                 &[&self.worker],
             )
             .map_err(q("reading updates of this worker's records"))?;
@@ -157,6 +162,23 @@ impl PgState {
             )
             .map_err(q("reading queued record updates"))?;
         Ok(rows_to_updates(&rows))
+    }
+
+    /// Every queued update as an overlay for readers (`stats`, `export`, `report`), who lay it
+    /// over the records they read: what they show is then current even for the records of a
+    /// worker that stopped for good.
+    ///
+    /// # Errors
+    /// `Query`.
+    pub fn overlay(&self) -> Result<Overlay, PgError> {
+        let mut overlay = Overlay::default();
+        for u in self.all_updates()? {
+            match u.update {
+                RecordUpdate::Link(l) => overlay.link(&u.record_id, l),
+                RecordUpdate::Sighting(s) => overlay.sighting(&u.record_id, s),
+            }
+        }
+        Ok(overlay)
     }
 
     /// Forgets the updates `seqs`.

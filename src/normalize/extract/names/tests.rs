@@ -11,13 +11,15 @@ const SPEC: [&str; 4] = [
         r"(?:^|[^a-z])news(?:$|[^a-z])"
     ),
     concat!(
-        r"(?i)(?:^|\s)(?:hidden[a-z-]*|is-hidden|visually-hidden|sr-only)(?:$|\s)|",
+        r"(?i)(?:^|\s)(?:hid(?:den|e)[a-z-]*|is-hidden|visually-hidden|sr-only|screen-reader-text|",
+        r"[^\s]*offscreen)(?:$|\s)|",
         r"banner|combx|comment|contact|footer|gdpr|masthead|media|outbrain|",
         r"taboola|promo|related|scroll|share|shoutbox|sidebar|skyscraper|sponsor|",
-        r"shopping|widget|social|newsletter|subscri|cookie|consent|breadcrumb|popup|",
+        r"shopping|widget|social|newsletter|subscri|cookie|privacy|consent|breadcrumb|popup|",
         r"modal|recommend|advert|caption|credit|byline|author|signup|sign-up|login|",
         r"toolbar|disclaimer|teaser|trending|most-?popular|read-?more|see-?also|timestamp|",
-        r"pubdate|more-(?:stories|news|articles)|",
+        r"pubdate|more-(?:stories|news|articles)|rating|postmetadata|entry-utility|infobox|factbox|",
+        r"disclosure|paywall|expandable|alert|",
         r"(?:^|[^a-z])(?:ad|ads|nav|navbar|menu|meta|tags?|bio|rail|print|date|time|",
         r"extra|follow|dek|standfirst|subhead|subtitle|kicker|cta)(?:$|[^a-z])"
     ),
@@ -25,7 +27,7 @@ const SPEC: [&str; 4] = [
         r"(?i)-ad-|ai2html|banner|breadcrumb|combx|comment|community|cover-wrap|disqus|",
         r"footer|gdpr|legends|menu|related|remark|replies|rss|shoutbox|sidebar|",
         r"skyscraper|social|sponsor|supplemental|ad-break|agegate|pagination|pager|",
-        r"popup|cookie|consent|newsletter|share|outbrain|taboola|recommend|",
+        r"popup|cookie|privacy|consent|newsletter|share|outbrain|taboola|recommend|",
         r"(?:^|[^a-z])(?:nav|navbar|ads?|tags)(?:$|[^a-z])"
     ),
     r"(?i)and|article|body|content|main|shadow|story|text|post|embed",

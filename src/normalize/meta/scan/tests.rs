@@ -1,5 +1,6 @@
 //! Tests of the one-walk page scan: what it collects and what it counts as side matter.
 
+use super::side::SIDE_MATTER_WORDS;
 use super::*;
 
 fn texts(v: &[(String, usize)]) -> Vec<&str> {
@@ -120,12 +121,31 @@ fn figures_in_the_article_with_captions_and_credits() {
 
 #[test]
 fn folded_search_ignores_ascii_case_only() {
-    assert!(contains_folded("PostDate", "date"));
-    assert!(contains_folded("x-BYLINE", "byline"));
-    assert!(contains_folded("date", "date"));
-    assert!(!contains_folded("dat", "date"));
-    assert!(!contains_folded("Dätum", "datum"));
-    assert!(has_folded(Some("entry-Comment-list"), SIDE_MATTER_WORDS));
-    assert!(!has_folded(Some("entry-content"), SIDE_MATTER_WORDS));
+    assert!(DATE_CLASS_WORDS.in_value("PostDate"));
+    assert!(BYLINE_WORDS.in_value("x-BYLINE"));
+    assert!(DATE_ID_WORDS.in_value("date"));
+    assert!(!DATE_ID_WORDS.in_value("dat"));
+    assert!(!DATE_ID_WORDS.in_value("Dätum"));
+    assert!(SIDE_MATTER_WORDS.in_attr(Some("entry-Comment-list")));
+    assert!(!SIDE_MATTER_WORDS.in_attr(Some("entry-content")));
     assert!(is_byline_class("Post-Author") && !is_byline_class("author-bio"));
+}
+
+// See: issue 10 (a social page's only full dates sit in `abbr` titles; a menu bar's "today"
+// was taken for the article's date).
+#[test]
+fn issue_10_abbr_titles_are_dates_and_menu_bar_times_are_side_matter() {
+    let doc = Document::parse(
+        r#"<div id="navwrap"><div class="navtop"><time datetime="2023-11-01T13:56:20+01:00">Mittwoch</time></div></div>
+        <h1>H</h1><abbr title="Freitag, 6. Oktober 2017 um 04:00" class="_5ptz">6. Oktober um 04:00</abbr>
+        <abbr title="World Health Organization">WHO</abbr>"#,
+    );
+    let s = PageScan::new(&doc);
+    assert_eq!(s.times.len(), 2);
+    assert!(s.times[0].side);
+    assert!(!s.times[1].side);
+    assert_eq!(
+        s.times[1].text.as_deref(),
+        Some("Freitag, 6. Oktober 2017 um 04:00")
+    );
 }
