@@ -177,6 +177,83 @@ fn issue12_two_workers_alternating_in_reverse_give_the_same_clusters() {
     assert!(size.postings >= 60 * size.records, "{size:?}");
 }
 
+/// A batch's stored candidates are read before the lock (`candidate_texts`, with the texts to
+/// verify them); records another worker adds between that read and the lock are found all
+/// the same, under the lock: copies whose early read found nothing link to the originals
+/// committed in between, and the clusters are those of the in-memory index.
+#[test]
+fn issue12_records_added_between_the_early_read_and_the_lock_are_found() {
+    let Some(db) = Schema::new("near_shared_early_read") else {
+        return;
+    };
+    let w = realworld::texts();
+    let originals: Vec<(String, String, f64)> = w
+        .iter()
+        .take(60)
+        .map(|(id, (text, day))| (id.clone(), text.clone(), *day))
+        .collect();
+    let copies: Vec<(String, String, f64)> = originals
+        .iter()
+        .map(|(id, text, day)| {
+            let text = format!("{text} Republished by another outlet today.");
+            (format!("{id}-copy"), text, day + 0.1)
+        })
+        .collect();
+    let docs = |items: &[(String, String, f64)]| -> Vec<(NearDoc, String)> {
+        items
+            .iter()
+            .map(|(id, text, day)| (realworld::doc_at(id, text, *day), text.clone()))
+            .collect()
+    };
+    let (first, late) = (docs(&originals), docs(&copies));
+    let (first, late) = (borrowed(&first), borrowed(&late));
+    let (mut a, mut b) = (open(&db, "w1"), open(&db, "w2"));
+    let (mut own_a, mut own_b) = (Texts::default(), Texts::default());
+    // w1 reads its batch's candidates: none yet.
+    warm(&mut a, &mut own_a, &late);
+    // w2 adds the originals in between.
+    let db_b = b.db().clone();
+    add_batch(
+        &mut b,
+        &mut TextsOrDb {
+            own: &mut own_b,
+            db: db_b,
+        },
+        &first,
+    );
+    let db_a = a.db().clone();
+    let plans = add_batch(
+        &mut a,
+        &mut TextsOrDb {
+            own: &mut own_a,
+            db: db_a,
+        },
+        &late,
+    );
+    let linked = plans
+        .iter()
+        .filter(|p| p.links[0].1.near_duplicate_of.is_some())
+        .count();
+    assert!(
+        linked * 10 >= late.len() * 9,
+        "{linked} of {} copies linked: the records added since the early read were missed",
+        late.len()
+    );
+    let (mut mem, mut mem_texts) = (MemStore::default(), MemTexts::default());
+    for (d, _) in first.iter().chain(&late) {
+        link::add(&mut mem, &mut mem_texts, d, &Thresholds::DEFAULT).unwrap();
+        mem_texts.insert(d.info.id(), d.shingles.clone());
+    }
+    for (id, head) in &a.db().near_clusters().unwrap() {
+        assert_eq!(mem.cluster_of(id), Some(head.as_str()), "{id}");
+    }
+}
+
+/// `docs` with their texts borrowed, as `add_batch` takes them.
+fn borrowed(docs: &[(NearDoc, String)]) -> Vec<(NearDoc, &str)> {
+    docs.iter().map(|(n, t)| (n.clone(), t.as_str())).collect()
+}
+
 /// A worker's own texts, then the index's (another worker's records).
 struct TextsOrDb<'a> {
     own: &'a mut Texts,

@@ -630,6 +630,18 @@ fn bench_workers() {
     if let Some(keep) = std::env::var_os("BENCH_KEEP_DIR") {
         // The worker logs (every slot, every near-duplicate batch) for a closer look.
         let _ = Command::new("cp").arg("-a").arg(d).arg(&keep).status();
+        // And every request as the hosts saw it (host base, arrival on the wall clock, path).
+        let hits: Vec<String> = sim
+            .hits
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                let at = h.wall.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+                format!("{} {at} {}", sim.bases[h.host], h.path)
+            })
+            .collect();
+        std::fs::write(Path::new(&keep).join("hits.txt"), hits.join("\n")).unwrap();
     }
     assert_eq!(records, total, "not every article was ingested");
 }

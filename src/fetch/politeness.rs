@@ -26,6 +26,8 @@ struct HostGate {
     slots: Arc<Semaphore>,
     /// Earliest time the next request may start.
     next_start: Mutex<Instant>,
+    /// When the host's last request left (the spacing counts from there).
+    left: Mutex<Option<Instant>>,
     /// Extra spacing requested by robots.txt `Crawl-delay` (already capped).
     crawl_delay: Mutex<Duration>,
 }
@@ -108,6 +110,7 @@ impl Politeness {
                 Arc::new(HostGate {
                     slots: Arc::new(Semaphore::new(self.per_host)),
                     next_start: Mutex::new(Instant::now()),
+                    left: Mutex::new(None),
                     crawl_delay: Mutex::new(Duration::ZERO),
                 })
             })
@@ -166,7 +169,12 @@ impl Politeness {
     }
 }
 
-/// Waits until the host's next start, and moves it `spacing` past this one.
+/// Waits until the host's next start (reserving the one after it, `spacing` later), then
+/// until `spacing` after the host's last request left, and records this one as leaving now.
+///
+/// The spacing counts from when a request leaves, not from the start it was given: a wait
+/// whose timer fired while the process was descheduled ends late, and the next request,
+/// given the following start, would otherwise leave less than `spacing` after it.
 async fn space(gate: &HostGate, spacing: Duration) {
     let start_at = {
         let mut next = lock(&gate.next_start);
@@ -175,6 +183,22 @@ async fn space(gate: &HostGate, spacing: Duration) {
         start
     };
     tokio::time::sleep_until(start_at).await;
+    loop {
+        let earliest = {
+            let mut left = lock(&gate.left);
+            let now = Instant::now();
+            match *left {
+                Some(t) if t + spacing > now => t + spacing,
+                _ => {
+                    *left = Some(now);
+                    let mut next = lock(&gate.next_start);
+                    *next = (*next).max(now + spacing);
+                    return;
+                }
+            }
+        };
+        tokio::time::sleep_until(earliest).await;
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -237,6 +261,61 @@ mod tests {
         drop(p1);
         let _ = p3.await.unwrap();
     }
+    /// Acquires a permit for `h`, but polls the wait only after `late` has passed (the
+    /// process was descheduled while its timer fired); returns when the permit was had.
+    async fn acquire_late(p: &Politeness, h: &HostKey, late: Duration) -> Instant {
+        use futures_util::FutureExt;
+        let wait = p.acquire(h);
+        tokio::pin!(wait);
+        assert!(
+            (&mut wait).now_or_never().is_none(),
+            "the spacing makes it wait"
+        );
+        tokio::time::advance(late).await;
+        drop(wait.await.unwrap());
+        Instant::now()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_that_leaves_late_pushes_the_next_one() {
+        // The second request's timer fires at 100 ms, but the process runs it only at 130 ms:
+        // that is when it leaves, and the third may leave 100 ms after that, not at 200 ms.
+        for shared in [false, true] {
+            let mut p = Politeness::new(4, 1, Duration::from_millis(100));
+            if shared {
+                p = p.with_shared(Arc::new(NoPacer));
+            }
+            let a = host("http://a.example/");
+            drop(p.acquire(&a).await.unwrap());
+            let second = acquire_late(&p, &a, Duration::from_millis(130)).await;
+            drop(p.acquire(&a).await.unwrap());
+            let third = Instant::now();
+            assert!(
+                third - second >= Duration::from_millis(100),
+                "shared {shared}: the third request left {:?} after the late second one",
+                third - second
+            );
+        }
+    }
+
+    /// A shared pacer that always grants at once: only the local gate spaces requests.
+    #[derive(Debug)]
+    struct NoPacer;
+
+    impl HostPacer for NoPacer {
+        fn turn<'a>(
+            &'a self,
+            _host: &'a HostKey,
+            _spacing: Duration,
+        ) -> BoxFuture<'a, Result<(), TurnLost>> {
+            Box::pin(async { Ok(()) })
+        }
+
+        fn defer(&self, _host: &HostKey, _pause: Duration) {}
+
+        fn sent(&self, _host: &HostKey, _spacing: Duration) {}
+    }
+
     /// A shared pacer that grants at once, but only after a wait of its own (a slow database
     /// round trip): the turns it gives are late and bunched together.
     #[derive(Debug)]

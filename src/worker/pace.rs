@@ -201,6 +201,12 @@ impl HostPacer for PgPacer {
 
     fn sent(&self, host: &HostKey, spacing: Duration) {
         let free = tokio::time::Instant::now() + spacing;
+        // The other half of the audit trail: when the request left, on the wall clock.
+        tracing::debug!(
+            host = host.as_str(),
+            at = %Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "request leaves"
+        );
         lock(&self.free_at).insert(host.as_str().to_owned(), free);
     }
 }

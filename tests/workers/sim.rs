@@ -31,6 +31,8 @@ pub struct Hit {
     pub host: usize,
     /// When its request line arrived.
     pub at: Instant,
+    /// The same instant on the wall clock, to set against the workers' logs.
+    pub wall: chrono::DateTime<chrono::Utc>,
     /// Request path.
     pub path: String,
 }
@@ -407,7 +409,7 @@ async fn serve(
         if stream.read_line(&mut line).await? == 0 {
             return Ok(());
         }
-        let at = Instant::now();
+        let (at, wall) = (Instant::now(), chrono::Utc::now());
         let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
         // Validators the client sent back (If-None-Match / If-Modified-Since).
         let mut conditional = Vec::new();
@@ -426,6 +428,7 @@ async fn serve(
         hits.lock().unwrap().push(Hit {
             host: host.index,
             at,
+            wall,
             path: path.clone(),
         });
         tokio::time::sleep(host.latency + extra_latency(&shared.feed, &path)).await;

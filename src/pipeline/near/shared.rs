@@ -143,12 +143,15 @@ impl SharedLinker {
                 return Err(e);
             }
         };
+        let planned_at = started.elapsed();
         self.index.commit()?;
         tracing::debug!(
             records = batch.len(),
             lock_wait_ms = self.index.lock_wait().as_millis(),
             warm_ms = warmed.as_millis(),
             begin_ms = (prefetched - warmed).as_millis(),
+            plan_ms = (planned_at - prefetched).as_millis(),
+            commit_ms = (started.elapsed() - planned_at).as_millis(),
             total_ms = started.elapsed().as_millis(),
             "near-duplicate batch linked"
         );

@@ -20,9 +20,11 @@
 //! Records are added a batch at a time (a worker's flush, about 50 records): one transaction
 //! holding a transaction-scoped advisory lock ([`PgNearIndex::begin`] …
 //! [`PgNearIndex::commit`]), so record numbers (`max + 1`) and cluster merges are race-free
-//! and a record added by one worker is seen by the next batch of any other. `begin` reads,
-//! in four round trips, the next record number, the batch ids already indexed and every
-//! batch record's candidates (one query over `unnest(keys, idx)`); the caller then runs
+//! and a record added by one worker is seen by the next batch of any other. Before the lock,
+//! [`PgNearIndex::candidate_texts`] reads the batch's candidates among the records stored so
+//! far (one query over `unnest(keys, idx)`) and the texts to verify them; under the lock
+//! `begin` reads the next record number, the batch ids already indexed, the candidates added
+//! since and the early candidates' current rows (`early.rs`); the caller then runs
 //! `dedup::link::add` for each batch record in order, on an in-memory overlay
 //! (`overlay.rs`) that holds what the batch read or changed, so a record sees the batch
 //! records before it exactly as if each had been committed alone: the clusters are those of
@@ -32,6 +34,7 @@
 //! The connection must be this index's alone (a statement of another user would run inside
 //! the open transaction).
 
+mod early;
 mod overlay;
 mod sql;
 
@@ -39,7 +42,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::dedup::keys::{self, Keys};
+use crate::dedup::keys;
 use crate::dedup::link::{Hit, NearStore, Plan, Relations, Thresholds};
 use crate::dedup::{IndexedDoc, NearDoc};
 use crate::model::NearLink;
@@ -82,6 +85,8 @@ pub struct PgNearIndex {
     in_tx: bool,
     /// Time-bucket width of the near keys (`dedup::keys`), from the date window.
     bucket_us: i64,
+    /// The candidates read before the lock for the next batch (`early.rs`).
+    early: Option<early::Early>,
 }
 
 impl PgNearIndex {
@@ -97,6 +102,7 @@ impl PgNearIndex {
             waited: Duration::ZERO,
             in_tx: false,
             bucket_us: keys::bucket_width_us(Thresholds::DEFAULT.date_window),
+            early: None,
         }
     }
 
@@ -143,7 +149,8 @@ impl PgNearIndex {
     }
 
     fn prefetch(&mut self, batch: &[(&NearDoc, &str)]) -> Result<VecDeque<Queued>, PgError> {
-        let mut c = self.db.client();
+        let db = self.db.clone();
+        let mut c = db.client();
         self.overlay = Overlay::new(sql::next_doc(&mut c)?);
         let ids: Vec<&str> = batch.iter().map(|(d, _)| d.info.id()).collect();
         self.absent = ids.iter().map(|&id| id.to_owned()).collect();
@@ -151,63 +158,20 @@ impl PgNearIndex {
             self.absent.remove(&id);
             self.overlay.name(doc, &id);
         }
-        let lookups: Vec<Keys> = batch
+        let keys = self.keys_of(batch.iter().map(|(d, _)| *d));
+        let mut found = self.locked_candidates(&mut c, &ids, &early::lookups(&keys))?;
+        Ok(ids
             .iter()
-            .map(|(d, _)| Keys::of(&d.bands, d.info.rank.published_us, self.bucket_us))
-            .collect();
-        let bands: Vec<&[u32]> = lookups
-            .iter()
-            .flat_map(|k| [k.near.as_slice(), k.far.as_slice()])
-            .collect();
-        let mut found = sql::batch_candidates(&mut c, &bands, &mut self.overlay)?;
-        Ok(batch
-            .iter()
-            .zip(lookups)
+            .zip(keys)
             .enumerate()
-            .map(|(i, ((d, _), k))| Queued {
-                id: d.info.id().to_owned(),
+            .map(|(i, (id, k))| Queued {
+                id: (*id).to_owned(),
                 lookups: [
                     (k.near, found.remove(&(2 * i)).unwrap_or_default()),
                     (k.far, found.remove(&(2 * i + 1)).unwrap_or_default()),
                 ],
             })
             .collect())
-    }
-
-    /// Before a batch, outside the lock: the texts of the stored candidates of `batch` that
-    /// `screen` accepts and `known` does not (one candidate query and one text query for the
-    /// whole batch), so that the plans made under the lock find them in the caller's cache.
-    /// Records other workers add in between are read under the lock as usual.
-    ///
-    /// # Errors
-    /// `Query`.
-    pub fn candidate_texts(
-        &mut self,
-        batch: &[&NearDoc],
-        screen: &mut dyn FnMut(&NearDoc, Hit) -> bool,
-        known: &dyn Fn(&str) -> bool,
-    ) -> Result<Vec<(String, String)>, PgError> {
-        let mut seen = Overlay::default();
-        let bands: Vec<&[u32]> = batch.iter().map(|d| d.bands.as_slice()).collect();
-        let mut c = self.db.client();
-        let found = sql::batch_candidates(&mut c, &bands, &mut seen)?;
-        let mut wanted: Vec<i64> = Vec::new();
-        for (i, cands) in found {
-            for (doc, matches) in cands {
-                let Some(f) = seen.indexed(doc) else { continue };
-                let hit = Hit {
-                    matches,
-                    shingles: f.info.shingles,
-                    published_us: f.info.rank.published_us,
-                };
-                if !known(f.info.id()) && screen(batch[i], hit) {
-                    wanted.push(doc);
-                }
-            }
-        }
-        wanted.sort_unstable();
-        wanted.dedup();
-        sql::texts(&mut c, &wanted)
     }
 
     /// How long the last [`Self::begin`] waited for the index lock (with one round trip).
@@ -310,7 +274,8 @@ impl PgNearIndex {
         {
             return Ok(std::mem::take(found));
         }
-        let mut found = sql::batch_candidates(&mut self.db.client(), &[bands], &mut self.overlay)?;
+        let mut found =
+            sql::batch_candidates(&mut self.db.client(), &[bands], -1, &mut self.overlay)?;
         Ok(found.remove(&0).unwrap_or_default())
     }
 }

@@ -86,12 +86,13 @@ pub(super) fn doc_of(c: &mut Client, id: &str) -> Result<Option<i64>, PgError> {
     Ok(row.map(|r| r.get(0)))
 }
 
-/// For each band list (by position), the stored records sharing at least
-/// `MIN_BAND_MATCHES` keys with it, `(doc, keys shared)` by record number, loaded into
+/// For each band list (by position), the stored records numbered above `after` sharing at
+/// least `MIN_BAND_MATCHES` keys with it, `(doc, keys shared)` by record number, loaded into
 /// `overlay`: one query for the whole batch.
 pub(super) fn batch_candidates(
     c: &mut Client,
     bands: &[&[u32]],
+    after: i64,
     overlay: &mut Overlay,
 ) -> Result<HashMap<usize, Vec<(i64, usize)>>, PgError> {
     let (mut keys, mut idx) = (Vec::new(), Vec::new());
@@ -114,13 +115,13 @@ pub(super) fn batch_candidates(
                 "SELECT {COLUMNS}, m.idx, m.matches FROM (
                      SELECT b.idx, n.doc, count(*) AS matches
                      FROM unnest($1::int4[], $2::int4[]) AS b(key, idx)
-                     JOIN near_band n ON n.key = b.key
+                     JOIN near_band n ON n.key = b.key AND n.doc > $4
                      GROUP BY b.idx, n.doc HAVING count(*) >= $3) m
                  JOIN near_record r ON r.doc = m.doc
                  JOIN near_record h ON h.doc = r.cluster
                  ORDER BY m.idx, r.doc"
             ),
-            &[&keys, &idx, &min],
+            &[&keys, &idx, &min, &after],
         )
         .map_err(q("looking up near-duplicate candidates"))?;
     for row in &rows {
@@ -147,11 +148,16 @@ pub(super) fn texts(c: &mut Client, docs: &[i64]) -> Result<Vec<(String, String)
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
+/// The last record number (-1 when the index is empty).
+pub(super) fn last_doc(c: &mut Client) -> Result<i64, PgError> {
+    Ok(next_doc(c)? - 1)
+}
+
 /// Loads the stored records `cond` (on `r`, with `$1` = `arg`) selects.
-pub(super) fn load(
+pub(super) fn load<A: postgres::types::ToSql + Sync>(
     c: &mut Client,
     cond: &str,
-    arg: i64,
+    arg: A,
     overlay: &mut Overlay,
 ) -> Result<(), PgError> {
     let rows = c
