@@ -23,6 +23,8 @@ use crate::s3::Moto;
 const TEST: &str = "reprocess_shared::issue12_reprocess_rebuilds_every_workers_folder";
 const TEST_S3: &str = "reprocess_shared::issue12_reprocess_on_s3_rebuilds_every_workers_folder";
 const BUCKET: &str = "newsmill-reprocess";
+const TEST_WINDOW: &str =
+    "reprocess_shared::issue12_a_worker_past_its_parameter_check_stops_a_reprocess";
 
 const NOTE: &str = "This story was updated with comments from the port authority.";
 
@@ -349,4 +351,44 @@ fn scenario(
     assert_eq!(code, 0, "the fence is down: {err}");
     assert_eq!(export(run, &new), after);
     folders();
+}
+
+/// The window before the fence: a worker whose parameter check passed just before the fence
+/// went up has registered already, so the reprocess finds it alive and refuses (exit 75);
+/// with the check before the registration it would rebuild under a running worker.
+#[test]
+fn issue12_a_worker_past_its_parameter_check_stops_a_reprocess() {
+    let Some(db) = Schema::new(TEST_WINDOW) else {
+        return;
+    };
+    let (_rt, server) = two_sources();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let url = db.conninfo();
+    let cfg = config(d, &Place::Local, &server, &["alpha", "beta"], false);
+    // A lease TTL far above the time the check below takes, on any machine load.
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replace("lease_ttl = \"3s\"", "lease_ttl = \"60s\""),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_newsmill"));
+        c.args(args)
+            .current_dir(d)
+            .env("NEWSMILL_DATABASE_URL", &url);
+        c
+    };
+    assert_eq!(
+        output(&run(&["migrate", "-c", &cfg]).output().unwrap()).0,
+        0
+    );
+    let worker = run(&["worker", "-c", &cfg, "--once", "--id", "w1"]);
+    let (code, _, err) =
+        crate::util::run_at_failpoint(worker, d, "NEWSMILL_TEST_PAUSE_AFTER_PARAMS", || {
+            output(&run(&["reprocess", "-c", &cfg]).output().unwrap())
+        });
+    assert_eq!(code, 75, "a worker past its check is alive: {err}");
+    assert!(err.contains("w1 on"), "{err}");
 }
