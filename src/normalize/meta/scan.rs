@@ -10,8 +10,10 @@ use crate::html::{Document, Element, NodeId, NodeKind};
 use super::pictures::{self, Figure, in_article};
 use side::in_side_matter;
 
-mod words;
+mod attrs;
+pub(super) mod words;
 
+use attrs::Attrs;
 use words::Words;
 
 /// Most elements of one kind remembered (bounds work on hostile pages).
@@ -232,9 +234,12 @@ impl PageScan {
         self.text_ordinal += 1;
         // A long text counts by its start: "27.1.2022 - Bei der Erinnerung …".
         let t = t.trim_start();
-        let t = match t.char_indices().nth(MAX_DATE_TEXT_START_CHARS) {
-            Some((cut, _)) if t.len() > MAX_DATE_TEXT_BYTES => t.get(..cut).unwrap_or(t),
-            _ => t,
+        let t = match t.len() > MAX_DATE_TEXT_BYTES {
+            true => match t.char_indices().nth(MAX_DATE_TEXT_START_CHARS) {
+                Some((cut, _)) => t.get(..cut).unwrap_or(t),
+                None => t,
+            },
+            false => t,
         };
         if self.digit_texts.len() >= MAX_DIGIT_TEXTS || !crate::textcodec::dates::has_digit(t) {
             return;
@@ -258,13 +263,11 @@ impl PageScan {
 
     fn element(&mut self, doc: &Document, v: Element<'_>) {
         let node = v.id();
+        let a = Attrs::of(v);
         match v.name() {
             "meta" => {
-                let key = v
-                    .attr("property")
-                    .or_else(|| v.attr("name"))
-                    .or_else(|| v.attr("itemprop"));
-                if let (Some(k), Some(c)) = (key, v.attr("content")) {
+                let key = a.property.or(a.name).or(a.itemprop);
+                if let (Some(k), Some(c)) = (key, a.content) {
                     self.metas
                         .push((k.to_ascii_lowercase(), c.trim().to_owned()));
                 }
@@ -286,13 +289,12 @@ impl PageScan {
             "h2" if self.h2s.len() < 5 => self.h2s.push(fold_ws(&doc.text(node))),
             "link"
                 if self.canonical.is_none()
-                    && v.attr("rel")
-                        .is_some_and(|r| r.eq_ignore_ascii_case("canonical")) =>
+                    && a.rel.is_some_and(|r| r.eq_ignore_ascii_case("canonical")) =>
             {
                 self.canonical = v.attr("href").map(str::to_owned);
             }
             "time" if self.times.len() < MAX_PER_KIND => self.times.push(TimeElement {
-                datetime: v.attr("datetime").map(str::to_owned),
+                datetime: a.datetime.map(str::to_owned),
                 text: short_text(doc, node, MAX_SHORT_TEXT),
                 side: in_side_matter(doc, node, &self.headline_path),
             }),
@@ -317,8 +319,8 @@ impl PageScan {
             _ => {}
         }
         if v.name() != "meta"
-            && let Some(content) = v.attr("content").or_else(|| v.attr("datetime"))
-            && let Some(key) = v.attr("property").or_else(|| v.attr("itemprop"))
+            && let Some(content) = a.content.or(a.datetime)
+            && let Some(key) = a.property.or(a.itemprop)
             && key.to_ascii_lowercase().contains("date")
         {
             // RDFa / microdata on a visible element: `<span property="schema:dateCreated"
@@ -327,8 +329,8 @@ impl PageScan {
             self.metas
                 .push((key.to_ascii_lowercase(), content.trim().to_owned()));
         }
-        let (class, id, itemprop) = (v.attr("class"), v.attr("id"), v.attr("itemprop"));
-        if class.is_none() && id.is_none() && itemprop.is_none() && v.attr("rel").is_none() {
+        let (class, id, itemprop) = (a.class, a.id, a.itemprop);
+        if class.is_none() && id.is_none() && itemprop.is_none() && a.rel.is_none() {
             return;
         }
         if self.credits.len() < MAX_PER_KIND
@@ -353,7 +355,7 @@ impl PageScan {
                 self.dateish.push((t, self.text_ordinal + 1));
             }
         }
-        let byline = v.attr("rel") == Some("author")
+        let byline = a.rel == Some("author")
             || itemprop == Some("author")
             || class.is_some_and(|c| {
                 // One pass over the whole value first: most classes name no byline.
