@@ -14,7 +14,7 @@ mod attrs;
 pub(super) mod words;
 
 use attrs::Attrs;
-use words::Words;
+use words::{WordSets, Words};
 
 /// Most elements of one kind remembered (bounds work on hostile pages).
 const MAX_PER_KIND: usize = 50;
@@ -88,7 +88,7 @@ const MAX_DATE_TEXT_BYTES: usize = 200;
 const MAX_DATE_TEXT_START_CHARS: usize = 40;
 
 /// Class or id words of elements that hold a printed date (matched case-insensitively).
-static DATE_CLASS_WORDS: Words = Words::new(&[
+const DATE_CLASS: &[&str] = &[
     "date",
     "time",
     "posted",
@@ -96,11 +96,22 @@ static DATE_CLASS_WORDS: Words = Words::new(&[
     "datum",
     "fecha",
     "submitted",
-]);
+];
 /// Id words of elements that hold a printed date.
 static DATE_ID_WORDS: Words = Words::new(&["date", "datum"]);
 /// Words a byline class token holds (see [`is_byline_class`]).
-static BYLINE_WORDS: Words = Words::new(&["byline", "author"]);
+const BYLINE: &[&str] = &["byline", "author"];
+static BYLINE_WORDS: Words = Words::new(BYLINE);
+/// Class words of photo-credit elements (case-sensitive).
+const CREDIT_CLASS: &[&str] = &["credit", "photo-author", "photo_author"];
+
+/// The class lists of the scan, in one pass per `class` value: bit [`DATE_BIT`] for
+/// [`DATE_CLASS`], [`BYLINE_BIT`] for [`BYLINE`], [`CREDIT_BIT`] for [`CREDIT_CLASS`].
+static CLASS_WORDS: WordSets =
+    WordSets::new(&[(DATE_CLASS, true), (BYLINE, true), (CREDIT_CLASS, false)]);
+const DATE_BIT: u32 = 1;
+const BYLINE_BIT: u32 = 2;
+const CREDIT_BIT: u32 = 4;
 
 /// Folds whitespace runs into single spaces and trims.
 pub fn fold_ws(s: &str) -> String {
@@ -156,10 +167,6 @@ fn headline_path(doc: &Document) -> Vec<NodeId> {
         .find(|n| doc.name(*n) == Some("h1"))
         .map(|h| doc.ancestors(h).collect())
         .unwrap_or_default()
-}
-
-pub(super) fn has(attr: Option<&str>, needles: &[&str]) -> bool {
-    attr.is_some_and(|a| needles.iter().any(|n| a.contains(n)))
 }
 
 /// Class words of a kicker: the small label inside a headline element before the headline
@@ -333,15 +340,15 @@ impl PageScan {
         if class.is_none() && id.is_none() && itemprop.is_none() && a.rel.is_none() {
             return;
         }
+        let class_words = class.map_or(0, |c| CLASS_WORDS.mask(c));
         if self.credits.len() < MAX_PER_KIND
-            && (has(class, &["credit", "photo-author", "photo_author"])
-                || itemprop == Some("copyrightHolder"))
+            && (class_words & CREDIT_BIT != 0 || itemprop == Some("copyrightHolder"))
             && let Some(t) = short_text(doc, node, 80).filter(|t| t.chars().count() >= 2)
         {
             self.credits.push((node, t));
         }
         if self.dateish.len() < MAX_PER_KIND
-            && (DATE_CLASS_WORDS.in_attr(class)
+            && (class_words & DATE_BIT != 0
                 || DATE_ID_WORDS.in_attr(id)
                 || itemprop == Some("datePublished"))
             && let Some(t) =
@@ -358,8 +365,8 @@ impl PageScan {
         let byline = a.rel == Some("author")
             || itemprop == Some("author")
             || class.is_some_and(|c| {
-                // One pass over the whole value first: most classes name no byline.
-                BYLINE_WORDS.in_value(c) && c.split_whitespace().any(is_byline_class)
+                // Most classes name no byline: the tokens are looked at only when one does.
+                class_words & BYLINE_BIT != 0 && c.split_whitespace().any(is_byline_class)
             });
         if byline && self.bylines.len() < MAX_BYLINES {
             self.bylines.extend(short_text(doc, node, MAX_SHORT_TEXT));

@@ -56,6 +56,75 @@ impl Words {
     }
 }
 
+/// Several word lists in one automaton: one pass over a value says which lists have a word in
+/// it, where one pass per list (and a substring search per case-sensitive word) scanned the
+/// same `class` value again and again.
+pub(in crate::normalize::meta) struct WordSets {
+    /// Each list with whether it ignores ASCII case; list `i` answers as bit `1 << i`.
+    lists: &'static [(&'static [&'static str], bool)],
+    ac: OnceLock<(AhoCorasick, Vec<Word>)>,
+}
+
+/// One pattern of a [`WordSets`] automaton.
+struct Word {
+    bit: u32,
+    /// The word as written, when its list is case-sensitive.
+    exact: Option<&'static str>,
+}
+
+impl WordSets {
+    /// The lists (lower-case ASCII words when the list ignores case).
+    pub(in crate::normalize::meta) const fn new(
+        lists: &'static [(&'static [&'static str], bool)],
+    ) -> Self {
+        WordSets {
+            lists,
+            ac: OnceLock::new(),
+        }
+    }
+
+    /// Bit `1 << i` set when list `i` has a word in `value`: the same answer as
+    /// [`Words::in_value`] of that list.
+    pub(in crate::normalize::meta) fn mask(&self, value: &str) -> u32 {
+        let (ac, words) = self.ac.get_or_init(|| {
+            let mut words = Vec::new();
+            let mut patterns = Vec::new();
+            for (i, (list, ignore_case)) in self.lists.iter().enumerate() {
+                for w in *list {
+                    patterns.push(*w);
+                    words.push(Word {
+                        bit: 1 << i,
+                        exact: (!ignore_case).then_some(*w),
+                    });
+                }
+            }
+            // Case-insensitive for all: a case-sensitive word is checked as written on each
+            // match, and overlapping search reports every place any word occurs.
+            let ac = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(patterns)
+                .expect("static word lists");
+            (ac, words)
+        });
+        let all = (1u32 << self.lists.len()) - 1;
+        let mut mask = 0;
+        for m in ac.find_overlapping_iter(value) {
+            let Some(w) = words.get(m.pattern().as_usize()) else {
+                continue;
+            };
+            if w.exact.is_some_and(|e| value.get(m.range()) != Some(e)) {
+                continue;
+            }
+            mask |= w.bit;
+            if mask == all {
+                break;
+            }
+        }
+        mask
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +156,33 @@ mod tests {
         }
         assert!(!words.in_attr(None));
         assert!(words.in_attr(Some("article__time")));
+    }
+
+    #[test]
+    fn word_sets_answer_like_one_list_each() {
+        const A: &[&str] = &["date", "time", "publish"];
+        const B: &[&str] = &["byline", "author"];
+        const C: &[&str] = &["credit", "photo-author", "photo_author"];
+        static SETS: WordSets = WordSets::new(&[(A, true), (B, true), (C, false)]);
+        let (a, b, c) = (Words::new(A), Words::new(B), Words::exact(C));
+        for hay in [
+            "",
+            "PostDate",
+            "photo-author",
+            "Photo-Author",
+            "CREDIT credit",
+            "Credit",
+            "byline__author time",
+            "photo_AUTHOR",
+            "x-photo-author-date",
+            "timeline dateline",
+            "pub-lish",
+        ] {
+            let want = u32::from(a.in_value(hay))
+                | u32::from(b.in_value(hay)) << 1
+                | u32::from(c.in_value(hay)) << 2;
+            assert_eq!(SETS.mask(hay), want, "{hay:?}");
+        }
     }
 
     #[test]
