@@ -325,7 +325,9 @@ fn open(
 ) -> anyhow::Result<(Ctx, std::thread::JoinHandle<sink::SinkResult>)> {
     let ttl = config.worker.lease_ttl;
     let who = format!("{}/{id}", crate::corpus::WORKERS_DIR);
-    let raw = RawStore::open_for(&config.storage, &who).context("opening raw store")?;
+    let raw = RawStore::open_for(&config.storage, &who)
+        .context("opening raw store")?
+        .in_folder(std::path::Path::new(&who));
     let raw_reader =
         crate::raw_store::RawReader::for_config(&config.storage).context("opening raw store")?;
     let corpus_dir = worker_corpus_dir(config, id);
