@@ -24,6 +24,11 @@ pub const PAUSE_AFTER_CORPUS_FLUSH: &str = "NEWSMILL_TEST_PAUSE_AFTER_CORPUS_FLU
 /// are `fetched` and must not be recovered by any live worker.
 pub const SLOW_CORPUS_FLUSH: &str = "NEWSMILL_TEST_SLOW_CORPUS_FLUSH";
 
+/// TEST ONLY. When set to a path, a worker whose near-duplicate parameter check has just
+/// passed (it registered before the check) creates that file and then waits for ever: the
+/// moment a `reprocess` fencing workers off must still find it.
+pub const PAUSE_AFTER_PARAMS: &str = "NEWSMILL_TEST_PAUSE_AFTER_PARAMS";
+
 /// TEST ONLY. When set (to anything), storing a discovery document whose listing follows
 /// fails before anything is written, as on a full disk (`ENOSPC`): the moment the raw store
 /// refuses the feed's answer. A real full or read-only disk cannot be made in a test that
@@ -68,6 +73,11 @@ fn slow(failpoint: &str) {
     };
     tracing::warn!(failpoint, ms, "test failpoint reached: slowing down");
     std::thread::sleep(Duration::from_millis(ms));
+}
+
+/// The [`PAUSE_AFTER_PARAMS`] failpoint: returns at once unless it is set.
+pub fn after_params_check() {
+    pause(PAUSE_AFTER_PARAMS);
 }
 
 fn pause(failpoint: &str) {
