@@ -148,16 +148,33 @@ const DUE: &str = "(f.state = 'discovered'
 
 impl PgState {
     /// Claims one host that has due URLs and no live lease (the one whose next request may go
-    /// out soonest), for `ttl`. `None`: every host with work is held by a live worker.
+    /// out soonest), for `ttl`, unless the worker already holds its share of the hosts with
+    /// work: `ceil(hosts with due URLs or a live lease / live workers)`. `None`: every host
+    /// with work is held by a live worker, or this one holds its share.
+    ///
+    /// The share keeps one worker from taking every host while the others start: each
+    /// worker's sink normalizes and links what its hosts send, so a worker that holds more
+    /// hosts than the others falls behind them, and the crawl waits for it.
     ///
     /// # Errors
     /// `Query` on database failure.
     pub fn claim_host(&self, worker: &str, ttl: Duration) -> Result<Option<HostLease>, PgError> {
         let sql = format!(
-            "WITH pick AS (
+            "WITH live AS (
+                 SELECT GREATEST(count(*), 1) AS n FROM workers
+                 WHERE stopped IS NULL AND heartbeat > now() - make_interval(secs => $2)),
+             work AS (
+                 SELECT count(*) FILTER (WHERE h.worker_id = $1 AND h.lease_expires > now())
+                         AS mine,
+                     count(*) AS hosts
+                 FROM hosts h
+                 WHERE h.lease_expires > now()
+                    OR EXISTS (SELECT 1 FROM frontier f WHERE f.host = h.host AND {DUE})),
+             pick AS (
                  SELECT h.host FROM hosts h
                  WHERE (h.lease_expires IS NULL OR h.lease_expires <= now())
                    AND EXISTS (SELECT 1 FROM frontier f WHERE f.host = h.host AND {DUE})
+                   AND (SELECT mine FROM work) * (SELECT n FROM live) < (SELECT hosts FROM work)
                  ORDER BY h.next_request, h.host
                  LIMIT 1
                  FOR UPDATE OF h SKIP LOCKED)

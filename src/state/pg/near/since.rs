@@ -148,6 +148,11 @@ pub(super) fn post(c: &mut Client, postings: &Postings) -> Result<(), PgError> {
     let mut tx = c
         .transaction()
         .map_err(q("writing near-duplicate postings"))?;
+    // Without waiting for the WAL flush: a crash loses the whole transaction or nothing of
+    // it, and when it is lost the records are still listed, so their postings are written
+    // again once they are stuck.
+    tx.batch_execute("SET LOCAL synchronous_commit = off")
+        .map_err(q("writing near-duplicate postings"))?;
     tx.execute(
         "INSERT INTO near_band (key, doc) SELECT * FROM unnest($1::int4[], $2::int8[])
          ON CONFLICT DO NOTHING",
