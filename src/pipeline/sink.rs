@@ -7,7 +7,7 @@
 //!    [`FLUSH_EVERY`] articles, and at the end, it fsyncs raw/ and passes on a
 //!    [`Stored::Synced`] barrier.
 //! 2. The **ingester** first recovers what an earlier run left fetched but not ingested
-//!    (normalized from raw/, no request). Then it normalizes, dedups and queues each page in the
+//!    (normalized from raw/, no request; a worker recovers under host leases instead). Then it normalizes, dedups and queues each page in the
 //!    corpus, in arrival order; it admits listings into the frontier as they arrive. At each
 //!    barrier it commits, in this order: the frontier's `fetched` marks (raw is durable now)
 //!    and failures → the corpus flush → the `ingested` marks with the articles' validators.
@@ -141,6 +141,10 @@ pub struct SinkParts {
     pub ingest: Ingest,
     /// The frontier, written only by the ingester.
     pub frontier: Frontier,
+    /// Whether the ingester first recovers every URL left `fetched` (`run`). A worker does
+    /// not: URLs of the shared frontier left `fetched` may be in another live worker's flush,
+    /// and are recovered under their host's lease instead (`worker::drive`).
+    pub recover_at_start: bool,
 }
 
 /// Starts the sink. The returned thread is the raw writer; it joins the ingester and returns
@@ -151,6 +155,7 @@ pub fn spawn(rx: mpsc::Receiver<SinkMsg>, parts: SinkParts) -> JoinHandle<SinkRe
         raw_reader,
         ingest,
         frontier,
+        recover_at_start,
     } = parts;
     std::thread::spawn(move || {
         let (tx, stored) = std_mpsc::sync_channel(STORED_QUEUE);
@@ -158,7 +163,9 @@ pub fn spawn(rx: mpsc::Receiver<SinkMsg>, parts: SinkParts) -> JoinHandle<SinkRe
             .name("newsmill-ingest".into())
             .spawn(move || {
                 let mut writer = Writer::new(ingest, frontier, raw_reader);
-                writer.recover();
+                if recover_at_start {
+                    writer.recover();
+                }
                 writer.run(&stored)
             });
         let ingester = match ingester {
