@@ -317,7 +317,10 @@ async fn reprocess_shared(
     match done {
         Ok(report) => Ok(summary::finish(&report, format)),
         Err(e) => match e.downcast_ref::<pipeline::SharedReprocessError>() {
-            Some(busy @ pipeline::SharedReprocessError::WorkersRunning { .. }) => {
+            Some(
+                busy @ (pipeline::SharedReprocessError::WorkersRunning { .. }
+                | pipeline::SharedReprocessError::UncleanStop { .. }),
+            ) => {
                 notice(format, &busy.to_string());
                 Ok(ExitCode::from(lock::EXIT_LOCKED))
             }

@@ -44,7 +44,7 @@ pub use manifest::{
 };
 pub use overlay::Overlay;
 pub use read::{RecordStream, read_lines};
-pub use remote::{mirror, publish};
+pub use remote::{mirror, publish, publish_all};
 pub use unuploaded::{drop_unuploaded, unuploaded_records};
 
 /// Folder under the corpus folder where each `newsmill worker` writes its own corpus

@@ -96,6 +96,39 @@ pub(crate) fn run_with(
     )
 }
 
+/// The `[storage]` table of local folders under `dir`.
+pub(crate) fn local_storage(dir: &Path) -> String {
+    let d = dir.display();
+    format!(
+        "[storage]\nraw_dir = \"{d}/raw\"\nnormalized_dir = \"{d}/normalized\"\nstate_dir = \"{d}/state\"\n"
+    )
+}
+
+/// Writes `dir/<name>.toml`: a shared-state config (PostgreSQL, the `storage` table, 3 s
+/// leases) with one source per id in `ids`, whose feed is `<base>/<id>.xml`; `per_source` is
+/// appended after each source's table (e.g. its `[sources.selectors]`).
+pub(crate) fn shared_config(
+    dir: &Path,
+    storage: &str,
+    base: &str,
+    ids: &[&str],
+    per_source: &str,
+    name: &str,
+) -> std::path::PathBuf {
+    let mut s = format!(
+        "{storage}\n[fetch]\nper_host_interval = \"10ms\"\nallow_private_networks = true\n\
+         [state]\nbackend = \"postgres\"\n[worker]\nlease_ttl = \"3s\"\nidle_poll = \"100ms\"\n"
+    );
+    for id in ids {
+        s.push_str(&format!(
+            "\n[[sources]]\nid = \"{id}\"\nname = \"{id}\"\nfeeds = [\"{base}/{id}.xml\"]\nlanguage = \"en\"\n{per_source}"
+        ));
+    }
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, s).unwrap();
+    path
+}
+
 #[test]
 fn issue12_migrate_applies_once_and_a_newer_schema_is_refused() {
     let Some(db) = Schema::new("postgres::issue12_migrate_applies_once") else {

@@ -11,7 +11,7 @@ use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::postgres::{Schema, run_with};
+use crate::postgres::{Schema, local_storage, run_with, shared_config};
 
 const TEST: &str = "reader_overlay::issue12_readers_show_changes_queued_for_a_stopped_worker";
 
@@ -46,23 +46,16 @@ async fn serve(server: &MockServer, id: &str) {
         .await;
 }
 
-/// A shared-state config under `dir` with the sources `ids` (all on `server`).
+/// The shared-state config of the sources `ids` (all on `server`).
 fn config(dir: &Path, server: &MockServer, ids: &[&str]) -> PathBuf {
-    let d = dir.display();
-    let mut s = format!(
-        "[storage]\nraw_dir = \"{d}/raw\"\nnormalized_dir = \"{d}/normalized\"\nstate_dir = \"{d}/state\"\n\
-         [fetch]\nper_host_interval = \"10ms\"\nallow_private_networks = true\n\
-         [state]\nbackend = \"postgres\"\n[worker]\nlease_ttl = \"3s\"\nidle_poll = \"100ms\"\n"
-    );
-    for id in ids {
-        s.push_str(&format!(
-            "\n[[sources]]\nid = \"{id}\"\nname = \"{id}\"\nfeeds = [\"{}/{id}.xml\"]\nlanguage = \"en\"\n",
-            server.uri()
-        ));
-    }
-    let path = dir.join(format!("{}.toml", ids.join("-")));
-    std::fs::write(&path, s).unwrap();
-    path
+    shared_config(
+        dir,
+        &local_storage(dir),
+        &server.uri(),
+        ids,
+        "",
+        &ids.join("-"),
+    )
 }
 
 #[test]

@@ -199,7 +199,18 @@ pub fn kill_at_failpoint(dir: &Path, args: &[&str], env: &[(&str, &str)], failpo
 /// marker file, `src/pipeline/failpoint.rs`) pointing into `dir`; the process writes the
 /// marker and waits there, and is SIGKILLed. Panics when it ends before reaching the
 /// failpoint, or has not reached it in 60 s.
-pub fn kill_command_at_failpoint(mut cmd: Command, dir: &Path, failpoint: &str) {
+pub fn kill_command_at_failpoint(cmd: Command, dir: &Path, failpoint: &str) {
+    run_at_failpoint(cmd, dir, failpoint, || ());
+}
+
+/// [`kill_command_at_failpoint`], calling `during` while the process waits at the failpoint
+/// (before the SIGKILL).
+pub fn run_at_failpoint<T>(
+    mut cmd: Command,
+    dir: &Path,
+    failpoint: &str,
+    during: impl FnOnce() -> T,
+) -> T {
     use std::process::Stdio;
     use std::time::{Duration, Instant};
     let marker = dir.join(format!("paused-at-{failpoint}"));
@@ -221,6 +232,8 @@ pub fn kill_command_at_failpoint(mut cmd: Command, dir: &Path, failpoint: &str) 
         );
         std::thread::sleep(Duration::from_millis(10));
     }
+    let out = during();
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
+    out
 }

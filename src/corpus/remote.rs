@@ -168,6 +168,24 @@ pub fn mirror(storage: &StorageConfig) -> Result<Option<PullReport>, CorpusError
 /// # Errors
 /// [`CorpusError::Io`] reading the cache, [`CorpusError::Remote`] naming the key that failed.
 pub fn publish(storage: &StorageConfig) -> Result<usize, CorpusError> {
+    publish_where(storage, |rel| !rel.contains('/'))
+}
+
+/// [`publish`] for the corpus and every worker's folder (`workers/<id>/`): also deletes the
+/// workers' segments and manifests the cache no longer has. For the shared `reprocess`, which
+/// rebuilt every worker's folder behind its fence; the same caveats as [`publish`].
+///
+/// # Errors
+/// As [`publish`].
+pub fn publish_all(storage: &StorageConfig) -> Result<usize, CorpusError> {
+    publish_where(storage, |_| true)
+}
+
+/// [`publish`], deleting the stale corpus files whose relative path `deletable` accepts.
+fn publish_where(
+    storage: &StorageConfig,
+    deletable: impl Fn(&str) -> bool,
+) -> Result<usize, CorpusError> {
     let Some(remote) = connect(storage)? else {
         return Ok(0);
     };
@@ -194,8 +212,8 @@ pub fn publish(storage: &StorageConfig) -> Result<usize, CorpusError> {
             uploaded += 1;
         }
     }
-    let own = |rel: &str| !rel.contains('/') && is_corpus_file(rel);
-    for object in listed.iter().filter(|o| own(&o.rel)) {
+    let stale = |rel: &str| is_corpus_file(rel) && deletable(rel);
+    for object in listed.iter().filter(|o| stale(&o.rel)) {
         if !local.iter().any(|(rel, _)| *rel == object.rel) {
             remote
                 .delete(&object.rel)

@@ -57,22 +57,14 @@ impl BandTable {
     pub fn for_each(&self, key: u32, mut f: impl FnMut(u32)) {
         if !self.offsets.is_empty() && !self.unsorted {
             let b = (key >> (32 - self.bits)) as usize;
-            let (lo, hi) = (self.offsets[b] as usize, self.offsets[b + 1] as usize);
-            let bucket = &self.base[lo..hi];
-            let start = bucket.partition_point(|e| ((e >> 32) as u32) < key);
-            for e in &bucket[start..] {
-                if (e >> 32) as u32 != key {
-                    break;
-                }
-                f(*e as u32);
-            }
+            self.scan_base(
+                key,
+                self.offsets[b] as usize,
+                self.offsets[b + 1] as usize,
+                &mut f,
+            );
         }
-        if let Some(&doc) = self.single.get(&key) {
-            f(doc);
-        }
-        if let Some(docs) = self.multi.get(&key) {
-            docs.iter().copied().for_each(f);
-        }
+        self.scan_delta(key, &mut f);
     }
 
     /// [`BandTable::for_each`] for every key of `keys` (one call per entry, keys in any
@@ -98,26 +90,37 @@ impl BandTable {
             }
             std::hint::black_box(touched);
             for (&key, &(lo, hi)) in keys.iter().zip(&bounds) {
-                let bucket = &self.base[lo..hi];
-                let start = bucket.partition_point(|e| ((e >> 32) as u32) < key);
-                for e in &bucket[start..] {
-                    if (e >> 32) as u32 != key {
-                        break;
-                    }
-                    f(*e as u32);
-                }
+                self.scan_base(key, lo, hi, &mut f);
             }
         }
         if self.single.is_empty() {
             return;
         }
-        for key in keys {
-            if let Some(&doc) = self.single.get(key) {
-                f(doc);
+        for &key in keys {
+            self.scan_delta(key, &mut f);
+        }
+    }
+
+    /// Calls `f` for the entries of `key` in the bucket `base[lo..hi]` that holds it.
+    fn scan_base(&self, key: u32, lo: usize, hi: usize, f: &mut impl FnMut(u32)) {
+        let bucket = &self.base[lo..hi];
+        let start = bucket.partition_point(|e| ((e >> 32) as u32) < key);
+        for e in &bucket[start..] {
+            if (e >> 32) as u32 != key {
+                break;
             }
-            if let Some(docs) = self.multi.get(key) {
-                docs.iter().copied().for_each(&mut f);
-            }
+            f(*e as u32);
+        }
+    }
+
+    /// Calls `f` for the entries of `key` added since `base` was last built (`multi` only
+    /// holds keys that are also in `single`).
+    fn scan_delta(&self, key: u32, f: &mut impl FnMut(u32)) {
+        if let Some(&doc) = self.single.get(&key) {
+            f(doc);
+        }
+        if let Some(docs) = self.multi.get(&key) {
+            docs.iter().copied().for_each(f);
         }
     }
 

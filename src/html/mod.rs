@@ -322,6 +322,15 @@ impl<'a> Element<'a> {
             .map(|a| doc.str(a.value))
     }
 
+    /// Every attribute (lower-case name, decoded value), in source order, first of duplicates
+    /// only: for readers that want several attributes, in one pass.
+    pub fn attrs(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        let doc = self.doc;
+        self.attrs
+            .iter()
+            .map(move |a| (doc.str(a.name), doc.str(a.value)))
+    }
+
     /// Whether the element has child nodes.
     pub fn has_children(&self) -> bool {
         self.doc.first_child(self.id).is_some()

@@ -18,6 +18,11 @@ pub const PAUSE_BEFORE_ADMIT: &str = "NEWSMILL_TEST_PAUSE_BEFORE_ADMIT";
 /// those records in the dead worker's folder.
 pub const PAUSE_AFTER_CORPUS_FLUSH: &str = "NEWSMILL_TEST_PAUSE_AFTER_CORPUS_FLUSH";
 
+/// TEST ONLY. When set to a path, a worker whose near-duplicate parameter check has just
+/// passed (it registered before the check) creates that file and then waits for ever: the
+/// moment a `reprocess` fencing workers off must still find it.
+pub const PAUSE_AFTER_PARAMS: &str = "NEWSMILL_TEST_PAUSE_AFTER_PARAMS";
+
 /// TEST ONLY. When set (to anything), storing a discovery document whose listing follows
 /// fails before anything is written, as on a full disk (`ENOSPC`): the moment the raw store
 /// refuses the feed's answer. A real full or read-only disk cannot be made in a test that
@@ -49,6 +54,11 @@ pub fn after_corpus_flush(claimed: bool) {
     if claimed {
         pause(PAUSE_AFTER_CORPUS_FLUSH);
     }
+}
+
+/// The [`PAUSE_AFTER_PARAMS`] failpoint: returns at once unless it is set.
+pub fn after_params_check() {
+    pause(PAUSE_AFTER_PARAMS);
 }
 
 fn pause(failpoint: &str) {

@@ -144,11 +144,7 @@ impl Run {
             Err(e) => errors.push(format!("frontier: {}", report::error_chain(&e))),
         }
         RunReport {
-            run_id: format!(
-                "{}-{}",
-                self.started.format("%Y%m%dT%H%M%SZ"),
-                std::process::id()
-            ),
+            run_id: RunReport::local_run_id(self.started),
             mode: mode.into(),
             started: self.started,
             finished: Utc::now(),

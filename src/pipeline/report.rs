@@ -113,6 +113,37 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// `YYYYMMDDTHHMMSSZ-<pid>`: the id of a run of this process started at `started`.
+    pub fn local_run_id(started: DateTime<Utc>) -> String {
+        format!(
+            "{}-{}",
+            started.format("%Y%m%dT%H%M%SZ"),
+            std::process::id()
+        )
+    }
+
+    /// The report of a `reprocess` run (local or shared) that ends now.
+    pub fn reprocess(
+        started: DateTime<Utc>,
+        interrupted: bool,
+        sources: BTreeMap<SourceId, SourceStats>,
+        errors: Vec<String>,
+        corpus_dir: String,
+        corpus_records: usize,
+    ) -> Self {
+        RunReport {
+            run_id: Self::local_run_id(started),
+            mode: "reprocess".into(),
+            started,
+            finished: Utc::now(),
+            interrupted,
+            sources,
+            errors,
+            corpus_dir,
+            corpus_records,
+        }
+    }
+
     /// Total failures over all sources plus run-level errors.
     pub fn failures(&self) -> u64 {
         self.sources.values().map(SourceStats::failed).sum::<u64>() + self.errors.len() as u64

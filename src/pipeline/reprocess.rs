@@ -90,21 +90,14 @@ pub fn reprocess(config: &Config, shutdown: &CancellationToken) -> anyhow::Resul
         let urls_of = |ids: &[String]| state.urls_of_records(ids).map_err(|e| error_chain(&e));
         name_kept(urls_of, &frontier, &kept, &mut errors);
     }
-    Ok(RunReport {
-        run_id: format!(
-            "{}-{}",
-            started.format("%Y%m%dT%H%M%SZ"),
-            std::process::id()
-        ),
-        mode: "reprocess".into(),
+    Ok(RunReport::reprocess(
         started,
-        finished: Utc::now(),
         interrupted,
-        sources: std::mem::take(&mut ingest.stats),
+        std::mem::take(&mut ingest.stats),
         errors,
-        corpus_dir: target.display().to_string(),
-        corpus_records: records,
-    })
+        target.display().to_string(),
+        records,
+    ))
 }
 
 type Marks = Vec<Change>;

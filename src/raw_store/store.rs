@@ -34,6 +34,8 @@ const CONFORMS_TO: &str =
 #[derive(Debug)]
 pub struct RawStore {
     root: PathBuf,
+    /// Sub-folder of `root` every file goes to (empty: none), part of each location.
+    folder: PathBuf,
     max_file_bytes: u64,
     pid: u32,
     next_seq: u32,
@@ -76,6 +78,7 @@ impl RawStore {
         })?;
         Ok(Self {
             root: root.to_owned(),
+            folder: PathBuf::new(),
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             pid: std::process::id(),
             next_seq: 0,
@@ -115,6 +118,15 @@ impl RawStore {
             cache: cache.to_owned(),
         });
         Ok(store)
+    }
+
+    /// Writes every file under `folder` (relative, e.g. `workers/<id>`): `root/folder/YYYY/MM/DD/…`,
+    /// and on S3 under the same relative path in the bucket and the cache, so each location
+    /// names the writer (a shared `reprocess` rebuilds a worker's records into its folder).
+    #[must_use]
+    pub fn in_folder(mut self, folder: &Path) -> Self {
+        self.folder = folder.to_owned();
+        self
     }
 
     /// Sets the rotation size in bytes (default [`DEFAULT_MAX_FILE_BYTES`]): once the current
@@ -216,7 +228,7 @@ impl RawStore {
 
     /// Creates `YYYY/MM/DD/newsmill-<stamp>-<pid>-<seq>.warc.gz` and writes its `warcinfo`.
     fn start_file(&mut self, now: DateTime<Utc>) -> Result<OpenFile, RawStoreError> {
-        let day = PathBuf::from(now.format("%Y/%m/%d").to_string());
+        let day = self.folder.join(now.format("%Y/%m/%d").to_string());
         let dir = self.root.join(&day);
         fs::create_dir_all(&dir).map_err(|source| RawStoreError::Create {
             path: dir.clone(),

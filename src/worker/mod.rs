@@ -265,10 +265,17 @@ async fn work(
         }
         .into());
     }
-    let (near, params) = (conns.near.clone(), SharedLinker::params(&config.dedup));
-    blocking(move || near.check_near_params(&params)).await?;
+    // Registered before the parameter check: a `reprocess` puts its fence up, then looks for
+    // live workers, so either it finds this one (and refuses) or this check finds the fence.
     let (s, w, machine) = (state.clone(), id.to_owned(), machine_name());
     blocking(move || s.register_worker(&w, &machine, std::process::id())).await?;
+    let (near, params) = (conns.near.clone(), SharedLinker::params(&config.dedup));
+    if let Err(e) = blocking(move || near.check_near_params(&params)).await {
+        let (s, w) = (state.clone(), id.to_owned());
+        let _ = blocking(move || s.retire_worker(&w)).await;
+        return Err(e.into());
+    }
+    crate::pipeline::failpoint::after_params_check();
     tracing::info!(worker = %id, database = state.target(), "worker started");
     let started = Utc::now();
     reconcile_unuploaded(config, id, conns).await?;
@@ -325,7 +332,9 @@ fn open(
 ) -> anyhow::Result<(Ctx, std::thread::JoinHandle<sink::SinkResult>)> {
     let ttl = config.worker.lease_ttl;
     let who = format!("{}/{id}", crate::corpus::WORKERS_DIR);
-    let raw = RawStore::open_for(&config.storage, &who).context("opening raw store")?;
+    let raw = RawStore::open_for(&config.storage, &who)
+        .context("opening raw store")?
+        .in_folder(std::path::Path::new(&who));
     let raw_reader =
         crate::raw_store::RawReader::for_config(&config.storage).context("opening raw store")?;
     let corpus_dir = worker_corpus_dir(config, id);

@@ -9,7 +9,8 @@
 use crate::html::{Document, Element, NodeId};
 use crate::normalize::attribution::split_caption;
 
-use super::scan::{fold_ws, has, short_text};
+use super::scan::words::Words;
+use super::scan::{fold_ws, short_text};
 
 /// Most descendants looked at to find a wrapper's image (a big container is not a picture).
 const MAX_WRAPPER_NODES: usize = 40;
@@ -29,8 +30,10 @@ pub struct Figure {
     pub credit_node: Option<NodeId>,
 }
 
+// The class word lists are matched as written (case-sensitive), each in one pass per value.
+
 /// Class words of a `<div>` that wraps one picture.
-const WRAPPER_CLASSES: &[&str] = &[
+static WRAPPER_CLASSES: Words = Words::exact(&[
     "photo",
     "image",
     "img",
@@ -39,11 +42,20 @@ const WRAPPER_CLASSES: &[&str] = &[
     "foto",
     "figure",
     "illustration",
-];
+]);
 /// Class words of a picture's caption element.
-const CAPTION_CLASSES: &[&str] = &["caption", "desc", "text", "title", "signature"];
+static CAPTION_CLASSES: Words = Words::exact(&["caption", "desc", "text", "title", "signature"]);
 /// Class words of a picture's credit element.
-const CREDIT_CLASSES: &[&str] = &["credit", "copyright", "author", "source", "photographer"];
+static CREDIT_CLASSES: Words =
+    Words::exact(&["credit", "copyright", "author", "source", "photographer"]);
+/// Class words of the article area.
+static ARTICLE_CLASSES: Words = Words::exact(&[
+    "article",
+    "story",
+    "post-content",
+    "entry-content",
+    "news-text",
+]);
 
 /// Whether an ancestor of `node` marks the article area.
 pub(super) fn in_article(doc: &Document, node: NodeId) -> bool {
@@ -51,23 +63,19 @@ pub(super) fn in_article(doc: &Document, node: NodeId) -> bool {
         v.name() == "article"
             || v.name() == "main"
             || v.attr("itemprop") == Some("articleBody")
-            || has(
-                v.attr("class"),
-                &[
-                    "article",
-                    "story",
-                    "post-content",
-                    "entry-content",
-                    "news-text",
-                ],
-            )
+            || ARTICLE_CLASSES.in_attr(v.attr("class"))
     })
 }
 
 /// Whether `el` is a `<div>` wrapping one picture with words about it: a picture-ish class,
 /// an image, a caption or credit element, and not inside page chrome or another picture.
 pub(super) fn is_wrapper(doc: &Document, el: Element<'_>) -> bool {
-    if el.name() != "div" || !has(el.attr("class"), WRAPPER_CLASSES) {
+    if el.name() != "div" || !WRAPPER_CLASSES.in_attr(el.attr("class")) {
+        return false;
+    }
+    // The bounded looks below the element first: most picture-ish classes (`topic` holds
+    // `pic`) wrap no described image, and then the walk up the ancestors is not needed.
+    if !has_image(doc, el.id()) || !described(doc, el.id()) {
         return false;
     }
     let nested = doc
@@ -76,10 +84,10 @@ pub(super) fn is_wrapper(doc: &Document, el: Element<'_>) -> bool {
         .any(|a| {
             matches!(a.name(), "figure" | "header" | "footer" | "nav" | "aside")
                 || (a.name() == "div"
-                    && has(a.attr("class"), WRAPPER_CLASSES)
+                    && WRAPPER_CLASSES.in_attr(a.attr("class"))
                     && has_image(doc, a.id()))
         });
-    !nested && has_image(doc, el.id()) && described(doc, el.id())
+    !nested
 }
 
 fn has_image(doc: &Document, node: NodeId) -> bool {
@@ -95,7 +103,8 @@ fn described(doc: &Document, node: NodeId) -> bool {
         .filter_map(|d| doc.element(d))
         .any(|d| {
             d.name() != "img"
-                && (has(d.attr("class"), CAPTION_CLASSES) || has(d.attr("class"), CREDIT_CLASSES))
+                && (CAPTION_CLASSES.in_attr(d.attr("class"))
+                    || CREDIT_CLASSES.in_attr(d.attr("class")))
         })
 }
 
@@ -112,12 +121,13 @@ pub(super) fn picture(doc: &Document, el: Element<'_>) -> Option<Figure> {
                 .unwrap_or_default()
                 .trim()
                 .to_owned();
-        } else if f.credit_node.is_none() && v.id() != el.id() && has(class, CREDIT_CLASSES) {
+        } else if f.credit_node.is_none() && v.id() != el.id() && CREDIT_CLASSES.in_attr(class) {
             f.credit = short_text(doc, v.id(), MAX_CREDIT_TEXT);
             f.credit_node = f.credit.as_ref().map(|_| v.id());
         } else if caption_node.is_none()
             && v.id() != el.id()
-            && (v.name() == "figcaption" || (el.name() != "figure" && has(class, CAPTION_CLASSES)))
+            && (v.name() == "figcaption"
+                || (el.name() != "figure" && CAPTION_CLASSES.in_attr(class)))
         {
             caption_node = Some(v.id());
         }

@@ -12,10 +12,12 @@ use crate::normalize::text::labels::opens_with_figure_label;
 use headline::{headline, headline_text};
 use side::{in_side_block, in_side_matter, names_side_matter};
 
+mod attrs;
 mod headline;
-mod words;
+pub(super) mod words;
 
-use words::Words;
+use attrs::Attrs;
+use words::{WordSets, Words};
 
 /// Most elements of one kind remembered (bounds work on hostile pages).
 const MAX_PER_KIND: usize = 50;
@@ -100,7 +102,7 @@ const MAX_DATE_TEXT_BYTES: usize = 200;
 const MAX_DATE_TEXT_START_CHARS: usize = 40;
 
 /// Class or id words of elements that hold a printed date (matched case-insensitively).
-static DATE_CLASS_WORDS: Words = Words::new(&[
+const DATE_CLASS: &[&str] = &[
     "date",
     "time",
     "posted",
@@ -108,11 +110,22 @@ static DATE_CLASS_WORDS: Words = Words::new(&[
     "datum",
     "fecha",
     "submitted",
-]);
+];
 /// Id words of elements that hold a printed date.
 static DATE_ID_WORDS: Words = Words::new(&["date", "datum"]);
 /// Words a byline class token holds (see [`is_byline_class`]).
-static BYLINE_WORDS: Words = Words::new(&["byline", "author"]);
+const BYLINE: &[&str] = &["byline", "author"];
+static BYLINE_WORDS: Words = Words::new(BYLINE);
+/// Class words of photo-credit elements (case-sensitive).
+const CREDIT_CLASS: &[&str] = &["credit", "photo-author", "photo_author"];
+
+/// The class lists of the scan, in one pass per `class` value: bit [`DATE_BIT`] for
+/// [`DATE_CLASS`], [`BYLINE_BIT`] for [`BYLINE`], [`CREDIT_BIT`] for [`CREDIT_CLASS`].
+static CLASS_WORDS: WordSets =
+    WordSets::new(&[(DATE_CLASS, true), (BYLINE, true), (CREDIT_CLASS, false)]);
+const DATE_BIT: u32 = 1;
+const BYLINE_BIT: u32 = 2;
+const CREDIT_BIT: u32 = 4;
 
 /// Folds whitespace runs into single spaces and trims.
 pub fn fold_ws(s: &str) -> String {
@@ -169,10 +182,6 @@ fn is_date_title(t: &str) -> bool {
     t.len() <= MAX_SHORT_TEXT && t.bytes().any(|b| b.is_ascii_digit())
 }
 
-pub(super) fn has(attr: Option<&str>, needles: &[&str]) -> bool {
-    attr.is_some_and(|a| needles.iter().any(|n| a.contains(n)))
-}
-
 impl PageScan {
     /// Walks `doc` once.
     pub fn new(doc: &Document) -> Self {
@@ -204,9 +213,12 @@ impl PageScan {
         let byline_zone = self.in_byline_zone(doc, node, t);
         // A long text counts by its start: "27.1.2022 - Bei der Erinnerung …".
         let t = t.trim_start();
-        let t = match t.char_indices().nth(MAX_DATE_TEXT_START_CHARS) {
-            Some((cut, _)) if t.len() > MAX_DATE_TEXT_BYTES => t.get(..cut).unwrap_or(t),
-            _ => t,
+        let t = match t.len() > MAX_DATE_TEXT_BYTES {
+            true => match t.char_indices().nth(MAX_DATE_TEXT_START_CHARS) {
+                Some((cut, _)) => t.get(..cut).unwrap_or(t),
+                None => t,
+            },
+            false => t,
         };
         if self.digit_texts.len() >= MAX_DIGIT_TEXTS || !crate::textcodec::dates::has_digit(t) {
             return;
@@ -260,13 +272,11 @@ impl PageScan {
             self.h1_ordinal = Some(self.text_ordinal + 1);
             self.byline_zone_left = BYLINE_ZONE_TEXTS;
         }
+        let a = Attrs::of(v);
         match v.name() {
             "meta" => {
-                let key = v
-                    .attr("property")
-                    .or_else(|| v.attr("name"))
-                    .or_else(|| v.attr("itemprop"));
-                if let (Some(k), Some(c)) = (key, v.attr("content")) {
+                let key = a.property.or(a.name).or(a.itemprop);
+                if let (Some(k), Some(c)) = (key, a.content) {
                     self.metas
                         .push((k.to_ascii_lowercase(), c.trim().to_owned()));
                 }
@@ -285,13 +295,12 @@ impl PageScan {
             "h2" if self.h2s.len() < 5 => self.h2s.push(fold_ws(&doc.text(node))),
             "link"
                 if self.canonical.is_none()
-                    && v.attr("rel")
-                        .is_some_and(|r| r.eq_ignore_ascii_case("canonical")) =>
+                    && a.rel.is_some_and(|r| r.eq_ignore_ascii_case("canonical")) =>
             {
                 self.canonical = v.attr("href").map(str::to_owned);
             }
             "time" if self.times.len() < MAX_PER_KIND => self.times.push(TimeElement {
-                datetime: v.attr("datetime").map(str::to_owned),
+                datetime: a.datetime.map(str::to_owned),
                 text: short_text(doc, node, MAX_SHORT_TEXT),
                 side: names_side_matter(v) || in_side_matter(doc, node, &self.headline_path),
             }),
@@ -316,8 +325,8 @@ impl PageScan {
             _ => {}
         }
         if v.name() != "meta"
-            && let Some(content) = v.attr("content").or_else(|| v.attr("datetime"))
-            && let Some(key) = v.attr("property").or_else(|| v.attr("itemprop"))
+            && let Some(content) = a.content.or(a.datetime)
+            && let Some(key) = a.property.or(a.itemprop)
             && key.to_ascii_lowercase().contains("date")
         {
             // RDFa / microdata on a visible element: `<span property="schema:dateCreated"
@@ -326,19 +335,19 @@ impl PageScan {
             self.metas
                 .push((key.to_ascii_lowercase(), content.trim().to_owned()));
         }
-        let (class, id, itemprop) = (v.attr("class"), v.attr("id"), v.attr("itemprop"));
-        if class.is_none() && id.is_none() && itemprop.is_none() && v.attr("rel").is_none() {
+        let (class, id, itemprop) = (a.class, a.id, a.itemprop);
+        if class.is_none() && id.is_none() && itemprop.is_none() && a.rel.is_none() {
             return;
         }
+        let class_words = class.map_or(0, |c| CLASS_WORDS.mask(c));
         if self.credits.len() < MAX_PER_KIND
-            && (has(class, &["credit", "photo-author", "photo_author"])
-                || itemprop == Some("copyrightHolder"))
+            && (class_words & CREDIT_BIT != 0 || itemprop == Some("copyrightHolder"))
             && let Some(t) = short_text(doc, node, 80).filter(|t| t.chars().count() >= 2)
         {
             self.credits.push((node, t));
         }
         if self.dateish.len() < MAX_PER_KIND
-            && (DATE_CLASS_WORDS.in_attr(class)
+            && (class_words & DATE_BIT != 0
                 || DATE_ID_WORDS.in_attr(id)
                 || itemprop == Some("datePublished"))
             && let Some(t) =
@@ -353,11 +362,11 @@ impl PageScan {
                 self.dateish.push((t, self.text_ordinal + 1));
             }
         }
-        let byline = v.attr("rel") == Some("author")
+        let byline = a.rel == Some("author")
             || itemprop == Some("author")
             || class.is_some_and(|c| {
-                // One pass over the whole value first: most classes name no byline.
-                BYLINE_WORDS.in_value(c) && c.split_whitespace().any(is_byline_class)
+                // Most classes name no byline: the tokens are looked at only when one does.
+                class_words & BYLINE_BIT != 0 && c.split_whitespace().any(is_byline_class)
             });
         if byline && self.bylines.len() < MAX_BYLINES {
             self.bylines.extend(short_text(doc, node, MAX_SHORT_TEXT));

@@ -35,7 +35,15 @@ pub fn fold_case(text: &str) -> String {
     if text.is_ascii() {
         return text.to_ascii_lowercase();
     }
-    text.chars().map(fold_char).collect()
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        // ASCII letters fold to ASCII: no case table look-up for them.
+        out.push(match c.is_ascii() {
+            true => c.to_ascii_lowercase(),
+            false => fold_char(c),
+        });
+    }
+    out
 }
 
 fn fold_char(c: char) -> char {

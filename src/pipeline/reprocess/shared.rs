@@ -8,7 +8,9 @@
 //! # Order of steps (crash safety)
 //! 1. Fence workers off (`PgState::fence_reprocess`): a worker started from now on refuses,
 //!    naming the unfinished reprocess, until step 7. Then refuse if a worker is alive or holds
-//!    a lease (a fence left by a crashed reprocess is kept).
+//!    a lease (a fence left by a crashed reprocess is kept). With normalized/ on S3, also
+//!    refuse while a worker has not stopped cleanly (it may hold files waiting for their
+//!    upload), then pull the bucket into the local caches ([`pull_remote`]).
 //! 2. Undo a half-done swap left by a crash (`workers` missing, `.workers.old` present).
 //! 3. Empty the tables the rebuild writes again (one transaction) and build the new folders
 //!    under `normalized/.workers.reprocess/`, one writer per worker id, one writer at a time
@@ -16,13 +18,15 @@
 //!    a text met again becomes a duplicate of that record, its sighting queued as a worker's
 //!    would be and applied by the final flush of its owner).
 //! 4. Carry the records of the old folders that the walk did not reproduce (`carry.rs`).
-//! 5. Swap: `workers` → `.workers.old`, staging → `workers`, delete `.workers.old`.
+//! 5. Swap: `workers` → `.workers.old`, staging → `workers`, delete `.workers.old`. On S3,
+//!    upload the rebuilt folders and delete the objects they no longer have.
 //! 6. Mark the frontier (each URL's new record), name the carried records.
 //! 7. Lift the fence.
 //!
 //! A crash anywhere leaves the old folders or the new ones in place (readers see one corpus or
-//! the other), and the fence up; the rerun starts over from raw/ and finishes. The database
-//! tables are rebuilt behind the fence, so no worker can write the old texts again meanwhile.
+//! the other; on S3 a crash during the upload leaves some workers' folders old and others
+//! new), and the fence up; the rerun starts over from raw/ and finishes. The database tables
+//! are rebuilt behind the fence, so no worker can write the old texts again meanwhile.
 //!
 //! Raw files outside `raw/workers/<id>/` (written by `newsmill run` before `migrate`) go to the
 //! folder [`LEGACY_WRITER`].
@@ -82,14 +86,17 @@ pub enum SharedReprocessError {
         /// Each live worker with its machine, heartbeat age and leases.
         workers: String,
     },
-    /// The corpus is on object storage: not built.
+    /// The corpus is on object storage and a worker did not stop cleanly: files it wrote may
+    /// still wait on its machine for their upload, and would overwrite the rebuilt ones.
     #[error(
-        "`newsmill reprocess` on a shared state with normalized_dir on object storage ({url}) \
-         is not built yet"
+        "`newsmill reprocess` with normalized_dir on object storage needs every worker stopped \
+         cleanly; not stopped cleanly: {workers}. Start each once (`newsmill worker -c CONFIG \
+         --once --id ID`, on its machine, or on any machine if that one is lost) so what it left \
+         unuploaded reaches the bucket, then run reprocess again"
     )]
-    Remote {
-        /// The corpus URL.
-        url: String,
+    UncleanStop {
+        /// Each such worker with its machine and heartbeat age.
+        workers: String,
     },
 }
 
@@ -103,14 +110,11 @@ pub fn reprocess_shared(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<RunReport> {
     let started = Utc::now();
-    if let Some(url) = &config.storage.normalized_remote {
-        return Err(SharedReprocessError::Remote {
-            url: url.to_string(),
-        }
-        .into());
-    }
     let db = Arc::new(PgState::open(url).context("opening the shared state")?);
     fence(&db, config)?;
+    if config.storage.normalized_remote.is_some() {
+        pull_remote(config)?;
+    }
     let root = config.storage.normalized_dir.join(WORKERS_DIR);
     let staging = sibling(&root, "reprocess");
     restore_aside(&root)?;
@@ -131,6 +135,7 @@ pub fn reprocess_shared(
         crash_point("before_swap");
         swap(&staging, &root)?;
         crash_point("after_swap");
+        crate::corpus::publish_all(&config.storage).context("uploading the rebuilt folders")?;
         finish_state(config, &db, &marks, &kept, &mut errors);
         db.lift_reprocess_fence(Some(&SharedLinker::params(&config.dedup)))
             .context("lifting the fence (run `newsmill reprocess` again)")?;
@@ -138,25 +143,64 @@ pub fn reprocess_shared(
     Ok(writers.report(config, started, interrupted, errors))
 }
 
-/// Puts the fence up, then refuses (taking a fence of its own down) while a worker is alive.
+/// Puts the fence up, then refuses (taking a fence of its own down) while a worker is alive,
+/// or, with normalized/ on S3, while a worker has not stopped cleanly (see [`unclean`]).
 fn fence(db: &PgState, config: &Config) -> anyhow::Result<()> {
     let resumed = db.fence_reprocess().context("fencing off workers")?;
-    match crate::verify::ensure_no_worker(db, config.worker.lease_ttl) {
-        Ok(()) => {
-            if resumed {
-                tracing::warn!("a reprocess did not finish: starting it over");
-            }
-            Ok(())
-        }
+    let refused = match crate::verify::ensure_no_worker(db, config.worker.lease_ttl) {
+        Ok(()) if config.storage.normalized_remote.is_some() => unclean(db)?,
+        Ok(()) => None,
         Err(crate::verify::SharedVerifyError::WorkersRunning { workers }) => {
-            if !resumed {
-                db.lift_reprocess_fence(None)
-                    .context("taking the fence down again")?;
-            }
-            Err(SharedReprocessError::WorkersRunning { workers }.into())
+            Some(SharedReprocessError::WorkersRunning { workers })
         }
-        Err(e) => Err(e).context("reading the workers"),
+        Err(e) => return Err(e).context("reading the workers"),
+    };
+    let Some(refused) = refused else {
+        if resumed {
+            tracing::warn!("a reprocess did not finish: starting it over");
+        }
+        return Ok(());
+    };
+    if !resumed {
+        db.lift_reprocess_fence(None)
+            .context("taking the fence down again")?;
     }
+    Err(refused.into())
+}
+
+/// The refusal when a worker did not stop cleanly: with normalized/ on S3 it may hold files
+/// on its machine that wait for their upload (a segment, its manifest), which its next start
+/// would upload over the rebuilt folder.
+fn unclean(db: &PgState) -> anyhow::Result<Option<SharedReprocessError>> {
+    let now = Utc::now();
+    let workers: Vec<String> = db
+        .workers()
+        .context("reading the workers")?
+        .into_iter()
+        .filter(|w| !w.stopped)
+        .map(|w| {
+            let age = (now - w.heartbeat).num_seconds();
+            format!("{} on {} (heartbeat {age} s ago)", w.id, w.hostname)
+        })
+        .collect();
+    Ok(
+        (!workers.is_empty()).then(|| SharedReprocessError::UncleanStop {
+            workers: workers.join("; "),
+        }),
+    )
+}
+
+/// With normalized/ on S3, behind the fence: makes the local caches (`normalized_dir`,
+/// `raw_dir`) copies of the bucket, so the rebuild works on local folders as it does without
+/// S3, and [`crate::corpus::publish_all`] makes the bucket match after the swap. A crash before
+/// the upload finished leaves the fence up; the rerun pulls the bucket again (whatever mix of
+/// old and new folders it holds: every record there comes from raw/ and is rebuilt from it)
+/// and uploads the whole rebuild.
+fn pull_remote(config: &Config) -> anyhow::Result<()> {
+    let st = &config.storage;
+    crate::corpus::mirror(st).context("reading the corpus from S3")?;
+    crate::raw_store::mirror(st).context("reading raw/ from S3")?;
+    Ok(())
 }
 
 /// Frontier marks and the carried records, after the swap (failures named in `errors`).

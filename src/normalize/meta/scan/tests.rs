@@ -121,7 +121,7 @@ fn figures_in_the_article_with_captions_and_credits() {
 
 #[test]
 fn folded_search_ignores_ascii_case_only() {
-    assert!(DATE_CLASS_WORDS.in_value("PostDate"));
+    assert!(CLASS_WORDS.mask("PostDate") & DATE_BIT != 0);
     assert!(BYLINE_WORDS.in_value("x-BYLINE"));
     assert!(DATE_ID_WORDS.in_value("date"));
     assert!(!DATE_ID_WORDS.in_value("dat"));

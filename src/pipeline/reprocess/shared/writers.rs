@@ -194,20 +194,13 @@ impl Writers {
             }
             records += ingest.corpus.manifest().records;
         }
-        RunReport {
-            run_id: format!(
-                "{}-{}",
-                started.format("%Y%m%dT%H%M%SZ"),
-                std::process::id()
-            ),
-            mode: "reprocess".into(),
+        RunReport::reprocess(
             started,
-            finished: Utc::now(),
             interrupted,
             sources,
             errors,
-            corpus_dir: config.storage.normalized_dir.display().to_string(),
-            corpus_records: records,
-        }
+            config.storage.normalized_dir.display().to_string(),
+            records,
+        )
     }
 }

@@ -7,138 +7,7 @@
 
 use super::tokenize::{self, Sink};
 use super::{Attr, Data, Document, NONE, Node, Span};
-
-/// Properties of a tag name that drive the rules.
-#[derive(Debug, Clone, Copy, Default)]
-struct Info {
-    /// Element without content (`br`, `img`, …).
-    void: bool,
-    /// Start tag closes an open `p` (block-level elements).
-    closes_p: bool,
-    /// "Special" in HTML5: an unmatched end tag does not look past it.
-    special: bool,
-    /// Ends the default scope (`td`, `table`, `html`, …).
-    boundary: bool,
-}
-
-fn info(name: &str) -> Info {
-    let void = matches!(
-        name,
-        "area"
-            | "base"
-            | "br"
-            | "col"
-            | "embed"
-            | "hr"
-            | "img"
-            | "input"
-            | "link"
-            | "meta"
-            | "param"
-            | "source"
-            | "track"
-            | "wbr"
-            | "keygen"
-            | "basefont"
-            | "bgsound"
-            | "frame"
-    );
-    let closes_p = matches!(
-        name,
-        "address"
-            | "article"
-            | "aside"
-            | "blockquote"
-            | "center"
-            | "details"
-            | "dialog"
-            | "dir"
-            | "div"
-            | "dl"
-            | "fieldset"
-            | "figcaption"
-            | "figure"
-            | "footer"
-            | "form"
-            | "h1"
-            | "h2"
-            | "h3"
-            | "h4"
-            | "h5"
-            | "h6"
-            | "header"
-            | "hgroup"
-            | "hr"
-            | "main"
-            | "menu"
-            | "nav"
-            | "ol"
-            | "p"
-            | "pre"
-            | "section"
-            | "summary"
-            | "table"
-            | "ul"
-            | "listing"
-            | "xmp"
-            | "plaintext"
-            | "search"
-            | "li"
-            | "dd"
-            | "dt"
-    );
-    let boundary = matches!(
-        name,
-        "html" | "table" | "td" | "th" | "caption" | "marquee" | "object" | "applet" | "template"
-    );
-    let special = void
-        || closes_p
-        || boundary
-        || matches!(
-            name,
-            "body"
-                | "head"
-                | "button"
-                | "colgroup"
-                | "frameset"
-                | "iframe"
-                | "noembed"
-                | "noframes"
-                | "noscript"
-                | "script"
-                | "select"
-                | "style"
-                | "tbody"
-                | "textarea"
-                | "tfoot"
-                | "thead"
-                | "title"
-                | "tr"
-        );
-    Info {
-        void,
-        closes_p,
-        special,
-        boundary,
-    }
-}
-
-/// Elements that belong in `head` when they come before the body.
-fn head_element(name: &str) -> bool {
-    matches!(
-        name,
-        "meta"
-            | "link"
-            | "title"
-            | "style"
-            | "script"
-            | "base"
-            | "noscript"
-            | "template"
-            | "basefont"
-            | "bgsound"
-    )
-}
+use tags::{Info, head_element, info};
 
 /// Longest walk down the open-element stack for one token. Real pages nest a few dozen
 /// elements; the bound keeps hostile input (thousands of unmatched end tags under deep inline
@@ -251,9 +120,7 @@ impl Builder {
         // and no page needs more than a few dozen on one element.
         for (k, v) in attrs.iter().take(MAX_ATTRS) {
             let start = self.doc.buf.len() as u32;
-            self.doc
-                .buf
-                .extend(k.chars().map(|c| c.to_ascii_lowercase()));
+            push_lower(&mut self.doc.buf, k);
             let key = Span {
                 start,
                 end: self.doc.buf.len() as u32,
@@ -406,14 +273,24 @@ fn push_str(buf: &mut String, s: &str) -> Span {
     }
 }
 
+/// Appends `raw` with ASCII letters lower-cased. Tag and attribute names are almost always
+/// written in lower case: those are copied whole instead of a character at a time.
+fn push_lower(out: &mut String, raw: &str) {
+    if raw.bytes().any(|b| b.is_ascii_uppercase()) {
+        out.extend(raw.chars().map(|c| c.to_ascii_lowercase()));
+    } else {
+        out.push_str(raw);
+    }
+}
+
 fn lower_into(out: &mut String, raw: &str) {
     out.clear();
-    out.extend(raw.chars().map(|c| c.to_ascii_lowercase()));
+    push_lower(out, raw);
     if out == "image" {
         out.clear();
         out.push_str("img");
     }
 }
 
-#[path = "build_rules.rs"]
 mod rules;
+mod tags;

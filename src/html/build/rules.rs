@@ -19,12 +19,13 @@ impl<'a> Sink<'a> for Builder {
         }
         let parent = self.current();
         let start = self.doc.buf.len();
-        if decode && raw.contains('&') {
+        let bytes = raw.as_bytes();
+        if decode && memchr::memchr(b'&', bytes).is_some() {
             crate::html::entities::decode_into(&mut self.doc.buf, raw, false);
         } else {
             self.doc.buf.push_str(raw);
         }
-        if raw.contains(['\r', '\0']) {
+        if memchr::memchr2(b'\r', b'\0', bytes).is_some() {
             let fixed: String = self
                 .doc
                 .buf
