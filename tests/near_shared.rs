@@ -15,6 +15,8 @@ use newsmill::state::pg::{PgError, PgNearIndex, PgState};
 use crate::postgres::Schema;
 use crate::util::realworld;
 
+mod bench;
+
 /// Texts from memory with the shared index's error type.
 #[derive(Default)]
 struct Texts(HashMap<String, Arc<ShingleSet>>);
@@ -249,6 +251,85 @@ fn issue12_records_added_between_the_early_read_and_the_lock_are_found() {
     }
 }
 
+/// A batch's postings are written after the lock is released, so records can be committed
+/// without them: then they are found by their filed keys, under the lock. A worker that died
+/// between its commit and its postings leaves its records listed as unposted: copies added
+/// later still link to them, and once they have been listed for longer than the stuck limit
+/// the next batch's early read writes their postings.
+#[test]
+fn issue12_records_committed_without_their_postings_are_found() {
+    let Some(db) = Schema::new("near_shared_unposted") else {
+        return;
+    };
+    let w = realworld::texts();
+    let items = |suffix: &str, extra: &str, shift: f64| -> Vec<(NearDoc, String)> {
+        w.iter()
+            .take(60)
+            .map(|(id, (text, day))| {
+                let (id, text) = (format!("{id}{suffix}"), format!("{text}{extra}"));
+                (realworld::doc_at(&id, &text, day + shift), text)
+            })
+            .collect()
+    };
+    let first = items("", "", 0.0);
+    let late = items("-copy", " Republished by another outlet today.", 0.1);
+    let (first, late) = (borrowed(&first), borrowed(&late));
+    let (mut a, mut b) = (open(&db, "w1"), open(&db, "w2"));
+    let (mut own_a, mut own_b) = (Texts::default(), Texts::default());
+    add_batch(&mut b, &mut own_b, &first);
+    // w2 "dies" between its commit and its postings: its records are committed and listed,
+    // their postings not written.
+    let mut c = db.client();
+    let gone = c.execute("DELETE FROM near_band", &[]).unwrap();
+    assert!(gone >= 60 * 60, "{gone} postings");
+    c.execute(
+        "INSERT INTO near_unposted (doc, queued) SELECT doc, now() FROM near_record",
+        &[],
+    )
+    .unwrap();
+    warm(&mut a, &mut own_a, &late);
+    let db_a = a.db().clone();
+    let plans = add_batch(
+        &mut a,
+        &mut TextsOrDb {
+            own: &mut own_a,
+            db: db_a,
+        },
+        &late,
+    );
+    let linked = plans
+        .iter()
+        .filter(|p| p.links[0].1.near_duplicate_of.is_some())
+        .count();
+    assert!(
+        linked * 10 >= late.len() * 9,
+        "{linked} of {} copies linked: the records without postings were missed",
+        late.len()
+    );
+    let (mut mem, mut mem_texts) = (MemStore::default(), MemTexts::default());
+    for (d, _) in first.iter().chain(&late) {
+        link::add(&mut mem, &mut mem_texts, d, &Thresholds::DEFAULT).unwrap();
+        mem_texts.insert(d.info.id(), d.shingles.clone());
+    }
+    for (id, head) in &a.db().near_clusters().unwrap() {
+        assert_eq!(mem.cluster_of(id), Some(head.as_str()), "{id}");
+    }
+    // w1 wrote its own postings; w2's stay missing until they are stuck.
+    let count =
+        |c: &mut postgres::Client, sql: &str| -> i64 { c.query_one(sql, &[]).unwrap().get(0) };
+    let filed = "SELECT sum(cardinality(filed))::int8 FROM near_record";
+    let posted = "SELECT count(*) FROM near_band";
+    assert!(count(&mut c, posted) < count(&mut c, filed));
+    c.execute(
+        "UPDATE near_unposted SET queued = now() - interval '1 hour'",
+        &[],
+    )
+    .unwrap();
+    warm(&mut a, &mut own_a, &late);
+    assert_eq!(count(&mut c, posted), count(&mut c, filed));
+    assert_eq!(count(&mut c, "SELECT count(*) FROM near_unposted"), 0);
+}
+
 /// `docs` with their texts borrowed, as `add_batch` takes them.
 fn borrowed(docs: &[(NearDoc, String)]) -> Vec<(NearDoc, &str)> {
     docs.iter().map(|(n, t)| (n.clone(), t.as_str())).collect()
@@ -274,51 +355,6 @@ impl ShingleSource for TextsOrDb<'_> {
     }
 }
 
-/// The shared index's cost: `BENCH_NEAR_ARTICLES` articles (default 2 000: the labelled
-/// set's texts, then copies of them with one sentence added, so many link) added by one
-/// worker, then by four (threads, one connection each, alternating batches) into a fresh
-/// schema, one record per transaction (as before batches) and then in batches of 50 with the
-/// candidate texts read and shingled before the lock (a worker's flush; `BENCH_NEAR_BATCHES`,
-/// default "1,50"); prints articles/s, the share of time spent waiting
-/// for the index lock, and the rows and bytes per 1,000 articles. Ignored by default: see the
-/// README, "Scaling out".
-#[test]
-#[ignore = "benchmark: run explicitly"]
-fn bench_shared_index() {
-    let n: usize = std::env::var("BENCH_NEAR_ARTICLES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    let batches: Vec<usize> = std::env::var("BENCH_NEAR_BATCHES")
-        .unwrap_or_else(|_| "1,50".into())
-        .split(',')
-        .filter_map(|b| b.trim().parse().ok())
-        .collect();
-    let w = realworld::texts();
-    let base: Vec<(&String, &(String, f64))> = w.iter().collect();
-    let items: Vec<(String, String, f64)> = (0..n)
-        .map(|i| {
-            let (id, (text, day)) = base[i % base.len()];
-            match i / base.len() {
-                0 => (id.clone(), text.clone(), *day),
-                k => (
-                    format!("{id}-{k}"),
-                    format!("{text} Republished by outlet number {k} today."),
-                    day + 0.1,
-                ),
-            }
-        })
-        .collect();
-    for batch in batches {
-        for workers in [1usize, 4] {
-            let Some(db) = Schema::new(&format!("near_bench_{workers}_{batch}")) else {
-                return;
-            };
-            bench_one(&db, &items, workers, batch);
-        }
-    }
-}
-
 /// What a worker does before it takes the lock for a batch: read and shingle the texts of
 /// the stored candidates it will verify (into `texts`, the cache here).
 fn warm(index: &mut PgNearIndex, texts: &mut Texts, docs: &[(NearDoc, &str)]) {
@@ -334,67 +370,4 @@ fn warm(index: &mut PgNearIndex, texts: &mut Texts, docs: &[(NearDoc, &str)]) {
     for (id, text) in found {
         texts.0.insert(id, Arc::new(ShingleSet::of_text(&text)));
     }
-}
-
-/// One run of [`bench_shared_index`]: `workers` threads add `items` in batches of `batch`.
-fn bench_one(db: &Schema, items: &[(String, String, f64)], workers: usize, batch: usize) {
-    let n = items.len();
-    let items = Arc::new(items.to_vec());
-    let start = std::time::Instant::now();
-    let handles: Vec<_> = (0..workers)
-        .map(|k| {
-            let mut index = open(db, &format!("w{k}"));
-            let items = items.clone();
-            std::thread::spawn(move || {
-                let mut own = Texts::default();
-                let mut waited = std::time::Duration::ZERO;
-                let chunks: Vec<usize> = (0..items.len().div_ceil(batch))
-                    .skip(k)
-                    .step_by(workers)
-                    .collect();
-                for c in chunks {
-                    let docs: Vec<(NearDoc, &str)> = items
-                        [c * batch..((c + 1) * batch).min(items.len())]
-                        .iter()
-                        .map(|(id, text, day)| (realworld::doc_at(id, text, *day), text.as_str()))
-                        .collect();
-                    if batch > 1 {
-                        warm(&mut index, &mut own, &docs);
-                    }
-                    let mut texts = TextsOrDb {
-                        own: &mut own,
-                        db: index.db().clone(),
-                    };
-                    add_batch(&mut index, &mut texts, &docs);
-                    waited += index.lock_wait();
-                }
-                waited
-            })
-        })
-        .collect();
-    let waited: Vec<f64> = handles
-        .into_iter()
-        .map(|h| h.join().unwrap().as_secs_f64())
-        .collect();
-    let wall = start.elapsed().as_secs_f64();
-    let state = open(db, "m").db().clone();
-    let size = state.near_size().unwrap();
-    let linked = state
-        .near_clusters()
-        .unwrap()
-        .iter()
-        .filter(|(a, b)| a != b)
-        .count();
-    println!(
-        "bench_shared_index: {workers} worker(s), batches of {batch}, {n} articles in {wall:.2} s = {:.0} articles/s; \
-         waiting for the index lock {:.0}% of each worker's time; {linked} records linked",
-        n as f64 / wall,
-        waited.iter().sum::<f64>() / (wall * workers as f64) * 100.0
-    );
-    println!(
-        "  per 1,000 articles: {:.0} near_record rows, {:.0} near_band rows, {:.2} MiB (tables, indexes, TOAST)",
-        size.records as f64 / n as f64 * 1000.0,
-        size.postings as f64 / n as f64 * 1000.0,
-        size.bytes as f64 / n as f64 * 1000.0 / 1_048_576.0
-    );
 }

@@ -9,6 +9,7 @@
 // See: issue 12.
 
 mod near;
+mod recover;
 mod sim;
 
 use std::collections::HashSet;

@@ -126,6 +126,9 @@ fn upload_marked(dir: &Path, remote: &Remote) -> Result<usize, CorpusError> {
         }
     }
     names.sort_by_key(|n| (n == MANIFEST, n.clone()));
+    crate::pipeline::failpoint::before_segment_upload(
+        names.iter().any(|n| segment_number(n).is_some()),
+    );
     for name in &names {
         let path = dir.join(name);
         if path.is_file() {

@@ -18,6 +18,12 @@ pub const PAUSE_BEFORE_ADMIT: &str = "NEWSMILL_TEST_PAUSE_BEFORE_ADMIT";
 /// those records in the dead worker's folder.
 pub const PAUSE_AFTER_CORPUS_FLUSH: &str = "NEWSMILL_TEST_PAUSE_AFTER_CORPUS_FLUSH";
 
+/// TEST ONLY. When set to a number of milliseconds, a worker whose corpus flush has just made
+/// new records durable sleeps that long before it commits the flush in the database: a flush
+/// slower than the lease TTL (a loaded database, a slow upload), during which the flush's URLs
+/// are `fetched` and must not be recovered by any live worker.
+pub const SLOW_CORPUS_FLUSH: &str = "NEWSMILL_TEST_SLOW_CORPUS_FLUSH";
+
 /// TEST ONLY. When set to a path, a worker whose near-duplicate parameter check has just
 /// passed (it registered before the check) creates that file and then waits for ever: the
 /// moment a `reprocess` fencing workers off must still find it.
@@ -48,12 +54,25 @@ pub fn before_admit(listing: &Listing) {
     }
 }
 
-/// The [`PAUSE_AFTER_CORPUS_FLUSH`] failpoint (`claimed`: the flush made claimed records
+/// The [`PAUSE_AFTER_CORPUS_FLUSH`] and [`SLOW_CORPUS_FLUSH`] failpoints (`claimed`: the flush made claimed records
 /// durable): returns at once unless it is set.
 pub fn after_corpus_flush(claimed: bool) {
     if claimed {
         pause(PAUSE_AFTER_CORPUS_FLUSH);
+        slow(SLOW_CORPUS_FLUSH);
     }
+}
+
+/// Sleeps the milliseconds `failpoint` is set to (a number), or returns at once.
+fn slow(failpoint: &str) {
+    let Some(ms) = std::env::var(failpoint)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    else {
+        return;
+    };
+    tracing::warn!(failpoint, ms, "test failpoint reached: slowing down");
+    std::thread::sleep(Duration::from_millis(ms));
 }
 
 /// The [`PAUSE_AFTER_PARAMS`] failpoint: returns at once unless it is set.
@@ -69,5 +88,18 @@ fn pause(failpoint: &str) {
     let _ = std::fs::write(&path, failpoint.as_bytes());
     loop {
         std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+/// TEST ONLY. When set to a path, a corpus writer on S3 about to upload a flush that wrote a
+/// new segment (written locally, marked "not uploaded") creates that file and then waits for
+/// ever: the moment a kill leaves a segment that exists only on the writer's machine.
+pub const PAUSE_BEFORE_SEGMENT_UPLOAD: &str = "NEWSMILL_TEST_PAUSE_BEFORE_SEGMENT_UPLOAD";
+
+/// The [`PAUSE_BEFORE_SEGMENT_UPLOAD`] failpoint (`segment`: the upload includes a segment):
+/// returns at once unless it is set.
+pub fn before_segment_upload(segment: bool) {
+    if segment {
+        pause(PAUSE_BEFORE_SEGMENT_UPLOAD);
     }
 }

@@ -109,6 +109,7 @@ impl Run {
             raw_reader,
             ingest,
             frontier: frontier.clone(),
+            recover_at_start: true,
         };
         let run = Self {
             config: config.clone(),

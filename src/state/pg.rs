@@ -31,7 +31,7 @@ use std::sync::{Mutex, MutexGuard};
 use crate::config::DatabaseUrl;
 
 pub use corpus::{Claim, SharedCorpus, WorkerSegment};
-pub use lease::{HostLease, LiveWorker, Slot, SourceDepth, WorkerRow};
+pub use lease::{FetchedHost, HostLease, LiveWorker, Slot, SourceDepth, WorkerRow};
 pub use migrations::{LATEST_VERSION, Migrated};
 pub use near::{PgNearIndex, PgNearSize};
 pub use updates::{QueuedUpdate, RecordUpdate};

@@ -2,7 +2,7 @@
 //! knowing when nothing is left to wait for. The work itself is in `sources.rs` and
 //! `hosts.rs`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,11 +46,14 @@ pub(super) async fn drive(ctx: &Arc<Ctx>, once: bool) -> BTreeMap<SourceId, Sour
     let mut settled: HashSet<SourceId> = HashSet::new();
     let enabled = ctx.config.sources.iter().filter(|s| s.enabled).count();
     let mut last_ask: Option<tokio::time::Instant> = None;
-    let mut last_recovery = tokio::time::Instant::now();
+    // Orphaned fetched pages are looked for at once (this worker's sink recovers nothing at
+    // its start: see `recover_host`), then every lease TTL.
+    let mut last_recovery: Option<tokio::time::Instant> = None;
+    let mut recovered = Recovered::default();
     while !ctx.shutdown.is_cancelled() {
-        if last_recovery.elapsed() >= ctx.config.worker.lease_ttl {
-            last_recovery = tokio::time::Instant::now();
-            recover_orphans(ctx).await;
+        if last_recovery.is_none_or(|t| t.elapsed() >= ctx.config.worker.lease_ttl) {
+            last_recovery = Some(tokio::time::Instant::now());
+            recover_orphans(ctx, &mut hosts, &mut recovered, false).await;
         }
         let due_ask = last_ask.is_none_or(|t| t.elapsed() >= ctx.config.worker.idle_poll);
         if due_ask {
@@ -59,7 +62,7 @@ pub(super) async fn drive(ctx: &Arc<Ctx>, once: bool) -> BTreeMap<SourceId, Sour
         }
         claim_hosts(ctx, &mut hosts).await;
         let idle = hosts.is_empty() && discoveries.is_empty() && settled.len() == enabled;
-        if once && idle && nothing_left(ctx).await {
+        if once && idle && nothing_left(ctx, &mut hosts, &mut recovered).await {
             break;
         }
         tokio::select! {
@@ -107,23 +110,105 @@ async fn start_discoveries(
     }
 }
 
-/// Most orphaned `fetched` URLs handed to the sink per round.
+/// Most orphaned `fetched` URLs of one host handed to the sink per recovery.
 const RECOVER_BATCH: usize = 1000;
+/// Hosts with `fetched` URLs looked at per round.
+const RECOVER_HOSTS: usize = 256;
+/// Recoveries of one host's orphans a `--once` worker waits for before it exits anyway (a
+/// corpus that cannot be written fails every one of them).
+const RECOVER_ATTEMPTS: u32 = 3;
 
-/// Hands the sink the URLs a dead worker left `fetched` (response in raw/, no record), so a
-/// running worker normalizes them without waiting for a new worker to start.
-async fn recover_orphans(ctx: &Ctx) {
-    let (state, ttl) = (ctx.state.clone(), ctx.config.worker.lease_ttl);
-    match blocking(move || state.stale_fetched(ttl, RECOVER_BATCH)).await {
-        Ok(entries) if entries.is_empty() => {}
+/// Recoveries this worker started, by host.
+#[derive(Default)]
+struct Recovered(HashMap<String, u32>);
+
+/// Starts the recovery of every host with `fetched` URLs that no live lease covers (a dead
+/// worker's, or a flush that failed), each in a task of `running` (`recover_host`). Returns
+/// whether any host with `fetched` URLs is still covered by a live lease (a live worker's
+/// flush, or a dead worker's lease that has not expired yet) or, with `bounded`, whether a
+/// recovery was started (hosts recovered [`RECOVER_ATTEMPTS`] times are left alone then).
+async fn recover_orphans(
+    ctx: &Arc<Ctx>,
+    running: &mut JoinSet<BTreeMap<SourceId, SourceStats>>,
+    recovered: &mut Recovered,
+    bounded: bool,
+) -> bool {
+    let state = ctx.state.clone();
+    let hosts = match blocking(move || state.fetched_hosts(RECOVER_HOSTS)).await {
+        Ok(hosts) => hosts,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot look for orphaned fetched pages");
+            return true;
+        }
+    };
+    let mut left = false;
+    for h in hosts {
+        if h.leased {
+            left = true;
+            continue;
+        }
+        let tries = recovered.0.entry(h.host.clone()).or_default();
+        if bounded && *tries >= RECOVER_ATTEMPTS {
+            continue;
+        }
+        *tries += 1;
+        left = true;
+        running.spawn(recover_host(ctx.clone(), h.host));
+    }
+    left
+}
+
+/// Recovers `host`'s `fetched` URLs from raw/ under the host's lease: leases it (only when no
+/// live lease covers it, this worker's included), hands the sink the URLs, waits until their
+/// records are committed, gives the host back. The lease is what makes this safe: a live
+/// worker holds the host of every URL it fetched until their records are committed, however
+/// long its flush takes, and two workers never recover the same URL at once (a recovery by
+/// age alone took a live worker's pages in a flush longer than the lease TTL, and wrote
+/// their records a second time).
+async fn recover_host(ctx: Arc<Ctx>, host: String) -> BTreeMap<SourceId, SourceStats> {
+    let (state, id, h, ttl) = (
+        ctx.state.clone(),
+        ctx.id.clone(),
+        host.clone(),
+        ctx.config.worker.lease_ttl,
+    );
+    match blocking(move || state.claim_orphaned_host(&id, &h, ttl)).await {
+        Ok(true) => {}
+        Ok(false) => return BTreeMap::new(),
+        Err(e) => {
+            tracing::warn!(host, error = %e, "cannot lease a host to recover its fetched pages");
+            return BTreeMap::new();
+        }
+    }
+    if recover_held(&ctx, &host).await {
+        ctx.flush().await;
+    }
+    let (state, id, h) = (ctx.state.clone(), ctx.id.clone(), host.clone());
+    if let Err(e) = blocking(move || state.release_host(&id, &h, Duration::ZERO)).await {
+        tracing::warn!(host, error = %e, "cannot give a recovered host back; its lease will expire");
+    }
+    BTreeMap::new()
+}
+
+/// Hands the sink the `fetched` URLs of `host`, whose lease this worker holds (then they are
+/// orphans: see `recover_host`); whether there were any. Their records are committed at the
+/// sink's next barrier.
+pub(super) async fn recover_held(ctx: &Ctx, host: &str) -> bool {
+    let (state, h) = (ctx.state.clone(), host.to_owned());
+    match blocking(move || state.fetched_on_host(&h, RECOVER_BATCH)).await {
+        Ok(entries) if entries.is_empty() => false,
         Ok(entries) => {
             tracing::info!(
+                host,
                 urls = entries.len(),
-                "recovering a dead worker's fetched pages from raw/"
+                "recovering fetched pages no live worker holds from raw/"
             );
-            let _ = ctx.tx.send(SinkMsg::Recover(entries)).await;
+            ctx.tx.send(SinkMsg::Recover(entries)).await.is_ok()
         }
-        Err(e) => tracing::warn!(error = %e, "cannot look for orphaned fetched pages"),
+        Err(e) => {
+            tracing::warn!(host, error = %e, "cannot read a host's fetched pages");
+            false
+        }
     }
 }
 
@@ -149,11 +234,18 @@ async fn claim_hosts(ctx: &Arc<Ctx>, running: &mut JoinSet<BTreeMap<SourceId, So
 }
 
 /// Whether no due URL is left anywhere in the frontier (a host another worker holds included:
-/// that worker may have died a moment ago, and then this one takes the host over).
-async fn nothing_left(ctx: &Ctx) -> bool {
+/// that worker may have died a moment ago, and then this one takes the host over), and no
+/// `fetched` one either: those a live lease covers are waited for (a live worker's flush ends,
+/// a dead worker's lease expires), the others are recovered here first.
+async fn nothing_left(
+    ctx: &Arc<Ctx>,
+    running: &mut JoinSet<BTreeMap<SourceId, SourceStats>>,
+    recovered: &mut Recovered,
+) -> bool {
     let state = ctx.state.clone();
     match blocking(move || state.due_count()).await {
-        Ok(n) => n == 0,
+        Ok(0) => !recover_orphans(ctx, running, recovered, true).await,
+        Ok(_) => false,
         Err(e) => {
             tracing::warn!(error = %e, "cannot count what is left");
             false

@@ -2,6 +2,8 @@
 //! (each takes the host's shared slot in the fetcher, see `pace.rs`), every page and outcome
 //! sent to the sink like `run` does. Before the lease is given back the sink commits what
 //! was sent (a barrier out of turn), so the next holder finds these URLs already moved on.
+//! URLs of the host a dead worker left `fetched` are handed to the sink first: holding the
+//! lease, this worker is the only one that may recover them.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -22,6 +24,7 @@ const HOST_BATCH: usize = 64;
 pub(super) async fn drain(ctx: Arc<Ctx>, lease: HostLease) -> BTreeMap<SourceId, SourceStats> {
     let host = lease.host;
     ctx.pacer.hold(&host);
+    super::drive::recover_held(&ctx, &host).await;
     let mut stats = BTreeMap::new();
     let mut sent: HashSet<UrlKey> = HashSet::new();
     'host: loop {

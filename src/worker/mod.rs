@@ -20,8 +20,10 @@
 //!   worker's manifest in the database (`state::pg::SharedCorpus`).
 //!
 //! A worker that dies loses its leases when they expire; its URLs are still `discovered` or
-//! `fetched` in the frontier, so the others (or a worker started later, which first recovers
-//! the `fetched` ones from raw/) take them over. `--once` drains what is due and exits.
+//! `fetched` in the frontier, so the others (or a worker started later) take them over: the
+//! `fetched` ones are normalized from raw/ by whichever worker leases their host once no live
+//! lease covers it (`drive.rs`), never while their own worker, alive, is still flushing them.
+//! `--once` drains what is due and exits.
 //!
 //! The PostgreSQL client blocks, so every database call goes through [`blocking`].
 
@@ -367,6 +369,9 @@ fn open(
             raw_reader: raw_reader.clone(),
             ingest,
             frontier: frontier.clone(),
+            // Left `fetched` in the shared frontier may mean in another live worker's
+            // flush: recovered under the host's lease (`drive::recover_host`).
+            recover_at_start: false,
         },
     );
     let ctx = Ctx {

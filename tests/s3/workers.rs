@@ -199,28 +199,30 @@ fn issue12_a_segment_never_uploaded_is_reconciled_when_its_worker_restarts() {
     let (c1, c2) = (cfg1.to_str().unwrap(), cfg2.to_str().unwrap());
     let out = newsmill(m1.path(), &["migrate", "-c", c1], &env);
     assert_eq!(code_err(&out).0, 0, "migrate: {}", code_err(&out).1);
+    // w1 killed between the local write of its first segment and the upload: the segment
+    // (and the manifest naming it) exist only in w1's private folder, marked "not uploaded";
+    // the bucket holds the empty manifest w1 uploaded when it opened its folder.
     let args = ["worker", "-c", c1, "--once", "--id", "w1"];
     kill_command_at_failpoint(
         command(m1.path(), &args, &env),
         m1.path(),
-        "NEWSMILL_TEST_PAUSE_AFTER_CORPUS_FLUSH",
+        "NEWSMILL_TEST_PAUSE_BEFORE_SEGMENT_UPLOAD",
     );
-    // The state a kill between the local write and the upload leaves: the files in w1's
-    // private folder with their "not uploaded" markers, none of them in the bucket.
     let remote = moto.remote("newsmill-unuploaded", "crawl");
-    let private = m1.path().join("state/s3/writer/normalized/workers/w1");
-    let mut unuploaded = 0;
-    for name in objects(&remote) {
-        if let Some(file) = name.strip_prefix("normalized/workers/w1/") {
-            remote.delete(&name).unwrap();
-            std::fs::write(private.join(format!("{file}.pending")), b"").unwrap();
-            unuploaded += usize::from(file.starts_with("part-"));
-        }
-    }
+    let in_bucket: Vec<String> = objects(&remote)
+        .into_iter()
+        .filter(|n| n.starts_with("normalized/workers/w1/part-"))
+        .collect();
     assert!(
-        unuploaded > 0,
-        "w1 uploaded no segment before the failpoint"
+        in_bucket.is_empty(),
+        "uploaded before the kill: {in_bucket:?}"
     );
+    let private = m1.path().join("state/s3/writer/normalized/workers/w1");
+    let marked = files_under(&private)
+        .iter()
+        .filter(|p| p.to_string_lossy().ends_with(".jsonl.pending"))
+        .count();
+    assert!(marked > 0, "no segment waits for its upload");
     // w2 on machine 2 finds nothing of w1's in the bucket and takes its texts over.
     std::thread::sleep(Duration::from_secs(4));
     let out = newsmill(

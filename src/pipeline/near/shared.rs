@@ -145,13 +145,18 @@ impl SharedLinker {
         };
         let planned_at = started.elapsed();
         self.index.commit()?;
+        let (wait, post) = (self.index.lock_wait(), self.index.posting_time());
+        let committed = started.elapsed().saturating_sub(post);
         tracing::debug!(
             records = batch.len(),
-            lock_wait_ms = self.index.lock_wait().as_millis(),
+            lock_wait_ms = wait.as_millis(),
             warm_ms = warmed.as_millis(),
             begin_ms = (prefetched - warmed).as_millis(),
             plan_ms = (planned_at - prefetched).as_millis(),
-            commit_ms = (started.elapsed() - planned_at).as_millis(),
+            commit_ms = (committed - planned_at).as_millis(),
+            post_ms = post.as_millis(),
+            // From the lock granted to the commit that releases it.
+            held_us = committed.saturating_sub(warmed + wait).as_micros(),
             total_ms = started.elapsed().as_millis(),
             "near-duplicate batch linked"
         );

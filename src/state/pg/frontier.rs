@@ -343,9 +343,12 @@ impl FrontierStore for PgState {
     }
 
     fn unrecovered(&self) -> Result<Vec<Entry>, FrontierError> {
+        // Not those of a host a live lease covers: they are in that worker's flush.
         select(
             &mut *self.client(),
-            "WHERE state = 'fetched' ORDER BY seq",
+            "f WHERE f.state = 'fetched' AND NOT EXISTS (SELECT 1 FROM hosts h
+                 WHERE h.host = f.host AND h.lease_expires > now())
+             ORDER BY f.seq",
             &[],
         )
     }

@@ -28,7 +28,7 @@ use super::{PgError, PgState, q};
 
 mod named;
 
-pub use named::LiveWorker;
+pub use named::{FetchedHost, LiveWorker};
 
 /// A host a worker holds.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -185,6 +185,17 @@ CREATE TABLE stored_documents (
 CREATE INDEX stored_documents_source ON stored_documents (source_id, stored);
 ",
     },
+    Migration {
+        version: 7,
+        description: "shared near-duplicate index: filed keys per record, postings written after the lock",
+        sql: "
+ALTER TABLE near_record ADD COLUMN filed INTEGER[];
+CREATE TABLE near_unposted (
+    doc     BIGINT PRIMARY KEY,
+    queued  TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+",
+    },
 ];
 
 /// The schema version this binary reads and writes.

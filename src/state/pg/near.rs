@@ -6,8 +6,9 @@
 //! | table | columns | what it holds |
 //! |---|---|---|
 //! | `near_meta` | `key TEXT`, `value TEXT` | the parameters the index was built with |
-//! | `near_record` | `doc BIGINT`, `id TEXT UNIQUE`, `cluster BIGINT`, `published BIGINT NULL` (µs), `republished BOOLEAN`, `source TEXT`, `url_len INTEGER`, `shingles INTEGER`, `signature BYTEA` (64 × u16 LE), `worker_id TEXT`, `text TEXT` | one row per record: rank, screen data, cluster (`doc` of its canonical record), the worker that owns it, and its text (what another worker verifies a candidate against, durable or not in the owner's folder) |
+//! | `near_record` | `doc BIGINT`, `id TEXT UNIQUE`, `cluster BIGINT`, `published BIGINT NULL` (µs), `republished BOOLEAN`, `source TEXT`, `url_len INTEGER`, `shingles INTEGER`, `signature BYTEA` (64 × u16 LE), `worker_id TEXT`, `text TEXT`, `filed INTEGER[]` (schema version 7) | one row per record: rank, screen data, cluster (`doc` of its canonical record), the worker that owns it, its text (what another worker verifies a candidate against, durable or not in the owner's folder) and the keys it is filed under |
 //! | `near_band` | `key INTEGER` (the u32 band key's bits), `doc BIGINT` | one row per posting; the primary key `(key, doc)` is the lookup |
+//! | `near_unposted` | `doc BIGINT`, `queued TIMESTAMPTZ` (schema version 7) | records committed whose postings are not written yet (`since.rs`) |
 //! | `near_contains` | `digest BIGINT`, `story BIGINT` (schema version 5) | the digest relation (`dedup::digest`): record `digest` quotes record `story` without sharing its cluster |
 //!
 //! # Why not `DiskStore` over a PostgreSQL `NearBackend`
@@ -22,29 +23,32 @@
 //! [`PgNearIndex::commit`]), so record numbers (`max + 1`) and cluster merges are race-free
 //! and a record added by one worker is seen by the next batch of any other. Before the lock,
 //! [`PgNearIndex::candidate_texts`] reads the batch's candidates among the records stored so
-//! far (one query over `unnest(keys, idx)`) and the texts to verify them; under the lock
-//! `begin` reads the next record number, the batch ids already indexed, the candidates added
-//! since and the early candidates' current rows (`early.rs`); the caller then runs
+//! far whose postings are written (one query over `unnest(keys, idx)`) and the texts to verify
+//! them; under the lock `begin` reads the next record number, the batch ids already indexed,
+//! the records numbered above the early read's posted mark by record number (`since.rs`) and
+//! the early candidates' current rows (`early.rs`); the caller then runs
 //! `dedup::link::add` for each batch record in order, on an in-memory overlay
 //! (`overlay.rs`) that holds what the batch read or changed, so a record sees the batch
 //! records before it exactly as if each had been committed alone: the clusters are those of
 //! one-by-one adds. Cluster members, relations and records the candidate query did not
 //! return are read on demand (only near duplicates need them). `commit` writes the new
-//! records, their postings, the moved clusters and the relations with one statement each.
-//! The connection must be this index's alone (a statement of another user would run inside
-//! the open transaction).
+//! records, the moved clusters and the relations with one statement each and releases the
+//! lock, then writes the new records' postings. The connection must be this index's alone (a
+//! statement of another user would run inside the open transaction).
 
 mod early;
 mod overlay;
+mod since;
 mod sql;
+mod store;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::dedup::NearDoc;
 use crate::dedup::keys;
-use crate::dedup::link::{Hit, NearStore, Plan, Relations, Thresholds};
-use crate::dedup::{IndexedDoc, NearDoc};
+use crate::dedup::link::Thresholds;
 use crate::model::NearLink;
 
 use super::updates::{RecordUpdate, queue};
@@ -87,6 +91,10 @@ pub struct PgNearIndex {
     bucket_us: i64,
     /// The candidates read before the lock for the next batch (`early.rs`).
     early: Option<early::Early>,
+    /// Under the lock: the stored records above the posted mark (`since.rs`).
+    since: since::Since,
+    /// How long the last batch took to write its postings, after the lock.
+    posting: Duration,
 }
 
 impl PgNearIndex {
@@ -103,6 +111,8 @@ impl PgNearIndex {
             in_tx: false,
             bucket_us: keys::bucket_width_us(Thresholds::DEFAULT.date_window),
             early: None,
+            since: since::Since::default(),
+            posting: Duration::ZERO,
         }
     }
 
@@ -179,8 +189,9 @@ impl PgNearIndex {
         self.waited
     }
 
-    /// Writes the batch (records, postings, cluster moves, relations) and commits it,
-    /// releasing the lock.
+    /// Writes the batch (records, cluster moves, relations) and commits it, releasing the
+    /// lock; then writes the new records' postings (`since.rs`: a failure there is logged,
+    /// and the postings are written later by whichever worker finds them stuck).
     ///
     /// # Errors
     /// `Query`; nothing of the batch is stored then.
@@ -188,6 +199,7 @@ impl PgNearIndex {
         if !self.in_tx {
             return Ok(());
         }
+        let postings = since::Postings::of(&self.overlay);
         let written = sql::write(&mut self.db.client(), &self.overlay, &self.worker);
         if let Err(e) = written {
             self.rollback();
@@ -198,7 +210,18 @@ impl PgNearIndex {
         self.db
             .client()
             .batch_execute("COMMIT")
-            .map_err(q("committing near-duplicate adds"))
+            .map_err(q("committing near-duplicate adds"))?;
+        let started = Instant::now();
+        if let Err(e) = since::post(&mut self.db.client(), &postings) {
+            tracing::warn!(error = %e, "cannot write near-duplicate postings; another worker will");
+        }
+        self.posting = started.elapsed();
+        Ok(())
+    }
+
+    /// How long the last [`Self::commit`] took to write the postings, after the lock.
+    pub fn posting_time(&self) -> Duration {
+        self.posting
     }
 
     /// Abandons the batch in progress (nothing of it is stored), releasing the lock.
@@ -216,6 +239,7 @@ impl PgNearIndex {
         self.queued.clear();
         self.texts.clear();
         self.absent.clear();
+        self.since = since::Since::default();
     }
 
     /// Inside the batch in progress: record `id` (another worker's) gets `link`, applied by
@@ -267,7 +291,7 @@ impl PgNearIndex {
     }
 
     /// Stored candidates of `bands`: read by `begin` when they are the next batch record's,
-    /// else now.
+    /// else now (the postings, and the records above the posted mark `begin` read).
     fn stored_candidates(&mut self, bands: &[u32]) -> Result<Vec<(i64, usize)>, PgError> {
         if let Some(next) = self.queued.front_mut()
             && let Some((_, found)) = next.lookups.iter_mut().find(|(k, _)| k == bands)
@@ -275,125 +299,18 @@ impl PgNearIndex {
             return Ok(std::mem::take(found));
         }
         let mut found =
-            sql::batch_candidates(&mut self.db.client(), &[bands], -1, &mut self.overlay)?;
-        Ok(found.remove(&0).unwrap_or_default())
+            sql::batch_candidates(&mut self.db.client(), &[bands], -1, &mut self.overlay)?
+                .remove(&0)
+                .unwrap_or_default();
+        // The postings up to the posted mark, then the records above it (`since.rs`).
+        found.retain(|&(doc, _)| doc <= self.since.upto);
+        found.extend(self.since.matches(bands));
+        Ok(found)
     }
 }
 
 impl Drop for PgNearIndex {
     fn drop(&mut self) {
         self.rollback();
-    }
-}
-
-impl NearStore for PgNearIndex {
-    type Error = PgError;
-
-    fn candidates(
-        &mut self,
-        bands: &[u32],
-        keep: &mut dyn FnMut(Hit) -> bool,
-    ) -> Result<Vec<(IndexedDoc, Hit)>, PgError> {
-        let mut found = self.stored_candidates(bands)?;
-        found.extend(self.overlay.matches(bands));
-        let mut kept = Vec::new();
-        for (doc, matches) in found {
-            let Some(c) = self.overlay.indexed(doc) else {
-                continue;
-            };
-            let hit = Hit {
-                matches,
-                shingles: c.info.shingles,
-                published_us: c.info.rank.published_us,
-            };
-            if keep(hit) {
-                kept.push((c, hit));
-            }
-        }
-        Ok(kept)
-    }
-
-    fn find(&mut self, id: &str) -> Result<Option<IndexedDoc>, PgError> {
-        let Some(doc) = self.doc_of(id)? else {
-            return Ok(None);
-        };
-        self.load(doc)?;
-        Ok(self.overlay.indexed(doc))
-    }
-
-    fn relations(&mut self, id: &str) -> Result<Relations, PgError> {
-        let Some(doc) = self.doc_of(id)? else {
-            return Ok(Relations::default());
-        };
-        let stored = match self.overlay.stored_relations(doc) {
-            Some(r) => r,
-            None => {
-                let r = sql::relations(&mut self.db.client(), doc, &mut self.overlay)?;
-                self.overlay.set_stored_relations(doc, r.clone());
-                r
-            }
-        };
-        Ok(self.overlay.relations(doc, stored))
-    }
-
-    fn members(&mut self, head: &str) -> Result<Vec<IndexedDoc>, PgError> {
-        let Some(h) = self.doc_of(head)? else {
-            return Ok(Vec::new());
-        };
-        self.load(h)?;
-        if self.overlay.cluster_of(h) != Some(h) {
-            return Ok(Vec::new());
-        }
-        self.load_cluster(h)?;
-        Ok(self.overlay.members(h))
-    }
-
-    /// Adds the new record to the overlay (or, when its id is indexed already — a dead
-    /// worker's record added again by the worker that took its text over — moves it to this
-    /// worker and to the plan's cluster) and merges the plan's clusters, as one add on the
-    /// database would.
-    fn apply(&mut self, plan: &Plan) -> Result<(), PgError> {
-        let id = plan.insert.id().to_owned();
-        if self.queued.front().is_some_and(|n| n.id == id) {
-            self.queued.pop_front();
-        }
-        let doc = match self.doc_of(&id)? {
-            Some(doc) => {
-                self.load(doc)?;
-                self.overlay.adopt(doc);
-                doc
-            }
-            None => {
-                let Some(text) = self.texts.remove(&id) else {
-                    return Err(PgError::NearNotInBatch { id });
-                };
-                let cluster = match self.doc_of(&plan.cluster)? {
-                    Some(c) if plan.cluster != id => Some(c),
-                    _ => None,
-                };
-                self.overlay
-                    .add(plan.insert.clone(), &plan.bands, &text, cluster)
-            }
-        };
-        let head = self.doc_of(&plan.cluster)?.unwrap_or(doc);
-        for (from, to) in &plan.relabel {
-            if let (Some(f), Some(t)) = (self.doc_of(from)?, self.doc_of(to)?) {
-                self.load_cluster(f)?;
-                self.overlay.relabel(f, t);
-            }
-        }
-        self.overlay.place(doc, head);
-        for (id, to) in &plan.moves {
-            if let (Some(m), Some(t)) = (self.doc_of(id)?, self.doc_of(to)?) {
-                self.load(m)?;
-                self.overlay.place(m, t);
-            }
-        }
-        for (d, s) in &plan.relate {
-            if let (Some(d), Some(s)) = (self.doc_of(d)?, self.doc_of(s)?) {
-                self.overlay.relate(d, s);
-            }
-        }
-        Ok(())
     }
 }

@@ -111,6 +111,7 @@ impl PgState {
         tx.batch_execute(
             "DELETE FROM content_hashes; DELETE FROM corpus_segments;
              DELETE FROM near_contains; DELETE FROM near_band; DELETE FROM near_record;
+             DELETE FROM near_unposted;
              DELETE FROM near_meta
                  WHERE key NOT IN ('params', 'reprocess_fence', 'reprocess_updates_upto');
              INSERT INTO near_meta (key, value)

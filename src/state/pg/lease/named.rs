@@ -4,6 +4,12 @@
 //! every request must take the host's slot. [`PgState::claim_named_host`] leases that one host
 //! (creating its row) when no live worker holds it; the worker gives it back after the
 //! discovery. [`PgState::due_count`] counts the due URLs left anywhere.
+//!
+//! URLs left `fetched` are recovered under their host's lease too: a live worker holds the
+//! host of every URL it fetched until their records are committed, however long its flush
+//! takes (its heartbeat renews the lease), so a host without a live lease holds only orphans,
+//! and the worker that leases it ([`PgState::claim_orphaned_host`]) is the only one that
+//! recovers them.
 
 use std::time::Duration;
 
@@ -56,25 +62,92 @@ impl PgState {
     }
 }
 
+/// A host with URLs left `fetched` (response durable in raw/, record not yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedHost {
+    /// The host (`HostKey` text).
+    pub host: String,
+    /// Whether a worker holds a live lease on it. A live worker commits the records of the
+    /// URLs it fetched before it gives their host back, so these URLs are in its flush (or
+    /// its lease has not expired since it died): nobody else may recover them yet.
+    pub leased: bool,
+}
+
 impl PgState {
-    /// Up to `limit` URLs that have been `fetched` (response durable in raw/, record not) for
-    /// longer than `older_than`, oldest first. A live worker commits a page's record within one
-    /// barrier of its fetch; these belong to a worker that died, and any worker may normalize
-    /// them from raw/.
+    /// Up to `limit` hosts with URLs left `fetched`, by host. A host without a live lease
+    /// holds orphans (a dead worker's, or a flush that failed): recover them under the host's
+    /// lease ([`PgState::claim_orphaned_host`], [`PgState::fetched_on_host`]).
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn fetched_hosts(&self, limit: usize) -> Result<Vec<FetchedHost>, PgError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .client()
+            .query(
+                "SELECT f.host, COALESCE(bool_or(h.lease_expires > now()), false)
+                 FROM frontier f LEFT JOIN hosts h ON h.host = f.host
+                 WHERE f.state = 'fetched' GROUP BY f.host ORDER BY f.host LIMIT $1",
+                &[&limit],
+            )
+            .map_err(q("looking for fetched pages"))?;
+        Ok(rows
+            .iter()
+            .map(|r| FetchedHost {
+                host: r.get(0),
+                leased: r.get(1),
+            })
+            .collect())
+    }
+
+    /// Leases `host` for `worker` for `ttl` when no worker, this one included, holds a live
+    /// lease on it: the right to recover its `fetched` URLs, which no live worker is flushing
+    /// then. Returns whether the worker holds it now.
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn claim_orphaned_host(
+        &self,
+        worker: &str,
+        host: &str,
+        ttl: Duration,
+    ) -> Result<bool, PgError> {
+        let mut client = self.client();
+        let mut tx = client
+            .transaction()
+            .map_err(q("claiming a host to recover"))?;
+        tx.execute(
+            "INSERT INTO hosts (host) VALUES ($1) ON CONFLICT DO NOTHING",
+            &[&host],
+        )
+        .map_err(q("claiming a host to recover"))?;
+        let n = tx
+            .execute(
+                "UPDATE hosts SET worker_id = $1, lease_expires = now() + make_interval(secs => $3)
+                 WHERE host = $2 AND (lease_expires IS NULL OR lease_expires <= now())",
+                &[&worker, &host, &secs(ttl)],
+            )
+            .map_err(q("claiming a host to recover"))?;
+        tx.commit().map_err(q("committing a host claim"))?;
+        Ok(n == 1)
+    }
+
+    /// Up to `limit` URLs of `host` left `fetched`, oldest first. Call it holding the host's
+    /// lease ([`PgState::claim_orphaned_host`]): then they are orphans, and normalizing them
+    /// from raw/ doubles nothing.
     ///
     /// # Errors
     /// `Store` on database failure, `Corrupt` rows.
-    pub fn stale_fetched(
+    pub fn fetched_on_host(
         &self,
-        older_than: Duration,
+        host: &str,
         limit: usize,
     ) -> Result<Vec<crate::frontier::Entry>, crate::frontier::FrontierError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         crate::state::pg::frontier::select(
             &mut *self.client(),
-            "f WHERE f.state = 'fetched' AND f.updated < now() - make_interval(secs => $1)
-             ORDER BY f.updated LIMIT $2",
-            &[&secs(older_than), &limit],
+            "f WHERE f.host = $1 AND f.state = 'fetched' ORDER BY f.seq LIMIT $2",
+            &[&host, &limit],
         )
     }
 

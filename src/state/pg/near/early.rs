@@ -2,13 +2,15 @@
 //!
 //! Record numbers are handed out under the index lock, and the batch that took them commits
 //! before it releases the lock, so the records any reader sees are always those numbered up to
-//! the last one it sees: a prefix. A record's band keys never change once it is stored. So the
-//! stored candidates of a batch split into those numbered up to the last record seen before
-//! the lock ([`PgNearIndex::candidate_texts`] reads them, and the texts to verify them against,
-//! while other workers hold the lock) and those added since, which `begin` looks up under the
-//! lock (`near_band`'s primary key `(key, doc)` makes that a short range per key). Clusters
-//! and owners do change, so `begin` reads the early candidates' rows again under the lock: the
-//! plans see exactly what a lookup under the lock would have returned.
+//! the last one it sees: a prefix. Their postings are written after the lock (`since.rs`), so
+//! the postings are complete up to the *posted mark*, below it. A record's keys never change
+//! once it is stored. So the stored candidates of a batch split into those numbered up to the
+//! posted mark before the lock ([`PgNearIndex::candidate_texts`] reads them from the postings,
+//! and the texts to verify them against, while other workers hold the lock) and those numbered
+//! above it, which `begin` reads under the lock by record number with their filed keys
+//! (`since.rs`). Clusters and owners do change, so `begin` reads the early candidates' rows
+//! again under the lock: the plans see exactly what a lookup under the lock in complete
+//! postings would have returned.
 
 use std::collections::HashMap;
 
@@ -18,7 +20,7 @@ use crate::dedup::link::Hit;
 
 use super::super::PgError;
 use super::overlay::Overlay;
-use super::{PgNearIndex, sql};
+use super::{PgNearIndex, since, sql};
 
 /// Candidates per lookup (two per batch record: near keys, far keys), `(doc, keys shared)`.
 pub(super) type Found = HashMap<usize, Vec<(i64, usize)>>;
@@ -30,7 +32,7 @@ pub(super) struct Early {
     /// early read serves only the batch it was made for.
     ids: Vec<String>,
     bucket_us: i64,
-    /// The last record number when the read began.
+    /// The posted mark when the read began.
     upto: i64,
     /// The candidates numbered up to `upto`.
     found: Found,
@@ -69,9 +71,17 @@ impl PgNearIndex {
         let keys = self.keys_of(batch.iter().copied());
         let mut seen = Overlay::default();
         let mut c = self.db.client();
-        // First the last number, then the candidates: every record up to it is visible to
-        // the second statement; later ones it may see are dropped (`begin` reads them).
-        let upto = sql::last_doc(&mut c)?;
+        let (mut upto, stuck) = since::posted_mark(&mut c)?;
+        if stuck {
+            let n = since::post_stuck(&mut c)?;
+            tracing::info!(
+                postings = n,
+                "wrote the postings of records a worker left unposted"
+            );
+            upto = since::posted_mark(&mut c)?.0;
+        }
+        // First the mark, then the candidates: every posting up to it is visible to the
+        // second statement; later ones it may see are dropped (`begin` reads them).
         let mut found = sql::batch_candidates(&mut c, &lookups(&keys), -1, &mut seen)?;
         let mut wanted: Vec<i64> = Vec::new();
         for (i, cands) in &mut found {
@@ -100,9 +110,10 @@ impl PgNearIndex {
         Ok(texts)
     }
 
-    /// Under the lock: the stored candidates of `lookups` (those of the records `ids`), from
-    /// the early read when it was made for this batch plus those added since, else all read
-    /// now; every candidate's current row is in the overlay.
+    /// Under the lock: the stored candidates of `lookups` (those of the records `ids`): from
+    /// the postings up to the posted mark (the early read's, when it was made for this batch,
+    /// else read now) and from the records numbered above it (`since.rs`, kept for the
+    /// batch's other lookups); every candidate's current row is in the overlay.
     pub(super) fn locked_candidates(
         &mut self,
         c: &mut postgres::Client,
@@ -114,28 +125,39 @@ impl PgNearIndex {
                 && e.ids.len() == ids.len()
                 && e.ids.iter().zip(ids).all(|(a, b)| a.as_str() == *b)
         });
-        let Some(early) = early else {
-            return sql::batch_candidates(c, lookups, -1, &mut self.overlay);
+        let (upto, mut found) = match early {
+            Some(early) => {
+                let mut docs: Vec<i64> = early
+                    .found
+                    .values()
+                    .flatten()
+                    .map(|&(doc, _)| doc)
+                    .collect();
+                docs.sort_unstable();
+                docs.dedup();
+                if !docs.is_empty() {
+                    sql::load(c, "r.doc = ANY($1)", &docs, &mut self.overlay)?;
+                }
+                (early.upto, early.found)
+            }
+            None => {
+                let upto = since::posted_mark(c)?.0;
+                let mut found = sql::batch_candidates(c, lookups, -1, &mut self.overlay)?;
+                for cands in found.values_mut() {
+                    cands.retain(|&(doc, _)| doc <= upto);
+                }
+                (upto, found)
+            }
         };
-        let mut found = sql::batch_candidates(c, lookups, early.upto, &mut self.overlay)?;
-        let mut docs: Vec<i64> = early
-            .found
-            .values()
-            .flatten()
-            .map(|&(doc, _)| doc)
-            .filter(|&doc| !self.overlay.has(doc))
-            .collect();
-        docs.sort_unstable();
-        docs.dedup();
-        if !docs.is_empty() {
-            sql::load(c, "r.doc = ANY($1)", &docs, &mut self.overlay)?;
-        }
-        for (i, mut before) in early.found {
+        let since = since::read_since(c, upto, &mut self.overlay)?;
+        for (i, bands) in lookups.iter().enumerate() {
             // Numbered up to `upto`, then above it: in record order, as one lookup returns.
-            let since = found.entry(i).or_default();
-            before.append(since);
-            *since = before;
+            let above = since.matches(bands);
+            if !above.is_empty() {
+                found.entry(i).or_default().extend(above);
+            }
         }
+        self.since = since;
         Ok(found)
     }
 }

@@ -149,21 +149,7 @@ impl Overlay {
     /// Records added by the batch sharing at least `MIN_BAND_MATCHES` keys with `bands`, with
     /// the number shared, by record number.
     pub fn matches(&self, bands: &[u32]) -> Vec<(i64, usize)> {
-        let mut keys = bands.to_vec();
-        keys.sort_unstable();
-        keys.dedup();
-        let mut counts: HashMap<i64, usize> = HashMap::new();
-        for k in &keys {
-            for &d in self.postings.get(k).into_iter().flatten() {
-                *counts.entry(d).or_default() += 1;
-            }
-        }
-        let mut out: Vec<(i64, usize)> = counts
-            .into_iter()
-            .filter(|&(_, n)| n >= MIN_BAND_MATCHES)
-            .collect();
-        out.sort_unstable();
-        out
+        matches(&self.postings, bands)
     }
 
     /// Whether every stored member of cluster `c` is loaded.
@@ -288,4 +274,25 @@ impl Overlay {
     pub fn new_relations(&self) -> impl Iterator<Item = &(i64, i64)> {
         self.relate.iter()
     }
+}
+
+/// The records of `postings` (key → record numbers, each record's keys distinct) sharing at
+/// least `MIN_BAND_MATCHES` distinct keys with `bands`, with the number shared, by record
+/// number: what `near_band` answers for those records.
+pub(super) fn matches(postings: &HashMap<u32, Vec<i64>>, bands: &[u32]) -> Vec<(i64, usize)> {
+    let mut keys = bands.to_vec();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut counts: HashMap<i64, usize> = HashMap::new();
+    for k in &keys {
+        for &d in postings.get(k).into_iter().flatten() {
+            *counts.entry(d).or_default() += 1;
+        }
+    }
+    let mut out: Vec<(i64, usize)> = counts
+        .into_iter()
+        .filter(|&(_, n)| n >= MIN_BAND_MATCHES)
+        .collect();
+    out.sort_unstable();
+    out
 }

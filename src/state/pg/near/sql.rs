@@ -14,7 +14,7 @@ use super::overlay::Overlay;
 
 /// Columns of a record, its canonical record's id and its cluster's record number, as
 /// [`read`] takes them (`r`: the record, `h`: its canonical record).
-const COLUMNS: &str = "r.doc, r.id, r.published, r.republished, r.source, r.url_len, r.shingles, \
+pub(super) const COLUMNS: &str = "r.doc, r.id, r.published, r.republished, r.source, r.url_len, r.shingles, \
                        r.signature, h.id, r.cluster";
 
 /// Size of the shared index.
@@ -29,12 +29,17 @@ pub struct PgNearSize {
 }
 
 /// A u32 band key as the INTEGER column stores it (the same bits).
-fn key(k: u32) -> i32 {
+pub(super) fn key(k: u32) -> i32 {
     i32::from_ne_bytes(k.to_ne_bytes())
 }
 
+/// A band key read back from an INTEGER column.
+pub(super) fn unkey(k: i32) -> u32 {
+    u32::from_ne_bytes(k.to_ne_bytes())
+}
+
 /// Loads a row of [`COLUMNS`] into `overlay`; returns its record number.
-fn read(r: &Row, overlay: &mut Overlay) -> Result<i64, postgres::Error> {
+pub(super) fn read(r: &Row, overlay: &mut Overlay) -> Result<i64, postgres::Error> {
     let signature: Vec<u8> = r.try_get(7)?;
     let url_len: i32 = r.try_get(5)?;
     let shingles: i32 = r.try_get(6)?;
@@ -148,11 +153,6 @@ pub(super) fn texts(c: &mut Client, docs: &[i64]) -> Result<Vec<(String, String)
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
-/// The last record number (-1 when the index is empty).
-pub(super) fn last_doc(c: &mut Client) -> Result<i64, PgError> {
-    Ok(next_doc(c)? - 1)
-}
-
 /// Loads the stored records `cond` (on `r`, with `$1` = `arg`) selects.
 pub(super) fn load<A: postgres::types::ToSql + Sync>(
     c: &mut Client,
@@ -205,23 +205,19 @@ pub(super) fn relations(
 }
 
 /// Writes what the batch in `overlay` changed, one statement per table: new records (owned by
-/// `worker`), their postings, stored records moved (or taken over), new relations.
+/// `worker`, with their filed keys, listed as not posted yet: their postings are written
+/// after the lock, `since.rs`), stored records moved (or taken over), new relations.
 pub(super) fn write(c: &mut Client, overlay: &Overlay, worker: &str) -> Result<(), PgError> {
     let added = overlay.added();
     if !added.is_empty() {
         insert_records(c, &added, worker)?;
-        let (mut keys, mut docs) = (Vec::new(), Vec::new());
-        for a in &added {
-            keys.extend(a.bands.iter().map(|&k| key(k)));
-            docs.extend(std::iter::repeat_n(a.doc, a.bands.len()));
-        }
+        let docs: Vec<i64> = added.iter().map(|a| a.doc).collect();
         c.execute(
-            // New record numbers, each record's keys deduplicated: nothing can conflict,
-            // so no speculative insertion.
-            "INSERT INTO near_band (key, doc) SELECT * FROM unnest($1::int4[], $2::int8[])",
-            &[&keys, &docs],
+            "INSERT INTO near_unposted (doc, queued)
+             SELECT unnest($1::int8[]), clock_timestamp()",
+            &[&docs],
         )
-        .map_err(q("indexing band keys"))?;
+        .map_err(q("listing records to post"))?;
     }
     let changed = overlay.changed();
     if !changed.is_empty() {
@@ -285,12 +281,16 @@ fn insert_records(
         .map(|a| a.entry.info.signature.to_bytes())
         .collect();
     let texts: Vec<&str> = added.iter().map(|a| a.text).collect();
+    // Each record's filed keys as one array literal (a nested array would need every
+    // record to have as many keys).
+    let filed: Vec<String> = added.iter().map(|a| int_array(a.bands)).collect();
     c.execute(
         "INSERT INTO near_record (doc, id, cluster, published, republished, source, url_len,
-             shingles, signature, worker_id, text)
-         SELECT d, i, c, p, rp, s, u, sh, sg, $10, t FROM unnest($1::int8[], $2::text[],
-             $3::int8[], $4::int8[], $5::bool[], $6::text[], $7::int4[], $8::int4[],
-             $9::bytea[], $11::text[]) AS x(d, i, c, p, rp, s, u, sh, sg, t)",
+             shingles, signature, worker_id, text, filed)
+         SELECT d, i, c, p, rp, s, u, sh, sg, $10, t, f::int4[] FROM unnest($1::int8[],
+             $2::text[], $3::int8[], $4::int8[], $5::bool[], $6::text[], $7::int4[],
+             $8::int4[], $9::bytea[], $11::text[], $12::text[])
+             AS x(d, i, c, p, rp, s, u, sh, sg, t, f)",
         &[
             &docs,
             &ids,
@@ -303,10 +303,25 @@ fn insert_records(
             &signatures,
             &worker,
             &texts,
+            &filed,
         ],
     )
     .map(drop)
     .map_err(q("indexing records"))
+}
+
+/// `keys` as a PostgreSQL `int4[]` literal (`{1,-2,3}`), each as the column stores it.
+fn int_array(keys: &[u32]) -> String {
+    let mut s = String::with_capacity(keys.len() * 12 + 2);
+    s.push('{');
+    for (i, &k) in keys.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&key(k).to_string());
+    }
+    s.push('}');
+    s
 }
 
 impl PgState {
