@@ -22,6 +22,28 @@ use super::{Corpus, CorpusError, MANIFEST, io, segment_number};
 use crate::config::{S3Url, StorageConfig};
 use crate::storage::{PullReport, Remote, StorageError, pull};
 
+/// TEST ONLY. When set to a path, a writer about to upload a flush that wrote a new segment
+/// (written locally, marked "not uploaded") creates that file and then waits for ever: the
+/// moment a kill leaves a segment that exists only on the writer's machine. Never set in
+/// production (the pipeline's failpoints are in `pipeline::failpoint`; this one lives here
+/// because the corpus imports nothing of the pipeline).
+pub const PAUSE_BEFORE_SEGMENT_UPLOAD: &str = "NEWSMILL_TEST_PAUSE_BEFORE_SEGMENT_UPLOAD";
+
+/// The [`PAUSE_BEFORE_SEGMENT_UPLOAD`] failpoint: returns at once unless it is set.
+fn before_segment_upload() {
+    let Some(path) = std::env::var_os(PAUSE_BEFORE_SEGMENT_UPLOAD) else {
+        return;
+    };
+    tracing::warn!(
+        failpoint = PAUSE_BEFORE_SEGMENT_UPLOAD,
+        "test failpoint reached: pausing for ever"
+    );
+    let _ = fs::write(&path, PAUSE_BEFORE_SEGMENT_UPLOAD);
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+    }
+}
+
 /// Suffix of the "not uploaded yet" marker beside a file.
 pub(super) const PENDING: &str = ".pending";
 
@@ -126,9 +148,9 @@ fn upload_marked(dir: &Path, remote: &Remote) -> Result<usize, CorpusError> {
         }
     }
     names.sort_by_key(|n| (n == MANIFEST, n.clone()));
-    crate::pipeline::failpoint::before_segment_upload(
-        names.iter().any(|n| segment_number(n).is_some()),
-    );
+    if names.iter().any(|n| segment_number(n).is_some()) {
+        before_segment_upload();
+    }
     for name in &names {
         let path = dir.join(name);
         if path.is_file() {

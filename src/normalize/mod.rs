@@ -33,6 +33,7 @@ use regex::Regex;
 use url::Url;
 
 use crate::model::{Article, AttributionKind, RawPage, SourceId, SourceProfile};
+use crate::textcodec::dates::Reference;
 
 pub use page::NormalizeInput;
 
@@ -164,7 +165,7 @@ impl Normalizer {
             body: &page.body,
             content_type: page.header("content-type"),
             url: &page.final_url,
-            fetched_at: page.fetched_at,
+            reference: Reference::fetched_at(page.fetched_at),
             hint: page.hint.as_ref(),
         };
         capped(&input, profile, rules, self)
@@ -173,6 +174,8 @@ impl Normalizer {
     /// Normalizes HTML that was not fetched by newsmill (`newsmill extract`): with a configured
     /// source's rules when `source` is given, else with those of the configured source on the
     /// URL's site, else with the generic path under the ad-hoc source (no publisher credited).
+    /// `now` bounds plausible dates; it is no fetch time, so a year-less printed date ("6.
+    /// Oktober um 04:00") gives no date.
     ///
     /// # Errors
     /// As [`Normalizer::normalize`].
@@ -181,13 +184,13 @@ impl Normalizer {
         body: &[u8],
         url: &Url,
         source: Option<&SourceId>,
-        fetched_at: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Result<Article, NormalizeError> {
         let input = NormalizeInput {
             body,
             content_type: None,
             url,
-            fetched_at,
+            reference: Reference::unfetched(now),
             hint: None,
         };
         if let Some(id) = source {

@@ -1,7 +1,6 @@
 //! One page through the normalizer's steps (see the parent module doc for the order).
 
 use crate::html::{Document, NodeId, Selector};
-use chrono::{DateTime, Utc};
 use url::Url;
 
 use super::meta::{self, PageScan, dates, language};
@@ -10,7 +9,7 @@ use super::{MAX_HTML_BYTES, NO_TEXT_WARNING, NormalizeError, Normalizer, Rules, 
 use crate::canonical;
 use crate::model::{Article, Block, ExtractorInfo, FeedItem, FoundIn, SourceProfile};
 use crate::textcodec::charset;
-use crate::textcodec::dates::machine;
+use crate::textcodec::dates::{Reference, machine};
 
 mod published;
 
@@ -25,8 +24,9 @@ pub struct NormalizeInput<'a> {
     pub content_type: Option<&'a str>,
     /// Page URL after redirects.
     pub url: &'a Url,
-    /// Fetch time: the upper bound for plausible dates and the year for year-less dates.
-    pub fetched_at: DateTime<Utc>,
+    /// The fetch time (or, for a file newsmill did not fetch, the time of reading): the upper
+    /// bound for plausible dates, and the year of year-less dates when it is a fetch time.
+    pub reference: Reference,
     /// What the feed said about the page.
     pub hint: Option<&'a FeedItem>,
 }
@@ -98,7 +98,7 @@ pub(super) fn normalize_page(
     {
         blocks.remove(0);
     }
-    let date_lines = take_date_lines(&mut blocks, numeric_order(&scan), input.fetched_at);
+    let date_lines = take_date_lines(&mut blocks, numeric_order(&scan), input.reference);
     boilerplate::strip(&mut blocks, &rules.drop_lines);
     let mut attributed = attribution::attribute(&mut blocks, &n.aliases, profile);
     let credits = page_credits(dom_credits, &scan, &mut blocks);
@@ -134,7 +134,7 @@ pub(super) fn normalize_page(
         .or_else(|| meta::meta_first(metas, dates::MODIFIED_META_KEYS))
         .and_then(machine::parse)
         .map(|d| d.in_zone(profile.timezone))
-        .filter(|d| d.plausible(input.fetched_at))
+        .filter(|d| d.plausible(input.reference.latest))
         .and_then(|d| d.instant());
     let html_lang = scan.lang.clone();
     let mut authors = rules

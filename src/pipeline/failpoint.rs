@@ -90,16 +90,3 @@ fn pause(failpoint: &str) {
         std::thread::sleep(Duration::from_secs(3600));
     }
 }
-
-/// TEST ONLY. When set to a path, a corpus writer on S3 about to upload a flush that wrote a
-/// new segment (written locally, marked "not uploaded") creates that file and then waits for
-/// ever: the moment a kill leaves a segment that exists only on the writer's machine.
-pub const PAUSE_BEFORE_SEGMENT_UPLOAD: &str = "NEWSMILL_TEST_PAUSE_BEFORE_SEGMENT_UPLOAD";
-
-/// The [`PAUSE_BEFORE_SEGMENT_UPLOAD`] failpoint (`segment`: the upload includes a segment):
-/// returns at once unless it is set.
-pub fn before_segment_upload(segment: bool) {
-    if segment {
-        pause(PAUSE_BEFORE_SEGMENT_UPLOAD);
-    }
-}

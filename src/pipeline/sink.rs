@@ -29,14 +29,18 @@ use std::thread::JoinHandle;
 use tokio::sync::mpsc;
 
 use crate::frontier::{
-    Change, DocumentKind, Entry, FailureKind, Frontier, Listing, RecordId, StoredDocument,
-    Transition, UrlKey, UrlState,
+    Change, DocumentKind, Entry, Frontier, Listing, RecordId, StoredDocument, Transition, UrlKey,
+    UrlState,
 };
 use crate::model::{RawLocation, RawPage, SourceId, Validators};
 use crate::raw_store::{RawReader, RawStore};
 
 use super::ingest::{Ingest, Ingested};
 use super::report::{SourceStats, error_chain};
+
+mod raw;
+
+use raw::write_raw;
 
 /// Articles written to raw/ between two fsync + corpus flush barriers.
 const FLUSH_EVERY: usize = 50;
@@ -174,108 +178,6 @@ pub fn spawn(rx: mpsc::Receiver<SinkMsg>, parts: SinkParts) -> JoinHandle<SinkRe
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
-}
-
-/// The raw writer's loop: write, pass on, and fsync + barrier every `FLUSH_EVERY` articles.
-fn write_raw(
-    mut rx: mpsc::Receiver<SinkMsg>,
-    mut raw: RawStore,
-    tx: &std_mpsc::SyncSender<Stored>,
-) {
-    let mut unsynced = 0usize;
-    while let Some(msg) = rx.blocking_recv() {
-        let next = match msg {
-            SinkMsg::Listed(listing) => Stored::Listed(listing),
-            SinkMsg::Outcome(change) => Stored::Outcome(change),
-            SinkMsg::Recover(entries) => Stored::Recover(entries),
-            SinkMsg::Flush(ack) => {
-                unsynced = 0;
-                Stored::Synced {
-                    error: sync_error(&mut raw),
-                    ack: Some(ack),
-                }
-            }
-            SinkMsg::Discovery { page, keep } => match store_document(&mut raw, &page, keep) {
-                Some(stored) => stored,
-                None => continue,
-            },
-            SinkMsg::Article { page, key } => match raw.write(&page) {
-                Ok(loc) => {
-                    unsynced += 1;
-                    Stored::Article { page, key, loc }
-                }
-                Err(e) => {
-                    tracing::error!(url = %page.final_url, error = %e, "raw store write failed");
-                    Stored::Outcome(Change {
-                        key,
-                        source: page.source.clone(),
-                        transition: Transition::Failed {
-                            kind: FailureKind::RawStore,
-                        },
-                    })
-                }
-            },
-        };
-        // The ingester only stops early by panicking; the join in `spawn` reports that.
-        if tx.send(next).is_err() {
-            return;
-        }
-        if unsynced >= FLUSH_EVERY {
-            unsynced = 0;
-            if tx.send(sync(&mut raw)).is_err() {
-                return;
-            }
-        }
-    }
-    let _ = tx.send(sync(&mut raw));
-}
-
-/// Writes a discovery document to raw/; one to keep is synced at once and handed on to be
-/// recorded as stored.
-fn store_document(raw: &mut RawStore, page: &RawPage, keep: Option<Keep>) -> Option<Stored> {
-    let full = keep
-        .as_ref()
-        .and_then(|_| super::failpoint::document_store_error());
-    let written = match full {
-        Some(source) => Err(crate::raw_store::RawStoreError::Write {
-            path: raw.root().to_owned(),
-            source,
-        }),
-        None => raw.write(page).and_then(|loc| {
-            if keep.is_some() {
-                raw.sync()?;
-            }
-            Ok(loc)
-        }),
-    };
-    match (written, keep) {
-        (Ok(loc), Some(keep)) => Some(Stored::Document {
-            doc: StoredDocument {
-                source: page.source.clone(),
-                url: keep.url,
-                kind: keep.kind,
-                validators: keep.validators,
-                raw: loc,
-            },
-            ack: keep.ack,
-        }),
-        (Ok(_), None) => None,
-        (Err(e), _) => {
-            tracing::error!(url = %page.final_url, error = %e, "raw store write failed");
-            None
-        }
-    }
-}
-
-fn sync(raw: &mut RawStore) -> Stored {
-    Stored::Synced {
-        error: sync_error(raw),
-        ack: None,
-    }
-}
-
-fn sync_error(raw: &mut RawStore) -> Option<String> {
-    raw.sync().err().map(|e| format!("raw store sync: {e}"))
 }
 
 /// The ingester: the corpus's and the frontier's one writer.

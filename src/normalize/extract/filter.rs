@@ -3,7 +3,9 @@
 //! - link-heavy blocks (related-story lists) and the short label just before them
 //!   ("Don't miss", "You may also like…");
 //! - blocks without any word character (`•`, `|`);
-//! - lines that open like boilerplate ("Read more", "Advertisement", "Image:");
+//! - lines that open like boilerplate ("Read more", "Advertisement", "Image:") or like a
+//!   caption ("Abbildung 8:", "Figure 2.", "Click to enlarge", see
+//!   [`crate::normalize::text::labels`]);
 //! - byline, date and reading-time lines before the first real paragraph;
 //! - contact, follow and subscribe lines after the last real paragraph;
 //! - a heading after the last real paragraph that heads only a line or two (a contact or
@@ -15,6 +17,7 @@ use regex::Regex;
 
 use super::blocks::RawBlock;
 use crate::model::{Block, BlockKind};
+use crate::normalize::text::labels::opens_with_figure_label;
 use crate::normalize::text::patterns::{compile, fold_case};
 
 /// A block whose text is mostly links is navigation, not prose.
@@ -63,8 +66,6 @@ const BOILERPLATE: &str = concat!(
     // outlets they name and takes them out of the text.
     r"image:|credit:|(?:photo|image) credit|image copyright|",
     r"image caption|media caption|getty images|you may also like|don'?t miss|",
-    // Figure labels and zoom buttons a caption starts with ("Abbildung 8: …", "Vergrößern …").
-    r"abbildung(?: [0-9]+)?:|beitragsbild:|vergrößern |",
     r"sharing is caring|.{0,40}requires javascript|please enable javascript|",
     // Unrendered CMS shortcodes such as `[button link=…]…[/button]`.
     r"\[[a-z_]+[ \]].*\[/[a-z_]+\]|",
@@ -149,7 +150,9 @@ impl Filter {
         if wordless || (b.link_density() > MAX_LINK_DENSITY && !linked_sentence(b)) {
             return false;
         }
-        if b.chars <= MAX_BOILERPLATE_CHARS && self.boilerplate.is_match(&fold_case(&b.text)) {
+        if b.chars <= MAX_BOILERPLATE_CHARS
+            && (self.boilerplate.is_match(&fold_case(&b.text)) || opens_with_figure_label(&b.text))
+        {
             return false;
         }
         if is_ticker(&b.text) {

@@ -4,7 +4,8 @@
 //! # Order of signals, strongest first
 //! the source's date selector; JSON-LD `datePublished`; publication meta tags (Open Graph,
 //! Dublin Core, `citation_*`, Parse.ly, …); `<time datetime>`; a date line lifted from the
-//! body; a date printed in a date-like element; the feed's date; a date in the URL.
+//! body; a date printed in a date-like element or just below the headline; a bare `date` meta
+//! tag; the feed's date; a date in the URL.
 //!
 //! The first plausible candidate gives the calendar date. When it has no time of day (or no
 //! offset), a later candidate on the same date that has one refines it: JSON-LD saying
@@ -12,11 +13,11 @@
 //! becomes an instant only through the source's configured time zone; without one it stays
 //! local. Nothing here invents a time or an offset.
 
-use chrono::{DateTime, FixedOffset, Timelike, Utc};
+use chrono::{FixedOffset, Timelike};
 use chrono_tz::Tz;
 
 use crate::model::{DatePrecision, DateSource};
-use crate::textcodec::dates::{PubDate, machine, visible};
+use crate::textcodec::dates::{PubDate, Reference, machine, visible};
 
 /// The chosen publication date and where it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,8 +68,22 @@ pub const PUBLISHED_META_KEYS: &[&str] = &[
     "sailthru.date",
     "parsely-pub-date",
     "article.published",
-    "date",
 ];
+
+/// Publication meta keys that CMSs also fill with the last change (a bare `date`): such a
+/// value yields to a printed date shortly before it (see [`last_change_after`]).
+pub const WEAK_PUBLISHED_META_KEYS: &[&str] = &["date"];
+
+/// Most days a last change may follow the publication it is taken for.
+pub const MAX_LAST_CHANGE_DAYS: i64 = 31;
+
+/// Whether `weak` (a bare `date` meta) reads as the last change of an article the page prints
+/// as published on `printed`: a few days after it, never before (a printed date after the meta
+/// is something else, such as today's date in the header or an event).
+pub fn last_change_after(weak: PubDate, printed: PubDate) -> bool {
+    let days = (weak.date() - printed.date()).num_days();
+    (1..=MAX_LAST_CHANGE_DAYS).contains(&days)
+}
 
 /// Meta keys that carry the last modification time.
 pub const MODIFIED_META_KEYS: &[&str] = &[
@@ -107,13 +122,13 @@ pub const URL_DATE_SLACK_DAYS: i64 = 2;
 #[derive(Debug)]
 pub struct Chooser {
     tz: Option<Tz>,
-    reference: DateTime<Utc>,
+    reference: Reference,
     found: Vec<Found>,
 }
 
 impl Chooser {
-    /// A chooser for a page of a source in `tz`, fetched at `reference`.
-    pub fn new(tz: Option<Tz>, reference: DateTime<Utc>) -> Self {
+    /// A chooser for a page of a source in `tz`, read against `reference` (its fetch time).
+    pub fn new(tz: Option<Tz>, reference: Reference) -> Self {
         Self {
             tz,
             reference,
@@ -124,7 +139,7 @@ impl Chooser {
     /// Offers a parsed date; implausible ones are dropped.
     pub fn offer(&mut self, date: Option<PubDate>, source: DateSource) {
         if let Some(d) = date.map(|d| d.in_zone(self.tz))
-            && d.plausible(self.reference)
+            && d.plausible(self.reference.latest)
         {
             self.found.push(Found { date: d, source });
         }
@@ -189,6 +204,11 @@ impl Chooser {
             date: self.publisher_offset(date),
             source: first.source,
         })
+    }
+
+    /// The strongest candidate as offered, unrefined.
+    pub fn first(&self) -> Option<Found> {
+        self.found.first().copied()
     }
 
     /// Whether no candidate was offered yet.

@@ -8,9 +8,12 @@
 use crate::html::{Document, Element, NodeId, NodeKind};
 
 use super::pictures::{self, Figure, in_article};
-use side::in_side_matter;
+use crate::normalize::text::labels::opens_with_figure_label;
+use headline::{headline, headline_text};
+use side::{in_side_block, in_side_matter, names_side_matter};
 
 mod attrs;
+mod headline;
 pub(super) mod words;
 
 use attrs::Attrs;
@@ -54,12 +57,20 @@ pub struct PageScan {
     /// Texts of dates in comments, teasers, captions and sidebars (`<time>`, date-classed
     /// elements and digit texts there), offered after every other visible date.
     pub side_dates: Vec<String>,
-    /// Text-node ordinal of the first `h1`, if any: printed dates sit next to the headline.
+    /// Text-node ordinal of the headline (the first `h1`, else a blog template's `h2` the
+    /// `<title>` repeats), if any: printed dates sit next to the headline.
     pub h1_ordinal: Option<usize>,
+    /// Texts holding a digit among the first [`BYLINE_ZONE_TEXTS`] texts after the headline
+    /// (the byline zone: "13 Oct 2020 18:29", "Stand: 28.04.2020 18:00 Uhr"), in order.
+    pub headline_dates: Vec<String>,
     /// Text nodes seen so far.
     text_ordinal: usize,
-    /// Ancestors of the first `h1`: never side matter.
+    /// The headline element (see `h1_ordinal`).
+    headline: Option<NodeId>,
+    /// Ancestors of the headline: never side matter.
     headline_path: Vec<NodeId>,
+    /// Non-blank texts after the headline's own text still in the byline zone.
+    byline_zone_left: usize,
     /// Photo-credit elements: node and short text.
     pub credits: Vec<(NodeId, String)>,
     /// Short texts of byline elements.
@@ -80,6 +91,9 @@ pub struct TimeElement {
     pub side: bool,
 }
 
+/// How many non-blank texts after the headline form its byline zone, where a printed date is
+/// the article's even inside a block that looks like side matter (a `nav`-classed meta list).
+const BYLINE_ZONE_TEXTS: usize = 3;
 /// Most short digit-holding text nodes remembered for date fallback.
 const MAX_DIGIT_TEXTS: usize = 200;
 /// Longest text node (bytes) read whole for a printed date.
@@ -130,6 +144,13 @@ pub fn fold_ws(s: &str) -> String {
 pub(super) fn short_text(doc: &Document, el: NodeId, max: usize) -> Option<String> {
     let mut raw = String::new();
     for t in doc.texts(el) {
+        // Numbers in separate elements stay separate numbers: `<span>Feb 18</span><span>2009`
+        // is "Feb 18 2009", not "Feb 182009".
+        if raw.ends_with(|c: char| c.is_ascii_digit())
+            && t.starts_with(|c: char| c.is_ascii_digit())
+        {
+            raw.push(' ');
+        }
         raw.push_str(t);
         if raw.len() > max * 4 {
             return None;
@@ -161,65 +182,15 @@ fn is_date_title(t: &str) -> bool {
     t.len() <= MAX_SHORT_TEXT && t.bytes().any(|b| b.is_ascii_digit())
 }
 
-/// The ancestors of the page's first `h1` (empty without one).
-fn headline_path(doc: &Document) -> Vec<NodeId> {
-    doc.descendants(NodeId::ROOT)
-        .find(|n| doc.name(*n) == Some("h1"))
-        .map(|h| doc.ancestors(h).collect())
-        .unwrap_or_default()
-}
-
-/// Class words of a kicker: the small label inside a headline element before the headline
-/// itself ("Corona-Pandemie", "Local News |"), which the page's metadata titles leave out.
-static KICKER_CLASS_WORDS: Words = Words::new(&[
-    "kicker",
-    "overline",
-    "dachzeile",
-    "spitzmarke",
-    "topline",
-    "roofline",
-    "eyebrow",
-    "supertitle",
-    "pretitle",
-    "topic",
-    "section",
-]);
-
-/// Class words of text kept for screen readers only (a hidden " - " between kicker and
-/// headline).
-static HIDDEN_CLASS_WORDS: Words = Words::new(&["hidden", "offscreen", "sr-only", "screen-reader"]);
-
-/// The text of a headline element without its kicker: child elements whose class names a
-/// kicker are left out, and with them hidden separators (punctuation only). A headline that
-/// is all kicker keeps its text.
-fn headline_text(doc: &Document, h: NodeId) -> String {
-    let is_kicker = |c: NodeId| KICKER_CLASS_WORDS.in_attr(doc.attr(c, "class"));
-    if !doc.children(h).any(is_kicker) {
-        return fold_ws(&doc.text(h));
-    }
-    let hidden_separator = |c: NodeId| {
-        (doc.attr(c, "aria-hidden") == Some("true")
-            || HIDDEN_CLASS_WORDS.in_attr(doc.attr(c, "class")))
-            && !doc.text(c).chars().any(char::is_alphanumeric)
-    };
-    let text: String = doc
-        .children(h)
-        .filter(|c| !is_kicker(*c) && !hidden_separator(*c))
-        .map(|c| doc.text(c))
-        .collect();
-    let text = fold_ws(&text);
-    if text.is_empty() {
-        fold_ws(&doc.text(h))
-    } else {
-        text
-    }
-}
-
 impl PageScan {
     /// Walks `doc` once.
     pub fn new(doc: &Document) -> Self {
+        let headline = headline(doc);
         let mut s = Self {
-            headline_path: headline_path(doc),
+            headline,
+            headline_path: headline
+                .map(|h| doc.ancestors(h).collect())
+                .unwrap_or_default(),
             ..Self::default()
         };
         for node in doc.descendants(NodeId::ROOT) {
@@ -239,6 +210,7 @@ impl PageScan {
     /// Remembers a short text node with a digit, outside scripts, titles and form fields.
     fn text(&mut self, doc: &Document, node: NodeId, t: &str) {
         self.text_ordinal += 1;
+        let byline_zone = self.in_byline_zone(doc, node, t);
         // A long text counts by its start: "27.1.2022 - Bei der Erinnerung …".
         let t = t.trim_start();
         let t = match t.len() > MAX_DATE_TEXT_BYTES {
@@ -259,17 +231,47 @@ impl PageScan {
             return;
         }
         let folded = fold_ws(t);
-        if folded.len() >= 6 {
-            if in_side_matter(doc, node, &self.headline_path) {
-                self.side_dates.push(folded);
-            } else {
-                self.digit_texts.push((folded, self.text_ordinal));
-            }
+        if folded.len() < 6 {
+            return;
         }
+        // A caption's date ("Abbildung: … vom 31.05.2021") dates the picture.
+        let side = if byline_zone {
+            in_side_block(doc, node, &self.headline_path)
+        } else {
+            in_side_matter(doc, node, &self.headline_path) || opens_with_figure_label(&folded)
+        };
+        if side {
+            self.side_dates.push(folded);
+            return;
+        }
+        if byline_zone {
+            self.headline_dates.push(folded.clone());
+        }
+        self.digit_texts.push((folded, self.text_ordinal));
+    }
+
+    /// Whether a text is one of the first [`BYLINE_ZONE_TEXTS`] non-blank texts after the
+    /// headline's own (counting it when it is).
+    fn in_byline_zone(&mut self, doc: &Document, node: NodeId, t: &str) -> bool {
+        if self.byline_zone_left == 0 || t.trim().is_empty() {
+            return false;
+        }
+        if self
+            .headline
+            .is_some_and(|h| doc.ancestors(node).any(|a| a == h))
+        {
+            return false;
+        }
+        self.byline_zone_left -= 1;
+        true
     }
 
     fn element(&mut self, doc: &Document, v: Element<'_>) {
         let node = v.id();
+        if self.headline == Some(node) {
+            self.h1_ordinal = Some(self.text_ordinal + 1);
+            self.byline_zone_left = BYLINE_ZONE_TEXTS;
+        }
         let a = Attrs::of(v);
         match v.name() {
             "meta" => {
@@ -289,10 +291,7 @@ impl PageScan {
             "title" if self.title.is_none() => {
                 self.title = Some(fold_ws(&doc.text(node))).filter(|t| !t.is_empty())
             }
-            "h1" if self.h1s.len() < 5 => {
-                self.h1_ordinal.get_or_insert(self.text_ordinal + 1);
-                self.h1s.push(headline_text(doc, node));
-            }
+            "h1" if self.h1s.len() < 5 => self.h1s.push(headline_text(doc, node)),
             "h2" if self.h2s.len() < 5 => self.h2s.push(fold_ws(&doc.text(node))),
             "link"
                 if self.canonical.is_none()
@@ -303,7 +302,7 @@ impl PageScan {
             "time" if self.times.len() < MAX_PER_KIND => self.times.push(TimeElement {
                 datetime: a.datetime.map(str::to_owned),
                 text: short_text(doc, node, MAX_SHORT_TEXT),
-                side: in_side_matter(doc, node, &self.headline_path),
+                side: names_side_matter(v) || in_side_matter(doc, node, &self.headline_path),
             }),
             // Microformats (hAtom) and social pages put the full date in an `abbr` title
             // ("Freitag, 6. Oktober 2017 um 04:00") and a short one in its text.
@@ -355,8 +354,9 @@ impl PageScan {
                 short_text(doc, node, MAX_SHORT_TEXT).filter(|t| t.chars().count() >= 6)
         {
             // A date-classed element in a comment or a "recent posts" widget dates that, not
-            // the page: it waits with the other side dates.
-            if in_side_matter(doc, node, &self.headline_path) {
+            // the page, and one that names the site's edition ("date-edition") shows today's
+            // date: they wait with the other side dates.
+            if names_side_matter(v) || in_side_matter(doc, node, &self.headline_path) {
                 self.side_dates.push(t);
             } else {
                 self.dateish.push((t, self.text_ordinal + 1));

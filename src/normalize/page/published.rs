@@ -2,15 +2,13 @@
 //! signal gathered in order of strength for [`dates::Chooser`]; the choosing itself lives
 //! in [`crate::normalize::meta::dates`].
 
-use chrono::{DateTime, Utc};
-
 use super::{NormalizeInput, value_or_text};
 use crate::html::Document;
 use crate::model::{Block, BlockKind, DateSource, SourceProfile};
 use crate::normalize::Rules;
 use crate::normalize::meta::{self, PageScan, dates};
 use crate::textcodec::dates::visible::{self, NumericOrder};
-use crate::textcodec::dates::{PubDate, machine};
+use crate::textcodec::dates::{PubDate, Reference, machine};
 
 /// Dates lifted from short date-only blocks at the start and at the end of the body.
 #[derive(Debug, Clone, Copy, Default)]
@@ -27,7 +25,7 @@ pub(super) struct DateLines {
 pub(super) fn take_date_lines(
     blocks: &mut Vec<Block>,
     order: NumericOrder,
-    reference: DateTime<Utc>,
+    reference: Reference,
 ) -> DateLines {
     let mut found = DateLines::default();
     let len = blocks.len();
@@ -85,7 +83,7 @@ pub(super) fn published(
     input: &NormalizeInput<'_>,
     date_lines: DateLines,
 ) -> Option<dates::Found> {
-    let mut c = dates::Chooser::new(profile.timezone, input.fetched_at);
+    let mut c = dates::Chooser::new(profile.timezone, input.reference);
     let order = numeric_order(scan);
     if let Some(sel) = &rules.date {
         for e in doc.select(sel) {
@@ -100,32 +98,33 @@ pub(super) fn published(
     for key in dates::PUBLISHED_META_KEYS {
         c.offer_machine(dates::meta_value(&scan.metas, key), DateSource::Meta);
     }
+    let weak = dates::WEAK_PUBLISHED_META_KEYS
+        .iter()
+        .find_map(|k| dates::meta_value(&scan.metas, k))
+        .and_then(machine::parse);
+    let weak_yields = weak.is_some_and(|w| {
+        let mut printed = dates::Chooser::new(profile.timezone, input.reference);
+        offer_times(&mut printed, scan, order);
+        offer_printed(&mut printed, scan, order);
+        printed
+            .first()
+            .is_some_and(|p| dates::last_change_after(w, p.date))
+    });
+    if !weak_yields {
+        c.offer(weak, DateSource::Meta);
+    }
     // BelTA labels local wall time "+00:00" here: keep the wall time, attach the source zone.
     let mediator = meta::meta_first(&scan.metas, &["mediator_published_time"])
         .and_then(|s| s.get(..19))
         .and_then(machine::parse);
     c.offer(mediator, DateSource::Meta);
-    for t in scan.times.iter().filter(|t| !t.side) {
-        match t.datetime.as_deref().and_then(machine::parse) {
-            Some(d) => c.offer(Some(d), DateSource::TimeElement),
-            None => c.offer_visible(
-                t.text.as_deref().unwrap_or_default(),
-                order,
-                DateSource::TimeElement,
-            ),
-        }
-    }
+    offer_times(&mut c, scan, order);
     c.offer(date_lines.start, DateSource::VisibleText);
     if !c.settled() {
-        // Date elements nearest the headline first: a header's "edition of today" sits far
-        // off, the article's byline date next to it.
-        let mut dateish: Vec<&(String, usize)> = scan.dateish.iter().collect();
-        if let Some(h1) = scan.h1_ordinal {
-            dateish.sort_by_key(|(_, at)| at.abs_diff(h1));
-        }
-        for (t, _) in dateish.into_iter().filter(|(t, _)| t.chars().count() <= 80) {
-            c.offer_visible(t, order, DateSource::VisibleText);
-        }
+        offer_printed(&mut c, scan, order);
+    }
+    if weak_yields {
+        c.offer(weak, DateSource::Meta);
     }
     c.offer(date_lines.end, DateSource::VisibleText);
     // Discovery writes a date-only feed or sitemap date as midnight UTC (`feed::dates`).
@@ -139,24 +138,59 @@ pub(super) fn published(
     c.offer(hint, DateSource::Feed);
     c.offer(dates::from_url_path(input.url.path()), DateSource::Url);
     if !c.settled() {
-        // Last resort, or a time for a date already found: any short text with a date, the
-        // ones nearest the headline first (the site header's "today" and menus sit far off).
-        let mut texts: Vec<&(String, usize)> = scan.digit_texts.iter().collect();
-        if let Some(h1) = scan.h1_ordinal {
-            texts.sort_by_key(|(_, at)| at.abs_diff(h1));
-        }
-        for (t, _) in texts {
-            c.offer_text(t, order);
-        }
-        for t in scan.times.iter().filter(|t| t.side) {
-            let d = t.datetime.as_deref().and_then(machine::parse);
-            c.offer(d, DateSource::TimeElement);
-        }
-        for t in &scan.side_dates {
-            c.offer_text(t, order);
-        }
+        offer_last_resort(&mut c, scan, order);
     }
     c.choose()
+}
+
+/// `<time>` elements outside side matter: the `datetime` attribute, else the text.
+fn offer_times(c: &mut dates::Chooser, scan: &PageScan, order: NumericOrder) {
+    for t in scan.times.iter().filter(|t| !t.side) {
+        match t.datetime.as_deref().and_then(machine::parse) {
+            Some(d) => c.offer(Some(d), DateSource::TimeElement),
+            None => c.offer_visible(
+                t.text.as_deref().unwrap_or_default(),
+                order,
+                DateSource::TimeElement,
+            ),
+        }
+    }
+}
+
+/// Dates printed for readers where the article's date is printed: date-classed elements,
+/// nearest the headline first (a header's "edition of today" sits far off, the article's byline
+/// date next to it), then dated texts in the headline's byline zone.
+fn offer_printed(c: &mut dates::Chooser, scan: &PageScan, order: NumericOrder) {
+    let mut dateish: Vec<&(String, usize)> = scan.dateish.iter().collect();
+    if let Some(h1) = scan.h1_ordinal {
+        dateish.sort_by_key(|(_, at)| at.abs_diff(h1));
+    }
+    for (t, _) in dateish.into_iter().filter(|(t, _)| t.chars().count() <= 80) {
+        c.offer_visible(t, order, DateSource::VisibleText);
+    }
+    for t in &scan.headline_dates {
+        c.offer_visible(t, order, DateSource::VisibleText);
+    }
+}
+
+/// Last resort, or a time for a date already found: any short text with a date, the ones
+/// nearest the headline first (the site header's "today" and menus sit far off), then the
+/// dates of side matter.
+fn offer_last_resort(c: &mut dates::Chooser, scan: &PageScan, order: NumericOrder) {
+    let mut texts: Vec<&(String, usize)> = scan.digit_texts.iter().collect();
+    if let Some(h1) = scan.h1_ordinal {
+        texts.sort_by_key(|(_, at)| at.abs_diff(h1));
+    }
+    for (t, _) in texts {
+        c.offer_text(t, order);
+    }
+    for t in scan.times.iter().filter(|t| t.side) {
+        let d = t.datetime.as_deref().and_then(machine::parse);
+        c.offer(d, DateSource::TimeElement);
+    }
+    for t in &scan.side_dates {
+        c.offer_text(t, order);
+    }
 }
 
 /// The last resort: a date under a publication key in the page's scripts.
@@ -165,7 +199,10 @@ pub(super) fn script_date(
     profile: &SourceProfile,
     input: &NormalizeInput<'_>,
 ) -> Option<dates::Found> {
-    let mut c = dates::Chooser::new(profile.timezone, input.fetched_at);
+    let mut c = dates::Chooser::new(profile.timezone, input.reference);
     c.offer(dates::from_script_keys(html), DateSource::Script);
     c.choose()
 }
+
+#[cfg(test)]
+mod tests;

@@ -31,6 +31,35 @@ pub use months::month_number;
 /// (a founding year, a historical date in the text).
 pub const MIN_YEAR: i32 = 1995;
 
+/// What a printed date is read against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reference {
+    /// The latest plausible moment: the fetch time, or the time of reading when the page was
+    /// not fetched by newsmill (`newsmill extract` of a file).
+    pub latest: DateTime<Utc>,
+    /// Whether `latest` is the page's fetch time. Only then does a year-less date ("9 January,
+    /// 18:43") take its year from it: the time a file is read says nothing of its year.
+    pub fetched: bool,
+}
+
+impl Reference {
+    /// A page fetched at `at`.
+    pub fn fetched_at(at: DateTime<Utc>) -> Self {
+        Self {
+            latest: at,
+            fetched: true,
+        }
+    }
+
+    /// A page of unknown fetch time, read at `now`.
+    pub fn unfetched(now: DateTime<Utc>) -> Self {
+        Self {
+            latest: now,
+            fetched: false,
+        }
+    }
+}
+
 /// A publication date with exactly the precision the page gave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PubDate {

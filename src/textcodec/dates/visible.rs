@@ -6,16 +6,17 @@
 //! A result has the precision the text has ([`PubDate`]): a stated zone ("UTC+3", "GMT",
 //! "CET") makes an instant, a time without one a local time, no time a day. A date is kept only
 //! when it is plausible for the reference (fetch) time. Year-less dates ("9 January, 18:43")
-//! need a time of day and take the reference year, or the year before when that would put
-//! them in the future.
+//! need a time of day and a known fetch time: they take its year, or the year before when that
+//! would put them in the future. Without a fetch time they give no date (the page does not say
+//! which year).
 
 use std::sync::LazyLock;
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone};
 use regex::{Captures, Regex};
 
 use super::machine::zone_offset;
-use super::{PubDate, calendars, month_number};
+use super::{PubDate, Reference, calendars, month_number};
 
 /// How to read an all-numeric date whose first two numbers could both be the month
 /// ("04/05/2019").
@@ -62,26 +63,17 @@ static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 });
 
 /// Finds the first plausible date in visible text (earliest position wins).
-pub fn parse(text: &str, reference: DateTime<Utc>, order: NumericOrder) -> Option<PubDate> {
+pub fn parse(text: &str, reference: Reference, order: NumericOrder) -> Option<PubDate> {
     find(text, reference, order, false)
 }
 
 /// Like [`parse`], but only dates that print their year: for weak places (any text on the
 /// page), where a year-less "18. September 08:37" may be years old.
-pub fn parse_with_year(
-    text: &str,
-    reference: DateTime<Utc>,
-    order: NumericOrder,
-) -> Option<PubDate> {
+pub fn parse_with_year(text: &str, reference: Reference, order: NumericOrder) -> Option<PubDate> {
     find(text, reference, order, true)
 }
 
-fn find(
-    text: &str,
-    reference: DateTime<Utc>,
-    order: NumericOrder,
-    need_year: bool,
-) -> Option<PubDate> {
+fn find(text: &str, reference: Reference, order: NumericOrder, need_year: bool) -> Option<PubDate> {
     // Native digits (Persian "۱۳۹۹", Bengali "২০২০") are read as ASCII ones.
     let text = calendars::ascii_digits(text);
     let text = text.as_ref();
@@ -127,7 +119,7 @@ fn month_day(caps: &Captures<'_>, order: NumericOrder) -> Option<(u32, u32)> {
 
 fn from_captures(
     caps: &Captures<'_>,
-    reference: DateTime<Utc>,
+    reference: Reference,
     order: NumericOrder,
 ) -> Option<PubDate> {
     let date = match caps
@@ -150,13 +142,14 @@ fn from_captures(
             None => PubDate::Local(date.and_time(t)),
         },
     };
-    result.plausible(reference).then_some(result)
+    result.plausible(reference.latest).then_some(result)
 }
 
-/// The calendar date of a Gregorian match; a year-less one needs a time of day.
+/// The calendar date of a Gregorian match; a year-less one needs a time of day and a fetch
+/// time to take the year from.
 fn gregorian_date(
     caps: &Captures<'_>,
-    reference: DateTime<Utc>,
+    reference: Reference,
     order: NumericOrder,
 ) -> Option<NaiveDate> {
     let (month, day) = month_day(caps, order)?;
@@ -164,18 +157,22 @@ fn gregorian_date(
         (Some(y), _) => y.as_str().parse::<i32>().ok()?,
         (None, Some(yy)) => {
             let yy = yy.as_str().parse::<i32>().ok()?;
-            if 2000 + yy <= reference.year() {
+            if 2000 + yy <= reference.latest.year() {
                 2000 + yy
             } else {
                 1900 + yy
             }
         }
         (None, None) => {
-            // A bare "5 May" with no time is too weak a signal (it may be a dateline).
+            // A bare "5 May" with no time is too weak a signal (it may be a dateline), and
+            // without a fetch time nothing says which year it is.
             caps.name("h")?;
-            let y = reference.year();
+            if !reference.fetched {
+                return None;
+            }
+            let y = reference.latest.year();
             let candidate = NaiveDate::from_ymd_opt(y, month, day)?;
-            if candidate > reference.date_naive() + Duration::days(1) {
+            if candidate > reference.latest.date_naive() + Duration::days(1) {
                 y - 1
             } else {
                 y

@@ -1,11 +1,11 @@
 //! Tests of date choice: refinement, zones, URL and script dates.
 
-use chrono::TimeZone;
+use chrono::{TimeZone, Utc};
 
 use super::*;
 
-fn reference() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+fn reference() -> Reference {
+    Reference::fetched_at(Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap())
 }
 
 #[test]
@@ -110,4 +110,14 @@ fn script_keys_give_a_date_when_nothing_else_does() {
         Some("2022-01-10".into())
     );
     assert_eq!(from_script_keys(r#"{"datePublished": 1641852368}"#), None);
+}
+
+#[test]
+fn a_bare_date_meta_a_few_days_after_the_printed_date_is_the_last_change() {
+    let day = |s| machine::parse(s).unwrap();
+    assert!(last_change_after(day("2020-02-12"), day("2020-02-05")));
+    // Today's date in the header or a coming event is later than the meta: not the article's.
+    assert!(!last_change_after(day("2017-05-01"), day("2020-02-26")));
+    assert!(!last_change_after(day("2020-02-05"), day("2020-02-05")));
+    assert!(!last_change_after(day("2021-02-05"), day("2020-02-05")));
 }

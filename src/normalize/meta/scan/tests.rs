@@ -149,3 +149,38 @@ fn issue_10_abbr_titles_are_dates_and_menu_bar_times_are_side_matter() {
         Some("Freitag, 6. Oktober 2017 um 04:00")
     );
 }
+
+// See: issue 10 (htmldate dates: a split date, a logo `h1`, a blog `h2`, a `nav` meta line).
+#[test]
+fn issue_10_headline_byline_zone_and_split_dates() {
+    // Numbers in separate elements stay apart; the site's edition date is side matter.
+    let doc = Document::parse(
+        r#"<title>Story title here | Site</title><div class="date-edition">lun. 5 août 2019</div>
+        <h1 class="logo">Site</h1><div><h1>Story title here</h1></div>
+        <ul class="nav meta"><li>13 Oct 2020 18:29</li></ul>
+        <div class="datum"><span>Feb 18</span><span>2009</span></div>"#,
+    );
+    let s = PageScan::new(&doc);
+    assert_eq!(texts(&s.dateish), ["Feb 18 2009"]);
+    assert!(s.side_dates.iter().any(|d| d == "lun. 5 août 2019"));
+    // The headline is the `h1` the title repeats, not the logo; the `nav` list right below
+    // it is its meta line.
+    assert_eq!(s.headline_dates, ["13 Oct 2020 18:29", "Feb 18"]);
+    // Without `h1`, a blog template's `h2` the title repeats is the headline.
+    let doc = Document::parse(
+        r#"<title>Fall in love with black | Blog</title><div class="main sidebar">
+        <div class="post-meta"><a class="post-meta-time">08/08/2017</a></div>
+        <h2 class="title">Fall in love with black</h2><p>Text</p></div>"#,
+    );
+    let s = PageScan::new(&doc);
+    assert_eq!(texts(&s.dateish), ["08/08/2017"]);
+    // A caption's date and a member's join date are side matter.
+    let doc = Document::parse(
+        r#"<h1>Thread title</h1><p>One</p><p>Two</p><p>Three</p>
+        <dd class="profile-joined">18.09.2008, 05:56</dd>
+        <span>Abbildung: Karte vom 31.05.2021 (links)</span>"#,
+    );
+    let s = PageScan::new(&doc);
+    assert!(s.digit_texts.is_empty(), "{:?}", s.digit_texts);
+    assert_eq!(s.side_dates.len(), 2);
+}

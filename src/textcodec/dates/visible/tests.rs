@@ -4,8 +4,8 @@ use chrono::{TimeZone, Utc};
 
 use super::*;
 
-fn reference() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+fn reference() -> Reference {
+    Reference::fetched_at(Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap())
 }
 
 fn vis_order(s: &str, order: NumericOrder) -> String {
@@ -76,6 +76,30 @@ fn yearless_needs_a_time() {
     // December 30 seen in November is last year's.
     assert_eq!(vis("30 December, 10:00"), "local 2025-12-30 10:00:00");
     assert_eq!(vis("MINSK, 5 May (BelTA)"), "none");
+}
+
+/// Dates never invent what the page does not say: read from a file with no fetch time, a
+/// year-less date has no year to take (it took the year of reading before).
+#[test]
+fn yearless_without_a_fetch_time_gives_no_date() {
+    let unfetched = Reference::unfetched(reference().latest);
+    for text in [
+        "9 January, 18:43",
+        "30 December, 10:00",
+        "6. Oktober um 04:00",
+    ] {
+        assert_eq!(
+            parse(text, unfetched, NumericOrder::DayFirst),
+            None,
+            "{text}"
+        );
+    }
+    // A printed year still reads the same.
+    assert_eq!(
+        parse("9 January 2019, 18:43", unfetched, NumericOrder::DayFirst),
+        parse("9 January 2019, 18:43", reference(), NumericOrder::DayFirst)
+    );
+    assert!(parse("9 January 2019, 18:43", unfetched, NumericOrder::DayFirst).is_some());
 }
 
 #[test]
