@@ -74,6 +74,33 @@ fn concurrent_claims_never_share_a_host() {
     assert!(all.iter().all(|h| h.ends_with(".example:8080")));
 }
 
+/// A worker takes at most its share of the hosts with work while other workers are alive:
+/// `ceil(5 hosts / 2 live workers)` = 3, then the other gets the rest; alone, it takes all.
+#[test]
+fn a_worker_claims_its_share_of_the_hosts_while_others_live() {
+    let Some(db) = TestDb::new("state::pg::lease::tests::share_of_hosts") else {
+        return;
+    };
+    let st = db.open();
+    seed(&st, 5, 1);
+    let claim_all = |w: &str| {
+        std::iter::from_fn(|| st.claim_host(w, MINUTE).unwrap())
+            .map(|l| l.host)
+            .collect::<Vec<_>>()
+    };
+    st.register_worker("a", "box", 1).unwrap();
+    st.register_worker("b", "box", 2).unwrap();
+    assert_eq!(
+        claim_all("a").len(),
+        3,
+        "a's share of 5 hosts between 2 workers"
+    );
+    assert_eq!(claim_all("b").len(), 2, "the rest");
+    expire_all(&db);
+    st.retire_worker("b").unwrap();
+    assert_eq!(claim_all("a").len(), 5, "alone, a takes every host");
+}
+
 #[test]
 fn slots_reserved_ahead_are_exactly_one_interval_apart() {
     let Some(db) = TestDb::new("state::pg::lease::tests::slots_reserved_ahead") else {
