@@ -120,4 +120,27 @@ fn issue12_readers_show_changes_queued_for_a_stopped_worker() {
 
     // Readers write nothing: the folder is w1's to rewrite, when it runs again.
     assert_eq!(crate::util::snapshot(&folder), before);
+
+    // `verify` names the queued sighting; one of the record's own URL (queued when another
+    // worker recovers a page whose text claim the killed owner had made durable) changes
+    // nothing and is not counted.
+    let own = format!("{}/alpha/harbour.html", server.uri());
+    db.client()
+        .execute(
+            "INSERT INTO record_updates (record_id, kind, body, queued_by, queued)
+             VALUES ($1, 'sighting', $2, 'w2', now())",
+            &[
+                &records[0]["id"].as_str().unwrap(),
+                &format!(
+                    "{{\"url\":\"{own}\",\"source_id\":\"alpha\",\"fetched_at\":\"2026-03-02T09:00:00Z\"}}"
+                ),
+            ],
+        )
+        .unwrap();
+    let (code, out, err) = run(&["verify", "-c", &c(&both)]);
+    assert_ne!(code, 0, "the real sighting is still queued: {out}{err}");
+    assert!(
+        out.contains("1 change(s) of worker w1's records are queued"),
+        "{out}{err}"
+    );
 }

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use crate::corpus::{self, CorpusDamage, WORKERS_DIR};
-use crate::state::pg::{PgError, PgState};
+use crate::state::pg::{PgError, PgState, RecordUpdate};
 
 use super::{Checked, Depth, Problem, Report, StoreProblem, VerifyError, checks};
 
@@ -63,7 +63,7 @@ pub fn verify_shared(
             what: "listed in the database, but its folder is missing".into(),
         }));
     }
-    problems.extend(pending_updates(state)?);
+    problems.extend(pending_updates(state, &records)?);
     let rows = state.url_rows()?;
     let store = checks::check(&records, &rows, raw, depth);
     problems.extend(store.problems.into_iter().map(Problem::Store));
@@ -110,10 +110,27 @@ pub enum SharedVerifyError {
 
 type Listed = BTreeMap<String, Vec<corpus::SegmentInfo>>;
 
-/// One problem per worker whose records have queued changes.
-fn pending_updates(state: &PgState) -> Result<Vec<Problem>, PgError> {
+/// One problem per worker whose records have queued changes. A queued sighting the owner's
+/// own rule would ignore (its URL is the record's or already on it, as when a page of a
+/// worker killed between its text claims and its `ingested` marks is recovered by another)
+/// changes nothing and is not counted.
+fn pending_updates(
+    state: &PgState,
+    records: &[corpus::RecordRef],
+) -> Result<Vec<Problem>, PgError> {
+    let urls: HashMap<&str, &[String]> = records
+        .iter()
+        .map(|r| (r.id.as_str(), r.urls.as_slice()))
+        .collect();
     let mut by_owner: BTreeMap<String, usize> = BTreeMap::new();
     for u in state.all_updates()? {
+        if let RecordUpdate::Sighting(s) = &u.update
+            && urls
+                .get(u.record_id.as_str())
+                .is_some_and(|known| known.iter().any(|k| k == s.url.as_str()))
+        {
+            continue;
+        }
         *by_owner.entry(u.owner.unwrap_or_default()).or_default() += 1;
     }
     Ok(by_owner
