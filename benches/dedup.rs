@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use newsmill::dedup::disk::{DiskStore, NearBackend, Shape};
+use newsmill::dedup::disk::{DiskStore, Memory, NearBackend, Shape};
 use newsmill::dedup::keys;
 use newsmill::dedup::link::{self, Hit, NearStore, Plan, Relations, ShingleSource, Thresholds};
 use newsmill::dedup::minhash::{MIN_BAND_MATCHES, Signature};
@@ -104,6 +104,16 @@ impl NearStore for Mem {
 /// A store the bench can drive; `commit` runs where the sink flushes (every 50 articles).
 trait Store: NearStore<Error = NearError> {
     fn commit(&mut self) {}
+    /// Article `i` is about to be added.
+    fn begin(&mut self, _i: usize) {}
+    /// The lookups' tally so far, when the store keeps one.
+    fn tally(&self) -> Option<Tally> {
+        None
+    }
+    /// What the index holds in memory, when it is the on-disk one.
+    fn memory(&self) -> Option<Memory> {
+        None
+    }
     /// The store's own count of what its lookups found.
     fn counts(&self) -> LookupCounts;
 }
@@ -114,8 +124,58 @@ impl Store for Mem {
     }
 }
 
-/// What the pipeline runs: the on-disk index.
-struct Disk(NearIndex);
+/// What the pipeline runs: the on-disk index, with a tally of its lookups by path and by the
+/// kind of the article being added ([`Tally`]).
+struct Disk(NearIndex, Tally);
+
+/// Candidates (≥ 3 equal keys), screened candidates and wall time of the lookups, split by
+/// path (near = `candidates_within`, far = `candidates`) and by whether the article being
+/// added is a daily template note; and the wall time of the adds (`apply`: writes, run
+/// writes and merges). Wall time (`Instant`), so it includes waiting for the other processes
+/// of a loaded machine: read it as shares, not as CPU time.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    note: bool,
+    /// `[note][far]`: (candidates, screened, nanoseconds).
+    by: [[(u64, u64, u128); 2]; 2],
+    /// Articles added, notes among them.
+    articles: [u64; 2],
+    apply_ns: u128,
+}
+
+impl Tally {
+    /// Notes a lookup of the `far` path that began at `t` with the store's counts `before`.
+    fn lookup(&mut self, far: bool, before: LookupCounts, after: LookupCounts, t: Instant) {
+        let slot = &mut self.by[usize::from(self.note)][usize::from(far)];
+        slot.0 += after.candidates - before.candidates;
+        slot.1 += after.screened - before.screened;
+        slot.2 += t.elapsed().as_nanos();
+    }
+
+    /// Per-article figures of `self − earlier` for one line of the progress output.
+    fn line(&self, earlier: &Self) -> String {
+        let mut out = String::new();
+        for (note, name) in [(0, "others"), (1, "notes")] {
+            let n = (self.articles[note] - earlier.articles[note]).max(1) as f64;
+            let part = |far: usize| {
+                let (a, b) = (self.by[note][far], earlier.by[note][far]);
+                format!(
+                    "{:.2} cand / {:.2} screened / {:.0} µs",
+                    (a.0 - b.0) as f64 / n,
+                    (a.1 - b.1) as f64 / n,
+                    (a.2 - b.2) as f64 / n / 1e3
+                )
+            };
+            out += &format!(" {name} ({n}): near {} | far {};", part(0), part(1));
+        }
+        let all = (self.articles[0] + self.articles[1] - earlier.articles[0] - earlier.articles[1])
+            .max(1) as f64;
+        out + &format!(
+            " apply {:.0} µs",
+            (self.apply_ns - earlier.apply_ns) as f64 / all / 1e3
+        )
+    }
+}
 
 impl NearStore for Disk {
     type Error = NearError;
@@ -124,7 +184,10 @@ impl NearStore for Disk {
         bands: &[u32],
         keep: &mut dyn FnMut(Hit) -> bool,
     ) -> Result<Vec<(IndexedDoc, Hit)>, NearError> {
-        Ok(self.0.candidates(bands, keep)?)
+        let (before, t) = (self.0.counts(), Instant::now());
+        let out = self.0.candidates(bands, keep)?;
+        self.1.lookup(true, before, self.0.counts(), t);
+        Ok(out)
     }
     fn candidates_within(
         &mut self,
@@ -132,7 +195,10 @@ impl NearStore for Disk {
         span: Option<(i64, i64)>,
         keep: &mut dyn FnMut(Hit) -> bool,
     ) -> Result<Vec<(IndexedDoc, Hit)>, NearError> {
-        Ok(self.0.candidates_within(bands, span, keep)?)
+        let (before, t) = (self.0.counts(), Instant::now());
+        let out = self.0.candidates_within(bands, span, keep)?;
+        self.1.lookup(false, before, self.0.counts(), t);
+        Ok(out)
     }
     fn find(&mut self, id: &str) -> Result<Option<IndexedDoc>, NearError> {
         Ok(self.0.find(id)?)
@@ -144,11 +210,24 @@ impl NearStore for Disk {
         Ok(self.0.members(head)?)
     }
     fn apply(&mut self, plan: &Plan) -> Result<(), NearError> {
-        Ok(self.0.apply(plan)?)
+        let t = Instant::now();
+        self.0.apply(plan)?;
+        self.1.apply_ns += t.elapsed().as_nanos();
+        Ok(())
     }
 }
 
 impl Store for Disk {
+    fn begin(&mut self, i: usize) {
+        self.1.note = matches!(synth::kind(i), synth::Kind::Template(_));
+        self.1.articles[usize::from(self.1.note)] += 1;
+    }
+    fn tally(&self) -> Option<Tally> {
+        Some(self.1)
+    }
+    fn memory(&self) -> Option<Memory> {
+        Some(self.0.memory())
+    }
     fn commit(&mut self) {
         self.0.commit().expect("index commit");
     }
@@ -247,6 +326,7 @@ fn run_index<S: Store>(
     let mut heads: HashMap<bool, u64> = HashMap::new();
     // The slowest aligned block of 1 000 articles (merges included), and where it started.
     let (mut worst, mut block_paused) = ((Meter::default(), 0usize), Meter::default());
+    let mut tally_at = Tally::default();
     let mut start = 0;
     while start < n {
         let end = (start + CHUNK).min(n);
@@ -256,6 +336,7 @@ fn run_index<S: Store>(
         for (k, (text, rank)) in batch.into_iter().enumerate() {
             let i = start + k;
             let doc = NearDoc::new(rank, &text);
+            store.begin(i);
             let plan = link::add(&mut store, &mut src, &doc, &th).expect("index write");
             src.cache.insert(&doc.info.rank.id, doc.shingles.clone());
             if i % 50 == 49 || i + 1 == n {
@@ -291,6 +372,25 @@ fn run_index<S: Store>(
                     store.counts().candidates as f64 / (i + 1) as f64,
                     store.counts().screened as f64 / (i + 1) as f64,
                 );
+                if let Some(t) = store.tally() {
+                    eprintln!("     last 100 000 per article:{}", t.line(&tally_at));
+                    tally_at = t;
+                }
+                if let Some(m) = store.memory() {
+                    let mb = |b: usize| b as f64 / 1e6;
+                    eprintln!(
+                        "     index memory {:.1} MB: tail {:.1}, frozen tail {:.1}, kept near {:.1}, \
+                         run filters {:.1}, merges {:.1}, sizes {:.1}; {}",
+                        mb(m.total()),
+                        mb(m.tail),
+                        mb(m.frozen),
+                        mb(m.live),
+                        mb(m.filters),
+                        mb(m.merges),
+                        mb(m.sizes),
+                        status("VmRSS:")
+                    );
+                }
             }
         }
         busy = busy.plus(Meter::now().minus(chunk)).minus(paused);
@@ -447,7 +547,7 @@ fn main() {
     let db = NearDb::open(dir.path()).expect("index db");
     let (store, _) = DiskStore::open(db, Shape::DEFAULT).expect("index");
     let start = Meter::now();
-    let store = Disk(store);
+    let store = Disk(store, Tally::default());
     let mut disk = run_index(
         "3. full path, on-disk index",
         &lang,

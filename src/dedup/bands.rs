@@ -152,9 +152,14 @@ impl BandTable {
         &self.base
     }
 
-    /// Bytes held by the sorted entries and the bucket table.
+    /// Bytes held by the sorted entries, the bucket table and (about: 8 bytes and a control
+    /// byte a slot) the entries added since the last merge.
     pub fn bytes(&self) -> usize {
-        self.base.capacity() * 8 + self.offsets.capacity() * 4
+        let multi: usize = self.multi.values().map(|v| v.capacity() * 4 + 24).sum();
+        self.base.capacity() * 8
+            + self.offsets.capacity() * 4
+            + (self.single.capacity() + self.multi.capacity()) * 9
+            + multi
     }
 
     /// Every entry as `key << 32 | doc`, ascending, leaving the table empty.

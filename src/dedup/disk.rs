@@ -84,6 +84,31 @@ impl Shape {
     };
 }
 
+/// Bytes the index holds in memory, by part ([`DiskStore::memory`]); the backend's page cache
+/// is not counted (SQLite: `state::near` bounds it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Memory {
+    /// The tail's postings (sorted part, bucket table, entries added since its last merge).
+    pub tail: usize,
+    /// The frozen tail being written as a run, with the filter being built for it.
+    pub frozen: usize,
+    /// The kept near postings (`live`).
+    pub live: usize,
+    /// The Bloom filters of the registered runs: grows with the corpus.
+    pub filters: usize,
+    /// The filters being built by merges in progress, and their buffers.
+    pub merges: usize,
+    /// Shingle counts and publication minutes of every record: grows with the corpus.
+    pub sizes: usize,
+}
+
+impl Memory {
+    /// All parts.
+    pub fn total(&self) -> usize {
+        self.tail + self.frozen + self.live + self.filters + self.merges + self.sizes
+    }
+}
+
 /// Order-independent digest of a set of record ids (wrapping sum of a 64-bit hash of each),
 /// so an index can be checked against the corpus without reading its ids back.
 pub fn id_digest<'a>(ids: impl IntoIterator<Item = &'a str>) -> u64 {
@@ -98,6 +123,8 @@ const RESOLVED_MAX: usize = 1 << 20;
 const SIZE_ENTRY: usize = 6;
 /// Publication minute of a record without a date.
 const NO_DATE: i32 = i32::MIN;
+/// A range of publication minutes holding no dated record.
+const NONE_DATED: (i64, i64) = (i64::MAX, i64::MIN);
 
 /// The minute of `published_us` (µs since the epoch), [`NO_DATE`] when unknown or out of range.
 fn minute(published_us: Option<i64>) -> i32 {
@@ -128,6 +155,8 @@ pub struct DiskStore<B> {
     /// Key filter of each run, by run number.
     filters: HashMap<u32, KeyFilter>,
     tail: BandTable,
+    /// Publication minutes `(oldest, newest)` of the tail's dated records (`lo > hi`: none).
+    tail_minutes: (i64, i64),
     tail_start: u32,
     next_doc: u32,
     digest: u64,
@@ -213,12 +242,15 @@ impl<B: NearBackend> DiskStore<B> {
             live::newest_of(&minutes).max(in_runs),
             shape.live_docs,
         );
+        let tail_minutes = (minutes.get(tail_start as usize..))
+            .map_or(NONE_DATED, |m| (live::oldest_of(m), live::newest_of(m)));
         let store = Self {
             backend,
             shape,
             runs,
             filters,
             tail,
+            tail_minutes,
             tail_start,
             next_doc,
             digest: digest.unwrap_or(0),
@@ -260,6 +292,18 @@ impl<B: NearBackend> DiskStore<B> {
     /// What the lookups found so far.
     pub fn counts(&self) -> LookupCounts {
         self.counts
+    }
+
+    /// What the index holds in memory, by part (see the module doc's "Memory").
+    pub fn memory(&self) -> Memory {
+        Memory {
+            tail: self.tail.bytes(),
+            frozen: self.flushing.as_ref().map_or(0, flush::FlushJob::bytes),
+            live: self.live.bytes(),
+            filters: self.filters.values().map(KeyFilter::bytes).sum(),
+            merges: self.jobs.iter().map(merge::MergeJob::bytes).sum(),
+            sizes: self.sizes.capacity() * 2 + self.minutes.capacity() * 4,
+        }
     }
 
     /// Records in the in-memory tail.
@@ -318,6 +362,7 @@ impl<B: NearBackend> DiskStore<B> {
         self.next_run = 0;
         self.backend.set_meta(merge::MERGING_KEY, "")?;
         self.tail = BandTable::default();
+        self.tail_minutes = NONE_DATED;
         (self.tail_start, self.next_doc, self.digest) = (0, 0, 0);
         self.resolved.clear();
         self.commit()

@@ -252,7 +252,8 @@ impl NearStore for MemStore {
                 published_us: info.rank.published_us,
             })
         };
-        let kept = count_and_screen(&mut found, &mut self.counts, hit, keep);
+        let min = super::keys::min_matches(bands);
+        let kept = count_and_screen(&mut found, min, &mut self.counts, hit, keep);
         Ok(kept
             .into_iter()
             .filter_map(|(n, hit)| Some((self.indexed(n)?, hit)))

@@ -11,7 +11,7 @@
 
 use super::keys::FAR_BANDS;
 use super::link::Thresholds;
-use super::minhash::{MIN_BAND_MATCHES, PERMUTATIONS};
+use super::minhash::PERMUTATIONS;
 
 /// The chance a pair exactly at a link threshold is dropped by the screen
 /// ([`Thresholds::worth_verifying`]).
@@ -68,7 +68,7 @@ impl Thresholds {
 
     /// The same screen for a candidate of the far path (`super::keys`), where `hit.matches`
     /// counts equal two-row keys of [`FAR_BANDS`]: a pair at Jaccard `need` shares each with
-    /// probability `need²`, and is dropped when `P[Binomial(32, need²) ≤ matches]` is below
+    /// probability `need²`, and is dropped when `P[Binomial(24, need²) ≤ matches]` is below
     /// [`SCREEN_RISK`].
     pub fn worth_verifying_far(&self, ours: usize, published_us: Option<i64>, hit: Hit) -> bool {
         let need = self.weakest_link(ours, published_us, hit);
@@ -99,12 +99,13 @@ impl Thresholds {
     }
 }
 
-/// What a store's lookups found so far: records sharing at least
-/// [`MIN_BAND_MATCHES`] keys with a new record (each shown to the screen once), and those the
-/// screen kept. Both stores count through [`count_and_screen`]; the dedup bench reports them.
+/// What a store's lookups found so far: records sharing at least the lookup's minimum of keys
+/// with a new record ([`super::minhash::MIN_BAND_MATCHES`] near keys, or two far keys:
+/// `super::keys::min_matches`), each shown to the screen once, and those the screen kept.
+/// Both stores count through [`count_and_screen`]; the dedup bench reports them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LookupCounts {
-    /// Records with at least [`MIN_BAND_MATCHES`] equal keys.
+    /// Records with at least the lookup's minimum of equal keys.
     pub candidates: u64,
     /// Those past the screen.
     pub screened: u64,
@@ -114,11 +115,13 @@ pub struct LookupCounts {
 }
 
 /// Counts the gathered postings per record (`found`: one record number per posting, sorted
-/// here), and for every record with at least [`MIN_BAND_MATCHES`] of them asks `hit` what
-/// the store knows of it (`None`: unknown, skipped) and `keep` whether it passes the screen.
-/// Returns the kept records with their hits, in record order, and counts into `counts`.
+/// here), and for every record with at least `min` of them (`super::keys::min_matches` of the
+/// lookup's keys) asks `hit` what the store knows of it (`None`: unknown, skipped) and `keep`
+/// whether it passes the screen. Returns the kept records with their hits, in record order,
+/// and counts into `counts`.
 pub fn count_and_screen(
     found: &mut [u32],
+    min: usize,
     counts: &mut LookupCounts,
     mut hit: impl FnMut(u32, usize) -> Option<Hit>,
     keep: &mut dyn FnMut(Hit) -> bool,
@@ -126,7 +129,7 @@ pub fn count_and_screen(
     found.sort_unstable();
     let mut kept = Vec::new();
     for run in found.chunk_by(|a, b| a == b) {
-        if run.len() < MIN_BAND_MATCHES {
+        if run.len() < min {
             continue;
         }
         let Some(h) = hit(run[0], run.len()) else {

@@ -47,8 +47,9 @@ const CACHE_SHINGLES: usize = 4 << 20;
 /// relation existed merged the stories of a digest, so they are rebuilt.
 const RELATION: &str = "rel1";
 /// Version of the keys records are filed under (`dedup::keys`: time-bucketed one-row keys and
-/// two-row keys for the whole index); an index filed otherwise is rebuilt.
-const KEYS: &str = "keys2";
+/// 24 two-row keys for the whole index, two equal far keys needed; `keys2` had 32, three
+/// needed) and of the run filters (`dedup::disk::filter`); an index filed otherwise is rebuilt.
+const KEYS: &str = "keys3";
 /// During a rebuild, index rows are committed every this many records.
 const REBUILD_BATCH: usize = 1000;
 

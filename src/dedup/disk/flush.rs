@@ -50,6 +50,11 @@ impl FlushJob {
         self.table.for_each_of(keys, f);
     }
 
+    /// Bytes held: the frozen postings with their bucket table, and the filter being built.
+    pub fn bytes(&self) -> usize {
+        self.table.bytes() + self.filter.bytes()
+    }
+
     /// Whether every bucket is written.
     pub fn is_done(&self) -> bool {
         self.written >= self.table.sorted().len()

@@ -29,7 +29,7 @@
 use std::collections::VecDeque;
 
 use crate::dedup::bands::BandTable;
-use crate::dedup::keys::is_far;
+use crate::dedup::keys::{is_far, near_keys_within};
 
 use super::NO_DATE;
 
@@ -45,6 +45,8 @@ struct Segment {
     end_doc: u32,
     /// Newest publication minute of its dated records (`i64::MIN` when none).
     newest: i64,
+    /// Oldest publication minute of its dated records (`i64::MAX` when none).
+    oldest: i64,
     /// Packed `key << 32 | doc`, near keys only, with a bucket table.
     near: BandTable,
 }
@@ -76,6 +78,15 @@ pub fn newest_of(minutes: &[i32]) -> i64 {
         .unwrap_or(i64::MIN)
 }
 
+/// Oldest dated minute of `minutes` (`i64::MAX` when none is dated).
+pub fn oldest_of(minutes: &[i32]) -> i64 {
+    (minutes.iter())
+        .filter(|&&m| m != NO_DATE)
+        .map(|&m| i64::from(m))
+        .min()
+        .unwrap_or(i64::MAX)
+}
+
 impl LiveNear {
     /// Nothing kept: lookups are covered only from `covered` (minute) on, with the newest
     /// record at minute `newest`; at most `max_docs` records are kept.
@@ -100,6 +111,11 @@ impl LiveNear {
             .iter()
             .map(|s| u64::from(s.end_doc - s.first_doc))
             .sum()
+    }
+
+    /// Bytes of the kept postings and their bucket tables.
+    pub fn bytes(&self) -> usize {
+        self.segs.iter().map(|s| s.near.bytes()).sum()
     }
 
     /// Whether a near lookup of `span` (µs, inclusive) is answered from memory; notes how far
@@ -128,6 +144,7 @@ impl LiveNear {
             first_doc,
             end_doc,
             newest: newest_of(minutes),
+            oldest: oldest_of(minutes),
             near: BandTable::from_sorted(sorted),
         });
         self.evict();
@@ -145,10 +162,15 @@ impl LiveNear {
         }
     }
 
-    /// Calls `f` with every kept record filed under each of the near keys `keys`.
-    pub fn for_each_of(&self, keys: &[u32], mut f: impl FnMut(u32)) {
+    /// Calls `f` with every kept record filed under each of the near keys `keys` of a lookup
+    /// of `span` (µs, inclusive); each segment is probed only with the keys of the time
+    /// buckets its records fall in ([`near_keys_within`]).
+    pub fn for_each_of(&self, keys: &[u32], span: (i64, i64), mut f: impl FnMut(u32)) {
         for s in &self.segs {
-            s.near.for_each_of(keys, &mut f);
+            let keys = near_keys_within(keys, span, (s.oldest, s.newest));
+            if !keys.is_empty() {
+                s.near.for_each_of(keys, &mut f);
+            }
         }
     }
 }
@@ -180,7 +202,7 @@ mod tests {
         assert_eq!(live.docs(), 30);
         let mut got = Vec::new();
         let keys = [(near(15) >> 32) as u32, (far(15) >> 32) as u32];
-        live.for_each_of(&keys, |d| got.push(d));
+        live.for_each_of(&keys, (i64::MIN / 4, i64::MAX / 4), |d| got.push(d));
         assert_eq!(got, [15], "near postings kept, far ones not");
         assert!(live.covers((us(2 * DAY), us(4 * DAY))));
         // Day 5: nothing reaches day 1 or day 2 any more.

@@ -4,6 +4,7 @@
 //! keys: every run whose filter may hold the key), counts them per record, screens the counts
 //! and reads only the rows that pass.
 
+use crate::dedup::keys::{min_matches, near_keys_within};
 use crate::dedup::link::{Hit, NearStore, Plan, Relations};
 use crate::dedup::rank::IndexedDoc;
 use crate::dedup::screen::count_and_screen;
@@ -28,14 +29,28 @@ impl<B: NearBackend> DiskStore<B> {
     /// Records under any of `keys`, one entry per (key, record) posting; runs holding no
     /// record published within `span` (µs, inclusive) are skipped.
     fn postings(&mut self, keys: &[u32], span: Option<(i64, i64)>) -> Result<Vec<u32>, B::Error> {
-        let mut found = Vec::new();
-        self.tail.for_each_of(keys, |d| found.push(d));
-        if let Some(f) = &self.flushing {
-            f.for_each_of(keys, |d| found.push(d));
+        let (mut found, min) = (Vec::new(), min_matches(keys));
+        // A near lookup probes each in-memory table with the keys of its records' buckets only.
+        let within = |minutes: (i64, i64)| match span {
+            Some(s) => near_keys_within(keys, s, minutes),
+            None => keys,
+        };
+        self.tail
+            .for_each_of(within(self.tail_minutes), |d| found.push(d));
+        if let Some(out) = self.flushing.as_ref().map(|f| f.out) {
+            let (lo, hi) = self.run_minutes(&out);
+            let (lo, hi) = if lo > hi {
+                (i64::MAX, i64::MIN)
+            } else {
+                (i64::from(lo), i64::from(hi))
+            };
+            if let Some(f) = &self.flushing {
+                f.for_each_of(within((lo, hi)), |d| found.push(d));
+            }
         }
-        if span.is_some_and(|s| self.live.covers(s)) {
+        if let Some(s) = span.filter(|&s| self.live.covers(s)) {
             self.counts.near_in_memory += 1;
-            self.live.for_each_of(keys, |d| found.push(d));
+            self.live.for_each_of(keys, s, |d| found.push(d));
             return Ok(found);
         }
         let runs = self.runs.clone();
@@ -51,7 +66,9 @@ impl<B: NearBackend> DiskStore<B> {
                 Some(f) => keys.iter().copied().filter(|&k| f.may_contain(k)).collect(),
                 None => keys.to_vec(),
             };
-            if keys.is_empty() {
+            // A record's postings are all in one run: with fewer keys that may be in this run
+            // than a candidate needs, none of its records can be one.
+            if keys.len() < min {
                 continue;
             }
             let buckets: Vec<u32> = keys.iter().map(|&k| r.bucket(k)).collect();
@@ -127,7 +144,8 @@ impl<B: NearBackend> NearStore for DiskStore<B> {
             })
         };
         let mut kept = Vec::new();
-        for (doc, hit) in count_and_screen(&mut found, &mut self.counts, hit, keep) {
+        let min = min_matches(bands);
+        for (doc, hit) in count_and_screen(&mut found, min, &mut self.counts, hit, keep) {
             // Passed the screen (a few a record): read it for its rank and current cluster.
             if let Some(d) = self.backend.record(doc)?
                 && let Some(found) = self.indexed(d)?
@@ -217,6 +235,10 @@ impl<B: NearBackend> NearStore for DiskStore<B> {
         }
         self.sizes.push(saturate(plan.insert.shingles));
         let published = minute(plan.insert.rank.published_us);
+        if published != NO_DATE {
+            let (lo, hi) = self.tail_minutes;
+            self.tail_minutes = (lo.min(published.into()), hi.max(published.into()));
+        }
         self.minutes.push(published);
         self.live.added(published);
         self.digest = self.digest.wrapping_add(id_hash(plan.insert.id()));

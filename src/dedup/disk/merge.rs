@@ -56,6 +56,11 @@ impl MergeJob {
         }
     }
 
+    /// Bytes held: the output's filter being built and the scratch buffer.
+    pub fn bytes(&self) -> usize {
+        self.filter.bytes() + self.buf.capacity() * 8
+    }
+
     fn chunks(&self) -> u64 {
         1 << self.chunk_bits
     }
@@ -141,6 +146,7 @@ impl<B: NearBackend> super::DiskStore<B> {
         let span = u64::from(self.shape.tail_docs / 2);
         self.flushing = Some(FlushJob::new(sorted, out, span));
         self.tail_start = self.next_doc;
+        self.tail_minutes = super::NONE_DATED;
         self.note_jobs()
     }
 

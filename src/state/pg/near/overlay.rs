@@ -12,8 +12,8 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use crate::dedup::keys::min_matches;
 use crate::dedup::link::Relations;
-use crate::dedup::minhash::MIN_BAND_MATCHES;
 use crate::dedup::{DocInfo, IndexedDoc};
 
 /// A record as the batch sees it.
@@ -146,7 +146,7 @@ impl Overlay {
         }
     }
 
-    /// Records added by the batch sharing at least `MIN_BAND_MATCHES` keys with `bands`, with
+    /// Records added by the batch sharing at least `dedup::keys::min_matches(bands)` keys with `bands`, with
     /// the number shared, by record number.
     pub fn matches(&self, bands: &[u32]) -> Vec<(i64, usize)> {
         matches(&self.postings, bands)
@@ -277,7 +277,7 @@ impl Overlay {
 }
 
 /// The records of `postings` (key → record numbers, each record's keys distinct) sharing at
-/// least `MIN_BAND_MATCHES` distinct keys with `bands`, with the number shared, by record
+/// least `dedup::keys::min_matches(bands)` distinct keys with `bands`, with the number shared, by record
 /// number: what `near_band` answers for those records.
 pub(super) fn matches(postings: &HashMap<u32, Vec<i64>>, bands: &[u32]) -> Vec<(i64, usize)> {
     let mut keys = bands.to_vec();
@@ -291,7 +291,7 @@ pub(super) fn matches(postings: &HashMap<u32, Vec<i64>>, bands: &[u32]) -> Vec<(
     }
     let mut out: Vec<(i64, usize)> = counts
         .into_iter()
-        .filter(|&(_, n)| n >= MIN_BAND_MATCHES)
+        .filter(|&(_, n)| n >= min_matches(bands))
         .collect();
     out.sort_unstable();
     out

@@ -52,7 +52,7 @@ impl Default for Since {
 }
 
 impl Since {
-    /// The records above the mark sharing at least `MIN_BAND_MATCHES` keys with `bands`, with
+    /// The records above the mark sharing at least `dedup::keys::min_matches(bands)` keys with `bands`, with
     /// the number shared, by record number.
     pub fn matches(&self, bands: &[u32]) -> Vec<(i64, usize)> {
         overlay::matches(&self.postings, bands)

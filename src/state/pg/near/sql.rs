@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use postgres::{Client, Row};
 
-use crate::dedup::minhash::{CompactSignature, MIN_BAND_MATCHES};
+use crate::dedup::keys::min_matches;
+use crate::dedup::minhash::CompactSignature;
 use crate::dedup::{DocInfo, IndexedDoc, Rank};
 
 use super::super::{PgError, PgState, q};
@@ -92,7 +93,7 @@ pub(super) fn doc_of(c: &mut Client, id: &str) -> Result<Option<i64>, PgError> {
 }
 
 /// For each band list (by position), the stored records numbered above `after` sharing at
-/// least `MIN_BAND_MATCHES` keys with it, `(doc, keys shared)` by record number, loaded into
+/// least `dedup::keys::min_matches` keys with it, `(doc, keys shared)` by record number, loaded into
 /// `overlay`: one query for the whole batch.
 pub(super) fn batch_candidates(
     c: &mut Client,
@@ -100,33 +101,36 @@ pub(super) fn batch_candidates(
     after: i64,
     overlay: &mut Overlay,
 ) -> Result<HashMap<usize, Vec<(i64, usize)>>, PgError> {
-    let (mut keys, mut idx) = (Vec::new(), Vec::new());
+    let (mut keys, mut idx, mut need) = (Vec::new(), Vec::new(), Vec::new());
     for (i, b) in bands.iter().enumerate() {
         let mut own: Vec<u32> = b.to_vec();
         own.sort_unstable();
         own.dedup();
         let i = i32::try_from(i).unwrap_or(i32::MAX);
+        let min = i32::try_from(min_matches(b)).unwrap_or(i32::MAX);
         idx.extend(std::iter::repeat_n(i, own.len()));
+        need.extend(std::iter::repeat_n(min, own.len()));
         keys.extend(own.into_iter().map(key));
     }
     let mut out: HashMap<usize, Vec<(i64, usize)>> = HashMap::new();
     if keys.is_empty() {
         return Ok(out);
     }
-    let min = i64::try_from(MIN_BAND_MATCHES).unwrap_or(i64::MAX);
+    // Each list's own minimum of shared keys (`dedup::keys::min_matches`: three near keys, or
+    // one far key), the same for every row of the list.
     let rows = c
         .query(
             &format!(
                 "SELECT {COLUMNS}, m.idx, m.matches FROM (
                      SELECT b.idx, n.doc, count(*) AS matches
-                     FROM unnest($1::int4[], $2::int4[]) AS b(key, idx)
+                     FROM unnest($1::int4[], $2::int4[], $3::int4[]) AS b(key, idx, need)
                      JOIN near_band n ON n.key = b.key AND n.doc > $4
-                     GROUP BY b.idx, n.doc HAVING count(*) >= $3) m
+                     GROUP BY b.idx, n.doc HAVING count(*) >= min(b.need)) m
                  JOIN near_record r ON r.doc = m.doc
                  JOIN near_record h ON h.doc = r.cluster
                  ORDER BY m.idx, r.doc"
             ),
-            &[&keys, &idx, &min, &after],
+            &[&keys, &idx, &need, &after],
         )
         .map_err(q("looking up near-duplicate candidates"))?;
     for row in &rows {

@@ -1,0 +1,316 @@
+//! [`NearBackend`] for [`NearDb`]: the statements behind each operation of the on-disk
+//! index (`dedup::disk`) on the tables of the parent module's schema. Every write joins the
+//! open transaction (`NearBackend::commit` ends it); reads use cached prepared statements. It
+//! holds no state of its own and opens no other connection.
+
+use rusqlite::{OptionalExtension, params};
+
+use crate::dedup::disk::{NearBackend, RunInfo, StoredDoc};
+use crate::state::{StateError, q};
+
+use super::{IN_LIST, NearDb, RECORD_COLUMNS, read_doc, read_run, slot};
+
+impl NearBackend for NearDb {
+    type Error = StateError;
+
+    fn meta(&mut self, key: &str) -> Result<Option<String>, StateError> {
+        self.conn
+            .prepare_cached("SELECT value FROM near_meta WHERE key = ?1")
+            .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
+            .map_err(q("reading index metadata"))
+    }
+
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StateError> {
+        self.begin()?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO near_meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = ?2",
+            )
+            .and_then(|mut s| s.execute([key, value]))
+            .map(drop)
+            .map_err(q("writing index metadata"))
+    }
+
+    fn next_doc(&mut self) -> Result<u32, StateError> {
+        self.conn
+            .query_row(
+                "SELECT COALESCE(MAX(doc) + 1, 0) FROM near_record",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(q("counting index records"))
+    }
+
+    fn record(&mut self, doc: u32) -> Result<Option<StoredDoc>, StateError> {
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {RECORD_COLUMNS} FROM near_record WHERE doc = ?1"
+            ))
+            .and_then(|mut s| s.query_row([doc], read_doc).optional())
+            .map_err(q("reading index record"))
+    }
+
+    fn members(&mut self, head: u32) -> Result<Vec<StoredDoc>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {RECORD_COLUMNS} FROM near_record
+                 WHERE cluster = ?1 AND cluster <> doc ORDER BY doc"
+            ))
+            .map_err(q("preparing cluster lookup"))?;
+        let rows = stmt
+            .query_map([head], read_doc)
+            .map_err(q("reading cluster members"))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(q("reading cluster members"))
+    }
+
+    fn insert(&mut self, d: &StoredDoc, bands: &[u32]) -> Result<(), StateError> {
+        self.begin()?;
+        let r = &d.info.rank;
+        self.conn
+            .prepare_cached(&format!(
+                "INSERT INTO near_record ({RECORD_COLUMNS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+            ))
+            .and_then(|mut s| {
+                s.execute(params![
+                    d.doc,
+                    r.id,
+                    d.cluster,
+                    r.published_us,
+                    r.republished,
+                    r.source_id,
+                    r.url_len,
+                    d.info.shingles,
+                    d.info.signature.to_bytes()
+                ])
+            })
+            .map_err(q("indexing record"))?;
+        let blob: Vec<u8> = bands.iter().flat_map(|b| b.to_le_bytes()).collect();
+        self.conn
+            .prepare_cached("INSERT INTO near_tail (doc, bands) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute(params![d.doc, blob]))
+            .map(drop)
+            .map_err(q("indexing record bands"))
+    }
+
+    fn move_cluster(&mut self, from: u32, to: u32) -> Result<(), StateError> {
+        self.begin()?;
+        for sql in [
+            "UPDATE near_record SET cluster = ?2 WHERE cluster = ?1 AND cluster <> doc",
+            "UPDATE near_record SET cluster = ?2 WHERE doc = ?1",
+        ] {
+            self.conn
+                .prepare_cached(sql)
+                .and_then(|mut s| s.execute([from, to]))
+                .map_err(q("moving cluster"))?;
+        }
+        Ok(())
+    }
+
+    fn set_cluster(&mut self, doc: u32, cluster: u32) -> Result<(), StateError> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("UPDATE near_record SET cluster = ?2 WHERE doc = ?1")
+            .and_then(|mut s| s.execute([doc, cluster]))
+            .map(drop)
+            .map_err(q("moving record to another cluster"))
+    }
+
+    fn relations(&mut self, doc: u32) -> Result<(Vec<u32>, Vec<u32>), StateError> {
+        let list = |sql: &str| -> Result<Vec<u32>, StateError> {
+            let mut stmt = self
+                .conn
+                .prepare_cached(sql)
+                .map_err(q("preparing digest relation lookup"))?;
+            let rows = stmt
+                .query_map([doc], |r| r.get(0))
+                .map_err(q("reading digest relations"))?;
+            rows.collect::<rusqlite::Result<_>>()
+                .map_err(q("reading digest relations"))
+        };
+        let contains = list("SELECT story FROM near_contains WHERE digest = ?1 ORDER BY story")?;
+        let within = list("SELECT digest FROM near_contains WHERE story = ?1 ORDER BY digest")?;
+        Ok((contains, within))
+    }
+
+    fn put_relation(&mut self, digest: u32, story: u32) -> Result<(), StateError> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("INSERT OR IGNORE INTO near_contains (digest, story) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute([digest, story]))
+            .map(drop)
+            .map_err(q("storing digest relation"))
+    }
+
+    fn tail(
+        &mut self,
+        from: u32,
+        f: &mut dyn FnMut(u32, Vec<u32>, u32, Option<i64>),
+    ) -> Result<(), StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT t.doc, t.bands, r.shingles, r.published FROM near_tail t
+                 JOIN near_record r ON r.doc = t.doc WHERE t.doc >= ?1 ORDER BY t.doc",
+            )
+            .map_err(q("preparing tail load"))?;
+        let mut rows = stmt.query([from]).map_err(q("loading index tail"))?;
+        while let Some(row) = rows.next().map_err(q("loading index tail"))? {
+            let doc: u32 = row.get(0).map_err(q("loading index tail"))?;
+            let blob: Vec<u8> = row.get(1).map_err(q("loading index tail"))?;
+            let shingles: u32 = row.get(2).map_err(q("loading index tail"))?;
+            let published: Option<i64> = row.get(3).map_err(q("loading index tail"))?;
+            let keys = blob
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            f(doc, keys, shingles, published);
+        }
+        Ok(())
+    }
+
+    fn sizes(&mut self, f: &mut dyn FnMut(u32, &[u8])) -> Result<(), StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT first_doc, sizes FROM near_size ORDER BY first_doc")
+            .map_err(q("preparing size load"))?;
+        let mut rows = stmt.query([]).map_err(q("loading index sizes"))?;
+        while let Some(row) = rows.next().map_err(q("loading index sizes"))? {
+            let first: u32 = row.get(0).map_err(q("loading index sizes"))?;
+            let blob = row
+                .get_ref(1)
+                .and_then(|v| Ok(v.as_blob()?))
+                .map_err(q("loading index sizes"))?;
+            f(first, blob);
+        }
+        Ok(())
+    }
+
+    fn put_sizes(&mut self, first_doc: u32, sizes: &[u8]) -> Result<(), StateError> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("INSERT INTO near_size (first_doc, sizes) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute(params![first_doc, sizes]))
+            .map(drop)
+            .map_err(q("writing index sizes"))
+    }
+
+    fn runs(&mut self) -> Result<Vec<(RunInfo, Vec<u8>)>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT run, level, first_doc, end_doc, bits, postings, filter
+                 FROM near_run ORDER BY run",
+            )
+            .map_err(q("preparing run list"))?;
+        let rows = stmt.query_map([], read_run).map_err(q("listing runs"))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(q("listing runs"))
+    }
+
+    fn buckets(&mut self, run: u32, buckets: &[u32]) -> Result<Vec<(u32, Vec<u8>)>, StateError> {
+        let mut out = Vec::new();
+        for chunk in buckets.chunks(IN_LIST) {
+            self.run_bucket_query(run, chunk, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn bucket_range(
+        &mut self,
+        run: u32,
+        lo: u32,
+        hi: u32,
+        f: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT entries FROM near_band WHERE slot BETWEEN ?1 AND ?2 ORDER BY slot",
+            )
+            .map_err(q("preparing bucket scan"))?;
+        let mut rows = stmt
+            .query([slot(run, lo), slot(run, hi)])
+            .map_err(q("scanning run"))?;
+        while let Some(row) = rows.next().map_err(q("scanning run"))? {
+            let blob = row
+                .get_ref(0)
+                .and_then(|v| Ok(v.as_blob()?))
+                .map_err(q("scanning run"))?;
+            f(blob);
+        }
+        Ok(())
+    }
+
+    fn put_bucket(&mut self, run: u32, bucket: u32, entries: &[u8]) -> Result<(), StateError> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("INSERT INTO near_band (slot, entries) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute(params![slot(run, bucket), entries]))
+            .map(drop)
+            .map_err(q("writing index bucket"))
+    }
+
+    fn put_run(&mut self, r: &RunInfo, filter: &[u8], tail_from: u32) -> Result<(), StateError> {
+        self.begin()?;
+        let postings = i64::try_from(r.postings).unwrap_or(i64::MAX);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO near_run (run, level, first_doc, end_doc, bits, postings, filter)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    r.run,
+                    r.level,
+                    r.first_doc,
+                    r.end_doc,
+                    r.bits,
+                    postings,
+                    filter
+                ])
+            })
+            .map_err(q("registering run"))?;
+        self.conn
+            .prepare_cached("DELETE FROM near_tail WHERE doc < ?1")
+            .and_then(|mut s| s.execute([tail_from]))
+            .map(drop)
+            .map_err(q("trimming index tail"))
+    }
+
+    fn delete_run(&mut self, run: u32) -> Result<(), StateError> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("DELETE FROM near_band WHERE slot BETWEEN ?1 AND ?2")
+            .and_then(|mut s| s.execute([slot(run, 0), slot(run, u32::MAX)]))
+            .map_err(q("deleting run buckets"))?;
+        self.conn
+            .prepare_cached("DELETE FROM near_run WHERE run = ?1")
+            .and_then(|mut s| s.execute([run]))
+            .map(drop)
+            .map_err(q("deleting run"))
+    }
+
+    fn clear(&mut self) -> Result<(), StateError> {
+        self.begin()?;
+        self.conn
+            .execute_batch(
+                "DELETE FROM near_record; DELETE FROM near_tail; DELETE FROM near_run;
+                 DELETE FROM near_band; DELETE FROM near_size; DELETE FROM near_contains;",
+            )
+            .map_err(q("clearing near-duplicate index"))
+    }
+
+    fn commit(&mut self) -> Result<(), StateError> {
+        if self.in_tx {
+            self.in_tx = false;
+            self.conn
+                .execute_batch("COMMIT")
+                .map_err(q("committing index"))?;
+        }
+        Ok(())
+    }
+}
