@@ -167,6 +167,7 @@ fn is_hidden(el: &Element<'_>) -> bool {
                 | "menu"
                 | "menubar"
                 | "dialog"
+                | "alert"
                 | "alertdialog"
                 | "search"
         )
