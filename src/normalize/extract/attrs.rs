@@ -218,6 +218,7 @@ fn is_hidden(a: &Attrs<'_>) -> bool {
                 | "menu"
                 | "menubar"
                 | "dialog"
+                | "alert"
                 | "alertdialog"
                 | "search"
         )
