@@ -73,7 +73,7 @@ pub(crate) fn to_utf8_text<'a>(bytes: &'a [u8], content_type: Option<&str>) -> C
 /// Decodes an HTML page exactly as the normalizer does ([`charset::decode_html`]), so discovery
 /// and normalization read the same text from the same bytes.
 pub(crate) fn html_to_utf8(bytes: &[u8]) -> String {
-    charset::decode_html(bytes, None).text
+    charset::decode_html(bytes, None).text.into_owned()
 }
 
 #[cfg(test)]

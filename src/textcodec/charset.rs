@@ -14,9 +14,10 @@ const META_SCAN_BYTES: usize = 4096;
 
 /// The decoded text and the name of the encoding used.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decoded {
-    /// The text.
-    pub text: String,
+pub struct Decoded<'a> {
+    /// The text: borrowed from the body when the body already is that text (valid UTF-8,
+    /// or ASCII in an ASCII-compatible encoding), so most pages are not copied.
+    pub text: Cow<'a, str>,
     /// WHATWG name of the encoding ("UTF-8", "windows-1251").
     pub encoding: &'static str,
     /// Where the encoding came from ("bom", "header", "meta", "xml", "detected").
@@ -24,7 +25,7 @@ pub struct Decoded {
 }
 
 /// Decodes an HTML body; never fails (malformed sequences become U+FFFD).
-pub fn decode_html(body: &[u8], content_type: Option<&str>) -> Decoded {
+pub fn decode_html<'a>(body: &'a [u8], content_type: Option<&str>) -> Decoded<'a> {
     if let Some((enc, bom_len)) = Encoding::for_bom(body) {
         let slice = body.get(bom_len..).unwrap_or_default();
         return finish(enc, slice, "bom");
@@ -137,13 +138,13 @@ fn strip_xml_declaration(text: &str) -> &str {
     }
 }
 
-fn finish(enc: &'static Encoding, bytes: &[u8], evidence: &'static str) -> Decoded {
+fn finish<'a>(enc: &'static Encoding, bytes: &'a [u8], evidence: &'static str) -> Decoded<'a> {
     // UTF-16 declared in a meta tag is impossible (the tag itself would not be ASCII); the
     // spec maps it to UTF-8.
     let enc = enc.output_encoding();
     let (text, _) = enc.decode_without_bom_handling(bytes);
     Decoded {
-        text: text.into_owned(),
+        text,
         encoding: enc.name(),
         evidence,
     }

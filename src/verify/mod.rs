@@ -38,7 +38,9 @@ use crate::state::{State, StateError};
 pub use checks::Depth;
 pub use command::{command, warn_for_stats};
 pub use repair::{Repaired, on_open, repair};
-pub use shared::{SharedVerifyError, command_shared, ensure_no_worker, verify_shared};
+pub use shared::{
+    SharedVerifyError, command_shared, describe_workers, ensure_no_worker, verify_shared,
+};
 
 /// Errors that stop `verify` from checking at all (problems it finds are not errors).
 #[derive(Debug, thiserror::Error)]

@@ -21,7 +21,7 @@ use super::{Checked, Depth, Problem, Report, StoreProblem, VerifyError, checks};
 
 mod repair;
 
-pub use repair::{ensure_no_worker, repair_shared};
+pub use repair::{describe_workers, ensure_no_worker, repair_shared};
 
 /// Checks every worker's folder under `normalized`, the shared frontier and raw/.
 ///

@@ -154,7 +154,11 @@ impl Builder {
     }
 
     fn push(&mut self, node: u32, name: Span, foreign: bool) {
-        let info = info(&self.name);
+        self.push_with(node, name, foreign, info(&self.name));
+    }
+
+    /// [`Builder::push`] with the tag's [`Info`] already looked up.
+    fn push_with(&mut self, node: u32, name: Span, foreign: bool, info: Info) {
         if let Some(c) = counted(&self.name).and_then(|i| self.counts.get_mut(i)) {
             *c += 1;
         }

@@ -161,7 +161,7 @@ impl Builder {
         let (node, name) = self.element(parent, attrs);
         let leaf = tag.void || self_closing_foreign(self_closing, foreign);
         if !leaf && self.stack.len() < MAX_OPEN {
-            self.push(node, name, foreign);
+            self.push_with(node, name, foreign, tag);
         }
         foreign
     }

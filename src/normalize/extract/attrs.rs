@@ -25,11 +25,11 @@ impl Patterns {
     }
 
     /// Weight and flags for an element from its `class` and `id`.
-    fn judge(&self, el: &Element<'_>, strip_unlikely: bool) -> (i16, u8, bool) {
+    fn judge(&self, el: &Element<'_>, a: &Attrs<'_>, strip_unlikely: bool) -> (i16, u8, bool) {
         let mut weight = 0i16;
         let mut flags = 0u8;
         let mut drop = false;
-        for value in [el.attr("class"), el.attr("id")].into_iter().flatten() {
+        for value in [a.class, a.id].into_iter().flatten() {
             if value.is_empty() {
                 continue;
             }
@@ -56,7 +56,7 @@ impl Patterns {
                 flags |= F_LEAD;
             }
         }
-        match el.attr("itemprop") {
+        match a.itemprop {
             Some(v) if v.contains("articleBody") => {
                 weight += 50;
                 flags |= F_ARTICLE_BODY;
@@ -152,12 +152,63 @@ fn classify(name: &str) -> Verdict {
     Verdict::Keep(tag)
 }
 
+/// The attributes judged here, found in one pass over the element's attributes instead of one
+/// look-up each (every element of the page is judged).
+#[derive(Default)]
+struct Attrs<'a> {
+    class: Option<&'a str>,
+    id: Option<&'a str>,
+    itemprop: Option<&'a str>,
+    hidden: Option<&'a str>,
+    aria_hidden: Option<&'a str>,
+    role: Option<&'a str>,
+    style: Option<&'a str>,
+}
+
+impl<'a> Attrs<'a> {
+    fn of(el: &Element<'a>) -> Self {
+        let mut a = Attrs::default();
+        // The parser keeps the first of duplicate attributes only, as `Element::attr` reads.
+        for (k, value) in el.attrs() {
+            let slot = match k {
+                "class" => &mut a.class,
+                "id" => &mut a.id,
+                "itemprop" => &mut a.itemprop,
+                "hidden" => &mut a.hidden,
+                "aria-hidden" => &mut a.aria_hidden,
+                "role" => &mut a.role,
+                "style" => &mut a.style,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+        }
+        a
+    }
+}
+
+/// Whether `s` with its spaces (U+0020) removed contains `needle` (ASCII, without spaces),
+/// without building that string: inline styles are on many elements.
+fn contains_without_spaces(s: &str, needle: &str) -> bool {
+    let (b, n) = (s.as_bytes(), needle.as_bytes());
+    let Some(&first) = n.first() else {
+        return true;
+    };
+    (0..b.len()).filter(|&i| b.get(i) == Some(&first)).any(|i| {
+        let mut rest = b
+            .get(i..)
+            .unwrap_or_default()
+            .iter()
+            .filter(|&&c| c != b' ');
+        n.iter().all(|c| rest.next() == Some(c))
+    })
+}
+
 /// Whether inline style or attributes hide the element from readers.
-fn is_hidden(el: &Element<'_>) -> bool {
-    if el.attr("hidden").is_some() || el.attr("aria-hidden") == Some("true") {
+fn is_hidden(a: &Attrs<'_>) -> bool {
+    if a.hidden.is_some() || a.aria_hidden == Some("true") {
         return true;
     }
-    let landmark = el.attr("role").is_some_and(|role| {
+    let landmark = a.role.is_some_and(|role| {
         matches!(
             role,
             "navigation"
@@ -167,6 +218,7 @@ fn is_hidden(el: &Element<'_>) -> bool {
                 | "menu"
                 | "menubar"
                 | "dialog"
+                | "alert"
                 | "alertdialog"
                 | "search"
         )
@@ -174,9 +226,9 @@ fn is_hidden(el: &Element<'_>) -> bool {
     if landmark {
         return true;
     }
-    el.attr("style").is_some_and(|s| {
-        let s = s.replace(' ', "");
-        s.contains("display:none") || s.contains("visibility:hidden")
+    a.style.is_some_and(|s| {
+        contains_without_spaces(s, "display:none")
+            || contains_without_spaces(s, "visibility:hidden")
     })
 }
 
@@ -189,10 +241,11 @@ pub(super) fn admit(
     let Verdict::Keep(tag) = classify(el.name()) else {
         return None;
     };
-    if is_hidden(el) {
+    let a = Attrs::of(el);
+    if is_hidden(&a) {
         return None;
     }
-    let (weight, flags, drop) = pats.judge(el, strip_unlikely);
+    let (weight, flags, drop) = pats.judge(el, &a, strip_unlikely);
     let exempt = matches!(tag, Tag::Body | Tag::A | Tag::Cell | Tag::Tr | Tag::Article);
     if drop && !exempt {
         return None;
@@ -203,6 +256,31 @@ pub(super) fn admit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn styles_hide_like_the_spaceless_string() {
+        for style in [
+            "display:none",
+            "display: none",
+            "d isplay : no ne;color:red",
+            "color: red; visibility :hidden",
+            "display:block",
+            "display:\tnone",
+            "dis-play:none",
+            "ddisplay:none",
+            "",
+            "über display:none",
+        ] {
+            let spaceless = style.replace(' ', "");
+            for needle in ["display:none", "visibility:hidden"] {
+                assert_eq!(
+                    contains_without_spaces(style, needle),
+                    spaceless.contains(needle),
+                    "{style:?} {needle}"
+                );
+            }
+        }
+    }
 
     // See: issue 10 (the body of a page-builder layout was removed as a widget).
     #[test]

@@ -72,9 +72,14 @@ fn removable_by_name(n: &Node<'_>) -> bool {
     f32::from(n.weight) + score < 0.0 && !is_long_prose(n)
 }
 
-/// Long, low-link and comma-rich: prose, whatever the element's class/id says.
+/// Long, low-link and comma-rich: prose, whatever the element's class/id says. A list is never
+/// such prose: a boilerplate-named list of linked titles with their excerpts ("related posts")
+/// is comma-rich and mostly unlinked, yet a list of other pages.
 fn is_long_prose(n: &Node<'_>) -> bool {
-    n.chars >= MAX_BOILERPLATE_CHARS && n.link_density() <= 0.3 && n.commas >= PROSE_COMMAS
+    n.tag != Tag::List
+        && n.chars >= MAX_BOILERPLATE_CHARS
+        && n.link_density() <= 0.3
+        && n.commas >= PROSE_COMMAS
 }
 
 /// Readability's conditional cleaning of a block container.

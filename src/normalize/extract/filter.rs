@@ -3,11 +3,11 @@
 //! - link-heavy blocks (related-story lists) and the short label just before them
 //!   ("Don't miss", "You may also like…");
 //! - blocks without any word character (`•`, `|`);
-//! - lines that open like boilerplate ("Read more", "Advertisement", "Image:") or like a
-//!   caption ("Abbildung 8:", "Figure 2.", "Click to enlarge", see
-//!   [`crate::normalize::text::labels`]);
+//! - lines that open like boilerplate ("Read more", "Advertisement", "Anzeige", "Image:") or
+//!   captions that open with a figure label ("Abbildung 8:", "Figure 2.", "Click to enlarge",
+//!   see [`crate::normalize::text::labels`]);
 //! - byline, date and reading-time lines before the first real paragraph;
-//! - contact, follow and subscribe lines after the last real paragraph;
+//! - contact, follow, subscribe and licence ("CC-BY") lines after the last real paragraph;
 //! - a heading after the last real paragraph that heads only a line or two (a contact or
 //!   "further information" box).
 
@@ -28,6 +28,9 @@ const MAX_SENTENCE_LINK_DENSITY: f32 = 0.8;
 const MIN_SENTENCE_OWN_CHARS: u32 = 25;
 /// Boilerplate lines are short; longer blocks are kept even when they start like one.
 const MAX_BOILERPLATE_CHARS: u32 = 120;
+/// A caption that opens with a figure label ("Abbildung 4: …") is at most this long: captions
+/// describe what the figure shows in a sentence or two, longer than a boilerplate line.
+const MAX_CAPTION_CHARS: u32 = 300;
 /// Byline and date lines are at most this long.
 const MAX_META_CHARS: u32 = 100;
 /// A paragraph at least this long is article text: it bounds the leading and trailing zones.
@@ -60,6 +63,8 @@ pub(super) struct Filter {
 
 const BOILERPLATE: &str = concat!(
     r"^(?:advertisement|sponsored|read (?:more|also|next)|",
+    // "Advertisement" in German, Spanish, French and Italian, as a label word of its own.
+    r"(?:anzeige|werbung|publicidad|publicité|pubblicità)(?:[\s:,.\-–—]|$)|",
     r"related(?: articles| stories)?:|",
     r"see also|more from|share (?:this|on)|follow us|sign up|subscribe|click here|",
     // Photo-credit lines ("Photo: …", "Фото: …") are left to attribution, which records the
@@ -94,7 +99,7 @@ const SIGNOFF: &str = concat!(
     r"follow (?:him|her|us|me|them)(?-u:\b)|(?-u:\b)follow @|",
     r"follow .{1,40} on (?:twitter|facebook|instagram|youtube|telegram)|",
     r"subscribe|newsletter|sign up|(?:may|can) be reached|[\w.+-]+@[\w-]+\.[\w.]+|",
-    r"all rights reserved|©|copyright|sharing is caring|click here|",
+    r"all rights reserved|©|copyright|(?-u:\b)cc[ -]by(?-u:\b)|sharing is caring|click here|",
     r"подпис|следите за|падпіс|关注我们"
 );
 
@@ -150,9 +155,10 @@ impl Filter {
         if wordless || (b.link_density() > MAX_LINK_DENSITY && !linked_sentence(b)) {
             return false;
         }
-        if b.chars <= MAX_BOILERPLATE_CHARS
-            && (self.boilerplate.is_match(&fold_case(&b.text)) || opens_with_figure_label(&b.text))
-        {
+        if b.chars <= MAX_BOILERPLATE_CHARS && self.boilerplate.is_match(&fold_case(&b.text)) {
+            return false;
+        }
+        if b.chars <= MAX_CAPTION_CHARS && opens_with_figure_label(&b.text) {
             return false;
         }
         if is_ticker(&b.text) {

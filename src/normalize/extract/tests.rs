@@ -281,3 +281,64 @@ fn issue_10_figure_labels_and_zoom_captions_are_not_text() {
     ));
     assert_eq!(texts(&extract(&html)), [P1, P2, P3]);
 }
+
+// See: issue 10 (a login form's validation messages, `role="alert"`, outweighed a short
+// article).
+#[test]
+fn issue_10_alert_messages_are_not_text() {
+    let alerts: String = (0..12)
+        .map(|i| {
+            format!(
+                "<p role=\"alert\" class=\"error-item\">The password must be at least {i} \
+                 characters long, hold a capital letter and a digit, and must not repeat.</p>"
+            )
+        })
+        .collect();
+    let html = page(&format!(
+        "<h1>Budget passes</h1><p>{P1}</p><p>{P2}</p><div class=\"login\">{alerts}</div>"
+    ));
+    assert_eq!(texts(&extract(&html)), [P1, P2]);
+}
+
+// See: issue 10 (a "related posts" list whose excerpts are comma-rich prose was kept as a
+// misnamed body).
+#[test]
+fn issue_10_a_related_posts_list_with_excerpts_is_not_text() {
+    let item = |i: usize| {
+        format!(
+            "<li><a href=/p{i}>Another story number {i}</a><br><small>The council, the mayor, \
+             the opposition, the shops, the drivers and the residents, all of them, had \
+             something to say about story {i}, and they said it loudly, again and again, \
+             at every meeting, in every paper, on every channel...</small></li>"
+        )
+    };
+    let items: String = (0..6).map(item).collect();
+    // Long enough for the strict first attempt to stand.
+    let body = [P1, P2, P3, P2, P1];
+    let ps: String = body.iter().map(|p| format!("<p>{p}</p>")).collect();
+    let html = page(&format!(
+        "<h1>Budget passes</h1>{ps}<ul class=\"related_post wp_rp\">{items}</ul>"
+    ));
+    assert_eq!(texts(&extract(&html)), body);
+}
+
+// See: issue 10 (advertisement labels, licence lines and long figure captions were kept).
+#[test]
+fn issue_10_ad_labels_licence_lines_and_long_captions_are_not_text() {
+    let caption = "Abbildung 4: Die neue Brücke von Süden gesehen. Der Unterschied zur alten \
+                   Brücke in Form und Bauweise ist auf den ersten Blick klar ersichtlich.";
+    let html = page(&format!(
+        "<h1>Budget passes</h1><p><em>Anzeige, enthält Partnerlinks</em></p><p>{P1}</p>\
+         <p>{caption}</p><p>{P2}</p><p>{P3}</p><p>Dieser Text steht unter der Lizenz \
+         CC-BY-SA 4.0.</p>"
+    ));
+    assert_eq!(texts(&extract(&html)), [P1, P2, P3]);
+    // A sentence that merely starts with the word is text.
+    let html = page(&format!(
+        "<h1>Budget passes</h1><p>{P1}</p><p>Anzeigenkunden zahlen mehr.</p><p>{P2}</p>"
+    ));
+    assert_eq!(
+        texts(&extract(&html)),
+        [P1, "Anzeigenkunden zahlen mehr.", P2]
+    );
+}

@@ -172,22 +172,9 @@ fn fence(db: &PgState, config: &Config) -> anyhow::Result<()> {
 /// on its machine that wait for their upload (a segment, its manifest), which its next start
 /// would upload over the rebuilt folder.
 fn unclean(db: &PgState) -> anyhow::Result<Option<SharedReprocessError>> {
-    let now = Utc::now();
-    let workers: Vec<String> = db
-        .workers()
-        .context("reading the workers")?
-        .into_iter()
-        .filter(|w| !w.stopped)
-        .map(|w| {
-            let age = (now - w.heartbeat).num_seconds();
-            format!("{} on {} (heartbeat {age} s ago)", w.id, w.hostname)
-        })
-        .collect();
-    Ok(
-        (!workers.is_empty()).then(|| SharedReprocessError::UncleanStop {
-            workers: workers.join("; "),
-        }),
-    )
+    let workers =
+        crate::verify::describe_workers(db, |w| !w.stopped).context("reading the workers")?;
+    Ok(workers.map(|workers| SharedReprocessError::UncleanStop { workers }))
 }
 
 /// With normalized/ on S3, behind the fence: makes the local caches (`normalized_dir`,

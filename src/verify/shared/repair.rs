@@ -21,7 +21,7 @@ use std::time::Duration;
 use crate::corpus::{Corpus, WORKERS_DIR};
 use crate::frontier::{Change, Frontier, Transition};
 use crate::state::UrlRow;
-use crate::state::pg::{PgState, QueuedUpdate, RecordUpdate, SharedCorpus};
+use crate::state::pg::{PgState, QueuedUpdate, RecordUpdate, SharedCorpus, WorkerRow};
 
 use super::super::repair::{change, fix_common};
 use super::super::{Problem, Repaired, Report, StoreProblem};
@@ -35,12 +35,30 @@ use super::{SharedVerifyError, worker_folders};
 pub fn ensure_no_worker(state: &PgState, ttl: Duration) -> Result<(), SharedVerifyError> {
     let now = chrono::Utc::now();
     let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
-    let live: Vec<String> = state
+    let live = describe_workers(state, |w| {
+        (!w.stopped && now - w.heartbeat < ttl) || w.host_leases > 0 || w.source_leases > 0
+    })?;
+    match live {
+        None => Ok(()),
+        Some(workers) => Err(SharedVerifyError::WorkersRunning { workers }),
+    }
+}
+
+/// The workers `keep` selects, one "id on host (heartbeat N s ago, H host and S source
+/// lease(s))" each, joined by "; "; `None` when it selects none. The one listing behind every
+/// refusal that names workers (`verify --repair`, `reprocess`).
+///
+/// # Errors
+/// The database's, reading the workers.
+pub fn describe_workers(
+    state: &PgState,
+    keep: impl Fn(&WorkerRow) -> bool,
+) -> Result<Option<String>, crate::state::pg::PgError> {
+    let now = chrono::Utc::now();
+    let listed: Vec<String> = state
         .workers()?
         .into_iter()
-        .filter(|w| {
-            (!w.stopped && now - w.heartbeat < ttl) || w.host_leases > 0 || w.source_leases > 0
-        })
+        .filter(|w| keep(w))
         .map(|w| {
             format!(
                 "{} on {} (heartbeat {} s ago, {} host and {} source lease(s))",
@@ -52,13 +70,7 @@ pub fn ensure_no_worker(state: &PgState, ttl: Duration) -> Result<(), SharedVeri
             )
         })
         .collect();
-    if live.is_empty() {
-        Ok(())
-    } else {
-        Err(SharedVerifyError::WorkersRunning {
-            workers: live.join("; "),
-        })
-    }
+    Ok((!listed.is_empty()).then(|| listed.join("; ")))
 }
 
 /// Repairs what `report` found (see the module doc). Call [`ensure_no_worker`] first.
