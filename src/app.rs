@@ -196,6 +196,14 @@ fn parse_ids(ids: &[String], cfg: &Config) -> anyhow::Result<Vec<SourceId>> {
         .collect()
 }
 
+/// `--source ID` of `fetch` and `extract`: a configured source, or none.
+fn parse_source(source: Option<String>, cfg: &Config) -> anyhow::Result<Option<SourceId>> {
+    Ok(source
+        .map(|s| parse_ids(&[s], cfg))
+        .transpose()?
+        .and_then(|mut v| v.pop()))
+}
+
 fn parse_since(s: &str) -> anyhow::Result<DateTime<Utc>> {
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return Ok(d.to_utc());

@@ -223,32 +223,13 @@ fn issue12_records_added_between_the_early_read_and_the_lock_are_found() {
         },
         &first,
     );
-    let db_a = a.db().clone();
-    let plans = add_batch(
+    add_late_and_compare(
         &mut a,
-        &mut TextsOrDb {
-            own: &mut own_a,
-            db: db_a,
-        },
+        &mut own_a,
+        &first,
         &late,
+        "the records added since the early read",
     );
-    let linked = plans
-        .iter()
-        .filter(|p| p.links[0].1.near_duplicate_of.is_some())
-        .count();
-    assert!(
-        linked * 10 >= late.len() * 9,
-        "{linked} of {} copies linked: the records added since the early read were missed",
-        late.len()
-    );
-    let (mut mem, mut mem_texts) = (MemStore::default(), MemTexts::default());
-    for (d, _) in first.iter().chain(&late) {
-        link::add(&mut mem, &mut mem_texts, d, &Thresholds::DEFAULT).unwrap();
-        mem_texts.insert(d.info.id(), d.shingles.clone());
-    }
-    for (id, head) in &a.db().near_clusters().unwrap() {
-        assert_eq!(mem.cluster_of(id), Some(head.as_str()), "{id}");
-    }
 }
 
 /// A batch's postings are written after the lock is released, so records can be committed
@@ -288,32 +269,13 @@ fn issue12_records_committed_without_their_postings_are_found() {
     )
     .unwrap();
     warm(&mut a, &mut own_a, &late);
-    let db_a = a.db().clone();
-    let plans = add_batch(
+    add_late_and_compare(
         &mut a,
-        &mut TextsOrDb {
-            own: &mut own_a,
-            db: db_a,
-        },
+        &mut own_a,
+        &first,
         &late,
+        "the records without postings",
     );
-    let linked = plans
-        .iter()
-        .filter(|p| p.links[0].1.near_duplicate_of.is_some())
-        .count();
-    assert!(
-        linked * 10 >= late.len() * 9,
-        "{linked} of {} copies linked: the records without postings were missed",
-        late.len()
-    );
-    let (mut mem, mut mem_texts) = (MemStore::default(), MemTexts::default());
-    for (d, _) in first.iter().chain(&late) {
-        link::add(&mut mem, &mut mem_texts, d, &Thresholds::DEFAULT).unwrap();
-        mem_texts.insert(d.info.id(), d.shingles.clone());
-    }
-    for (id, head) in &a.db().near_clusters().unwrap() {
-        assert_eq!(mem.cluster_of(id), Some(head.as_str()), "{id}");
-    }
     // w1 wrote its own postings; w2's stay missing until they are stuck.
     let count =
         |c: &mut postgres::Client, sql: &str| -> i64 { c.query_one(sql, &[]).unwrap().get(0) };
@@ -328,6 +290,44 @@ fn issue12_records_committed_without_their_postings_are_found() {
     warm(&mut a, &mut own_a, &late);
     assert_eq!(count(&mut c, posted), count(&mut c, filed));
     assert_eq!(count(&mut c, "SELECT count(*) FROM near_unposted"), 0);
+}
+
+/// Worker `a` adds the `late` copies of `first` (texts: its own, then the index's): at least
+/// 9 in 10 link to their original (else `missed` were missed), and the clusters are those of
+/// the in-memory index fed `first`, then `late`.
+fn add_late_and_compare(
+    a: &mut PgNearIndex,
+    own_a: &mut Texts,
+    first: &[(NearDoc, &str)],
+    late: &[(NearDoc, &str)],
+    missed: &str,
+) {
+    let db_a = a.db().clone();
+    let plans = add_batch(
+        a,
+        &mut TextsOrDb {
+            own: own_a,
+            db: db_a,
+        },
+        late,
+    );
+    let linked = plans
+        .iter()
+        .filter(|p| p.links[0].1.near_duplicate_of.is_some())
+        .count();
+    assert!(
+        linked * 10 >= late.len() * 9,
+        "{linked} of {} copies linked: {missed} were missed",
+        late.len()
+    );
+    let (mut mem, mut mem_texts) = (MemStore::default(), MemTexts::default());
+    for (d, _) in first.iter().chain(late) {
+        link::add(&mut mem, &mut mem_texts, d, &Thresholds::DEFAULT).unwrap();
+        mem_texts.insert(d.info.id(), d.shingles.clone());
+    }
+    for (id, head) in &a.db().near_clusters().unwrap() {
+        assert_eq!(mem.cluster_of(id), Some(head.as_str()), "{id}");
+    }
 }
 
 /// `docs` with their texts borrowed, as `add_batch` takes them.

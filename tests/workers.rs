@@ -8,6 +8,7 @@
 //! `CI=true`).
 // See: issue 12.
 
+mod bench;
 mod near;
 mod recover;
 mod sim;
@@ -70,11 +71,10 @@ fn config(dir: &Path, bases: &[String], plan: &Plan) -> PathBuf {
     path
 }
 
-/// One test's world: the simulated hosts (and the runtime that serves them), a temporary
+/// One test's world: the simulated hosts (on threads of their own), a temporary
 /// folder holding the config, and the test schema migrated to the current version. A failing
 /// test leaves a copy of the folder (config, worker logs, corpus) and says where.
 struct World {
-    _rt: tokio::runtime::Runtime,
     sim: Sim,
     dir: tempfile::TempDir,
     cfg: PathBuf,
@@ -104,20 +104,13 @@ impl Drop for World {
 
 impl World {
     fn start(db: &Schema, plan: &Plan) -> World {
-        let rt = sim_runtime();
-        let sim = rt.block_on(Sim::start_with(plan.hosts, plan.feed, plan.latency));
+        let sim = Sim::start_with(plan.hosts, plan.feed, plan.latency);
         let dir = tempfile::tempdir().unwrap();
         let cfg = config(dir.path(), &sim.bases, plan);
         let url = db.conninfo();
         let (code, _, err) = newsmill(dir.path(), &url, &["migrate", "-c", cfg.to_str().unwrap()]);
         assert_eq!(code, 0, "{err}");
-        World {
-            _rt: rt,
-            sim,
-            dir,
-            cfg,
-            url,
-        }
+        World { sim, dir, cfg, url }
     }
 
     /// The folder holding the config, the worker logs and the stores.
@@ -159,7 +152,8 @@ fn worker(dir: &Path, cfg: &Path, url: &str, id: &str, time: bool) -> Child {
         .env("NEWSMILL_DATABASE_URL", url)
         .env(
             "RUST_LOG",
-            "newsmill=info,newsmill::worker::pace=debug,newsmill::pipeline::near=debug",
+            "newsmill=info,newsmill::worker::pace=debug,newsmill::pipeline::near=debug,\
+             newsmill::pipeline::sink=debug,newsmill::state::pg::near=debug",
         )
         .stdout(Stdio::null())
         .stderr(log)
@@ -211,16 +205,6 @@ fn discovering(db: &Schema, worker: &str) -> bool {
         .unwrap()
         .get::<_, i64>(0)
         > 0
-}
-
-/// A runtime for the simulated hosts; the test itself stays synchronous, because the
-/// PostgreSQL client runs its own runtime and must not be called from inside another.
-fn sim_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 /// Waits for every child to exit (at most `limit`); returns their exit codes.
@@ -523,128 +507,13 @@ fn issue12_worker_exit_codes_with_a_server() {
     assert!(err.contains("worker id"), "{err}");
 }
 
-/// A figure from a `/usr/bin/time -v` report in `log` ("Maximum resident set size (kbytes)",
-/// "User time (seconds)", …).
-fn time_v(log: &str, key: &str) -> Option<f64> {
-    log.lines()
-        .find_map(|l| l.trim().strip_prefix(key)?.trim().strip_prefix(':'))
-        .and_then(|v| v.trim().parse().ok())
-}
-
-/// The issue's benchmark: 4 workers × 40 hosts × 50 articles, 50 ms server latency, 100 ms
-/// per-host interval. Prints wall time against the politeness bound (requests to the
-/// busiest host × interval), the tightest per-host gap seen by the servers, and each worker's
-/// peak RSS (`/usr/bin/time -v`). Ignored by default (it takes about half a minute and wants
-/// a release binary): see the README, "Scaling out", for the command.
+/// The issue's benchmark (`workers/bench.rs`): 4 workers × 40 hosts × 50 articles. Ignored by
+/// default (it takes about half a minute and wants a release binary): see the README,
+/// "Scaling out", for the command.
 #[test]
 #[ignore = "benchmark: run explicitly, with NEWSMILL_BIN pointing at a release build"]
 fn bench_workers() {
-    let Some(db) = Schema::new("workers_bench") else {
-        return;
-    };
-    let num = |k: &str, d: usize| {
-        std::env::var(k)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(d)
-    };
-    let plan = Plan {
-        hosts: num("BENCH_HOSTS", 40),
-        feed: Feed::fixed(num("BENCH_ARTICLES", 50)),
-        latency: Duration::from_millis(num("BENCH_LATENCY_MS", 50) as u64),
-        interval: Duration::from_millis(num("BENCH_INTERVAL_MS", 100) as u64),
-        lease_ttl: "10s",
-        hosts_per_worker: num("BENCH_HOSTS_PER_WORKER", 16),
-        ..Plan::default()
-    };
-    let workers = num("BENCH_WORKERS", 4);
-    let world = World::start(&db, &plan);
-    let sim = &world.sim;
-    let (d, cfg, url) = (world.dir(), world.cfg(), world.url());
-    let start = Instant::now();
-    let ids: Vec<String> = (1..=workers).map(|i| format!("b{i}")).collect();
-    let mut children: Vec<Child> = ids.iter().map(|id| worker(d, cfg, url, id, true)).collect();
-    let codes = wait_all(&mut children, Duration::from_secs(600));
-    let wall = start.elapsed();
-    let total = plan.hosts * plan.feed.articles;
-    let records = exported_urls(d, cfg, url).len();
-    let bound = plan.interval * (sim.busiest() as u32);
-    let (gap, _) = sim.min_gap().unwrap();
-    let logs: Vec<String> = ids
-        .iter()
-        .map(|id| std::fs::read_to_string(d.join(format!("{id}.log"))).unwrap())
-        .collect();
-    let figure = |key: &str| -> Vec<f64> {
-        logs.iter()
-            .map(|l| time_v(l, key).unwrap_or(f64::NAN))
-            .collect()
-    };
-    let rss = figure("Maximum resident set size (kbytes)");
-    let (user, sys) = (
-        figure("User time (seconds)"),
-        figure("System time (seconds)"),
-    );
-    let cpu: f64 = user.iter().chain(&sys).sum();
-    println!(
-        "bench_workers: {workers} workers x {} hosts x {} articles, latency {:?}, interval {:?}",
-        plan.hosts, plan.feed.articles, plan.latency, plan.interval
-    );
-    println!("  exit codes {codes:?}; records {records} of {total}");
-    println!(
-        "  wall {:.2} s; politeness bound {:.2} s ({} requests to the busiest host); wall/bound {:.3}",
-        wall.as_secs_f64(),
-        bound.as_secs_f64(),
-        sim.busiest(),
-        wall.as_secs_f64() / bound.as_secs_f64()
-    );
-    let (first, last) = {
-        let hits = sim.hits.lock().unwrap();
-        let first = hits.iter().map(|h| h.at).min().unwrap();
-        let last = hits.iter().map(|h| h.at).max().unwrap();
-        (first - start, last - start)
-    };
-    println!(
-        "  first request {:.2} s after the start, last {:.2} s (span {:.2} s), workers done {:.2} s",
-        first.as_secs_f64(),
-        last.as_secs_f64(),
-        (last - first).as_secs_f64(),
-        wall.as_secs_f64()
-    );
-    println!(
-        "  tightest per-host gap {:.1} ms = {:.3} x interval",
-        gap.as_secs_f64() * 1000.0,
-        gap.as_secs_f64() / plan.interval.as_secs_f64()
-    );
-    println!(
-        "  peak RSS per worker (MiB): {:?}",
-        rss.iter()
-            .map(|k| (*k / 1024.0).round())
-            .collect::<Vec<_>>()
-    );
-    println!(
-        "  CPU (user + sys) of all workers: {cpu:.2} s, {:.2} s per 1000 articles; load average {}",
-        cpu / total as f64 * 1000.0,
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .trim()
-    );
-    if let Some(keep) = std::env::var_os("BENCH_KEEP_DIR") {
-        // The worker logs (every slot, every near-duplicate batch) for a closer look.
-        let _ = Command::new("cp").arg("-a").arg(d).arg(&keep).status();
-        // And every request as the hosts saw it (host base, arrival on the wall clock, path).
-        let hits: Vec<String> = sim
-            .hits
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|h| {
-                let at = h.wall.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-                format!("{} {at} {}", sim.bases[h.host], h.path)
-            })
-            .collect();
-        std::fs::write(Path::new(&keep).join("hits.txt"), hits.join("\n")).unwrap();
-    }
-    assert_eq!(records, total, "not every article was ingested");
+    bench::bench_workers();
 }
 
 /// A long-running worker (no `--once`) stops on SIGTERM: it flushes, gives every lease back,

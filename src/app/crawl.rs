@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use url::Url;
 
-use super::{migrate, mirror, notice, parse_ids, parse_since, summary};
+use super::{migrate, mirror, notice, parse_ids, parse_since, parse_source, summary};
 use crate::cli::LogFormat;
 use crate::config::Config;
 use crate::pipeline::{self, RunOptions, lock};
@@ -49,10 +49,7 @@ pub(super) async fn fetch(
 ) -> anyhow::Result<ExitCode> {
     let cfg = Config::load(config)?;
     migrate::require_sqlite(&cfg, "fetch")?;
-    let source = source
-        .map(|s| parse_ids(&[s], &cfg))
-        .transpose()?
-        .and_then(|mut v| v.pop());
+    let source = parse_source(source, &cfg)?;
     let urls = urls
         .iter()
         .map(|u| Url::parse(u).with_context(|| format!("{u:?} is not a URL")))

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use url::Url;
 
-use super::{input, parse_ids};
+use super::{input, parse_source};
 use crate::cli::LogFormat;
 use crate::config::Config;
 use crate::model::SourceId;
@@ -30,10 +30,7 @@ pub(super) fn extract(
     } else {
         Config::parse("", config)?
     };
-    let source = source
-        .map(|s| parse_ids(&[s], &cfg))
-        .transpose()?
-        .and_then(|mut v| v.pop());
+    let source = parse_source(source, &cfg)?;
     let base = url
         .as_deref()
         .map(Url::parse)

@@ -114,10 +114,10 @@ enum Stored {
     /// URLs to normalize from raw/.
     Recover(Vec<Entry>),
     /// Every page sent before this is durable in raw/, unless `error` says the fsync failed.
-    /// `ack` hears back once the barrier is committed.
+    /// Each of `acks` (the flushes this barrier answers) hears back once it is committed.
     Synced {
         error: Option<String>,
-        ack: Option<tokio::sync::oneshot::Sender<()>>,
+        acks: Vec<tokio::sync::oneshot::Sender<()>>,
     },
 }
 
@@ -267,14 +267,14 @@ impl Writer {
                 }
                 Stored::Outcome(change) => self.outcomes.push(change),
                 Stored::Recover(entries) => self.recover_entries(entries),
-                Stored::Synced { error, ack } => {
+                Stored::Synced { error, acks } => {
                     if let Some(e) = error {
                         // Not durable: these pages stay owed and are fetched again.
                         self.errors.push(e);
                         self.fetched.clear();
                     }
                     self.barrier();
-                    if let Some(ack) = ack {
+                    for ack in acks {
                         let _ = ack.send(());
                     }
                 }
@@ -319,11 +319,13 @@ impl Writer {
 
     /// `fetched` marks and failures → corpus flush → `ingested` marks, in that order.
     fn barrier(&mut self) {
+        let started = std::time::Instant::now();
         let mut first = std::mem::take(&mut self.fetched);
         first.append(&mut self.outcomes);
         if let Err(e) = self.frontier.apply(&first) {
             self.error("frontier", &e);
         }
+        let marked = started.elapsed();
         if let Err(e) = self.ingest.flush() {
             tracing::error!(error = %e, "corpus flush failed");
             self.error("corpus", &e);
@@ -331,10 +333,18 @@ impl Writer {
             self.ingested.clear();
             return;
         }
+        let flushed = started.elapsed();
         let done = std::mem::take(&mut self.ingested);
         if let Err(e) = self.frontier.apply(&done) {
             self.error("frontier", &e);
         }
+        tracing::debug!(
+            records = done.len(),
+            fetched_ms = marked.as_millis(),
+            flush_ms = (flushed - marked).as_millis(),
+            ingested_ms = (started.elapsed() - flushed).as_millis(),
+            "barrier committed"
+        );
     }
 
     fn error(&mut self, what: &str, e: &dyn std::error::Error) {

@@ -8,7 +8,7 @@
 //!   is older or newer than this binary's ([`PgError::SchemaBehind`], [`PgError::SchemaAhead`]).
 //! - `frontier.rs`: [`crate::frontier::FrontierStore`] on PostgreSQL.
 //! - `lease.rs`: host and source leases, pacing across workers, worker heartbeats.
-//! - `status.rs`: per-source run history for `newsmill status`.
+//! - `status.rs`: what `newsmill status` shows: run history, workers, frontier depth.
 //! - `corpus.rs`: exact-duplicate claims across workers and every worker's corpus manifest.
 //! - `near.rs`: the near-duplicate index every worker shares ([`PgNearIndex`]).
 //! - `updates.rs`: changes to another worker's records, applied by their owner.
@@ -31,9 +31,10 @@ use std::sync::{Mutex, MutexGuard};
 use crate::config::DatabaseUrl;
 
 pub use corpus::{Claim, SharedCorpus, WorkerSegment};
-pub use lease::{FetchedHost, HostLease, LiveWorker, Slot, SourceDepth, WorkerRow};
+pub use lease::{FetchedHost, HostLease, LiveWorker, Slot};
 pub use migrations::{LATEST_VERSION, Migrated};
 pub use near::{PgNearIndex, PgNearSize};
+pub use status::{SourceDepth, WorkerRow};
 pub use updates::{QueuedUpdate, RecordUpdate};
 
 /// Errors of the PostgreSQL state.

@@ -29,6 +29,7 @@
 
 mod drive;
 mod hosts;
+mod id;
 mod pace;
 mod sources;
 
@@ -53,6 +54,7 @@ use crate::pipeline::sink::{self, SinkMsg, SinkParts};
 use crate::raw_store::RawStore;
 use crate::state::pg::{PgError, PgNearIndex, PgState, SharedCorpus};
 
+pub use id::{machine_name, worker_id};
 use pace::PgPacer;
 
 /// Messages buffered between fetch tasks and the sink. At each flush the sink links its batch
@@ -60,8 +62,6 @@ use pace::PgPacer;
 /// index lock); fetches go on meanwhile until the queue is full, so it holds about that long
 /// of a busy worker's responses (100 a second; a few MB of pages).
 const SINK_QUEUE: usize = 256;
-/// Longest worker id: it names a folder and appears in every status line.
-const MAX_ID_LEN: usize = 64;
 
 /// Errors of a worker.
 #[derive(Debug, thiserror::Error)]
@@ -168,41 +168,6 @@ impl Ctx {
     }
 }
 
-/// `id` as given, checked, or `<machine>-<pid>`.
-///
-/// # Errors
-/// `BadId` when it cannot name a folder.
-pub fn worker_id(id: Option<String>) -> Result<String, WorkerError> {
-    let id = id.unwrap_or_else(|| {
-        let machine = machine_name()
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-            .take(40)
-            .collect::<String>();
-        format!("{machine}-{}", std::process::id())
-    });
-    let usable = !id.is_empty()
-        && id.len() <= MAX_ID_LEN
-        && !id.starts_with('.')
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if usable {
-        Ok(id)
-    } else {
-        Err(WorkerError::BadId { id })
-    }
-}
-
-/// The machine's name, for `status` (empty when it cannot be read).
-pub fn machine_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default()
-}
-
 /// `newsmill worker`: registers, works until shutdown (or, with `--once`, until nothing due is
 /// left that no other live worker is working on), flushes, gives every lease back.
 ///
@@ -219,19 +184,22 @@ pub async fn run(
         .ok_or(WorkerError::NotShared)?
         .clone();
     let id = worker_id(opts.id)?;
-    // Four connections, so that a long frontier transaction at a barrier never delays a
+    // Five connections, so that a long frontier transaction at a barrier never delays a
     // request slot: leases and claims; request slots; the sink (frontier and text claims);
-    // the shared near-duplicate index (its adds hold a transaction open across calls).
-    let mut dbs = Vec::new();
-    for _ in 0..4 {
+    // the shared near-duplicate index (its adds hold a transaction open across calls); its
+    // postings, written on a thread of their own. Opened at once: each is a round trip and
+    // a password exchange.
+    let opening = (0..5).map(|_| {
         let url = url.clone();
-        dbs.push(Arc::new(blocking(move || PgState::open(&url)).await?));
-    }
+        blocking(move || PgState::open(&url).map(Arc::new))
+    });
+    let dbs = futures_util::future::try_join_all(opening).await?;
     let conns = Conns {
         leases: dbs[0].clone(),
         pacing: dbs[1].clone(),
         sink: dbs[2].clone(),
         near: dbs[3].clone(),
+        post: dbs[4].clone(),
     };
     let result = work(config, &id, &conns, opts.once, &shutdown).await;
     drop(conns);
@@ -247,6 +215,7 @@ struct Conns {
     pacing: Arc<PgState>,
     sink: Arc<PgState>,
     near: Arc<PgState>,
+    post: Arc<PgState>,
 }
 
 async fn work(
@@ -344,7 +313,11 @@ fn open(
         .with_context(|| format!("opening corpus {}", corpus_dir.display()))?;
     // Near duplicates are linked through the index every worker shares (its parameters
     // were checked by `work`).
-    let near = SharedLinker::new(PgNearIndex::new(conns.near.clone(), id), &config.dedup);
+    let mut index = PgNearIndex::new(conns.near.clone(), id);
+    index
+        .post_on(conns.post.clone())
+        .context("starting the near-duplicate posting thread")?;
+    let near = SharedLinker::new(index, &config.dedup);
     let ingest = Ingest::for_worker(
         Normalizer::new(&config.profiles()),
         corpus,

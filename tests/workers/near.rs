@@ -12,8 +12,8 @@ use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use super::newsmill;
 use super::sim::article_text;
-use super::{newsmill, sim_runtime};
 use crate::postgres::Schema;
 
 /// One page of a source: its path, text paragraphs and publication time.
@@ -31,6 +31,16 @@ fn html(title: &str, p: &Page) -> String {
          <body><main><article><h1>{title}</h1>{body}</article></main></body></html>",
         p.published
     )
+}
+
+/// A runtime for the mock servers; the test itself stays synchronous, because the
+/// PostgreSQL client runs its own runtime and must not be called from inside another.
+fn mock_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 async fn serve(pages: &[Page]) -> MockServer {
@@ -169,7 +179,7 @@ fn issue12_near_duplicates_on_two_workers_end_in_one_cluster_and_sightings_reach
             published: "2026-05-02T07:30:00Z",
         },
     ];
-    let rt = sim_runtime();
+    let rt = mock_runtime();
     let (alpha, beta) =
         rt.block_on(async { (serve(&alpha_pages).await, serve(&beta_pages).await) });
     let feeds = [

@@ -5,6 +5,14 @@
 //! every request, so a test can check the per-host gap across all workers. HTTP/1.1 with
 //! keep-alive; test scaffolding, not a web server.
 //!
+//! Every connection is served on an OS thread of its own, blocked in `read` until the next
+//! request comes, and the arrival is stamped as soon as its first bytes are read: on this
+//! 2-core machine, hosts served by a 2-thread async runtime in the (debug) test process
+//! stamped requests 23–37 ms after the workers' logs say they left (the runtime was busy or
+//! not scheduled), which made gaps the workers kept look shorter than the interval. A woken
+//! thread still waits for a core, so the gaps measured here remain an upper bound on how
+//! close two requests came, only a much tighter one.
+//!
 //! Like real agency feeds (see [`Feed`]), the feed sends `ETag` and `Last-Modified` and answers
 //! a conditional request for an unchanged feed with `304 Not Modified`; a *rotating* host
 //! publishes a new article every so often and lists only its newest few, so an article listed
@@ -13,12 +21,11 @@
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
-use tokio::net::{TcpListener, TcpStream};
 
 /// Words the article texts are drawn from (distinct texts, never near duplicates).
 const WORDS: &str = "ministry council region harvest export bridge railway school hospital factory tractor delegation summit budget festival museum forest river energy grain
@@ -44,7 +51,8 @@ pub struct Sim {
     /// Every request, in arrival order.
     pub hits: Arc<Mutex<Vec<Hit>>>,
     shared: Arc<Shared>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Tells the accepting threads to stop (see `Drop`).
+    stop: Arc<AtomicBool>,
 }
 
 /// How the hosts' feeds behave over time.
@@ -110,16 +118,18 @@ struct Shared {
 
 impl Drop for Sim {
     fn drop(&mut self) {
-        // The runtime that runs them may be gone already; aborting is harmless then.
-        for t in &self.tasks {
-            t.abort();
+        // Each accepting thread sees the flag at its next connection: make one.
+        self.stop.store(true, Ordering::SeqCst);
+        for base in &self.bases {
+            let _ = TcpStream::connect(base.trim_start_matches("http://"));
         }
     }
 }
 
 impl Sim {
-    /// Starts `hosts` hosts whose feeds behave as `feed` says.
-    pub async fn start_with(hosts: usize, feed: Feed, latency: Duration) -> Self {
+    /// Starts `hosts` hosts whose feeds behave as `feed` says: one accepting thread per
+    /// host, one thread per connection.
+    pub fn start_with(hosts: usize, feed: Feed, latency: Duration) -> Self {
         let shared = Arc::new(Shared {
             feed,
             first_asked: Mutex::new(vec![None; hosts]),
@@ -127,32 +137,37 @@ impl Sim {
             not_modified: AtomicUsize::new(0),
         });
         let hits = Arc::new(Mutex::new(Vec::new()));
-        let (mut bases, mut tasks) = (Vec::new(), Vec::new());
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut bases = Vec::new();
         for host in 0..hosts {
             let ip = format!("127.0.0.{}", host + 2);
-            let listener = TcpListener::bind(format!("{ip}:0")).await.unwrap();
+            let listener = TcpListener::bind(format!("{ip}:0")).unwrap();
             let base = format!("http://{ip}:{}", listener.local_addr().unwrap().port());
             bases.push(base.clone());
-            let (hits, shared) = (hits.clone(), shared.clone());
-            tasks.push(tokio::spawn(async move {
-                while let Ok((stream, _)) = listener.accept().await {
+            let (hits, shared, stop) = (hits.clone(), shared.clone(), stop.clone());
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let Ok(stream) = stream else { continue };
                     let (hits, shared) = (hits.clone(), shared.clone());
                     let host = Host {
                         index: host,
                         base: base.clone(),
                         latency,
                     };
-                    tokio::spawn(async move {
-                        let _ = serve(stream, &host, &shared, &hits).await;
+                    std::thread::spawn(move || {
+                        let _ = serve(stream, &host, &shared, &hits);
                     });
                 }
-            }));
+            });
         }
         Self {
             bases,
             hits,
             shared,
-            tasks,
+            stop,
         }
     }
 
@@ -397,25 +412,31 @@ fn extra_latency(feed: &Feed, path: &str) -> Duration {
     }
 }
 
-async fn serve(
+fn serve(
     stream: TcpStream,
     host: &Host,
     shared: &Shared,
     hits: &Mutex<Vec<Hit>>,
 ) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut out = stream.try_clone()?;
     let mut stream = BufReader::new(stream);
     loop {
-        let mut line = String::new();
-        if stream.read_line(&mut line).await? == 0 {
+        // Blocked here until the next request's first bytes come; stamped at once.
+        if stream.fill_buf()?.is_empty() {
             return Ok(());
         }
         let (at, wall) = (Instant::now(), chrono::Utc::now());
+        let mut line = String::new();
+        if stream.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
         let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
         // Validators the client sent back (If-None-Match / If-Modified-Since).
         let mut conditional = Vec::new();
         loop {
             let mut header = String::new();
-            if stream.read_line(&mut header).await? == 0 || header == "\r\n" || header == "\n" {
+            if stream.read_line(&mut header)? == 0 || header == "\r\n" || header == "\n" {
                 break;
             }
             if let Some((name, value)) = header.split_once(':') {
@@ -431,17 +452,17 @@ async fn serve(
             wall,
             path: path.clone(),
         });
-        tokio::time::sleep(host.latency + extra_latency(&shared.feed, &path)).await;
+        std::thread::sleep(host.latency + extra_latency(&shared.feed, &path));
         let r = reply(host, shared, &path, &conditional);
-        let head = format!(
+        // Head and body in one write, as a server sends a small response.
+        let mut response = format!(
             "HTTP/1.1 {}\r\nContent-Type: {}\r\n{}Content-Length: {}\r\n\r\n",
             r.status,
             r.ctype,
             r.headers,
             r.body.len()
         );
-        let out = stream.get_mut();
-        out.write_all(head.as_bytes()).await?;
-        out.write_all(r.body.as_bytes()).await?;
+        response.push_str(&r.body);
+        out.write_all(response.as_bytes())?;
     }
 }

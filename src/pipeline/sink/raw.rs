@@ -21,35 +21,32 @@ pub(super) fn write_raw(
     let mut unsynced = 0usize;
     while let Some(msg) = rx.blocking_recv() {
         let next = match msg {
-            SinkMsg::Listed(listing) => Stored::Listed(listing),
-            SinkMsg::Outcome(change) => Stored::Outcome(change),
-            SinkMsg::Recover(entries) => Stored::Recover(entries),
             SinkMsg::Flush(ack) => {
+                let mut acks = vec![ack];
+                // What is queued behind a flush joins its barrier (at most `FLUSH_EVERY`
+                // messages): when the ingester is behind, every host drained meanwhile sent
+                // a flush, and a barrier apiece cost the end of a crawl one commit per host.
+                for _ in 0..FLUSH_EVERY {
+                    let Ok(more) = rx.try_recv() else { break };
+                    match more {
+                        SinkMsg::Flush(ack) => acks.push(ack),
+                        other => {
+                            let stored = store(&mut raw, other, &mut unsynced);
+                            if stored.is_some_and(|s| tx.send(s).is_err()) {
+                                return;
+                            }
+                        }
+                    }
+                }
                 unsynced = 0;
                 Stored::Synced {
                     error: sync_error(&mut raw),
-                    ack: Some(ack),
+                    acks,
                 }
             }
-            SinkMsg::Discovery { page, keep } => match store_document(&mut raw, &page, keep) {
+            other => match store(&mut raw, other, &mut unsynced) {
                 Some(stored) => stored,
                 None => continue,
-            },
-            SinkMsg::Article { page, key } => match raw.write(&page) {
-                Ok(loc) => {
-                    unsynced += 1;
-                    Stored::Article { page, key, loc }
-                }
-                Err(e) => {
-                    tracing::error!(url = %page.final_url, error = %e, "raw store write failed");
-                    Stored::Outcome(Change {
-                        key,
-                        source: page.source.clone(),
-                        transition: Transition::Failed {
-                            kind: FailureKind::RawStore,
-                        },
-                    })
-                }
             },
         };
         // The ingester only stops early by panicking; the join in `spawn` reports that.
@@ -64,6 +61,38 @@ pub(super) fn write_raw(
         }
     }
     let _ = tx.send(sync(&mut raw));
+}
+
+/// Writes a message other than a flush to raw/ as it needs, and what to pass on (`None` for
+/// a discovery document not to keep, or one that could not be stored); counts the articles
+/// written since the last fsync in `unsynced`.
+fn store(raw: &mut RawStore, msg: SinkMsg, unsynced: &mut usize) -> Option<Stored> {
+    Some(match msg {
+        SinkMsg::Listed(listing) => Stored::Listed(listing),
+        SinkMsg::Outcome(change) => Stored::Outcome(change),
+        SinkMsg::Recover(entries) => Stored::Recover(entries),
+        SinkMsg::Flush(ack) => Stored::Synced {
+            error: sync_error(raw),
+            acks: vec![ack],
+        },
+        SinkMsg::Discovery { page, keep } => return store_document(raw, &page, keep),
+        SinkMsg::Article { page, key } => match raw.write(&page) {
+            Ok(loc) => {
+                *unsynced += 1;
+                Stored::Article { page, key, loc }
+            }
+            Err(e) => {
+                tracing::error!(url = %page.final_url, error = %e, "raw store write failed");
+                Stored::Outcome(Change {
+                    key,
+                    source: page.source.clone(),
+                    transition: Transition::Failed {
+                        kind: FailureKind::RawStore,
+                    },
+                })
+            }
+        },
+    })
 }
 
 /// Writes a discovery document to raw/; one to keep is synced at once and handed on to be
@@ -106,7 +135,7 @@ fn store_document(raw: &mut RawStore, page: &RawPage, keep: Option<Keep>) -> Opt
 fn sync(raw: &mut RawStore) -> Stored {
     Stored::Synced {
         error: sync_error(raw),
-        ack: None,
+        acks: Vec::new(),
     }
 }
 

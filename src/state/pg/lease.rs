@@ -39,38 +39,6 @@ pub struct HostLease {
     pub next_request: DateTime<Utc>,
 }
 
-/// A worker as `newsmill status` shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorkerRow {
-    /// Worker id (`--id`, or machine name and process id).
-    pub id: String,
-    /// The machine it runs on.
-    pub hostname: String,
-    /// Last heartbeat.
-    pub heartbeat: DateTime<Utc>,
-    /// Whether it said goodbye.
-    pub stopped: bool,
-    /// Host leases it holds now (unexpired).
-    pub host_leases: i64,
-    /// Source leases it holds now (unexpired).
-    pub source_leases: i64,
-}
-
-/// Frontier depth of one source, for `newsmill status`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceDepth {
-    /// Source id.
-    pub source_id: String,
-    /// URLs waiting for a fetch (`discovered`, or `failed` and to be tried again).
-    pub waiting: i64,
-    /// URLs whose raw response is durable and whose record is not.
-    pub fetched: i64,
-    /// URLs with a record.
-    pub ingested: i64,
-    /// URLs closed otherwise (gone, refused, exhausted).
-    pub closed: i64,
-}
-
 fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
@@ -375,73 +343,6 @@ pub enum Slot {
     Wait(Duration),
     /// The lease is gone (expired and taken over): stop requesting this host.
     Lost,
-}
-
-impl PgState {
-    /// Every worker that ever registered, with its live leases, newest heartbeat first.
-    ///
-    /// # Errors
-    /// `Query` on database failure.
-    pub fn workers(&self) -> Result<Vec<WorkerRow>, PgError> {
-        let rows = self
-            .client()
-            .query(
-                "SELECT w.id, w.hostname, w.heartbeat, w.stopped IS NOT NULL,
-                     (SELECT count(*) FROM hosts h
-                      WHERE h.worker_id = w.id AND h.lease_expires > now()),
-                     (SELECT count(*) FROM source_leases s
-                      WHERE s.worker_id = w.id AND s.lease_expires > now())
-                 FROM workers w ORDER BY w.heartbeat DESC, w.id",
-                &[],
-            )
-            .map_err(q("listing workers"))?;
-        rows.iter()
-            .map(|r| {
-                Ok(WorkerRow {
-                    id: r.try_get(0)?,
-                    hostname: r.try_get(1)?,
-                    heartbeat: r.try_get(2)?,
-                    stopped: r.try_get(3)?,
-                    host_leases: r.try_get(4)?,
-                    source_leases: r.try_get(5)?,
-                })
-            })
-            .collect::<Result<_, postgres::Error>>()
-            .map_err(q("reading workers"))
-    }
-
-    /// The frontier's depth per source, by source id.
-    ///
-    /// # Errors
-    /// `Query` on database failure.
-    pub fn source_depths(&self) -> Result<Vec<SourceDepth>, PgError> {
-        let rows = self
-            .client()
-            .query(
-                "SELECT source_id,
-                     count(*) FILTER (WHERE state = 'discovered'
-                         OR (state = 'failed' AND next_attempt IS NOT NULL)),
-                     count(*) FILTER (WHERE state = 'fetched'),
-                     count(*) FILTER (WHERE state = 'ingested'),
-                     count(*) FILTER (WHERE state IN ('gone', 'refused')
-                         OR (state = 'failed' AND next_attempt IS NULL))
-                 FROM frontier GROUP BY source_id ORDER BY source_id",
-                &[],
-            )
-            .map_err(q("counting the frontier"))?;
-        rows.iter()
-            .map(|r| {
-                Ok(SourceDepth {
-                    source_id: r.try_get(0)?,
-                    waiting: r.try_get(1)?,
-                    fetched: r.try_get(2)?,
-                    ingested: r.try_get(3)?,
-                    closed: r.try_get(4)?,
-                })
-            })
-            .collect::<Result<_, postgres::Error>>()
-            .map_err(q("reading frontier depth"))
-    }
 }
 
 #[cfg(test)]

@@ -38,6 +38,7 @@
 
 mod early;
 mod overlay;
+mod poster;
 mod since;
 mod sql;
 mod store;
@@ -93,8 +94,11 @@ pub struct PgNearIndex {
     early: Option<early::Early>,
     /// Under the lock: the stored records above the posted mark (`since.rs`).
     since: since::Since,
-    /// How long the last batch took to write its postings, after the lock.
+    /// How long the last batch took to write its postings, after the lock (to queue them,
+    /// with a posting thread).
     posting: Duration,
+    /// The thread writing the postings, when [`Self::post_on`] started one.
+    poster: Option<poster::Poster>,
 }
 
 impl PgNearIndex {
@@ -113,7 +117,18 @@ impl PgNearIndex {
             early: None,
             since: since::Since::default(),
             posting: Duration::ZERO,
+            poster: None,
         }
+    }
+
+    /// Writes each batch's postings on a thread of its own over `db`, a connection nothing
+    /// else uses (`poster.rs`), instead of on the caller's thread after the commit.
+    ///
+    /// # Errors
+    /// The thread cannot be started.
+    pub fn post_on(&mut self, db: Arc<PgState>) -> std::io::Result<()> {
+        self.poster = Some(poster::Poster::spawn(db)?);
+        Ok(())
     }
 
     /// Sets the date window records are linked with, so that `begin` reads the candidates
@@ -190,8 +205,9 @@ impl PgNearIndex {
     }
 
     /// Writes the batch (records, cluster moves, relations) and commits it, releasing the
-    /// lock; then writes the new records' postings (`since.rs`: a failure there is logged,
-    /// and the postings are written later by whichever worker finds them stuck).
+    /// lock; then writes the new records' postings, or queues them for the posting thread
+    /// (`since.rs`, `poster.rs`: a failure there is logged, and the postings are written
+    /// later by whichever worker finds them stuck).
     ///
     /// # Errors
     /// `Query`; nothing of the batch is stored then.
@@ -212,14 +228,20 @@ impl PgNearIndex {
             .batch_execute("COMMIT")
             .map_err(q("committing near-duplicate adds"))?;
         let started = Instant::now();
-        if let Err(e) = since::post(&mut self.db.client(), &postings) {
+        let postings = match &self.poster {
+            Some(poster) => poster.send(postings).err(),
+            None => Some(postings),
+        };
+        if let Some(postings) = postings
+            && let Err(e) = since::post(&mut self.db.client(), &postings)
+        {
             tracing::warn!(error = %e, "cannot write near-duplicate postings; another worker will");
         }
         self.posting = started.elapsed();
         Ok(())
     }
 
-    /// How long the last [`Self::commit`] took to write the postings, after the lock.
+    /// How long the last [`Self::commit`] took to write (or queue) the postings, after the lock.
     pub fn posting_time(&self) -> Duration {
         self.posting
     }

@@ -28,23 +28,7 @@ impl PgState {
         host: &str,
         ttl: Duration,
     ) -> Result<bool, PgError> {
-        let mut client = self.client();
-        let mut tx = client.transaction().map_err(q("claiming a named host"))?;
-        tx.execute(
-            "INSERT INTO hosts (host) VALUES ($1) ON CONFLICT DO NOTHING",
-            &[&host],
-        )
-        .map_err(q("claiming a named host"))?;
-        let n = tx
-            .execute(
-                "UPDATE hosts SET worker_id = $1, lease_expires = now() + make_interval(secs => $3)
-                 WHERE host = $2
-                   AND (worker_id = $1 OR lease_expires IS NULL OR lease_expires <= now())",
-                &[&worker, &host, &secs(ttl)],
-            )
-            .map_err(q("claiming a named host"))?;
-        tx.commit().map_err(q("committing a named host claim"))?;
-        Ok(n == 1)
+        self.lease_by_name(worker, host, ttl, Free::OrMine)
     }
 
     /// Due URLs in the whole frontier, whoever holds their hosts. `newsmill worker --once`
@@ -59,6 +43,51 @@ impl PgState {
             .query_one(&sql, &[])
             .map(|r| r.get(0))
             .map_err(q("counting due URLs"))
+    }
+}
+
+/// Which hosts [`PgState::lease_by_name`] may lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Free {
+    /// Hosts nobody else holds a live lease on (the worker's own lease is renewed).
+    OrMine,
+    /// Hosts nobody holds a live lease on, the worker itself included.
+    ForNobody,
+}
+
+impl PgState {
+    /// Leases `host` (creating its row) for `worker` for `ttl` when `free` allows; whether
+    /// the worker holds it now.
+    fn lease_by_name(
+        &self,
+        worker: &str,
+        host: &str,
+        ttl: Duration,
+        free: Free,
+    ) -> Result<bool, PgError> {
+        let condition = match free {
+            Free::OrMine => "(worker_id = $1 OR lease_expires IS NULL OR lease_expires <= now())",
+            Free::ForNobody => "(lease_expires IS NULL OR lease_expires <= now())",
+        };
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(q("leasing a host by name"))?;
+        tx.execute(
+            "INSERT INTO hosts (host) VALUES ($1) ON CONFLICT DO NOTHING",
+            &[&host],
+        )
+        .map_err(q("leasing a host by name"))?;
+        let n = tx
+            .execute(
+                &format!(
+                    "UPDATE hosts SET worker_id = $1,
+                         lease_expires = now() + make_interval(secs => $3)
+                     WHERE host = $2 AND {condition}"
+                ),
+                &[&worker, &host, &secs(ttl)],
+            )
+            .map_err(q("leasing a host by name"))?;
+        tx.commit().map_err(q("committing a host lease"))?;
+        Ok(n == 1)
     }
 }
 
@@ -112,24 +141,7 @@ impl PgState {
         host: &str,
         ttl: Duration,
     ) -> Result<bool, PgError> {
-        let mut client = self.client();
-        let mut tx = client
-            .transaction()
-            .map_err(q("claiming a host to recover"))?;
-        tx.execute(
-            "INSERT INTO hosts (host) VALUES ($1) ON CONFLICT DO NOTHING",
-            &[&host],
-        )
-        .map_err(q("claiming a host to recover"))?;
-        let n = tx
-            .execute(
-                "UPDATE hosts SET worker_id = $1, lease_expires = now() + make_interval(secs => $3)
-                 WHERE host = $2 AND (lease_expires IS NULL OR lease_expires <= now())",
-                &[&worker, &host, &secs(ttl)],
-            )
-            .map_err(q("claiming a host to recover"))?;
-        tx.commit().map_err(q("committing a host claim"))?;
-        Ok(n == 1)
+        self.lease_by_name(worker, host, ttl, Free::ForNobody)
     }
 
     /// Up to `limit` URLs of `host` left `fetched`, oldest first. Call it holding the host's

@@ -134,6 +134,11 @@ impl Postings {
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
+
+    /// How many postings.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
 }
 
 /// After the lock: writes `postings` and takes their records off `near_unposted`, in one

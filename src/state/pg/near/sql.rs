@@ -94,6 +94,17 @@ pub(super) fn doc_of(c: &mut Client, id: &str) -> Result<Option<i64>, PgError> {
 /// For each band list (by position), the stored records numbered above `after` sharing at
 /// least `MIN_BAND_MATCHES` keys with it, `(doc, keys shared)` by record number, loaded into
 /// `overlay`: one query for the whole batch.
+///
+/// The postings are first filtered by `key = ANY(keys)` (PostgreSQL hashes the array, so a
+/// sequential scan tests each posting in constant time), in a subquery (`OFFSET 0`) the
+/// planner cannot fold into the join: joined directly, it built a hash over all of
+/// `near_band`, which cost most of the query. Still a scan of the postings, so it grows with
+/// the index, at about a third of the cost: on 192,000 postings (synthetic, load 8) 40–43
+/// against 106–119 ms with distinct keys, 47–67 against 118–134 ms with ~1.5 records per
+/// key, 200–205 against 223–363 ms with ~10. Probing each key through the primary key
+/// (`CROSS JOIN LATERAL (… OFFSET 0)`) is fast only for distinct keys (43 ms) and was slower
+/// in the crawl bench, whose texts share one small vocabulary (450–820 against 150–230 ms per
+/// batch).
 pub(super) fn batch_candidates(
     c: &mut Client,
     bands: &[&[u32]],
@@ -120,7 +131,8 @@ pub(super) fn batch_candidates(
                 "SELECT {COLUMNS}, m.idx, m.matches FROM (
                      SELECT b.idx, n.doc, count(*) AS matches
                      FROM unnest($1::int4[], $2::int4[]) AS b(key, idx)
-                     JOIN near_band n ON n.key = b.key AND n.doc > $4
+                     JOIN (SELECT key, doc FROM near_band
+                           WHERE key = ANY($1) AND doc > $4 OFFSET 0) n ON n.key = b.key
                      GROUP BY b.idx, n.doc HAVING count(*) >= $3) m
                  JOIN near_record r ON r.doc = m.doc
                  JOIN near_record h ON h.doc = r.cluster
