@@ -7,7 +7,9 @@
 //! `summary`, `dek`: [`F_LEAD`]) on the element or its parent, it sits after the first `h1` and
 //! before the first text the body emits, and it reads as one prose paragraph: long enough,
 //! few links, ending like a sentence. Teasers of other stories fail the position test (they
-//! follow the body or sit in removed side matter), captions and widgets the name test.
+//! follow the body or sit in removed side matter), captions and widgets the name test. A
+//! summary box whose words are nearly all in the body's first paragraph repeats the opening
+//! and is not taken.
 
 use super::blocks::{self, RawBlock};
 use super::dom::{F_LEAD, F_REMOVED, Node, Tag};
@@ -35,6 +37,35 @@ pub(super) fn take(nodes: &mut [Node<'_>], roots: &[u32]) -> Vec<RawBlock> {
         b.kind = BlockKind::Paragraph;
     }
     blocks
+}
+
+/// Share of the lead's words that the body's first paragraph must hold for the lead to be a
+/// summary of that paragraph.
+const REPEATED_WORD_SHARE: f32 = 0.8;
+
+/// Whether the lead only repeats the body's opening: most of its words are in the first body
+/// paragraph ("AMO found 475 pounds of cocaine …" above "… (AMO) found Sunday 475 pounds (215
+/// kilos) of cocaine …"). Such a summary box is a teaser of the article, not its standfirst.
+pub(super) fn repeated(lead: &[RawBlock], body: &[RawBlock]) -> bool {
+    let Some(first) = body.iter().find(|b| b.kind == BlockKind::Paragraph) else {
+        return false;
+    };
+    let words = |t: &str| -> Vec<String> {
+        t.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let lead_words: Vec<String> = lead.iter().flat_map(|b| words(&b.text)).collect();
+    if lead_words.is_empty() {
+        return false;
+    }
+    let body_words: std::collections::HashSet<String> = words(&first.text).into_iter().collect();
+    let found = lead_words
+        .iter()
+        .filter(|w| body_words.contains(*w))
+        .count();
+    found as f32 >= lead_words.len() as f32 * REPEATED_WORD_SHARE
 }
 
 /// The arena index of the page's lead, if any.

@@ -177,12 +177,18 @@ impl GenericExtractor {
                 clean::should_remove(n, attempt.clean)
             });
         }
-        let mut raw = if search {
+        let lead = if search {
             lead::take(&mut nodes, &roots)
         } else {
             Vec::new()
         };
-        raw.extend(blocks::emit(&nodes, &roots));
+        let body = blocks::emit(&nodes, &roots);
+        let mut raw = if lead::repeated(&lead, &body) {
+            Vec::new()
+        } else {
+            lead
+        };
+        raw.extend(body);
         self.filter.apply(raw)
     }
 }

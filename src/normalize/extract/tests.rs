@@ -342,3 +342,20 @@ fn issue_10_ad_labels_licence_lines_and_long_captions_are_not_text() {
         [P1, "Anzeigenkunden zahlen mehr.", P2]
     );
 }
+
+// See: issue 10 (a summary box that repeats the first paragraph was taken as the standfirst).
+#[test]
+fn issue_10_a_lead_that_repeats_the_first_paragraph_is_not_taken() {
+    let summary = "The city council approved the new budget on Tuesday after a long debate, \
+                   with nine votes in favour.";
+    let html = page(&format!(
+        "<header><h1>Budget passes</h1><p class=\"summary\">{summary}</p></header>\
+         <div class=story><p>{P1}</p><p>{P2}</p><p>{P3}</p></div>"
+    ));
+    assert_eq!(texts(&extract(&html)), [P1, P2, P3]);
+    // A standfirst that says something the body does not is kept.
+    let lead = "Fees for parking and permits will rise from May, and the bridge works \
+                start in spring.";
+    let html = html.replace(summary, lead);
+    assert_eq!(texts(&extract(&html)), [lead, P1, P2, P3]);
+}
