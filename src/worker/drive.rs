@@ -55,12 +55,15 @@ pub(super) async fn drive(ctx: &Arc<Ctx>, once: bool) -> BTreeMap<SourceId, Sour
             last_recovery = Some(tokio::time::Instant::now());
             recover_orphans(ctx, &mut hosts, &mut recovered, false).await;
         }
+        // Hosts first: a host whose listing just came in waits for nothing else (asking
+        // about every source takes a round trip or more per source).
+        claim_hosts(ctx, &mut hosts).await;
         let due_ask = last_ask.is_none_or(|t| t.elapsed() >= ctx.config.worker.idle_poll);
         if due_ask {
             last_ask = Some(tokio::time::Instant::now());
             start_discoveries(ctx, once, &mut settled, &mut discoveries).await;
+            claim_hosts(ctx, &mut hosts).await;
         }
-        claim_hosts(ctx, &mut hosts).await;
         let idle = hosts.is_empty() && discoveries.is_empty() && settled.len() == enabled;
         if once && idle && nothing_left(ctx, &mut hosts, &mut recovered).await {
             break;
@@ -92,9 +95,19 @@ async fn start_discoveries(
     settled: &mut HashSet<SourceId>,
     running: &mut JoinSet<(SourceId, SourceStats)>,
 ) {
-    for src in ctx.config.sources.iter().filter(|s| s.enabled) {
+    let asked: Vec<&crate::config::SourceConfig> = ctx
+        .config
+        .sources
+        .iter()
+        .filter(|s| s.enabled && !(once && settled.contains(&s.profile.id)))
+        .collect();
+    // Sources another worker is discovering are skipped in one round trip (asked about
+    // again next time), not each claimed in vain.
+    let ids: Vec<SourceId> = asked.iter().map(|s| s.profile.id.clone()).collect();
+    let held = sources::held_elsewhere_of(ctx, ids).await;
+    for src in asked {
         let id = src.profile.id.clone();
-        if once && settled.contains(&id) {
+        if held.contains(&id) {
             continue;
         }
         if sources::claim(ctx, src).await {

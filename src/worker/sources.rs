@@ -45,6 +45,15 @@ pub(super) async fn held_elsewhere(ctx: &Ctx, source: &SourceId) -> bool {
         .unwrap_or(true)
 }
 
+/// Those of `sources` whose discovery another worker holds now, in one round trip. A
+/// database failure counts as none held (each is then asked about on its own).
+pub(super) async fn held_elsewhere_of(ctx: &Ctx, sources: Vec<SourceId>) -> Vec<SourceId> {
+    let (state, worker) = (ctx.state.clone(), ctx.id.clone());
+    blocking(move || state.sources_held_elsewhere(&worker, &sources))
+        .await
+        .unwrap_or_default()
+}
+
 /// Discovers `src` (already claimed), waits for its listings to be admitted, gives the lease
 /// and any host borrowed for it back.
 pub(super) async fn discover(ctx: Arc<Ctx>, src: SourceConfig) -> SourceStats {

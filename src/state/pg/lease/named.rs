@@ -181,6 +181,32 @@ impl PgState {
             .map(|r| r.get(0))
             .map_err(q("looking at a source lease"))
     }
+
+    /// Those of `sources` whose discovery a worker other than `worker` holds an unexpired
+    /// lease on, in one statement.
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn sources_held_elsewhere(
+        &self,
+        worker: &str,
+        sources: &[crate::model::SourceId],
+    ) -> Result<Vec<crate::model::SourceId>, PgError> {
+        let ids: Vec<&str> = sources.iter().map(|s| s.as_str()).collect();
+        let rows = self
+            .client()
+            .query(
+                "SELECT source_id FROM source_leases WHERE source_id = ANY($2)
+                     AND worker_id <> $1 AND lease_expires > now()",
+                &[&worker, &ids],
+            )
+            .map_err(q("looking at source leases"))?;
+        Ok(sources
+            .iter()
+            .filter(|s| rows.iter().any(|r| r.get::<_, &str>(0) == s.as_str()))
+            .cloned()
+            .collect())
+    }
 }
 
 /// A live worker already registered under an id.
