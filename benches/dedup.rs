@@ -137,7 +137,7 @@ struct Disk(NearIndex, Tally);
 struct Tally {
     note: bool,
     /// `[note][far]`: (candidates, screened, nanoseconds).
-    by: [[(u64, u64, u128); 2]; 2],
+    by: [[(u64, u64, u128, u64); 2]; 2],
     /// Articles added, notes among them.
     articles: [u64; 2],
     apply_ns: u128,
@@ -150,6 +150,7 @@ impl Tally {
         slot.0 += after.candidates - before.candidates;
         slot.1 += after.screened - before.screened;
         slot.2 += t.elapsed().as_nanos();
+        slot.3 += after.bucket_reads - before.bucket_reads;
     }
 
     /// Per-article figures of `self − earlier` for one line of the progress output.
@@ -160,9 +161,10 @@ impl Tally {
             let part = |far: usize| {
                 let (a, b) = (self.by[note][far], earlier.by[note][far]);
                 format!(
-                    "{:.2} cand / {:.2} screened / {:.0} µs",
+                    "{:.2} cand / {:.2} screened / {:.2} bucket reads / {:.0} µs",
                     (a.0 - b.0) as f64 / n,
                     (a.1 - b.1) as f64 / n,
+                    (a.3 - b.3) as f64 / n,
                     (a.2 - b.2) as f64 / n / 1e3
                 )
             };

@@ -112,6 +112,8 @@ pub struct LookupCounts {
     /// Near lookups answered from memory alone (the on-disk index's kept near postings,
     /// `super::disk::live`), no run read.
     pub near_in_memory: u64,
+    /// Run buckets read from the on-disk index's backend (one per key that may be in a run).
+    pub bucket_reads: u64,
 }
 
 /// Counts the gathered postings per record (`found`: one record number per posting, sorted

@@ -300,4 +300,59 @@ mod tests {
         assert_eq!(store.len(), 3);
         assert!(!ok, "no committed count: the store asks for a rebuild");
     }
+
+    /// A far lookup reads a run's buckets in two steps (all but the last key that may be in
+    /// the run, then the last only if the first step found a record): a record whose two keys
+    /// fall one in each step is still a candidate, and keys of no record cost no read.
+    #[test]
+    fn far_candidates_whose_keys_span_both_reads_are_found() {
+        use crate::dedup::link::{Hit, NearStore, Plan};
+        let dir = tempfile::tempdir().unwrap();
+        let shape = Shape {
+            tail_docs: 4,
+            fan_in: 64,
+            live_docs: 4,
+        };
+        let (mut store, _) = DiskStore::open(NearDb::open(dir.path()).unwrap(), shape).unwrap();
+        // Far keys are odd; record n is filed under 1000·n + 1, + 3 and + 5.
+        let far = |n: u32, j: u32| 1000 * n + 2 * j + 1;
+        for n in 0..40u32 {
+            let id = format!("r{n}");
+            let plan = Plan {
+                insert: DocInfo {
+                    rank: Rank {
+                        published_us: None,
+                        republished: false,
+                        source_id: "s".into(),
+                        url_len: 10,
+                        id: id.clone(),
+                    },
+                    shingles: 100,
+                    signature: CompactSignature::ZERO,
+                },
+                bands: (0..3).map(|j| far(n, j)).collect(),
+                cluster: id,
+                relabel: Vec::new(),
+                moves: Vec::new(),
+                relate: Vec::new(),
+                links: Vec::new(),
+            };
+            store.apply(&plan).unwrap();
+        }
+        assert!(store.runs().len() >= 2, "records 0..4 are in a run");
+        let mut all = |_: Hit| true;
+        let reads = store.counts().bucket_reads;
+        // Record 1's first and last key: one in each step of the run's reads.
+        let found = store.candidates(&[far(1, 0), far(1, 2)], &mut all).unwrap();
+        let ids: Vec<&str> = found.iter().map(|(d, _)| d.info.id()).collect();
+        assert_eq!(ids, ["r1"]);
+        assert!(store.counts().bucket_reads > reads);
+        // Keys of no record: no run's filter lets both through, so nothing is read.
+        let reads = store.counts().bucket_reads;
+        let none = store
+            .candidates(&[far(900, 0), far(901, 0)], &mut all)
+            .unwrap();
+        assert!(none.is_empty());
+        assert_eq!(store.counts().bucket_reads, reads);
+    }
 }

@@ -71,16 +71,37 @@ impl<B: NearBackend> DiskStore<B> {
             if keys.len() < min {
                 continue;
             }
-            let buckets: Vec<u32> = keys.iter().map(|&k| r.bucket(k)).collect();
-            let blobs = self.backend.buckets(r.run, &buckets)?;
-            for &key in &keys {
-                let b = r.bucket(key);
-                if let Some((_, blob)) = blobs.iter().find(|(bb, _)| *bb == b) {
-                    run::search(blob, key, |d| found.push(d));
-                }
+            // A record with `min` of these keys has one among any `len − min + 1` of them: when
+            // those name no record of this run, the other keys' buckets need not be read.
+            let (first, rest) = keys.split_at(keys.len() + 1 - min);
+            let before = found.len();
+            self.search_run(r, first, &mut found)?;
+            if found.len() > before {
+                self.search_run(r, rest, &mut found)?;
             }
         }
         Ok(found)
+    }
+
+    /// Pushes the records of run `r` under `keys` onto `found`, reading each bucket once.
+    fn search_run(
+        &mut self,
+        r: &RunInfo,
+        keys: &[u32],
+        found: &mut Vec<u32>,
+    ) -> Result<(), B::Error> {
+        let mut buckets: Vec<u32> = keys.iter().map(|&k| r.bucket(k)).collect();
+        buckets.sort_unstable();
+        buckets.dedup();
+        self.counts.bucket_reads += buckets.len() as u64;
+        let blobs = self.backend.buckets(r.run, &buckets)?;
+        for &key in keys {
+            let b = r.bucket(key);
+            if let Some((_, blob)) = blobs.iter().find(|(bb, _)| *bb == b) {
+                run::search(blob, key, |d| found.push(d));
+            }
+        }
+        Ok(())
     }
 
     /// The id of `doc`'s canonical record, remembered for the plan in progress.
