@@ -95,12 +95,32 @@ pub const MODIFIED_META_KEYS: &[&str] = &[
 ];
 
 /// The first non-empty value of meta `key`, matching keys whose separators differ
-/// (`article:published:time`, `article_published_time`, `DC.Date` all match their usual form).
+/// (`article:published:time`, `article_published_time`, `DC.Date` all match their usual form);
+/// else of the key behind a vendor's prefix (`shareaholic:article_published_time`: a
+/// share widget's copy of the page's own value).
 pub fn meta_value<'a>(metas: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    metas
-        .iter()
-        .find(|(k, v)| !v.is_empty() && same_key(k, key))
-        .map(|(_, v)| v.as_str())
+    let value = |matches: &dyn Fn(&str) -> bool| {
+        metas
+            .iter()
+            .find(|(k, v)| !v.is_empty() && matches(k))
+            .map(|(_, v)| v.as_str())
+    };
+    value(&|k| same_key(k, key)).or_else(|| {
+        value(&|k| {
+            k.split_once(':')
+                .is_some_and(|(vendor, rest)| is_vendor(vendor) && same_key(rest, key))
+        })
+    })
+}
+
+/// A vendor prefix: one word of letters, not a vocabulary that has keys of its own meaning.
+fn is_vendor(prefix: &str) -> bool {
+    !prefix.is_empty()
+        && prefix.bytes().all(|b| b.is_ascii_lowercase())
+        && !matches!(
+            prefix,
+            "og" | "article" | "dc" | "dcterms" | "schema" | "citation"
+        )
 }
 
 /// Equal after `:`, `.` and `-` are read as `_` (both are lower case already).

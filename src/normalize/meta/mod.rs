@@ -9,6 +9,7 @@ use serde_json::Value;
 pub mod authors;
 pub mod dates;
 pub mod language;
+pub mod lenient;
 pub mod pictures;
 pub mod scan;
 pub mod title;
@@ -84,12 +85,13 @@ const ARTICLE_TYPES: &[&str] = &[
 ];
 
 /// Reads every JSON-LD block and keeps the first article-typed object's fields (an article
-/// type beats `WebPage`). Malformed blocks are skipped.
+/// type beats `WebPage`). A block strict JSON rejects is read through [`lenient`]; one that
+/// still does not parse is skipped.
 pub fn json_ld(scan: &PageScan) -> JsonLd {
     let values: Vec<Value> = scan
         .json_ld
         .iter()
-        .filter_map(|text| serde_json::from_str::<Value>(text.trim()).ok())
+        .filter_map(|text| lenient::parse(text))
         .collect();
     let mut objects = Vec::new();
     for v in &values {

@@ -121,3 +121,36 @@ fn a_bare_date_meta_a_few_days_after_the_printed_date_is_the_last_change() {
     assert!(!last_change_after(day("2020-02-05"), day("2020-02-05")));
     assert!(!last_change_after(day("2021-02-05"), day("2020-02-05")));
 }
+
+#[test]
+fn a_vendor_prefixed_copy_of_a_key_is_read_after_the_key_itself() {
+    let metas = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    let widget = metas(&[(
+        "shareaholic:article_published_time",
+        "2017-06-07T11:19:22+02:00",
+    )]);
+    assert_eq!(
+        meta_value(&widget, "article:published_time"),
+        Some("2017-06-07T11:19:22+02:00")
+    );
+    let both = metas(&[
+        ("shareaholic:article_published_time", "2017-06-08T00:00:00Z"),
+        ("article:published_time", "2017-06-07T11:19:22+02:00"),
+    ]);
+    assert_eq!(
+        meta_value(&both, "article:published_time"),
+        Some("2017-06-07T11:19:22+02:00")
+    );
+    // Two-word prefixes and known vocabularies are not vendors.
+    let other = metas(&[
+        ("my-widget:article_published_time", "2017-06-07"),
+        ("dc:date", "2017-06-07"),
+    ]);
+    assert_eq!(meta_value(&other, "article:published_time"), None);
+    assert_eq!(meta_value(&other, "date"), None);
+}
