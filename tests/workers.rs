@@ -487,6 +487,26 @@ fn issue12_worker_exit_codes_with_a_server() {
     std::fs::write(cfg, text).unwrap();
     let (code, _, err) = newsmill(d, url, &["worker", "-c", c, "--once", "--id", "bad"]);
     assert_eq!(code, 1, "{err}");
+    // `status` keeps each source's history: a discovery pass is its run, the articles a
+    // worker added mark its last new article.
+    let (code, out, err) = newsmill(d, url, &["status", "-c", c, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let row = |id: &str| {
+        let rows = v["sources"].as_array().unwrap();
+        rows.iter().find(|r| r["source"] == id).cloned().unwrap()
+    };
+    let (ok, gone) = (row("agency00"), row("gone"));
+    assert!(
+        ok["last_run"].is_string() && ok["last_success"].is_string(),
+        "{ok}"
+    );
+    assert!(ok["last_new_article"].is_string(), "{ok}");
+    assert_eq!(gone["failure_streak"], 1, "{gone}");
+    assert!(
+        gone["last_run"].is_string() && gone["last_success"].is_null(),
+        "{gone}"
+    );
     // A second process under the id of a live worker is refused: one writer per folder.
     db.client()
         .execute(

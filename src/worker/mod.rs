@@ -266,9 +266,29 @@ async fn work(
         .map_err(|_| anyhow::anyhow!("sink thread panicked"))?;
     beat.cancel();
     let _ = heart.await;
+    let report = report(config, id, started, stats, result, shutdown);
+    record_new_articles(state, &report).await;
     let (s, w) = (state.clone(), id.to_owned());
     blocking(move || s.retire_worker(&w)).await?;
-    Ok(report(config, id, started, stats, result, shutdown))
+    Ok(report)
+}
+
+/// Marks, for `newsmill status`, the sources this worker added new articles of (at its finish).
+async fn record_new_articles(state: &Arc<PgState>, report: &RunReport) {
+    let added: Vec<SourceId> = (report.sources.iter())
+        .filter(|(_, st)| st.new_articles > 0)
+        .map(|(id, _)| id.clone())
+        .collect();
+    let (s, at) = (state.clone(), report.finished);
+    let recorded = blocking(move || {
+        added
+            .iter()
+            .try_for_each(|id| s.record_new_articles(id, at))
+    })
+    .await;
+    if let Err(e) = recorded {
+        tracing::warn!(error = %e, "cannot record the sources' new articles");
+    }
 }
 
 /// On S3, before this worker's folder is opened (which uploads what it left marked): drops

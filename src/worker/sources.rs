@@ -58,7 +58,7 @@ pub(super) async fn held_elsewhere_of(ctx: &Ctx, sources: Vec<SourceId>) -> Vec<
 /// and any host borrowed for it back.
 pub(super) async fn discover(ctx: Arc<Ctx>, src: SourceConfig) -> SourceStats {
     let mut stats = SourceStats::default();
-    let id = src.profile.id.clone();
+    let (id, started) = (src.profile.id.clone(), Utc::now());
     let (frontier, sid) = (ctx.frontier.clone(), id.clone());
     let (validators, stored) =
         tokio::task::spawn_blocking(move || discover::prior(&frontier, &sid, false))
@@ -84,6 +84,12 @@ pub(super) async fn discover(ctx: Arc<Ctx>, src: SourceConfig) -> SourceStats {
     tracing::info!(source = %id, listed, "discovered");
     ctx.flush().await;
     ctx.pacer.return_borrowed().await;
+    // The pass is the source's run in `newsmill status` (its new articles are recorded when
+    // the worker finishes, `super::record_new_articles`).
+    let (state, sid, failed) = (ctx.state.clone(), id.clone(), stats.failed());
+    if let Err(e) = blocking(move || state.record_source_run(&sid, started, failed, 0)).await {
+        tracing::warn!(source = %id, error = %e, "cannot record source history");
+    }
     let (state, worker) = (ctx.state.clone(), ctx.id.clone());
     if let Err(e) = blocking(move || state.release_source(&worker, &id)).await {
         tracing::warn!(error = %e, "cannot give the source lease back; it will expire");

@@ -39,6 +39,24 @@ impl PgState {
             .map_err(q("recording a source run"))
     }
 
+    /// Marks that a worker added new articles of `source` at `at` (a worker's run history is
+    /// recorded in two parts: each discovery pass with [`PgState::record_source_run`], and the
+    /// articles its sink added when the worker finishes); an older `at` changes nothing.
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn record_new_articles(&self, source: &SourceId, at: DateTime<Utc>) -> Result<(), PgError> {
+        self.client()
+            .execute(
+                "INSERT INTO source_status AS s (source_id, last_new_article) VALUES ($1, $2)
+                 ON CONFLICT (source_id) DO UPDATE SET last_new_article =
+                     GREATEST(s.last_new_article, EXCLUDED.last_new_article)",
+                &[&source.as_str(), &at],
+            )
+            .map(drop)
+            .map_err(q("recording a source's new articles"))
+    }
+
     /// Every source's history, ordered by id.
     ///
     /// # Errors
@@ -70,7 +88,7 @@ impl PgState {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
+    use chrono::{DateTime, Utc};
 
     use crate::model::SourceId;
     use crate::state::pg::testing::TestDb;
@@ -91,6 +109,28 @@ mod tests {
         let row = &st.source_statuses().unwrap()[0];
         assert_eq!(row.failure_streak, 0);
         assert!(row.last_success.is_some() && row.last_new_article.is_some());
+    }
+
+    #[test]
+    fn new_articles_move_the_mark_forward_only_and_keep_the_run_history() {
+        let Some(db) = TestDb::new(
+            "state::pg::status::tests::new_articles_move_the_mark_forward_only_and_keep_the_run_history",
+        ) else {
+            return;
+        };
+        let st = db.open();
+        let s = SourceId::new("a").unwrap();
+        let t2 = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap();
+        let t1 = t2 - chrono::Duration::hours(1);
+        st.record_new_articles(&s, t2).unwrap();
+        let row = &st.source_statuses().unwrap()[0];
+        assert_eq!((row.last_run.is_none(), row.failure_streak), (true, 0));
+        st.record_source_run(&s, t1, 1, 0).unwrap();
+        st.record_new_articles(&s, t1).unwrap();
+        let row = &st.source_statuses().unwrap()[0];
+        let at = |x: &Option<String>| x.as_deref().map(|v| v.parse::<DateTime<Utc>>().unwrap());
+        assert_eq!(at(&row.last_new_article), Some(t2));
+        assert_eq!((at(&row.last_run), row.failure_streak), (Some(t1), 1));
     }
 }
 
