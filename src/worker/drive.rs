@@ -105,9 +105,13 @@ async fn start_discoveries(
     // again next time), not each claimed in vain.
     let ids: Vec<SourceId> = asked.iter().map(|s| s.profile.id.clone()).collect();
     let held = sources::held_elsewhere_of(ctx, ids).await;
+    let enabled = ctx.config.sources.iter().filter(|s| s.enabled).count();
+    let share = sources::share(ctx, enabled).await;
     for src in asked {
         let id = src.profile.id.clone();
-        if held.contains(&id) {
+        // Past its share, a source is left to the other workers (asked about again next
+        // time, so none waits on a worker that does not take it).
+        if held.contains(&id) || running.len() >= share {
             continue;
         }
         if sources::claim(ctx, src).await {

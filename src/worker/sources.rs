@@ -54,6 +54,17 @@ pub(super) async fn held_elsewhere_of(ctx: &Ctx, sources: Vec<SourceId>) -> Vec<
         .unwrap_or_default()
 }
 
+/// How many discoveries this worker may run at once: `ceil(enabled sources / live workers)`.
+/// When many sources are due together (every worker's start), the first worker to ask would
+/// otherwise claim them all, one transaction after another, and admit every listing through
+/// its own sink while the others wait for hosts; shared out, the claims and admissions run on
+/// every worker at once. Alone, a worker takes them all. A database failure counts as alone.
+pub(super) async fn share(ctx: &Ctx, enabled: usize) -> usize {
+    let (state, ttl) = (ctx.state.clone(), ctx.config.worker.lease_ttl);
+    let live = blocking(move || state.live_workers(ttl)).await.unwrap_or(1);
+    enabled.div_ceil(usize::try_from(live).unwrap_or(1).max(1))
+}
+
 /// Discovers `src` (already claimed), waits for its listings to be admitted, gives the lease
 /// and any host borrowed for it back.
 pub(super) async fn discover(ctx: Arc<Ctx>, src: SourceConfig) -> SourceStats {

@@ -247,4 +247,22 @@ impl PgState {
             seconds_ago: r.get(2),
         }))
     }
+
+    /// Workers alive now (not stopped, a heartbeat within `stale_after`), at least 1: the
+    /// divisor of a worker's share of the discoveries (`worker::drive`), as
+    /// [`PgState::claim_host`] divides the hosts.
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn live_workers(&self, stale_after: Duration) -> Result<u64, PgError> {
+        let row = self
+            .client()
+            .query_one(
+                "SELECT GREATEST(count(*), 1) FROM workers
+                 WHERE stopped IS NULL AND heartbeat > now() - make_interval(secs => $1)",
+                &[&secs(stale_after)],
+            )
+            .map_err(q("counting live workers"))?;
+        Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(1))
+    }
 }

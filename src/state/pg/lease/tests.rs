@@ -101,6 +101,28 @@ fn a_worker_claims_its_share_of_the_hosts_while_others_live() {
     assert_eq!(claim_all("a").len(), 5, "alone, a takes every host");
 }
 
+/// The divisor of a worker's share of the discoveries: registered, not stopped, a recent
+/// heartbeat; never less than one.
+#[test]
+fn live_workers_are_those_registered_not_stopped_and_recently_heard_from() {
+    let Some(db) = TestDb::new("state::pg::lease::tests::live_workers") else {
+        return;
+    };
+    let st = db.open();
+    assert_eq!(st.live_workers(MINUTE).unwrap(), 1, "none counts as one");
+    for (w, pid) in [("a", 1), ("b", 2), ("c", 3)] {
+        st.register_worker(w, "box", pid).unwrap();
+    }
+    assert_eq!(st.live_workers(MINUTE).unwrap(), 3);
+    st.retire_worker("b").unwrap();
+    db.client()
+        .batch_execute("UPDATE workers SET heartbeat = now() - interval '2 minutes' WHERE id = 'c'")
+        .unwrap();
+    assert_eq!(st.live_workers(MINUTE).unwrap(), 1, "b stopped, c silent");
+    st.register_worker("d", "box", 4).unwrap();
+    assert_eq!(st.live_workers(MINUTE).unwrap(), 2);
+}
+
 #[test]
 fn slots_reserved_ahead_are_exactly_one_interval_apart() {
     let Some(db) = TestDb::new("state::pg::lease::tests::slots_reserved_ahead") else {
