@@ -443,12 +443,13 @@ fn serve(
     loop {
         // Blocked here until the next request's first bytes come (the peek takes the
         // kernel's timestamp of them and leaves them to be read).
-        let kernel = match stream.buffer().is_empty() && stamped {
-            true => match received_at(stream.get_ref())? {
+        let kernel = if stream.buffer().is_empty() && stamped {
+            match received_at(stream.get_ref())? {
                 Received::Closed => return Ok(()),
                 Received::At(t) => t,
-            },
-            false => None,
+            }
+        } else {
+            None
         };
         if stream.fill_buf()?.is_empty() {
             return Ok(());

@@ -114,6 +114,16 @@ impl PgState {
 const DUE: &str = "(f.state = 'discovered'
     OR (f.state = 'failed' AND f.next_attempt IS NOT NULL AND f.next_attempt <= now()))";
 
+/// Live workers (not stopped, a heartbeat within the lease TTL given in seconds by the
+/// placeholder `ttl`), at least 1, as one column `n`: the divisor of a worker's share of the
+/// hosts ([`PgState::claim_host`]) and of the discoveries ([`PgState::live_workers`]).
+fn live_count(ttl: &str) -> String {
+    format!(
+        "SELECT GREATEST(count(*), 1) AS n FROM workers
+         WHERE stopped IS NULL AND heartbeat > now() - make_interval(secs => {ttl})"
+    )
+}
+
 impl PgState {
     /// Claims one host that has due URLs and no live lease (the one whose next request may go
     /// out soonest), for `ttl`, unless the worker already holds its share of the hosts with
@@ -128,9 +138,7 @@ impl PgState {
     /// `Query` on database failure.
     pub fn claim_host(&self, worker: &str, ttl: Duration) -> Result<Option<HostLease>, PgError> {
         let sql = format!(
-            "WITH live AS (
-                 SELECT GREATEST(count(*), 1) AS n FROM workers
-                 WHERE stopped IS NULL AND heartbeat > now() - make_interval(secs => $2)),
+            "WITH live AS ({}),
              work AS (
                  SELECT count(*) FILTER (WHERE h.worker_id = $1 AND h.lease_expires > now())
                          AS mine,
@@ -148,7 +156,8 @@ impl PgState {
                  FOR UPDATE OF h SKIP LOCKED)
              UPDATE hosts SET worker_id = $1, lease_expires = now() + make_interval(secs => $2)
              FROM pick WHERE hosts.host = pick.host
-             RETURNING hosts.host, hosts.next_request"
+             RETURNING hosts.host, hosts.next_request",
+            live_count("$2")
         );
         let row = self
             .client()

@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use super::{DUE, secs};
+use super::{DUE, live_count, secs};
 use crate::state::pg::{PgError, PgState, q};
 
 impl PgState {
@@ -257,11 +257,7 @@ impl PgState {
     pub fn live_workers(&self, stale_after: Duration) -> Result<u64, PgError> {
         let row = self
             .client()
-            .query_one(
-                "SELECT GREATEST(count(*), 1) FROM workers
-                 WHERE stopped IS NULL AND heartbeat > now() - make_interval(secs => $1)",
-                &[&secs(stale_after)],
-            )
+            .query_one(&live_count("$1"), &[&secs(stale_after)])
             .map_err(q("counting live workers"))?;
         Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(1))
     }
