@@ -30,6 +30,7 @@ pub mod html;
 pub mod model;
 pub mod normalize;
 pub mod pipeline;
+pub mod priority;
 pub mod raw_store;
 pub mod report;
 pub mod shutdown;

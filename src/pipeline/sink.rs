@@ -162,6 +162,7 @@ pub fn spawn(rx: mpsc::Receiver<SinkMsg>, parts: SinkParts) -> JoinHandle<SinkRe
         let ingester = std::thread::Builder::new()
             .name("newsmill-ingest".into())
             .spawn(move || {
+                crate::priority::lower_this_thread();
                 let mut writer = Writer::new(ingest, frontier, raw_reader);
                 if recover_at_start {
                     writer.recover();

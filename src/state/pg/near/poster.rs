@@ -37,6 +37,7 @@ impl Poster {
         let thread = std::thread::Builder::new()
             .name("newsmill-postings".into())
             .spawn(move || {
+                crate::priority::lower_this_thread();
                 for postings in rx {
                     let started = Instant::now();
                     match since::post(&mut db.client(), &postings) {
