@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::model::SourceId;
+use crate::model::{HostKey, SourceId};
 use crate::pipeline::report::SourceStats;
 use crate::pipeline::sink::SinkMsg;
 use crate::state::pg::PgState;
@@ -68,12 +68,25 @@ pub(super) async fn drive(ctx: &Arc<Ctx>, once: bool) -> BTreeMap<SourceId, Sour
         if once && idle && nothing_left(ctx, &mut hosts, &mut recovered).await {
             break;
         }
+        // With `--once` and nothing of its own left, the worker waits only for the other
+        // workers' last hosts and flushes: it asks again sooner, so that a cron run ends soon
+        // after its last host does, not up to a whole `idle_poll` later.
+        let poll = if once && idle {
+            ctx.config.worker.idle_poll / ONCE_POLL_DIVISOR
+        } else {
+            ctx.config.worker.idle_poll
+        };
         tokio::select! {
             Some(done) = hosts.join_next(), if !hosts.is_empty() => merge(&mut stats, done),
             Some(done) = discoveries.join_next(), if !discoveries.is_empty() => {
+                let source = done.as_ref().ok().map(|(id, _)| id.clone());
                 merge(&mut stats, done.map(|(id, st)| BTreeMap::from([(id, st)])));
+                keep_discovered(ctx, source.as_ref(), &mut hosts).await;
+                if discoveries.is_empty() {
+                    ctx.pacer.return_borrowed().await;
+                }
             }
-            () = tokio::time::sleep(ctx.config.worker.idle_poll) => {}
+            () = tokio::time::sleep(poll) => {}
             () = ctx.shutdown.cancelled() => {}
         }
     }
@@ -83,7 +96,50 @@ pub(super) async fn drive(ctx: &Arc<Ctx>, once: bool) -> BTreeMap<SourceId, Sour
     while let Some(done) = discoveries.join_next().await {
         merge(&mut stats, done.map(|(id, st)| BTreeMap::from([(id, st)])));
     }
+    ctx.pacer.return_borrowed().await;
     stats
+}
+
+/// After `source`'s discovery: drains each of its discovery hosts (feeds, sitemaps, sections)
+/// borrowed for it that now has due URLs, while this worker has room and its share allows
+/// (`PgState::keep_host`). The discoverer already holds the host's lease, a connection to
+/// it and its robots.txt; handed back, the host waited for a worker's next poll (up to
+/// `idle_poll`) and a second robots.txt request from the worker that claimed it. The
+/// borrowed hosts not kept are given back once no discovery is running (a host another
+/// running discovery borrowed may still be in its hands).
+async fn keep_discovered(
+    ctx: &Arc<Ctx>,
+    source: Option<&SourceId>,
+    running: &mut JoinSet<BTreeMap<SourceId, SourceStats>>,
+) {
+    let Some(src) = source.and_then(|id| ctx.config.sources.iter().find(|s| &s.profile.id == id))
+    else {
+        return;
+    };
+    let borrowed = ctx.pacer.borrowed();
+    let mine: HashSet<String> = (src.feeds.iter().chain(&src.sitemaps).chain(&src.sections))
+        .filter_map(|u| HostKey::try_from(u).ok())
+        .map(|h| h.as_str().to_owned())
+        .filter(|h| borrowed.contains(h))
+        .collect();
+    for host in mine {
+        if running.len() >= ctx.config.worker.hosts.get() || ctx.shutdown.is_cancelled() {
+            break;
+        }
+        let (state, id, h, ttl) = (
+            ctx.state.clone(),
+            ctx.id.clone(),
+            host.clone(),
+            ctx.config.worker.lease_ttl,
+        );
+        match blocking(move || state.keep_host(&id, &h, ttl)).await {
+            Ok(Some(lease)) if ctx.pacer.adopt(&lease.host) => {
+                running.spawn(hosts::drain(ctx.clone(), lease));
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(host, error = %e, "cannot keep a discovered host"),
+        }
+    }
 }
 
 /// Claims and starts the discovery of every enabled source that is due and unclaimed. With
@@ -127,6 +183,9 @@ async fn start_discoveries(
     }
 }
 
+/// How many times more often an idle `--once` worker asks whether it may exit than
+/// `idle_poll` (each time two or three small queries).
+const ONCE_POLL_DIVISOR: u32 = 4;
 /// Most orphaned `fetched` URLs of one host handed to the sink per recovery.
 const RECOVER_BATCH: usize = 1000;
 /// Hosts with `fetched` URLs looked at per round.

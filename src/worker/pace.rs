@@ -77,6 +77,27 @@ impl PgPacer {
         self.give_back(host.to_owned()).await;
     }
 
+    /// Hosts leased by name for discovery (not drained here), in no particular order.
+    pub fn borrowed(&self) -> Vec<String> {
+        let held = lock(&self.held);
+        lock(&self.borrowed)
+            .iter()
+            .filter(|h| !held.contains(*h))
+            .cloned()
+            .collect()
+    }
+
+    /// Turns `host`, borrowed for a discovery, into a host this worker drains (its lease
+    /// kept, see `PgState::keep_host`); whether it was borrowed.
+    pub fn adopt(&self, host: &str) -> bool {
+        let mut held = lock(&self.held);
+        let was = lock(&self.borrowed).remove(host);
+        if was {
+            held.insert(host.to_owned());
+        }
+        was
+    }
+
     /// Hosts leased by name for discovery, given back (except those being drained).
     pub async fn return_borrowed(&self) {
         let hosts: Vec<String> = {

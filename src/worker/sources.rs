@@ -66,7 +66,7 @@ pub(super) async fn share(ctx: &Ctx, enabled: usize) -> usize {
 }
 
 /// Discovers `src` (already claimed), waits for its listings to be admitted, gives the lease
-/// and any host borrowed for it back.
+/// back. Hosts borrowed for it are left to the caller, which drains those with due URLs.
 pub(super) async fn discover(ctx: Arc<Ctx>, src: SourceConfig) -> SourceStats {
     let mut stats = SourceStats::default();
     let (id, started) = (src.profile.id.clone(), Utc::now());
@@ -94,7 +94,8 @@ pub(super) async fn discover(ctx: Arc<Ctx>, src: SourceConfig) -> SourceStats {
     };
     tracing::info!(source = %id, listed, "discovered");
     ctx.flush().await;
-    ctx.pacer.return_borrowed().await;
+    // The hosts borrowed for it are kept to drain or given back by the caller
+    // (`drive::keep_discovered`).
     // The pass is the source's run in `newsmill status` (its new articles are recorded when
     // the worker finishes, `super::record_new_articles`).
     let (state, sid, failed) = (ctx.state.clone(), id.clone(), stats.failed());

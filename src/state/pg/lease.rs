@@ -124,6 +124,21 @@ fn live_count(ttl: &str) -> String {
     )
 }
 
+/// The CTEs `live` ([`live_count`]) and `work`: hosts `mine` (worker `$1`'s live leases) and
+/// `hosts` (with a live lease or due URLs), from which a worker's share of the hosts is read.
+fn share_ctes(ttl: &str) -> String {
+    format!(
+        "live AS ({}),
+         work AS (
+             SELECT count(*) FILTER (WHERE h.worker_id = $1 AND h.lease_expires > now()) AS mine,
+                 count(*) AS hosts
+             FROM hosts h
+             WHERE h.lease_expires > now()
+                OR EXISTS (SELECT 1 FROM frontier f WHERE f.host = h.host AND {DUE}))",
+        live_count(ttl)
+    )
+}
+
 impl PgState {
     /// Claims one host that has due URLs and no live lease (the one whose next request may go
     /// out soonest), for `ttl`, unless the worker already holds its share of the hosts with
@@ -138,14 +153,7 @@ impl PgState {
     /// `Query` on database failure.
     pub fn claim_host(&self, worker: &str, ttl: Duration) -> Result<Option<HostLease>, PgError> {
         let sql = format!(
-            "WITH live AS ({}),
-             work AS (
-                 SELECT count(*) FILTER (WHERE h.worker_id = $1 AND h.lease_expires > now())
-                         AS mine,
-                     count(*) AS hosts
-                 FROM hosts h
-                 WHERE h.lease_expires > now()
-                    OR EXISTS (SELECT 1 FROM frontier f WHERE f.host = h.host AND {DUE})),
+            "WITH {},
              pick AS (
                  SELECT h.host FROM hosts h
                  WHERE (h.lease_expires IS NULL OR h.lease_expires <= now())
@@ -157,7 +165,7 @@ impl PgState {
              UPDATE hosts SET worker_id = $1, lease_expires = now() + make_interval(secs => $2)
              FROM pick WHERE hosts.host = pick.host
              RETURNING hosts.host, hosts.next_request",
-            live_count("$2")
+            share_ctes("$2")
         );
         let row = self
             .client()

@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use super::{DUE, live_count, secs};
+use super::{DUE, HostLease, live_count, secs, share_ctes};
 use crate::state::pg::{PgError, PgState, q};
 
 impl PgState {
@@ -29,6 +29,44 @@ impl PgState {
         ttl: Duration,
     ) -> Result<bool, PgError> {
         self.lease_by_name(worker, host, ttl, Free::OrMine)
+    }
+
+    /// Keeps `host`, leased by name for a discovery, as a host `worker` drains: renews the
+    /// lease for `ttl` when the worker still holds it, the host has due URLs and the worker
+    /// holds no more than its share of the hosts with work (as [`PgState::claim_host`]
+    /// counts it, this host not included). `None`: give it back instead. The discoverer
+    /// drains what it found at once, on the connection it opened and with the robots.txt it
+    /// read, instead of another worker claiming it at its next poll.
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn keep_host(
+        &self,
+        worker: &str,
+        host: &str,
+        ttl: Duration,
+    ) -> Result<Option<HostLease>, PgError> {
+        let sql = format!(
+            "WITH {}
+             UPDATE hosts h SET lease_expires = now() + make_interval(secs => $2)
+             WHERE h.host = $3 AND h.worker_id = $1 AND h.lease_expires > now()
+               AND EXISTS (SELECT 1 FROM frontier f WHERE f.host = h.host AND {DUE})
+               AND ((SELECT mine FROM work) - 1) * (SELECT n FROM live) < (SELECT hosts FROM work)
+             RETURNING h.host, h.next_request",
+            share_ctes("$2")
+        );
+        let row = self
+            .client()
+            .query_opt(&sql, &[&worker, &secs(ttl), &host])
+            .map_err(q("keeping a host"))?;
+        row.map(|r| {
+            Ok(HostLease {
+                host: r.try_get(0)?,
+                next_request: r.try_get(1)?,
+            })
+        })
+        .transpose()
+        .map_err(q("reading a kept host"))
     }
 
     /// Due URLs in the whole frontier, whoever holds their hosts. `newsmill worker --once`

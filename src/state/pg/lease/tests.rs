@@ -275,3 +275,41 @@ fn status_lists_workers_with_leases_and_depth_per_source() {
     assert_eq!(depth.len(), 1);
     assert_eq!((depth[0].waiting, depth[0].ingested), (4, 0));
 }
+
+/// A host borrowed for a discovery is kept to drain only while the worker holds it, the host
+/// has due URLs and the worker is within its share of the hosts with work.
+#[test]
+fn a_discovered_host_is_kept_only_with_due_urls_and_within_the_share() {
+    let Some(db) = TestDb::new("state::pg::lease::tests::keep_discovered_host") else {
+        return;
+    };
+    let st = db.open();
+    st.register_worker("a", "box", 1).unwrap();
+    st.register_worker("b", "box", 2).unwrap();
+    let (h0, h1, h2) = ("h0.example:8080", "h1.example:8080", "h2.example:8080");
+    for h in [h0, h1] {
+        assert!(st.claim_named_host("a", h, MINUTE).unwrap());
+    }
+    assert_eq!(
+        st.keep_host("a", h0, MINUTE).unwrap(),
+        None,
+        "no due URLs yet"
+    );
+    seed(&st, 4, 2);
+    assert_eq!(
+        st.keep_host("b", h0, MINUTE).unwrap(),
+        None,
+        "a host another worker holds"
+    );
+    // 4 hosts with work, 2 live workers: a's share is 2.
+    assert_eq!(st.keep_host("a", h0, MINUTE).unwrap().unwrap().host, h0);
+    assert_eq!(st.keep_host("a", h1, MINUTE).unwrap().unwrap().host, h1);
+    assert!(st.claim_named_host("a", h2, MINUTE).unwrap());
+    assert_eq!(
+        st.keep_host("a", h2, MINUTE).unwrap(),
+        None,
+        "a third host is past a's share: given back for b to claim"
+    );
+    st.release_host("a", h2, Duration::ZERO).unwrap();
+    assert!(st.claim_host("b", MINUTE).unwrap().is_some());
+}
