@@ -214,6 +214,7 @@ fn disk_clusters(w: &World, ids: &[&String]) -> Outcome {
         texts.0.insert(id, d.shingles.clone());
     }
     assert!(store.runs().len() >= 3, "{} runs", store.runs().len());
+    buckets_only_of_live_runs(&mut store);
     let n = u32::try_from(store.len()).unwrap();
     let rows: Vec<_> = (0..n).map(|d| store.record(d).unwrap().unwrap()).collect();
     let id = |d: u32| rows[d as usize].info.id().to_owned();
@@ -227,6 +228,30 @@ fn disk_clusters(w: &World, ids: &[&String]) -> Outcome {
         .map(|r| (r.info.id().to_owned(), id(r.cluster)))
         .collect();
     (clusters, relations)
+}
+
+/// Bucket rows belong to registered runs, runs being written (`merging`) or runs a merge
+/// replaced whose buckets are being deleted a slice per add (`dropping`), and the merges
+/// replaced some runs whose buckets are gone already.
+fn buckets_only_of_live_runs(store: &mut DiskStore<NearDb>) {
+    let mut known: BTreeSet<u32> = store.runs().iter().map(|r| r.run).collect();
+    let listed = |store: &mut DiskStore<NearDb>, key: &str| -> Vec<u32> {
+        let list = store.backend().meta(key).unwrap().unwrap_or_default();
+        list.split(',')
+            .filter_map(|e| e.split(':').next()?.parse().ok())
+            .collect()
+    };
+    known.extend(listed(store, "merging"));
+    known.extend(listed(store, "dropping"));
+    let with_rows = store.backend().bucket_runs().unwrap();
+    let stray: Vec<&u32> = with_rows.iter().filter(|r| !known.contains(r)).collect();
+    assert!(stray.is_empty(), "buckets of unknown runs {stray:?}");
+    let newest = known.iter().max().copied().unwrap_or(0);
+    assert!(
+        (with_rows.len() as u32) < newest,
+        "replaced runs' buckets were deleted: {} runs with rows, run numbers up to {newest}",
+        with_rows.len()
+    );
 }
 
 #[test]

@@ -46,6 +46,7 @@
 //! caller must treat the index as dirty and rebuild it.
 
 pub mod backend;
+pub mod drop;
 pub mod filter;
 pub mod flush;
 pub mod live;
@@ -183,6 +184,8 @@ pub struct DiskStore<B> {
     next_run: u32,
     /// Output runs of merges a crash interrupted, deleted at the next add.
     orphans: Vec<u32>,
+    /// Runs a merge replaced, their buckets being deleted a slice per add.
+    drops: Vec<drop::DropJob>,
 }
 
 impl<B: NearBackend> DiskStore<B> {
@@ -264,6 +267,7 @@ impl<B: NearBackend> DiskStore<B> {
             jobs: Vec::new(),
             next_run: 0,
             orphans: Vec::new(),
+            drops: Vec::new(),
         };
         let store = store.resume_merges()?;
         Ok((store, ok))
@@ -359,8 +363,10 @@ impl<B: NearBackend> DiskStore<B> {
         self.minutes.clear();
         self.jobs.clear();
         self.orphans.clear();
+        self.drops.clear();
         self.next_run = 0;
         self.backend.set_meta(merge::MERGING_KEY, "")?;
+        self.backend.set_meta(drop::DROPPING_KEY, "")?;
         self.tail = BandTable::default();
         self.tail_minutes = NONE_DATED;
         (self.tail_start, self.next_doc, self.digest) = (0, 0, 0);

@@ -176,6 +176,17 @@ pub trait NearBackend {
     /// # Errors
     /// Storage failures.
     fn delete_run(&mut self, run: u32) -> Result<(), Self::Error>;
+    /// Unregisters a run: lookups and merges no longer see it; its buckets stay until
+    /// [`NearBackend::delete_buckets`] removes them.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn forget_run(&mut self, run: u32) -> Result<(), Self::Error>;
+    /// Deletes the buckets `lo..=hi` of `run`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn delete_buckets(&mut self, run: u32, lo: u32, hi: u32) -> Result<(), Self::Error>;
     /// Deletes every record, relation, run and bucket (`near_meta` is kept).
     ///
     /// # Errors

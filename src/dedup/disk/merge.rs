@@ -14,6 +14,7 @@
 //! (`merging`) so that an open after a crash deletes its orphaned buckets.
 
 use super::backend::{NearBackend, RunInfo};
+use super::drop::{self, DropJob};
 use super::filter::KeyFilter;
 use super::flush::FlushJob;
 use super::run;
@@ -96,7 +97,9 @@ impl MergeJob {
         Ok(())
     }
 
-    /// Registers the finished output run and deletes the inputs; returns the output's filter.
+    /// Registers the finished output run and unregisters the inputs (their buckets are left
+    /// to a [`DropJob`] each, spread over this job's span); returns the output's filter and
+    /// the drop jobs.
     ///
     /// # Errors
     /// Storage failures.
@@ -104,12 +107,13 @@ impl MergeJob {
         self,
         backend: &mut B,
         tail_from: u32,
-    ) -> Result<KeyFilter, B::Error> {
+    ) -> Result<(KeyFilter, Vec<DropJob>), B::Error> {
         backend.put_run(&self.out, &self.filter.to_bytes(), tail_from)?;
         for r in &self.inputs {
-            backend.delete_run(r.run)?;
+            backend.forget_run(r.run)?;
         }
-        Ok(self.filter)
+        let drops = DropJob::for_inputs(&self.inputs, self.span).collect();
+        Ok((self.filter, drops))
     }
 }
 
@@ -125,6 +129,11 @@ impl<B: NearBackend> super::DiskStore<B> {
                 }
                 next = next.max(run + 1);
             }
+        }
+        if let Some(list) = self.backend.meta(drop::DROPPING_KEY)? {
+            let span = u64::from(self.shape.tail_docs);
+            self.drops = drop::parse(&list, span);
+            next = (self.drops.iter().map(|d| d.run + 1)).fold(next, u32::max);
         }
         self.next_run = next;
         Ok(self)
@@ -252,6 +261,7 @@ impl<B: NearBackend> super::DiskStore<B> {
             self.note_jobs()?;
             self.schedule()?;
         }
+        self.advance_drops()?;
         if let Some(job) = &mut self.flushing {
             job.advance(&mut self.backend, false)?;
             if job.is_done() {
@@ -278,7 +288,8 @@ impl<B: NearBackend> super::DiskStore<B> {
         for job in done {
             let (inputs, out) = (job.inputs.clone(), job.out);
             let keep_from = self.durable_end();
-            let filter = job.finish(&mut self.backend, keep_from)?;
+            let (filter, drops) = job.finish(&mut self.backend, keep_from)?;
+            self.drops.extend(drops);
             for r in &inputs {
                 self.filters.remove(&r.run);
             }
@@ -287,7 +298,31 @@ impl<B: NearBackend> super::DiskStore<B> {
             self.runs.push(out);
         }
         self.note_jobs()?;
+        self.note_drops()?;
         self.schedule()
+    }
+
+    /// Deletes the slice of each dropped run's buckets due at this add; forgets finished
+    /// deletions.
+    fn advance_drops(&mut self) -> Result<(), B::Error> {
+        if self.drops.is_empty() {
+            return Ok(());
+        }
+        for job in &mut self.drops {
+            job.advance(&mut self.backend)?;
+        }
+        let before = self.drops.len();
+        self.drops.retain(|d| !d.is_done());
+        if self.drops.len() < before {
+            self.note_drops()?;
+        }
+        Ok(())
+    }
+
+    /// Records the runs whose buckets are being deleted, for [`Self::resume_merges`].
+    fn note_drops(&mut self) -> Result<(), B::Error> {
+        self.backend
+            .set_meta(drop::DROPPING_KEY, &drop::note(&self.drops))
     }
 }
 

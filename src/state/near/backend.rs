@@ -282,16 +282,26 @@ impl NearBackend for NearDb {
     }
 
     fn delete_run(&mut self, run: u32) -> Result<(), StateError> {
+        self.delete_buckets(run, 0, u32::MAX)?;
+        self.forget_run(run)
+    }
+
+    fn forget_run(&mut self, run: u32) -> Result<(), StateError> {
         self.begin()?;
-        self.conn
-            .prepare_cached("DELETE FROM near_band WHERE slot BETWEEN ?1 AND ?2")
-            .and_then(|mut s| s.execute([slot(run, 0), slot(run, u32::MAX)]))
-            .map_err(q("deleting run buckets"))?;
         self.conn
             .prepare_cached("DELETE FROM near_run WHERE run = ?1")
             .and_then(|mut s| s.execute([run]))
             .map(drop)
-            .map_err(q("deleting run"))
+            .map_err(q("unregistering run"))
+    }
+
+    fn delete_buckets(&mut self, run: u32, lo: u32, hi: u32) -> Result<(), StateError> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("DELETE FROM near_band WHERE slot BETWEEN ?1 AND ?2")
+            .and_then(|mut s| s.execute([slot(run, lo), slot(run, hi)]))
+            .map(drop)
+            .map_err(q("deleting run buckets"))
     }
 
     fn clear(&mut self) -> Result<(), StateError> {
