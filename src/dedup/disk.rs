@@ -135,6 +135,19 @@ fn minute(published_us: Option<i64>) -> i32 {
         .unwrap_or(NO_DATE)
 }
 
+/// Records the per-record arrays (`sizes`, `minutes`) grow by when full: grown exactly, not
+/// doubled, so at 10 M records they hold 60 MB, not up to 100 MB (a doubling left them
+/// 40 % empty on average). A grow copies the arrays (glibc moves large blocks by remapping).
+const RECORDS_GROWTH: usize = 1 << 16;
+
+/// Pushes `value`, growing `v` by [`RECORDS_GROWTH`] when it is full.
+fn push_grown<T>(v: &mut Vec<T>, value: T) {
+    if v.len() == v.capacity() {
+        v.reserve_exact(RECORDS_GROWTH);
+    }
+    v.push(value);
+}
+
 fn saturate(shingles: u32) -> u16 {
     u16::try_from(shingles).unwrap_or(u16::MAX)
 }
@@ -214,7 +227,11 @@ impl<B: NearBackend> DiskStore<B> {
             ok &= r.first_doc == tail_start;
             tail_start = r.end_doc;
         }
-        let (mut sizes, mut minutes): (Vec<u16>, Vec<i32>) = (Vec::new(), Vec::new());
+        let expected_len = next_doc as usize + RECORDS_GROWTH;
+        let (mut sizes, mut minutes): (Vec<u16>, Vec<i32>) = (
+            Vec::with_capacity(expected_len),
+            Vec::with_capacity(expected_len),
+        );
         backend.sizes(&mut |first, bytes| {
             ok &= first as usize == sizes.len() && bytes.len().is_multiple_of(SIZE_ENTRY);
             for c in bytes.chunks_exact(SIZE_ENTRY) {

@@ -63,12 +63,16 @@ fn min_gap(by_host: &BTreeMap<String, Vec<DateTime<Utc>>>) -> Option<Duration> {
 
 /// Prints each worker's line of the timeline (seconds from the spawn at `t0`) and returns the
 /// tightest gap between two requests to one host by the workers' own departure stamps.
-fn worker_timeline(t0: DateTime<Utc>, ids: &[String], logs: &[String]) -> Option<Duration> {
+fn worker_timeline(
+    t0: DateTime<Utc>,
+    ids: &[String],
+    logs: &[String],
+) -> (Option<Duration>, Departures) {
     println!(
         "  timeline, s from the spawn: worker: started / first request / last request / last barrier / exit; \
          barriers, ms linking (sum), ms the barriers took (sum)"
     );
-    let mut departures: BTreeMap<String, Vec<DateTime<Utc>>> = BTreeMap::new();
+    let mut departures: Departures = BTreeMap::new();
     for (id, log) in ids.iter().zip(logs) {
         let leaves = events(log, "request leaves");
         for e in &leaves {
@@ -116,7 +120,33 @@ fn worker_timeline(t0: DateTime<Utc>, ids: &[String], logs: &[String]) -> Option
     for v in departures.values_mut() {
         v.sort();
     }
-    min_gap(&departures)
+    (min_gap(&departures), departures)
+}
+
+/// The workers' departure stamps (`request leaves`) by host (`127.0.0.x:port`), sorted.
+type Departures = BTreeMap<String, Vec<DateTime<Utc>>>;
+
+/// How long each request took from its departure stamp to the host's kernel (the latest
+/// departure to its host at or before its arrival): (99th percentile, max) in ms. A request
+/// that leaves its worker late, after the stamp the next one is spaced from, is what brings
+/// two requests to a host closer than the interval.
+fn stamp_to_host(world: &World, departures: &Departures) -> Option<(f64, f64)> {
+    let sim = &world.sim;
+    let mut delays: Vec<f64> = sim
+        .hits
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|h| {
+            let host = sim.bases[h.host].trim_start_matches("http://");
+            let deps = departures.get(host)?;
+            let i = deps.partition_point(|d| *d <= h.wall).checked_sub(1)?;
+            Some((h.wall - deps[i]).num_microseconds()? as f64 / 1000.0)
+        })
+        .collect();
+    delays.sort_by(f64::total_cmp);
+    let n = delays.len();
+    (n > 0).then(|| (delays[n * 99 / 100], delays[n - 1]))
 }
 
 /// Prints the hosts' side of the timeline: when each host saw its first request, its first
@@ -215,8 +245,13 @@ pub(super) fn bench_workers() {
         sim.busiest(),
         wall.as_secs_f64() / bound.as_secs_f64()
     );
-    let departed = worker_timeline(t0, &ids, &logs);
+    let (departed, departures) = worker_timeline(t0, &ids, &logs);
     host_timeline(t0, &world);
+    if let Some((p99, max)) = stamp_to_host(&world, &departures) {
+        println!(
+            "  from a departure stamp to the host's kernel: 99th percentile {p99:.2} ms, slowest {max:.2} ms"
+        );
+    }
     let ratio = |g: Duration| g.as_secs_f64() / plan.interval.as_secs_f64();
     println!(
         "  tightest per-host gap at the hosts (kernel receive time) {:.1} ms = {:.3} x interval; \

@@ -254,13 +254,13 @@ impl<B: NearBackend> NearStore for DiskStore<B> {
         for &key in &plan.bands {
             self.tail.insert(key, doc);
         }
-        self.sizes.push(saturate(plan.insert.shingles));
+        super::push_grown(&mut self.sizes, saturate(plan.insert.shingles));
         let published = minute(plan.insert.rank.published_us);
         if published != NO_DATE {
             let (lo, hi) = self.tail_minutes;
             self.tail_minutes = (lo.min(published.into()), hi.max(published.into()));
         }
-        self.minutes.push(published);
+        super::push_grown(&mut self.minutes, published);
         self.live.added(published);
         self.digest = self.digest.wrapping_add(id_hash(plan.insert.id()));
         self.next_doc += 1;
