@@ -79,6 +79,11 @@ pub enum SinkMsg {
     /// back once the frontier holds it. A worker sends this before it gives a host back, so
     /// that the next holder finds the host's URLs already moved on.
     Flush(tokio::sync::oneshot::Sender<()>),
+    /// Hears back once everything sent before it is committed, at the sink's next barrier
+    /// whatever causes it (a flush, [`FLUSH_EVERY`] articles, the end), without forcing one:
+    /// a worker whose drained hosts wait this way gives them back after one shared barrier,
+    /// not one barrier each.
+    AfterBarrier(tokio::sync::oneshot::Sender<()>),
 }
 
 /// A discovery document to record as stored once it is durable in raw/.
@@ -119,6 +124,8 @@ enum Stored {
         error: Option<String>,
         acks: Vec<tokio::sync::oneshot::Sender<()>>,
     },
+    /// Hears back at the next barrier.
+    AfterBarrier(tokio::sync::oneshot::Sender<()>),
 }
 
 /// What the sink hands back when the channel closes.
@@ -194,6 +201,8 @@ struct Writer {
     outcomes: Vec<Change>,
     /// `ingested` marks of records queued in the corpus (valid once it is flushed).
     ingested: Vec<Change>,
+    /// Senders of [`Stored::AfterBarrier`], answered at the next barrier.
+    waiting: Vec<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Writer {
@@ -206,6 +215,7 @@ impl Writer {
             fetched: Vec::new(),
             outcomes: Vec::new(),
             ingested: Vec::new(),
+            waiting: Vec::new(),
         }
     }
 
@@ -268,6 +278,7 @@ impl Writer {
                 }
                 Stored::Outcome(change) => self.outcomes.push(change),
                 Stored::Recover(entries) => self.recover_entries(entries),
+                Stored::AfterBarrier(ack) => self.waiting.push(ack),
                 Stored::Synced { error, acks } => {
                     if let Some(e) = error {
                         // Not durable: these pages stay owed and are fetched again.
@@ -318,8 +329,16 @@ impl Writer {
         });
     }
 
-    /// `fetched` marks and failures → corpus flush → `ingested` marks, in that order.
+    /// [`Self::commit`], then answers whoever waits for a barrier.
     fn barrier(&mut self) {
+        self.commit();
+        for ack in self.waiting.drain(..) {
+            let _ = ack.send(());
+        }
+    }
+
+    /// `fetched` marks and failures → corpus flush → `ingested` marks, in that order.
+    fn commit(&mut self) {
         let started = std::time::Instant::now();
         let mut first = std::mem::take(&mut self.fetched);
         first.append(&mut self.outcomes);

@@ -76,8 +76,10 @@ pub(super) async fn drive(ctx: &Arc<Ctx>, once: bool) -> BTreeMap<SourceId, Sour
         } else {
             ctx.config.worker.idle_poll
         };
+        flush_when_all_parked(ctx, &hosts).await;
         tokio::select! {
             Some(done) = hosts.join_next(), if !hosts.is_empty() => merge(&mut stats, done),
+            () = ctx.parked_changed.notified() => {}
             Some(done) = discoveries.join_next(), if !discoveries.is_empty() => {
                 let source = done.as_ref().ok().map(|(id, _)| id.clone());
                 merge(&mut stats, done.map(|(id, st)| BTreeMap::from([(id, st)])));
@@ -98,6 +100,21 @@ pub(super) async fn drive(ctx: &Arc<Ctx>, once: bool) -> BTreeMap<SourceId, Sour
     }
     ctx.pacer.return_borrowed().await;
     stats
+}
+
+/// Forces the sink's barrier when every host task is a drained host waiting for one
+/// (`hosts::settle`): nothing else will bring a barrier soon.
+async fn flush_when_all_parked(ctx: &Ctx, running: &JoinSet<BTreeMap<SourceId, SourceStats>>) {
+    use std::sync::atomic::Ordering;
+    let parked = ctx.parked.load(Ordering::SeqCst);
+    // Once per host that started to wait: the hosts this barrier answers stay counted until
+    // their tasks run again, and must not force another.
+    if !running.is_empty()
+        && parked >= running.len()
+        && ctx.newly_parked.swap(false, Ordering::SeqCst)
+    {
+        ctx.flush().await;
+    }
 }
 
 /// After `source`'s discovery: drains each of its discovery hosts (feeds, sitemaps, sections)

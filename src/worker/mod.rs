@@ -156,6 +156,12 @@ pub(crate) struct Ctx {
     shutdown: CancellationToken,
     /// Reads stored discovery documents back (from S3 by range when raw/ is there).
     raw: crate::raw_store::RawReader,
+    /// Drained hosts waiting for the sink's next barrier before they are given back
+    /// (`hosts::settle`), and a wake-up for the loop each time one starts to wait.
+    parked: std::sync::atomic::AtomicUsize,
+    parked_changed: tokio::sync::Notify,
+    /// Whether a host started to wait since the loop last forced a barrier.
+    newly_parked: std::sync::atomic::AtomicBool,
 }
 
 impl Ctx {
@@ -377,6 +383,9 @@ fn open(
         tx,
         shutdown,
         raw: raw_reader,
+        parked: std::sync::atomic::AtomicUsize::new(0),
+        parked_changed: tokio::sync::Notify::new(),
+        newly_parked: std::sync::atomic::AtomicBool::new(false),
     };
     Ok((ctx, sink))
 }

@@ -71,6 +71,7 @@ fn store(raw: &mut RawStore, msg: SinkMsg, unsynced: &mut usize) -> Option<Store
         SinkMsg::Listed(listing) => Stored::Listed(listing),
         SinkMsg::Outcome(change) => Stored::Outcome(change),
         SinkMsg::Recover(entries) => Stored::Recover(entries),
+        SinkMsg::AfterBarrier(ack) => Stored::AfterBarrier(ack),
         SinkMsg::Flush(ack) => Stored::Synced {
             error: sync_error(raw),
             acks: vec![ack],
