@@ -124,6 +124,17 @@ fn live_count(ttl: &str) -> String {
     )
 }
 
+/// The lease in a `RETURNING host, next_request` row, if any.
+fn host_lease(row: Option<postgres::Row>) -> Result<Option<HostLease>, postgres::Error> {
+    row.map(|r| {
+        Ok(HostLease {
+            host: r.try_get(0)?,
+            next_request: r.try_get(1)?,
+        })
+    })
+    .transpose()
+}
+
 /// The CTEs `live` ([`live_count`]) and `work`: hosts `mine` (worker `$1`'s live leases) and
 /// `hosts` (with a live lease or due URLs), from which a worker's share of the hosts is read.
 fn share_ctes(ttl: &str) -> String {
@@ -171,14 +182,7 @@ impl PgState {
             .client()
             .query_opt(&sql, &[&worker, &secs(ttl)])
             .map_err(q("claiming a host"))?;
-        row.map(|r| {
-            Ok(HostLease {
-                host: r.try_get(0)?,
-                next_request: r.try_get(1)?,
-            })
-        })
-        .transpose()
-        .map_err(q("reading a claimed host"))
+        host_lease(row).map_err(q("reading a claimed host"))
     }
 
     /// Takes the host's next request slot for `worker`, reserving it up to `ahead` in advance:

@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use super::{DUE, HostLease, live_count, secs, share_ctes};
+use super::{DUE, HostLease, host_lease, live_count, secs, share_ctes};
 use crate::state::pg::{PgError, PgState, q};
 
 impl PgState {
@@ -59,14 +59,7 @@ impl PgState {
             .client()
             .query_opt(&sql, &[&worker, &secs(ttl), &host])
             .map_err(q("keeping a host"))?;
-        row.map(|r| {
-            Ok(HostLease {
-                host: r.try_get(0)?,
-                next_request: r.try_get(1)?,
-            })
-        })
-        .transpose()
-        .map_err(q("reading a kept host"))
+        host_lease(row).map_err(q("reading a kept host"))
     }
 
     /// Due URLs in the whole frontier, whoever holds their hosts. `newsmill worker --once`
