@@ -164,6 +164,23 @@ impl PgState {
         Ok(state)
     }
 
+    /// Makes this connection's commits return without waiting for the WAL flush
+    /// (`synchronous_commit = off`). For the connection that takes request slots: a slot is
+    /// a reservation a few hundred milliseconds long, and waiting for the disk made every
+    /// worker's requests stall together while PostgreSQL's checkpoint was syncing (0.45 s in
+    /// a bench run, README "Scaling out"). What a database crash can lose is the last
+    /// fraction of a second of commits on it: a slot (one request to a host may then come
+    /// one interval early, once) or a host lease taken by name (the next slot then finds it
+    /// not held, and the worker stops using the host).
+    ///
+    /// # Errors
+    /// `Query` on database failure.
+    pub fn without_commit_wait(&self) -> Result<(), PgError> {
+        self.client()
+            .batch_execute("SET synchronous_commit = off")
+            .map_err(q("setting synchronous_commit"))
+    }
+
     /// Connects and applies every migration this binary knows that the database lacks.
     /// Safe to run from several machines at once: migrations take a database-wide lock.
     ///

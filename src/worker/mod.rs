@@ -200,6 +200,8 @@ pub async fn run(
         blocking(move || PgState::open(&url).map(Arc::new))
     });
     let dbs = futures_util::future::try_join_all(opening).await?;
+    let pacing = dbs[1].clone();
+    blocking(move || pacing.without_commit_wait()).await?;
     let conns = Conns {
         leases: dbs[0].clone(),
         pacing: dbs[1].clone(),
