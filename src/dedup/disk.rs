@@ -28,14 +28,14 @@
 //! Near keys name only records of three time buckets, so their lookup
 //! ([`NearStore::candidates_within`]) skips every run holding no record published in that
 //! span: with records arriving roughly in time order, only the newest runs. Each run carries
-//! a Bloom filter of its far keys ([`KeyFilter`]), kept in memory: a run's bucket is read for
-//! a far key only when its filter may hold it.
+//! a filter of its far keys ([`KeyFilter`], binary fuse filters of 5-bit fingerprints), kept
+//! in memory: a run's bucket is read for a far key only when its filter may hold it.
 //!
 //! # Memory
 //! The tail and the frozen tail (8 bytes per posting, 96 per record: 48 MiB each at the
-//! default 65 536 records), the run filters ([`filter::BITS_PER_KEY`] bits per far posting:
-//! 16 bytes per record, 160 MB at 10 M records) and the sizes (6 bytes per record, 60 MB at
-//! 10 M), the two parts that grow with the corpus; the filter of each merge in progress; the
+//! default 65 536 records), the run filters (about 5.8 bits per distinct far key: ~15 bytes
+//! per record, ~150 MB at 10 M records) and the sizes (6 bytes per record, 60 MB at 10 M),
+//! the two parts that grow with the corpus; the filter of each merge in progress; the
 //! run list, and the ids named by the plan in progress. The backend's page cache is bounded
 //! by the backend.
 //!
@@ -95,7 +95,7 @@ pub struct Memory {
     pub frozen: usize,
     /// The kept near postings (`live`).
     pub live: usize,
-    /// The Bloom filters of the registered runs: grows with the corpus.
+    /// The key filters of the registered runs: grows with the corpus.
     pub filters: usize,
     /// The filters being built by merges in progress, and their buffers.
     pub merges: usize,
@@ -197,6 +197,8 @@ pub struct DiskStore<B> {
     next_run: u32,
     /// Output runs of merges a crash interrupted, deleted at the next add.
     orphans: Vec<u32>,
+    /// Runs whose stored filter was of another format, rebuilt on open, stored at the next add.
+    refiltered: Vec<u32>,
     /// Runs a merge replaced, their buckets being deleted a slice per add.
     drops: Vec<drop::DropJob>,
 }
@@ -211,11 +213,16 @@ impl<B: NearBackend> DiskStore<B> {
     /// Storage failures.
     pub fn open(mut backend: B, shape: Shape) -> Result<(Self, bool), B::Error> {
         let (mut ok, mut runs, mut filters) = (true, Vec::new(), HashMap::new());
+        let mut refiltered = Vec::new();
         for (r, bytes) in backend.runs()? {
-            match KeyFilter::from_bytes(&bytes) {
-                Some(f) => drop(filters.insert(r.run, f)),
-                None => ok = false,
-            }
+            let filter = match KeyFilter::from_bytes(bytes) {
+                Some(f) => f,
+                None => {
+                    refiltered.push(r.run);
+                    filter::rebuild(&mut backend, &r)?
+                }
+            };
+            filters.insert(r.run, filter);
             runs.push(r);
         }
         runs.sort_by_key(|r| r.run);
@@ -284,6 +291,7 @@ impl<B: NearBackend> DiskStore<B> {
             jobs: Vec::new(),
             next_run: 0,
             orphans: Vec::new(),
+            refiltered,
             drops: Vec::new(),
         };
         let store = store.resume_merges()?;
@@ -380,6 +388,7 @@ impl<B: NearBackend> DiskStore<B> {
         self.minutes.clear();
         self.jobs.clear();
         self.orphans.clear();
+        self.refiltered.clear();
         self.drops.clear();
         self.next_run = 0;
         self.backend.set_meta(merge::MERGING_KEY, "")?;

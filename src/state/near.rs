@@ -31,7 +31,7 @@ use super::{StateError, q};
 /// File name of the index database inside the state folder.
 pub const NEAR_DB_FILE: &str = "near.sqlite";
 /// Page cache of the index connection, in KiB.
-pub const CACHE_KIB: i64 = 64 * 1024;
+pub const CACHE_KIB: i64 = 16 * 1024;
 /// Placeholders of the bucket lookup statement (longer lists are cut into several calls).
 const IN_LIST: usize = 64;
 
@@ -317,43 +317,98 @@ mod tests {
         assert!(!ok, "no committed count: the store asks for a rebuild");
     }
 
+    /// Far keys are odd; record n is filed under 1000·n + 1, + 3 and + 5.
+    fn far(n: u32, j: u32) -> u32 {
+        1000 * n + 2 * j + 1
+    }
+
+    /// Adding record `n`, filed under its three far keys.
+    fn far_plan(n: u32) -> crate::dedup::link::Plan {
+        let id = format!("r{n}");
+        crate::dedup::link::Plan {
+            insert: DocInfo {
+                rank: Rank {
+                    published_us: None,
+                    republished: false,
+                    source_id: "s".into(),
+                    url_len: 10,
+                    id: id.clone(),
+                },
+                shingles: 100,
+                signature: CompactSignature::ZERO,
+            },
+            bands: (0..3).map(|j| far(n, j)).collect(),
+            cluster: id,
+            relabel: Vec::new(),
+            moves: Vec::new(),
+            relate: Vec::new(),
+            links: Vec::new(),
+        }
+    }
+
+    const SMALL: Shape = Shape {
+        tail_docs: 4,
+        fan_in: 64,
+        live_docs: 4,
+    };
+
+    /// An index whose run filters were stored in another format (the Bloom filters of
+    /// `keys3`) opens without a rebuild: each filter is rebuilt from its run's buckets, filters
+    /// as before, and is stored at the next add.
+    #[test]
+    fn a_run_filter_of_another_format_is_rebuilt_from_its_buckets() {
+        use crate::dedup::disk::KeyFilter;
+        use crate::dedup::link::{Hit, NearStore};
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, _) = DiskStore::open(NearDb::open(dir.path()).unwrap(), SMALL).unwrap();
+        for n in 0..40u32 {
+            store.apply(&far_plan(n)).unwrap();
+        }
+        store.commit().unwrap();
+        drop(store);
+        let mut db = NearDb::open(dir.path()).unwrap();
+        let runs = db.runs().unwrap();
+        assert!(runs.len() >= 2);
+        for (r, _) in &runs {
+            db.set_filter(r.run, &[0xff; 64]).unwrap();
+        }
+        db.commit().unwrap();
+        let (mut store, ok) = DiskStore::open(db, SMALL).unwrap();
+        assert!(
+            ok,
+            "a filter of another format does not make the index inconsistent"
+        );
+        let mut all = |_: Hit| true;
+        let found = store.candidates(&[far(1, 0), far(1, 2)], &mut all).unwrap();
+        assert_eq!(found.len(), 1);
+        let reads = store.counts().bucket_reads;
+        let none = store.candidates(&[far(900, 0), far(901, 0)], &mut all);
+        assert!(none.unwrap().is_empty());
+        assert_eq!(
+            store.counts().bucket_reads,
+            reads,
+            "the rebuilt filters filter"
+        );
+        store.apply(&far_plan(40)).unwrap();
+        store.commit().unwrap();
+        drop(store);
+        let stored = NearDb::open(dir.path()).unwrap().runs().unwrap();
+        assert!(stored.len() >= runs.len());
+        for (r, bytes) in stored {
+            assert!(KeyFilter::from_bytes(bytes).is_some(), "run {}", r.run);
+        }
+    }
+
     /// A far lookup reads a run's buckets in two steps (all but the last key that may be in
     /// the run, then the last only if the first step found a record): a record whose two keys
     /// fall one in each step is still a candidate, and keys of no record cost no read.
     #[test]
     fn far_candidates_whose_keys_span_both_reads_are_found() {
-        use crate::dedup::link::{Hit, NearStore, Plan};
+        use crate::dedup::link::{Hit, NearStore};
         let dir = tempfile::tempdir().unwrap();
-        let shape = Shape {
-            tail_docs: 4,
-            fan_in: 64,
-            live_docs: 4,
-        };
-        let (mut store, _) = DiskStore::open(NearDb::open(dir.path()).unwrap(), shape).unwrap();
-        // Far keys are odd; record n is filed under 1000·n + 1, + 3 and + 5.
-        let far = |n: u32, j: u32| 1000 * n + 2 * j + 1;
+        let (mut store, _) = DiskStore::open(NearDb::open(dir.path()).unwrap(), SMALL).unwrap();
         for n in 0..40u32 {
-            let id = format!("r{n}");
-            let plan = Plan {
-                insert: DocInfo {
-                    rank: Rank {
-                        published_us: None,
-                        republished: false,
-                        source_id: "s".into(),
-                        url_len: 10,
-                        id: id.clone(),
-                    },
-                    shingles: 100,
-                    signature: CompactSignature::ZERO,
-                },
-                bands: (0..3).map(|j| far(n, j)).collect(),
-                cluster: id,
-                relabel: Vec::new(),
-                moves: Vec::new(),
-                relate: Vec::new(),
-                links: Vec::new(),
-            };
-            store.apply(&plan).unwrap();
+            store.apply(&far_plan(n)).unwrap();
         }
         assert!(store.runs().len() >= 2, "records 0..4 are in a run");
         let mut all = |_: Hit| true;

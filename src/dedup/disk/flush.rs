@@ -13,7 +13,7 @@
 use crate::dedup::bands::BandTable;
 
 use super::backend::{NearBackend, RunInfo};
-use super::filter::KeyFilter;
+use super::filter::{FilterBuilder, KeyFilter};
 use super::run;
 
 /// A frozen tail being written as a run.
@@ -23,7 +23,7 @@ pub struct FlushJob {
     table: BandTable,
     /// The run being written (registered by [`FlushJob::finish`]).
     pub out: RunInfo,
-    filter: KeyFilter,
+    filter: FilterBuilder,
     /// Postings written so far (always up to a bucket boundary).
     written: usize,
     /// Adds seen since the job started.
@@ -36,7 +36,7 @@ impl FlushJob {
     /// A job writing `sorted` as `out` (its `bits` and `postings` set), spread over `span` adds.
     pub fn new(sorted: Vec<u64>, out: RunInfo, span: u64) -> Self {
         Self {
-            filter: KeyFilter::with_capacity(out.postings),
+            filter: FilterBuilder::with_capacity(out.postings),
             table: BandTable::from_sorted(sorted),
             out,
             written: 0,
@@ -104,7 +104,8 @@ impl FlushJob {
     ) -> Result<(KeyFilter, Vec<u64>), B::Error> {
         self.advance(backend, true)?;
         backend.put_sizes(self.out.first_doc, sizes)?;
-        backend.put_run(&self.out, &self.filter.to_bytes(), tail_from)?;
-        Ok((self.filter, self.table.take_sorted()))
+        let filter = self.filter.finish();
+        backend.put_run(&self.out, filter.as_bytes(), tail_from)?;
+        Ok((filter, self.table.take_sorted()))
     }
 }

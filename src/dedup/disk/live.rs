@@ -4,7 +4,7 @@
 //!
 //! # Why
 //! A near lookup names 192 keys (64 in each of three buckets) and near keys are not in the run
-//! Bloom filters (`super::filter`): every run holding a record of the lookup's span costs 192
+//! key filters (`super::filter`): every run holding a record of the lookup's span costs 192
 //! bucket reads. At an agency rate (20 000 articles a day) the span, up to six days with the
 //! default window, holds ~120 000 records, more than the tail: without this part most adds
 //! would read two to four runs for their near keys (~400–800 point reads).

@@ -15,7 +15,7 @@
 
 use super::backend::{NearBackend, RunInfo};
 use super::drop::{self, DropJob};
-use super::filter::KeyFilter;
+use super::filter::{FilterBuilder, KeyFilter};
 use super::flush::FlushJob;
 use super::run;
 
@@ -29,7 +29,7 @@ pub struct MergeJob {
     pub inputs: Vec<RunInfo>,
     /// The run being written (registered by [`MergeJob::finish`]).
     pub out: RunInfo,
-    filter: KeyFilter,
+    filter: FilterBuilder,
     chunk_bits: u32,
     next_chunk: u64,
     /// Adds seen since the job started.
@@ -47,7 +47,7 @@ impl MergeJob {
                 .min(out.bits);
         Self {
             inputs,
-            filter: KeyFilter::with_capacity(out.postings),
+            filter: FilterBuilder::with_capacity(out.postings),
             out,
             chunk_bits,
             next_chunk: 0,
@@ -108,12 +108,13 @@ impl MergeJob {
         backend: &mut B,
         tail_from: u32,
     ) -> Result<(KeyFilter, Vec<DropJob>), B::Error> {
-        backend.put_run(&self.out, &self.filter.to_bytes(), tail_from)?;
+        let filter = self.filter.finish();
+        backend.put_run(&self.out, filter.as_bytes(), tail_from)?;
         for r in &self.inputs {
             backend.forget_run(r.run)?;
         }
         let drops = DropJob::for_inputs(&self.inputs, self.span).collect();
-        Ok((self.filter, drops))
+        Ok((filter, drops))
     }
 }
 
@@ -254,6 +255,11 @@ impl<B: NearBackend> super::DiskStore<B> {
     /// Advances every job by one add's share; a level holding twice `fan_in` idle runs (merges
     /// fell behind) has its job finished at once. Finished jobs replace their inputs.
     pub(super) fn advance_merges(&mut self) -> Result<(), B::Error> {
+        for run in std::mem::take(&mut self.refiltered) {
+            if let Some(f) = self.filters.get(&run) {
+                self.backend.set_filter(run, f.as_bytes())?;
+            }
+        }
         if !self.orphans.is_empty() {
             for run in std::mem::take(&mut self.orphans) {
                 self.backend.delete_run(run)?;

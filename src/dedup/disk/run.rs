@@ -9,7 +9,7 @@
 //! append in slot order.
 
 use super::backend::{NearBackend, RunInfo};
-use super::filter::KeyFilter;
+use super::filter::{FilterBuilder, KeyFilter};
 
 /// Postings a bucket aims to hold (8 bytes each: 1 KiB blobs, a few per 4 KiB page).
 pub const BUCKET_TARGET: u64 = 128;
@@ -79,6 +79,11 @@ pub fn search(blob: &[u8], key: u32, mut f: impl FnMut(u32)) {
     }
 }
 
+/// Calls `f` with the key of every posting of a bucket blob, in order.
+pub fn for_each_key(blob: &[u8], mut f: impl FnMut(u32)) {
+    (0..blob.len() / ENTRY).for_each(|i| f(entry(blob, i).0));
+}
+
 /// Appends the packed postings of a bucket blob with keys in `lo..=hi` to `out`.
 fn decode_range(blob: &[u8], lo: u32, hi: u32, out: &mut Vec<u64>) {
     for i in 0..blob.len() / ENTRY {
@@ -100,9 +105,10 @@ pub fn write<B: NearBackend>(
     run: &RunInfo,
     tail_from: u32,
 ) -> Result<KeyFilter, B::Error> {
-    let mut filter = KeyFilter::with_capacity(run.postings);
+    let mut filter = FilterBuilder::with_capacity(run.postings);
     put_buckets(backend, sorted, run, &mut filter)?;
-    backend.put_run(run, &filter.to_bytes(), tail_from)?;
+    let filter = filter.finish();
+    backend.put_run(run, filter.as_bytes(), tail_from)?;
     Ok(filter)
 }
 
@@ -111,7 +117,7 @@ pub fn put_buckets<B: NearBackend>(
     backend: &mut B,
     sorted: &[u64],
     run: &RunInfo,
-    filter: &mut KeyFilter,
+    filter: &mut FilterBuilder,
 ) -> Result<(), B::Error> {
     for p in sorted {
         filter.insert((p >> 32) as u32);
@@ -137,7 +143,7 @@ pub fn merge_chunk<B: NearBackend>(
     out: &RunInfo,
     (chunk_bits, chunk): (u32, u64),
     buf: &mut Vec<u64>,
-    filter: &mut KeyFilter,
+    filter: &mut FilterBuilder,
 ) -> Result<(), B::Error> {
     let shift = 32 - chunk_bits;
     let lo = u32::try_from(chunk << shift).unwrap_or(u32::MAX);

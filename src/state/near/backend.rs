@@ -286,6 +286,15 @@ impl NearBackend for NearDb {
         self.forget_run(run)
     }
 
+    fn set_filter(&mut self, run: u32, filter: &[u8]) -> Result<(), StateError> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("UPDATE near_run SET filter = ?2 WHERE run = ?1")
+            .and_then(|mut s| s.execute(params![run, filter]))
+            .map(drop)
+            .map_err(q("storing a rebuilt run filter"))
+    }
+
     fn forget_run(&mut self, run: u32) -> Result<(), StateError> {
         self.begin()?;
         self.conn
