@@ -17,9 +17,10 @@
 //!    SQLite file in a temp folder under `$TMPDIR`), committed every 50 articles like the sink's
 //!    flush; at N = 100 000, 1 000 000, 3 000 000 and 10 000 000 (those with N + 1 000 ≤ MAX_N)
 //!    the cost of the next 1 000 articles, the index bytes per article and the time to open the
-//!    index (a second handle on the committed file, opened by a child process, `--open DIR`,
-//!    so that it does not count in the bench's peak RSS); at the end the same quality
-//!    figures, read back from the index, and the peak RSS.
+//!    index and then to add the next 1 000 articles to the index just opened, as a cron `run`
+//!    does (a second handle on the committed file, in a child process, `--open DIR AT`, so
+//!    that it does not count in the bench's peak RSS; it commits nothing); at the end the same
+//!    quality figures, read back from the index, and the peak RSS.
 //!
 //! Text generation is excluded from every timing (texts are generated in chunks beforehand).
 //! Times are thread CPU time (the per-core figure) with wall time beside it.
@@ -425,13 +426,21 @@ fn status(field: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Index bytes per article and the cost of opening the committed index, in a child process
-/// (`--open DIR`) so that its second copy of the index does not count in this one's peak RSS.
+/// Index bytes per article, the cost of opening the committed index and of adding the next
+/// 1 000 articles to the index just opened (what a cron `run` pays), in a child process
+/// (`--open DIR AT`) so that its second copy of the index does not count in this one's peak
+/// RSS. The child commits nothing.
 fn checkpoint(dir: &std::path::Path, at: usize, took: Meter) {
     let exe = std::env::current_exe().expect("bench binary");
-    let out = std::process::Command::new(exe)
-        .arg("--open")
-        .arg(dir)
+    let mut child = std::process::Command::new(exe);
+    child.arg("--open").arg(dir).arg((at + 1000).to_string());
+    if let Some(per_day) = std::env::args().skip_while(|a| a != "--per-day").nth(1) {
+        child.args(["--per-day", &per_day]);
+    }
+    if std::env::args().any(|a| a == "--no-stock") {
+        child.arg("--no-stock");
+    }
+    let out = child
         .output()
         .expect("opening the index in a child process");
     println!(
@@ -443,24 +452,48 @@ fn checkpoint(dir: &std::path::Path, at: usize, took: Meter) {
     );
 }
 
-/// `--open DIR`: opens the committed index in `DIR` and prints its size and what opening cost.
-fn open_index(dir: &str) {
+/// `--open DIR AT`: opens the committed index in `DIR` (holding articles `0..AT`), prints its
+/// size and what opening cost, then adds articles `AT..AT + 1000` to it, uncommitted.
+fn open_index(lang: &Language, dir: &str, at: usize) {
     let t = Meter::now();
     let db = NearDb::open(std::path::Path::new(dir)).expect("index db");
-    let (mut opened, ok) = DiskStore::open(db, Shape::DEFAULT).expect("open");
+    let (opened, ok) = DiskStore::open(db, Shape::DEFAULT).expect("open");
     let open = Meter::now().minus(t);
-    let size = opened.backend().size().expect("index size");
-    println!(
+    let mut store = Disk(opened, Tally::default());
+    let size = store.0.backend().size().expect("index size");
+    print!(
         "index {} B/article ({} runs, tail {}); opening the index: {} records in {:.3} s CPU \
-         ({:.3} s wall, {} of the opening process){}",
+         ({:.3} s wall){}",
         size.bytes / size.records.max(1),
-        opened.runs().len(),
-        opened.tail_len(),
-        opened.len(),
+        store.0.runs().len(),
+        store.0.tail_len(),
+        store.0.len(),
         open.cpu.as_secs_f64(),
         open.wall.as_secs_f64(),
-        status("VmHWM:"),
         if ok { "" } else { " (INCONSISTENT)" }
+    );
+    let mut src = Texts {
+        lang,
+        cache: ShingleCache::new(4 << 20),
+        misses: 0,
+        lookups: 0,
+    };
+    let batch = texts(lang, at..at + 1000);
+    let t = Meter::now();
+    for (i, (text, rank)) in batch.into_iter().enumerate() {
+        let doc = NearDoc::new(rank, &text);
+        store.begin(at + i);
+        link::add(&mut store, &mut src, &doc, &Thresholds::DEFAULT).expect("index write");
+        src.cache.insert(&doc.info.rank.id, doc.shingles.clone());
+    }
+    let cold = Meter::now().minus(t);
+    println!(
+        "; then the next 1 000 articles {:.3} s CPU ({:.3} s wall; {} bucket reads); {} of the \
+         opening process",
+        cold.cpu.as_secs_f64(),
+        cold.wall.as_secs_f64(),
+        store.0.counts().bucket_reads,
+        status("VmHWM:"),
     );
 }
 
@@ -516,10 +549,6 @@ fn explain_pair(lang: &Language, a: usize, b: usize) {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if let Some(dir) = args.iter().skip_while(|a| *a != "--open").nth(1) {
-        open_index(dir);
-        return;
-    }
     let per_day_at = args.iter().position(|a| a == "--per-day").map(|p| p + 1);
     let n: usize = (args.iter().enumerate())
         .find_map(|(k, a)| a.parse().ok().filter(|_| Some(k) != per_day_at))
@@ -538,6 +567,11 @@ fn main() {
     } else {
         Language::new()
     };
+    if let Some(pos) = args.iter().position(|a| a == "--open") {
+        let at = args.get(pos + 2).and_then(|a| a.parse().ok()).unwrap_or(0);
+        open_index(&lang, &args[pos + 1], at);
+        return;
+    }
     if let Some(pos) = args.iter().position(|a| a == "--pair") {
         let num = |k: usize| args.get(pos + k).and_then(|a| a.parse().ok()).unwrap_or(0);
         explain_pair(&lang, num(1), num(2));

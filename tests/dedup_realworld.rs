@@ -271,43 +271,71 @@ fn issue_14_on_disk_index_gives_the_in_memory_clusters() {
 
 /// Every plan (links, similarities, relabels) on disk equals the in-memory one, record by
 /// record, through many run writes and merges, in id order and in publication order (where
-/// most near lookups are answered from the kept near postings of `dedup::disk::live`).
+/// most near lookups are answered from the kept near postings of `dedup::disk::live`), with
+/// the index committed and reopened every [`REOPEN_EVERY`] records (the kept near postings are
+/// restored from disk: lookups just after an open are answered from memory too).
 #[test]
 fn issue_14_on_disk_index_plans_equal_in_memory_plans() {
     let w = world();
     let mut by_date: Vec<&String> = w.texts.keys().collect();
     by_date.sort_by_key(|id| (doc(&w, id).info.rank.published_us, (*id).clone()));
-    for ids in [w.texts.keys().collect(), by_date] {
-        let in_memory = plans_equal(&w, &ids);
+    for (order, ids) in [("id", w.texts.keys().collect()), ("date", by_date)] {
+        let (in_memory, after_open) = plans_equal(&w, &ids);
         assert!(
             in_memory > 0,
-            "some near lookups are answered from the kept near postings"
+            "{order} order: some near lookups are answered from the kept near postings"
         );
+        if order == "date" {
+            assert!(
+                after_open > 0,
+                "date order: lookups just after an open are answered from memory"
+            );
+        }
     }
 }
 
+/// Records added between two reopens of the index in [`plans_equal`].
+const REOPEN_EVERY: usize = 97;
+
 /// Adds `ids` to an on-disk index and a `MemStore`, asserting equal plans; the near lookups
-/// the disk answered from memory.
-fn plans_equal(w: &World, ids: &[&String]) -> u64 {
+/// the disk answered from memory, all and within 5 records after a reopen.
+fn plans_equal(w: &World, ids: &[&String]) -> (u64, u64) {
     let dir = tempfile::tempdir().unwrap();
     let shape = Shape {
         tail_docs: 16,
         fan_in: 2,
         live_docs: 40,
     };
-    let (mut disk, _) = DiskStore::open(NearDb::open(dir.path()).unwrap(), shape).unwrap();
+    let open = || DiskStore::open(NearDb::open(dir.path()).unwrap(), shape).unwrap();
+    let (mut disk, _) = open();
     let mut mem = MemStore::default();
     let (mut disk_texts, mut mem_texts) = (DiskTexts(MemTexts::default()), MemTexts::default());
     let th = Thresholds::DEFAULT;
+    let (mut in_memory, mut after_open) = (0, 0);
     for (i, id) in ids.iter().enumerate() {
+        if i > 0 && i % REOPEN_EVERY == 0 {
+            in_memory += disk.counts().near_in_memory;
+            disk.commit().unwrap();
+            drop(disk);
+            let ok;
+            (disk, ok) = open();
+            assert!(ok, "a committed index reopens consistent");
+        }
         let d = doc(w, id);
         let on_disk = link::add(&mut disk, &mut disk_texts, &d, &th).unwrap();
         let in_mem = link::add(&mut mem, &mut mem_texts, &d, &th).unwrap();
         disk_texts.0.insert(id, d.shingles.clone());
         mem_texts.insert(id, d.shingles.clone());
         assert_eq!(on_disk, in_mem, "record {i} ({id}), runs {:?}", disk.runs());
+        if i >= REOPEN_EVERY && i % REOPEN_EVERY == 4 {
+            after_open += disk.counts().near_in_memory;
+        }
     }
-    let counts = disk.counts();
-    eprintln!("{} records: {counts:?}", ids.len());
-    counts.near_in_memory
+    in_memory += disk.counts().near_in_memory;
+    eprintln!(
+        "{} records: {:?}; {after_open} in memory after an open",
+        ids.len(),
+        disk.counts()
+    );
+    (in_memory, after_open)
 }

@@ -264,11 +264,12 @@ impl<B: NearBackend> DiskStore<B> {
         let digest = backend.meta("digest")?;
         let digest = digest.and_then(|v| u64::from_str_radix(&v, 16).ok());
         let in_runs = live::newest_of(&minutes[..(tail_start as usize).min(minutes.len())]);
-        let live = live::LiveNear::new(
-            in_runs.saturating_add(1),
-            live::newest_of(&minutes).max(in_runs),
-            shape.live_docs,
-        );
+        let kept = if ok {
+            live::stored::load(&mut backend, tail_start)?
+        } else {
+            Vec::new()
+        };
+        let live = live::stored::restore(kept, tail_start, &minutes, in_runs, shape.live_docs);
         let tail_minutes = (minutes.get(tail_start as usize..))
             .map_or(NONE_DATED, |m| (live::oldest_of(m), live::newest_of(m)));
         let store = Self {

@@ -85,6 +85,13 @@ CREATE TABLE IF NOT EXISTS near_band (
     slot     INTEGER PRIMARY KEY,
     entries  BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS near_live (
+    first_doc  INTEGER NOT NULL,
+    chunk      INTEGER NOT NULL,
+    end_doc    INTEGER NOT NULL,
+    postings   BLOB NOT NULL,
+    PRIMARY KEY (first_doc, chunk)
+) WITHOUT ROWID;
 ";
 
 const RECORD_COLUMNS: &str =

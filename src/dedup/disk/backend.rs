@@ -17,6 +17,7 @@
 //! | `near_run` | `run INTEGER / BIGINT`, `level INTEGER`, `first_doc`, `end_doc`, `bits INTEGER`, `postings INTEGER / BIGINT`, `filter BLOB / BYTEA` | `run` | one immutable sorted run of postings covering records `first_doc..end_doc`, cut into `2^bits` buckets by the top bits of the key, with the filter of its far keys (`super::filter`; another format is rebuilt from the buckets on open) |
 //! | `near_contains` | `digest INTEGER / BIGINT`, `story INTEGER / BIGINT` (`WITHOUT ROWID` in SQLite), index `near_contains_story (story, digest)` | `(digest, story)` | the digest relation (`dedup::digest`): record `digest` quotes record `story` without sharing its cluster |
 //! | `near_band` | `slot INTEGER / BIGINT` (= `run · 2³² + bucket`), `entries BLOB / BYTEA` | `slot` | one bucket of a run: postings sorted by (key, doc), each `key u32 LE, doc u32 LE` |
+//! | `near_live` | `first_doc INTEGER / BIGINT`, `chunk INTEGER`, `end_doc INTEGER / BIGINT`, `postings BLOB / BYTEA` (`WITHOUT ROWID` in SQLite) | `(first_doc, chunk)` | the near postings kept in memory past their run write (`super::live`) for the records `first_doc..end_doc`, sorted, packed `key << 32 \| doc` u64 LE, in chunks: read on open so that near lookups after an open read no run |
 //!
 //! A candidate lookup reads, for each run, the bucket of each band key the run's filter may
 //! hold: one primary-key point read per run and such key (`slot IN (…)`), never a scan.
@@ -171,6 +172,27 @@ pub trait NearBackend {
     /// # Errors
     /// Storage failures.
     fn put_run(&mut self, run: &RunInfo, filter: &[u8], tail_from: u32) -> Result<(), Self::Error>;
+    /// Stores chunk `chunk` of the kept near postings of records `docs` (`super::live`).
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn put_live(
+        &mut self,
+        docs: (u32, u32),
+        chunk: u32,
+        postings: &[u8],
+    ) -> Result<(), Self::Error>;
+    /// Calls `f(first_doc, end_doc, postings)` for every stored chunk of kept near postings,
+    /// by `first_doc`, then chunk.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn live(&mut self, f: &mut dyn FnMut(u32, u32, &[u8])) -> Result<(), Self::Error>;
+    /// Deletes the kept near postings of ranges starting before `from` or at `to` and after.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn delete_live_outside(&mut self, from: u32, to: u32) -> Result<(), Self::Error>;
     /// Replaces the filter bytes of a registered run (a filter rebuilt from its buckets).
     ///
     /// # Errors

@@ -23,8 +23,11 @@
 //! lookups at the front; twice the date window), or when the segments hold more than
 //! [`super::Shape::live_docs`] records: memory stays bounded at `live_docs · 64 · 8` bytes
 //! (64 MiB by default), and a lookup that is no longer covered is still answered, from runs.
-//! Nothing here is stored: after an open the runs are read until a reach of new records
-//! has been written (see the README).
+//! Each segment is stored when it is kept (`near_live`, in the transaction that registers its
+//! run) and its rows dropped with it, so an open restores the segments ([`LiveNear::restore`])
+//! and a cron `run`'s near lookups read no run either.
+
+pub mod stored;
 
 use std::collections::VecDeque;
 
@@ -148,6 +151,28 @@ impl LiveNear {
             near: BandTable::from_sorted(sorted),
         });
         self.evict();
+    }
+
+    /// Keeps a segment stored before an open (`sorted`: its near postings), without dropping
+    /// any: how far lookups reach is learned again from the lookups after the open.
+    pub fn restore(&mut self, first_doc: u32, end_doc: u32, sorted: Vec<u64>, minutes: &[i32]) {
+        self.segs.push_back(Segment {
+            first_doc,
+            end_doc,
+            newest: newest_of(minutes),
+            oldest: oldest_of(minutes),
+            near: BandTable::from_sorted(sorted),
+        });
+    }
+
+    /// The first record of the oldest segment kept.
+    pub fn first_doc(&self) -> Option<u32> {
+        self.segs.front().map(|s| s.first_doc)
+    }
+
+    /// The records and sorted near postings of the newest segment.
+    pub fn newest_segment(&self) -> Option<(u32, u32, &[u64])> {
+        (self.segs.back()).map(|s| (s.first_doc, s.end_doc, s.near.sorted()))
     }
 
     /// Drops the oldest segments that no front lookup reaches, or that exceed the bound.

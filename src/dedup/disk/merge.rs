@@ -177,6 +177,7 @@ impl<B: NearBackend> super::DiskStore<B> {
         self.filters.insert(out.run, filter);
         let minutes = &self.minutes[out.first_doc as usize..out.end_doc as usize];
         self.live.push(out.first_doc, out.end_doc, sorted, minutes);
+        self.store_live()?;
         self.runs.push(out);
         self.note_jobs()?;
         self.schedule()

@@ -286,6 +286,49 @@ impl NearBackend for NearDb {
         self.forget_run(run)
     }
 
+    fn put_live(
+        &mut self,
+        (first_doc, end_doc): (u32, u32),
+        chunk: u32,
+        postings: &[u8],
+    ) -> Result<(), StateError> {
+        self.begin()?;
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO near_live (first_doc, chunk, end_doc, postings)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut s| s.execute(params![first_doc, chunk, end_doc, postings]))
+            .map(drop)
+            .map_err(q("storing kept near postings"))
+    }
+
+    fn live(&mut self, f: &mut dyn FnMut(u32, u32, &[u8])) -> Result<(), StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT first_doc, end_doc, postings FROM near_live ORDER BY first_doc, chunk",
+            )
+            .map_err(q("preparing kept near postings load"))?;
+        let mut rows = stmt.query([]).map_err(q("loading kept near postings"))?;
+        while let Some(row) = rows.next().map_err(q("loading kept near postings"))? {
+            let first: u32 = row.get(0).map_err(q("loading kept near postings"))?;
+            let end: u32 = row.get(1).map_err(q("loading kept near postings"))?;
+            let blob: Vec<u8> = row.get(2).map_err(q("loading kept near postings"))?;
+            f(first, end, &blob);
+        }
+        Ok(())
+    }
+
+    fn delete_live_outside(&mut self, from: u32, to: u32) -> Result<(), StateError> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("DELETE FROM near_live WHERE first_doc < ?1 OR first_doc >= ?2")
+            .and_then(|mut s| s.execute([from, to]))
+            .map(drop)
+            .map_err(q("dropping kept near postings"))
+    }
+
     fn set_filter(&mut self, run: u32, filter: &[u8]) -> Result<(), StateError> {
         self.begin()?;
         self.conn
@@ -318,7 +361,8 @@ impl NearBackend for NearDb {
         self.conn
             .execute_batch(
                 "DELETE FROM near_record; DELETE FROM near_tail; DELETE FROM near_run;
-                 DELETE FROM near_band; DELETE FROM near_size; DELETE FROM near_contains;",
+                 DELETE FROM near_band; DELETE FROM near_size; DELETE FROM near_contains;
+                 DELETE FROM near_live;",
             )
             .map_err(q("clearing near-duplicate index"))
     }
