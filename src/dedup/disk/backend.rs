@@ -198,11 +198,6 @@ pub trait NearBackend {
     /// # Errors
     /// Storage failures.
     fn set_filter(&mut self, run: u32, filter: &[u8]) -> Result<(), Self::Error>;
-    /// Deletes a run and its buckets.
-    ///
-    /// # Errors
-    /// Storage failures.
-    fn delete_run(&mut self, run: u32) -> Result<(), Self::Error>;
     /// Unregisters a run: lookups and merges no longer see it; its buckets stay until
     /// [`NearBackend::delete_buckets`] removes them.
     ///

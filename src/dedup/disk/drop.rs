@@ -1,4 +1,5 @@
-//! Deleting the buckets of runs a merge replaced, a slice per add.
+//! Deleting the buckets of runs a merge replaced, or of a merge's half-written output an open
+//! found unfinished, a slice per add.
 //!
 //! A finished merge unregisters its input runs at once ([`NearBackend::forget_run`]: lookups
 //! and later merges stop seeing them) and leaves their buckets to a [`DropJob`] each, which
@@ -9,6 +10,10 @@
 //! them, and their run numbers are never given to a new run while their buckets remain.
 
 use super::backend::{NearBackend, RunInfo};
+
+/// Bucket bits of a run whose own are not known (the half-written output of a merge an open
+/// found unfinished): `run::choose_bits` never cuts a run finer.
+pub const ORPHAN_BITS: u32 = 24;
 
 /// `near_meta` key listing the runs whose buckets are being deleted, as `run:bits,…`.
 pub(super) const DROPPING_KEY: &str = "dropping";

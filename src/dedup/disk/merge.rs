@@ -120,7 +120,8 @@ impl MergeJob {
 
 impl<B: NearBackend> super::DiskStore<B> {
     /// After open: notes the output runs of merges a crash interrupted (their buckets are
-    /// deleted at the first add, so that opening writes nothing) and sets the run counter.
+    /// handed to a [`DropJob`] each at the first add, so that opening writes nothing) and sets
+    /// the run counter.
     pub(super) fn resume_merges(mut self) -> Result<Self, B::Error> {
         let mut next = self.runs.iter().map(|r| r.run + 1).max().unwrap_or(0);
         if let Some(list) = self.backend.meta(MERGING_KEY)? {
@@ -262,10 +263,14 @@ impl<B: NearBackend> super::DiskStore<B> {
             }
         }
         if !self.orphans.is_empty() {
+            // Deleted a slice per add like a merge's inputs (at 10 M records an upper level's
+            // half-written output is gigabytes of rows: one statement held an add for seconds).
+            let span = u64::from(self.shape.tail_docs);
             for run in std::mem::take(&mut self.orphans) {
-                self.backend.delete_run(run)?;
+                self.drops.push(DropJob::new(run, drop::ORPHAN_BITS, span));
             }
             self.note_jobs()?;
+            self.note_drops()?;
             self.schedule()?;
         }
         self.advance_drops()?;

@@ -281,11 +281,6 @@ impl NearBackend for NearDb {
             .map_err(q("trimming index tail"))
     }
 
-    fn delete_run(&mut self, run: u32) -> Result<(), StateError> {
-        self.delete_buckets(run, 0, u32::MAX)?;
-        self.forget_run(run)
-    }
-
     fn put_live(
         &mut self,
         (first_doc, end_doc): (u32, u32),
