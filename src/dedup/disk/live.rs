@@ -143,18 +143,13 @@ impl LiveNear {
     pub fn push(&mut self, first_doc: u32, end_doc: u32, mut sorted: Vec<u64>, minutes: &[i32]) {
         sorted.retain(|p| !is_far((p >> 32) as u32));
         sorted.shrink_to_fit();
-        self.segs.push_back(Segment {
-            first_doc,
-            end_doc,
-            newest: newest_of(minutes),
-            oldest: oldest_of(minutes),
-            near: BandTable::from_sorted(sorted),
-        });
+        self.restore(first_doc, end_doc, sorted, minutes);
         self.evict();
     }
 
-    /// Keeps a segment stored before an open (`sorted`: its near postings), without dropping
-    /// any: how far lookups reach is learned again from the lookups after the open.
+    /// Keeps a segment (`sorted`: its near postings, sorted) without dropping any: what an
+    /// open does with the stored segments, since how far lookups reach is learned again from
+    /// the lookups after it.
     pub fn restore(&mut self, first_doc: u32, end_doc: u32, sorted: Vec<u64>, minutes: &[i32]) {
         self.segs.push_back(Segment {
             first_doc,
