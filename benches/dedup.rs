@@ -62,6 +62,26 @@ struct Texts<'a> {
     lookups: u64,
 }
 
+impl<'a> Texts<'a> {
+    fn new(lang: &'a Language) -> Self {
+        Self {
+            lang,
+            cache: ShingleCache::new(4 << 20),
+            misses: 0,
+            lookups: 0,
+        }
+    }
+
+    /// Adds article `i` to `store` as the pipeline does, keeping its shingles in the cache.
+    fn add<S: Store>(&mut self, store: &mut S, i: usize, text: &str, rank: Rank) -> Plan {
+        let doc = NearDoc::new(rank, text);
+        store.begin(i);
+        let plan = link::add(store, self, &doc, &Thresholds::DEFAULT).expect("index write");
+        self.cache.insert(&doc.info.rank.id, doc.shingles.clone());
+        plan
+    }
+}
+
 impl ShingleSource for Texts<'_> {
     type Error = NearError;
     fn shingles(&mut self, id: &str) -> Result<Option<Arc<ShingleSet>>, NearError> {
@@ -317,13 +337,8 @@ fn run_index<S: Store>(
     mut window: impl FnMut(usize, Meter),
 ) -> S {
     let mut store = store;
-    let mut src = Texts {
-        lang,
-        cache: ShingleCache::new(4 << 20),
-        misses: 0,
-        lookups: 0,
-    };
-    let (th, mut linked) = (Thresholds::DEFAULT, 0u64);
+    let mut src = Texts::new(lang);
+    let mut linked = 0u64;
     let (mut busy, mut window_open) = (Meter::default(), Meter::default());
     // Time spent in `window` (opening a second index handle), kept out of the rates.
     let mut paused = Meter::default();
@@ -339,10 +354,7 @@ fn run_index<S: Store>(
         let mut block = chunk;
         for (k, (text, rank)) in batch.into_iter().enumerate() {
             let i = start + k;
-            let doc = NearDoc::new(rank, &text);
-            store.begin(i);
-            let plan = link::add(&mut store, &mut src, &doc, &th).expect("index write");
-            src.cache.insert(&doc.info.rank.id, doc.shingles.clone());
+            let plan = src.add(&mut store, i, &text, rank);
             if i % 50 == 49 || i + 1 == n {
                 store.commit();
             }
@@ -472,19 +484,11 @@ fn open_index(lang: &Language, dir: &str, at: usize) {
         open.wall.as_secs_f64(),
         if ok { "" } else { " (INCONSISTENT)" }
     );
-    let mut src = Texts {
-        lang,
-        cache: ShingleCache::new(4 << 20),
-        misses: 0,
-        lookups: 0,
-    };
+    let mut src = Texts::new(lang);
     let batch = texts(lang, at..at + 1000);
     let t = Meter::now();
     for (i, (text, rank)) in batch.into_iter().enumerate() {
-        let doc = NearDoc::new(rank, &text);
-        store.begin(at + i);
-        link::add(&mut store, &mut src, &doc, &Thresholds::DEFAULT).expect("index write");
-        src.cache.insert(&doc.info.rank.id, doc.shingles.clone());
+        src.add(&mut store, at + i, &text, rank);
     }
     let cold = Meter::now().minus(t);
     println!(

@@ -65,7 +65,7 @@ fn put(data: &mut [u8], bit_base: u64, slot: u32, value: u16) {
 fn layout(n: usize) -> (u32, u32) {
     let nf = n.max(2) as f64;
     let exp = (nf.ln() / 3.33f64.ln() + 2.25).floor().max(2.0) as u32;
-    let seg_len = (1u32 << exp.min(18)).min(MAX_SEGMENT);
+    let seg_len = (1u32 << exp).min(MAX_SEGMENT);
     let factor = (0.875 + 0.25 * 1e6f64.ln() / nf.ln()).max(1.125);
     let capacity = if n <= 1 {
         0
