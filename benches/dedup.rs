@@ -27,7 +27,9 @@
 //! Peak RSS: run the built binary under `/usr/bin/time -v` (with `--disk-only` it is the disk
 //! path's). `--no-stock` generates the corpus without stock phrases. `-- N --dump FILE` writes
 //! the first N texts as JSON lines for `dedup/datasketch_bench.py` (the comparison in the
-//! README). `--pair A B` prints what the index sees of articles A and B.
+//! README). `--pair A B` prints what the index sees of articles A and B. `--runs-of R` closes
+//! and reopens the on-disk index every R articles, as cron `run`s of R articles each would
+//! (the lookup counts printed then cover the current run only).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -138,6 +140,13 @@ trait Store: NearStore<Error = NearError> {
     }
     /// The store's own count of what its lookups found.
     fn counts(&self) -> LookupCounts;
+    /// The store after a cron `run`'s end and the next one's start (`--runs-of`).
+    fn reopened(self) -> Self
+    where
+        Self: Sized,
+    {
+        self
+    }
 }
 
 impl Store for Mem {
@@ -258,6 +267,22 @@ impl Store for Disk {
     fn counts(&self) -> LookupCounts {
         self.0.counts()
     }
+    /// Commits, closes the index, and opens it again (its lookup counts start from zero).
+    fn reopened(self) -> Self {
+        let Disk(mut index, tally) = self;
+        index.commit().expect("index commit");
+        let dir = index
+            .backend()
+            .path()
+            .parent()
+            .expect("state dir")
+            .to_path_buf();
+        drop(index);
+        let db = NearDb::open(&dir).expect("index db");
+        let (index, ok) = DiskStore::open(db, Shape::DEFAULT).expect("open");
+        assert!(ok, "a committed index reopens consistent");
+        Disk(index, tally)
+    }
 }
 
 fn texts(lang: &Language, range: std::ops::Range<usize>) -> Vec<(String, Rank)> {
@@ -327,6 +352,14 @@ fn pure_core(lang: &Language, n: usize) {
     );
 }
 
+/// `--runs-of R`: articles a cron `run` adds before the index is committed, closed and
+/// opened again (0: one run).
+fn runs_of() -> usize {
+    (std::env::args().skip_while(|a| a != "--runs-of").nth(1))
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(0)
+}
+
 /// Adds articles `0..n` to `store`; calls `window(N, time)` with the dedup time of articles
 /// `N..N+1000` for every checkpoint N (the time spent in `window` is not counted).
 fn run_index<S: Store>(
@@ -346,7 +379,7 @@ fn run_index<S: Store>(
     // The slowest aligned block of 1 000 articles (merges included), and where it started.
     let (mut worst, mut block_paused) = ((Meter::default(), 0usize), Meter::default());
     let mut tally_at = Tally::default();
-    let mut start = 0;
+    let (mut start, runs_of) = (0, runs_of());
     while start < n {
         let end = (start + CHUNK).min(n);
         let batch = texts(lang, start..end);
@@ -357,6 +390,9 @@ fn run_index<S: Store>(
             let plan = src.add(&mut store, i, &text, rank);
             if i % 50 == 49 || i + 1 == n {
                 store.commit();
+            }
+            if runs_of > 0 && (i + 1).is_multiple_of(runs_of) && i + 1 < n {
+                store = store.reopened();
             }
             linked += u64::from(plan.links[0].1.near_duplicate_of.is_some());
             *heads.entry(plan.links.len() > 1).or_default() += 1;
@@ -553,9 +589,14 @@ fn explain_pair(lang: &Language, a: usize, b: usize) {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let per_day_at = args.iter().position(|a| a == "--per-day").map(|p| p + 1);
+    let valued = |flag: &str| args.iter().position(|a| a == flag).map(|p| p + 1);
+    let (per_day_at, runs_of_at) = (valued("--per-day"), valued("--runs-of"));
     let n: usize = (args.iter().enumerate())
-        .find_map(|(k, a)| a.parse().ok().filter(|_| Some(k) != per_day_at))
+        .find_map(|(k, a)| {
+            a.parse()
+                .ok()
+                .filter(|_| Some(k) != per_day_at && Some(k) != runs_of_at)
+        })
         .unwrap_or(100_000);
     let disk_only = args.iter().any(|a| a == "--disk-only");
     if let Some(per_day) = args

@@ -214,6 +214,7 @@ fn disk_clusters(w: &World, ids: &[&String]) -> Outcome {
         texts.0.insert(id, d.shingles.clone());
     }
     assert!(store.runs().len() >= 3, "{} runs", store.runs().len());
+    store.commit().unwrap();
     buckets_only_of_live_runs(&mut store);
     let n = u32::try_from(store.len()).unwrap();
     let rows: Vec<_> = (0..n).map(|d| store.record(d).unwrap().unwrap()).collect();
@@ -280,7 +281,11 @@ fn issue_14_on_disk_index_plans_equal_in_memory_plans() {
     let mut by_date: Vec<&String> = w.texts.keys().collect();
     by_date.sort_by_key(|id| (doc(&w, id).info.rank.published_us, (*id).clone()));
     for (order, ids) in [("id", w.texts.keys().collect()), ("date", by_date)] {
-        let (in_memory, after_open) = plans_equal(&w, &ids);
+        let Replay {
+            in_memory,
+            after_open,
+            ..
+        } = plans_equal(&w, &ids, REOPEN_EVERY);
         assert!(
             in_memory > 0,
             "{order} order: some near lookups are answered from the kept near postings"
@@ -294,12 +299,42 @@ fn issue_14_on_disk_index_plans_equal_in_memory_plans() {
     }
 }
 
+/// A cron `run` adds a few records and exits, far fewer than a flush (`tail_docs / 2` adds)
+/// or a merge (`fan_in^(l+1) · tail_docs / 2`) is spread over. With the index reopened every
+/// 5 records, every flush and merge goes on across opens: plans still equal `MemStore`'s, at
+/// most a tail and a frozen tail of records are in no run (a flush started again at each open
+/// froze a tail that grew by a run's records every time), and the upper merges finish.
+#[test]
+fn issue_14_flushes_and_merges_go_on_across_opens() {
+    let w = world();
+    let ids: Vec<&String> = w.texts.keys().collect();
+    let replay = plans_equal(&w, &ids, 5);
+    assert!(
+        replay.max_tail <= 32,
+        "{} records in no run",
+        replay.max_tail
+    );
+    assert!(replay.top_level >= 4, "top level {}", replay.top_level);
+}
+
 /// Records added between two reopens of the index in [`plans_equal`].
 const REOPEN_EVERY: usize = 97;
 
-/// Adds `ids` to an on-disk index and a `MemStore`, asserting equal plans; the near lookups
-/// the disk answered from memory, all and within 5 records after a reopen.
-fn plans_equal(w: &World, ids: &[&String]) -> (u64, u64) {
+/// What [`plans_equal`] saw.
+struct Replay {
+    /// Near lookups answered from memory.
+    in_memory: u64,
+    /// Of them, within 5 records after a reopen.
+    after_open: u64,
+    /// Most records in no registered run (the tail and a frozen tail being flushed).
+    max_tail: u32,
+    /// Highest level of a registered run at the end.
+    top_level: u32,
+}
+
+/// Adds `ids` to an on-disk index and a `MemStore`, reopening the index every `reopen_every`
+/// records, asserting equal plans.
+fn plans_equal(w: &World, ids: &[&String], reopen_every: usize) -> Replay {
     let dir = tempfile::tempdir().unwrap();
     let shape = Shape {
         tail_docs: 16,
@@ -311,9 +346,9 @@ fn plans_equal(w: &World, ids: &[&String]) -> (u64, u64) {
     let mut mem = MemStore::default();
     let (mut disk_texts, mut mem_texts) = (DiskTexts(MemTexts::default()), MemTexts::default());
     let th = Thresholds::DEFAULT;
-    let (mut in_memory, mut after_open) = (0, 0);
+    let (mut in_memory, mut after_open, mut max_tail) = (0, 0, 0);
     for (i, id) in ids.iter().enumerate() {
-        if i > 0 && i % REOPEN_EVERY == 0 {
+        if i > 0 && i % reopen_every == 0 {
             in_memory += disk.counts().near_in_memory;
             disk.commit().unwrap();
             drop(disk);
@@ -327,15 +362,24 @@ fn plans_equal(w: &World, ids: &[&String]) -> (u64, u64) {
         disk_texts.0.insert(id, d.shingles.clone());
         mem_texts.insert(id, d.shingles.clone());
         assert_eq!(on_disk, in_mem, "record {i} ({id}), runs {:?}", disk.runs());
-        if i >= REOPEN_EVERY && i % REOPEN_EVERY == 4 {
+        if i >= reopen_every && i % reopen_every == 4 {
             after_open += disk.counts().near_in_memory;
         }
+        let in_runs = disk.runs().iter().map(|r| r.end_doc).max().unwrap_or(0);
+        max_tail = max_tail.max(u32::try_from(disk.len()).unwrap() - in_runs);
     }
+    disk.commit().unwrap();
+    buckets_only_of_live_runs(&mut disk);
     in_memory += disk.counts().near_in_memory;
     eprintln!(
         "{} records: {:?}; {after_open} in memory after an open",
         ids.len(),
         disk.counts()
     );
-    (in_memory, after_open)
+    Replay {
+        in_memory,
+        after_open,
+        max_tail,
+        top_level: disk.runs().iter().map(|r| r.level).max().unwrap_or(0),
+    }
 }

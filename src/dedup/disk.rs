@@ -52,6 +52,7 @@ pub mod flush;
 pub mod live;
 mod lookup;
 pub mod merge;
+mod resume;
 pub mod run;
 
 use std::collections::HashMap;
@@ -295,7 +296,7 @@ impl<B: NearBackend> DiskStore<B> {
             refiltered,
             drops: Vec::new(),
         };
-        let store = store.resume_merges()?;
+        let store = store.resume_jobs()?;
         Ok((store, ok))
     }
 
@@ -362,11 +363,13 @@ impl<B: NearBackend> DiskStore<B> {
         self.backend.members(head)
     }
 
-    /// Makes every change durable, with the record count and id digest.
+    /// Makes every change durable, with the record count, the id digest and where each flush,
+    /// merge and deletion in progress is (`resume`).
     ///
     /// # Errors
     /// Storage failures.
     pub fn commit(&mut self) -> Result<(), B::Error> {
+        self.note_jobs()?;
         self.backend
             .set_meta("records", &self.next_doc.to_string())?;
         self.backend

@@ -17,6 +17,7 @@
 //! [`NearBackend`] operation).
 
 mod backend;
+mod blob;
 
 use std::path::{Path, PathBuf};
 
@@ -92,6 +93,12 @@ CREATE TABLE IF NOT EXISTS near_live (
     postings   BLOB NOT NULL,
     PRIMARY KEY (first_doc, chunk)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS near_part (
+    run    INTEGER NOT NULL,
+    part   INTEGER NOT NULL,
+    bytes  BLOB NOT NULL,
+    PRIMARY KEY (run, part)
+) WITHOUT ROWID;
 ";
 
 const RECORD_COLUMNS: &str =
@@ -137,7 +144,7 @@ fn read_doc(r: &Row<'_>) -> rusqlite::Result<StoredDoc> {
     })
 }
 
-fn read_run(r: &Row<'_>) -> rusqlite::Result<(RunInfo, Vec<u8>)> {
+fn read_run(r: &Row<'_>) -> rusqlite::Result<(RunInfo, usize)> {
     let postings: i64 = r.get(5)?;
     let run = RunInfo {
         run: r.get(0)?,
@@ -147,7 +154,8 @@ fn read_run(r: &Row<'_>) -> rusqlite::Result<(RunInfo, Vec<u8>)> {
         bits: r.get(4)?,
         postings: u64::try_from(postings).unwrap_or(0),
     };
-    Ok((run, r.get(6)?))
+    let filter_len: i64 = r.get(6)?;
+    Ok((run, usize::try_from(filter_len).unwrap_or(0)))
 }
 
 impl NearDb {

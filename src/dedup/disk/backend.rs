@@ -17,6 +17,7 @@
 //! | `near_run` | `run INTEGER / BIGINT`, `level INTEGER`, `first_doc`, `end_doc`, `bits INTEGER`, `postings INTEGER / BIGINT`, `filter BLOB / BYTEA` | `run` | one immutable sorted run of postings covering records `first_doc..end_doc`, cut into `2^bits` buckets by the top bits of the key, with the filter of its far keys (`super::filter`; another format is rebuilt from the buckets on open) |
 //! | `near_contains` | `digest INTEGER / BIGINT`, `story INTEGER / BIGINT` (`WITHOUT ROWID` in SQLite), index `near_contains_story (story, digest)` | `(digest, story)` | the digest relation (`dedup::digest`): record `digest` quotes record `story` without sharing its cluster |
 //! | `near_band` | `slot INTEGER / BIGINT` (= `run · 2³² + bucket`), `entries BLOB / BYTEA` | `slot` | one bucket of a run: postings sorted by (key, doc), each `key u32 LE, doc u32 LE` |
+//! | `near_part` | `run INTEGER / BIGINT`, `part INTEGER`, `bytes BLOB / BYTEA` (`WITHOUT ROWID` in SQLite) | `(run, part)` | the sealed filter partitions of a run being written by a flush or merge (`super::filter`'s stored partition form), so that an open goes on with the job (`super::resume`); deleted when the run is registered |
 //! | `near_live` | `first_doc INTEGER / BIGINT`, `chunk INTEGER`, `end_doc INTEGER / BIGINT`, `postings BLOB / BYTEA` (`WITHOUT ROWID` in SQLite) | `(first_doc, chunk)` | the near postings kept in memory past their run write (`super::live`) for the records `first_doc..end_doc`, sorted, packed `key << 32 \| doc` u64 LE, in chunks: read on open so that near lookups after an open read no run |
 //!
 //! A candidate lookup reads, for each run, the bucket of each band key the run's filter may
@@ -193,6 +194,21 @@ pub trait NearBackend {
     /// # Errors
     /// Storage failures.
     fn delete_live_outside(&mut self, from: u32, to: u32) -> Result<(), Self::Error>;
+    /// Stores sealed partition `part` of the filter of a run being written (`near_part`).
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn put_part(&mut self, run: u32, part: u32, bytes: &[u8]) -> Result<(), Self::Error>;
+    /// Calls `f(part, bytes)` for every stored filter partition of `run`, in partition order.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn parts(&mut self, run: u32, f: &mut dyn FnMut(u32, &[u8])) -> Result<(), Self::Error>;
+    /// Deletes the stored filter partitions of `run`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn delete_parts(&mut self, run: u32) -> Result<(), Self::Error>;
     /// Replaces the filter bytes of a registered run (a filter rebuilt from its buckets).
     ///
     /// # Errors

@@ -15,7 +15,10 @@ use super::backend::{NearBackend, RunInfo};
 /// found unfinished): `run::choose_bits` never cuts a run finer.
 pub const ORPHAN_BITS: u32 = 24;
 
-/// `near_meta` key listing the runs whose buckets are being deleted, as `run:bits,…`.
+/// `near_meta` key listing the runs whose buckets are being deleted, as
+/// `run:bits:next:adds:span,…` (the progress, so that an open goes on where the last process
+/// stopped: restarted at every open, a deletion spread over more adds than a cron `run` makes
+/// never finished).
 pub(super) const DROPPING_KEY: &str = "dropping";
 
 /// The deletion of one unregistered run's buckets.
@@ -73,24 +76,31 @@ impl DropJob {
     }
 }
 
-/// `run:bits,…` for [`DROPPING_KEY`].
+/// `run:bits:next:adds:span,…` for [`DROPPING_KEY`].
 pub fn note(jobs: &[DropJob]) -> String {
     let list: Vec<String> = jobs
         .iter()
-        .map(|j| format!("{}:{}", j.run, j.bits))
+        .map(|j| format!("{}:{}:{}:{}:{}", j.run, j.bits, j.next, j.adds, j.span))
         .collect();
     list.join(",")
 }
 
-/// The jobs of a [`note`], each restarted from its first bucket over `span` adds (deleting a
-/// range already deleted costs one index seek). Malformed entries are skipped.
+/// The jobs of a [`note`], each going on where it was; an entry of the format before
+/// (`run:bits`) is restarted from its first bucket over `span` adds (deleting a range already
+/// deleted costs one index seek). Malformed entries are skipped.
 pub fn parse(list: &str, span: u64) -> Vec<DropJob> {
     list.split(',')
         .filter_map(|e| {
-            let (run, bits) = e.split_once(':')?;
-            let bits: u32 = bits.parse().ok()?;
-            (bits <= 32).then_some(())?;
-            Some(DropJob::new(run.parse().ok()?, bits, span))
+            let f: Vec<&str> = e.split(':').collect();
+            let bits: u32 = f.get(1)?.parse().ok().filter(|&b| b <= 32)?;
+            let mut job = DropJob::new(f[0].parse().ok()?, bits, span);
+            if let [_, _, next, adds, span] = f[..] {
+                (job.next, job.adds) = (next.parse().ok()?, adds.parse().ok()?);
+                job.span = span.parse::<u64>().ok()?.max(1);
+            } else if f.len() != 2 {
+                return None;
+            }
+            Some(job)
         })
         .collect()
 }
@@ -101,10 +111,15 @@ mod tests {
 
     #[test]
     fn noted_for_a_restart() {
-        let jobs = vec![DropJob::new(7, 4, 8), DropJob::new(9, 0, 8)];
-        assert_eq!(note(&jobs), "7:4,9:0");
-        assert_eq!(parse(&note(&jobs), 8), jobs);
-        assert_eq!(parse("x,7:4,8:99,:3", 8), vec![DropJob::new(7, 4, 8)]);
+        let mut jobs = vec![DropJob::new(7, 4, 8), DropJob::new(9, 0, 8)];
+        (jobs[0].next, jobs[0].adds) = (2, 1);
+        assert_eq!(note(&jobs), "7:4:2:1:8,9:0:0:0:8");
+        assert_eq!(parse(&note(&jobs), 100), jobs, "progress and pacing kept");
+        assert_eq!(
+            parse("x,7:4,8:99,:3,5:1:2", 8),
+            vec![DropJob::new(7, 4, 8)],
+            "the format before restarts"
+        );
         assert!(parse("", 8).is_empty());
     }
 }

@@ -19,6 +19,7 @@
 //! buckets.
 
 mod fuse;
+mod sealed;
 
 pub use fuse::FINGERPRINT_BITS;
 use fuse::Fuse;
@@ -238,7 +239,7 @@ mod tests {
     use super::*;
 
     /// Far keys (odd), a fixed pseudo-random sequence.
-    fn key(i: u32) -> u32 {
+    pub(super) fn key(i: u32) -> u32 {
         let mut x = u64::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         x ^= x >> 31;
         (x as u32) | 1

@@ -14,6 +14,7 @@ use crate::dedup::bands::BandTable;
 
 use super::backend::{NearBackend, RunInfo};
 use super::filter::{FilterBuilder, KeyFilter};
+use super::resume::{self, JobState, Progress};
 use super::run;
 
 /// A frozen tail being written as a run.
@@ -23,26 +24,52 @@ pub struct FlushJob {
     table: BandTable,
     /// The run being written (registered by [`FlushJob::finish`]).
     pub out: RunInfo,
-    filter: FilterBuilder,
     /// Postings written so far (always up to a bucket boundary).
     written: usize,
-    /// Adds seen since the job started.
-    adds: u64,
-    /// Adds the job is spread over.
-    span: u64,
+    /// The filter being built and the pacing.
+    progress: Progress,
 }
 
 impl FlushJob {
     /// A job writing `sorted` as `out` (its `bits` and `postings` set), spread over `span` adds.
     pub fn new(sorted: Vec<u64>, out: RunInfo, span: u64) -> Self {
         Self {
-            filter: FilterBuilder::with_capacity(out.postings),
+            progress: Progress::new(out.postings, span),
             table: BandTable::from_sorted(sorted),
             out,
             written: 0,
-            adds: 0,
-            span: span.max(1),
         }
+    }
+
+    /// Takes up the flush `state` describes, writing `sorted` (the frozen records' postings)
+    /// with `filter` restored from its stored partitions: the buckets from the first of its
+    /// first unsealed filter partition are deleted and written again.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn resume<B: NearBackend>(
+        backend: &mut B,
+        state: &JobState,
+        filter: FilterBuilder,
+        sorted: Vec<u64>,
+    ) -> Result<Self, B::Error> {
+        let progress = Progress::restored(state, filter);
+        let from = progress.resume_key();
+        let table = BandTable::from_sorted(sorted);
+        let written = table.sorted().partition_point(|&p| p >> 32 < from);
+        let job = Self {
+            table,
+            out: state.out,
+            written,
+            progress,
+        };
+        resume::delete_from(backend, &job.out, from)?;
+        Ok(job)
+    }
+
+    /// What an open needs to take the flush up.
+    pub fn state(&self) -> JobState {
+        self.progress.state(self.out, Vec::new())
     }
 
     /// Calls `f` for every record of the frozen tail filed under each of `keys`.
@@ -52,7 +79,7 @@ impl FlushJob {
 
     /// Bytes held: the frozen postings with their bucket table, and the filter being built.
     pub fn bytes(&self) -> usize {
-        self.table.bytes() + self.filter.bytes()
+        self.table.bytes() + self.progress.filter.bytes()
     }
 
     /// Whether every bucket is written.
@@ -65,14 +92,10 @@ impl FlushJob {
     /// # Errors
     /// Storage failures.
     pub fn advance<B: NearBackend>(&mut self, backend: &mut B, all: bool) -> Result<(), B::Error> {
-        self.adds += 1;
         let sorted = self.table.sorted();
         let len = sorted.len();
-        let due = if all {
-            len
-        } else {
-            (u128::from(self.adds) * len as u128).div_ceil(u128::from(self.span)) as usize
-        };
+        let due = self.progress.tick(len as u64) as usize;
+        let due = if all { len } else { due };
         if due <= self.written {
             return Ok(());
         }
@@ -84,9 +107,13 @@ impl FlushJob {
             backend,
             &sorted[self.written..end],
             &self.out,
-            &mut self.filter,
+            &mut self.progress.filter,
         )?;
         self.written = end;
+        (self.progress.filter).seal_before((u64::from(last) + 1) << (32 - self.out.bits));
+        if !self.is_done() {
+            self.progress.store(backend, self.out.run)?;
+        }
         Ok(())
     }
 
@@ -104,8 +131,9 @@ impl FlushJob {
     ) -> Result<(KeyFilter, Vec<u64>), B::Error> {
         self.advance(backend, true)?;
         backend.put_sizes(self.out.first_doc, sizes)?;
-        let filter = self.filter.finish();
+        let filter = self.progress.filter.finish();
         backend.put_run(&self.out, filter.as_bytes(), tail_from)?;
+        backend.delete_parts(self.out.run)?;
         Ok((filter, self.table.take_sorted()))
     }
 }

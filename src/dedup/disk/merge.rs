@@ -17,6 +17,7 @@ use super::backend::{NearBackend, RunInfo};
 use super::drop::{self, DropJob};
 use super::filter::{FilterBuilder, KeyFilter};
 use super::flush::FlushJob;
+use super::resume::{self, JobState, Progress};
 use super::run;
 
 /// Postings merged per step (8 bytes each: 512 KiB in memory).
@@ -29,13 +30,10 @@ pub struct MergeJob {
     pub inputs: Vec<RunInfo>,
     /// The run being written (registered by [`MergeJob::finish`]).
     pub out: RunInfo,
-    filter: FilterBuilder,
     chunk_bits: u32,
     next_chunk: u64,
-    /// Adds seen since the job started.
-    adds: u64,
-    /// Adds the job is spread over.
-    span: u64,
+    /// The filter being built and the pacing.
+    progress: Progress,
     buf: Vec<u64>,
 }
 
@@ -47,19 +45,43 @@ impl MergeJob {
                 .min(out.bits);
         Self {
             inputs,
-            filter: FilterBuilder::with_capacity(out.postings),
+            progress: Progress::new(out.postings, span),
             out,
             chunk_bits,
             next_chunk: 0,
-            adds: 0,
-            span: span.max(1),
             buf: Vec::new(),
         }
     }
 
+    /// Takes up the job `state` describes, whose `inputs` are registered, with `filter`
+    /// restored from its stored partitions: the chunks from the first of its first unsealed
+    /// filter partition are deleted and merged again.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn resume<B: NearBackend>(
+        backend: &mut B,
+        state: &JobState,
+        filter: FilterBuilder,
+        inputs: Vec<RunInfo>,
+    ) -> Result<Self, B::Error> {
+        let mut job = Self::new(inputs, state.out, state.span);
+        job.progress = Progress::restored(state, filter);
+        let from = job.progress.resume_key();
+        job.next_chunk = from >> (32 - job.chunk_bits);
+        resume::delete_from(backend, &job.out, from)?;
+        Ok(job)
+    }
+
+    /// What an open needs to take the job up.
+    pub fn state(&self) -> JobState {
+        let inputs = self.inputs.iter().map(|r| r.run).collect();
+        self.progress.state(self.out, inputs)
+    }
+
     /// Bytes held: the output's filter being built and the scratch buffer.
     pub fn bytes(&self) -> usize {
-        self.filter.bytes() + self.buf.capacity() * 8
+        self.progress.filter.bytes() + self.buf.capacity() * 8
     }
 
     fn chunks(&self) -> u64 {
@@ -76,13 +98,8 @@ impl MergeJob {
     /// # Errors
     /// Storage failures.
     pub fn advance<B: NearBackend>(&mut self, backend: &mut B, all: bool) -> Result<(), B::Error> {
-        self.adds += 1;
-        let due = if all {
-            self.chunks()
-        } else {
-            (u128::from(self.adds) * u128::from(self.chunks())).div_ceil(u128::from(self.span))
-                as u64
-        };
+        let due = self.progress.tick(self.chunks());
+        let due = if all { self.chunks() } else { due };
         while self.next_chunk < due.min(self.chunks()) {
             run::merge_chunk(
                 backend,
@@ -90,9 +107,14 @@ impl MergeJob {
                 &self.out,
                 (self.chunk_bits, self.next_chunk),
                 &mut self.buf,
-                &mut self.filter,
+                &mut self.progress.filter,
             )?;
             self.next_chunk += 1;
+            let end = self.next_chunk << (32 - self.chunk_bits);
+            self.progress.filter.seal_before(end);
+        }
+        if !self.is_done() {
+            self.progress.store(backend, self.out.run)?;
         }
         Ok(())
     }
@@ -108,39 +130,18 @@ impl MergeJob {
         backend: &mut B,
         tail_from: u32,
     ) -> Result<(KeyFilter, Vec<DropJob>), B::Error> {
-        let filter = self.filter.finish();
+        let filter = self.progress.filter.finish();
         backend.put_run(&self.out, filter.as_bytes(), tail_from)?;
         for r in &self.inputs {
             backend.forget_run(r.run)?;
         }
-        let drops = DropJob::for_inputs(&self.inputs, self.span).collect();
+        backend.delete_parts(self.out.run)?;
+        let drops = DropJob::for_inputs(&self.inputs, self.progress.span).collect();
         Ok((filter, drops))
     }
 }
 
 impl<B: NearBackend> super::DiskStore<B> {
-    /// After open: notes the output runs of merges a crash interrupted (their buckets are
-    /// handed to a [`DropJob`] each at the first add, so that opening writes nothing) and sets
-    /// the run counter.
-    pub(super) fn resume_merges(mut self) -> Result<Self, B::Error> {
-        let mut next = self.runs.iter().map(|r| r.run + 1).max().unwrap_or(0);
-        if let Some(list) = self.backend.meta(MERGING_KEY)? {
-            for run in list.split(',').filter_map(|r| r.parse::<u32>().ok()) {
-                if !self.runs.iter().any(|r| r.run == run) {
-                    self.orphans.push(run);
-                }
-                next = next.max(run + 1);
-            }
-        }
-        if let Some(list) = self.backend.meta(drop::DROPPING_KEY)? {
-            let span = u64::from(self.shape.tail_docs);
-            self.drops = drop::parse(&list, span);
-            next = (self.drops.iter().map(|d| d.run + 1)).fold(next, u32::max);
-        }
-        self.next_run = next;
-        Ok(self)
-    }
-
     /// Freezes the tail into a [`FlushJob`] writing it as a level-0 run over the next half
     /// tail of adds (a pending one is finished first).
     pub(super) fn flush_tail(&mut self) -> Result<(), B::Error> {
@@ -158,7 +159,7 @@ impl<B: NearBackend> super::DiskStore<B> {
         self.flushing = Some(FlushJob::new(sorted, out, span));
         self.tail_start = self.next_doc;
         self.tail_minutes = super::NONE_DATED;
-        self.note_jobs()
+        Ok(())
     }
 
     /// Writes what is left of the pending flush, registers its run and schedules the merges
@@ -180,7 +181,6 @@ impl<B: NearBackend> super::DiskStore<B> {
         self.live.push(out.first_doc, out.end_doc, sorted, minutes);
         self.store_live()?;
         self.runs.push(out);
-        self.note_jobs()?;
         self.schedule()
     }
 
@@ -215,7 +215,6 @@ impl<B: NearBackend> super::DiskStore<B> {
         let mut levels: Vec<u32> = self.runs.iter().map(|r| r.level).collect();
         levels.sort_unstable();
         levels.dedup();
-        let mut started = false;
         for level in levels {
             let idle = self.idle(level);
             let has_job = self.jobs.iter().any(|j| j.out.level == level + 1);
@@ -236,22 +235,20 @@ impl<B: NearBackend> super::DiskStore<B> {
                 .saturating_pow(level + 1)
                 .saturating_mul(u64::from(self.shape.tail_docs));
             self.jobs.push(MergeJob::new(inputs, out, refill / 2));
-            started = true;
-        }
-        if started {
-            self.note_jobs()?;
         }
         Ok(())
     }
 
-    /// Records the runs being written, for [`Self::resume_merges`] after a crash.
-    fn note_jobs(&mut self) -> Result<(), B::Error> {
-        let flush = self.flushing.iter().map(|f| f.out.run);
-        let list: Vec<String> = (self.jobs.iter().map(|j| j.out.run))
+    /// Records the state of every job and deletion, for `Self::resume_jobs` at the next open
+    /// (at each commit: nothing before it is durable).
+    pub(super) fn note_jobs(&mut self) -> Result<(), B::Error> {
+        let flush = self.flushing.iter().map(FlushJob::state);
+        let list: Vec<String> = (self.jobs.iter().map(MergeJob::state))
             .chain(flush)
-            .map(|r| r.to_string())
+            .map(|s| s.note())
             .collect();
-        self.backend.set_meta(MERGING_KEY, &list.join(","))
+        self.backend.set_meta(MERGING_KEY, &list.join(","))?;
+        self.note_drops()
     }
 
     /// Advances every job by one add's share; a level holding twice `fan_in` idle runs (merges
@@ -267,10 +264,9 @@ impl<B: NearBackend> super::DiskStore<B> {
             // half-written output is gigabytes of rows: one statement held an add for seconds).
             let span = u64::from(self.shape.tail_docs);
             for run in std::mem::take(&mut self.orphans) {
+                self.backend.delete_parts(run)?;
                 self.drops.push(DropJob::new(run, drop::ORPHAN_BITS, span));
             }
-            self.note_jobs()?;
-            self.note_drops()?;
             self.schedule()?;
         }
         self.advance_drops()?;
@@ -280,9 +276,11 @@ impl<B: NearBackend> super::DiskStore<B> {
                 self.finish_flush()?;
             }
         }
-        if self.jobs.is_empty() {
-            return Ok(());
-        }
+        self.advance_jobs()
+    }
+
+    /// Advances every merge; finished ones replace their inputs.
+    fn advance_jobs(&mut self) -> Result<(), B::Error> {
         let mut finished = false;
         for i in 0..self.jobs.len() {
             let level = self.jobs[i].inputs[0].level;
@@ -309,8 +307,6 @@ impl<B: NearBackend> super::DiskStore<B> {
             self.runs.retain(|r| !inputs.contains(r));
             self.runs.push(out);
         }
-        self.note_jobs()?;
-        self.note_drops()?;
         self.schedule()
     }
 
@@ -323,15 +319,11 @@ impl<B: NearBackend> super::DiskStore<B> {
         for job in &mut self.drops {
             job.advance(&mut self.backend)?;
         }
-        let before = self.drops.len();
         self.drops.retain(|d| !d.is_done());
-        if self.drops.len() < before {
-            self.note_drops()?;
-        }
         Ok(())
     }
 
-    /// Records the runs whose buckets are being deleted, for [`Self::resume_merges`].
+    /// Records the runs whose buckets are being deleted, for `Self::resume_jobs`.
     fn note_drops(&mut self) -> Result<(), B::Error> {
         self.backend
             .set_meta(drop::DROPPING_KEY, &drop::note(&self.drops))

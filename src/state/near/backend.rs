@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, params};
 use crate::dedup::disk::{NearBackend, RunInfo, StoredDoc};
 use crate::state::{StateError, q};
 
-use super::{IN_LIST, NearDb, RECORD_COLUMNS, read_doc, read_run, slot};
+use super::{IN_LIST, NearDb, RECORD_COLUMNS, blob, read_doc, read_run, slot};
 
 impl NearBackend for NearDb {
     type Error = StateError;
@@ -202,13 +202,18 @@ impl NearBackend for NearDb {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT run, level, first_doc, end_doc, bits, postings, filter
+                "SELECT run, level, first_doc, end_doc, bits, postings, length(filter)
                  FROM near_run ORDER BY run",
             )
             .map_err(q("preparing run list"))?;
         let rows = stmt.query_map([], read_run).map_err(q("listing runs"))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(q("listing runs"))
+        let runs: Vec<(RunInfo, usize)> = rows
+            .collect::<rusqlite::Result<_>>()
+            .map_err(q("listing runs"))?;
+        drop(stmt);
+        (runs.into_iter())
+            .map(|(r, len)| Ok((r, blob::read_filter(&self.conn, r.run, len)?)))
+            .collect()
     }
 
     fn buckets(&mut self, run: u32, buckets: &[u32]) -> Result<Vec<(u32, Vec<u8>)>, StateError> {
@@ -270,10 +275,11 @@ impl NearBackend for NearDb {
                     r.end_doc,
                     r.bits,
                     postings,
-                    filter
+                    blob::zeros(filter)
                 ])
             })
             .map_err(q("registering run"))?;
+        blob::fill_filter(&self.conn, r.run, filter)?;
         self.conn
             .prepare_cached("DELETE FROM near_tail WHERE doc < ?1")
             .and_then(|mut s| s.execute([tail_from]))
@@ -324,13 +330,50 @@ impl NearBackend for NearDb {
             .map_err(q("dropping kept near postings"))
     }
 
+    fn put_part(&mut self, run: u32, part: u32, bytes: &[u8]) -> Result<(), StateError> {
+        self.begin()?;
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO near_part (run, part, bytes) VALUES (?1, ?2, ?3)",
+            )
+            .and_then(|mut s| s.execute(params![run, part, bytes]))
+            .map(drop)
+            .map_err(q("storing a filter partition"))
+    }
+
+    fn parts(&mut self, run: u32, f: &mut dyn FnMut(u32, &[u8])) -> Result<(), StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT part, bytes FROM near_part WHERE run = ?1 ORDER BY part")
+            .map_err(q("reading filter partitions"))?;
+        let mut rows = stmt.query([run]).map_err(q("reading filter partitions"))?;
+        while let Some(row) = rows.next().map_err(q("reading filter partitions"))? {
+            let part: u32 = row.get(0).map_err(q("reading filter partitions"))?;
+            let bytes = row
+                .get_ref(1)
+                .and_then(|v| Ok(v.as_blob()?))
+                .map_err(q("reading filter partitions"))?;
+            f(part, bytes);
+        }
+        Ok(())
+    }
+
+    fn delete_parts(&mut self, run: u32) -> Result<(), StateError> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("DELETE FROM near_part WHERE run = ?1")
+            .and_then(|mut s| s.execute([run]))
+            .map(drop)
+            .map_err(q("deleting filter partitions"))
+    }
+
     fn set_filter(&mut self, run: u32, filter: &[u8]) -> Result<(), StateError> {
         self.begin()?;
         self.conn
             .prepare_cached("UPDATE near_run SET filter = ?2 WHERE run = ?1")
-            .and_then(|mut s| s.execute(params![run, filter]))
-            .map(drop)
-            .map_err(q("storing a rebuilt run filter"))
+            .and_then(|mut s| s.execute(params![run, blob::zeros(filter)]))
+            .map_err(q("storing a rebuilt run filter"))?;
+        blob::fill_filter(&self.conn, run, filter)
     }
 
     fn forget_run(&mut self, run: u32) -> Result<(), StateError> {
@@ -357,7 +400,7 @@ impl NearBackend for NearDb {
             .execute_batch(
                 "DELETE FROM near_record; DELETE FROM near_tail; DELETE FROM near_run;
                  DELETE FROM near_band; DELETE FROM near_size; DELETE FROM near_contains;
-                 DELETE FROM near_live;",
+                 DELETE FROM near_live; DELETE FROM near_part;",
             )
             .map_err(q("clearing near-duplicate index"))
     }
