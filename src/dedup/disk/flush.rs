@@ -5,10 +5,10 @@
 //! them in memory (binary search) while the job writes them as the buckets of a new run,
 //! paced to finish within half the adds that fill the tail again, a whole bucket at a time.
 //! The run is registered (and its records' `near_tail` rows dropped, and their sizes stored)
-//! only when the last bucket is in, so a lookup never sees a half-written run and an open
-//! after a crash rebuilds the frozen records from `near_tail` like the rest of the tail. The
-//! run's number is recorded in `near_meta` (`merging`) with the merges', so that the buckets
-//! of an interrupted flush are deleted at the next add after open.
+//! only when the last bucket is in, so a lookup never sees a half-written run, and the frozen
+//! records keep their `near_tail` rows until then. The job's state is noted in `near_meta`
+//! (`merging`) with the merges' at every commit: the next open splits the frozen records off
+//! the tail it rebuilds from `near_tail` and goes on writing them (`super::resume`).
 
 use crate::dedup::bands::BandTable;
 

@@ -10,8 +10,8 @@
 //!
 //! While a job runs its inputs stay registered and searched; its output is written under a
 //! run number that is not registered until the last chunk is in ([`MergeJob::finish`]), so
-//! lookups never see a half-written run. The output's run number is recorded in `near_meta`
-//! (`merging`) so that an open after a crash deletes its orphaned buckets.
+//! lookups never see a half-written run. The job's state is noted in `near_meta` (`merging`) at
+//! every commit, so that the next open goes on with it (`super::resume`).
 
 use super::backend::{NearBackend, RunInfo};
 use super::drop::{self, DropJob};
