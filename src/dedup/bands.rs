@@ -46,6 +46,11 @@ impl BandTable {
         }
     }
 
+    /// Makes room for `n` more entries from [`BandTable::load`].
+    pub fn reserve_load(&mut self, n: usize) {
+        self.base.reserve_exact(n);
+    }
+
     /// Adds `doc` under `key` for a bulk load: invisible to lookups until [`BandTable::merge`].
     pub fn load(&mut self, key: u32, doc: u32) {
         self.base.push(u64::from(key) << 32 | u64::from(doc));

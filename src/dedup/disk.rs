@@ -58,6 +58,7 @@ pub mod run;
 use std::collections::HashMap;
 
 use super::bands::BandTable;
+use super::keys::FILED;
 use super::screen::LookupCounts;
 
 pub use backend::{NearBackend, RunInfo, StoredDoc};
@@ -249,6 +250,8 @@ impl<B: NearBackend> DiskStore<B> {
         })?;
         ok &= sizes.len() == tail_start as usize;
         let (mut tail, mut expected) = (BandTable::default(), tail_start);
+        // Exactly: grown by doubling, the rebuilt tail held up to twice its 33 MB.
+        tail.reserve_load(next_doc.saturating_sub(tail_start) as usize * FILED);
         backend.tail(tail_start, &mut |doc, keys, shingles, published| {
             ok &= doc == expected;
             expected = doc.saturating_add(1);

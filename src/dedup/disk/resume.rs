@@ -279,8 +279,18 @@ impl<B: NearBackend> super::DiskStore<B> {
             self.tail = BandTable::from_sorted(sorted);
             return Ok(false);
         };
-        let (frozen, rest): (Vec<u64>, Vec<u64>) =
-            sorted.into_iter().partition(|&p| (p as u32) < out.end_doc);
+        // Sized exactly (a partition grown by doubling held up to twice the tail's 33 MB).
+        let (mut rest, count) = (Vec::new(), frozen);
+        rest.reserve_exact(sorted.len() - count);
+        let mut frozen = Vec::new();
+        frozen.reserve_exact(count);
+        for p in sorted {
+            if (p as u32) < out.end_doc {
+                frozen.push(p);
+            } else {
+                rest.push(p);
+            }
+        }
         let job = FlushJob::resume(&mut self.backend, state, filter, frozen)?;
         self.tail = BandTable::from_sorted(rest);
         self.flushing = Some(job);
