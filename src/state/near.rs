@@ -144,18 +144,16 @@ fn read_doc(r: &Row<'_>) -> rusqlite::Result<StoredDoc> {
     })
 }
 
-fn read_run(r: &Row<'_>) -> rusqlite::Result<(RunInfo, usize)> {
+fn read_run(r: &Row<'_>) -> rusqlite::Result<RunInfo> {
     let postings: i64 = r.get(5)?;
-    let run = RunInfo {
+    Ok(RunInfo {
         run: r.get(0)?,
         level: r.get(1)?,
         first_doc: r.get(2)?,
         end_doc: r.get(3)?,
         bits: r.get(4)?,
         postings: u64::try_from(postings).unwrap_or(0),
-    };
-    let filter_len: i64 = r.get(6)?;
-    Ok((run, usize::try_from(filter_len).unwrap_or(0)))
+    })
 }
 
 impl NearDb {

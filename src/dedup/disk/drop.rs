@@ -64,9 +64,7 @@ impl DropJob {
     /// Storage failures.
     pub fn advance<B: NearBackend>(&mut self, backend: &mut B) -> Result<(), B::Error> {
         self.adds += 1;
-        let due = (u128::from(self.adds) * u128::from(self.buckets()))
-            .div_ceil(u128::from(self.span))
-            .min(u128::from(self.buckets())) as u64;
+        let due = super::resume::paced(self.adds, self.buckets(), self.span);
         if due > self.next {
             let (lo, hi) = (self.next as u32, (due - 1) as u32);
             backend.delete_buckets(self.run, lo, hi)?;

@@ -40,12 +40,16 @@ pub struct MergeJob {
 impl MergeJob {
     /// A job merging `inputs` into `out` (`bits` and `postings` set), spread over `span` adds.
     pub fn new(inputs: Vec<RunInfo>, out: RunInfo, span: u64) -> Self {
+        Self::with_progress(inputs, out, Progress::new(out.postings, span))
+    }
+
+    fn with_progress(inputs: Vec<RunInfo>, out: RunInfo, progress: Progress) -> Self {
         let chunk_bits =
             run::choose_bits(out.postings.div_ceil(STEP_POSTINGS) * run::BUCKET_TARGET)
                 .min(out.bits);
         Self {
             inputs,
-            progress: Progress::new(out.postings, span),
+            progress,
             out,
             chunk_bits,
             next_chunk: 0,
@@ -65,8 +69,8 @@ impl MergeJob {
         filter: FilterBuilder,
         inputs: Vec<RunInfo>,
     ) -> Result<Self, B::Error> {
-        let mut job = Self::new(inputs, state.out, state.span);
-        job.progress = Progress::restored(state, filter);
+        let progress = Progress::restored(state, filter);
+        let mut job = Self::with_progress(inputs, state.out, progress);
         let from = job.progress.resume_key();
         job.next_chunk = from >> (32 - job.chunk_bits);
         resume::delete_from(backend, &job.out, from)?;

@@ -5,8 +5,8 @@
 //! start them again, the upper merges would never finish, and neither would a flush: the tail
 //! rebuilt from `near_tail` would grow by a run's records at every open, without bound. So
 //! each job's progress is kept in `near_meta` ([`super::merge::MERGING_KEY`], one
-//! [`JobState`] per job, written at every add) with the sealed partitions of the filter it is
-//! building (`near_part`, written as they are sealed, `super::filter`), all in the add's
+//! [`JobState`] per job, written at every commit) with the sealed partitions of the filter it
+//! is building (`near_part`, written as they are sealed, `super::filter`), all in the commit's
 //! transaction. An open takes each job up at its last sealed partition: the buckets written
 //! past it are deleted and written again (at most one partition's share of the run), the
 //! filter is restored from its partitions, and the pacing goes on from the adds counted.
@@ -160,7 +160,7 @@ impl Progress {
     /// Counts one add; the share of `total` steps due by now.
     pub fn tick(&mut self, total: u64) -> u64 {
         self.adds += 1;
-        (u128::from(self.adds) * u128::from(total)).div_ceil(u128::from(self.span)) as u64
+        paced(self.adds, total, self.span)
     }
 
     /// The job's state for the next open.
@@ -186,6 +186,13 @@ impl Progress {
         }
         Ok(())
     }
+}
+
+/// Steps of `total` due after `adds` of the `span` adds a job is spread over (all of them from
+/// the span's end on).
+pub fn paced(adds: u64, total: u64, span: u64) -> u64 {
+    let due = (u128::from(adds) * u128::from(total)).div_ceil(u128::from(span.max(1)));
+    due.min(u128::from(total)) as u64
 }
 
 /// A builder for `out` holding its first `sealed` stored partitions, or `None` when they
@@ -268,22 +275,23 @@ impl<B: NearBackend> super::DiskStore<B> {
             && out.first_doc < out.end_doc
             && out.end_doc <= self.next_doc
             && out.bits == run::choose_bits(out.postings);
-        let sorted = self.tail.take_sorted();
-        let frozen = sorted.iter().filter(|&&p| (p as u32) < out.end_doc).count();
-        let filter = if fits && frozen as u64 == out.postings {
+        // The tail is merged after open: its sorted entries are all of it.
+        let count = (self.tail.sorted().iter())
+            .filter(|&&p| (p as u32) < out.end_doc)
+            .count();
+        let filter = if fits && count as u64 == out.postings {
             restore_filter(&mut self.backend, &out, state.sealed)?
         } else {
             None
         };
         let Some(filter) = filter else {
-            self.tail = BandTable::from_sorted(sorted);
             return Ok(false);
         };
+        let sorted = self.tail.take_sorted();
         // Sized exactly (a partition grown by doubling held up to twice the tail's 33 MB).
-        let (mut rest, count) = (Vec::new(), frozen);
-        rest.reserve_exact(sorted.len() - count);
-        let mut frozen = Vec::new();
+        let (mut frozen, mut rest) = (Vec::new(), Vec::new());
         frozen.reserve_exact(count);
+        rest.reserve_exact(sorted.len() - count);
         for p in sorted {
             if (p as u32) < out.end_doc {
                 frozen.push(p);

@@ -173,20 +173,8 @@ impl NearBackend for NearDb {
     }
 
     fn sizes(&mut self, f: &mut dyn FnMut(u32, &[u8])) -> Result<(), StateError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT first_doc, sizes FROM near_size ORDER BY first_doc")
-            .map_err(q("preparing size load"))?;
-        let mut rows = stmt.query([]).map_err(q("loading index sizes"))?;
-        while let Some(row) = rows.next().map_err(q("loading index sizes"))? {
-            let first: u32 = row.get(0).map_err(q("loading index sizes"))?;
-            let blob = row
-                .get_ref(1)
-                .and_then(|v| Ok(v.as_blob()?))
-                .map_err(q("loading index sizes"))?;
-            f(first, blob);
-        }
-        Ok(())
+        let sql = "SELECT first_doc, sizes FROM near_size ORDER BY first_doc";
+        for_each_blob(&self.conn, sql, [], "loading index sizes", f)
     }
 
     fn put_sizes(&mut self, first_doc: u32, sizes: &[u8]) -> Result<(), StateError> {
@@ -202,17 +190,16 @@ impl NearBackend for NearDb {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT run, level, first_doc, end_doc, bits, postings, length(filter)
-                 FROM near_run ORDER BY run",
+                "SELECT run, level, first_doc, end_doc, bits, postings FROM near_run ORDER BY run",
             )
             .map_err(q("preparing run list"))?;
         let rows = stmt.query_map([], read_run).map_err(q("listing runs"))?;
-        let runs: Vec<(RunInfo, usize)> = rows
+        let runs: Vec<RunInfo> = rows
             .collect::<rusqlite::Result<_>>()
             .map_err(q("listing runs"))?;
         drop(stmt);
         (runs.into_iter())
-            .map(|(r, len)| Ok((r, blob::read_filter(&self.conn, r.run, len)?)))
+            .map(|r| Ok((r, blob::read_filter(&self.conn, r.run)?)))
             .collect()
     }
 
@@ -342,20 +329,8 @@ impl NearBackend for NearDb {
     }
 
     fn parts(&mut self, run: u32, f: &mut dyn FnMut(u32, &[u8])) -> Result<(), StateError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT part, bytes FROM near_part WHERE run = ?1 ORDER BY part")
-            .map_err(q("reading filter partitions"))?;
-        let mut rows = stmt.query([run]).map_err(q("reading filter partitions"))?;
-        while let Some(row) = rows.next().map_err(q("reading filter partitions"))? {
-            let part: u32 = row.get(0).map_err(q("reading filter partitions"))?;
-            let bytes = row
-                .get_ref(1)
-                .and_then(|v| Ok(v.as_blob()?))
-                .map_err(q("reading filter partitions"))?;
-            f(part, bytes);
-        }
-        Ok(())
+        let sql = "SELECT part, bytes FROM near_part WHERE run = ?1 ORDER BY part";
+        for_each_blob(&self.conn, sql, [run], "reading filter partitions", f)
     }
 
     fn delete_parts(&mut self, run: u32) -> Result<(), StateError> {
@@ -414,4 +389,26 @@ impl NearBackend for NearDb {
         }
         Ok(())
     }
+}
+
+/// Calls `f(key, blob)` for every row of `sql` (an integer that fits a `u32`, then a blob) with
+/// `params`, without copying the blobs; `what` names the read in errors.
+fn for_each_blob(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    what: &'static str,
+    f: &mut dyn FnMut(u32, &[u8]),
+) -> Result<(), StateError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(q(what))?;
+    let mut rows = stmt.query(params).map_err(q(what))?;
+    while let Some(row) = rows.next().map_err(q(what))? {
+        let key: u32 = row.get(0).map_err(q(what))?;
+        let blob = row
+            .get_ref(1)
+            .and_then(|v| Ok(v.as_blob()?))
+            .map_err(q(what))?;
+        f(key, blob);
+    }
+    Ok(())
 }

@@ -32,15 +32,15 @@ pub fn fill_filter(conn: &Connection, run: u32, bytes: &[u8]) -> Result<(), Stat
     Ok(())
 }
 
-/// The `filter` of `near_run` row `run`, `len` bytes long.
+/// The `filter` of `near_run` row `run`.
 ///
 /// # Errors
 /// Storage failures.
-pub fn read_filter(conn: &Connection, run: u32, len: usize) -> Result<Vec<u8>, StateError> {
+pub fn read_filter(conn: &Connection, run: u32) -> Result<Vec<u8>, StateError> {
     let blob = conn
         .blob_open("main", "near_run", "filter", i64::from(run), true)
         .map_err(q("opening a run filter"))?;
-    let mut out = vec![0; len.min(blob.len())];
+    let mut out = vec![0; blob.len()];
     blob.read_at_exact(&mut out, 0)
         .map_err(q("reading a run filter"))?;
     Ok(out)
