@@ -35,8 +35,9 @@
 //! The tail and the frozen tail (8 bytes per posting, 96 per record: 48 MiB each at the
 //! default 65 536 records), the run filters (about 5.8 bits per distinct far key: ~15 bytes
 //! per record, ~150 MB at 10 M records) and the sizes (6 bytes per record, 60 MB at 10 M),
-//! the two parts that grow with the corpus; the filter of each merge in progress; the
-//! run list, and the ids named by the plan in progress. The backend's page cache is bounded
+//! the two parts that grow with the corpus; a partition or two of the filter of each job in
+//! progress (the rest is stored and read back when its run is registered, `filter::spill`);
+//! the run list, and the ids named by the plan in progress. The backend's page cache is bounded
 //! by the backend.
 //!
 //! # Durability

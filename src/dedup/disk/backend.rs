@@ -173,6 +173,27 @@ pub trait NearBackend {
     /// # Errors
     /// Storage failures.
     fn put_run(&mut self, run: &RunInfo, filter: &[u8], tail_from: u32) -> Result<(), Self::Error>;
+    /// [`NearBackend::put_run`] with a filter of `filter_len` zero bytes, to be written
+    /// in pieces by [`NearBackend::write_filter`] before the commit.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn put_run_sized(
+        &mut self,
+        run: &RunInfo,
+        filter_len: u64,
+        tail_from: u32,
+    ) -> Result<(), Self::Error>;
+    /// Writes `bytes` into the filter of registered run `run` at byte `at` (within its length).
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn write_filter(&mut self, run: u32, at: u64, bytes: &[u8]) -> Result<(), Self::Error>;
+    /// The filter bytes of registered run `run`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn filter(&mut self, run: u32) -> Result<Vec<u8>, Self::Error>;
     /// Stores chunk `chunk` of the kept near postings of records `docs` (`super::live`).
     ///
     /// # Errors
@@ -204,6 +225,11 @@ pub trait NearBackend {
     /// # Errors
     /// Storage failures.
     fn parts(&mut self, run: u32, f: &mut dyn FnMut(u32, &[u8])) -> Result<(), Self::Error>;
+    /// Stored filter partition `part` of `run`, if stored.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn part(&mut self, run: u32, part: u32) -> Result<Option<Vec<u8>>, Self::Error>;
     /// Deletes the stored filter partitions of `run`.
     ///
     /// # Errors

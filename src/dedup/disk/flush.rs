@@ -13,7 +13,7 @@
 use crate::dedup::bands::BandTable;
 
 use super::backend::{NearBackend, RunInfo};
-use super::filter::{FilterBuilder, KeyFilter};
+use super::filter::{self, FilterBuilder, KeyFilter};
 use super::resume::{self, JobState, Progress};
 use super::run;
 
@@ -131,9 +131,11 @@ impl FlushJob {
     ) -> Result<(KeyFilter, Vec<u64>), B::Error> {
         self.advance(backend, true)?;
         backend.put_sizes(self.out.first_doc, sizes)?;
-        let filter = self.progress.filter.finish();
-        backend.put_run(&self.out, filter.as_bytes(), tail_from)?;
+        self.progress
+            .filter
+            .register(backend, &self.out, tail_from)?;
         backend.delete_parts(self.out.run)?;
+        let filter = filter::load(backend, &self.out)?;
         Ok((filter, self.table.take_sorted()))
     }
 }

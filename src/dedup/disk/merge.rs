@@ -15,7 +15,7 @@
 
 use super::backend::{NearBackend, RunInfo};
 use super::drop::{self, DropJob};
-use super::filter::{FilterBuilder, KeyFilter};
+use super::filter::{self, FilterBuilder};
 use super::flush::FlushJob;
 use super::resume::{self, JobState, Progress};
 use super::run;
@@ -124,8 +124,9 @@ impl MergeJob {
     }
 
     /// Registers the finished output run and unregisters the inputs (their buckets are left
-    /// to a [`DropJob`] each, spread over this job's span); returns the output's filter and
-    /// the drop jobs.
+    /// to a [`DropJob`] each, spread over this job's span); returns the drop jobs. The
+    /// output's filter is in the index, not in memory: [`filter::load`] it once the inputs'
+    /// filters are let go.
     ///
     /// # Errors
     /// Storage failures.
@@ -133,15 +134,15 @@ impl MergeJob {
         self,
         backend: &mut B,
         tail_from: u32,
-    ) -> Result<(KeyFilter, Vec<DropJob>), B::Error> {
-        let filter = self.progress.filter.finish();
-        backend.put_run(&self.out, filter.as_bytes(), tail_from)?;
+    ) -> Result<Vec<DropJob>, B::Error> {
+        self.progress
+            .filter
+            .register(backend, &self.out, tail_from)?;
         for r in &self.inputs {
             backend.forget_run(r.run)?;
         }
         backend.delete_parts(self.out.run)?;
-        let drops = DropJob::for_inputs(&self.inputs, self.progress.span).collect();
-        Ok((filter, drops))
+        Ok(DropJob::for_inputs(&self.inputs, self.progress.span).collect())
     }
 }
 
@@ -302,11 +303,12 @@ impl<B: NearBackend> super::DiskStore<B> {
         for job in done {
             let (inputs, out) = (job.inputs.clone(), job.out);
             let keep_from = self.durable_end();
-            let (filter, drops) = job.finish(&mut self.backend, keep_from)?;
+            let drops = job.finish(&mut self.backend, keep_from)?;
             self.drops.extend(drops);
             for r in &inputs {
                 self.filters.remove(&r.run);
             }
+            let filter = filter::load(&mut self.backend, &out)?;
             self.filters.insert(out.run, filter);
             self.runs.retain(|r| !inputs.contains(r));
             self.runs.push(out);

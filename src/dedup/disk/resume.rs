@@ -135,7 +135,7 @@ impl Progress {
     /// A job's start: writing a run of `postings` over `span` adds.
     pub fn new(postings: u64, span: u64) -> Self {
         Self {
-            filter: FilterBuilder::with_capacity(postings),
+            filter: FilterBuilder::new(postings),
             stored: 0,
             adds: 0,
             span: span.max(1),
@@ -143,7 +143,8 @@ impl Progress {
     }
 
     /// Where `state` left off, with `filter` restored from its stored partitions.
-    pub fn restored(state: &JobState, filter: FilterBuilder) -> Self {
+    pub fn restored(state: &JobState, mut filter: FilterBuilder) -> Self {
+        filter.spill(state.sealed);
         Self {
             filter,
             stored: state.sealed,
@@ -184,6 +185,7 @@ impl Progress {
             backend.put_part(run, part, &self.filter.sealed_part(self.stored))?;
             self.stored += 1;
         }
+        self.filter.spill(self.stored);
         Ok(())
     }
 }
@@ -205,7 +207,7 @@ pub fn restore_filter<B: NearBackend>(
     out: &RunInfo,
     sealed: usize,
 ) -> Result<Option<FilterBuilder>, B::Error> {
-    let mut filter = FilterBuilder::with_capacity(out.postings);
+    let mut filter = FilterBuilder::new(out.postings);
     let mut ok = true;
     backend.parts(out.run, &mut |part, bytes| {
         if (part as usize) < sealed {

@@ -3,6 +3,7 @@
 //! open transaction (`NearBackend::commit` ends it); reads use cached prepared statements. It
 //! holds no state of its own and opens no other connection.
 
+use rusqlite::blob::ZeroBlob;
 use rusqlite::{OptionalExtension, params};
 
 use crate::dedup::disk::{NearBackend, RunInfo, StoredDoc};
@@ -247,31 +248,21 @@ impl NearBackend for NearDb {
     }
 
     fn put_run(&mut self, r: &RunInfo, filter: &[u8], tail_from: u32) -> Result<(), StateError> {
+        self.put_run_sized(r, filter.len() as u64, tail_from)?;
+        blob::write_filter(&self.conn, r.run, 0, filter)
+    }
+
+    fn put_run_sized(&mut self, r: &RunInfo, len: u64, tail_from: u32) -> Result<(), StateError> {
         self.begin()?;
-        let postings = i64::try_from(r.postings).unwrap_or(i64::MAX);
-        self.conn
-            .prepare_cached(
-                "INSERT INTO near_run (run, level, first_doc, end_doc, bits, postings, filter)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    r.run,
-                    r.level,
-                    r.first_doc,
-                    r.end_doc,
-                    r.bits,
-                    postings,
-                    blob::zeros(filter)
-                ])
-            })
-            .map_err(q("registering run"))?;
-        blob::fill_filter(&self.conn, r.run, filter)?;
-        self.conn
-            .prepare_cached("DELETE FROM near_tail WHERE doc < ?1")
-            .and_then(|mut s| s.execute([tail_from]))
-            .map(drop)
-            .map_err(q("trimming index tail"))
+        blob::register(&self.conn, r, len, tail_from)
+    }
+
+    fn write_filter(&mut self, run: u32, at: u64, bytes: &[u8]) -> Result<(), StateError> {
+        blob::write_filter(&self.conn, run, at, bytes)
+    }
+
+    fn filter(&mut self, run: u32) -> Result<Vec<u8>, StateError> {
+        blob::read_filter(&self.conn, run)
     }
 
     fn put_live(
@@ -333,6 +324,13 @@ impl NearBackend for NearDb {
         for_each_blob(&self.conn, sql, [run], "reading filter partitions", f)
     }
 
+    fn part(&mut self, run: u32, part: u32) -> Result<Option<Vec<u8>>, StateError> {
+        self.conn
+            .prepare_cached("SELECT bytes FROM near_part WHERE run = ?1 AND part = ?2")
+            .and_then(|mut s| s.query_row([run, part], |row| row.get(0)).optional())
+            .map_err(q("reading a filter partition"))
+    }
+
     fn delete_parts(&mut self, run: u32) -> Result<(), StateError> {
         self.begin()?;
         self.conn
@@ -346,9 +344,9 @@ impl NearBackend for NearDb {
         self.begin()?;
         self.conn
             .prepare_cached("UPDATE near_run SET filter = ?2 WHERE run = ?1")
-            .and_then(|mut s| s.execute(params![run, blob::zeros(filter)]))
+            .and_then(|mut s| s.execute(params![run, ZeroBlob(filter.len() as u64)]))
             .map_err(q("storing a rebuilt run filter"))?;
-        blob::fill_filter(&self.conn, run, filter)
+        blob::write_filter(&self.conn, run, 0, filter)
     }
 
     fn forget_run(&mut self, run: u32) -> Result<(), StateError> {

@@ -4,29 +4,65 @@
 //! three times its size for a moment: the index's peak resident set at 10 M was such a
 //! moment. Written as a zero blob, then filled a [`PIECE`] at a time; read into one buffer.
 
-use rusqlite::Connection;
 use rusqlite::blob::ZeroBlob;
+use rusqlite::{Connection, params};
+
+use crate::dedup::disk::RunInfo;
 
 use crate::state::{StateError, q};
 
 /// Bytes written a call.
 const PIECE: usize = 1 << 20;
 
-/// A zero blob the size of `bytes`, to bind in place of them before [`fill_filter`].
-pub fn zeros(bytes: &[u8]) -> ZeroBlob {
-    ZeroBlob(bytes.len() as u64)
-}
-
-/// Writes `bytes` into the `filter` of `near_run` row `run`, a zero blob of their size.
+/// Inserts the `near_run` row of `r` with a filter of `len` zero bytes (to be filled by
+/// [`write_filter`]) and deletes the `near_tail` rows before `tail_from`.
 ///
 /// # Errors
 /// Storage failures.
-pub fn fill_filter(conn: &Connection, run: u32, bytes: &[u8]) -> Result<(), StateError> {
+pub fn register(
+    conn: &Connection,
+    r: &RunInfo,
+    len: u64,
+    tail_from: u32,
+) -> Result<(), StateError> {
+    let postings = i64::try_from(r.postings).unwrap_or(i64::MAX);
+    conn.prepare_cached(
+        "INSERT INTO near_run (run, level, first_doc, end_doc, bits, postings, filter)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            r.run,
+            r.level,
+            r.first_doc,
+            r.end_doc,
+            r.bits,
+            postings,
+            ZeroBlob(len)
+        ])
+    })
+    .map_err(q("registering run"))?;
+    conn.prepare_cached("DELETE FROM near_tail WHERE doc < ?1")
+        .and_then(|mut s| s.execute([tail_from]))
+        .map(drop)
+        .map_err(q("trimming index tail"))
+}
+
+/// Writes `bytes` into the `filter` of `near_run` row `run` from byte `at` (within its
+/// length: the row was inserted with a zero blob of the whole size).
+///
+/// # Errors
+/// Storage failures.
+pub fn write_filter(conn: &Connection, run: u32, at: u64, bytes: &[u8]) -> Result<(), StateError> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
     let mut blob = conn
         .blob_open("main", "near_run", "filter", i64::from(run), false)
         .map_err(q("opening a run filter"))?;
+    let at = usize::try_from(at).unwrap_or(usize::MAX);
     for (i, piece) in bytes.chunks(PIECE).enumerate() {
-        blob.write_at(piece, i * PIECE)
+        blob.write_at(piece, at.saturating_add(i * PIECE))
             .map_err(q("writing a run filter"))?;
     }
     Ok(())

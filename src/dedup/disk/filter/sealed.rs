@@ -15,6 +15,13 @@ use super::{FINGERPRINT_BITS, FilterBuilder};
 /// length, bit base, seed state.
 const HEAD: usize = 32;
 
+/// The first bit of a stored partition ([`FilterBuilder::sealed_part`]) and its array bytes;
+/// `None` when cut in its head.
+pub(super) fn stored_bytes(stored: &[u8]) -> Option<(u64, &[u8])> {
+    let base = u64::from_le_bytes(stored.get(16..24)?.try_into().ok()?);
+    Some((base, stored.get(HEAD..)?))
+}
+
 impl FilterBuilder {
     /// Seals every partition whose key range ends at or before `end` (a key bound: `2^32`
     /// seals them all): called when every key below `end` is in.
@@ -53,7 +60,8 @@ impl FilterBuilder {
             0
         };
         out.extend_from_slice(&seeds.to_le_bytes());
-        out.extend_from_slice(&self.filter.bytes[start..end]);
+        // Sealed, not stored: not spilled (`FilterBuilder::spill`).
+        out.extend_from_slice(&self.filter.bytes[start - self.spilled..end - self.spilled]);
         out
     }
 
@@ -75,14 +83,16 @@ impl FilterBuilder {
         let end_bit = part.bit_base + part.slots_len() * u64::from(FINGERPRINT_BITS);
         let start = (part.bit_base / 8) as usize;
         let data = &stored[HEAD..];
+        let header = super::header_len(self.filter.part_bits);
         let fits = part.bit_base == self.bits
+            && start >= header + self.spilled
             && self.current < 1 << self.filter.part_bits
             && data.len() as u64 == end_bit.div_ceil(8).saturating_sub(start as u64)
             && part.is_valid(end_bit + 8);
         if !fits {
             return false;
         }
-        let bytes = &mut self.filter.bytes;
+        let (bytes, start) = (&mut self.filter.bytes, start - self.spilled);
         if bytes.len() < start + data.len() + 1 {
             bytes.resize(start + data.len() + 1, 0);
         }
