@@ -28,13 +28,13 @@
 //! Near keys name only records of three time buckets, so their lookup
 //! ([`NearStore::candidates_within`]) skips every run holding no record published in that
 //! span: with records arriving roughly in time order, only the newest runs. Each run carries
-//! a filter of its far keys ([`KeyFilter`], binary fuse filters of 5-bit fingerprints), kept
+//! a filter of its far keys ([`KeyFilter`], binary fuse filters of 7-bit fingerprints), kept
 //! in memory: a run's bucket is read for a far key only when its filter may hold it.
 //!
 //! # Memory
 //! The tail and the frozen tail (8 bytes per posting, 96 per record: 48 MiB each at the
-//! default 65 536 records), the run filters (about 5.8 bits per distinct far key: ~15 bytes
-//! per record, ~150 MB at 10 M records) and the sizes (6 bytes per record, 60 MB at 10 M),
+//! default 65 536 records), the run filters (about 8.1 bits per distinct far key: ~21 bytes
+//! per record, ~210 MB at 10 M records) and the sizes (6 bytes per record, 60 MB at 10 M),
 //! the two parts that grow with the corpus; a partition or two of the filter of each job in
 //! progress (the rest is stored and read back when its run is registered, `filter::spill`);
 //! the run list, and the ids named by the plan in progress. The backend's page cache is bounded

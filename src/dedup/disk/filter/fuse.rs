@@ -9,8 +9,8 @@
 //! paper's sizing peels at the first try almost always); after [`MAX_ATTEMPTS`] the partition
 //! passes every key, which costs reads, never a record.
 
-/// Bits per fingerprint: a key never added passes 1 time in 32.
-pub const FINGERPRINT_BITS: u32 = 5;
+/// Bits per fingerprint: a key never added passes 1 time in 128.
+pub const FINGERPRINT_BITS: u32 = 7;
 const MASK: u16 = (1 << FINGERPRINT_BITS) - 1;
 /// Seeds tried before a partition gives up and passes every key.
 const MAX_ATTEMPTS: u32 = 32;
