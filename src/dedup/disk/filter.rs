@@ -13,8 +13,8 @@
 //! far keys in one run, so a run is read when two of a lookup's 24 keys pass: with 1 in 128
 //! that is 1.6 % of the runs (17 % at 1 in 32, the 5-bit fingerprints before 2026-12-01; 76 %
 //! with the Bloom filters of 5 bits per key and ~11 % false positives before those, index
-//! `keys3`). Measured at 1.4 M records: an ordinary article's far lookups read 0.33 buckets
-//! instead of 1.89, for 40 % more filter memory. Building holds one range's keys and its
+//! `keys3`). Measured at 1.3–1.4 M records: an ordinary article's far lookups read 0.33
+//! buckets instead of 2.20, for 40 % more filter memory. Building holds one range's keys and its
 //! peeling scratch (a few MB), and with [`FilterBuilder::spill`] a partition or two of
 //! fingerprints (the rest is stored).
 //! Stored with the run (`near_run.filter`) and read on open; bytes of another format are
