@@ -218,13 +218,10 @@ impl<B: NearBackend> DiskStore<B> {
         let (mut ok, mut runs, mut filters) = (true, Vec::new(), HashMap::new());
         let mut refiltered = Vec::new();
         for (r, bytes) in backend.runs()? {
-            let filter = match KeyFilter::from_bytes(bytes) {
-                Some(f) => f,
-                None => {
-                    refiltered.push(r.run);
-                    filter::rebuild(&mut backend, &r)?
-                }
-            };
+            let (filter, rebuilt) = filter::parsed_or_rebuilt(&mut backend, &r, bytes)?;
+            if rebuilt {
+                refiltered.push(r.run);
+            }
             filters.insert(r.run, filter);
             runs.push(r);
         }

@@ -252,17 +252,26 @@ impl FilterBuilder {
     }
 }
 
-/// Rebuilds the filter of `run` from its buckets (a filter stored in another format).
+/// The filter of `run` from its stored form `bytes`, or rebuilt from its buckets when they do
+/// not parse (another format, cut); the second value says it was rebuilt (and is to be
+/// stored).
 ///
 /// # Errors
 /// Storage failures.
-pub fn rebuild<B: NearBackend>(backend: &mut B, run: &RunInfo) -> Result<KeyFilter, B::Error> {
+pub fn parsed_or_rebuilt<B: NearBackend>(
+    backend: &mut B,
+    run: &RunInfo,
+    bytes: Vec<u8>,
+) -> Result<(KeyFilter, bool), B::Error> {
+    if let Some(f) = KeyFilter::from_bytes(bytes) {
+        return Ok((f, false));
+    }
     let mut builder = FilterBuilder::with_capacity(run.postings);
     let last = run.bucket(u32::MAX);
     backend.bucket_range(run.run, 0, last, &mut |blob| {
         super::run::for_each_key(blob, |k| builder.insert(k));
     })?;
-    Ok(builder.finish())
+    Ok((builder.finish(), true))
 }
 
 #[cfg(test)]
@@ -276,7 +285,8 @@ mod tests {
         (x as u32) | 1
     }
 
-    fn build(keys: &mut [u32], postings: u64) -> KeyFilter {
+    /// The filter of `keys` built whole, in memory.
+    pub(super) fn build(keys: &mut [u32], postings: u64) -> KeyFilter {
         keys.sort_unstable();
         let mut b = FilterBuilder::with_capacity(postings);
         keys.iter().for_each(|&k| b.insert(k));

@@ -15,11 +15,24 @@ use super::{FINGERPRINT_BITS, FilterBuilder};
 /// length, bit base, seed state.
 const HEAD: usize = 32;
 
+/// A stored partition ([`FilterBuilder::sealed_part`]) read: its header, the seed state after
+/// it, and its array bytes; `None` when cut in its head.
+fn stored_head(stored: &[u8]) -> Option<(Fuse, u64, &[u8])> {
+    let u32_at = |i: usize| Some(u32::from_le_bytes(stored.get(i..i + 4)?.try_into().ok()?));
+    let u64_at = |i: usize| Some(u64::from_le_bytes(stored.get(i..i + 8)?.try_into().ok()?));
+    let part = Fuse {
+        seed: u64_at(0)?,
+        seg_len: u32_at(8)?,
+        seg_count_len: u32_at(12)?,
+        bit_base: u64_at(16)?,
+    };
+    Some((part, u64_at(24)?, stored.get(HEAD..)?))
+}
+
 /// The first bit of a stored partition ([`FilterBuilder::sealed_part`]) and its array bytes;
 /// `None` when cut in its head.
 pub(super) fn stored_bytes(stored: &[u8]) -> Option<(u64, &[u8])> {
-    let base = u64::from_le_bytes(stored.get(16..24)?.try_into().ok()?);
-    Some((base, stored.get(HEAD..)?))
+    stored_head(stored).map(|(part, _, data)| (part.bit_base, data))
 }
 
 impl FilterBuilder {
@@ -69,20 +82,11 @@ impl FilterBuilder {
     /// bytes do not continue this builder (another run's, cut, out of order) or a key was
     /// already gathered.
     pub fn restore_part(&mut self, stored: &[u8]) -> bool {
-        let u32_at = |i: usize| u32::from_le_bytes(stored[i..i + 4].try_into().unwrap_or([0; 4]));
-        let u64_at = |i: usize| u64::from_le_bytes(stored[i..i + 8].try_into().unwrap_or([0; 8]));
-        if stored.len() < HEAD || !self.keys.is_empty() {
+        let Some((part, seeds, data)) = stored_head(stored).filter(|_| self.keys.is_empty()) else {
             return false;
-        }
-        let part = Fuse {
-            seed: u64_at(0),
-            seg_len: u32_at(8),
-            seg_count_len: u32_at(12),
-            bit_base: u64_at(16),
         };
         let end_bit = part.bit_base + part.slots_len() * u64::from(FINGERPRINT_BITS);
         let start = (part.bit_base / 8) as usize;
-        let data = &stored[HEAD..];
         let header = super::header_len(self.filter.part_bits);
         let fits = part.bit_base == self.bits
             && start >= header + self.spilled
@@ -99,7 +103,7 @@ impl FilterBuilder {
         for (b, d) in bytes[start..].iter_mut().zip(data) {
             *b |= d;
         }
-        self.seeds = u64_at(24);
+        self.seeds = seeds;
         self.bits = end_bit;
         self.filter.parts.push(part);
         self.current += 1;
@@ -109,7 +113,7 @@ impl FilterBuilder {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::key;
+    use super::super::tests::{build, key};
     use super::*;
     use crate::dedup::keys::{FAR_BANDS, FILED};
 
@@ -133,11 +137,7 @@ mod tests {
         let mut keys: Vec<u32> = (0..700_000).map(key).collect();
         keys.sort_unstable();
         let postings = 700_000 * FILED as u64 / FAR_BANDS as u64;
-        let whole = {
-            let mut b = FilterBuilder::with_capacity(postings);
-            keys.iter().for_each(|&k| b.insert(k));
-            b.finish()
-        };
+        let whole = build(&mut keys, postings);
         assert!(whole.part_bits >= 2, "{} partition bits", whole.part_bits);
         for stop in [0, 1, 3, 1 << whole.part_bits] {
             let (mut resumed, sealed) = build_interrupted(&keys, postings, stop);

@@ -91,18 +91,19 @@ impl FilterBuilder {
 /// # Errors
 /// Storage failures.
 pub fn load<B: NearBackend>(backend: &mut B, r: &RunInfo) -> Result<KeyFilter, B::Error> {
-    if let Some(f) = KeyFilter::from_bytes(backend.filter(r.run)?) {
-        return Ok(f);
+    let bytes = backend.filter(r.run)?;
+    let (f, rebuilt) = super::parsed_or_rebuilt(backend, r, bytes)?;
+    if rebuilt {
+        backend.set_filter(r.run, f.as_bytes())?;
     }
-    let f = super::rebuild(backend, r)?;
-    backend.set_filter(r.run, f.as_bytes())?;
     Ok(f)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::key;
+    use super::super::tests::{build, key};
     use super::*;
+    use crate::dedup::disk::resume::Progress;
     use crate::dedup::keys::{FAR_BANDS, FILED};
     use crate::state::NearDb;
 
@@ -118,22 +119,17 @@ mod tests {
     }
 
     /// Builds run `r`'s filter of `keys` (sorted) the way a job does: every 40 000 keys the
-    /// partitions sealed are stored and spilled; returns the builder and the most filter
-    /// bytes it held.
+    /// partitions sealed are stored and spilled ([`Progress::store`]); returns the builder
+    /// and the most filter bytes it held.
     fn spilled(db: &mut NearDb, keys: &[u32], r: &RunInfo) -> (FilterBuilder, usize) {
-        let (mut b, mut stored, mut most) = (FilterBuilder::new(r.postings), 0, 0);
+        let (mut job, mut most) = (Progress::new(r.postings, 1), 0);
         for chunk in keys.chunks(40_000) {
-            chunk.iter().for_each(|&k| b.insert(k));
-            b.seal_before(u64::from(chunk[chunk.len() - 1]));
-            while stored < b.sealed() {
-                db.put_part(r.run, stored as u32, &b.sealed_part(stored))
-                    .unwrap();
-                stored += 1;
-            }
-            most = most.max(b.filter.bytes.len());
-            b.spill(stored);
+            chunk.iter().for_each(|&k| job.filter.insert(k));
+            job.filter.seal_before(u64::from(chunk[chunk.len() - 1]));
+            most = most.max(job.filter.filter.bytes.len());
+            job.store(db, r.run).unwrap();
         }
-        (b, most)
+        (job.filter, most)
     }
 
     #[test]
@@ -143,11 +139,7 @@ mod tests {
         let mut keys: Vec<u32> = (0..1_400_000).map(key).collect();
         keys.sort_unstable();
         let postings = 1_400_000 * FILED as u64 / FAR_BANDS as u64;
-        let whole = {
-            let mut b = FilterBuilder::with_capacity(postings);
-            keys.iter().for_each(|&k| b.insert(k));
-            b.finish()
-        };
+        let whole = build(&mut keys, postings);
         assert!(whole.part_bits >= 3, "{} partition bits", whole.part_bits);
         let r = run(5, postings);
         let (b, most) = spilled(&mut db, &keys, &r);
