@@ -74,9 +74,20 @@ impl Signature {
     pub fn of(set: &ShingleSet) -> Self {
         let (a, b) = (&PARAMS.0, &PARAMS.1);
         let mut mins = [u64::MAX; PERMUTATIONS];
-        for &x in set.as_slice() {
-            for p in 0..PERMUTATIONS {
-                mins[p] = mins[p].min(a[p].wrapping_mul(x).wrapping_add(b[p]));
+        // Functions in groups of `LANES` over all shingles: the group's minima stay in
+        // registers (shingles outer and functions inner kept all 64 in memory, a load and a
+        // store per step: 2-3 times slower, measured with the dedup bench's first line).
+        const LANES: usize = 8;
+        let groups = a
+            .as_chunks::<LANES>()
+            .0
+            .iter()
+            .zip(b.as_chunks::<LANES>().0);
+        for ((ga, gb), out) in groups.zip(mins.as_chunks_mut::<LANES>().0) {
+            for &x in set.as_slice() {
+                for l in 0..LANES {
+                    out[l] = out[l].min(ga[l].wrapping_mul(x).wrapping_add(gb[l]));
+                }
             }
         }
         Self(mins)
