@@ -34,52 +34,57 @@ pub(crate) const fn mix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// FNV-1a over the bytes, then [`mix64`] so every output bit depends on every input byte.
-fn word_hash(word: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in word {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    mix64(h)
-}
+/// FNV-1a's offset basis and prime: a word's hash is FNV-1a over its lower-cased UTF-8 bytes,
+/// then [`mix64`] so every output bit depends on every input byte ([`Words::scan`]).
+const FNV_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
-/// Splits characters into lower-cased words and hashes each.
+/// The words of a text: their hashes in order, and its facts.
 struct Words {
     hashes: Vec<u64>,
     facts: Vec<u64>,
-    word: String,
-    /// Whether every character of the current word so far is a digit.
-    number: bool,
 }
 
 impl Words {
-    fn feed(&mut self, c: char) {
-        if c.is_alphanumeric() {
-            self.number &= c.is_numeric();
-            if c.is_ascii() {
-                self.word.push(c.to_ascii_lowercase());
-            } else {
-                self.word.extend(c.to_lowercase());
+    /// Splits `chars` into lower-cased words and hashes each, byte by byte as the characters
+    /// come, the current word's state in locals (a `String` per word and a call per character
+    /// cost about half the shingling time, measured with the dedup bench's first line).
+    fn scan(&mut self, chars: impl Iterator<Item = char>) {
+        // FNV-1a state of the current word, whether it has a byte, whether all are digits.
+        let (mut word, mut empty, mut number) = (FNV_BASIS, true, true);
+        let fnv = |h: u64, b: u8| (h ^ u64::from(b)).wrapping_mul(FNV_PRIME);
+        for c in chars {
+            if c.is_ascii_alphanumeric() {
+                number &= c.is_ascii_digit();
+                (word, empty) = (fnv(word, c.to_ascii_lowercase() as u8), false);
+            } else if !c.is_ascii() && c.is_alphanumeric() {
+                number &= c.is_numeric();
+                let mut utf8 = [0u8; 4];
+                for lower in c.to_lowercase() {
+                    word = (lower.encode_utf8(&mut utf8).bytes()).fold(word, fnv);
+                }
+                empty = false;
+            } else if !empty {
+                self.push(word, number);
+                (word, empty, number) = (FNV_BASIS, true, true);
             }
-        } else {
-            self.end();
+        }
+        if !empty {
+            self.push(word, number);
         }
     }
 
-    fn end(&mut self) {
-        if !self.word.is_empty() {
-            let h = word_hash(self.word.as_bytes());
-            if self.number {
-                let n = self.hashes.len();
-                let before = |k: usize| n.checked_sub(k).map_or(0, |i| self.hashes[i]);
-                let context = mix64(before(2) ^ before(1).rotate_left(17));
-                self.facts
-                    .push((context & 0xffff_ffff_0000_0000) | (h >> 32));
-            }
-            self.hashes.push(h);
-            self.word.clear();
-            self.number = true;
+    /// Adds the word whose FNV-1a state is `word`.
+    fn push(&mut self, word: u64, number: bool) {
+        let h = mix64(word);
+        if number {
+            let n = self.hashes.len();
+            let before = |k: usize| n.checked_sub(k).map_or(0, |i| self.hashes[i]);
+            let context = mix64(before(2) ^ before(1).rotate_left(17));
+            self.facts
+                .push((context & 0xffff_ffff_0000_0000) | (h >> 32));
         }
+        self.hashes.push(h);
     }
 }
 
@@ -89,16 +94,14 @@ fn word_hashes(text: &str) -> (Vec<u64>, Vec<u64>) {
     let mut words = Words {
         hashes: Vec::with_capacity(text.len() / 5),
         facts: Vec::new(),
-        word: String::with_capacity(32),
-        number: true,
     };
-    // Most agency text is already NFC; skip the normalizer's buffering when it is.
-    if is_nfc_quick(text.chars()) == IsNormalized::Yes {
-        text.chars().for_each(|c| words.feed(c));
+    // Most agency text is already NFC (ASCII always is); skip the normalizer's buffering
+    // when it is.
+    if text.is_ascii() || is_nfc_quick(text.chars()) == IsNormalized::Yes {
+        words.scan(text.chars());
     } else {
-        text.nfc().for_each(|c| words.feed(c));
+        words.scan(text.nfc());
     }
-    words.end();
     (words.hashes, words.facts)
 }
 
@@ -262,6 +265,30 @@ pub fn similarity(sa: &ShingleSet, sb: &ShingleSet) -> Similarity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_word_hash_is_fnv_1a_of_the_lower_cased_word_then_mixed() {
+        // The stored index depends on these values: a word is hashed as its lower-cased UTF-8
+        // bytes, whatever the script, and a lower-case form longer than the character counts.
+        let text = "Минск, 5 мая (БелТА) – İstanbul ΣΟΦΊΑ 3.2345 naïve n\u{303}o";
+        let nfc: String = text.nfc().collect();
+        let reference: Vec<u64> = nfc
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(|w| {
+                let lower: String = w.chars().flat_map(char::to_lowercase).collect();
+                mix64(
+                    lower
+                        .bytes()
+                        .fold(FNV_BASIS, |h, b| (h ^ u64::from(b)).wrapping_mul(FNV_PRIME)),
+                )
+            })
+            .collect();
+        let (hashes, facts) = word_hashes(text);
+        assert_eq!(hashes, reference);
+        assert_eq!(hashes.len(), 10);
+        assert_eq!(facts.len(), 3, "5, 3 and 2345");
+    }
 
     #[test]
     fn punctuation_quotes_dashes_and_case_do_not_matter() {
