@@ -10,12 +10,62 @@
 //! - Bulk loads ([`BandTable::load`]) append to `base` unsorted and sort once ([`BandTable::merge`]).
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use std::collections::hash_map::{Entry, RandomState};
+use std::hash::{BuildHasher, Hasher};
+use std::sync::OnceLock;
 
 /// Entries per bucket the bucket table aims for.
 const BUCKET_TARGET: usize = 16;
 /// `delta` is merged once it holds at least this many entries and a quarter of `base`.
 const MIN_MERGE: usize = 1 << 16;
+
+/// Hashes band keys for `delta`'s maps. The keys are hash values already, so one multiply
+/// (the high and low halves of its 128-bit product folded) with a key drawn once per process
+/// spreads them; the standard library's SipHash cost a few percent of an add (profile of the
+/// dedup bench). The random key keeps any fixed set of texts from colliding in every process.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyHash(u64);
+
+impl Default for KeyHash {
+    fn default() -> Self {
+        static KEY: OnceLock<u64> = OnceLock::new();
+        Self(*KEY.get_or_init(|| RandomState::new().hash_one(0x6b65_7973_u64)))
+    }
+}
+
+impl BuildHasher for KeyHash {
+    type Hasher = KeyHasher;
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher {
+            key: self.0,
+            state: 0,
+        }
+    }
+}
+
+/// See [`KeyHash`].
+#[derive(Debug)]
+pub struct KeyHasher {
+    key: u64,
+    state: u64,
+}
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.state = self.state.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u32(&mut self, x: u32) {
+        self.state = u64::from(x);
+    }
+
+    fn finish(&self) -> u64 {
+        let full = u128::from(self.state ^ self.key) * 0x9e37_79b9_7f4a_7c15_u128;
+        (full as u64) ^ (full >> 64) as u64
+    }
+}
 
 /// Band key → record numbers.
 #[derive(Debug, Default)]
@@ -26,8 +76,8 @@ pub struct BandTable {
     bits: u32,
     /// Whether `base` has entries appended by `load` since the last merge.
     unsorted: bool,
-    single: HashMap<u32, u32>,
-    multi: HashMap<u32, Vec<u32>>,
+    single: HashMap<u32, u32, KeyHash>,
+    multi: HashMap<u32, Vec<u32>, KeyHash>,
     delta_len: usize,
 }
 
@@ -182,17 +232,23 @@ impl BandTable {
             std::mem::take(&mut self.multi),
         );
         self.delta_len = 0;
-        // Exactly: the tail is the largest table, and doubling its capacity would cost tens of MB.
-        self.base
-            .reserve_exact(single.len() + multi.values().map(Vec::len).sum::<usize>());
         let pack = |key: u32, doc: u32| u64::from(key) << 32 | u64::from(doc);
-        self.base
-            .extend(single.into_iter().map(|(k, d)| pack(k, d)));
+        let mut delta =
+            Vec::with_capacity(single.len() + multi.values().map(Vec::len).sum::<usize>());
+        delta.extend(single.into_iter().map(|(k, d)| pack(k, d)));
         for (key, docs) in multi {
-            self.base.extend(docs.into_iter().map(|d| pack(key, d)));
+            delta.extend(docs.into_iter().map(|d| pack(key, d)));
         }
-        self.base.sort_unstable();
-        self.unsorted = false;
+        if self.unsorted {
+            self.base.extend(delta);
+            self.base.sort_unstable();
+            self.unsorted = false;
+        } else {
+            // Only the new entries are sorted, then merged in (sorting `base` whole at every
+            // merge cost several µs an add: the tail's merges are many and its base large).
+            delta.sort_unstable();
+            merge_into(&mut self.base, &delta);
+        }
         let buckets = (self.base.len() / BUCKET_TARGET).max(1);
         self.bits = buckets.next_power_of_two().trailing_zeros().clamp(1, 24);
         let n = 1usize << self.bits;
@@ -210,6 +266,26 @@ impl BandTable {
     }
 }
 
+/// Merges `sorted` into `base` (both ascending), growing `base` by exactly its length (the
+/// tail is the largest table: doubling its capacity would cost tens of MB).
+fn merge_into(base: &mut Vec<u64>, sorted: &[u64]) {
+    let old = base.len();
+    base.reserve_exact(sorted.len());
+    base.resize(old + sorted.len(), 0);
+    // From the back: every entry moves at most once and nothing is overwritten unread.
+    let (mut i, mut j) = (old, sorted.len());
+    while j > 0 {
+        let k = i + j - 1;
+        if i > 0 && base[i - 1] > sorted[j - 1] {
+            base[k] = base[i - 1];
+            i -= 1;
+        } else {
+            base[k] = sorted[j - 1];
+            j -= 1;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +295,21 @@ mod tests {
         t.for_each(key, |d| out.push(d));
         out.sort_unstable();
         out
+    }
+
+    #[test]
+    fn merging_sorted_entries_in_keeps_the_base_sorted() {
+        let mut base: Vec<u64> = (0..1000).map(|i| i * 3).collect();
+        let delta: Vec<u64> = [0u64, 1, 2, 500, 2998, 2999, 5000].into();
+        let mut expected: Vec<u64> = base.iter().chain(&delta).copied().collect();
+        expected.sort_unstable();
+        merge_into(&mut base, &delta);
+        assert_eq!(base, expected);
+        let mut empty = Vec::new();
+        merge_into(&mut empty, &delta);
+        assert_eq!(empty, delta);
+        merge_into(&mut empty, &[]);
+        assert_eq!(empty, delta);
     }
 
     #[test]
