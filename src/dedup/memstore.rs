@@ -3,8 +3,8 @@
 //! use it directly. Records are numbered densely in insertion order (`doc`), which is also how
 //! they are stored, so loading is a straight replay.
 //!
-//! Memory per record: its [`DocInfo`] (~270 bytes with the 128-byte signature), 64 band
-//! entries of 8 bytes, an id-map entry and a cluster number: about 850 bytes.
+//! Memory per record: its [`DocInfo`] (~140 bytes: the rank with its id and source), 64 band
+//! entries of 8 bytes, an id-map entry and a cluster number: about 720 bytes.
 
 use std::collections::HashMap;
 use std::convert::Infallible;

@@ -22,9 +22,10 @@
 //! J = 0.21). Requiring three matches keeps out most texts that share a stock phrase; the rest
 //! are dropped by the screen on the number of equal keys and the two sizes before anything is
 //! loaded (`super::screen`), and the bench reports how many there are per article.
-//! - A [`CompactSignature`] keeps 16 bits of each minimum (128 bytes), stored with each record
-//!   (`near_record.signature`); the screen no longer needs it (equal band keys are equal
-//!   minima at full precision).
+//! - No signature is stored: the screen needs only the number of equal band keys (equal
+//!   minima at full precision) and the two sizes. (A 16-bit compact signature, 128 bytes a
+//!   record, was stored in `near_record.signature` until nothing read it any more; dropped
+//!   from the index, about a tenth of its bytes.)
 
 use super::shingle::{ShingleSet, mix64};
 
@@ -108,46 +109,7 @@ impl Signature {
         keys
     }
 
-    /// 16 bits of each minimum (bits 16–31: the top bits of a minimum are mostly zero).
-    pub fn compact(&self) -> CompactSignature {
-        CompactSignature(self.0.map(|m| (m >> 16) as u16))
-    }
-
     /// Fraction of equal minima: an unbiased estimate of the Jaccard similarity.
-    pub fn estimate(&self, other: &Self) -> f64 {
-        let same = self.0.iter().zip(&other.0).filter(|(a, b)| a == b).count();
-        same as f64 / PERMUTATIONS as f64
-    }
-}
-
-/// A signature cut to 16 bits per minimum, as stored in the index (128 bytes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CompactSignature([u16; PERMUTATIONS]);
-
-impl CompactSignature {
-    /// Stored size in bytes.
-    pub const BYTES: usize = PERMUTATIONS * 2;
-    /// All-zero signature, standing in for an unreadable stored one (it only weakens screening).
-    pub const ZERO: Self = Self([0; PERMUTATIONS]);
-
-    /// Little-endian bytes, [`Self::BYTES`] long.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        self.0.iter().flat_map(|v| v.to_le_bytes()).collect()
-    }
-
-    /// Reads [`Self::to_bytes`] output; `None` when the length is wrong.
-    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        if bytes.len() != Self::BYTES {
-            return None;
-        }
-        let mut out = [0u16; PERMUTATIONS];
-        for (v, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-            *v = u16::from_le_bytes([pair[0], pair[1]]);
-        }
-        Some(Self(out))
-    }
-
-    /// Estimated Jaccard similarity: fraction of equal 16-bit minima.
     pub fn estimate(&self, other: &Self) -> f64 {
         let same = self.0.iter().zip(&other.0).filter(|(a, b)| a == b).count();
         same as f64 / PERMUTATIONS as f64
@@ -184,18 +146,16 @@ pub(crate) mod tests {
     fn estimate_is_unbiased_and_bands_follow_the_s_curve() {
         // J = 200 / (200 + 2·150) = 0.4.
         let trials = 400u64;
-        let (mut sum, mut sum16, mut hits) = (0.0, 0.0, 0);
+        let (mut sum, mut hits) = (0.0, 0);
         for t in 0..trials {
             let (a, b) = pair(t, 200, 150);
             let (sa, sb) = (Signature::of(&a), Signature::of(&b));
             sum += sa.estimate(&sb);
-            sum16 += sa.compact().estimate(&sb.compact());
             let (ka, kb) = (sa.band_keys(), sb.band_keys());
             hits += usize::from(ka.iter().zip(&kb).any(|(x, y)| x == y));
         }
         let mean = sum / trials as f64;
         assert!((mean - 0.4).abs() < 0.01, "mean estimate {mean}");
-        assert!((sum16 / trials as f64 - mean).abs() < 0.005);
         // 1 − (1 − 0.4)^64 ≈ 1.
         assert!(
             hits as u64 >= trials * 98 / 100,
@@ -247,14 +207,6 @@ pub(crate) mod tests {
                 "story of {s}, digest {ratio}x: {hits}/{trials} candidates"
             );
         }
-    }
-
-    #[test]
-    fn compact_round_trips() {
-        let (a, _) = pair(7, 50, 50);
-        let c = Signature::of(&a).compact();
-        assert_eq!(CompactSignature::from_bytes(&c.to_bytes()), Some(c));
-        assert_eq!(CompactSignature::from_bytes(&[0; 3]), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::model::{AttributionKind, CorpusRecord};
 
-use super::minhash::{CompactSignature, Signature};
+use super::minhash::Signature;
 use super::shingle::ShingleSet;
 
 /// The sort key of a record inside its cluster; the smallest is the cluster's canonical record.
@@ -72,15 +72,13 @@ impl PartialOrd for Rank {
     }
 }
 
-/// What the index stores per record: its rank, its shingle count and a compact signature.
+/// What the index stores per record: its rank and its shingle count.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocInfo {
     /// Canonical-record order key (holds the id).
     pub rank: Rank,
     /// Number of distinct shingles of the text.
     pub shingles: u32,
-    /// 16-bit MinHash signature, for screening candidates without their text.
-    pub signature: CompactSignature,
 }
 
 impl DocInfo {
@@ -124,7 +122,6 @@ impl NearDoc {
             info: DocInfo {
                 rank,
                 shingles: u32::try_from(shingles.len()).unwrap_or(u32::MAX),
-                signature: signature.compact(),
             },
             shingles: Arc::new(shingles),
             bands,

@@ -24,7 +24,6 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, Row};
 
 use crate::dedup::disk::{NearBackend, RunInfo, StoredDoc};
-use crate::dedup::minhash::CompactSignature;
 use crate::dedup::{DocInfo, Rank};
 
 use super::{StateError, q};
@@ -55,8 +54,7 @@ CREATE TABLE IF NOT EXISTS near_record (
     republished  INTEGER NOT NULL,
     source       TEXT NOT NULL,
     url_len      INTEGER NOT NULL,
-    shingles     INTEGER NOT NULL,
-    signature    BLOB NOT NULL
+    shingles     INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS near_record_member ON near_record (cluster) WHERE cluster <> doc;
 CREATE TABLE IF NOT EXISTS near_tail (
@@ -101,8 +99,7 @@ CREATE TABLE IF NOT EXISTS near_part (
 ) WITHOUT ROWID;
 ";
 
-const RECORD_COLUMNS: &str =
-    "doc, id, cluster, published, republished, source, url_len, shingles, signature";
+const RECORD_COLUMNS: &str = "doc, id, cluster, published, republished, source, url_len, shingles";
 
 /// Size of the index on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,12 +118,25 @@ pub struct NearDb {
     in_tx: bool,
 }
 
+/// An index written before the compact signature was dropped (128 bytes a record nothing
+/// read) loses its column: one rewrite of `near_record`, on the first open.
+fn drop_signatures(conn: &Connection) -> rusqlite::Result<()> {
+    let old: i64 = conn.query_row(
+        "SELECT count(*) FROM pragma_table_info('near_record') WHERE name = 'signature'",
+        [],
+        |r| r.get(0),
+    )?;
+    if old > 0 {
+        conn.execute_batch("ALTER TABLE near_record DROP COLUMN signature")?;
+    }
+    Ok(())
+}
+
 fn slot(run: u32, bucket: u32) -> i64 {
     i64::from(run) << 32 | i64::from(bucket)
 }
 
 fn read_doc(r: &Row<'_>) -> rusqlite::Result<StoredDoc> {
-    let signature: Vec<u8> = r.get(8)?;
     Ok(StoredDoc {
         doc: r.get(0)?,
         cluster: r.get(2)?,
@@ -139,7 +149,6 @@ fn read_doc(r: &Row<'_>) -> rusqlite::Result<StoredDoc> {
                 url_len: r.get(6)?,
             },
             shingles: r.get(7)?,
-            signature: CompactSignature::from_bytes(&signature).unwrap_or(CompactSignature::ZERO),
         },
     })
 }
@@ -180,6 +189,7 @@ impl NearDb {
              PRAGMA cache_size = -{CACHE_KIB}; PRAGMA mmap_size = 0; {SCHEMA}"
         ))
         .map_err(open_err)?;
+        drop_signatures(&conn).map_err(open_err)?;
         conn.set_prepared_statement_cache_capacity(32);
         Ok(Self {
             conn,
@@ -287,7 +297,6 @@ mod tests {
                     id: format!("r{n}"),
                 },
                 shingles: 100,
-                signature: CompactSignature::ZERO,
             },
         };
         db.insert(&doc(0, 0), &[1, 2]).unwrap();
@@ -348,7 +357,6 @@ mod tests {
                     id: id.clone(),
                 },
                 shingles: 100,
-                signature: CompactSignature::ZERO,
             },
             bands: (0..3).map(|j| far(n, j)).collect(),
             cluster: id,
@@ -368,6 +376,34 @@ mod tests {
     /// An index whose run filters were stored in another format (the Bloom filters of
     /// `keys3`) opens without a rebuild: each filter is rebuilt from its run's buckets, filters
     /// as before, and is stored at the next add.
+    #[test]
+    fn an_index_with_signatures_loses_the_column_and_keeps_its_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = SCHEMA.replace(
+            "shingles     INTEGER NOT NULL",
+            "shingles INTEGER NOT NULL, signature BLOB NOT NULL",
+        );
+        let conn = Connection::open(dir.path().join(NEAR_DB_FILE)).unwrap();
+        conn.execute_batch(&old).unwrap();
+        conn.execute(
+            "INSERT INTO near_record VALUES (0, 'r0', 0, 5, 0, 's', 9, 80, zeroblob(128))",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let mut db = NearDb::open(dir.path()).unwrap();
+        let first = db.record(0).unwrap().unwrap();
+        assert_eq!((first.info.id(), first.info.shingles), ("r0", 80));
+        let mut next = first.clone();
+        (next.doc, next.info.rank.id) = (1, "r1".into());
+        db.insert(&next, &[1, 2]).unwrap();
+        db.commit().unwrap();
+        assert_eq!(
+            NearDb::open(dir.path()).unwrap().record(1).unwrap(),
+            Some(next)
+        );
+    }
+
     #[test]
     fn a_run_filter_of_another_format_is_rebuilt_from_its_buckets() {
         use crate::dedup::disk::KeyFilter;

@@ -51,7 +51,7 @@ type Planned = (Vec<(String, NearLink)>, bool);
 /// A record queued in the corpus, waiting for its flush to be linked.
 #[derive(Debug)]
 pub struct Unlinked {
-    /// Its shingles, signature and band keys.
+    /// Its shingles and band keys.
     pub doc: NearDoc,
     /// Its text, stored in the index.
     pub text: String,

@@ -73,7 +73,7 @@ impl NearBackend for NearDb {
         self.conn
             .prepare_cached(&format!(
                 "INSERT INTO near_record ({RECORD_COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
             ))
             .and_then(|mut s| {
                 s.execute(params![
@@ -84,8 +84,7 @@ impl NearBackend for NearDb {
                     r.republished,
                     r.source_id,
                     r.url_len,
-                    d.info.shingles,
-                    d.info.signature.to_bytes()
+                    d.info.shingles
                 ])
             })
             .map_err(q("indexing record"))?;

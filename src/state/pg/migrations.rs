@@ -196,6 +196,11 @@ CREATE TABLE near_unposted (
 );
 ",
     },
+    Migration {
+        version: 8,
+        description: "shared near-duplicate index: no compact signature per record (nothing read it)",
+        sql: "ALTER TABLE near_record DROP COLUMN signature;",
+    },
 ];
 
 /// The schema version this binary reads and writes.

@@ -28,7 +28,7 @@ use postgres::Client;
 
 use super::super::{PgError, q};
 use super::overlay::{self, Overlay};
-use super::sql::{self, COLUMNS};
+use super::sql::{self, AFTER_COLUMNS, COLUMNS};
 
 /// How long a record may stay listed in `near_unposted` before any worker writes its postings.
 pub(super) const STUCK: Duration = Duration::from_secs(10);
@@ -102,7 +102,7 @@ pub(super) fn read_since(
     for row in &rows {
         let doc = sql::read(row, overlay).map_err(q("reading the records added since"))?;
         let filed: Vec<i32> = row
-            .try_get(10)
+            .try_get(AFTER_COLUMNS)
             .map_err(q("reading the filed keys of a record added since"))?;
         for k in filed {
             postings.entry(sql::unkey(k)).or_default().push(doc);

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use postgres::{Client, Row};
 
 use crate::dedup::keys::min_matches;
-use crate::dedup::minhash::CompactSignature;
 use crate::dedup::{DocInfo, IndexedDoc, Rank};
 
 use super::super::{PgError, PgState, q};
@@ -15,8 +14,10 @@ use super::overlay::Overlay;
 
 /// Columns of a record, its canonical record's id and its cluster's record number, as
 /// [`read`] takes them (`r`: the record, `h`: its canonical record).
-pub(super) const COLUMNS: &str = "r.doc, r.id, r.published, r.republished, r.source, r.url_len, r.shingles, \
-                       r.signature, h.id, r.cluster";
+pub(super) const COLUMNS: &str =
+    "r.doc, r.id, r.published, r.republished, r.source, r.url_len, r.shingles, h.id, r.cluster";
+/// Columns in [`COLUMNS`]: a query's own columns after them start at this index.
+pub(super) const AFTER_COLUMNS: usize = 9;
 
 /// Size of the shared index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +42,6 @@ pub(super) fn unkey(k: i32) -> u32 {
 
 /// Loads a row of [`COLUMNS`] into `overlay`; returns its record number.
 pub(super) fn read(r: &Row, overlay: &mut Overlay) -> Result<i64, postgres::Error> {
-    let signature: Vec<u8> = r.try_get(7)?;
     let url_len: i32 = r.try_get(5)?;
     let shingles: i32 = r.try_get(6)?;
     let info = DocInfo {
@@ -53,14 +53,13 @@ pub(super) fn read(r: &Row, overlay: &mut Overlay) -> Result<i64, postgres::Erro
             url_len: u32::try_from(url_len).unwrap_or(0),
         },
         shingles: u32::try_from(shingles).unwrap_or(0),
-        signature: CompactSignature::from_bytes(&signature).unwrap_or(CompactSignature::ZERO),
     };
     let doc = r.try_get(0)?;
     let found = IndexedDoc {
         info,
-        cluster: r.try_get(8)?,
+        cluster: r.try_get(7)?,
     };
-    overlay.load(doc, found, r.try_get(9)?);
+    overlay.load(doc, found, r.try_get(8)?);
     Ok(doc)
 }
 
@@ -147,7 +146,7 @@ pub(super) fn batch_candidates(
         .map_err(q("looking up near-duplicate candidates"))?;
     for row in &rows {
         let doc = read(row, overlay).map_err(q("reading near-duplicate candidates"))?;
-        let (i, matches): (i32, i64) = (row.get(10), row.get(11));
+        let (i, matches): (i32, i64) = (row.get(AFTER_COLUMNS), row.get(AFTER_COLUMNS + 1));
         out.entry(usize::try_from(i).unwrap_or(usize::MAX))
             .or_default()
             .push((doc, usize::try_from(matches).unwrap_or(0)));
@@ -292,21 +291,17 @@ fn insert_records(
         .iter()
         .map(|a| i32::try_from(a.entry.info.shingles).unwrap_or(i32::MAX))
         .collect();
-    let signatures: Vec<Vec<u8>> = added
-        .iter()
-        .map(|a| a.entry.info.signature.to_bytes())
-        .collect();
     let texts: Vec<&str> = added.iter().map(|a| a.text).collect();
     // Each record's filed keys as one array literal (a nested array would need every
     // record to have as many keys).
     let filed: Vec<String> = added.iter().map(|a| int_array(a.bands)).collect();
     c.execute(
         "INSERT INTO near_record (doc, id, cluster, published, republished, source, url_len,
-             shingles, signature, worker_id, text, filed)
-         SELECT d, i, c, p, rp, s, u, sh, sg, $10, t, f::int4[] FROM unnest($1::int8[],
+             shingles, worker_id, text, filed)
+         SELECT d, i, c, p, rp, s, u, sh, $9, t, f::int4[] FROM unnest($1::int8[],
              $2::text[], $3::int8[], $4::int8[], $5::bool[], $6::text[], $7::int4[],
-             $8::int4[], $9::bytea[], $11::text[], $12::text[])
-             AS x(d, i, c, p, rp, s, u, sh, sg, t, f)",
+             $8::int4[], $10::text[], $11::text[])
+             AS x(d, i, c, p, rp, s, u, sh, t, f)",
         &[
             &docs,
             &ids,
@@ -316,7 +311,6 @@ fn insert_records(
             &sources,
             &url_lens,
             &shingles,
-            &signatures,
             &worker,
             &texts,
             &filed,
