@@ -3,8 +3,8 @@
 //! shingle counts), so that chance candidates cost no row read. Pure and sync.
 //!
 //! With one row per band, equal band keys are equal MinHash minima, so the number of shared
-//! keys `m` is the signature estimate of Jaccard times 64 (at full precision, not the 16-bit
-//! compact signature). For the two sizes, the weakest similarity that could still link the
+//! keys `m` is the signature estimate of Jaccard times 64, at full precision (no signature is
+//! stored with a record). For the two sizes, the weakest similarity that could still link the
 //! pair is known ([`Thresholds::worth_verifying`]); a pair whose `m` is implausibly low for it
 //! (probability below [`SCREEN_RISK`]) is dropped. The screen is symmetric in the two records
 //! and depends on nothing else, so clusters stay independent of arrival order.
