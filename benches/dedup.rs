@@ -159,16 +159,27 @@ impl Store for Mem {
 /// kind of the article being added ([`Tally`]).
 struct Disk(NearIndex, Tally);
 
-/// Candidates (≥ 3 equal keys), screened candidates and wall time of the lookups, split by
-/// path (near = `candidates_within`, far = `candidates`) and by whether the article being
-/// added is a daily template note; and the wall time of the adds (`apply`: writes, run
+/// The lookups of one path (near or far) for one kind of article.
+#[derive(Debug, Clone, Copy, Default)]
+struct PathTally {
+    candidates: u64,
+    screened: u64,
+    ns: u128,
+    bucket_reads: u64,
+    /// Postings gathered before counting (`LookupCounts::postings`).
+    postings: u64,
+}
+
+/// Postings, candidates (≥ 3 equal keys), screened candidates and wall time of the lookups,
+/// split by path (near = `candidates_within`, far = `candidates`) and by whether the article
+/// being added is a daily template note; and the wall time of the adds (`apply`: writes, run
 /// writes and merges). Wall time (`Instant`), so it includes waiting for the other processes
 /// of a loaded machine: read it as shares, not as CPU time.
 #[derive(Debug, Clone, Copy, Default)]
 struct Tally {
     note: bool,
-    /// `[note][far]`: (candidates, screened, nanoseconds).
-    by: [[(u64, u64, u128, u64); 2]; 2],
+    /// `[note][far]`.
+    by: [[PathTally; 2]; 2],
     /// Articles added, notes among them.
     articles: [u64; 2],
     apply_ns: u128,
@@ -178,10 +189,11 @@ impl Tally {
     /// Notes a lookup of the `far` path that began at `t` with the store's counts `before`.
     fn lookup(&mut self, far: bool, before: LookupCounts, after: LookupCounts, t: Instant) {
         let slot = &mut self.by[usize::from(self.note)][usize::from(far)];
-        slot.0 += after.candidates - before.candidates;
-        slot.1 += after.screened - before.screened;
-        slot.2 += t.elapsed().as_nanos();
-        slot.3 += after.bucket_reads - before.bucket_reads;
+        slot.candidates += after.candidates - before.candidates;
+        slot.screened += after.screened - before.screened;
+        slot.ns += t.elapsed().as_nanos();
+        slot.bucket_reads += after.bucket_reads - before.bucket_reads;
+        slot.postings += after.postings - before.postings;
     }
 
     /// Per-article figures of `self − earlier` for one line of the progress output.
@@ -192,11 +204,12 @@ impl Tally {
             let part = |far: usize| {
                 let (a, b) = (self.by[note][far], earlier.by[note][far]);
                 format!(
-                    "{:.2} cand / {:.2} screened / {:.2} bucket reads / {:.0} µs",
-                    (a.0 - b.0) as f64 / n,
-                    (a.1 - b.1) as f64 / n,
-                    (a.3 - b.3) as f64 / n,
-                    (a.2 - b.2) as f64 / n / 1e3
+                    "{:.1} postings / {:.2} cand / {:.2} screened / {:.2} bucket reads / {:.0} µs",
+                    (a.postings - b.postings) as f64 / n,
+                    (a.candidates - b.candidates) as f64 / n,
+                    (a.screened - b.screened) as f64 / n,
+                    (a.bucket_reads - b.bucket_reads) as f64 / n,
+                    (a.ns - b.ns) as f64 / n / 1e3
                 )
             };
             out += &format!(" {name} ({n}): near {} | far {};", part(0), part(1));

@@ -253,7 +253,7 @@ impl NearStore for MemStore {
             })
         };
         let min = super::keys::min_matches(bands);
-        let kept = count_and_screen(&mut found, min, &mut self.counts, hit, keep);
+        let kept = count_and_screen(&found, min, &mut self.counts, hit, keep);
         Ok(kept
             .into_iter()
             .filter_map(|(n, hit)| Some((self.indexed(n)?, hit)))

@@ -32,8 +32,6 @@ use super::{StateError, q};
 pub const NEAR_DB_FILE: &str = "near.sqlite";
 /// Page cache of the index connection, in KiB.
 pub const CACHE_KIB: i64 = 16 * 1024;
-/// Placeholders of the bucket lookup statement (longer lists are cut into several calls).
-const IN_LIST: usize = 64;
 
 /// Pre-split-index tables of the bookkeeping database, dropped on open.
 pub(super) const LEGACY: &str = "
@@ -248,29 +246,28 @@ impl NearDb {
         })
     }
 
-    fn run_bucket_query(
+    /// Appends bucket `bucket` of `run` to `out` when it holds postings: one point read by
+    /// primary key (a statement with a list of keys cost SQLite an ephemeral index of the
+    /// list on every call, most of a lookup's few reads).
+    fn read_bucket(
         &mut self,
         run: u32,
-        chunk: &[u32],
+        bucket: u32,
         out: &mut Vec<(u32, Vec<u8>)>,
     ) -> Result<(), StateError> {
-        let marks = vec!["?"; IN_LIST].join(",");
-        let sql = format!("SELECT slot, entries FROM near_band WHERE slot IN ({marks})");
         let mut stmt = self
             .conn
-            .prepare_cached(&sql)
+            .prepare_cached("SELECT entries FROM near_band WHERE slot = ?1")
             .map_err(q("preparing bucket lookup"))?;
-        let slots: Vec<i64> = (0..IN_LIST)
-            .map(|i| slot(run, chunk[i.min(chunk.len() - 1)]))
-            .collect();
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(slots), |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
-            })
+        let mut rows = stmt
+            .query([slot(run, bucket)])
             .map_err(q("reading index buckets"))?;
-        for row in rows {
-            let (s, blob) = row.map_err(q("reading index buckets"))?;
-            out.push(((s & 0xffff_ffff) as u32, blob));
+        if let Some(row) = rows.next().map_err(q("reading index buckets"))? {
+            let blob = row
+                .get_ref(0)
+                .and_then(|v| Ok(v.as_blob()?))
+                .map_err(q("reading index buckets"))?;
+            out.push((bucket, blob.to_vec()));
         }
         Ok(())
     }

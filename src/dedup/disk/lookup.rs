@@ -29,7 +29,9 @@ impl<B: NearBackend> DiskStore<B> {
     /// Records under any of `keys`, one entry per (key, record) posting; runs holding no
     /// record published within `span` (µs, inclusive) are skipped.
     fn postings(&mut self, keys: &[u32], span: Option<(i64, i64)>) -> Result<Vec<u32>, B::Error> {
-        let (mut found, min) = (Vec::new(), min_matches(keys));
+        // A near lookup gathers about seven postings a key (chance minima of common phrases
+        // among them): room for them at once instead of doubling the vector eight times.
+        let (mut found, min) = (Vec::with_capacity(keys.len() * 8), min_matches(keys));
         // A near lookup probes each in-memory table with the keys of its records' buckets only.
         let within = |minutes: (i64, i64)| match span {
             Some(s) => near_keys_within(keys, s, minutes),
@@ -149,7 +151,7 @@ impl<B: NearBackend> NearStore for DiskStore<B> {
         if self.resolved.len() > RESOLVED_MAX {
             self.resolved.clear();
         }
-        let mut found = self.postings(bands, span)?;
+        let found = self.postings(bands, span)?;
         let (sizes, minutes) = (&self.sizes, &self.minutes);
         let hit = |doc: u32, matches: usize| {
             let size = *sizes.get(doc as usize)?;
@@ -166,7 +168,7 @@ impl<B: NearBackend> NearStore for DiskStore<B> {
         };
         let mut kept = Vec::new();
         let min = min_matches(bands);
-        for (doc, hit) in count_and_screen(&mut found, min, &mut self.counts, hit, keep) {
+        for (doc, hit) in count_and_screen(&found, min, &mut self.counts, hit, keep) {
             // Passed the screen (a few a record): read it for its rank and current cluster.
             if let Some(d) = self.backend.record(doc)?
                 && let Some(found) = self.indexed(d)?

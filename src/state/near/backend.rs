@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, params};
 use crate::dedup::disk::{NearBackend, RunInfo, StoredDoc};
 use crate::state::{StateError, q};
 
-use super::{IN_LIST, NearDb, RECORD_COLUMNS, blob, read_doc, read_run, slot};
+use super::{NearDb, RECORD_COLUMNS, blob, read_doc, read_run, slot};
 
 impl NearBackend for NearDb {
     type Error = StateError;
@@ -204,9 +204,12 @@ impl NearBackend for NearDb {
     }
 
     fn buckets(&mut self, run: u32, buckets: &[u32]) -> Result<Vec<(u32, Vec<u8>)>, StateError> {
-        let mut out = Vec::new();
-        for chunk in buckets.chunks(IN_LIST) {
-            self.run_bucket_query(run, chunk, &mut out)?;
+        let mut distinct = buckets.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let mut out = Vec::with_capacity(distinct.len());
+        for b in distinct {
+            self.read_bucket(run, b, &mut out)?;
         }
         Ok(out)
     }
