@@ -224,7 +224,8 @@ mod tests {
                 published_us: None,
             })
         };
-        let found = [5, 3, 5, 9, 5, 3, 3, 3, 7, u32::MAX - 1, u32::MAX - 1, 0, 0, 0];
+        let top = u32::MAX - 1;
+        let found = [5, 3, 5, 9, 5, 3, 3, 3, 7, top, top, 0, 0, 0];
         let kept = count_and_screen(&found, 3, &mut counts, hit, &mut |h| {
             seen.push(h.matches);
             true
