@@ -261,11 +261,17 @@ where
     cands.truncate(MAX_VERIFY);
     let mut linked = Vec::new();
     for (c, _) in cands {
+        let gap = date_gap(&doc.info.rank, &c.info.rank);
+        // Across the window one conflicting fact refuses the pair: when the tags prove one,
+        // the text need not be read (daily notes of a template find each other there).
+        if th.is_far(gap) && doc.info.facts.conflicts(&c.info.facts) {
+            continue;
+        }
         let Some(theirs) = source.shingles(c.info.id())? else {
             continue;
         };
         let sim = similarity(&doc.shingles, &theirs);
-        if let Some(reason) = th.reason(&sim, date_gap(&doc.info.rank, &c.info.rank)) {
+        if let Some(reason) = th.reason(&sim, gap) {
             linked.push((c, sim, reason));
         }
     }
@@ -275,6 +281,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dedup::FactTag;
     use crate::dedup::memstore::{MemStore, MemTexts};
 
     const DAY_US: i64 = 86_400_000_000;
@@ -330,6 +337,58 @@ mod tests {
         let l = link_pair(&a, &copy);
         assert_eq!(l.near_duplicate_of.as_deref(), Some("a"));
         assert_eq!(l.link_reason, Some(LinkReason::Jaccard));
+    }
+
+    /// A source that counts the texts it is asked for.
+    struct Counting(MemTexts, usize);
+
+    impl ShingleSource for Counting {
+        type Error = std::convert::Infallible;
+        fn shingles(&mut self, id: &str) -> Result<Option<Arc<ShingleSet>>, Self::Error> {
+            self.1 += 1;
+            self.0.shingles(id)
+        }
+    }
+
+    /// Ten days apart, a note whose fact tag conflicts with an earlier one of its template is
+    /// refused without its text being read; the same pair with no tag is read and refused on
+    /// its facts.
+    #[test]
+    fn a_far_note_whose_tag_conflicts_is_refused_unread() {
+        let fixed: Vec<String> = (0..200).map(|i| format!("w{i}")).collect();
+        let text = |rate: &str| {
+            format!(
+                "{} the rate is {rate} today {}",
+                fixed[..100].join(" "),
+                fixed[100..].join(" ")
+            )
+        };
+        let th = Thresholds::DEFAULT;
+        let (a, b) = (doc("a", 0, &text("3.2456")), doc("b", 10, &text("3.3012")));
+        let s = similarity(&a.shingles, &b.shingles);
+        assert!(
+            s.jaccard >= th.far_jaccard && s.facts_differing > 0,
+            "{s:?}"
+        );
+        assert!(a.info.facts.conflicts(&b.info.facts));
+        let mut store = MemStore::default();
+        let mut texts = Counting(MemTexts::default(), 0);
+        add(&mut store, &mut texts, &a, &th).unwrap();
+        texts.0.insert(a.info.id(), a.shingles.clone());
+        texts.1 = 0;
+        assert!(verify(&mut store, &mut texts, &b, &th).unwrap().is_empty());
+        assert_eq!(texts.1, 0, "the tag refused it");
+        let mut untagged = b.clone();
+        untagged.info.facts = FactTag::default();
+        assert!(
+            verify(&mut store, &mut texts, &untagged, &th)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(texts.1, 1, "without a tag the candidate is read");
+        // The same day's copy is read and linked.
+        let copy = doc("c", 0, &text("3.2456"));
+        assert_eq!(verify(&mut store, &mut texts, &copy, &th).unwrap().len(), 1);
     }
 
     #[test]

@@ -43,6 +43,7 @@ pub mod bands;
 pub mod cache;
 pub mod digest;
 pub mod disk;
+pub mod facttag;
 pub mod keys;
 pub mod link;
 pub mod memstore;
@@ -61,6 +62,7 @@ use unicode_normalization::UnicodeNormalization;
 use crate::model::ContentHash;
 
 pub use cache::ShingleCache;
+pub use facttag::FactTag;
 pub use link::{NearStore, Plan, Relations, ShingleSource, Thresholds};
 pub use memstore::{Applied, MemStore, MemTexts};
 pub use rank::{DocInfo, IndexedDoc, NearDoc, Rank};

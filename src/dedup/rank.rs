@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::model::{AttributionKind, CorpusRecord};
 
+use super::facttag::FactTag;
 use super::minhash::Signature;
 use super::shingle::ShingleSet;
 
@@ -72,13 +73,15 @@ impl PartialOrd for Rank {
     }
 }
 
-/// What the index stores per record: its rank and its shingle count.
+/// What the index stores per record: its rank, its shingle count and its fact tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocInfo {
     /// Canonical-record order key (holds the id).
     pub rank: Rank,
     /// Number of distinct shingles of the text.
     pub shingles: u32,
+    /// A few of its facts, to drop a far candidate that cannot link before its text is read.
+    pub facts: FactTag,
 }
 
 impl DocInfo {
@@ -122,6 +125,7 @@ impl NearDoc {
             info: DocInfo {
                 rank,
                 shingles: u32::try_from(shingles.len()).unwrap_or(u32::MAX),
+                facts: FactTag::of(&shingles),
             },
             shingles: Arc::new(shingles),
             bands,

@@ -51,8 +51,7 @@ impl Thresholds {
     /// Why a verified pair published `gap` apart (`None`: a date is unknown) is linked, or
     /// `None` when it is not.
     pub fn reason(&self, s: &Similarity, gap: Option<Duration>) -> Option<LinkReason> {
-        let far = gap.is_some_and(|g| g > self.date_window);
-        let (jaccard, containment, share) = if far {
+        let (jaccard, containment, share) = if self.is_far(gap) {
             (self.far_jaccard, self.far_containment, 0.0)
         } else {
             (self.jaccard, self.containment, self.max_fact_share)
@@ -67,6 +66,12 @@ impl Thresholds {
         } else {
             None
         }
+    }
+
+    /// Whether two records published `gap` apart need the far evidence, with no fact
+    /// conflicting (`None`: a date is unknown, never far).
+    pub fn is_far(&self, gap: Option<Duration>) -> bool {
+        gap.is_some_and(|g| g > self.date_window)
     }
 
     /// A text naming the thresholds, stored with the index so a change forces a rebuild.

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, Row};
 
 use crate::dedup::disk::{NearBackend, RunInfo, StoredDoc};
-use crate::dedup::{DocInfo, Rank};
+use crate::dedup::{DocInfo, FactTag, Rank};
 
 use super::{StateError, q};
 
@@ -52,7 +52,9 @@ CREATE TABLE IF NOT EXISTS near_record (
     republished  INTEGER NOT NULL,
     source       TEXT NOT NULL,
     url_len      INTEGER NOT NULL,
-    shingles     INTEGER NOT NULL
+    shingles     INTEGER NOT NULL,
+    facts0       INTEGER NOT NULL DEFAULT 0,
+    facts1       INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS near_record_member ON near_record (cluster) WHERE cluster <> doc;
 CREATE TABLE IF NOT EXISTS near_tail (
@@ -97,7 +99,8 @@ CREATE TABLE IF NOT EXISTS near_part (
 ) WITHOUT ROWID;
 ";
 
-const RECORD_COLUMNS: &str = "doc, id, cluster, published, republished, source, url_len, shingles";
+const RECORD_COLUMNS: &str =
+    "doc, id, cluster, published, republished, source, url_len, shingles, facts0, facts1";
 
 /// Size of the index on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,16 +119,27 @@ pub struct NearDb {
     in_tx: bool,
 }
 
-/// An index written before the compact signature was dropped (128 bytes a record nothing
-/// read) loses its column: one rewrite of `near_record`, on the first open.
-fn drop_signatures(conn: &Connection) -> rusqlite::Result<()> {
-    let old: i64 = conn.query_row(
-        "SELECT count(*) FROM pragma_table_info('near_record') WHERE name = 'signature'",
-        [],
-        |r| r.get(0),
-    )?;
-    if old > 0 {
+/// Brings `near_record` of an older index to this schema on the first open: an index written
+/// before the compact signature was dropped (128 bytes a record nothing read) loses its
+/// column (one rewrite of the table); one written before fact tags gains their columns, 0
+/// (no tag: its records are verified in full, as before).
+fn migrate_records(conn: &Connection) -> rusqlite::Result<()> {
+    let has = |column: &str| -> rusqlite::Result<bool> {
+        conn.query_row(
+            "SELECT count(*) FROM pragma_table_info('near_record') WHERE name = ?1",
+            [column],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)
+    };
+    if has("signature")? {
         conn.execute_batch("ALTER TABLE near_record DROP COLUMN signature")?;
+    }
+    if !has("facts0")? {
+        conn.execute_batch(
+            "ALTER TABLE near_record ADD COLUMN facts0 INTEGER NOT NULL DEFAULT 0;
+             ALTER TABLE near_record ADD COLUMN facts1 INTEGER NOT NULL DEFAULT 0;",
+        )?;
     }
     Ok(())
 }
@@ -147,6 +161,7 @@ fn read_doc(r: &Row<'_>) -> rusqlite::Result<StoredDoc> {
                 url_len: r.get(6)?,
             },
             shingles: r.get(7)?,
+            facts: FactTag::from_stored([r.get(8)?, r.get(9)?]),
         },
     })
 }
@@ -187,7 +202,7 @@ impl NearDb {
              PRAGMA cache_size = -{CACHE_KIB}; PRAGMA mmap_size = 0; {SCHEMA}"
         ))
         .map_err(open_err)?;
-        drop_signatures(&conn).map_err(open_err)?;
+        migrate_records(&conn).map_err(open_err)?;
         conn.set_prepared_statement_cache_capacity(32);
         Ok(Self {
             conn,
@@ -294,6 +309,7 @@ mod tests {
                     id: format!("r{n}"),
                 },
                 shingles: 100,
+                facts: FactTag([7 << 32 | 5, 0]),
             },
         };
         db.insert(&doc(0, 0), &[1, 2]).unwrap();
@@ -354,6 +370,7 @@ mod tests {
                     id: id.clone(),
                 },
                 shingles: 100,
+                facts: FactTag::default(),
             },
             bands: (0..3).map(|j| far(n, j)).collect(),
             cluster: id,
@@ -370,16 +387,19 @@ mod tests {
         live_docs: 4,
     };
 
-    /// An index whose run filters were stored in another format (the Bloom filters of
-    /// `keys3`) opens without a rebuild: each filter is rebuilt from its run's buckets, filters
-    /// as before, and is stored at the next add.
+    /// An index of the schema before 2026-12-02 (a compact signature per record, no fact
+    /// tag) opens: the signature column is dropped, the tag columns are added, its rows read
+    /// back with no tag (verified in full), and new rows keep their tags.
     #[test]
     fn an_index_with_signatures_loses_the_column_and_keeps_its_records() {
         let dir = tempfile::tempdir().unwrap();
         let old = SCHEMA.replace(
-            "shingles     INTEGER NOT NULL",
+            "shingles     INTEGER NOT NULL,
+    facts0       INTEGER NOT NULL DEFAULT 0,
+    facts1       INTEGER NOT NULL DEFAULT 0",
             "shingles INTEGER NOT NULL, signature BLOB NOT NULL",
         );
+        assert!(!old.contains("facts0"), "the old schema");
         let conn = Connection::open(dir.path().join(NEAR_DB_FILE)).unwrap();
         conn.execute_batch(&old).unwrap();
         conn.execute(
@@ -391,8 +411,10 @@ mod tests {
         let mut db = NearDb::open(dir.path()).unwrap();
         let first = db.record(0).unwrap().unwrap();
         assert_eq!((first.info.id(), first.info.shingles), ("r0", 80));
+        assert_eq!(first.info.facts, FactTag::default());
         let mut next = first.clone();
         (next.doc, next.info.rank.id) = (1, "r1".into());
+        next.info.facts = FactTag([u64::MAX << 32 | 9, 3 << 32 | 1]);
         db.insert(&next, &[1, 2]).unwrap();
         db.commit().unwrap();
         assert_eq!(
@@ -401,6 +423,9 @@ mod tests {
         );
     }
 
+    /// An index whose run filters were stored in another format (the Bloom filters of
+    /// `keys3`) opens without a rebuild: each filter is rebuilt from its run's buckets, filters
+    /// as before, and is stored at the next add.
     #[test]
     fn a_run_filter_of_another_format_is_rebuilt_from_its_buckets() {
         use crate::dedup::disk::KeyFilter;

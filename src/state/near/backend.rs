@@ -73,9 +73,10 @@ impl NearBackend for NearDb {
         self.conn
             .prepare_cached(&format!(
                 "INSERT INTO near_record ({RECORD_COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
             ))
             .and_then(|mut s| {
+                let [f0, f1] = d.info.facts.stored();
                 s.execute(params![
                     d.doc,
                     r.id,
@@ -84,7 +85,9 @@ impl NearBackend for NearDb {
                     r.republished,
                     r.source_id,
                     r.url_len,
-                    d.info.shingles
+                    d.info.shingles,
+                    f0,
+                    f1
                 ])
             })
             .map_err(q("indexing record"))?;

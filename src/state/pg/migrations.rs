@@ -201,6 +201,14 @@ CREATE TABLE near_unposted (
         description: "shared near-duplicate index: no compact signature per record (nothing read it)",
         sql: "ALTER TABLE near_record DROP COLUMN signature;",
     },
+    Migration {
+        version: 9,
+        description: "shared near-duplicate index: a fact tag per record (0: none, verified in full)",
+        sql: "
+ALTER TABLE near_record ADD COLUMN facts0 BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE near_record ADD COLUMN facts1 BIGINT NOT NULL DEFAULT 0;
+",
+    },
 ];
 
 /// The schema version this binary reads and writes.

@@ -7,17 +7,29 @@ use std::collections::HashMap;
 use postgres::{Client, Row};
 
 use crate::dedup::keys::min_matches;
-use crate::dedup::{DocInfo, IndexedDoc, Rank};
+use crate::dedup::{DocInfo, FactTag, IndexedDoc, Rank};
 
 use super::super::{PgError, PgState, q};
 use super::overlay::Overlay;
 
 /// Columns of a record, its canonical record's id and its cluster's record number, as
 /// [`read`] takes them (`r`: the record, `h`: its canonical record).
-pub(super) const COLUMNS: &str =
-    "r.doc, r.id, r.published, r.republished, r.source, r.url_len, r.shingles, h.id, r.cluster";
+pub(super) const COLUMNS: &str = "r.doc, r.id, r.published, r.republished, r.source, r.url_len, \
+     r.shingles, h.id, r.cluster, r.facts0, r.facts1";
 /// Columns in [`COLUMNS`]: a query's own columns after them start at this index.
-pub(super) const AFTER_COLUMNS: usize = 9;
+pub(super) const AFTER_COLUMNS: usize = columns_in(COLUMNS);
+
+/// Columns of a list like [`COLUMNS`] (its commas and one).
+const fn columns_in(list: &str) -> usize {
+    let (bytes, mut i, mut n) = (list.as_bytes(), 0, 1);
+    while i < bytes.len() {
+        if bytes[i] == b',' {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
 
 /// Size of the shared index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +65,7 @@ pub(super) fn read(r: &Row, overlay: &mut Overlay) -> Result<i64, postgres::Erro
             url_len: u32::try_from(url_len).unwrap_or(0),
         },
         shingles: u32::try_from(shingles).unwrap_or(0),
+        facts: FactTag::from_stored([r.try_get(9)?, r.try_get(10)?]),
     };
     let doc = r.try_get(0)?;
     let found = IndexedDoc {
@@ -292,16 +305,19 @@ fn insert_records(
         .map(|a| i32::try_from(a.entry.info.shingles).unwrap_or(i32::MAX))
         .collect();
     let texts: Vec<&str> = added.iter().map(|a| a.text).collect();
+    let facts: Vec<[i64; 2]> = added.iter().map(|a| a.entry.info.facts.stored()).collect();
+    let facts0: Vec<i64> = facts.iter().map(|f| f[0]).collect();
+    let facts1: Vec<i64> = facts.iter().map(|f| f[1]).collect();
     // Each record's filed keys as one array literal (a nested array would need every
     // record to have as many keys).
     let filed: Vec<String> = added.iter().map(|a| int_array(a.bands)).collect();
     c.execute(
         "INSERT INTO near_record (doc, id, cluster, published, republished, source, url_len,
-             shingles, worker_id, text, filed)
-         SELECT d, i, c, p, rp, s, u, sh, $9, t, f::int4[] FROM unnest($1::int8[],
+             shingles, worker_id, text, filed, facts0, facts1)
+         SELECT d, i, c, p, rp, s, u, sh, $9, t, f::int4[], f0, f1 FROM unnest($1::int8[],
              $2::text[], $3::int8[], $4::int8[], $5::bool[], $6::text[], $7::int4[],
-             $8::int4[], $10::text[], $11::text[])
-             AS x(d, i, c, p, rp, s, u, sh, t, f)",
+             $8::int4[], $10::text[], $11::text[], $12::int8[], $13::int8[])
+             AS x(d, i, c, p, rp, s, u, sh, t, f, f0, f1)",
         &[
             &docs,
             &ids,
@@ -314,6 +330,8 @@ fn insert_records(
             &worker,
             &texts,
             &filed,
+            &facts0,
+            &facts1,
         ],
     )
     .map(drop)
