@@ -22,9 +22,11 @@
 //!    or containment ≥ 0.7 and at most a third of their shared fact contexts carry different
 //!    facts; published further apart than the date window, they need Jaccard ≥ 0.8 or
 //!    containment ≥ 0.9 and no differing fact ([`Thresholds::DEFAULT`]). Daily notes of one
-//!    template stay apart that way. Linked clusters merge, and the cluster's canonical record
-//!    is the minimum [`Rank`] (earliest published, the agency's own copy, then source id, URL
-//!    length, id); each member says why it is linked (`link_reason`).
+//!    template stay apart that way; a far candidate whose stored [`FactTag`] already proves a
+//!    differing fact is refused before its text is read. Linked clusters merge, and the
+//!    cluster's canonical record is the minimum [`Rank`] (earliest published, the agency's
+//!    own copy, then source id, URL length, id); each member says why it is linked
+//!    (`link_reason`).
 //! 4. [`digest`]: a text that contains two unrelated records is a digest; its containment
 //!    links relate it to each story it quotes (`contains` / `contained_in`) without merging
 //!    clusters, so the stories of one digest stay apart ([`regroup`] splits a cluster whose
@@ -32,8 +34,8 @@
 //!
 //! # Parts
 //! - `mod.rs`: fingerprint, content hash and the exact [`Deduper`].
-//! - [`shingle`], [`minhash`], [`screen`], [`rank`], [`thresholds`], [`link`], [`digest`],
-//!   [`regroup`]: the near-duplicate algorithm.
+//! - [`shingle`], [`minhash`], [`screen`], [`rank`], [`thresholds`], [`facttag`], [`link`],
+//!   [`digest`], [`regroup`]: the near-duplicate algorithm.
 //! - [`disk`]: the on-disk index the pipeline runs on (a merge tree of sorted runs of band
 //!   keys, with the newest records in memory; its tables are documented in [`disk::backend`]).
 //! - [`memstore`] (with [`bands`]): the in-memory index; [`cache`]: bounded shingle-set cache

@@ -10,7 +10,7 @@
 //! | table | columns | key | what it holds |
 //! |---|---|---|---|
 //! | `near_meta` | `key TEXT`, `value TEXT` | `key` | parameters, `dirty` flag, id digest, count |
-//! | `near_record` | `doc INTEGER / BIGINT`, `id TEXT`, `cluster INTEGER / BIGINT`, `published INTEGER / BIGINT NULL` (µs since the epoch), `republished INTEGER / BOOLEAN`, `source TEXT`, `url_len INTEGER`, `shingles INTEGER` | `doc` | one row per record: what screening and ranking need, and its cluster (`doc` of the canonical record) |
+//! | `near_record` | `doc INTEGER / BIGINT`, `id TEXT`, `cluster INTEGER / BIGINT`, `published INTEGER / BIGINT NULL` (µs since the epoch), `republished INTEGER / BOOLEAN`, `source TEXT`, `url_len INTEGER`, `shingles INTEGER`, `facts0`, `facts1 INTEGER / BIGINT` (its fact tag, `dedup::FactTag::stored`; 0 none) | `doc` | one row per record: what screening and ranking need, its fact tag, and its cluster (`doc` of the canonical record) |
 //! | (index) `near_record_member` | `(cluster) WHERE cluster <> doc` | | members of clusters, without the singletons (a partial index in both) |
 //! | `near_tail` | `doc`, `bands BLOB / BYTEA` (64 × u32 LE) | `doc` | band keys of records not yet in a run, so the in-memory tail can be rebuilt on open |
 //! | `near_size` | `first_doc INTEGER / BIGINT`, `sizes BLOB / BYTEA` (per record: shingle count u16 LE, saturating; publication minute since the epoch i32 LE, `i32::MIN` unknown) | `first_doc` | what the candidate screen needs of the records `first_doc..` written with one level-0 run, read whole on open: the screen runs on them without reading a row |
@@ -30,7 +30,7 @@ use crate::dedup::rank::DocInfo;
 pub struct StoredDoc {
     /// Dense record number.
     pub doc: u32,
-    /// Rank and shingle count.
+    /// Rank, shingle count and fact tag.
     pub info: DocInfo,
     /// `doc` of its cluster's canonical record (`doc` itself when it is the canonical one).
     pub cluster: u32,
