@@ -82,37 +82,58 @@ mod tests {
         (FactTag::of(&set), set)
     }
 
+    /// A note of six figures after fixed words, the figures drawn from `seed`.
+    fn note(seed: u64) -> String {
+        let mut x = seed;
+        let mut figure = || {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (x >> 33) % 40
+        };
+        format!(
+            "The dollar is {} rubles, the euro {} rubles and the yuan {} rubles; gold costs {} \
+             and silver {}, while the index closed at {} points.",
+            figure(),
+            figure(),
+            figure(),
+            figure(),
+            figure(),
+            figure()
+        )
+    }
+
     /// Whenever two tags conflict, the full comparison finds a conflicting context: the tag
-    /// never refuses a pair the facts would allow.
+    /// never refuses a pair the facts would allow (notes of six figures, two tagged, many
+    /// figures shared by chance).
     #[test]
     fn a_tag_conflict_is_always_a_fact_conflict() {
-        let mut proved = 0;
-        for day in 0..200u32 {
-            let a = format!(
-                "The official rate of the dollar is {} rubles and the euro costs {} rubles.",
-                3 + day % 3,
-                day * 7 % 100
-            );
-            for other in 0..20u32 {
-                let b = format!(
-                    "The official rate of the dollar is {} rubles and the euro costs {} rubles.",
-                    3 + other % 3,
-                    other * 7 % 100
-                );
-                let ((ta, sa), (tb, sb)) = (tag(&a), tag(&b));
+        let (mut proved, mut pairs) = (0, 0);
+        for a in 0..150u64 {
+            for b in 0..30u64 {
+                let ((ta, sa), (tb, sb)) = (tag(&note(a)), tag(&note(b)));
+                assert_eq!(ta.conflicts(&tb), tb.conflicts(&ta), "symmetric");
                 if ta.conflicts(&tb) {
                     proved += 1;
-                    assert!(similarity(&sa, &sb).facts_differing > 0, "{a} / {b}");
+                    assert!(
+                        similarity(&sa, &sb).facts_differing > 0,
+                        "{} / {}",
+                        note(a),
+                        note(b)
+                    );
                 }
-                assert_eq!(ta.conflicts(&tb), tb.conflicts(&ta), "symmetric");
+                pairs += usize::from(similarity(&sa, &sb).facts_differing > 0);
             }
         }
-        assert!(proved > 1000, "the tags prove most conflicts: {proved}");
+        assert!(
+            proved * 2 > pairs,
+            "the tags prove most conflicts: {proved} of {pairs}"
+        );
     }
 
     #[test]
     fn copies_excerpts_and_texts_without_numbers_never_conflict() {
-        let story = "The minister said on 5 May that 120 schools would open by 2027.";
+        let story = "The minister said on 5 May that 120 schools would open.";
         let (t, _) = tag(story);
         assert!(!t.conflicts(&t));
         let (excerpt, _) = tag("The minister said on 5 May that the schools would open.");
@@ -120,13 +141,9 @@ mod tests {
         let (none, _) = tag("No numbers here at all.");
         assert_eq!(none, FactTag::default());
         assert!(!none.conflicts(&t) && !t.conflicts(&none));
-        // Another figure after the same words is a conflict.
-        let (updated, _) = tag("The minister said on 5 May that 125 schools would open by 2027.");
-        let (_, a) = tag(story);
-        let (_, b) = tag("The minister said on 5 May that 125 schools would open by 2027.");
-        if t.conflicts(&updated) {
-            assert!(similarity(&a, &b).facts_differing > 0);
-        }
+        // Another figure after the same words: both contexts are tagged, the conflict proved.
+        let (updated, _) = tag("The minister said on 5 May that 125 schools would open.");
+        assert!(t.conflicts(&updated));
     }
 
     #[test]
