@@ -1,8 +1,8 @@
 //! Linking a new record into near-duplicate clusters: candidates from the band index, a screen
-//! on their shared band keys and sizes (`super::screen`), exact verification on shingle sets, then cluster merge and the
-//! choice of the canonical record. Pure and sync: storage and text access come in through the
-//! [`NearStore`] and [`ShingleSource`] traits, so the same code runs on SQLite in the pipeline
-//! and on [`super::MemStore`] in tests and benchmarks.
+//! on their shared band keys and sizes (`super::screen`), exact verification on shingle sets,
+//! then cluster merge and the choice of the canonical record. Pure and sync: storage and text
+//! access come in through the [`NearStore`] and [`ShingleSource`] traits, so the same code runs
+//! on SQLite in the pipeline and on [`super::MemStore`] in tests and benchmarks.
 //!
 //! # Clusters
 //! Records are linked when their exact similarity passes [`Thresholds::reason`] (Jaccard or

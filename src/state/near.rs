@@ -261,30 +261,32 @@ impl NearDb {
         })
     }
 
-    /// Appends bucket `bucket` of `run` to `out` when it holds postings: one point read by
-    /// primary key (a statement with a list of keys cost SQLite an ephemeral index of the
-    /// list on every call, most of a lookup's few reads).
-    fn read_bucket(
+    /// The buckets `distinct` (sorted, no repeats) of `run` that hold postings: one point
+    /// read by primary key each, through one statement (a statement with a list of keys cost
+    /// SQLite an ephemeral index of the list on every call, most of a lookup's few reads).
+    fn read_buckets(
         &mut self,
         run: u32,
-        bucket: u32,
-        out: &mut Vec<(u32, Vec<u8>)>,
-    ) -> Result<(), StateError> {
+        distinct: &[u32],
+    ) -> Result<Vec<(u32, Vec<u8>)>, StateError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT entries FROM near_band WHERE slot = ?1")
             .map_err(q("preparing bucket lookup"))?;
-        let mut rows = stmt
-            .query([slot(run, bucket)])
-            .map_err(q("reading index buckets"))?;
-        if let Some(row) = rows.next().map_err(q("reading index buckets"))? {
-            let blob = row
-                .get_ref(0)
-                .and_then(|v| Ok(v.as_blob()?))
+        let mut out = Vec::with_capacity(distinct.len());
+        for &bucket in distinct {
+            let mut rows = stmt
+                .query([slot(run, bucket)])
                 .map_err(q("reading index buckets"))?;
-            out.push((bucket, blob.to_vec()));
+            if let Some(row) = rows.next().map_err(q("reading index buckets"))? {
+                let blob = row
+                    .get_ref(0)
+                    .and_then(|v| Ok(v.as_blob()?))
+                    .map_err(q("reading index buckets"))?;
+                out.push((bucket, blob.to_vec()));
+            }
         }
-        Ok(())
+        Ok(out)
     }
 }
 

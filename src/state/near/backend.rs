@@ -210,11 +210,7 @@ impl NearBackend for NearDb {
         let mut distinct = buckets.to_vec();
         distinct.sort_unstable();
         distinct.dedup();
-        let mut out = Vec::with_capacity(distinct.len());
-        for b in distinct {
-            self.read_bucket(run, b, &mut out)?;
-        }
-        Ok(out)
+        self.read_buckets(run, &distinct)
     }
 
     fn bucket_range(

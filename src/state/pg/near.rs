@@ -6,7 +6,7 @@
 //! | table | columns | what it holds |
 //! |---|---|---|
 //! | `near_meta` | `key TEXT`, `value TEXT` | the parameters the index was built with |
-//! | `near_record` | `doc BIGINT`, `id TEXT UNIQUE`, `cluster BIGINT`, `published BIGINT NULL` (µs), `republished BOOLEAN`, `source TEXT`, `url_len INTEGER`, `shingles INTEGER`, `worker_id TEXT`, `text TEXT`, `filed INTEGER[]` (schema version 8; the `signature BYTEA` of versions 1–7 dropped) | one row per record: rank, screen data, cluster (`doc` of its canonical record), the worker that owns it, its text (what another worker verifies a candidate against, durable or not in the owner's folder) and the keys it is filed under |
+//! | `near_record` | `doc BIGINT`, `id TEXT UNIQUE`, `cluster BIGINT`, `published BIGINT NULL` (µs), `republished BOOLEAN`, `source TEXT`, `url_len INTEGER`, `shingles INTEGER`, `worker_id TEXT`, `text TEXT`, `filed INTEGER[]`, `facts0 BIGINT`, `facts1 BIGINT` (its fact tag, `dedup::FactTag::stored`, 0: none; schema version 9; the `signature BYTEA` of versions 1–7 dropped in 8) | one row per record: rank, screen data, cluster (`doc` of its canonical record), the worker that owns it, its text (what another worker verifies a candidate against, durable or not in the owner's folder) and the keys it is filed under |
 //! | `near_band` | `key INTEGER` (the u32 band key's bits), `doc BIGINT` | one row per posting; the primary key `(key, doc)` is the lookup |
 //! | `near_unposted` | `doc BIGINT`, `queued TIMESTAMPTZ` (schema version 7) | records committed whose postings are not written yet (`since.rs`) |
 //! | `near_contains` | `digest BIGINT`, `story BIGINT` (schema version 5) | the digest relation (`dedup::digest`): record `digest` quotes record `story` without sharing its cluster |
