@@ -29,7 +29,11 @@
 //! the first N texts as JSON lines for `dedup/datasketch_bench.py` (the comparison in the
 //! README). `--pair A B` prints what the index sees of articles A and B. `--runs-of R` closes
 //! and reopens the on-disk index every R articles, as cron `run`s of R articles each would
-//! (the lookup counts printed then cover the current run only).
+//! (the lookup counts printed then cover the current run only). `--keep DIR` builds the
+//! on-disk index in DIR and keeps it: the same command later goes on from the articles it holds
+//! (rates and counts then cover the articles added by this call), and creating the file
+//! `DIR/stop` ends a call cleanly at the next 1 000 articles, so a 10 M index can be built over
+//! several sittings.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -373,15 +377,18 @@ fn runs_of() -> usize {
         .unwrap_or(0)
 }
 
-/// Adds articles `0..n` to `store`; calls `window(N, time)` with the dedup time of articles
-/// `N..N+1000` for every checkpoint N (the time spent in `window` is not counted).
+/// Adds articles `from..n` to `store` (`from`: the articles it already holds); calls
+/// `window(N, time)` with the dedup time of articles `N..N+1000` for every checkpoint N (the
+/// time spent in `window` is not counted). Returns the store and the articles it then holds:
+/// fewer than `n` when `stop` (a file, `--keep`) appeared, which is looked for every 1 000.
 fn run_index<S: Store>(
     label: &str,
     lang: &Language,
-    n: usize,
+    (from, n): (usize, usize),
     store: S,
+    stop: Option<&std::path::Path>,
     mut window: impl FnMut(usize, Meter),
-) -> S {
+) -> (S, usize) {
     let mut store = store;
     let mut src = Texts::new(lang);
     let mut linked = 0u64;
@@ -392,7 +399,7 @@ fn run_index<S: Store>(
     // The slowest aligned block of 1 000 articles (merges included), and where it started.
     let (mut worst, mut block_paused) = ((Meter::default(), 0usize), Meter::default());
     let mut tally_at = Tally::default();
-    let (mut start, runs_of) = (0, runs_of());
+    let (mut start, runs_of) = (from, runs_of());
     while start < n {
         let end = (start + CHUNK).min(n);
         let batch = texts(lang, start..end);
@@ -425,6 +432,11 @@ fn run_index<S: Store>(
                     worst = (took, i + 1 - 1000);
                 }
                 (block, block_paused) = (Meter::now(), Meter::default());
+                if stop.is_some_and(std::path::Path::exists) {
+                    store.commit();
+                    println!("{label}: stopped after article {} (stop file)", i + 1);
+                    return (store, i + 1);
+                }
             }
             if (i + 1).is_multiple_of(100_000) {
                 eprintln!(
@@ -463,20 +475,20 @@ fn run_index<S: Store>(
         start = end;
     }
     println!(
-        "{label}: {n} articles: {}; linked {linked}, records relinked by a head change in {} adds; \
+        "{label}: articles {from}..{n}: {}; linked {linked}, records relinked by a head change in {} adds; \
          candidates (≥ {MIN_BAND_MATCHES} band keys) {:.2}/article ({:.2} past the screen), shingle lookups {:.2}/article, \
          cache misses {}; slowest 1 000 articles: {}.. in {:.3} s CPU ({:.3} s wall)",
-        busy.rate(n),
+        busy.rate(n - from),
         heads.get(&true).copied().unwrap_or(0),
-        store.counts().candidates as f64 / n as f64,
-        store.counts().screened as f64 / n as f64,
-        src.lookups as f64 / n as f64,
+        store.counts().candidates as f64 / (n - from) as f64,
+        store.counts().screened as f64 / (n - from) as f64,
+        src.lookups as f64 / (n - from) as f64,
         src.misses,
         worst.1,
         worst.0.cpu.as_secs_f64(),
         worst.0.wall.as_secs_f64()
     );
-    store
+    (store, n)
 }
 
 /// A line of `/proc/self/status` (`VmHWM:` peak RSS, `VmRSS:` current RSS).
@@ -651,24 +663,42 @@ fn main() {
         let mem_n = n.min(100_000);
         let before = status("VmRSS:");
         let mem = Mem(MemStore::default());
-        let mem = run_index("2. full path, MemStore", &lang, mem_n, mem, |_, _| {});
+        let (mem, _) = run_index(
+            "2. full path, MemStore",
+            &lang,
+            (0, mem_n),
+            mem,
+            None,
+            |_, _| {},
+        );
         quality::report(&mut quality::mem_oracle(&mem.0), mem_n);
         println!(
             "   RSS before step 2 {before}, after (index held) {}",
             status("VmRSS:")
         );
     }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = NearDb::open(dir.path()).expect("index db");
-    let (store, _) = DiskStore::open(db, Shape::DEFAULT).expect("index");
+    // `--keep DIR`: the index lives in DIR and is kept; a run continues from what it holds.
+    let temp = tempfile::tempdir().expect("temp dir");
+    let keep = args.iter().skip_while(|a| *a != "--keep").nth(1);
+    let dir = keep.map_or(temp.path().to_path_buf(), std::path::PathBuf::from);
+    std::fs::create_dir_all(&dir).expect("index folder");
+    let db = NearDb::open(&dir).expect("index db");
+    let (store, ok) = DiskStore::open(db, Shape::DEFAULT).expect("index");
+    assert!(ok, "a committed index opens consistent");
+    let from = store.len();
     let start = Meter::now();
     let store = Disk(store, Tally::default());
-    let mut disk = run_index(
+    let stop = keep.map(|_| dir.join("stop"));
+    if let Some(stop) = &stop {
+        let _ = std::fs::remove_file(stop);
+    }
+    let (mut disk, held) = run_index(
         "3. full path, on-disk index",
         &lang,
-        n,
+        (from, n),
         store,
-        |at, took| checkpoint(dir.path(), at, took),
+        stop.as_deref(),
+        |at, took| checkpoint(&dir, at, took),
     );
     let total = Meter::now().minus(start);
     let size = disk.0.backend().size().expect("index size");
@@ -682,6 +712,10 @@ fn main() {
         status("VmHWM:"),
         total.cpu.as_secs_f64()
     );
+    if held < n {
+        println!("   {held} of {n} articles held; the same command goes on from there");
+        return;
+    }
     quality::report(&mut disk_oracle(&mut disk.0), n);
     println!("   end: {}", status("VmHWM:"));
 }
