@@ -613,6 +613,8 @@ fn explain_pair(lang: &Language, a: usize, b: usize) {
 }
 
 fn main() {
+    // As the binary does: the allocator's settings (`NEWSMILL_MALLOC=default` keeps glibc's).
+    newsmill::malloc::reexec_tuned().expect("re-executing with the allocator settings");
     let args: Vec<String> = std::env::args().skip(1).collect();
     let valued = |flag: &str| args.iter().position(|a| a == flag).map(|p| p + 1);
     let (per_day_at, runs_of_at) = (valued("--per-day"), valued("--runs-of"));
@@ -654,9 +656,11 @@ fn main() {
     }
     println!(
         "synthetic corpus: {n} articles (8 % near copies, 2 % digests of 2-3 stories, \
-         2 % daily notes of {} templates), {} published a day, seed-fixed",
+         2 % daily notes of {} templates), {} published a day, seed-fixed; {}={}",
         synth::templates(),
-        synth::per_day()
+        synth::per_day(),
+        newsmill::malloc::GLIBC_TUNABLES,
+        std::env::var(newsmill::malloc::GLIBC_TUNABLES).unwrap_or_default()
     );
     pure_core(&lang, n);
     if !disk_only {

@@ -27,6 +27,7 @@ pub mod feed;
 pub mod fetch;
 pub mod frontier;
 pub mod html;
+pub mod malloc;
 pub mod model;
 pub mod normalize;
 pub mod pipeline;

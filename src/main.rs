@@ -8,6 +8,9 @@ use clap::Parser as _;
 use newsmill::cli::{Cli, LogFormat};
 
 fn main() -> ExitCode {
+    // Before anything allocates much: the allocator's settings for a long run (returns only
+    // when there was nothing to do or the exec failed).
+    let tuned = newsmill::malloc::reexec_tuned();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // A bad command line under `--log-format json` is still one JSON line on stderr.
@@ -31,6 +34,13 @@ fn main() -> ExitCode {
     };
     let format = cli.log_format;
     newsmill::telemetry::init(format == LogFormat::Json, verbosity);
+    if let Err(e) = tuned {
+        tracing::warn!(
+            error = %e,
+            "could not re-execute with the allocator settings ({}); going on with glibc's defaults",
+            newsmill::malloc::TUNABLES
+        );
+    }
     let outcome = match newsmill::app::try_execute_sync(cli.command, format) {
         Ok(outcome) => outcome,
         Err(command) => {

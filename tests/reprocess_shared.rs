@@ -386,7 +386,7 @@ fn issue12_a_worker_past_its_parameter_check_stops_a_reprocess() {
     );
     let worker = run(&["worker", "-c", &cfg, "--once", "--id", "w1"]);
     let (code, _, err) =
-        crate::util::run_at_failpoint(worker, d, "NEWSMILL_TEST_PAUSE_AFTER_PARAMS", || {
+        crate::util::run_at_failpoint(worker, d, "NEWSMILL_TEST_PAUSE_AFTER_PARAMS", |_| {
             output(&run(&["reprocess", "-c", &cfg]).output().unwrap())
         });
     assert_eq!(code, 75, "a worker past its check is alive: {err}");

@@ -25,6 +25,7 @@ mod fetch_targets;
 mod first_hour;
 mod frontier;
 mod hostile;
+mod malloc;
 mod near_shared;
 mod postgres;
 mod reader_overlay;

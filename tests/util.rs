@@ -200,16 +200,16 @@ pub fn kill_at_failpoint(dir: &Path, args: &[&str], env: &[(&str, &str)], failpo
 /// marker and waits there, and is SIGKILLed. Panics when it ends before reaching the
 /// failpoint, or has not reached it in 60 s.
 pub fn kill_command_at_failpoint(cmd: Command, dir: &Path, failpoint: &str) {
-    run_at_failpoint(cmd, dir, failpoint, || ());
+    run_at_failpoint(cmd, dir, failpoint, |_| ());
 }
 
-/// [`kill_command_at_failpoint`], calling `during` while the process waits at the failpoint
-/// (before the SIGKILL).
+/// [`kill_command_at_failpoint`], calling `during` with the process id while the process
+/// waits at the failpoint (before the SIGKILL).
 pub fn run_at_failpoint<T>(
     mut cmd: Command,
     dir: &Path,
     failpoint: &str,
-    during: impl FnOnce() -> T,
+    during: impl FnOnce(u32) -> T,
 ) -> T {
     use std::process::Stdio;
     use std::time::{Duration, Instant};
@@ -232,7 +232,7 @@ pub fn run_at_failpoint<T>(
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    let out = during();
+    let out = during(child.id());
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     out

@@ -1,0 +1,79 @@
+//! The binary's allocator settings (`src/malloc.rs`): `newsmill run` re-executes itself with
+//! glibc's malloc tunables (same process id), keeps a user's own `GLIBC_TUNABLES`, and leaves
+//! the allocator alone with `NEWSMILL_MALLOC=default`. The environment is read from
+//! `/proc/PID/environ` while the run waits at a test-only failpoint, so it is the running
+//! image's, after any exec.
+
+use std::process::Command;
+
+use crate::agency::Agency;
+use crate::util::{code_err, newsmill_async, run_at_failpoint};
+
+/// The test-only failpoint the run waits at (`src/pipeline/failpoint.rs`).
+const PAUSE: &str = "NEWSMILL_TEST_PAUSE_BEFORE_ADMIT";
+
+/// `GLIBC_TUNABLES` of a `newsmill run` started with `env` (and without the variable
+/// otherwise), read while it waits at the failpoint; `None` when it has none.
+async fn tunables_of_a_run(env: &'static [(&'static str, &'static str)]) -> Option<String> {
+    let agency = Agency::start(2).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_owned();
+    let cfg = agency.config(&d, "per_host_interval = \"0s\"");
+    let cfg = cfg.to_str().unwrap().to_owned();
+    let c = cfg.clone();
+    let run = tokio::task::spawn_blocking(move || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_newsmill"));
+        cmd.args(["run", "-c", &c])
+            .env_remove(newsmill::malloc::GLIBC_TUNABLES)
+            .env_remove(newsmill::malloc::OPT_OUT)
+            .envs(env.iter().copied())
+            .current_dir(&d);
+        run_at_failpoint(cmd, &d, PAUSE, |pid| {
+            std::fs::read(format!("/proc/{pid}/environ")).unwrap()
+        })
+    });
+    let environ = run.await.unwrap();
+    let found = tunables_in(&environ);
+    // A whole run under the same settings ends normally.
+    let (code, err) = code_err(&newsmill_async(dir.path(), &["run", "-c", &cfg]).await);
+    assert_eq!(code, 0, "{err}");
+    found
+}
+
+/// `GLIBC_TUNABLES` in the bytes of `/proc/PID/environ`. glibc (2.36 here) splits the value
+/// in place at each `:` while it parses it, so the settings after the first one show as
+/// entries of their own, which are joined back.
+fn tunables_in(environ: &[u8]) -> Option<String> {
+    let prefix = format!("{}=", newsmill::malloc::GLIBC_TUNABLES);
+    let mut entries = environ
+        .split(|&b| b == 0)
+        .map(|v| String::from_utf8_lossy(v).into_owned());
+    let first = entries.find_map(|v| v.strip_prefix(&prefix).map(str::to_owned))?;
+    let rest = entries.take_while(|v| v.starts_with("glibc."));
+    Some(
+        std::iter::once(first)
+            .chain(rest)
+            .collect::<Vec<_>>()
+            .join(":"),
+    )
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_sets_the_allocator_tunables_in_its_own_process() {
+    assert_eq!(
+        tunables_of_a_run(&[]).await.as_deref(),
+        Some(newsmill::malloc::TUNABLES)
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_tunables_and_the_opt_out_are_kept() {
+    let own = tunables_of_a_run(&[("GLIBC_TUNABLES", "glibc.malloc.check=0")]).await;
+    assert_eq!(own.as_deref(), Some("glibc.malloc.check=0"));
+    assert_eq!(
+        tunables_of_a_run(&[("NEWSMILL_MALLOC", "default")]).await,
+        None
+    );
+}
