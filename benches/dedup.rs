@@ -400,7 +400,8 @@ fn run_index<S: Store>(
     let (mut worst, mut block_paused) = ((Meter::default(), 0usize), Meter::default());
     let mut tally_at = Tally::default();
     let (mut start, runs_of) = (from, runs_of());
-    while start < n {
+    let mut held = n;
+    'chunks: while start < n {
         let end = (start + CHUNK).min(n);
         let batch = texts(lang, start..end);
         let chunk = Meter::now();
@@ -432,10 +433,14 @@ fn run_index<S: Store>(
                     worst = (took, i + 1 - 1000);
                 }
                 (block, block_paused) = (Meter::now(), Meter::default());
-                if stop.is_some_and(std::path::Path::exists) {
+                // Not where a checkpoint's window opens: it would close in another call.
+                let window_opens = CHECKPOINTS.contains(&(i + 1));
+                if stop.is_some_and(std::path::Path::exists) && i + 1 < n && !window_opens {
                     store.commit();
                     println!("{label}: stopped after article {} (stop file)", i + 1);
-                    return (store, i + 1);
+                    busy = busy.plus(Meter::now().minus(chunk)).minus(paused);
+                    held = i + 1;
+                    break 'chunks;
                 }
             }
             if (i + 1).is_multiple_of(100_000) {
@@ -446,8 +451,8 @@ fn run_index<S: Store>(
                         .minus(paused)
                         .cpu
                         .as_secs_f64(),
-                    store.counts().candidates as f64 / (i + 1) as f64,
-                    store.counts().screened as f64 / (i + 1) as f64,
+                    store.counts().candidates as f64 / (i + 1 - from) as f64,
+                    store.counts().screened as f64 / (i + 1 - from) as f64,
                 );
                 if let Some(t) = store.tally() {
                     eprintln!("     last 100 000 per article:{}", t.line(&tally_at));
@@ -474,21 +479,22 @@ fn run_index<S: Store>(
         paused = Meter::default();
         start = end;
     }
+    let added = (held - from).max(1);
     println!(
-        "{label}: articles {from}..{n}: {}; linked {linked}, records relinked by a head change in {} adds; \
+        "{label}: articles {from}..{held}: {}; linked {linked}, records relinked by a head change in {} adds; \
          candidates (≥ {MIN_BAND_MATCHES} band keys) {:.2}/article ({:.2} past the screen), shingle lookups {:.2}/article, \
          cache misses {}; slowest 1 000 articles: {}.. in {:.3} s CPU ({:.3} s wall)",
-        busy.rate(n - from),
+        busy.rate(added),
         heads.get(&true).copied().unwrap_or(0),
-        store.counts().candidates as f64 / (n - from) as f64,
-        store.counts().screened as f64 / (n - from) as f64,
-        src.lookups as f64 / (n - from) as f64,
+        store.counts().candidates as f64 / added as f64,
+        store.counts().screened as f64 / added as f64,
+        src.lookups as f64 / added as f64,
         src.misses,
         worst.1,
         worst.0.cpu.as_secs_f64(),
         worst.0.wall.as_secs_f64()
     );
-    (store, n)
+    (store, held)
 }
 
 /// A line of `/proc/self/status` (`VmHWM:` peak RSS, `VmRSS:` current RSS).
@@ -689,7 +695,8 @@ fn main() {
     let db = NearDb::open(&dir).expect("index db");
     let (store, ok) = DiskStore::open(db, Shape::DEFAULT).expect("index");
     assert!(ok, "a committed index opens consistent");
-    let from = store.len();
+    // An index that already holds `n` articles or more is only scored (its quality lines).
+    let from = store.len().min(n);
     let start = Meter::now();
     let store = Disk(store, Tally::default());
     let stop = keep.map(|_| dir.join("stop"));
