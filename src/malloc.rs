@@ -13,16 +13,20 @@
 //! Both are tunables glibc reads once, before `main`, from `GLIBC_TUNABLES`; there is no safe
 //! call to change them later (this crate forbids `unsafe`). So [`reexec_tuned`] runs the same
 //! executable again, with the same arguments, environment and process id, plus
-//! `GLIBC_TUNABLES`. It does nothing when `GLIBC_TUNABLES` is already set (the user's own
-//! settings win), when `NEWSMILL_MALLOC=default`, or off Linux with glibc; when the exec fails
-//! (the executable replaced or deleted under a running cron job) the process goes on untuned.
+//! `GLIBC_TUNABLES` and `NEWSMILL_MALLOC=tuned`. It does nothing when `GLIBC_TUNABLES` is
+//! already set (the user's own settings win), when `NEWSMILL_MALLOC` is set to anything
+//! (`default` to opt out; `tuned` after the exec, so that a glibc which drops the tunables, as
+//! it may for a setuid binary, cannot make it exec again and again), or off Linux with glibc;
+//! when the exec fails (the executable replaced or deleted under a running cron job) the
+//! process goes on untuned.
 
 use std::ffi::OsStr;
 
 /// The environment variable glibc reads its tunables from.
 pub const GLIBC_TUNABLES: &str = "GLIBC_TUNABLES";
 
-/// Set to `default` to keep glibc's own allocator settings.
+/// Set to `default` (or anything) to keep glibc's own allocator settings; the re-executed
+/// process has it set to `tuned`.
 pub const OPT_OUT: &str = "NEWSMILL_MALLOC";
 
 /// What the binary sets: huge pages for the heap (madvised), and a fixed 1 MiB mmap and trim
@@ -32,10 +36,10 @@ pub const TUNABLES: &str = "glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=1
                             glibc.malloc.trim_threshold=1048576";
 
 /// The tunables to exec with, given the current `GLIBC_TUNABLES` and `NEWSMILL_MALLOC`:
-/// `None` when either says to leave the allocator alone.
+/// `None` when either is set.
 pub fn wanted(current: Option<&OsStr>, opt_out: Option<&OsStr>) -> Option<&'static str> {
     let glibc = cfg!(all(target_os = "linux", target_env = "gnu"));
-    (glibc && current.is_none() && opt_out != Some(OsStr::new("default"))).then_some(TUNABLES)
+    (glibc && current.is_none() && opt_out.is_none()).then_some(TUNABLES)
 }
 
 /// Re-executes the running binary with [`TUNABLES`] (see the module doc); returns only when it
@@ -58,7 +62,10 @@ fn exec_with(tunables: &str) -> std::io::Result<()> {
     if let Some(arg0) = args.next() {
         cmd.arg0(arg0);
     }
-    Err(cmd.args(args).env(GLIBC_TUNABLES, tunables).exec())
+    cmd.args(args)
+        .env(GLIBC_TUNABLES, tunables)
+        .env(OPT_OUT, "tuned");
+    Err(cmd.exec())
 }
 
 #[cfg(not(unix))]
@@ -74,7 +81,8 @@ mod tests {
     fn the_users_tunables_and_the_opt_out_leave_the_allocator_alone() {
         let glibc = cfg!(all(target_os = "linux", target_env = "gnu"));
         assert_eq!(wanted(None, None), glibc.then_some(TUNABLES));
-        assert_eq!(wanted(None, Some(OsStr::new("tuned"))), wanted(None, None));
+        // The re-executed process (`tuned`) never execs again, whatever glibc left.
+        assert_eq!(wanted(None, Some(OsStr::new("tuned"))), None);
         assert_eq!(wanted(Some(OsStr::new("glibc.malloc.check=0")), None), None);
         assert_eq!(wanted(Some(OsStr::new("")), None), None);
         assert_eq!(wanted(None, Some(OsStr::new("default"))), None);

@@ -13,8 +13,11 @@ use crate::util::{code_err, newsmill_async, run_at_failpoint};
 const PAUSE: &str = "NEWSMILL_TEST_PAUSE_BEFORE_ADMIT";
 
 /// `GLIBC_TUNABLES` of a `newsmill run` started with `env` (and without the variable
-/// otherwise), read while it waits at the failpoint; `None` when it has none.
-async fn tunables_of_a_run(env: &'static [(&'static str, &'static str)]) -> Option<String> {
+/// otherwise), read while it waits at the failpoint (`None` when it has none), and its
+/// `NEWSMILL_MALLOC`.
+async fn tunables_of_a_run(
+    env: &'static [(&'static str, &'static str)],
+) -> (Option<String>, Option<String>) {
     let agency = Agency::start(2).await;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_owned();
@@ -34,10 +37,15 @@ async fn tunables_of_a_run(env: &'static [(&'static str, &'static str)]) -> Opti
     });
     let environ = run.await.unwrap();
     let found = tunables_in(&environ);
+    let marker = format!("{}=", newsmill::malloc::OPT_OUT);
+    let opt_out = environ
+        .split(|&b| b == 0)
+        .find_map(|v| v.strip_prefix(marker.as_bytes()))
+        .map(|v| String::from_utf8_lossy(v).into_owned());
     // A whole run under the same settings ends normally.
     let (code, err) = code_err(&newsmill_async(dir.path(), &["run", "-c", &cfg]).await);
     assert_eq!(code, 0, "{err}");
-    found
+    (found, opt_out)
 }
 
 /// `GLIBC_TUNABLES` in the bytes of `/proc/PID/environ`. glibc (2.36 here) splits the value
@@ -61,19 +69,17 @@ fn tunables_in(environ: &[u8]) -> Option<String> {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_sets_the_allocator_tunables_in_its_own_process() {
-    assert_eq!(
-        tunables_of_a_run(&[]).await.as_deref(),
-        Some(newsmill::malloc::TUNABLES)
-    );
+    let (tunables, marker) = tunables_of_a_run(&[]).await;
+    assert_eq!(tunables.as_deref(), Some(newsmill::malloc::TUNABLES));
+    // What keeps the re-executed process from executing itself again.
+    assert_eq!(marker.as_deref(), Some("tuned"));
 }
 
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_users_tunables_and_the_opt_out_are_kept() {
     let own = tunables_of_a_run(&[("GLIBC_TUNABLES", "glibc.malloc.check=0")]).await;
-    assert_eq!(own.as_deref(), Some("glibc.malloc.check=0"));
-    assert_eq!(
-        tunables_of_a_run(&[("NEWSMILL_MALLOC", "default")]).await,
-        None
-    );
+    assert_eq!(own, (Some("glibc.malloc.check=0".to_owned()), None));
+    let opted_out = tunables_of_a_run(&[("NEWSMILL_MALLOC", "default")]).await;
+    assert_eq!(opted_out, (None, Some("default".to_owned())));
 }
