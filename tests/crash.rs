@@ -91,7 +91,18 @@ async fn sigterm_stops_cleanly_and_second_run_is_refused_while_busy() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = slow_config(dir.path(), &sites.belta, &sites.sb);
     let child = spawn_run(dir.path(), &cfg);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The first run holds the lock once its pid is in the lock file (a fixed pause lost that
+    // race on a loaded machine: a start re-executes the binary once, `src/malloc.rs`).
+    let lock = dir.path().join("state/newsmill.lock");
+    let holder = child.id().to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::fs::read_to_string(&lock).map_or(true, |h| h.trim() != holder) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first run never took the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 
     // Cron fires again while the first run is busy: exit 75 at once, nothing touched. (The
     // first run keeps writing meanwhile, so "nothing touched" is checked by the second
