@@ -27,7 +27,9 @@
 //! Peak RSS: run the built binary under `/usr/bin/time -v` (with `--disk-only` it is the disk
 //! path's). `--no-stock` generates the corpus without stock phrases. `-- N --dump FILE` writes
 //! the first N texts as JSON lines for `dedup/datasketch_bench.py` (the comparison in the
-//! README). `--pair A B` prints what the index sees of articles A and B. `--runs-of R` closes
+//! README). `--pair A B` prints what the index sees of articles A and B. `N --far-keys`
+//! prints how many note pairs and copy pairs bands of 2, 3 and 4 rows would make far
+//! candidates (`far_keys`). `--runs-of R` closes
 //! and reopens the on-disk index every R articles, as cron `run`s of R articles each would
 //! (the lookup counts printed then cover the current run only). `--keep DIR` builds the
 //! on-disk index in DIR and keeps it: the same command later goes on from the articles it holds
@@ -618,6 +620,78 @@ fn explain_pair(lang: &Language, a: usize, b: usize) {
     );
 }
 
+/// Equal bands of `rows` one-row keys each, over the first `bands` such bands of two records.
+fn equal_bands(a: &[u32], b: &[u32], rows: usize, bands: usize) -> usize {
+    let band = |keys: &[u32], i: usize| keys.get(i * rows..(i + 1) * rows).map(<[u32]>::to_vec);
+    (0..bands)
+        .filter(|&i| band(a, i).is_some_and(|x| Some(x) == band(b, i)))
+        .count()
+}
+
+/// One pair of `--far-keys`: its kind, Jaccard, containment and equal bands of 2, 3 and 4 rows.
+type FarPair = (&'static str, f64, f64, [usize; 3]);
+/// A group of `--far-keys` pairs: its label and which pairs it holds.
+type FarGroup = (&'static str, fn(&FarPair) -> bool);
+
+fn far_pair(kind: &'static str, a: &NearDoc, b: &NearDoc) -> FarPair {
+    let s = newsmill::dedup::similarity(&a.shingles, &b.shingles);
+    let eq = [(2, 24), (3, 21), (4, 16)].map(|(r, n)| equal_bands(&a.bands, &b.bands, r, n));
+    (kind, s.jaccard, s.containment, eq)
+}
+
+/// `N --far-keys`: how many far candidates bands of more rows would give. Every pair of notes
+/// of the first 8 templates up to 30 notes (days) apart, and every 7th near copy with its
+/// original, among articles `0..N`: the share with at least 2 (or 3) equal bands of 2, 3 and 4
+/// one-row keys (the far path today: 24 bands of 2 rows, 2 equal).
+fn far_keys(lang: &Language, n: usize) {
+    let doc = |i: usize| {
+        let (text, rank) = article(lang, i);
+        NearDoc::new(rank, &text)
+    };
+    let (mut notes, mut pairs): (HashMap<usize, Vec<NearDoc>>, Vec<FarPair>) = Default::default();
+    for i in 0..n {
+        match synth::kind(i) {
+            synth::Kind::Template(t) if t < 8 => notes.entry(t).or_default().push(doc(i)),
+            synth::Kind::Copy(b) if i % 7 == 0 => pairs.push(far_pair("copy", &doc(i), &doc(b))),
+            _ => {}
+        }
+    }
+    for docs in notes.values() {
+        for (k, a) in docs.iter().enumerate() {
+            for b in docs.iter().skip(k + 1).take(30) {
+                pairs.push(far_pair("note", a, b));
+            }
+        }
+    }
+    let groups: [FarGroup; 3] = [
+        ("template notes", |p| p.0 == "note"),
+        ("copies, J >= 0.8", |p| p.0 == "copy" && p.1 >= 0.8),
+        ("copies, J < 0.8 and C >= 0.9", |p| {
+            p.0 == "copy" && p.1 < 0.8 && p.2 >= 0.9
+        }),
+    ];
+    for (label, pick) in groups {
+        let sel: Vec<&FarPair> = pairs.iter().filter(|p| pick(p)).collect();
+        let m = sel.len().max(1) as f64;
+        let share = |rows: usize, min: usize| {
+            sel.iter().filter(|p| p.3[rows - 2] >= min).count() as f64 / m
+        };
+        println!(
+            "{label}: {} pairs, mean J {:.3}, C {:.3}; at least 2 / 3 equal bands of 2 rows \
+             {:.3} / {:.3}, of 3 rows {:.3} / {:.3}, of 4 rows {:.3} / {:.3}",
+            sel.len(),
+            sel.iter().map(|p| p.1).sum::<f64>() / m,
+            sel.iter().map(|p| p.2).sum::<f64>() / m,
+            share(2, 2),
+            share(2, 3),
+            share(3, 2),
+            share(3, 3),
+            share(4, 2),
+            share(4, 3),
+        );
+    }
+}
+
 fn main() {
     // As the binary does: the allocator's settings (`NEWSMILL_MALLOC=default` keeps glibc's).
     newsmill::malloc::reexec_tuned().expect("re-executing with the allocator settings");
@@ -648,6 +722,10 @@ fn main() {
     if let Some(pos) = args.iter().position(|a| a == "--open") {
         let at = args.get(pos + 2).and_then(|a| a.parse().ok()).unwrap_or(0);
         open_index(&lang, &args[pos + 1], at);
+        return;
+    }
+    if args.iter().any(|a| a == "--far-keys") {
+        far_keys(&lang, n);
         return;
     }
     if let Some(pos) = args.iter().position(|a| a == "--pair") {
