@@ -237,3 +237,45 @@ pub enum Command {
         json: bool,
     },
 }
+
+impl Command {
+    /// Whether the command is worth the allocator's settings ([`crate::malloc`]): the ones that
+    /// run long or hold much (the near-duplicate index, the corpus, the raw store). The quick
+    /// ones (`check`, `schema`, `status`, `migrate`) skip the re-execution and its few ms.
+    pub fn tunes_allocator(&self) -> bool {
+        !matches!(
+            self,
+            Self::Check { .. } | Self::Schema | Self::Status { .. } | Self::Migrate { .. }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::Cli;
+
+    fn tunes(args: &[&str]) -> bool {
+        let cli = Cli::try_parse_from(std::iter::once("newsmill").chain(args.iter().copied()));
+        cli.expect("a valid command line").command.tunes_allocator()
+    }
+
+    #[test]
+    fn long_commands_take_the_allocator_settings_and_quick_ones_do_not() {
+        for long in [
+            &["run"][..],
+            &["worker", "--once"],
+            &["reprocess"],
+            &["export", "--format", "jsonl"],
+            &["report"],
+            &["verify"],
+            &["fetch", "http://127.0.0.1/a"],
+        ] {
+            assert!(tunes(long), "{long:?}");
+        }
+        for quick in [&["check"][..], &["schema"], &["status"], &["migrate"]] {
+            assert!(!tunes(quick), "{quick:?}");
+        }
+    }
+}

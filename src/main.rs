@@ -8,9 +8,6 @@ use clap::Parser as _;
 use newsmill::cli::{Cli, LogFormat};
 
 fn main() -> ExitCode {
-    // Before anything allocates much: the allocator's settings for a long run (returns only
-    // when there was nothing to do or the exec failed).
-    let tuned = newsmill::malloc::reexec_tuned();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // A bad command line under `--log-format json` is still one JSON line on stderr.
@@ -26,6 +23,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
         Err(e) => e.exit(),
+    };
+    // Before anything allocates much, and only for the commands that run long: the
+    // allocator's settings (returns only when there was nothing to do or the exec failed;
+    // the new image parses the same command line again).
+    let tuned = if cli.command.tunes_allocator() {
+        newsmill::malloc::reexec_tuned()
+    } else {
+        Ok(())
     };
     let verbosity = if cli.quiet {
         -1

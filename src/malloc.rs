@@ -1,5 +1,6 @@
 //! The C allocator's settings for a long run: glibc's malloc tunables, applied by the binary
-//! re-executing itself once at start.
+//! re-executing itself once at start (for the commands that run long:
+//! [`crate::cli::Command::tunes_allocator`]).
 //!
 //! Two of glibc's defaults cost the near-duplicate index (measured with the dedup bench,
 //! README "Allocator settings"):

@@ -35,32 +35,42 @@ async fn tunables_of_a_run(
             std::fs::read(format!("/proc/{pid}/environ")).unwrap()
         })
     });
-    let environ = run.await.unwrap();
+    let environ = entries(&run.await.unwrap());
+    let opt_out = value(&environ, newsmill::malloc::OPT_OUT).map(str::to_owned);
     let found = tunables_in(&environ);
-    let marker = format!("{}=", newsmill::malloc::OPT_OUT);
-    let opt_out = environ
-        .split(|&b| b == 0)
-        .find_map(|v| v.strip_prefix(marker.as_bytes()))
-        .map(|v| String::from_utf8_lossy(v).into_owned());
     // A whole run under the same settings ends normally.
     let (code, err) = code_err(&newsmill_async(dir.path(), &["run", "-c", &cfg]).await);
     assert_eq!(code, 0, "{err}");
     (found, opt_out)
 }
 
-/// `GLIBC_TUNABLES` in the bytes of `/proc/PID/environ`. glibc (2.36 here) splits the value
-/// in place at each `:` while it parses it, so the settings after the first one show as
-/// entries of their own, which are joined back.
-fn tunables_in(environ: &[u8]) -> Option<String> {
-    let prefix = format!("{}=", newsmill::malloc::GLIBC_TUNABLES);
-    let mut entries = environ
-        .split(|&b| b == 0)
-        .map(|v| String::from_utf8_lossy(v).into_owned());
-    let first = entries.find_map(|v| v.strip_prefix(&prefix).map(str::to_owned))?;
-    let rest = entries.take_while(|v| v.starts_with("glibc."));
+/// The entries of `/proc/PID/environ` (`NAME=value`, NUL-separated).
+fn entries(environ: &[u8]) -> Vec<String> {
+    (environ.split(|&b| b == 0))
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect()
+}
+
+/// The value of the first entry named `name`.
+fn value<'a>(entries: &'a [String], name: &str) -> Option<&'a str> {
+    entries
+        .iter()
+        .find_map(|v| v.strip_prefix(name)?.strip_prefix('='))
+}
+
+/// `GLIBC_TUNABLES` among the entries. glibc (2.36 here) splits the value in place at each `:`
+/// while it parses it, so the settings after the first one show as entries of their own,
+/// which are joined back.
+fn tunables_in(entries: &[String]) -> Option<String> {
+    let name = newsmill::malloc::GLIBC_TUNABLES;
+    let at = (entries.iter()).position(|v| value(std::slice::from_ref(v), name).is_some())?;
+    let first = value(&entries[at..], name)?;
+    let rest = entries[at + 1..]
+        .iter()
+        .take_while(|v| v.starts_with("glibc."));
     Some(
         std::iter::once(first)
-            .chain(rest)
+            .chain(rest.map(String::as_str))
             .collect::<Vec<_>>()
             .join(":"),
     )
