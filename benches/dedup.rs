@@ -44,7 +44,7 @@ use std::time::{Duration, Instant};
 use newsmill::dedup::disk::{DiskStore, Memory, NearBackend, Shape};
 use newsmill::dedup::keys;
 use newsmill::dedup::link::{self, Hit, NearStore, Plan, Relations, ShingleSource, Thresholds};
-use newsmill::dedup::minhash::{MIN_BAND_MATCHES, Signature};
+use newsmill::dedup::minhash::{BANDS, MIN_BAND_MATCHES};
 use newsmill::dedup::screen::LookupCounts;
 use newsmill::dedup::{IndexedDoc, MemStore, NearDoc, Rank, ShingleCache, ShingleSet};
 use newsmill::pipeline::near::{NearError, NearIndex};
@@ -358,13 +358,14 @@ fn pure_core(lang: &Language, n: usize) {
         .map(|(t, _)| t.split_whitespace().count())
         .sum();
     let t = Meter::now();
-    let mut keys = 0u64;
+    let mut sum = 0u64;
     for (text, _) in &batch {
         let s = ShingleSet::of_text(text);
-        keys = keys.wrapping_add(u64::from(Signature::of(&s).band_keys()[0]));
+        let k = keys::record_keys(&s);
+        sum = sum.wrapping_add(u64::from(k[0] ^ k[keys::FILED - 1]));
     }
     println!(
-        "1. shingles+minhash+bands, {} articles (mean {} words): {} [{keys:x}]",
+        "1. shingles+minhash+keys, {} articles (mean {} words): {} [{sum:x}]",
         batch.len(),
         words / batch.len(),
         Meter::now().minus(t).rate(batch.len())
@@ -622,21 +623,27 @@ fn explain_pair(lang: &Language, a: usize, b: usize) {
 
 /// Equal bands of `rows` one-row keys each, over the first `bands` such bands of two records.
 fn equal_bands(a: &[u32], b: &[u32], rows: usize, bands: usize) -> usize {
-    let band = |keys: &[u32], i: usize| keys.get(i * rows..(i + 1) * rows).map(<[u32]>::to_vec);
+    fn band(keys: &[u32], rows: usize, i: usize) -> Option<&[u32]> {
+        keys.get(i * rows..(i + 1) * rows)
+    }
     (0..bands)
-        .filter(|&i| band(a, i).is_some_and(|x| Some(x) == band(b, i)))
+        .filter(|&i| band(a, rows, i).is_some_and(|x| Some(x) == band(b, rows, i)))
         .count()
 }
 
-/// One pair of `--far-keys`: its kind, Jaccard, containment and equal bands of 2, 3 and 4 rows.
-type FarPair = (&'static str, f64, f64, [usize; 3]);
+/// One pair of `--far-keys`: its kind, Jaccard, containment, equal bands of 2, 3 and 4 rows,
+/// and equal far keys (two rows each, salted with the figures after their shingles).
+type FarPair = (&'static str, f64, f64, [usize; 4]);
 /// A group of `--far-keys` pairs: its label and which pairs it holds.
 type FarGroup = (&'static str, fn(&FarPair) -> bool);
 
 fn far_pair(kind: &'static str, a: &NearDoc, b: &NearDoc) -> FarPair {
     let s = newsmill::dedup::similarity(&a.shingles, &b.shingles);
-    let eq = [(2, 24), (3, 21), (4, 16)].map(|(r, n)| equal_bands(&a.bands, &b.bands, r, n));
-    (kind, s.jaccard, s.containment, eq)
+    let [r2, r3, r4] =
+        [(2, 24), (3, 21), (4, 16)].map(|(r, n)| equal_bands(&a.bands, &b.bands, r, n));
+    let far_of = |d: &NearDoc| d.bands.get(BANDS..).unwrap_or_default().to_vec();
+    let far = equal_bands(&far_of(a), &far_of(b), 1, keys::FAR_BANDS);
+    (kind, s.jaccard, s.containment, [r2, r3, r4, far])
 }
 
 /// `N --far-keys`: how many far candidates bands of more rows would give. Every pair of notes
@@ -678,7 +685,8 @@ fn far_keys(lang: &Language, n: usize) {
         };
         println!(
             "{label}: {} pairs, mean J {:.3}, C {:.3}; at least 2 / 3 equal bands of 2 rows \
-             {:.3} / {:.3}, of 3 rows {:.3} / {:.3}, of 4 rows {:.3} / {:.3}",
+             {:.3} / {:.3}, of 3 rows {:.3} / {:.3}, of 4 rows {:.3} / {:.3}; at least 2 / 3 \
+             equal far keys {:.3} / {:.3}",
             sel.len(),
             sel.iter().map(|p| p.1).sum::<f64>() / m,
             sel.iter().map(|p| p.2).sum::<f64>() / m,
@@ -688,6 +696,8 @@ fn far_keys(lang: &Language, n: usize) {
             share(3, 3),
             share(4, 2),
             share(4, 3),
+            share(5, 2),
+            share(5, 3),
         );
     }
 }

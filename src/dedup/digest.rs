@@ -27,8 +27,8 @@ use std::time::Duration;
 
 use crate::model::LinkReason;
 
+use super::keys;
 use super::link::{NearStore, ShingleSource, Thresholds, date_gap, verify};
-use super::minhash::Signature;
 use super::rank::{IndexedDoc, NearDoc};
 use super::shingle::{ShingleSet, Similarity, similarity};
 
@@ -126,7 +126,7 @@ where
     };
     let doc = NearDoc {
         info: x.info.clone(),
-        bands: Signature::of(&set).band_keys().to_vec(),
+        bands: keys::record_keys(&set),
         shingles: set,
     };
     let edges = verify(store, source, &doc, th)?;

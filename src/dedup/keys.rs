@@ -1,6 +1,6 @@
 //! The keys a record is filed under in the band index, and the keys a new record looks up:
-//! one-row band keys bucketed by publication time (the near path), plus two-row band keys for
-//! the whole index (the far path). Pure and sync.
+//! one-row band keys bucketed by publication time (the near path), plus two-row keys salted
+//! with the figures in the text for the whole index (the far path). Pure and sync.
 //!
 //! # Why time buckets
 //! Unrelated texts that share a stock phrase ("… said in a statement", a credit line) share a
@@ -21,17 +21,30 @@
 //!
 //! # The far path
 //! Pairs further apart than the date window need strong evidence anyway (Jaccard ≥ 0.8 or
-//! containment ≥ 0.9, [`super::Thresholds`]). They meet on [`FAR_BANDS`] = 24 two-row keys,
-//! each the hash of two consecutive one-row keys, for the whole index: two texts share one
-//! with probability J². [`FAR_MIN_MATCHES`] = 2 equal keys are needed, so a pair at Jaccard
-//! 0.8 (J² = 0.64) is found with P > 0.99999 and a text at containment 0.9 in one up to 1.6
-//! times its size (J ≥ 0.52) with P = P[Binomial(24, 0.27) ≥ 2] > 0.99, while a stock phrase
-//! must hold both minima of two pairs of functions to name a record. (Until the `keys3`
-//! index: 32 far keys, three equal ones needed, about the same guarantee at a third more
-//! postings and filter probes. One equal key of 16 was tried and measured: chance
-//! candidates then grow with the corpus, 0.66 per article at 100 000 records and 1.55 at
-//! 200 000, and those of unequal sizes pass the screen.) A dated record and an undated one
-//! also meet only here.
+//! containment ≥ 0.9, and not one fact in conflict, [`super::Thresholds`]). They meet on
+//! [`FAR_BANDS`] = 24 far keys for the whole index, each the hash of two consecutive one-row
+//! keys *and of the figures after the two shingles that hold those minima*
+//! ([`ShingleSet::salt`]: the first number in the shingle's paragraph within
+//! [`super::shingle::FACT_REACH`] words after its first word, else the last one before it,
+//! or none). [`FAR_MIN_MATCHES`] = 2 equal keys are needed.
+//! - A copy, or an excerpt, has the same figures after the shingles it shares with its
+//!   original (it would conflict on a fact otherwise, and could not link far): two texts
+//!   share a far key with probability about J², so a pair at Jaccard 0.8 (J² = 0.64) is found
+//!   with P > 0.99999 and a text at containment 0.9 in one up to 1.6 times its size (J ≥
+//!   0.52) with P = P[Binomial(24, 0.27) ≥ 2] > 0.99, short of the few shingles before a cut
+//!   whose next figure the cut removed. A stock phrase must hold both minima of two pairs of
+//!   functions, with the same figures after them, to name a record.
+//! - Daily notes of one template share their template's shingles (Jaccard 0.5–0.6) but not
+//!   the day's figures after them. Without the salts, a new note met every earlier note of
+//!   its template here (98.7 % of such pairs in the bench, one more candidate a day held, and
+//!   on disk a bucket read per far key and run), each found only to be refused on its facts;
+//!   salted, a pair meets only where the figures agree.
+//!
+//! (The `keys3` index had the same keys without the salts; `keys2` had 32 unsalted
+//! keys, three equal ones needed, about the same guarantee at a third more postings
+//! and filter probes. One equal key of 16 was tried and measured: chance candidates then
+//! grow with the corpus, 0.66 per article at 100 000 records and 1.55 at 200 000, and those
+//! of unequal sizes pass the screen.) A dated record and an undated one also meet only here.
 //!
 //! [`candidates`] runs both lookups for `super::link` through [`NearStore`] (the near one with
 //! [`NearStore::candidates_within`], so a store can skip what holds no record of the span).
@@ -42,9 +55,9 @@
 use std::time::Duration;
 
 use super::link::{Hit, NearStore, Thresholds};
-use super::minhash::{BANDS, MIN_BAND_MATCHES, MINHASH_SEED};
+use super::minhash::{BANDS, MIN_BAND_MATCHES, MINHASH_SEED, Signature};
 use super::rank::{IndexedDoc, NearDoc};
-use super::shingle::mix64;
+use super::shingle::{ShingleSet, mix64};
 
 /// Two-row keys of the far path (from the first `2 · FAR_BANDS` one-row keys).
 pub const FAR_BANDS: usize = 24;
@@ -101,18 +114,33 @@ fn near_key(band_key: u32, bucket: i64) -> u32 {
     (mix64(u64::from(band_key) ^ mix64(bucket as u64 ^ MINHASH_SEED)) >> 32) as u32 & !1
 }
 
-/// The [`FAR_BANDS`] two-row far keys of a record's 64 one-row band keys.
-pub fn far_keys(bands: &[u32]) -> Vec<u32> {
-    bands
-        .chunks_exact(2)
-        .take(FAR_BANDS)
-        .enumerate()
-        .map(|(i, p)| {
-            let h = mix64(MINHASH_SEED ^ 0xfa ^ (i as u64) << 8);
-            (mix64(h ^ (u64::from(p[0]) << 32 | u64::from(p[1]))) >> 32) as u32 | 1
-        })
-        .collect()
+/// The keys of a shingle set: its [`BANDS`] one-row band keys, then its [`FAR_BANDS`] far
+/// keys ([`FILED`] in all); none for an empty set. What [`Keys::of`] and [`pair_matches`] take.
+pub fn record_keys(set: &ShingleSet) -> Vec<u32> {
+    if set.is_empty() {
+        return Vec::new();
+    }
+    let sig = Signature::of(set);
+    let mut keys = sig.band_keys().to_vec();
+    let far: Vec<u32> = (0..FAR_BANDS)
+        .map(|i| far_key(i, [keys[2 * i], keys[2 * i + 1]], set, &sig))
+        .collect();
+    keys.extend(far);
+    keys
 }
+
+/// Far key `i`: the one-row keys of functions `2i` and `2i + 1` hashed with the salts of the
+/// two shingles that hold those minima ([`ShingleSet::salt`]: the figures after them).
+fn far_key(i: usize, rows: [u32; 2], set: &ShingleSet, sig: &Signature) -> u32 {
+    let salt = |p: usize| u64::from(set.salt(sig.shingle(p)));
+    let salts = salt(2 * i) << 16 | salt(2 * i + 1);
+    let h = mix64(MINHASH_SEED ^ 0xfa ^ (i as u64) << 8);
+    let rows = u64::from(rows[0]) << 32 | u64::from(rows[1]);
+    (mix64(h ^ rows ^ mix64(salts ^ FAR_SALT_SEED)) >> 32) as u32 | 1
+}
+
+/// Seed the far keys' salts are hashed with.
+const FAR_SALT_SEED: u64 = 0x6661_7273_616c_7473;
 
 /// What a record is filed under and what it looks up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,12 +159,13 @@ pub struct Keys {
 }
 
 impl Keys {
-    /// The keys of a record with one-row band keys `bands` ([`BANDS`] of them, or none for
+    /// The keys of a record with keys `keys` ([`record_keys`]: [`FILED`] of them, or none for
     /// an empty text) published at `published_us`, with buckets of `width_us`.
-    pub fn of(bands: &[u32], published_us: Option<i64>, width_us: i64) -> Self {
+    pub fn of(keys: &[u32], published_us: Option<i64>, width_us: i64) -> Self {
         let b = bucket(published_us, width_us);
+        let (bands, far) = split_keys(keys);
         let own = |at: i64| bands.iter().map(move |&k| near_key(k, at));
-        let far = far_keys(bands);
+        let far = far.to_vec();
         let mut filed: Vec<u32> = own(b).collect();
         filed.extend(&far);
         let (near, span) = if b == UNDATED {
@@ -184,22 +213,28 @@ pub fn near_keys_within(keys: &[u32], span: (i64, i64), (lo, hi): (i64, i64)) ->
     &keys[first as usize * BANDS..(last as usize + 1) * BANDS]
 }
 
-/// How two records' keys meet, computed pairwise (what the index would find): the near path
-/// when their buckets are near, counting equal one-row keys, else the far path counting equal
-/// far keys. `None` when they are not a candidate pair (fewer than [`MIN_BAND_MATCHES`] equal
+/// How two records' keys ([`record_keys`]) meet, computed pairwise (what the index would
+/// find): the near path when their buckets are near, counting equal one-row keys, else the
+/// far path counting equal far keys. `None` when they are not a candidate pair (fewer than [`MIN_BAND_MATCHES`] equal
 /// near keys, or than [`FAR_MIN_MATCHES`] equal far keys).
 pub fn pair_matches(a: (&[u32], i64), b: (&[u32], i64)) -> Option<Meet> {
     let eq = |x: &[u32], y: &[u32]| x.iter().zip(y).filter(|(p, q)| p == q).count();
+    let ((near_a, far_a), (near_b, far_b)) = (split_keys(a.0), split_keys(b.0));
     let meet = if near(a.1, b.1) {
-        Meet::Near(eq(a.0, b.0))
+        Meet::Near(eq(near_a, near_b))
     } else {
-        Meet::Far(eq(&far_keys(a.0), &far_keys(b.0)))
+        Meet::Far(eq(far_a, far_b))
     };
     let min = match meet {
         Meet::Near(_) => MIN_BAND_MATCHES,
         Meet::Far(_) => FAR_MIN_MATCHES,
     };
     (meet.matches() >= min).then_some(meet)
+}
+
+/// A record's keys ([`record_keys`]) as its one-row band keys and its far keys.
+fn split_keys(keys: &[u32]) -> (&[u32], &[u32]) {
+    keys.split_at(keys.len().min(BANDS))
 }
 
 /// Which path found a pair and how many of its keys are equal.
@@ -248,9 +283,7 @@ pub(crate) fn candidates<S: NearStore>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dedup::minhash::Signature;
     use crate::dedup::screen::binomial_cdf;
-    use crate::dedup::shingle::ShingleSet;
 
     /// A text of `s` shingles and one of `ratio · s` holding `c · s` of them.
     fn quoted(seed: u64, s: u64, c: f64, ratio: f64) -> (ShingleSet, ShingleSet) {
@@ -284,7 +317,9 @@ mod tests {
     #[test]
     fn a_stored_record_is_found_by_the_lookup_keys_of_a_near_one() {
         let w = bucket_width_us(Duration::from_secs(86_400));
-        let bands: Vec<u32> = (0..BANDS as u32).map(|i| i * 7919).collect();
+        let bands: Vec<u32> = (0..FILED as u32)
+            .map(|i| (i * 7919) | u32::from(i >= 64))
+            .collect();
         let stored = Keys::of(&bands, Some(10 * DAY), w);
         for t in [9 * DAY, 10 * DAY, 11 * DAY] {
             let new = Keys::of(&bands, Some(t), w);
@@ -313,7 +348,9 @@ mod tests {
     #[test]
     fn a_table_is_probed_with_the_keys_of_the_buckets_its_records_fall_in() {
         let w = bucket_width_us(Duration::from_secs(3 * 86_400));
-        let bands: Vec<u32> = (0..BANDS as u32).map(|i| i * 7919).collect();
+        let bands: Vec<u32> = (0..FILED as u32)
+            .map(|i| (i * 7919) | u32::from(i >= 64))
+            .collect();
         let k = Keys::of(&bands, Some(10 * DAY), w);
         let span = k.span.unwrap();
         let minute = |us: i64| us.div_euclid(60_000_000);
@@ -331,6 +368,58 @@ mod tests {
         assert_eq!(near_keys_within(&k.far, span, (0, 0)), &k.far[..]);
     }
 
+    /// A daily note of one template: fixed sentences, each with the day's figures.
+    fn note(day: u64) -> String {
+        let figure = |k: u64| mix64(day * 1_000 + k) % 9_000 + 1_000;
+        (0..6u64)
+            .map(|s| {
+                let words: Vec<String> = (0..14).map(|w| format!("t{s}w{w}")).collect();
+                format!(
+                    "{} {}.{} rubles, {} points.",
+                    words.join(" "),
+                    s,
+                    figure(2 * s),
+                    figure(2 * s + 1)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Notes of one template on other days are far candidates only when their figures happen
+    /// to agree: the far keys hash the figures after each minimum's shingle. Without the
+    /// salts (the same shingles, no figures) nearly every pair of notes met on the far path.
+    /// A copy of a note, its paragraphs moved, still meets.
+    #[test]
+    fn far_keys_keep_template_notes_of_other_days_apart() {
+        let (mut salted, mut unsalted, mut copies) = (0, 0, 0);
+        let days = 40u64;
+        for a in 0..days {
+            let sa = ShingleSet::of_text(&note(a));
+            let bare = |s: &ShingleSet| ShingleSet::from_hashes(s.as_slice().to_vec());
+            for b in a + 1..days {
+                let sb = ShingleSet::of_text(&note(b));
+                let far = |x: &ShingleSet, y: &ShingleSet| {
+                    pair_matches((&record_keys(x), 0), (&record_keys(y), 9)).is_some()
+                };
+                salted += usize::from(far(&sa, &sb));
+                unsalted += usize::from(far(&bare(&sa), &bare(&sb)));
+            }
+            let mut paras: Vec<String> = note(a).lines().map(str::to_owned).collect();
+            paras.rotate_left(2);
+            let moved = ShingleSet::of_text(&paras.join("\n"));
+            let meet = pair_matches((&record_keys(&sa), 0), (&record_keys(&moved), 9));
+            copies += usize::from(meet.is_some());
+        }
+        let pairs = (days * (days - 1) / 2) as usize;
+        println!(
+            "notes meeting far: salted {salted}, unsalted {unsalted} of {pairs}; copies {copies}"
+        );
+        assert!(unsalted * 10 >= pairs * 9, "{unsalted}/{pairs}");
+        assert!(salted * 50 <= pairs, "{salted}/{pairs}");
+        assert_eq!(copies, days as usize);
+    }
+
     /// The far path's guarantee, measured: copies at Jaccard 0.8 and texts at containment 0.9
     /// in one 1.6 times their size meet on two far keys in ≥ 99 % of 1 000 trials.
     #[test]
@@ -340,7 +429,7 @@ mod tests {
             let mut met = 0u64;
             for t in 0..trials {
                 let (a, b) = quoted(t * 31 + s, s, containment, ratio);
-                let (ka, kb) = (Signature::of(&a).band_keys(), Signature::of(&b).band_keys());
+                let (ka, kb) = (record_keys(&a), record_keys(&b));
                 met += u64::from(pair_matches((&ka, 0), (&kb, 9)).is_some());
             }
             println!("far keys: {s} shingles at {containment} in {ratio}x: {met}/{trials}");

@@ -65,6 +65,27 @@ const fn params() -> ([u64; PERMUTATIONS], [u64; PERMUTATIONS]) {
     (a, b)
 }
 
+/// `a_p⁻¹ mod 2⁶⁴` of every hash function (Newton's iteration: each step doubles the bits
+/// that are right; an odd `a` is its own inverse to 3 bits), so a minimum names its shingle.
+const INVERSES: [u64; PERMUTATIONS] = inverses();
+
+const fn inverses() -> [u64; PERMUTATIONS] {
+    let mut out = [0u64; PERMUTATIONS];
+    let mut i = 0;
+    while i < PERMUTATIONS {
+        let a = PARAMS.0[i];
+        let mut x = a;
+        let mut step = 0;
+        while step < 5 {
+            x = x.wrapping_mul(2u64.wrapping_sub(a.wrapping_mul(x)));
+            step += 1;
+        }
+        out[i] = x;
+        i += 1;
+    }
+    out
+}
+
 /// The MinHash signature of a shingle set: each hash function's minimum.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signature([u64; PERMUTATIONS]);
@@ -107,6 +128,12 @@ impl Signature {
             *key = (h >> 32) as u32;
         }
         keys
+    }
+
+    /// The shingle whose hash is function `p`'s minimum (`h_p` is a bijection: `x = a_p⁻¹ ·
+    /// (min − b_p)`); meaningless for an empty set.
+    pub fn shingle(&self, p: usize) -> u64 {
+        INVERSES[p].wrapping_mul(self.0[p].wrapping_sub(PARAMS.1[p]))
     }
 
     /// Fraction of equal minima: an unbiased estimate of the Jaccard similarity.
@@ -205,6 +232,20 @@ pub(crate) mod tests {
             assert!(
                 hits * 100 >= trials * 99,
                 "story of {s}, digest {ratio}x: {hits}/{trials} candidates"
+            );
+        }
+    }
+
+    #[test]
+    fn a_minimum_names_its_shingle() {
+        let (a, _) = pair(7, 300, 0);
+        let sig = Signature::of(&a);
+        for p in 0..PERMUTATIONS {
+            let x = sig.shingle(p);
+            assert!(a.as_slice().binary_search(&x).is_ok(), "function {p}");
+            assert_eq!(
+                PARAMS.0[p].wrapping_mul(x).wrapping_add(PARAMS.1[p]),
+                sig.0[p]
             );
         }
     }

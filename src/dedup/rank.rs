@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::model::{AttributionKind, CorpusRecord};
 
 use super::facttag::FactTag;
-use super::minhash::Signature;
+use super::keys;
 use super::shingle::ShingleSet;
 
 /// The sort key of a record inside its cluster; the smallest is the cluster's canonical record.
@@ -107,7 +107,8 @@ pub struct NearDoc {
     pub info: DocInfo,
     /// Its shingles, for exact verification.
     pub shingles: Arc<ShingleSet>,
-    /// LSH band keys; empty when the text has no words.
+    /// Its keys ([`keys::record_keys`]: the LSH band keys, then the far keys); empty when
+    /// the text has no words.
     pub bands: Vec<u32>,
 }
 
@@ -115,12 +116,7 @@ impl NearDoc {
     /// Shingles and signs `text`.
     pub fn new(rank: Rank, text: &str) -> Self {
         let shingles = ShingleSet::of_text(text);
-        let signature = Signature::of(&shingles);
-        let bands = if shingles.is_empty() {
-            Vec::new()
-        } else {
-            signature.band_keys().to_vec()
-        };
+        let bands = keys::record_keys(&shingles);
         Self {
             info: DocInfo {
                 rank,

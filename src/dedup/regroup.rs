@@ -14,7 +14,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::digest::{Outcome, contains_first, is_part};
 use super::keys::{self, Meet};
 use super::link::{Hit, NearStore, ShingleSource, Thresholds, date_gap};
-use super::minhash::Signature;
 use super::rank::{IndexedDoc, NearDoc, Rank};
 use super::shingle::similarity;
 
@@ -51,7 +50,7 @@ fn components<T: ShingleSource>(
     let mut sets = Vec::with_capacity(members.len());
     for m in members {
         let set = source.shingles(m.info.id())?.unwrap_or_default();
-        let keys = Signature::of(&set).band_keys();
+        let keys = keys::record_keys(&set);
         let bucket = keys::bucket(m.info.rank.published_us, width);
         sets.push((set, keys, bucket));
     }

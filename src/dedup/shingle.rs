@@ -17,6 +17,15 @@
 //! their shared contexts; a copy, an excerpt or a digest on none (what it leaves out is missing,
 //! not different); an updated story on one or two. [`Similarity::facts_differing`] counts the
 //! conflicts.
+//!
+//! # Salts
+//! Each shingle also keeps a 16-bit *salt* ([`ShingleSet::salt`]): the hash of the first
+//! number (a run of number words: `2.9512` is one) at or after its first word, in the same
+//! paragraph (no line break between) and within [`FACT_REACH`] words, else the last number
+//! before it on the same terms; 0 when there is neither.
+//! The far path's keys hash it in (`super::keys`), so the shingles a daily note shares with
+//! its template's other notes name different keys on different days. A shingle that occurs
+//! twice keeps its smaller salt, so moving paragraphs changes none.
 
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
@@ -39,9 +48,19 @@ pub(crate) const fn mix64(mut z: u64) -> u64 {
 const FNV_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
-/// The words of a text: their hashes in order, and its facts.
+/// Words after a shingle's first one within which [`ShingleSet::salt`] looks for a number.
+pub const FACT_REACH: usize = 20;
+
+/// [`Words::flags`]: the word is a number.
+const NUMBER: u8 = 1;
+/// [`Words::flags`]: the word starts a paragraph (a line break before it).
+const PARAGRAPH: u8 = 2;
+
+/// The words of a text: their hashes in order, what each is ([`NUMBER`], [`PARAGRAPH`]), and
+/// its facts.
 struct Words {
     hashes: Vec<u64>,
+    flags: Vec<u8>,
     facts: Vec<u64>,
 }
 
@@ -52,6 +71,7 @@ impl Words {
     fn scan(&mut self, chars: impl Iterator<Item = char>) {
         // FNV-1a state of the current word, whether it has a byte, whether all are digits.
         let (mut word, mut empty, mut number) = (FNV_BASIS, true, true);
+        let mut paragraph = false;
         let fnv = |h: u64, b: u8| (h ^ u64::from(b)).wrapping_mul(FNV_PRIME);
         for c in chars {
             if c.is_ascii_alphanumeric() {
@@ -64,19 +84,24 @@ impl Words {
                     word = (lower.encode_utf8(&mut utf8).bytes()).fold(word, fnv);
                 }
                 empty = false;
-            } else if !empty {
-                self.push(word, number);
-                (word, empty, number) = (FNV_BASIS, true, true);
+            } else {
+                if !empty {
+                    self.push(word, number, paragraph);
+                    (word, empty, number, paragraph) = (FNV_BASIS, true, true, false);
+                }
+                paragraph |= c == '\n';
             }
         }
         if !empty {
-            self.push(word, number);
+            self.push(word, number, paragraph);
         }
     }
 
     /// Adds the word whose FNV-1a state is `word`.
-    fn push(&mut self, word: u64, number: bool) {
+    fn push(&mut self, word: u64, number: bool, paragraph: bool) {
         let h = mix64(word);
+        self.flags
+            .push((u8::from(number) * NUMBER) | (u8::from(paragraph) * PARAGRAPH));
         if number {
             let n = self.hashes.len();
             let before = |k: usize| n.checked_sub(k).map_or(0, |i| self.hashes[i]);
@@ -88,11 +113,12 @@ impl Words {
     }
 }
 
-/// Hashes of the words of `text`, in order (see the module doc for what a word is), and the
-/// its facts (numbers) as `context << 32 | fact` (32 bits of each hash), in order.
-fn word_hashes(text: &str) -> (Vec<u64>, Vec<u64>) {
+/// The words of `text`, in order (see the module doc for what a word is), and its facts
+/// (numbers) as `context << 32 | fact` (32 bits of each hash), in order.
+fn words(text: &str) -> Words {
     let mut words = Words {
         hashes: Vec::with_capacity(text.len() / 5),
+        flags: Vec::with_capacity(text.len() / 5),
         facts: Vec::new(),
     };
     // Most agency text is already NFC (ASCII always is); skip the normalizer's buffering
@@ -102,7 +128,67 @@ fn word_hashes(text: &str) -> (Vec<u64>, Vec<u64>) {
     } else {
         words.scan(text.nfc());
     }
-    (words.hashes, words.facts)
+    words
+}
+
+/// Hashes of the words of `text` and its facts (see [`words`]).
+#[cfg(test)]
+fn word_hashes(text: &str) -> (Vec<u64>, Vec<u64>) {
+    let w = words(text);
+    (w.hashes, w.facts)
+}
+
+/// The salt of each of the `windows` shingles of `words` (shingle `w` starts at word `w`): the
+/// first run of number words at or after its first word, in the same paragraph and within
+/// [`FACT_REACH`] words, else the last number word before it on the same terms, as 16 bits of
+/// its hash; 0 when there is neither. See [`ShingleSet::salt`].
+fn salts(words: &Words, windows: usize) -> Vec<u16> {
+    let n = words.hashes.len();
+    let salt = |h: u64| ((h >> 48) as u16).max(1);
+    let mut out = vec![0u16; windows];
+    // From the back: the hash of the number run starting at the nearest number word ahead.
+    let (mut next, mut run) = (usize::MAX, 0u64);
+    for i in (0..n).rev() {
+        let flags = words.flags[i];
+        if flags & NUMBER != 0 {
+            let continues = next == i + 1;
+            run = mix64(words.hashes[i] ^ if continues { run.rotate_left(23) } else { 0 });
+            next = i;
+        }
+        if i < windows && next != usize::MAX && next - i < FACT_REACH {
+            out[i] = salt(run);
+        }
+        if flags & PARAGRAPH != 0 {
+            next = usize::MAX;
+        }
+    }
+    // From the front, for the shingles with no number ahead: the nearest number word behind.
+    let mut prev = usize::MAX;
+    for (i, slot) in out.iter_mut().enumerate() {
+        let flags = words.flags[i];
+        if flags & PARAGRAPH != 0 {
+            prev = usize::MAX;
+        }
+        if *slot == 0 && prev != usize::MAX && i - prev < FACT_REACH {
+            *slot = salt(mix64(words.hashes[prev] ^ PREVIOUS));
+        }
+        if flags & NUMBER != 0 {
+            prev = i;
+        }
+    }
+    out
+}
+
+/// Hashed into the salt of a shingle that takes the number before it.
+const PREVIOUS: u64 = 0x7072_6576_696f_7573;
+
+/// Sorted distinct shingles with their salts; a shingle that occurs more than once keeps its
+/// smallest salt, so moving a paragraph does not change it.
+fn sorted_salted(hashes: Vec<u64>, salts: Vec<u16>) -> (Vec<u64>, Vec<u16>) {
+    let mut pairs: Vec<(u64, u16)> = hashes.into_iter().zip(salts).collect();
+    pairs.sort_unstable();
+    pairs.dedup_by_key(|p| p.0);
+    pairs.into_iter().unzip()
 }
 
 /// The set of a text's word shingles, as sorted distinct 64-bit hashes, with its facts.
@@ -114,6 +200,8 @@ pub struct ShingleSet {
     shingles: Vec<u64>,
     /// Sorted distinct `context << 32 | fact` of the numbers.
     facts: Vec<u64>,
+    /// The salt of each shingle ([`ShingleSet::salt`]); empty for a set built from hashes.
+    salts: Vec<u16>,
 }
 
 fn sorted(mut v: Vec<u64>) -> Vec<u64> {
@@ -125,18 +213,21 @@ fn sorted(mut v: Vec<u64>) -> Vec<u64> {
 impl ShingleSet {
     /// Shingles `text`.
     pub fn of_text(text: &str) -> Self {
-        let (words, facts) = word_hashes(text);
-        let k = SHINGLE_WORDS.min(words.len());
+        let words = words(text);
+        let k = SHINGLE_WORDS.min(words.hashes.len());
         if k == 0 {
             return Self::default();
         }
-        let hashes: Vec<u64> = words
+        let hashes: Vec<u64> = (words.hashes)
             .windows(k)
             .map(|w| w.iter().fold(SHINGLE_SEED, |h, &x| mix64(h ^ x)))
             .collect();
+        let salts = salts(&words, hashes.len());
+        let (shingles, salts) = sorted_salted(hashes, salts);
         Self {
-            shingles: sorted(hashes),
-            facts: sorted(facts),
+            shingles,
+            facts: sorted(words.facts),
+            salts,
         }
     }
 
@@ -150,6 +241,20 @@ impl ShingleSet {
         Self {
             shingles: sorted(hashes),
             facts: sorted(facts),
+            salts: Vec::new(),
+        }
+    }
+
+    /// The salt of a shingle of the set: 16 bits of the first number (a run of number words,
+    /// such as `2.9512`) in its paragraph at most [`FACT_REACH`] words after its first word,
+    /// else of the last number word before it on the same terms; 0 when there is neither, or
+    /// when the set was built from hashes. Copies and excerpts give a
+    /// shared shingle the same salt; daily notes of one template give their shared template
+    /// shingles the day's own figures (`super::keys`, the far path).
+    pub fn salt(&self, shingle: u64) -> u16 {
+        match self.shingles.binary_search(&shingle) {
+            Ok(i) => self.salts.get(i).copied().unwrap_or(0),
+            Err(_) => 0,
         }
     }
 
@@ -322,6 +427,43 @@ mod tests {
         let a = ShingleSet::of_text("one two three four five");
         let b = ShingleSet::of_text("five four three two one");
         assert_eq!(similarity(&a, &b).shared, 0);
+    }
+
+    #[test]
+    fn a_shingle_is_salted_with_the_figures_of_its_paragraph() {
+        let text = |rate: &str, swap: bool| {
+            let (a, b) = (
+                format!("a1 a2 a3 a4 a5 a6 rate {rate} end of it"),
+                "b1 b2 b3 b4 b5 b6 b7".to_owned(),
+            );
+            ShingleSet::of_text(&if swap {
+                format!("{b}\n{a}")
+            } else {
+                format!("{a}\n{b}")
+            })
+        };
+        let shingle = |s: &str| ShingleSet::of_text(s).as_slice()[0];
+        let (head, tail, plain, absent) = (
+            shingle("a1 a2 a3 a4 a5"),
+            shingle("end of it b1 b2"),
+            shingle("b1 b2 b3 b4 b5"),
+            shingle("z1 z2 z3 z4 z5"),
+        );
+        let (x, y) = (text("3.25", false), text("3.30", false));
+        // Before the figure: its run (`3.25`); after it, to the paragraph's end: its last
+        // number word; none in a paragraph without numbers.
+        for s in [head, tail] {
+            assert!(x.salt(s) != 0 && x.salt(s) != y.salt(s), "{s:x}");
+        }
+        assert_eq!((x.salt(plain), y.salt(plain)), (0, 0));
+        // Moved paragraphs keep every salt.
+        let moved = text("3.25", true);
+        for s in [head, plain] {
+            assert_eq!(moved.salt(s), x.salt(s));
+        }
+        // A shingle not in the set, and a set built from hashes, have none.
+        assert_eq!(x.salt(absent), 0);
+        assert_eq!(ShingleSet::from_hashes(vec![head]).salt(head), 0);
     }
 
     #[test]
