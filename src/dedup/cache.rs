@@ -1,6 +1,7 @@
 //! A bounded cache of shingle sets by record id, so verifying a candidate seldom needs its text
-//! read back from the corpus. Bounded by the total number of shingles held (8 bytes each), not by
-//! entries, so a few huge texts cannot blow the memory budget. Oldest entries go first.
+//! read back from the corpus. Bounded by the total number of shingles held (10 bytes each: the
+//! hash and its salt), not by entries, so a few huge texts cannot blow the memory budget. Oldest
+//! entries go first.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -17,7 +18,7 @@ pub struct ShingleCache {
 }
 
 impl ShingleCache {
-    /// A cache holding at most `capacity` shingles in total (memory ≈ 8 × capacity bytes).
+    /// A cache holding at most `capacity` shingles in total (memory ≈ 10 × capacity bytes).
     pub fn new(capacity: usize) -> Self {
         Self {
             map: HashMap::new(),

@@ -16,8 +16,10 @@
 //!    and its facts (numbers, each with the two words before it).
 //! 2. [`minhash`]: a 64-function MinHash signature, cut into 64 one-row LSH bands, so a story
 //!    quoted in a digest several times its length is still a candidate; records sharing a band
-//!    keys are candidates. [`screen`] drops those whose number of shared minima is implausibly
-//!    low for a link at their sizes, before any row is read.
+//!    keys are candidates. Records further apart than the date window meet on [`keys`]' far
+//!    keys instead: two-row keys salted with the figures after their shingles, which daily
+//!    notes of one template do not share. [`screen`] drops those whose number of shared
+//!    minima is implausibly low for a link at their sizes, before any row is read.
 //! 3. [`link`]: candidates are verified on their exact shingle sets and linked when Jaccard ≥ 0.5
 //!    or containment ≥ 0.7 and at most a third of their shared fact contexts carry different
 //!    facts; published further apart than the date window, they need Jaccard ≥ 0.8 or

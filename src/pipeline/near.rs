@@ -41,7 +41,8 @@ mod shared;
 
 pub use shared::{SharedLinker, Unlinked};
 
-/// Shingles held by the cache (8 bytes each: 32 MiB, about 10 000 typical articles).
+/// Shingles held by the cache (10 bytes each with their salts: 40 MiB, about 10 000 typical
+/// articles).
 const CACHE_SHINGLES: usize = 4 << 20;
 /// Version of the cluster and digest relations (`dedup::digest`): indexes built before the
 /// relation existed merged the stories of a digest, so they are rebuilt.
