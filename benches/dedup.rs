@@ -30,12 +30,12 @@
 //! README). `--pair A B` prints what the index sees of articles A and B. `N --far-keys`
 //! prints how many note pairs and copy pairs bands of 2, 3 and 4 rows would make far
 //! candidates, and how many the far keys do (`far_keys`: salted with the figures after their
-//! shingles, `dedup::keys`). `--runs-of R` closes and reopens the on-disk index every R articles, as cron `run`s of R articles each would
-//! (the lookup counts printed then cover the current run only). `--keep DIR` builds the
-//! on-disk index in DIR and keeps it: the same command later goes on from the articles it holds
-//! (rates and counts then cover the articles added by this call), and creating the file
-//! `DIR/stop` ends a call cleanly at the next 1 000 articles, so a 10 M index can be built over
-//! several sittings.
+//! shingles, `dedup::keys`). `--runs-of R` closes and reopens the on-disk index every R
+//! articles, as cron `run`s of R articles each would (the lookup counts printed then cover
+//! the current run only). `--keep DIR` builds the on-disk index in DIR and keeps it: the same
+//! command later goes on from the articles it holds (rates and counts then cover the articles
+//! added by this call), and creating the file `DIR/stop` ends a call cleanly at the next
+//! 1 000 articles, so a 10 M index can be built over several sittings.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -159,8 +159,9 @@ pub struct Keys {
 }
 
 impl Keys {
-    /// The keys of a record with keys `keys` ([`record_keys`]: [`FILED`] of them, or none for
-    /// an empty text) published at `published_us`, with buckets of `width_us`.
+    /// What a record is filed under and looks up, from its own keys `keys` ([`record_keys`]:
+    /// [`FILED`] of them, or none for an empty text), published at `published_us`, with
+    /// buckets of `width_us`.
     pub fn of(keys: &[u32], published_us: Option<i64>, width_us: i64) -> Self {
         let b = bucket(published_us, width_us);
         let (bands, far) = split_keys(keys);
@@ -215,8 +216,8 @@ pub fn near_keys_within(keys: &[u32], span: (i64, i64), (lo, hi): (i64, i64)) ->
 
 /// How two records' keys ([`record_keys`]) meet, computed pairwise (what the index would
 /// find): the near path when their buckets are near, counting equal one-row keys, else the
-/// far path counting equal far keys. `None` when they are not a candidate pair (fewer than [`MIN_BAND_MATCHES`] equal
-/// near keys, or than [`FAR_MIN_MATCHES`] equal far keys).
+/// far path counting equal far keys. `None` when they are not a candidate pair (fewer than
+/// [`MIN_BAND_MATCHES`] equal near keys, or than [`FAR_MIN_MATCHES`] equal far keys).
 pub fn pair_matches(a: (&[u32], i64), b: (&[u32], i64)) -> Option<Meet> {
     let eq = |x: &[u32], y: &[u32]| x.iter().zip(y).filter(|(p, q)| p == q).count();
     let ((near_a, far_a), (near_b, far_b)) = (split_keys(a.0), split_keys(b.0));
