@@ -641,8 +641,13 @@ fn far_pair(kind: &'static str, a: &NearDoc, b: &NearDoc) -> FarPair {
     let s = newsmill::dedup::similarity(&a.shingles, &b.shingles);
     let [r2, r3, r4] =
         [(2, 24), (3, 21), (4, 16)].map(|(r, n)| equal_bands(&a.bands, &b.bands, r, n));
-    let far_of = |d: &NearDoc| d.bands.get(BANDS..).unwrap_or_default().to_vec();
-    let far = equal_bands(&far_of(a), &far_of(b), 1, keys::FAR_BANDS);
+    let (fa, fb) = (a.bands.get(BANDS..), b.bands.get(BANDS..));
+    let far = equal_bands(
+        fa.unwrap_or_default(),
+        fb.unwrap_or_default(),
+        1,
+        keys::FAR_BANDS,
+    );
     (kind, s.jaccard, s.containment, [r2, r3, r4, far])
 }
 

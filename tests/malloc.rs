@@ -51,11 +51,14 @@ fn entries(environ: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// The value of `entry` when it is named `name`.
+fn named<'a>(entry: &'a str, name: &str) -> Option<&'a str> {
+    entry.strip_prefix(name)?.strip_prefix('=')
+}
+
 /// The value of the first entry named `name`.
 fn value<'a>(entries: &'a [String], name: &str) -> Option<&'a str> {
-    entries
-        .iter()
-        .find_map(|v| v.strip_prefix(name)?.strip_prefix('='))
+    entries.iter().find_map(|v| named(v, name))
 }
 
 /// `GLIBC_TUNABLES` among the entries. glibc (2.36 here) splits the value in place at each `:`
@@ -63,8 +66,7 @@ fn value<'a>(entries: &'a [String], name: &str) -> Option<&'a str> {
 /// which are joined back.
 fn tunables_in(entries: &[String]) -> Option<String> {
     let name = newsmill::malloc::GLIBC_TUNABLES;
-    let at = (entries.iter()).position(|v| value(std::slice::from_ref(v), name).is_some())?;
-    let first = value(&entries[at..], name)?;
+    let (at, first) = (entries.iter().enumerate()).find_map(|(i, v)| Some((i, named(v, name)?)))?;
     let rest = entries[at + 1..]
         .iter()
         .take_while(|v| v.starts_with("glibc."));

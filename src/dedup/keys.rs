@@ -319,7 +319,7 @@ mod tests {
     fn a_stored_record_is_found_by_the_lookup_keys_of_a_near_one() {
         let w = bucket_width_us(Duration::from_secs(86_400));
         let bands: Vec<u32> = (0..FILED as u32)
-            .map(|i| (i * 7919) | u32::from(i >= 64))
+            .map(|i| (i * 7919) | u32::from(i >= BANDS as u32))
             .collect();
         let stored = Keys::of(&bands, Some(10 * DAY), w);
         for t in [9 * DAY, 10 * DAY, 11 * DAY] {
@@ -350,7 +350,7 @@ mod tests {
     fn a_table_is_probed_with_the_keys_of_the_buckets_its_records_fall_in() {
         let w = bucket_width_us(Duration::from_secs(3 * 86_400));
         let bands: Vec<u32> = (0..FILED as u32)
-            .map(|i| (i * 7919) | u32::from(i >= 64))
+            .map(|i| (i * 7919) | u32::from(i >= BANDS as u32))
             .collect();
         let k = Keys::of(&bands, Some(10 * DAY), w);
         let span = k.span.unwrap();

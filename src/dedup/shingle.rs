@@ -248,9 +248,9 @@ impl ShingleSet {
     /// The salt of a shingle of the set: 16 bits of the first number (a run of number words,
     /// such as `2.9512`) in its paragraph at most [`FACT_REACH`] words after its first word,
     /// else of the last number word before it on the same terms; 0 when there is neither, or
-    /// when the set was built from hashes. Copies and excerpts give a
-    /// shared shingle the same salt; daily notes of one template give their shared template
-    /// shingles the day's own figures (`super::keys`, the far path).
+    /// when the set was built from hashes. Copies and excerpts give a shared shingle the same
+    /// salt; daily notes of one template give their shared template shingles the day's own
+    /// figures (`super::keys`, the far path).
     pub fn salt(&self, shingle: u64) -> u16 {
         match self.shingles.binary_search(&shingle) {
             Ok(i) => self.salts.get(i).copied().unwrap_or(0),
