@@ -299,7 +299,7 @@ fn issue_14_on_disk_index_plans_equal_in_memory_plans() {
     }
 }
 
-/// A cron `run` adds a few records and exits, far fewer than a flush (`tail_docs / 2` adds)
+/// A cron `run` adds a few records and exits, far fewer than a flush (`tail_docs / 8` adds)
 /// or a merge (`fan_in^(l+1) · tail_docs / 2`) is spread over. With the index reopened every
 /// 5 records, every flush and merge goes on across opens: plans still equal `MemStore`'s, at
 /// most a tail and a frozen tail of records are in no run (a flush started again at each open

@@ -9,7 +9,7 @@
 //!   from at most that many rows instead of loading the whole index.
 //! - **Runs**: when the tail is full it is frozen and written as one immutable run, postings
 //!   sorted by key and cut into ~1 KiB buckets (`near_band`, one row per bucket, appended in
-//!   key order), a slice at each add over the next half tail of adds ([`flush`]; the frozen
+//!   key order), a slice at each add over the next eighth of a tail of adds ([`flush`]; the frozen
 //!   postings are searched in memory meanwhile). When [`Shape::fan_in`] runs of one level
 //!   exist they are merged into one run of the next level, a slice at each add ([`merge`]),
 //!   so a corpus of `N` records has `O(fan_in · log(N / tail_docs))` runs and each posting is

@@ -3,7 +3,8 @@
 //!
 //! When the tail is full its postings are sorted and frozen in a [`FlushJob`]: lookups search
 //! them in memory (binary search) while the job writes them as the buckets of a new run,
-//! paced to finish within half the adds that fill the tail again, a whole bucket at a time.
+//! paced to finish within an eighth of the adds that fill the tail again ([`SPAN_SHARE`]), a
+//! whole bucket at a time.
 //! The run is registered (and its records' `near_tail` rows dropped, and their sizes stored)
 //! only when the last bucket is in, so a lookup never sees a half-written run, and the frozen
 //! records keep their `near_tail` rows until then. The job's state is noted in `near_meta`
@@ -16,6 +17,13 @@ use super::backend::{NearBackend, RunInfo};
 use super::filter::{self, FilterBuilder, KeyFilter};
 use super::resume::{self, JobState, Progress};
 use super::run;
+
+/// A flush is spread over `tail_docs / SPAN_SHARE` adds. The frozen postings (48 MiB at the
+/// default tail) are held until the run is written, beside the tail filling again: spread
+/// over half the tail's adds, the two held up to 75 MB together at the 10 M bench's high
+/// points; over an eighth they hold at most the tail's own ~50 MB plus a few. Writing 65 536
+/// records' postings over 8 192 adds is ~700 postings (five or six buckets) an add.
+pub const SPAN_SHARE: u32 = 8;
 
 /// A frozen tail being written as a run.
 #[derive(Debug)]

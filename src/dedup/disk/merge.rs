@@ -16,7 +16,7 @@
 use super::backend::{NearBackend, RunInfo};
 use super::drop::{self, DropJob};
 use super::filter::{self, FilterBuilder};
-use super::flush::FlushJob;
+use super::flush::{FlushJob, SPAN_SHARE};
 use super::resume::{self, JobState, Progress};
 use super::run;
 
@@ -147,8 +147,8 @@ impl MergeJob {
 }
 
 impl<B: NearBackend> super::DiskStore<B> {
-    /// Freezes the tail into a [`FlushJob`] writing it as a level-0 run over the next half
-    /// tail of adds (a pending one is finished first).
+    /// Freezes the tail into a [`FlushJob`] writing it as a level-0 run over the next
+    /// `tail_docs / SPAN_SHARE` adds (a pending one is finished first).
     pub(super) fn flush_tail(&mut self) -> Result<(), B::Error> {
         self.finish_flush()?;
         let sorted = self.tail.take_sorted();
@@ -160,7 +160,7 @@ impl<B: NearBackend> super::DiskStore<B> {
             bits: run::choose_bits(sorted.len() as u64),
             postings: sorted.len() as u64,
         };
-        let span = u64::from(self.shape.tail_docs / 2);
+        let span = u64::from(self.shape.tail_docs / SPAN_SHARE);
         self.flushing = Some(FlushJob::new(sorted, out, span));
         self.tail_start = self.next_doc;
         self.tail_minutes = super::NONE_DATED;
