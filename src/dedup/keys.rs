@@ -40,7 +40,8 @@
 //!   on disk a bucket read per far key and run), each found only to be refused on its facts;
 //!   salted, a pair meets only where the figures agree.
 //!
-//! (The `keys3` index had the same keys without the salts; `keys2` had 32 unsalted
+//! (The `keys4` index told far keys from near keys by their low bit alone ([`KIND`]); the
+//! `keys3` index had the same keys without the salts; `keys2` had 32 unsalted
 //! keys, three equal ones needed, about the same guarantee at a third more postings
 //! and filter probes. One equal key of 16 was tried and measured: chance candidates then
 //! grow with the corpus, 0.66 per article at 100 000 records and 1.55 at 200 000, and those
@@ -93,10 +94,24 @@ pub fn near(a: i64, b: i64) -> bool {
     a == b || (a != UNDATED && b != UNDATED && a.abs_diff(b) <= 1)
 }
 
-/// Whether a filed key is a far key (its low bit is set; near keys have it clear), so a
-/// store can treat the two kinds apart (`super::disk::filter` holds only far keys).
+/// The bits that tell the two kinds of keys apart: all clear in a near key, not all clear in
+/// a far key.
+///
+/// Far keys are looked up in the whole index, and two unrelated records' far keys are equal
+/// by chance as often as the key space is small: with the low bit alone marking them (2³¹ far
+/// keys), the 240 M far keys of a 10 M index made about one far key in nine of every lookup
+/// pass some run's filter for real, and a run with two such keys cost bucket reads that found
+/// nothing (1.89 reads an article at 10 M, nearly none leading to a candidate). Near keys name
+/// only records of three time buckets, searched in the few newest runs, so they need far fewer
+/// values: a sixteenth of the space (2²⁸) leaves the far keys fifteen sixteenths (~2³²·⁹), half
+/// the chance collisions. Both kinds stay spread over the whole range of the high bits, which
+/// cut runs into buckets and filters into partitions.
+const KIND: u32 = 0xf;
+
+/// Whether a filed key is a far key ([`KIND`]), so a store can treat the two kinds apart
+/// (`super::disk::filter` holds only far keys).
 pub fn is_far(key: u32) -> bool {
-    key & 1 == 1
+    key & KIND != 0
 }
 
 /// Equal keys a record needs to be a candidate of a lookup of `keys`: [`FAR_MIN_MATCHES`]
@@ -111,7 +126,7 @@ pub fn min_matches(keys: &[u32]) -> usize {
 }
 
 fn near_key(band_key: u32, bucket: i64) -> u32 {
-    (mix64(u64::from(band_key) ^ mix64(bucket as u64 ^ MINHASH_SEED)) >> 32) as u32 & !1
+    (mix64(u64::from(band_key) ^ mix64(bucket as u64 ^ MINHASH_SEED)) >> 32) as u32 & !KIND
 }
 
 /// The keys of a shingle set: its [`BANDS`] one-row band keys, then its [`FAR_BANDS`] far
@@ -136,7 +151,14 @@ fn far_key(i: usize, rows: [u32; 2], set: &ShingleSet, sig: &Signature) -> u32 {
     let salts = salt(2 * i) << 16 | salt(2 * i + 1);
     let h = mix64(MINHASH_SEED ^ 0xfa ^ (i as u64) << 8);
     let rows = u64::from(rows[0]) << 32 | u64::from(rows[1]);
-    (mix64(h ^ rows ^ mix64(salts ^ FAR_SALT_SEED)) >> 32) as u32 | 1
+    let x = mix64(h ^ rows ^ mix64(salts ^ FAR_SALT_SEED));
+    let key = (x >> 32) as u32;
+    if is_far(key) {
+        key
+    } else {
+        // One in sixteen: its kind bits drawn again, evenly among the far ones.
+        key | (1 + (x as u32) % KIND)
+    }
 }
 
 /// Seed the far keys' salts are hashed with.
@@ -441,5 +463,28 @@ mod tests {
         }
         // The binomial bound behind it: P[Binomial(24, 0.52²) < 2] < 0.01.
         assert!(binomial_cdf(FAR_BANDS, 0.52 * 0.52, FAR_MIN_MATCHES - 1) < 0.01);
+    }
+
+    /// Far keys take the fifteen far kinds evenly ([`KIND`]: a one that fell on the near kind
+    /// is not piled on one of them), and near keys only the near one.
+    #[test]
+    fn far_keys_spread_over_the_far_kinds_and_near_keys_keep_the_near_one() {
+        let mut kinds = [0u32; 16];
+        let mut near_kinds = [0u32; 16];
+        for t in 0..2_000u64 {
+            let set = ShingleSet::from_hashes((0..60).map(|i| mix64(t << 20 | i)).collect());
+            let keys = Keys::of(&record_keys(&set), Some(t as i64 * DAY), DAY);
+            keys.far
+                .iter()
+                .for_each(|&k| kinds[(k & KIND) as usize] += 1);
+            keys.near
+                .iter()
+                .for_each(|&k| near_kinds[(k & KIND) as usize] += 1);
+        }
+        assert_eq!(near_kinds[0], 2_000 * 3 * BANDS as u32, "{near_kinds:?}");
+        assert_eq!(kinds[0], 0, "{kinds:?}");
+        // 48 000 far keys: 3 200 a kind, σ ≈ 55.
+        let (lo, hi) = (kinds[1..].iter().min(), kinds[1..].iter().max());
+        assert!(lo >= Some(&2_900) && hi <= Some(&3_500), "{kinds:?}");
     }
 }

@@ -49,10 +49,11 @@ const CACHE_SHINGLES: usize = 4 << 20;
 const RELATION: &str = "rel1";
 /// Version of the keys records are filed under (`dedup::keys`: time-bucketed one-row keys and
 /// 24 two-row keys salted with the figures after their shingles for the whole index, two
-/// equal far keys needed; `keys3` had them unsalted, `keys2` 32, three needed); an index
+/// equal far keys needed, told from near keys by four low bits; `keys4` by one, `keys3` had
+/// them unsalted, `keys2` 32, three needed); an index
 /// filed otherwise is rebuilt. (Run filters of another format, such as the
 /// Bloom filters before the binary fuse ones, are rebuilt from their runs on open instead.)
-const KEYS: &str = "keys4";
+const KEYS: &str = "keys5";
 /// During a rebuild, index rows are committed every this many records.
 const REBUILD_BATCH: usize = 1000;
 

@@ -354,7 +354,7 @@ mod tests {
         assert!(!ok, "no committed count: the store asks for a rebuild");
     }
 
-    /// Far keys are odd; record n is filed under 1000·n + 1, + 3 and + 5.
+    /// Far keys (`keys::is_far`): record n is filed under 1000·n + 1, + 3 and + 5.
     fn far(n: u32, j: u32) -> u32 {
         1000 * n + 2 * j + 1
     }

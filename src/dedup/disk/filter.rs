@@ -278,7 +278,7 @@ pub fn parsed_or_rebuilt<B: NearBackend>(
 mod tests {
     use super::*;
 
-    /// Far keys (odd), a fixed pseudo-random sequence.
+    /// Far keys (`is_far`), a fixed pseudo-random sequence.
     pub(super) fn key(i: u32) -> u32 {
         let mut x = u64::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         x ^= x >> 31;
@@ -317,13 +317,13 @@ mod tests {
             bits < f64::from(FINGERPRINT_BITS) * 1.24,
             "{bits} bits a key"
         );
-        assert!(f.may_contain(2), "near keys are never ruled out");
+        assert!(f.may_contain(0x20), "near keys are never ruled out");
         assert_eq!(KeyFilter::from_bytes(f.as_bytes().to_vec()), Some(f));
     }
 
     #[test]
     fn small_and_empty_runs_and_foreign_bytes() {
-        let f = build(&mut [key(1), key(2), 4], 3);
+        let f = build(&mut [key(1), key(2), 0x40], 3);
         assert!(f.may_contain(key(1)) && f.may_contain(key(2)));
         let empty = build(&mut [], 0);
         assert!(!empty.may_contain(key(1)));

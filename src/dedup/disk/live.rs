@@ -208,8 +208,8 @@ mod tests {
         let us = |m: i64| m * 60_000_000;
         // A lookup at the front reaching 2 days back: not covered (it starts before 100).
         assert!(!live.covers((us(99 - 2 * DAY), us(99 + DAY))));
-        let near = |d: u32| pack(d * 2, d);
-        let far = |d: u32| pack(d * 2 + 1, d);
+        let near = |d: u32| pack(d << 4, d);
+        let far = |d: u32| pack(d << 4 | 1, d);
         for (seg, day) in [(0u32, 1), (1, 2), (2, 3)] {
             let docs = 10 + seg * 10..20 + seg * 10;
             let minutes: Vec<i32> = docs.clone().map(|_| (day * DAY) as i32).collect();
