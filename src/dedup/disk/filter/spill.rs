@@ -194,14 +194,21 @@ mod tests {
         (job.filter, most)
     }
 
-    #[test]
-    fn a_spilled_filter_is_registered_as_the_filter_built_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut db = NearDb::open(dir.path()).unwrap();
+    /// The sorted far keys of a run of 1 400 000 records, its postings and its filter built
+    /// whole, in memory.
+    fn built_whole() -> (Vec<u32>, u64, KeyFilter) {
         let mut keys: Vec<u32> = (0..1_400_000).map(key).collect();
         keys.sort_unstable();
         let postings = 1_400_000 * FILED as u64 / FAR_BANDS as u64;
         let whole = build(&mut keys, postings);
+        (keys, postings, whole)
+    }
+
+    #[test]
+    fn a_spilled_filter_is_registered_as_the_filter_built_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = NearDb::open(dir.path()).unwrap();
+        let (keys, postings, whole) = built_whole();
         assert!(whole.part_bits >= 3, "{} partition bits", whole.part_bits);
         let r = run(5, postings);
         let (b, most) = spilled(&mut db, &keys, &r);
@@ -245,10 +252,7 @@ mod tests {
     fn a_filter_registered_in_small_writes_is_the_filter_built_whole() {
         let dir = tempfile::tempdir().unwrap();
         let mut db = NearDb::open(dir.path()).unwrap();
-        let mut keys: Vec<u32> = (0..1_400_000).map(key).collect();
-        keys.sort_unstable();
-        let postings = 1_400_000 * FILED as u64 / FAR_BANDS as u64;
-        let whole = build(&mut keys, postings);
+        let (keys, postings, whole) = built_whole();
         // Batches smaller than a partition, and of a size that ends them anywhere in one.
         for (run_no, batch) in [(7, 1), (8, 4_099), (9, 70_001)] {
             let r = run(run_no, postings);
