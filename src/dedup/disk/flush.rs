@@ -21,8 +21,9 @@ use super::run;
 /// A flush is spread over `tail_docs / SPAN_SHARE` adds. The frozen postings (48 MiB at the
 /// default tail) are held until the run is written, beside the tail filling again: spread
 /// over half the tail's adds, the two held up to 75 MB together at the 10 M bench's high
-/// points; over an eighth they hold at most the tail's own ~50 MB plus a few. Writing 65 536
-/// records' postings over 8 192 adds is ~700 postings (five or six buckets) an add.
+/// points; over an eighth, at most the frozen postings and an eighth of a tail, ~55 MB.
+/// Writing 65 536 records' postings over 8 192 adds is ~700 postings (five or six buckets)
+/// an add.
 pub const SPAN_SHARE: u32 = 8;
 
 /// A frozen tail being written as a run.

@@ -1,6 +1,6 @@
 //! Flushes and merges that go on across opens.
 //!
-//! A flush is spread over `tail_docs / 8` adds and a level-`l` merge over
+//! A flush is spread over `tail_docs / flush::SPAN_SHARE` adds and a level-`l` merge over
 //! `fan_in^(l+1) · tail_docs / 2`; a cron `run` adds a few hundred records. Were an open to
 //! start them again, the upper merges would never finish, and neither would a flush: the tail
 //! rebuilt from `near_tail` would grow by a run's records at every open, without bound. So
