@@ -65,7 +65,7 @@ impl<B: NearBackend> DiskStore<B> {
                 }
             }
             let keys: Vec<u32> = match self.filters.get(&r.run) {
-                Some(f) => keys.iter().copied().filter(|&k| f.may_contain(k)).collect(),
+                Some(f) => f.retain(keys),
                 None => keys.to_vec(),
             };
             // A record's postings are all in one run: with fewer keys that may be in this run

@@ -46,11 +46,44 @@ fn fingerprint(h: u64) -> u16 {
     ((h ^ (h >> 32)) as u16) & MASK
 }
 
-/// Reads the fingerprint of slot `slot` (the array has a padding byte at its end).
-fn get(data: &[u8], bit_base: u64, slot: u32) -> u16 {
-    let bit = bit_base + u64::from(slot) * u64::from(FINGERPRINT_BITS);
+/// Reads the fingerprint at bit `bit` (the array has a padding byte at its end).
+fn read(data: &[u8], bit: u64) -> u16 {
     let i = (bit / 8) as usize;
     (u16::from_le_bytes([data[i], data[i + 1]]) >> (bit % 8)) & MASK
+}
+
+/// One key's test against one partition, computed but not yet read ([`Fuse::probe`]): where
+/// its three fingerprints lie and what they must xor to. Split from the read so that a caller
+/// can compute many probes and then read them all, their cache misses overlapping.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe {
+    /// Passes whatever the bits hold (a partition that gave up).
+    pass: bool,
+    /// The fingerprint; one with bits outside [`MASK`] matches nothing (an empty partition).
+    fingerprint: u16,
+    bits: [u64; 3],
+}
+
+impl Probe {
+    /// Passes every key.
+    pub const ALL: Self = Self {
+        pass: true,
+        fingerprint: 0,
+        bits: [0; 3],
+    };
+    /// Passes no key.
+    const NONE: Self = Self {
+        pass: false,
+        fingerprint: u16::MAX,
+        bits: [0; 3],
+    };
+
+    /// Whether the key may be in the partition, `data` being the array it was probed in
+    /// (at least two bytes long).
+    pub fn passes(&self, data: &[u8]) -> bool {
+        let [a, b, c] = self.bits.map(|bit| read(data, bit));
+        self.pass || self.fingerprint == a ^ b ^ c
+    }
 }
 
 fn put(data: &mut [u8], bit_base: u64, slot: u32, value: u16) {
@@ -108,15 +141,24 @@ impl Fuse {
     }
 
     /// `false` when `key` was certainly not among the keys built in.
+    #[cfg(test)]
     pub fn contains(&self, data: &[u8], key: u32) -> bool {
+        self.probe(key).passes(data)
+    }
+
+    /// [`Fuse::contains`] up to the reads: [`Probe::passes`] ends it.
+    pub fn probe(&self, key: u32) -> Probe {
         match self.seg_len {
-            0 => false,
-            PASS_ALL => true,
+            0 => Probe::NONE,
+            PASS_ALL => Probe::ALL,
             _ => {
                 let h = hash(key, self.seed);
-                let [a, b, c] = self.slots(h);
-                let base = self.bit_base;
-                fingerprint(h) == get(data, base, a) ^ get(data, base, b) ^ get(data, base, c)
+                let bit = |s: u32| self.bit_base + u64::from(s) * u64::from(FINGERPRINT_BITS);
+                Probe {
+                    pass: false,
+                    fingerprint: fingerprint(h),
+                    bits: self.slots(h).map(bit),
+                }
             }
         }
     }
