@@ -32,6 +32,8 @@ use super::{StateError, q};
 pub const NEAR_DB_FILE: &str = "near.sqlite";
 /// Page cache of the index connection, in KiB.
 pub const CACHE_KIB: i64 = 16 * 1024;
+/// Page size of a new index file (an existing file keeps the size it was made with).
+pub const PAGE_SIZE: i64 = 16 * 1024;
 
 /// Pre-split-index tables of the bookkeeping database, dropped on open.
 pub(super) const LEGACY: &str = "
@@ -197,8 +199,8 @@ impl NearDb {
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open_err)?;
         conn.execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-             PRAGMA journal_size_limit = 67108864; \
+            "PRAGMA page_size = {PAGE_SIZE}; PRAGMA journal_mode = WAL; \
+             PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 67108864; \
              PRAGMA cache_size = -{CACHE_KIB}; PRAGMA mmap_size = 0; {SCHEMA}"
         ))
         .map_err(open_err)?;
@@ -423,6 +425,35 @@ mod tests {
             NearDb::open(dir.path()).unwrap().record(1).unwrap(),
             Some(next)
         );
+    }
+
+    /// A new index file takes [`PAGE_SIZE`]; one made with another page size keeps it and
+    /// its rows.
+    #[test]
+    fn a_new_index_takes_the_page_size_and_an_old_one_keeps_its_own() {
+        let page_size = |db: &NearDb| -> i64 {
+            db.conn
+                .query_row("PRAGMA page_size", [], |r| r.get(0))
+                .unwrap()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(page_size(&NearDb::open(dir.path()).unwrap()), PAGE_SIZE);
+        let old = tempfile::tempdir().unwrap();
+        let conn = Connection::open(old.path().join(NEAR_DB_FILE)).unwrap();
+        conn.execute_batch(&format!("PRAGMA page_size = 4096; {SCHEMA}"))
+            .unwrap();
+        conn.execute("INSERT INTO near_meta VALUES ('k', 'v')", [])
+            .unwrap();
+        drop(conn);
+        let db = NearDb::open(old.path()).unwrap();
+        assert_eq!(page_size(&db), 4096);
+        let kept: String = db
+            .conn
+            .query_row("SELECT value FROM near_meta WHERE key = 'k'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(kept, "v");
     }
 
     /// An index whose run filters were stored in another format (the Bloom filters of
