@@ -154,7 +154,9 @@ pub fn merge_chunk<B: NearBackend>(
             decode_range(blob, lo, hi, buf);
         })?;
     }
-    buf.sort_unstable();
+    // `buf` is one ascending stretch per input: the stable sort finds them and merges them
+    // (a merge of 4 runs costs log₂ 4 passes instead of an unstable sort's log₂ n).
+    buf.sort();
     put_buckets(backend, buf, out, filter)
 }
 
