@@ -22,8 +22,9 @@
 //! The keys are those of [`super::keys`]: 64 near keys bucketed by publication time and 24
 //! far keys per record. A lookup gathers the records under each key from the tail, the frozen
 //! tail and one bucket per run, keeps those with at least [`MIN_BAND_MATCHES`] near keys (or
-//! two far keys, `keys::FAR_MIN_MATCHES`) that pass the screen, exactly the set [`super::MemStore`] finds, and reads only their rows: the
-//! clusters are the same, whatever the arrival order.
+//! two far keys, `keys::FAR_MIN_MATCHES`) that pass the screen, exactly the set
+//! [`super::MemStore`] finds, and reads only their rows: the clusters are the same, whatever
+//! the arrival order.
 //!
 //! Near keys name only records of three time buckets, so their lookup
 //! ([`NearStore::candidates_within`]) skips every run holding no record published in that
