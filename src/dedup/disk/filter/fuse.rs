@@ -86,8 +86,8 @@ impl Probe {
     }
 }
 
-fn put(data: &mut [u8], bit_base: u64, slot: u32, value: u16) {
-    let bit = bit_base + u64::from(slot) * u64::from(FINGERPRINT_BITS);
+/// Writes the fingerprint at bit `bit` ([`read`]'s counterpart).
+fn put(data: &mut [u8], bit: u64, value: u16) {
     let i = (bit / 8) as usize;
     let w = u16::from_le_bytes([data[i], data[i + 1]]);
     let w = (w & !(MASK << (bit % 8))) | (value << (bit % 8));
@@ -117,6 +117,11 @@ impl Fuse {
             0 | PASS_ALL => 0,
             s => u64::from(self.seg_count_len) + 2 * u64::from(s),
         }
+    }
+
+    /// First bit of slot `slot` in the shared array.
+    fn bit_of(&self, slot: u32) -> u64 {
+        self.bit_base + u64::from(slot) * u64::from(FINGERPRINT_BITS)
     }
 
     /// Whether the fields describe a filter that fits in `data_bits` bits.
@@ -153,11 +158,10 @@ impl Fuse {
             PASS_ALL => Probe::ALL,
             _ => {
                 let h = hash(key, self.seed);
-                let bit = |s: u32| self.bit_base + u64::from(s) * u64::from(FINGERPRINT_BITS);
                 Probe {
                     pass: false,
                     fingerprint: fingerprint(h),
-                    bits: self.slots(h).map(bit),
+                    bits: self.slots(h).map(|s| self.bit_of(s)),
                 }
             }
         }
@@ -196,7 +200,7 @@ impl Fuse {
                 fingerprint(h) ^ fps[s[(f + 1) % 3] as usize] ^ fps[s[(f + 2) % 3] as usize];
         }
         for (slot, &v) in fps.iter().enumerate() {
-            put(data, bit_base, slot as u32, v);
+            put(data, fuse.bit_of(slot as u32), v);
         }
         fuse
     }
