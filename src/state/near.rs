@@ -431,8 +431,9 @@ mod tests {
         );
     }
 
-    /// A new index file takes [`PAGE_SIZE`]; one made with another page size keeps it and
-    /// its rows.
+    /// A new index file takes [`PAGE_SIZE`]; one made before, with 4 KiB pages in WAL mode,
+    /// keeps its page size and its rows, also when the process that wrote it was killed with
+    /// its last commit still in the WAL (the files copied while the connection is open).
     #[test]
     fn a_new_index_takes_the_page_size_and_an_old_one_keeps_its_own() {
         let page_size = |db: &NearDb| -> i64 {
@@ -442,22 +443,30 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(page_size(&NearDb::open(dir.path()).unwrap()), PAGE_SIZE);
-        let old = tempfile::tempdir().unwrap();
+        let (old, killed) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let conn = Connection::open(old.path().join(NEAR_DB_FILE)).unwrap();
-        conn.execute_batch(&format!("PRAGMA page_size = 4096; {SCHEMA}"))
-            .unwrap();
+        conn.execute_batch(&format!(
+            "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; {SCHEMA}"
+        ))
+        .unwrap();
         conn.execute("INSERT INTO near_meta VALUES ('k', 'v')", [])
             .unwrap();
+        for suffix in ["", "-wal"] {
+            let name = format!("{NEAR_DB_FILE}{suffix}");
+            std::fs::copy(old.path().join(&name), killed.path().join(&name)).unwrap();
+        }
         drop(conn);
-        let db = NearDb::open(old.path()).unwrap();
-        assert_eq!(page_size(&db), 4096);
-        let kept: String = db
-            .conn
-            .query_row("SELECT value FROM near_meta WHERE key = 'k'", [], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        assert_eq!(kept, "v");
+        for folder in [old.path(), killed.path()] {
+            let db = NearDb::open(folder).unwrap();
+            assert_eq!(page_size(&db), 4096, "{}", folder.display());
+            let kept: String = db
+                .conn
+                .query_row("SELECT value FROM near_meta WHERE key = 'k'", [], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert_eq!(kept, "v", "{}", folder.display());
+        }
     }
 
     /// An index whose run filters were stored in another format (the Bloom filters of
