@@ -37,7 +37,7 @@
 //! default 65 536 records), the run filters (about 8.1 bits per distinct far key: ~21 bytes
 //! per record, ~210 MB at 10 M records) and the sizes (6 bytes per record, 60 MB at 10 M),
 //! the two parts that grow with the corpus; a partition or two of the filter of each job in
-//! progress (the rest is stored and read back when its run is registered, `filter::spill`);
+//! progress (the rest is stored, and read back when its run is registered, `filter::spill`);
 //! the run list, and the ids named by the plan in progress. The backend's page cache is bounded
 //! by the backend.
 //!

@@ -14,10 +14,10 @@
 //! | (index) `near_record_member` | `(cluster) WHERE cluster <> doc` | | members of clusters, without the singletons (a partial index in both) |
 //! | `near_tail` | `doc`, `bands BLOB / BYTEA` (64 × u32 LE) | `doc` | band keys of records not yet in a run, so the in-memory tail can be rebuilt on open |
 //! | `near_size` | `first_doc INTEGER / BIGINT`, `sizes BLOB / BYTEA` (per record: shingle count u16 LE, saturating; publication minute since the epoch i32 LE, `i32::MIN` unknown) | `first_doc` | what the candidate screen needs of the records `first_doc..` written with one level-0 run, read whole on open: the screen runs on them without reading a row |
-//! | `near_run` | `run INTEGER / BIGINT`, `level INTEGER`, `first_doc`, `end_doc`, `bits INTEGER`, `postings INTEGER / BIGINT`, `filter BLOB / BYTEA` | `run` | one immutable sorted run of postings covering records `first_doc..end_doc`, cut into `2^bits` buckets by the top bits of the key, with the filter of its far keys (`super::filter`; another format is rebuilt from the buckets on open) |
+//! | `near_run` | `run INTEGER / BIGINT`, `level INTEGER`, `first_doc`, `end_doc`, `bits INTEGER`, `postings INTEGER / BIGINT`, `filter BLOB / BYTEA` | `run` | one immutable sorted run of postings covering records `first_doc..end_doc`, cut into `2^bits` buckets by the top bits of the key, with the filter of its far keys (`super::filter`): whole, or its header alone and its partitions in `near_part` (since 2026-12-02); another format is rebuilt from the buckets on open |
 //! | `near_contains` | `digest INTEGER / BIGINT`, `story INTEGER / BIGINT` (`WITHOUT ROWID` in SQLite), index `near_contains_story (story, digest)` | `(digest, story)` | the digest relation (`dedup::digest`): record `digest` quotes record `story` without sharing its cluster |
 //! | `near_band` | `slot INTEGER / BIGINT` (= `run · 2³² + bucket`), `entries BLOB / BYTEA` | `slot` | one bucket of a run: postings sorted by (key, doc), each `key u32 LE, doc u32 LE` |
-//! | `near_part` | `run INTEGER / BIGINT`, `part INTEGER`, `bytes BLOB / BYTEA` (`WITHOUT ROWID` in SQLite) | `(run, part)` | the sealed filter partitions of a run being written by a flush or merge (`super::filter`'s stored partition form), so that an open goes on with the job (`super::resume`); deleted when the run is registered |
+//! | `near_part` | `run INTEGER / BIGINT`, `part INTEGER`, `bytes BLOB / BYTEA` (`WITHOUT ROWID` in SQLite) | `(run, part)` | the sealed filter partitions of a run being written by a flush or merge (`super::filter`'s stored partition form), so that an open goes on with the job (`super::resume`); once the run is registered, its filter (`super::filter::spill`), deleted with the run's buckets |
 //! | `near_live` | `first_doc INTEGER / BIGINT`, `chunk INTEGER`, `end_doc INTEGER / BIGINT`, `postings BLOB / BYTEA` (`WITHOUT ROWID` in SQLite) | `(first_doc, chunk)` | the near postings kept in memory past their run write (`super::live`) for the records `first_doc..end_doc`, sorted, packed `key << 32 \| doc` u64 LE, in chunks: read on open so that near lookups after an open read no run |
 //!
 //! A candidate lookup reads, for each run, the bucket of each band key the run's filter may
@@ -173,22 +173,6 @@ pub trait NearBackend {
     /// # Errors
     /// Storage failures.
     fn put_run(&mut self, run: &RunInfo, filter: &[u8], tail_from: u32) -> Result<(), Self::Error>;
-    /// [`NearBackend::put_run`] with a filter of `filter_len` zero bytes, to be written
-    /// in pieces by [`NearBackend::write_filter`] before the commit.
-    ///
-    /// # Errors
-    /// Storage failures.
-    fn put_run_sized(
-        &mut self,
-        run: &RunInfo,
-        filter_len: u64,
-        tail_from: u32,
-    ) -> Result<(), Self::Error>;
-    /// Writes `bytes` into the filter of registered run `run` at byte `at` (within its length).
-    ///
-    /// # Errors
-    /// Storage failures.
-    fn write_filter(&mut self, run: u32, at: u64, bytes: &[u8]) -> Result<(), Self::Error>;
     /// The filter bytes of registered run `run`.
     ///
     /// # Errors
@@ -215,7 +199,7 @@ pub trait NearBackend {
     /// # Errors
     /// Storage failures.
     fn delete_live_outside(&mut self, from: u32, to: u32) -> Result<(), Self::Error>;
-    /// Stores sealed partition `part` of the filter of a run being written (`near_part`).
+    /// Stores sealed partition `part` of the filter of a run (`near_part`).
     ///
     /// # Errors
     /// Storage failures.
@@ -235,6 +219,12 @@ pub trait NearBackend {
     /// # Errors
     /// Storage failures.
     fn delete_parts(&mut self, run: u32) -> Result<(), Self::Error>;
+    /// Deletes the stored filter partitions of `run` numbered below `end`; returns how many
+    /// there were.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn delete_parts_below(&mut self, run: u32, end: u32) -> Result<usize, Self::Error>;
     /// Replaces the filter bytes of a registered run (a filter rebuilt from its buckets).
     ///
     /// # Errors

@@ -1,5 +1,5 @@
-//! Deleting the buckets of runs a merge replaced, or of a merge's half-written output an open
-//! found unfinished, a slice per add.
+//! Deleting the buckets and filter partitions of runs a merge replaced, or of a merge's
+//! half-written output an open found unfinished, a slice per add.
 //!
 //! A finished merge unregisters its input runs at once ([`NearBackend::forget_run`]: lookups
 //! and later merges stop seeing them) and leaves their buckets to a [`DropJob`] each, which
@@ -14,6 +14,9 @@ use super::backend::{NearBackend, RunInfo};
 /// Bucket bits of a run whose own are not known (the half-written output of a merge an open
 /// found unfinished): `run::choose_bits` never cuts a run finer.
 pub const ORPHAN_BITS: u32 = 24;
+
+/// Filter partitions a run has at most (`2^MAX_PART_BITS` in `super::filter`).
+const MAX_PARTS: u32 = 1 << 16;
 
 /// `near_meta` key listing the runs whose buckets are being deleted, as
 /// `run:bits:next:adds:span,…` (the progress, so that an open goes on where the last process
@@ -30,6 +33,9 @@ pub struct DropJob {
     next: u64,
     adds: u64,
     span: u64,
+    /// Whether the run may still have filter partitions (not kept across opens: a resumed
+    /// job looks once more).
+    parts_left: bool,
 }
 
 impl DropJob {
@@ -41,6 +47,7 @@ impl DropJob {
             next: 0,
             adds: 0,
             span: span.max(1),
+            parts_left: true,
         }
     }
 
@@ -58,7 +65,9 @@ impl DropJob {
         self.next >= self.buckets()
     }
 
-    /// Counts one add and deletes the buckets now due (one range statement, or none).
+    /// Counts one add and deletes the buckets now due (one range statement, or none) and one
+    /// filter partition (the run's filter, `super::filter::spill`: a few hundred of ~200 KB
+    /// at the top of a 10 M index); the partitions left when the last bucket goes go with it.
     ///
     /// # Errors
     /// Storage failures.
@@ -69,6 +78,13 @@ impl DropJob {
             let (lo, hi) = (self.next as u32, (due - 1) as u32);
             backend.delete_buckets(self.run, lo, hi)?;
             self.next = due;
+        }
+        if self.is_done() {
+            backend.delete_parts(self.run)?;
+        } else if self.parts_left
+            && let Ok(end) = u32::try_from(self.adds)
+        {
+            self.parts_left = end < MAX_PARTS && backend.delete_parts_below(self.run, end)? > 0;
         }
         Ok(())
     }
@@ -106,6 +122,31 @@ pub fn parse(list: &str, span: u64) -> Vec<DropJob> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::NearDb;
+
+    #[test]
+    fn a_dropped_run_loses_a_filter_partition_an_add_and_the_rest_with_its_last_bucket() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = NearDb::open(dir.path()).unwrap();
+        for part in 0..6 {
+            db.put_part(7, part, &[1, 2, 3]).unwrap();
+            db.put_part(8, part, &[1, 2, 3]).unwrap();
+        }
+        let parts = |db: &mut NearDb, run| {
+            let mut parts = Vec::new();
+            db.parts(run, &mut |p, _| parts.push(p)).unwrap();
+            parts
+        };
+        let mut job = DropJob::new(7, 2, 4);
+        job.advance(&mut db).unwrap();
+        job.advance(&mut db).unwrap();
+        assert_eq!(parts(&mut db, 7), [2, 3, 4, 5]);
+        job.advance(&mut db).unwrap();
+        job.advance(&mut db).unwrap();
+        assert!(job.is_done());
+        assert!(parts(&mut db, 7).is_empty());
+        assert_eq!(parts(&mut db, 8).len(), 6, "another run's");
+    }
 
     #[test]
     fn noted_for_a_restart() {

@@ -17,9 +17,10 @@
 //! buckets instead of 2.20, for 40 % more filter memory. Building holds one range's keys and its
 //! peeling scratch (a few MB), and with [`FilterBuilder::spill`] a partition or two of
 //! fingerprints (the rest is stored).
-//! Stored with the run (`near_run.filter`) and read on open; bytes of another format are
-//! refused ([`KeyFilter::from_bytes`]) and the store rebuilds the filter from the run's
-//! buckets.
+//! Stored as its partitions (`near_part`), the run's row (`near_run.filter`) holding the header
+//! ([`spill`]; filters registered before 2026-12-03 are whole in the row), and read on open;
+//! bytes of another format, or partitions missing, are refused ([`KeyFilter::from_bytes`],
+//! `spill::from_parts`) and the store rebuilds the filter from the run's buckets.
 
 mod fuse;
 mod sealed;
@@ -41,6 +42,9 @@ const PART_TARGET: u64 = 1 << 18;
 const MAX_PART_BITS: u32 = 16;
 /// Start of the stored form: format name and version, fingerprint bits.
 const MAGIC: [u8; 8] = *b"nmfuse\x01\x07";
+/// Start of a registered run's filter in the partitioned form: the header alone, the
+/// fingerprints in the run's stored partitions (`spill`).
+const PARTS_MAGIC: [u8; 8] = *b"nmfusp\x01\x07";
 /// Bytes of a stored partition: seed, segment length, segment count length, bit base.
 const PART_BYTES: usize = 24;
 
@@ -66,6 +70,49 @@ fn part_of(part_bits: u32, key: u32) -> usize {
 /// Bytes before the fingerprints of a filter of `2^part_bits` partitions.
 fn header_len(part_bits: u32) -> usize {
     24 + (1 << part_bits) * PART_BYTES
+}
+
+/// The header of a stored filter: its partitions and the length of its fingerprint data.
+#[derive(Debug)]
+struct Header {
+    part_bits: u32,
+    parts: Vec<Fuse>,
+    /// Bytes after the header (fingerprints and a padding byte).
+    data_len: u64,
+}
+
+impl Header {
+    /// The header at the start of `bytes` if it starts with `magic` and its partitions fit
+    /// in its data length.
+    fn parse(bytes: &[u8], magic: [u8; 8]) -> Option<Self> {
+        let u32_at = |i: usize| Some(u32::from_le_bytes(bytes.get(i..i + 4)?.try_into().ok()?));
+        let u64_at = |i: usize| Some(u64::from_le_bytes(bytes.get(i..i + 8)?.try_into().ok()?));
+        if bytes.get(..8)? != magic {
+            return None;
+        }
+        let (part_bits, count, data_len) = (u32_at(8)?, u32_at(12)? as usize, u64_at(16)?);
+        if part_bits > MAX_PART_BITS || count != 1 << part_bits || data_len < 1 {
+            return None;
+        }
+        let data_bits = (header_len(part_bits) as u64 + data_len - 1).checked_mul(8)?;
+        let parts = (0..count)
+            .map(|i| {
+                let at = 24 + i * PART_BYTES;
+                let part = Fuse {
+                    seed: u64_at(at)?,
+                    seg_len: u32_at(at + 8)?,
+                    seg_count_len: u32_at(at + 12)?,
+                    bit_base: u64_at(at + 16)?,
+                };
+                part.is_valid(data_bits).then_some(part)
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self {
+            part_bits,
+            parts,
+            data_len,
+        })
+    }
 }
 
 impl KeyFilter {
@@ -129,34 +176,13 @@ impl KeyFilter {
     /// Takes a stored form ([`KeyFilter::as_bytes`]); `None` for anything else (another
     /// format or version, a cut or inconsistent filter).
     pub fn from_bytes(bytes: Vec<u8>) -> Option<Self> {
-        let u32_at = |i: usize| Some(u32::from_le_bytes(bytes.get(i..i + 4)?.try_into().ok()?));
-        let u64_at = |i: usize| Some(u64::from_le_bytes(bytes.get(i..i + 8)?.try_into().ok()?));
-        if bytes.get(..8)? != MAGIC {
+        let head = Header::parse(&bytes, MAGIC)?;
+        if bytes.len() as u64 != header_len(head.part_bits) as u64 + head.data_len {
             return None;
         }
-        let (part_bits, count, data_len) = (u32_at(8)?, u32_at(12)? as usize, u64_at(16)?);
-        if part_bits > MAX_PART_BITS || count != 1 << part_bits || data_len < 1 {
-            return None;
-        }
-        if bytes.len() as u64 != header_len(part_bits) as u64 + data_len {
-            return None;
-        }
-        let data_bits = (bytes.len() as u64 - 1) * 8;
-        let parts = (0..count)
-            .map(|i| {
-                let at = 24 + i * PART_BYTES;
-                let part = Fuse {
-                    seed: u64_at(at)?,
-                    seg_len: u32_at(at + 8)?,
-                    seg_count_len: u32_at(at + 12)?,
-                    bit_base: u64_at(at + 16)?,
-                };
-                part.is_valid(data_bits).then_some(part)
-            })
-            .collect::<Option<Vec<_>>>()?;
         Some(Self {
-            part_bits,
-            parts,
+            part_bits: head.part_bits,
+            parts: head.parts,
             bytes,
         })
     }
@@ -244,7 +270,7 @@ impl FilterBuilder {
         let held = self.bits - 8 * self.spilled as u64;
         let mut part = Fuse::build(&self.keys, &mut self.seeds, &mut f.bytes, held);
         part.bit_base = self.bits;
-        self.bits += part.slots_len() * u64::from(FINGERPRINT_BITS);
+        self.bits = part.end_bit();
         f.parts.push(part);
         self.keys.clear();
         self.current += 1;
@@ -289,7 +315,12 @@ pub fn parsed_or_rebuilt<B: NearBackend>(
     run: &RunInfo,
     bytes: Vec<u8>,
 ) -> Result<(KeyFilter, bool), B::Error> {
-    if let Some(f) = KeyFilter::from_bytes(bytes) {
+    let parsed = if bytes.starts_with(&PARTS_MAGIC) {
+        spill::from_parts(backend, run, &bytes)?
+    } else {
+        KeyFilter::from_bytes(bytes)
+    };
+    if let Some(f) = parsed {
         return Ok((f, false));
     }
     let mut builder = FilterBuilder::with_capacity(run.postings);

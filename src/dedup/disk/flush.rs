@@ -140,10 +140,7 @@ impl FlushJob {
     ) -> Result<(KeyFilter, Vec<u64>), B::Error> {
         self.advance(backend, true)?;
         backend.put_sizes(self.out.first_doc, sizes)?;
-        self.progress
-            .filter
-            .register(backend, &self.out, tail_from)?;
-        backend.delete_parts(self.out.run)?;
+        self.progress.register(backend, &self.out, tail_from)?;
         let filter = filter::load(backend, &self.out)?;
         Ok((filter, self.table.take_sorted()))
     }

@@ -123,8 +123,9 @@ impl MergeJob {
         Ok(())
     }
 
-    /// Registers the finished output run and unregisters the inputs (their buckets are left
-    /// to a [`DropJob`] each, spread over this job's span); returns the drop jobs. The
+    /// Registers the finished output run and unregisters the inputs (their buckets and filter
+    /// partitions are left to a [`DropJob`] each, spread over this job's span); returns the
+    /// drop jobs. The
     /// output's filter is in the index, not in memory: [`filter::load`] it once the inputs'
     /// filters are let go.
     ///
@@ -135,14 +136,12 @@ impl MergeJob {
         backend: &mut B,
         tail_from: u32,
     ) -> Result<Vec<DropJob>, B::Error> {
-        self.progress
-            .filter
-            .register(backend, &self.out, tail_from)?;
+        let span = self.progress.span;
+        self.progress.register(backend, &self.out, tail_from)?;
         for r in &self.inputs {
             backend.forget_run(r.run)?;
         }
-        backend.delete_parts(self.out.run)?;
-        Ok(DropJob::for_inputs(&self.inputs, self.progress.span).collect())
+        Ok(DropJob::for_inputs(&self.inputs, span).collect())
     }
 }
 
@@ -262,6 +261,7 @@ impl<B: NearBackend> super::DiskStore<B> {
         for run in std::mem::take(&mut self.refiltered) {
             if let Some(f) = self.filters.get(&run) {
                 self.backend.set_filter(run, f.as_bytes())?;
+                self.backend.delete_parts(run)?;
             }
         }
         if !self.orphans.is_empty() {

@@ -188,6 +188,20 @@ impl Progress {
         self.filter.spill(self.stored);
         Ok(())
     }
+
+    /// Registers `out`, its buckets written, with the filter built: the partitions not yet
+    /// stored are stored, and stay as the run's filter ([`FilterBuilder::register`]).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn register<B: NearBackend>(
+        self,
+        backend: &mut B,
+        out: &RunInfo,
+        tail_from: u32,
+    ) -> Result<(), B::Error> {
+        self.filter.register(backend, out, self.stored, tail_from)
+    }
 }
 
 /// Steps of `total` due after `adds` of the `span` adds a job is spread over (all of them from

@@ -249,17 +249,9 @@ impl NearBackend for NearDb {
     }
 
     fn put_run(&mut self, r: &RunInfo, filter: &[u8], tail_from: u32) -> Result<(), StateError> {
-        self.put_run_sized(r, filter.len() as u64, tail_from)?;
-        blob::write_filter(&self.conn, r.run, 0, filter)
-    }
-
-    fn put_run_sized(&mut self, r: &RunInfo, len: u64, tail_from: u32) -> Result<(), StateError> {
         self.begin()?;
-        blob::register(&self.conn, r, len, tail_from)
-    }
-
-    fn write_filter(&mut self, run: u32, at: u64, bytes: &[u8]) -> Result<(), StateError> {
-        blob::write_filter(&self.conn, run, at, bytes)
+        blob::register(&self.conn, r, filter.len() as u64, tail_from)?;
+        blob::write_filter(&self.conn, r.run, 0, filter)
     }
 
     fn filter(&mut self, run: u32) -> Result<Vec<u8>, StateError> {
@@ -338,6 +330,14 @@ impl NearBackend for NearDb {
             .prepare_cached("DELETE FROM near_part WHERE run = ?1")
             .and_then(|mut s| s.execute([run]))
             .map(drop)
+            .map_err(q("deleting filter partitions"))
+    }
+
+    fn delete_parts_below(&mut self, run: u32, end: u32) -> Result<usize, StateError> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("DELETE FROM near_part WHERE run = ?1 AND part < ?2")
+            .and_then(|mut s| s.execute([run, end]))
             .map_err(q("deleting filter partitions"))
     }
 

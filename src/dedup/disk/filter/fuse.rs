@@ -119,6 +119,11 @@ impl Fuse {
         }
     }
 
+    /// One past the last bit of the array (its first bit when it has no slot).
+    pub fn end_bit(&self) -> u64 {
+        self.bit_base + self.slots_len() * u64::from(FINGERPRINT_BITS)
+    }
+
     /// First bit of slot `slot` in the shared array.
     fn bit_of(&self, slot: u32) -> u64 {
         self.bit_base + u64::from(slot) * u64::from(FINGERPRINT_BITS)
@@ -132,7 +137,7 @@ impl Fuse {
                 s.is_power_of_two()
                     && self.seg_count_len.is_multiple_of(s)
                     && self.seg_count_len > 0
-                    && self.bit_base + self.slots_len() * u64::from(FINGERPRINT_BITS) <= data_bits
+                    && self.end_bit() <= data_bits
             }
         }
     }
@@ -187,8 +192,7 @@ impl Fuse {
             return Self::empty(bit_base, PASS_ALL);
         };
         let len = fuse.slots_len() as usize;
-        let end_bit = bit_base + len as u64 * u64::from(FINGERPRINT_BITS);
-        let needed = (end_bit.div_ceil(8) + 1) as usize;
+        let needed = (fuse.end_bit().div_ceil(8) + 1) as usize;
         if data.len() < needed {
             data.resize(needed, 0);
         }

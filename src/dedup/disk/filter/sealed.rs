@@ -8,8 +8,8 @@
 //! ([`FilterBuilder::restore_part`]), the partitions give the builder the state it had when
 //! the last of them was sealed, with no key gathered.
 
+use super::FilterBuilder;
 use super::fuse::Fuse;
-use super::{FINGERPRINT_BITS, FilterBuilder};
 
 /// Bytes before a stored partition's array bytes: seed, segment length, segment count
 /// length, bit base, seed state.
@@ -29,10 +29,10 @@ fn stored_head(stored: &[u8]) -> Option<(Fuse, u64, &[u8])> {
     Some((part, u64_at(24)?, stored.get(HEAD..)?))
 }
 
-/// The first bit of a stored partition ([`FilterBuilder::sealed_part`]) and its array bytes;
-/// `None` when cut in its head.
-pub(super) fn stored_bytes(stored: &[u8]) -> Option<(u64, &[u8])> {
-    stored_head(stored).map(|(part, _, data)| (part.bit_base, data))
+/// A stored partition ([`FilterBuilder::sealed_part`]) and its array bytes; `None` when cut in
+/// its head.
+pub(super) fn stored_part(stored: &[u8]) -> Option<(Fuse, &[u8])> {
+    stored_head(stored).map(|(part, _, data)| (part, data))
 }
 
 impl FilterBuilder {
@@ -59,7 +59,7 @@ impl FilterBuilder {
     pub fn sealed_part(&self, part: usize) -> Vec<u8> {
         let p = &self.filter.parts[part];
         let start = (p.bit_base / 8) as usize;
-        let end = (p.bit_base + p.slots_len() * u64::from(FINGERPRINT_BITS)).div_ceil(8) as usize;
+        let end = p.end_bit().div_ceil(8) as usize;
         let end = end.max(start);
         let mut out = Vec::with_capacity(HEAD + end - start);
         out.extend_from_slice(&p.seed.to_le_bytes());
@@ -85,7 +85,7 @@ impl FilterBuilder {
         let Some((part, seeds, data)) = stored_head(stored).filter(|_| self.keys.is_empty()) else {
             return false;
         };
-        let end_bit = part.bit_base + part.slots_len() * u64::from(FINGERPRINT_BITS);
+        let end_bit = part.end_bit();
         let start = (part.bit_base / 8) as usize;
         let header = super::header_len(self.filter.part_bits);
         let fits = part.bit_base == self.bits

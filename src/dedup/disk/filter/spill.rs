@@ -1,14 +1,20 @@
-//! A run filter too large to hold while it is built. Once a sealed partition is stored
-//! (`near_part`, by `crate::dedup::disk::resume`), its fingerprint bytes are dropped from
-//! memory ([`FilterBuilder::spill`]); the finished filter is written into the run's row in
-//! pieces, the dropped bytes read back from the stored partitions
-//! ([`FilterBuilder::register`]), and read whole only once the run is registered ([`load`]),
-//! when a merge's inputs have been let go. A merge's output filter is about the size of its
-//! inputs' filters together (~100 MB at the top of a 10 M index): held while it was built, it
-//! sat beside them for the whole merge and doubled them at its end.
+//! A run filter too large to hold while it is built, and kept as it was stored. Once a sealed
+//! partition is stored (`near_part`, by `crate::dedup::disk::resume`), its fingerprint bytes
+//! are dropped from memory ([`FilterBuilder::spill`]). When the run is registered the
+//! partitions not yet stored are stored too, and the run's row gets the filter's header alone,
+//! in the partitioned form ([`FilterBuilder::register`]): the partitions are the filter. It is
+//! read whole only once the run is registered ([`load`]), when a merge's inputs have been let
+//! go, and on open. The partitions of a run a merge replaced are deleted with its buckets
+//! (`crate::dedup::disk::drop`).
+//!
+//! A merge's output filter is about the size of its inputs' filters together (~100 MB at the
+//! top of a 10 M index): held while it was built, it sat beside them for the whole merge and
+//! doubled them at its end. Copied into the run's row when the run was registered (indexes
+//! written before 2026-12-03), it was written twice more (the copy, the partitions'
+//! deletion) and read twice at the merge's end: that add was the slowest of the 10 M bench.
 
-use super::sealed::stored_bytes;
-use super::{FilterBuilder, KeyFilter, header_len};
+use super::sealed::stored_part;
+use super::{FilterBuilder, Header, KeyFilter, MAGIC, PARTS_MAGIC, header_len};
 use crate::dedup::disk::backend::{NearBackend, RunInfo};
 
 impl FilterBuilder {
@@ -29,126 +35,82 @@ impl FilterBuilder {
         }
     }
 
-    /// Registers `out`, its buckets written, with the finished filter, and forgets the
-    /// `near_tail` rows before `tail_from` ([`NearBackend::put_run`]). The filter is written
-    /// in pieces: header, the spilled bytes as the partitions stored for `out` hold them
-    /// (gathered into writes of [`WRITE_BATCH`] bytes), then the bytes held. Partitions missing
-    /// or cut leave a filter that does not parse (rebuilt from the buckets by [`load`]), never
-    /// one that would miss a key.
+    /// Registers `out`, its buckets written and the first `stored` partitions of this filter
+    /// stored, and forgets the `near_tail` rows before `tail_from` ([`NearBackend::put_run`]).
+    /// The partitions left are sealed and stored; the run's row holds the header in the
+    /// partitioned form. A filter of keys that came out of order (one that passes every key)
+    /// has partitions that do not match its header: [`load`] rebuilds it from the buckets.
     ///
     /// # Errors
     /// Storage failures.
     pub fn register<B: NearBackend>(
-        self,
-        backend: &mut B,
-        out: &RunInfo,
-        tail_from: u32,
-    ) -> Result<(), B::Error> {
-        self.register_in(backend, out, tail_from, WRITE_BATCH)
-    }
-
-    /// [`FilterBuilder::register`], the stored partitions written `batch` bytes or more a call.
-    fn register_in<B: NearBackend>(
         mut self,
         backend: &mut B,
         out: &RunInfo,
+        stored: usize,
         tail_from: u32,
-        batch: usize,
     ) -> Result<(), B::Error> {
         self.seal_all();
-        let header = header_len(self.filter.part_bits);
-        let end = header + self.spilled;
-        let len = (self.filter.bytes.len() + self.spilled) as u64;
-        backend.put_run_sized(out, len, tail_from)?;
-        backend.write_filter(out.run, 0, &self.filter.bytes[..header])?;
-        let mut pending = Pending {
-            at: header,
-            bytes: Vec::new(),
-        };
-        for part in 0..self.filter.parts.len() {
-            if pending.end() >= end {
-                break;
-            }
-            let Some(stored) = backend.part(out.run, part as u32)? else {
-                break;
-            };
-            let Some((base, data)) = stored_bytes(&stored) else {
-                break;
-            };
-            let start = (base / 8) as usize;
-            let piece = &data[..data.len().min(end.saturating_sub(start))];
-            if !pending.append(start, piece) {
-                break;
-            }
-            if pending.bytes.len() >= batch {
-                pending.write(backend, out.run)?;
-            }
+        for part in stored..self.sealed() {
+            let part_no = u32::try_from(part).unwrap_or(u32::MAX);
+            backend.put_part(out.run, part_no, &self.sealed_part(part))?;
         }
-        let covered = pending.end();
-        pending.write_all(backend, out.run)?;
-        backend.write_filter(out.run, end as u64, &self.filter.bytes[header..])?;
-        if covered < end {
-            backend.write_filter(out.run, 0, &[0; 8])?;
-        }
-        Ok(())
+        let mut header = self.filter.bytes[..header_len(self.filter.part_bits)].to_vec();
+        header[..8].copy_from_slice(&PARTS_MAGIC);
+        backend.put_run(out, &header, tail_from)
     }
 }
 
-/// Bytes of stored partitions gathered before they are written into a run's filter: each
-/// write opens the filter blob again, and SQLite finds an offset in it by walking the blob's
-/// pages from its start, so ~400 writes of one partition each into the ~100 MB filter of a
-/// 10 M index's top run took seconds of one add (the slowest 1 000 adds of the 10 M bench).
-const WRITE_BATCH: usize = 16 << 20;
-
-/// Filter bytes gathered from stored partitions, from byte `at` of the filter, not yet written.
-struct Pending {
-    at: usize,
-    bytes: Vec<u8>,
-}
-
-impl Pending {
-    /// One past the last byte gathered.
-    fn end(&self) -> usize {
-        self.at + self.bytes.len()
+/// The filter of run `r` from its row's `header` in the partitioned form and its stored
+/// partitions; `None` when the header does not parse or a partition is missing, cut, out of
+/// order or not the one the header names.
+///
+/// # Errors
+/// Storage failures.
+pub(super) fn from_parts<B: NearBackend>(
+    backend: &mut B,
+    r: &RunInfo,
+    header: &[u8],
+) -> Result<Option<KeyFilter>, B::Error> {
+    let Some(head) = Header::parse(header, PARTS_MAGIC) else {
+        return Ok(None);
+    };
+    let len = header_len(head.part_bits);
+    // The data holds the partitions' slots and a padding byte: no more (a length that does
+    // not fit is refused before it is allocated).
+    let end = head.parts.iter().map(|p| p.end_bit()).max().unwrap_or(0);
+    if head.data_len > end.div_ceil(8).saturating_sub(len as u64) + 1 || header.len() != len {
+        return Ok(None);
     }
-
-    /// Appends a partition's bytes starting at byte `start`: where the last one ended, or in
-    /// its last byte (neighbouring partitions share the byte where one ends and the next
-    /// starts: OR-ed). `false` (nothing appended) when `start` leaves a gap or overlaps more.
-    fn append(&mut self, start: usize, piece: &[u8]) -> bool {
-        let Some((first, rest)) = piece.split_first() else {
-            return start <= self.end();
-        };
-        match (start + 1).checked_sub(self.end()) {
-            Some(1) => self.bytes.extend_from_slice(piece),
-            Some(0) if !self.bytes.is_empty() => {
-                if let Some(last) = self.bytes.last_mut() {
-                    *last |= first;
+    let mut bytes = vec![0u8; len + head.data_len as usize];
+    bytes[..len].copy_from_slice(header);
+    bytes[..8].copy_from_slice(&MAGIC);
+    let mut next = 0usize;
+    let mut ok = true;
+    backend.parts(r.run, &mut |part, stored| {
+        ok &= part as usize == next;
+        let fits = stored_part(stored).filter(|(fuse, data)| {
+            let start = fuse.bit_base / 8;
+            Some(fuse) == head.parts.get(next)
+                && data.len() as u64 == fuse.end_bit().div_ceil(8).saturating_sub(start)
+        });
+        match fits {
+            Some((fuse, data)) if ok => {
+                let start = (fuse.bit_base / 8) as usize;
+                for (b, d) in bytes[start..].iter_mut().zip(data) {
+                    *b |= d;
                 }
-                self.bytes.extend_from_slice(rest);
             }
-            _ => return false,
+            _ => ok = false,
         }
-        true
-    }
-
-    /// Writes all but the last byte gathered (the next partition may share it).
-    fn write<B: NearBackend>(&mut self, backend: &mut B, run: u32) -> Result<(), B::Error> {
-        let keep = self.bytes.len().saturating_sub(1);
-        backend.write_filter(run, self.at as u64, &self.bytes[..keep])?;
-        self.bytes.drain(..keep);
-        self.at += keep;
-        Ok(())
-    }
-
-    /// Writes everything gathered.
-    fn write_all<B: NearBackend>(self, backend: &mut B, run: u32) -> Result<(), B::Error> {
-        backend.write_filter(run, self.at as u64, &self.bytes)
-    }
+        next += 1;
+    })?;
+    ok &= next == head.parts.len();
+    Ok(ok.then(|| KeyFilter::from_bytes(bytes)).flatten())
 }
 
-/// The filter of registered run `r` as stored; rebuilt from its buckets (and stored) when
-/// it does not parse.
+/// The filter of registered run `r` as stored; rebuilt from its buckets (and stored whole,
+/// its partitions deleted) when it does not parse.
 ///
 /// # Errors
 /// Storage failures.
@@ -157,6 +119,7 @@ pub fn load<B: NearBackend>(backend: &mut B, r: &RunInfo) -> Result<KeyFilter, B
     let (f, rebuilt) = super::parsed_or_rebuilt(backend, r, bytes)?;
     if rebuilt {
         backend.set_filter(r.run, f.as_bytes())?;
+        backend.delete_parts(r.run)?;
     }
     Ok(f)
 }
@@ -181,9 +144,9 @@ mod tests {
     }
 
     /// Builds run `r`'s filter of `keys` (sorted) the way a job does: every 40 000 keys the
-    /// partitions sealed are stored and spilled ([`Progress::store`]); returns the builder
-    /// and the most filter bytes it held.
-    fn spilled(db: &mut NearDb, keys: &[u32], r: &RunInfo) -> (FilterBuilder, usize) {
+    /// partitions sealed are stored and spilled ([`Progress::store`]); returns the job and
+    /// the most filter bytes it held.
+    fn spilled(db: &mut NearDb, keys: &[u32], r: &RunInfo) -> (Progress, usize) {
         let (mut job, mut most) = (Progress::new(r.postings, 1), 0);
         for chunk in keys.chunks(40_000) {
             chunk.iter().for_each(|&k| job.filter.insert(k));
@@ -191,7 +154,7 @@ mod tests {
             most = most.max(job.filter.filter.bytes.len());
             job.store(db, r.run).unwrap();
         }
-        (job.filter, most)
+        (job, most)
     }
 
     /// The sorted far keys of a run of 1 400 000 records, its postings and its filter built
@@ -204,64 +167,94 @@ mod tests {
         (keys, postings, whole)
     }
 
+    fn parts_of(db: &mut NearDb, run: u32) -> Vec<u32> {
+        let mut parts = Vec::new();
+        db.parts(run, &mut |p, _| parts.push(p)).unwrap();
+        parts
+    }
+
     #[test]
-    fn a_spilled_filter_is_registered_as_the_filter_built_whole() {
+    fn a_spilled_filter_is_registered_as_its_partitions_and_loads_as_the_filter_built_whole() {
         let dir = tempfile::tempdir().unwrap();
         let mut db = NearDb::open(dir.path()).unwrap();
         let (keys, postings, whole) = built_whole();
         assert!(whole.part_bits >= 3, "{} partition bits", whole.part_bits);
         let r = run(5, postings);
-        let (b, most) = spilled(&mut db, &keys, &r);
+        let (job, most) = spilled(&mut db, &keys, &r);
         let len = whole.as_bytes().len();
         assert!(most * 4 < len, "held {most} of {len} bytes");
-        b.register(&mut db, &r, 0).unwrap();
-        assert!(
-            db.filter(r.run).unwrap() == whole.as_bytes(),
-            "stored bytes differ"
-        );
+        job.register(&mut db, &r, 0).unwrap();
+        let row = db.filter(r.run).unwrap();
+        assert_eq!(row.len(), header_len(whole.part_bits), "the header alone");
+        assert_eq!(parts_of(&mut db, r.run).len(), 1 << whole.part_bits);
         assert_eq!(load(&mut db, &r).unwrap(), whole);
+        assert_eq!(parts_of(&mut db, r.run).len(), 1 << whole.part_bits, "kept");
 
-        // A partition lost: the filter stored does not parse (rebuilt, never missing keys).
-        let lost = run(6, postings);
-        let (b, _) = spilled(&mut db, &keys, &lost);
-        db.delete_parts(lost.run).unwrap();
-        b.register(&mut db, &lost, 0).unwrap();
-        assert_eq!(KeyFilter::from_bytes(db.filter(lost.run).unwrap()), None);
+        // Stored nothing before: every partition stored at registration.
+        let all_at_once = run(6, postings);
+        let mut job = Progress::new(postings, 1);
+        keys.iter().for_each(|&k| job.filter.insert(k));
+        job.register(&mut db, &all_at_once, 0).unwrap();
+        assert_eq!(load(&mut db, &all_at_once).unwrap(), whole);
     }
 
     #[test]
-    fn partitions_gathered_share_the_byte_where_one_ends_and_leave_no_gap() {
-        let mut p = Pending {
-            at: 100,
-            bytes: Vec::new(),
-        };
-        assert!(!p.append(99, &[1]), "before the first byte");
-        assert!(p.append(100, &[0b0001, 0b0010]));
-        assert!(p.append(101, &[0b0100, 0b1000]), "shares byte 101");
-        assert!(p.append(103, &[0b1_0000]), "right after");
-        assert_eq!(
-            (p.at, p.bytes.as_slice()),
-            (100, &[1, 0b0110, 0b1000, 0b1_0000][..])
-        );
-        assert!(!p.append(105, &[1]), "a gap");
-        assert!(!p.append(102, &[1, 1]), "overlapping more than a byte");
-        assert_eq!(p.end(), 104);
-    }
-
-    #[test]
-    fn a_filter_registered_in_small_writes_is_the_filter_built_whole() {
+    fn partitions_missing_cut_or_foreign_do_not_make_a_filter() {
         let dir = tempfile::tempdir().unwrap();
         let mut db = NearDb::open(dir.path()).unwrap();
         let (keys, postings, whole) = built_whole();
-        // Batches smaller than a partition, and of a size that ends them anywhere in one.
-        for (run_no, batch) in [(7, 1), (8, 4_099), (9, 70_001)] {
-            let r = run(run_no, postings);
-            let (b, _) = spilled(&mut db, &keys, &r);
-            b.register_in(&mut db, &r, 0, batch).unwrap();
-            assert!(
-                db.filter(r.run).unwrap() == whole.as_bytes(),
-                "stored bytes differ, batch {batch}"
-            );
-        }
+        let r = run(5, postings);
+        let (job, _) = spilled(&mut db, &keys, &r);
+        job.register(&mut db, &r, 0).unwrap();
+        let header = db.filter(r.run).unwrap();
+        let stored = |db: &mut NearDb, part| db.part(r.run, part).unwrap().unwrap();
+        let (first, last) = (stored(&mut db, 0), stored(&mut db, 7));
+        assert!(from_parts(&mut db, &r, &header).unwrap().is_some());
+        assert!(
+            from_parts(&mut db, &r, &header[..header.len() - 1])
+                .unwrap()
+                .is_none()
+        );
+        let mut longer = header.clone();
+        longer[16..24].copy_from_slice(&(u64::MAX / 16).to_le_bytes());
+        assert!(
+            from_parts(&mut db, &r, &longer).unwrap().is_none(),
+            "data length"
+        );
+
+        db.put_part(r.run, 7, &last[..last.len() - 1]).unwrap();
+        assert!(from_parts(&mut db, &r, &header).unwrap().is_none(), "cut");
+        db.put_part(r.run, 7, &first).unwrap();
+        assert!(
+            from_parts(&mut db, &r, &header).unwrap().is_none(),
+            "another's"
+        );
+        db.put_part(r.run, 7, &last).unwrap();
+        db.delete_parts_below(r.run, 1).unwrap();
+        assert!(
+            from_parts(&mut db, &r, &header).unwrap().is_none(),
+            "missing"
+        );
+        // Rebuilt from the buckets (none here: no key) and stored whole.
+        let rebuilt = load(&mut db, &r).unwrap();
+        assert!(rebuilt != whole && !rebuilt.may_contain(keys[0]));
+        assert!(parts_of(&mut db, r.run).is_empty());
+        assert_eq!(
+            KeyFilter::from_bytes(db.filter(r.run).unwrap()),
+            Some(rebuilt)
+        );
+    }
+
+    #[test]
+    fn a_filter_of_keys_out_of_order_is_rebuilt_from_the_buckets() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = NearDb::open(dir.path()).unwrap();
+        let r = run(3, 10);
+        let mut job = Progress::new(10, 1);
+        job.filter.insert(key(2).max(key(3)));
+        job.filter.insert(key(2).min(key(3)));
+        job.register(&mut db, &r, 0).unwrap();
+        let header = db.filter(r.run).unwrap();
+        assert!(from_parts(&mut db, &r, &header).unwrap().is_none());
     }
 }
