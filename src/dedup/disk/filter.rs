@@ -94,7 +94,8 @@ impl Header {
         if part_bits > MAX_PART_BITS || count != 1 << part_bits || data_len < 1 {
             return None;
         }
-        let data_bits = (header_len(part_bits) as u64 + data_len - 1).checked_mul(8)?;
+        let len = (header_len(part_bits) as u64).checked_add(data_len)?;
+        let data_bits = (len - 1).checked_mul(8)?;
         let parts = (0..count)
             .map(|i| {
                 let at = 24 + i * PART_BYTES;

@@ -125,9 +125,8 @@ impl MergeJob {
 
     /// Registers the finished output run and unregisters the inputs (their buckets and filter
     /// partitions are left to a [`DropJob`] each, spread over this job's span); returns the
-    /// drop jobs. The
-    /// output's filter is in the index, not in memory: [`filter::load`] it once the inputs'
-    /// filters are let go.
+    /// drop jobs. The output's filter is in the index, not in memory: [`filter::load`] it once
+    /// the inputs' filters are let go.
     ///
     /// # Errors
     /// Storage failures.

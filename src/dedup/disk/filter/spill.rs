@@ -215,12 +215,14 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-        let mut longer = header.clone();
-        longer[16..24].copy_from_slice(&(u64::MAX / 16).to_le_bytes());
-        assert!(
-            from_parts(&mut db, &r, &longer).unwrap().is_none(),
-            "data length"
-        );
+        for len in [u64::MAX / 16, u64::MAX, 1 << 40] {
+            let mut longer = header.clone();
+            longer[16..24].copy_from_slice(&len.to_le_bytes());
+            assert!(
+                from_parts(&mut db, &r, &longer).unwrap().is_none(),
+                "length {len}"
+            );
+        }
 
         db.put_part(r.run, 7, &last[..last.len() - 1]).unwrap();
         assert!(from_parts(&mut db, &r, &header).unwrap().is_none(), "cut");
