@@ -76,10 +76,12 @@ pub(super) fn from_parts<B: NearBackend>(
         return Ok(None);
     };
     let len = header_len(head.part_bits);
-    // The data holds the partitions' slots and a padding byte: no more (a length that does
-    // not fit is refused before it is allocated).
+    // The data holds the partitions' slots and a padding byte, and no more than a byte a
+    // posting (a filter takes about a byte a far key, and far keys are a quarter of the
+    // postings): a length past either is refused before it is allocated.
     let end = head.parts.iter().map(|p| p.end_bit()).max().unwrap_or(0);
-    if head.data_len > end.div_ceil(8).saturating_sub(len as u64) + 1 || header.len() != len {
+    let most = (end.div_ceil(8).saturating_sub(len as u64) + 1).min(r.postings + 64);
+    if head.data_len > most || header.len() != len {
         return Ok(None);
     }
     let mut bytes = vec![0u8; len + head.data_len as usize];
@@ -94,13 +96,10 @@ pub(super) fn from_parts<B: NearBackend>(
             Some(fuse) == head.parts.get(next)
                 && data.len() as u64 == fuse.end_bit().div_ceil(8).saturating_sub(start)
         });
-        match fits {
-            Some((fuse, data)) if ok => {
-                let start = (fuse.bit_base / 8) as usize;
-                for (b, d) in bytes[start..].iter_mut().zip(data) {
-                    *b |= d;
-                }
-            }
+        let at = fits
+            .and_then(|(fuse, data)| Some((bytes.get_mut(fuse.bit_base as usize / 8..)?, data)));
+        match at {
+            Some((to, data)) if ok => to.iter_mut().zip(data).for_each(|(b, d)| *b |= d),
             _ => ok = false,
         }
         next += 1;
