@@ -164,20 +164,13 @@ fn migrate_parts(conn: &Connection) -> rusqlite::Result<()> {
     if !sql.to_ascii_uppercase().contains("WITHOUT ROWID") {
         return Ok(());
     }
-    conn.execute_batch(
-        "BEGIN;
-         ALTER TABLE near_part RENAME TO near_part_keyed;
-         CREATE TABLE near_part (
-             run    INTEGER NOT NULL,
-             part   INTEGER NOT NULL,
-             bytes  BLOB NOT NULL,
-             PRIMARY KEY (run, part)
-         );
+    // `SCHEMA` again creates the table it no longer finds, as it is now.
+    conn.execute_batch(&format!(
+        "BEGIN; ALTER TABLE near_part RENAME TO near_part_keyed; {SCHEMA}
          INSERT INTO near_part (run, part, bytes)
              SELECT run, part, bytes FROM near_part_keyed ORDER BY run, part;
-         DROP TABLE near_part_keyed;
-         COMMIT;",
-    )
+         DROP TABLE near_part_keyed; COMMIT;"
+    ))
 }
 
 fn slot(run: u32, bucket: u32) -> i64 {

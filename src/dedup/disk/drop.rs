@@ -15,8 +15,8 @@ use super::backend::{NearBackend, RunInfo};
 /// found unfinished): `run::choose_bits` never cuts a run finer.
 pub const ORPHAN_BITS: u32 = 24;
 
-/// Filter partitions a run has at most (`2^MAX_PART_BITS` in `super::filter`).
-const MAX_PARTS: u32 = 1 << 16;
+/// Filter partitions a run has at most.
+const MAX_PARTS: u32 = 1 << super::filter::MAX_PART_BITS;
 
 /// `near_meta` key listing the runs whose buckets are being deleted, as
 /// `run:bits:next:adds:span,…` (the progress, so that an open goes on where the last process

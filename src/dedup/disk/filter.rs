@@ -26,7 +26,7 @@ mod fuse;
 mod sealed;
 mod spill;
 
-pub use spill::load;
+pub use spill::{load, store_rebuilt};
 
 pub use fuse::FINGERPRINT_BITS;
 use fuse::{Fuse, Probe};
@@ -39,7 +39,7 @@ use super::backend::{NearBackend, RunInfo};
 /// holds about 40 bytes a key).
 const PART_TARGET: u64 = 1 << 18;
 /// At most `2^MAX_PART_BITS` partitions.
-const MAX_PART_BITS: u32 = 16;
+pub(super) const MAX_PART_BITS: u32 = 16;
 /// Start of the stored form: format name and version, fingerprint bits.
 const MAGIC: [u8; 8] = *b"nmfuse\x01\x07";
 /// Start of a registered run's filter in the partitioned form: the header alone, the

@@ -259,8 +259,7 @@ impl<B: NearBackend> super::DiskStore<B> {
     pub(super) fn advance_merges(&mut self) -> Result<(), B::Error> {
         for run in std::mem::take(&mut self.refiltered) {
             if let Some(f) = self.filters.get(&run) {
-                self.backend.set_filter(run, f.as_bytes())?;
-                self.backend.delete_parts(run)?;
+                filter::store_rebuilt(&mut self.backend, run, f)?;
             }
         }
         if !self.orphans.is_empty() {

@@ -16,7 +16,8 @@ use super::fuse::Fuse;
 const HEAD: usize = 32;
 
 /// A stored partition ([`FilterBuilder::sealed_part`]) read: its header, the seed state after
-/// it, and its array bytes; `None` when cut in its head.
+/// it, and its array bytes; `None` when cut in its head or when its array bytes are not those
+/// its header's slots span.
 fn stored_head(stored: &[u8]) -> Option<(Fuse, u64, &[u8])> {
     let u32_at = |i: usize| Some(u32::from_le_bytes(stored.get(i..i + 4)?.try_into().ok()?));
     let u64_at = |i: usize| Some(u64::from_le_bytes(stored.get(i..i + 8)?.try_into().ok()?));
@@ -26,11 +27,13 @@ fn stored_head(stored: &[u8]) -> Option<(Fuse, u64, &[u8])> {
         seg_count_len: u32_at(12)?,
         bit_base: u64_at(16)?,
     };
-    Some((part, u64_at(24)?, stored.get(HEAD..)?))
+    let data = stored.get(HEAD..)?;
+    let spanned = part.end_bit().div_ceil(8).saturating_sub(part.bit_base / 8);
+    (data.len() as u64 == spanned).then_some((part, u64_at(24)?, data))
 }
 
-/// A stored partition ([`FilterBuilder::sealed_part`]) and its array bytes; `None` when cut in
-/// its head.
+/// A stored partition ([`FilterBuilder::sealed_part`]) and its array bytes; `None` when cut
+/// ([`stored_head`]).
 pub(super) fn stored_part(stored: &[u8]) -> Option<(Fuse, &[u8])> {
     stored_head(stored).map(|(part, _, data)| (part, data))
 }
@@ -91,7 +94,6 @@ impl FilterBuilder {
         let fits = part.bit_base == self.bits
             && start >= header + self.spilled
             && self.current < 1 << self.filter.part_bits
-            && data.len() as u64 == end_bit.div_ceil(8).saturating_sub(start as u64)
             && part.is_valid(end_bit + 8);
         if !fits {
             return false;

@@ -91,11 +91,7 @@ pub(super) fn from_parts<B: NearBackend>(
     let mut ok = true;
     backend.parts(r.run, &mut |part, stored| {
         ok &= part as usize == next;
-        let fits = stored_part(stored).filter(|(fuse, data)| {
-            let start = fuse.bit_base / 8;
-            Some(fuse) == head.parts.get(next)
-                && data.len() as u64 == fuse.end_bit().div_ceil(8).saturating_sub(start)
-        });
+        let fits = stored_part(stored).filter(|(fuse, _)| Some(fuse) == head.parts.get(next));
         let at = fits
             .and_then(|(fuse, data)| Some((bytes.get_mut(fuse.bit_base as usize / 8..)?, data)));
         match at {
@@ -117,10 +113,23 @@ pub fn load<B: NearBackend>(backend: &mut B, r: &RunInfo) -> Result<KeyFilter, B
     let bytes = backend.filter(r.run)?;
     let (f, rebuilt) = super::parsed_or_rebuilt(backend, r, bytes)?;
     if rebuilt {
-        backend.set_filter(r.run, f.as_bytes())?;
-        backend.delete_parts(r.run)?;
+        store_rebuilt(backend, r.run, &f)?;
     }
     Ok(f)
+}
+
+/// Stores `f`, rebuilt from the buckets of registered run `run`, whole in the run's row, and
+/// deletes the run's partitions (what was stored of it before).
+///
+/// # Errors
+/// Storage failures.
+pub fn store_rebuilt<B: NearBackend>(
+    backend: &mut B,
+    run: u32,
+    f: &KeyFilter,
+) -> Result<(), B::Error> {
+    backend.set_filter(run, f.as_bytes())?;
+    backend.delete_parts(run)
 }
 
 #[cfg(test)]
