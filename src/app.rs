@@ -4,6 +4,7 @@
 //! With `--log-format json` every line on stderr is one JSON object: messages that text mode
 //! prints as plain lines (the run summary, the demo's next steps, notices) become events.
 
+mod compact;
 mod demo_out;
 mod migrate;
 mod mirror;
@@ -47,6 +48,7 @@ pub fn try_execute_sync(
         } => Ok(extract::extract(&config, source, url, &files, format)),
         // The PostgreSQL client blocks on its own runtime: never inside an async task.
         Command::Migrate { config } => Ok(migrate::run(&config)),
+        Command::Compact { config } => Ok(compact::run(&config, format)),
         other => Err(Box::new(other)),
     }
 }
@@ -127,6 +129,7 @@ pub async fn execute(command: Command, format: LogFormat) -> anyhow::Result<Exit
         Command::Migrate { config } => {
             tokio::task::spawn_blocking(move || migrate::run(&config)).await?
         }
+        Command::Compact { config } => compact::run(&config, format),
         Command::Worker { config, id, once } => crawl::worker(&config, id, once, format).await,
         Command::Schema => {
             print!("{}", crate::model::corpus_record_schema());

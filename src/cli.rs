@@ -210,6 +210,14 @@ pub enum Command {
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
+    /// Write the near-duplicate index (state/near.sqlite) out anew, each table's pages in
+    /// order: after many merges its pages scatter, and a cold open reads them one by one.
+    /// Needs free space the size of the file. Exit 0 done, 2 fatal, 75 a run holds the lock.
+    Compact {
+        /// Config file.
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
     /// One of many workers sharing a PostgreSQL frontier (`[state] backend = "postgres"`):
     /// claims discovery and hosts with leases, fetches politely across all workers, writes
     /// its own corpus segments. Exit 0, 1 when items failed or it was interrupted, 2 fatal.

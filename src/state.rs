@@ -29,7 +29,10 @@ mod near;
 pub mod pg;
 
 pub use integrity::UrlRow;
-pub use near::{NEAR_DB_FILE, NearDb, NearIndexSize};
+pub use near::{
+    COMPACT_FILE, CompactError, Compacted, NEAR_DB_FILE, NearDb, NearIndexSize,
+    compact as compact_near,
+};
 
 /// Errors from the state database.
 #[derive(Debug, thiserror::Error)]

@@ -202,6 +202,9 @@ async fn readme_exit_code_table_matches_the_binary() {
         ),
         ("report", s(&["report", "-c", "missing.toml"]), 2, false),
         ("migrate", s(&["migrate", "-c", "missing.toml"]), 2, false),
+        ("compact", s(&["compact", "-c", &cfg]), 0, false),
+        ("compact", s(&["compact", "-c", "missing.toml"]), 2, false),
+        ("compact", s(&["compact", "-c", &empty]), 75, true),
         // A state that is not shared: `worker` needs PostgreSQL.
         ("worker", s(&["worker", "-c", &empty, "--once"]), 2, false),
         ("worker", s(&["worker", "-c", "missing.toml"]), 2, false),

@@ -83,7 +83,7 @@ fn conditional(hit: &Hit, etag: &str, content_type: &str, body: &[u8]) -> Reply 
 
 /// The agency: a feed of [`ITEMS`] articles under `/a/N` and extra pages under `/x/N` that no
 /// feed lists (for `newsmill fetch`), each answered after `delay`.
-async fn agency(delay: Duration) -> Hostile {
+pub(crate) async fn agency(delay: Duration) -> Hostile {
     Hostile::start(move |hit, _| {
         let reply = match hit.path.as_str() {
             "/robots.txt" => return Reply::status(404),
@@ -110,7 +110,7 @@ async fn agency(delay: Duration) -> Hostile {
 
 /// A config with storage under `dir` (the corpus in `normalized`, unless given) and the
 /// agency as the one source.
-fn config(dir: &Path, server: &Hostile, normalized: Option<&Path>) -> String {
+pub(crate) fn config(dir: &Path, server: &Hostile, normalized: Option<&Path>) -> String {
     let d = dir.display();
     let norm = normalized.map_or_else(|| format!("{d}/normalized"), |p| p.display().to_string());
     let text = format!(
@@ -126,7 +126,7 @@ fn config(dir: &Path, server: &Hostile, normalized: Option<&Path>) -> String {
 }
 
 /// Runs newsmill; returns exit code and stderr+stdout.
-async fn nm(dir: &Path, args: &[&str]) -> (i32, String) {
+pub(crate) async fn nm(dir: &Path, args: &[&str]) -> (i32, String) {
     let out = newsmill_async(dir, args).await;
     let (code, err) = code_err(&out);
     (
@@ -135,12 +135,12 @@ async fn nm(dir: &Path, args: &[&str]) -> (i32, String) {
     )
 }
 
-async fn run(dir: &Path, cfg: &str) -> (i32, String) {
+pub(crate) async fn run(dir: &Path, cfg: &str) -> (i32, String) {
     nm(dir, &["run", "-c", cfg, "--since", "1990-01-01"]).await
 }
 
 /// Canonical URLs of the corpus records (each must appear once).
-fn urls(normalized: &Path) -> BTreeSet<String> {
+pub(crate) fn urls(normalized: &Path) -> BTreeSet<String> {
     let records = corpus(normalized);
     let set: BTreeSet<String> = records
         .iter()
@@ -157,7 +157,7 @@ fn ids(normalized: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-fn feed_urls(server: &Hostile) -> BTreeSet<String> {
+pub(crate) fn feed_urls(server: &Hostile) -> BTreeSet<String> {
     (1..=ITEMS)
         .map(|i| server.url(&format!("/a/{i}")))
         .collect()
@@ -181,7 +181,7 @@ fn warcs(raw: &Path) -> Vec<PathBuf> {
     out
 }
 
-async fn verify_json(dir: &Path, cfg: &str) -> (i32, Value) {
+pub(crate) async fn verify_json(dir: &Path, cfg: &str) -> (i32, Value) {
     let out = newsmill_async(dir, &["verify", "-c", cfg, "--json"]).await;
     let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     (out.status.code().unwrap_or(-1), v)
@@ -199,7 +199,7 @@ fn kinds(report: &Value) -> BTreeSet<String> {
 }
 
 /// A first clean run: every feed item in the corpus, `verify` clean, the next run all 304.
-async fn first_run(dir: &Path, cfg: &str, server: &Hostile) {
+pub(crate) async fn first_run(dir: &Path, cfg: &str, server: &Hostile) {
     let (code, out) = run(dir, cfg).await;
     assert_eq!(code, 0, "{out}");
     assert_eq!(urls(&dir.join("normalized")), feed_urls(server));
@@ -389,7 +389,7 @@ async fn corrupt_manifest_is_rebuilt_from_the_segments() {
 }
 
 /// A mount made for one test, unmounted on drop.
-struct Mount(PathBuf);
+pub(crate) struct Mount(PathBuf);
 
 impl Drop for Mount {
     fn drop(&mut self) {
@@ -397,7 +397,7 @@ impl Drop for Mount {
     }
 }
 
-fn mount(args: &[&str], target: &Path) -> Result<Mount, String> {
+pub(crate) fn mount(args: &[&str], target: &Path) -> Result<Mount, String> {
     let out = std::process::Command::new("mount")
         .args(args)
         .arg(target)
@@ -413,7 +413,7 @@ fn mount(args: &[&str], target: &Path) -> Result<Mount, String> {
 /// Says by name that a storage-fault test could not run here, and why. Under `CI=true` the
 /// same line is printed: CI machines that forbid `mount` (unprivileged containers) must not
 /// turn red for it, and the log still shows the test did not run.
-fn skipped(test: &str, why: &str) {
+pub(crate) fn skipped(test: &str, why: &str) {
     println!("SKIPPED {test}: {why}");
     eprintln!("SKIPPED {test}: {why}");
 }

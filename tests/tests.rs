@@ -10,6 +10,7 @@ mod util;
 mod attribution_set;
 mod bounds;
 mod cli;
+mod compact;
 mod crash;
 mod crash_property;
 mod dedup;

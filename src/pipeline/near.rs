@@ -194,6 +194,26 @@ impl ShingleSource for CorpusTexts<'_> {
     }
 }
 
+/// An open slower than this gets a hint to compact the index.
+const SLOW_OPEN: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Logs what opening the index took; when it took longer than [`SLOW_OPEN`], says that
+/// `newsmill compact` may help (pages scattered by merges make a cold open read them one by
+/// one; `state::compact_near` has the measurements).
+fn opened(index: &NearIndex, took: std::time::Duration) {
+    let (records, seconds) = (index.len(), took.as_secs_f64());
+    if took > SLOW_OPEN {
+        tracing::warn!(
+            records,
+            seconds,
+            "opening the near-duplicate index took {seconds:.1} s; if it is slow every run, \
+             `newsmill compact` (between runs) writes its pages out in order"
+        );
+    } else {
+        tracing::debug!(records, seconds, "near-duplicate index opened");
+    }
+}
+
 /// Links new records into near-duplicate clusters and keeps the index in step with the corpus.
 pub struct NearLinker {
     index: NearIndex,
@@ -213,8 +233,10 @@ impl NearLinker {
         corpus: &mut Corpus,
         config: &DedupConfig,
     ) -> Result<Self, NearError> {
+        let started = std::time::Instant::now();
         let db = NearDb::open(state.dir())?;
         let (index, consistent) = DiskStore::open(db, Shape::DEFAULT)?;
+        opened(&index, started.elapsed());
         let mut linker = Self {
             index,
             cache: ShingleCache::new(CACHE_SHINGLES),

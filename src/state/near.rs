@@ -17,11 +17,14 @@
 //! are batched in one transaction, opened by the first write and closed by
 //! [`NearDb::commit`]; statements are prepared once and cached.
 //!
-//! Parts: this file (schema, connection, row helpers) and `backend` (the statements of each
-//! [`NearBackend`] operation).
+//! Parts: this file (schema, connection, row helpers), `backend` (the statements of each
+//! [`NearBackend`] operation) and `compact` (`newsmill compact`: the file written out anew).
 
 mod backend;
 mod blob;
+mod compact;
+
+pub use compact::{COMPACT_FILE, CompactError, Compacted, compact};
 
 use std::path::{Path, PathBuf};
 
@@ -386,12 +389,12 @@ mod tests {
     }
 
     /// Far keys (`keys::is_far`): record n is filed under 1000·n + 1, + 3 and + 5.
-    fn far(n: u32, j: u32) -> u32 {
+    pub(super) fn far(n: u32, j: u32) -> u32 {
         1000 * n + 2 * j + 1
     }
 
     /// Adding record `n`, filed under its three far keys.
-    fn far_plan(n: u32) -> crate::dedup::link::Plan {
+    pub(super) fn far_plan(n: u32) -> crate::dedup::link::Plan {
         let id = format!("r{n}");
         crate::dedup::link::Plan {
             insert: DocInfo {
@@ -414,7 +417,7 @@ mod tests {
         }
     }
 
-    const SMALL: Shape = Shape {
+    pub(super) const SMALL: Shape = Shape {
         tail_docs: 4,
         fan_in: 64,
         live_docs: 4,

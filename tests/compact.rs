@@ -1,0 +1,106 @@
+//! `newsmill compact` from outside: after real runs (an agency that answers `304 Not
+//! Modified` to conditional requests), compacting the near-duplicate index keeps what the
+//! next run needs (no rebuild, `verify` clean); with no room for the copy (a small tmpfs) it
+//! fails naming the copy, the index is left byte for byte, and the next run goes on.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::storage::{
+    agency, config, feed_urls, first_run, mount, nm, run, skipped, urls, verify_json,
+};
+
+const REBUILT: &str = "near-duplicate index rebuilt";
+
+fn index(dir: &Path) -> std::path::PathBuf {
+    dir.join("state").join("near.sqlite")
+}
+
+/// A run that finds nothing new (the feed answers 304), with the index opened as it was.
+async fn run_without_rebuild(dir: &Path, cfg: &str) {
+    let (code, out) = run(dir, cfg).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains(REBUILT), "the index was rebuilt:\n{out}");
+    let (code, v) = verify_json(dir, cfg).await;
+    assert_eq!(code, 0, "{v:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compacted_index_serves_the_next_run() {
+    let server = agency(Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &server, None);
+    first_run(dir.path(), &cfg, &server).await;
+    let (code, out) = nm(dir.path(), &["compact", "-c", &cfg]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("compacted") && out.contains("near.sqlite"),
+        "{out}"
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.path().join("state"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("near"))
+        .collect();
+    assert_eq!(names, ["near.sqlite"], "no copy or WAL left");
+    run_without_rebuild(dir.path(), &cfg).await;
+    assert_eq!(urls(&dir.path().join("normalized")), feed_urls(&server));
+}
+
+// The state folder is a small tmpfs, filled until less than the index's size is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_room_for_the_copy_leaves_the_index_as_it_was() {
+    let test = "compact::no_room_for_the_copy_leaves_the_index_as_it_was";
+    let server = agency(Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let guard = match mount(&["-t", "tmpfs", "-o", "size=16m", "tmpfs"], &state) {
+        Ok(g) => g,
+        Err(why) => return skipped(test, &format!("mount -t tmpfs not permitted: {why}")),
+    };
+    let cfg = config(dir.path(), &server, None);
+    first_run(dir.path(), &cfg, &server).await;
+    let before = std::fs::read(index(dir.path())).unwrap();
+    let filler = state.join("filler");
+    fill(&filler);
+    // Free half the index's size: room to open it, not for its copy.
+    let len = std::fs::metadata(&filler).unwrap().len();
+    let free = before.len() as u64 / 2;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&filler)
+        .unwrap()
+        .set_len(len.saturating_sub(free))
+        .unwrap();
+    let (code, out) = nm(dir.path(), &["compact", "-c", &cfg]).await;
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("near.sqlite.compact") && out.contains("free space"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read(index(dir.path())).unwrap(),
+        before,
+        "the index is unchanged"
+    );
+    assert!(
+        !state.join("near.sqlite.compact").exists(),
+        "the partial copy is removed"
+    );
+    std::fs::remove_file(&filler).unwrap();
+    run_without_rebuild(dir.path(), &cfg).await;
+    let (code, out) = nm(dir.path(), &["compact", "-c", &cfg]).await;
+    assert_eq!(code, 0, "{out}");
+    run_without_rebuild(dir.path(), &cfg).await;
+    drop(guard);
+}
+
+/// Writes `path` until the disk is full.
+fn fill(path: &Path) {
+    let mut f = std::fs::File::create(path).unwrap();
+    let chunk = vec![0u8; 64 * 1024];
+    while f.write_all(&chunk).is_ok() {}
+    drop(f.sync_all());
+}
