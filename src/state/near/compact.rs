@@ -5,10 +5,10 @@
 //! SQLite reuses free pages wherever they are, so after many merges a filter partition of
 //! ~200 KB lies in pieces across a file of gigabytes. Opening the index reads the filters, the
 //! record sizes and the kept near postings (~360 MB at 10 M records); from scattered pages that
-//! is ~20 000 separate reads, and with a cold page cache the kernel's time for them is what the
-//! open costs. Measured at 10 M records with the dedup bench (README "Compacting the index"):
-//! a cold open took 1.5–2.1 s of CPU (3–5.6 s wall) on the file as the run left it, and
-//! 0.59 s (0.66 s wall) on the same index compacted.
+//! is ~20 000 separate reads, and with a cold page cache the kernel's time for them is most of
+//! what the open costs. Measured at 10 M records with the dedup bench (README "Compacting the index"):
+//! a cold open read 1.5 GB and took 1.3–2.8 s of CPU (3.0–7.5 s wall) on the file as the run
+//! left it, and read 563 MB in 0.85–1.39 s of CPU (0.94–1.46 s wall) compacted.
 //!
 //! How: `VACUUM INTO` a sibling file ([`COMPACT_FILE`]), which writes every table and index
 //! in key order from one consistent snapshot; the copy is synced, the connection closed (which
