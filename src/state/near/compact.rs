@@ -47,8 +47,8 @@ pub enum CompactError {
     Open(#[from] StateError),
     /// Writing the copy failed (most often: no room for it).
     #[error(
-        "cannot write the compacted copy {into} of {path} (it needs free space the size of \
-         the index, {size} bytes); the index is unchanged"
+        "cannot write the compacted copy {into} of {path}{}; the index is unchanged",
+        no_room(source, *size)
     )]
     Copy {
         /// The index file.
@@ -81,6 +81,15 @@ pub enum CompactError {
         /// The index file.
         path: PathBuf,
     },
+}
+
+/// What a full disk means for the copy (nothing for other errors, which name their cause).
+fn no_room(e: &rusqlite::Error, size: u64) -> String {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+        format!(" (no room: the copy needs free space the size of the index, {size} bytes)")
+    } else {
+        String::new()
+    }
 }
 
 /// Compacts `state_dir/near.sqlite` (see the module doc); `None` when there is no index file.
@@ -182,6 +191,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(compact(dir.path()).unwrap(), None);
         assert!(!dir.path().join(NEAR_DB_FILE).exists());
+    }
+
+    /// A file that is not an index is named in the error and left as it was, with no copy.
+    #[test]
+    fn a_broken_index_is_named_and_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(NEAR_DB_FILE);
+        let junk = vec![b'x'; 64 * 1024];
+        std::fs::write(&path, &junk).unwrap();
+        let err = compact(dir.path()).unwrap_err();
+        let chain = format!("{:#}", anyhow::Error::from(err));
+        assert!(chain.contains(&path.display().to_string()), "{chain}");
+        assert!(!chain.contains("no room"), "{chain}");
+        assert_eq!(std::fs::read(&path).unwrap(), junk);
+        assert!(!dir.path().join(COMPACT_FILE).exists());
     }
 
     /// The compacted index has the same runs and records and opens consistent, its far
