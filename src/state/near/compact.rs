@@ -6,9 +6,9 @@
 //! ~200 KB lies in pieces across a file of gigabytes. Opening the index reads the filters, the
 //! record sizes and the kept near postings (~360 MB at 10 M records); from scattered pages that
 //! is ~20 000 separate reads, and with a cold page cache the kernel's time for them is most of
-//! what the open costs. Measured at 10 M records with the dedup bench (README "Compacting the index"):
-//! a cold open read 1.5 GB and took 1.3–2.8 s of CPU (3.0–7.5 s wall) on the file as the run
-//! left it, and read 563 MB in 0.85–1.39 s of CPU (0.94–1.46 s wall) compacted.
+//! what the open costs. Measured at 10 M records with the dedup bench (README "Compacting the
+//! index"): a cold open read 1.5 GB and took 1.3–2.8 s of CPU (3.0–7.5 s wall) on the file as
+//! the run left it, and read 563 MB in 0.85–1.39 s of CPU (0.94–1.46 s wall) compacted.
 //!
 //! How: `VACUUM INTO` a sibling file ([`COMPACT_FILE`]), which writes every table and index
 //! in key order from one consistent snapshot; the copy is synced, the connection closed (which
@@ -130,7 +130,7 @@ pub fn compact(state_dir: &Path) -> Result<Option<Compacted>, CompactError> {
     }
     remove(&side("-shm"), "remove the shared-memory file")?;
     std::fs::rename(&into, &path).map_err(io("put the compacted copy in place of", &path))?;
-    sync(state_dir, "sync the folder").map_err(discard)?;
+    sync(state_dir, "sync the folder")?;
     let after = size(&path)?;
     Ok(Some(Compacted {
         path,
