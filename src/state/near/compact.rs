@@ -92,16 +92,21 @@ fn no_room(e: &rusqlite::Error, size: u64) -> String {
     }
 }
 
-/// Compacts `state_dir/near.sqlite` (see the module doc); `None` when there is no index file.
+/// Compacts `state_dir/near.sqlite` (see the module doc), or the file it links to; `None`
+/// when there is no index file.
 ///
 /// # Errors
 /// See [`CompactError`]; on every error before the rename the index is unchanged.
 pub fn compact(state_dir: &Path) -> Result<Option<Compacted>, CompactError> {
-    let path = state_dir.join(NEAR_DB_FILE);
-    if !path.is_file() {
+    let named = state_dir.join(NEAR_DB_FILE);
+    if !named.is_file() {
         return Ok(None);
     }
-    let into = state_dir.join(COMPACT_FILE);
+    // Where the file really is (SQLite follows a link, and puts its WAL beside the target):
+    // the copy goes beside it, on the same file system, and replaces it, not the link.
+    let path = std::fs::canonicalize(&named).map_err(io("resolve", &named))?;
+    let folder = path.parent().unwrap_or(state_dir).to_owned();
+    let into = folder.join(COMPACT_FILE);
     let side = |suffix: &str| sibling(&path, suffix);
     let stale = [into.clone(), sibling(&into, "-journal")];
     stale
@@ -130,7 +135,7 @@ pub fn compact(state_dir: &Path) -> Result<Option<Compacted>, CompactError> {
     }
     remove(&side("-shm"), "remove the shared-memory file")?;
     std::fs::rename(&into, &path).map_err(io("put the compacted copy in place of", &path))?;
-    sync(state_dir, "sync the folder")?;
+    sync(&folder, "sync the folder")?;
     let after = size(&path)?;
     Ok(Some(Compacted {
         path,
@@ -193,6 +198,44 @@ mod tests {
         assert!(!dir.path().join(NEAR_DB_FILE).exists());
     }
 
+    /// An index that is a link to a file elsewhere stays a link: the file it names is
+    /// compacted in its own folder.
+    #[test]
+    fn a_linked_index_stays_a_link() {
+        let (state, elsewhere) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let target = elsewhere.path().join("index.sqlite");
+        std::os::unix::fs::symlink(&target, state.path().join(NEAR_DB_FILE)).unwrap();
+        {
+            use crate::dedup::disk::NearBackend as _;
+            let mut db = NearDb::open(state.path()).unwrap();
+            db.set_meta("k", "v").unwrap();
+            db.commit().unwrap();
+        }
+        let done = compact(state.path()).unwrap().unwrap();
+        assert_eq!(done.path, target.canonicalize().unwrap());
+        let link = state.path().join(NEAR_DB_FILE);
+        assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+        let names = |d: &Path| -> Vec<String> {
+            let mut n: Vec<String> = std::fs::read_dir(d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            n.sort();
+            n
+        };
+        assert_eq!(names(state.path()), [NEAR_DB_FILE]);
+        assert_eq!(names(elsewhere.path()), ["index.sqlite"]);
+        use crate::dedup::disk::NearBackend as _;
+        assert_eq!(
+            NearDb::open(state.path())
+                .unwrap()
+                .meta("k")
+                .unwrap()
+                .as_deref(),
+            Some("v")
+        );
+    }
+
     /// A file that is not an index is named in the error and left as it was, with no copy.
     #[test]
     fn a_broken_index_is_named_and_left() {
@@ -227,7 +270,10 @@ mod tests {
         drop(store);
         std::fs::write(dir.path().join(COMPACT_FILE), b"left by a crash").unwrap();
         let done = compact(dir.path()).unwrap().unwrap();
-        assert_eq!(done.path, dir.path().join(NEAR_DB_FILE));
+        assert_eq!(
+            done.path,
+            dir.path().join(NEAR_DB_FILE).canonicalize().unwrap()
+        );
         assert!(done.after > 0, "{done:?}");
         let mut names: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
