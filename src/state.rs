@@ -31,7 +31,8 @@ pub mod pg;
 pub use integrity::UrlRow;
 pub use near::{
     COMPACT_FILE, CompactError, Compacted, NEAR_DB_FILE, NearDb, NearIndexSize,
-    compact as compact_near,
+    compact as compact_near, compact_then as compact_near_then,
+    remove_stale_copy as remove_stale_compact_copy,
 };
 
 /// Errors from the state database.

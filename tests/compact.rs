@@ -1,7 +1,8 @@
 //! `newsmill compact` from outside: after real runs (an agency that answers `304 Not
 //! Modified` to conditional requests), compacting the near-duplicate index keeps what the
 //! next run needs (no rebuild, `verify` clean); with no room for the copy (a small tmpfs) it
-//! fails naming the copy, the index is left byte for byte, and the next run goes on.
+//! fails naming the copy, the index is left byte for byte, and the next run goes on; killed
+//! before its copy replaces the index, it leaves the index as it was.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -46,6 +47,51 @@ async fn compacted_index_serves_the_next_run() {
     assert_eq!(names, ["near.sqlite"], "no copy or WAL left");
     run_without_rebuild(dir.path(), &cfg).await;
     assert_eq!(urls(&dir.path().join("normalized")), feed_urls(&server));
+}
+
+// `compact` killed (SIGKILL) with its copy written, just before the copy replaces the index:
+// the index is the same byte for byte, and the next run opens it without a rebuild and removes
+// the copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_before_the_rename_leaves_the_index_as_it_was() {
+    let server = agency(Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &server, None);
+    first_run(dir.path(), &cfg, &server).await;
+    let before = std::fs::read(index(dir.path())).unwrap();
+    let marker = dir.path().join("paused");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_newsmill"))
+        .args(["compact", "-c", &cfg])
+        .current_dir(dir.path())
+        .env(
+            newsmill::pipeline::failpoint::PAUSE_BEFORE_COMPACT_RENAME,
+            &marker,
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !marker.exists() {
+        assert!(std::time::Instant::now() < deadline, "compact never paused");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let copy = dir.path().join("state").join("near.sqlite.compact");
+    assert!(copy.is_file(), "the copy was written before the kill");
+    assert_eq!(
+        std::fs::read(index(dir.path())).unwrap(),
+        before,
+        "the index is unchanged"
+    );
+    let (code, out) = run(dir.path(), &cfg).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains(REBUILT), "the index was rebuilt:\n{out}");
+    assert!(out.contains("interrupted `newsmill compact`"), "{out}");
+    assert!(!copy.exists(), "the run removed the stale copy");
+    let (code, v) = verify_json(dir.path(), &cfg).await;
+    assert_eq!(code, 0, "{v:#}");
 }
 
 // The state folder is a small tmpfs, filled until less than the index's size is free.

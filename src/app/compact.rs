@@ -28,7 +28,9 @@ pub fn run(config: &Path, format: LogFormat) -> anyhow::Result<ExitCode> {
         );
     }
     let t = Instant::now();
-    match crate::state::compact_near(dir)? {
+    let done =
+        crate::state::compact_near_then(dir, crate::pipeline::failpoint::before_compact_rename);
+    match done? {
         None => println!(
             "no near-duplicate index at {}: nothing to compact",
             path.display()

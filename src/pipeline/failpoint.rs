@@ -29,6 +29,11 @@ pub const SLOW_CORPUS_FLUSH: &str = "NEWSMILL_TEST_SLOW_CORPUS_FLUSH";
 /// moment a `reprocess` fencing workers off must still find it.
 pub const PAUSE_AFTER_PARAMS: &str = "NEWSMILL_TEST_PAUSE_AFTER_PARAMS";
 
+/// TEST ONLY. When set to a path, `newsmill compact`, once its copy of the index is written
+/// and synced, creates that file and then waits for ever: the moment before the copy replaces
+/// the index, where a test kills it.
+pub const PAUSE_BEFORE_COMPACT_RENAME: &str = "NEWSMILL_TEST_PAUSE_BEFORE_COMPACT_RENAME";
+
 /// TEST ONLY. When set (to anything), storing a discovery document whose listing follows
 /// fails before anything is written, as on a full disk (`ENOSPC`): the moment the raw store
 /// refuses the feed's answer. A real full or read-only disk cannot be made in a test that
@@ -45,6 +50,11 @@ pub fn document_store_error() -> Option<std::io::Error> {
         );
         std::io::Error::from(std::io::ErrorKind::StorageFull)
     })
+}
+
+/// The [`PAUSE_BEFORE_COMPACT_RENAME`] failpoint: returns at once unless it is set.
+pub fn before_compact_rename() {
+    pause(PAUSE_BEFORE_COMPACT_RENAME);
 }
 
 /// The [`PAUSE_BEFORE_ADMIT`] failpoint: returns at once unless it is set.

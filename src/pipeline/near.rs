@@ -235,6 +235,7 @@ impl NearLinker {
     ) -> Result<Self, NearError> {
         let started = std::time::Instant::now();
         let db = NearDb::open(state.dir())?;
+        crate::state::remove_stale_compact_copy(db.path());
         let (index, consistent) = DiskStore::open(db, Shape::DEFAULT)?;
         opened(&index, started.elapsed());
         let mut linker = Self {

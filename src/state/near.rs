@@ -24,7 +24,9 @@ mod backend;
 mod blob;
 mod compact;
 
-pub use compact::{COMPACT_FILE, CompactError, Compacted, compact};
+pub use compact::{
+    COMPACT_FILE, CompactError, Compacted, compact, compact_then, remove_stale_copy,
+};
 
 use std::path::{Path, PathBuf};
 

@@ -98,6 +98,18 @@ fn no_room(e: &rusqlite::Error, size: u64) -> String {
 /// # Errors
 /// See [`CompactError`]; on every error before the rename the index is unchanged.
 pub fn compact(state_dir: &Path) -> Result<Option<Compacted>, CompactError> {
+    compact_then(state_dir, || ())
+}
+
+/// [`compact`], calling `before_rename` once the copy is written and synced (the test
+/// failpoint of `newsmill compact`: a crash there must leave the index as it was).
+///
+/// # Errors
+/// As [`compact`].
+pub fn compact_then(
+    state_dir: &Path,
+    before_rename: impl FnOnce(),
+) -> Result<Option<Compacted>, CompactError> {
     let named = state_dir.join(NEAR_DB_FILE);
     if !named.is_file() {
         return Ok(None);
@@ -134,6 +146,7 @@ pub fn compact(state_dir: &Path) -> Result<Option<Compacted>, CompactError> {
         return Err(discard(CompactError::InUse { path }));
     }
     remove(&side("-shm"), "remove the shared-memory file")?;
+    before_rename();
     std::fs::rename(&into, &path).map_err(io("put the compacted copy in place of", &path))?;
     sync(&folder, "sync the folder")?;
     let after = size(&path)?;
@@ -142,6 +155,28 @@ pub fn compact(state_dir: &Path) -> Result<Option<Compacted>, CompactError> {
         before,
         after,
     }))
+}
+
+/// Removes the copy an interrupted compaction left beside the index file `path`, which can
+/// be as large as the index; returns whether there was one. Call it only under the run lock
+/// (the pipeline does, on open), so that no compaction is writing the copy.
+pub fn remove_stale_copy(path: &Path) -> bool {
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let Some(folder) = real.parent() else {
+        return false;
+    };
+    let copy = folder.join(COMPACT_FILE);
+    let found = copy.exists();
+    for p in [sibling(&copy, "-journal"), copy.clone()] {
+        if let Err(e) = remove(&p, "remove the copy left by an interrupted compaction") {
+            tracing::warn!(error = %e, "cannot remove a stale compaction copy");
+        }
+    }
+    if found {
+        let path = copy.display();
+        tracing::info!(%path, "removed the copy an interrupted `newsmill compact` left");
+    }
+    found
 }
 
 /// `VACUUM INTO` `into`, from one snapshot of the open index.
@@ -234,6 +269,17 @@ mod tests {
                 .as_deref(),
             Some("v")
         );
+    }
+
+    #[test]
+    fn a_stale_copy_is_removed_and_the_index_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = NearDb::open(dir.path()).unwrap().path().to_owned();
+        assert!(!remove_stale_copy(&path), "no copy, nothing removed");
+        std::fs::write(dir.path().join(COMPACT_FILE), b"left by a crash").unwrap();
+        assert!(remove_stale_copy(&path));
+        assert!(!dir.path().join(COMPACT_FILE).exists());
+        assert!(path.is_file());
     }
 
     /// A file that is not an index is named in the error and left as it was, with no copy.
