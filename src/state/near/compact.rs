@@ -179,11 +179,15 @@ pub fn remove_stale_copy(path: &Path) -> bool {
     found
 }
 
-/// `VACUUM INTO` `into`, from one snapshot of the open index.
+/// `VACUUM INTO` `into`, from one snapshot of the open index. The path goes in as its bytes
+/// (a blob cast to text), so a folder whose name is not UTF-8 gets its copy where it belongs.
 fn copy_into(db: &NearDb, into: &Path) -> Result<(), rusqlite::Error> {
-    let target = into.to_string_lossy();
+    #[cfg(unix)]
+    let target = std::os::unix::ffi::OsStrExt::as_bytes(into.as_os_str()).to_vec();
+    #[cfg(not(unix))]
+    let target = into.to_string_lossy().as_bytes().to_vec();
     db.conn
-        .execute("VACUUM INTO ?1", [target.as_ref()])
+        .execute("VACUUM INTO CAST(?1 AS TEXT)", [target])
         .map(drop)
 }
 
@@ -280,6 +284,33 @@ mod tests {
         assert!(remove_stale_copy(&path));
         assert!(!dir.path().join(COMPACT_FILE).exists());
         assert!(path.is_file());
+    }
+
+    /// A state folder whose name is not UTF-8 gets its copy beside the index, not elsewhere.
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_named_in_another_encoding_is_compacted_in_place() {
+        use crate::dedup::disk::NearBackend as _;
+        let base = tempfile::tempdir().unwrap();
+        let name = <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b"st\xe4te");
+        let state = base.path().join(name);
+        {
+            let mut db = NearDb::open(&state).unwrap();
+            db.set_meta("k", "v").unwrap();
+            db.commit().unwrap();
+        }
+        let done = compact(&state).unwrap().unwrap();
+        assert_eq!(done.path, state.join(NEAR_DB_FILE).canonicalize().unwrap());
+        let names: Vec<_> = std::fs::read_dir(base.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [name], "nothing written beside the folder");
+        assert!(!state.join(COMPACT_FILE).exists());
+        assert_eq!(
+            NearDb::open(&state).unwrap().meta("k").unwrap().as_deref(),
+            Some("v")
+        );
     }
 
     /// A file that is not an index is named in the error and left as it was, with no copy.
