@@ -8,8 +8,9 @@ use std::io::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::hostile::Hostile;
 use crate::storage::{
-    agency, config, feed_urls, first_run, mount, nm, run, skipped, urls, verify_json,
+    agency, config, feed_urls, first_run, nm, run, small_tmpfs, urls, verify_json,
 };
 
 const REBUILT: &str = "near-duplicate index rebuilt";
@@ -18,21 +19,29 @@ fn index(dir: &Path) -> std::path::PathBuf {
     dir.join("state").join("near.sqlite")
 }
 
-/// A run that finds nothing new (the feed answers 304), with the index opened as it was.
-async fn run_without_rebuild(dir: &Path, cfg: &str) {
+/// A run that finds nothing new (the feed answers 304), with the index opened as it was;
+/// `verify` is clean after it. Returns the run's output.
+async fn run_without_rebuild(dir: &Path, cfg: &str) -> String {
     let (code, out) = run(dir, cfg).await;
     assert_eq!(code, 0, "{out}");
     assert!(!out.contains(REBUILT), "the index was rebuilt:\n{out}");
     let (code, v) = verify_json(dir, cfg).await;
     assert_eq!(code, 0, "{v:#}");
+    out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn compacted_index_serves_the_next_run() {
+/// The agency, a folder and its config, after a first clean run.
+async fn after_a_first_run() -> (Hostile, tempfile::TempDir, String) {
     let server = agency(Duration::ZERO).await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), &server, None);
     first_run(dir.path(), &cfg, &server).await;
+    (server, dir, cfg)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compacted_index_serves_the_next_run() {
+    let (server, dir, cfg) = after_a_first_run().await;
     let (code, out) = nm(dir.path(), &["compact", "-c", &cfg]).await;
     assert_eq!(code, 0, "{out}");
     assert!(
@@ -54,10 +63,7 @@ async fn compacted_index_serves_the_next_run() {
 // the copy.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_before_the_rename_leaves_the_index_as_it_was() {
-    let server = agency(Duration::ZERO).await;
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path(), &server, None);
-    first_run(dir.path(), &cfg, &server).await;
+    let (_server, dir, cfg) = after_a_first_run().await;
     let before = std::fs::read(index(dir.path())).unwrap();
     let marker = dir.path().join("paused");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_newsmill"))
@@ -85,13 +91,9 @@ async fn killed_before_the_rename_leaves_the_index_as_it_was() {
         before,
         "the index is unchanged"
     );
-    let (code, out) = run(dir.path(), &cfg).await;
-    assert_eq!(code, 0, "{out}");
-    assert!(!out.contains(REBUILT), "the index was rebuilt:\n{out}");
+    let out = run_without_rebuild(dir.path(), &cfg).await;
     assert!(out.contains("interrupted `newsmill compact`"), "{out}");
     assert!(!copy.exists(), "the run removed the stale copy");
-    let (code, v) = verify_json(dir.path(), &cfg).await;
-    assert_eq!(code, 0, "{v:#}");
 }
 
 // The state folder is a small tmpfs, filled until less than the index's size is free.
@@ -101,10 +103,8 @@ async fn no_room_for_the_copy_leaves_the_index_as_it_was() {
     let server = agency(Duration::ZERO).await;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    std::fs::create_dir_all(&state).unwrap();
-    let guard = match mount(&["-t", "tmpfs", "-o", "size=16m", "tmpfs"], &state) {
-        Ok(g) => g,
-        Err(why) => return skipped(test, &format!("mount -t tmpfs not permitted: {why}")),
+    let Some(guard) = small_tmpfs(&state, "16m", test) else {
+        return;
     };
     let cfg = config(dir.path(), &server, None);
     first_run(dir.path(), &cfg, &server).await;

@@ -397,7 +397,7 @@ impl Drop for Mount {
     }
 }
 
-pub(crate) fn mount(args: &[&str], target: &Path) -> Result<Mount, String> {
+fn mount(args: &[&str], target: &Path) -> Result<Mount, String> {
     let out = std::process::Command::new("mount")
         .args(args)
         .arg(target)
@@ -410,10 +410,26 @@ pub(crate) fn mount(args: &[&str], target: &Path) -> Result<Mount, String> {
     }
 }
 
+/// A tmpfs of `size` mounted at `target` (created first); `None`, after saying so with
+/// [`skipped`], where mounting is not permitted.
+pub(crate) fn small_tmpfs(target: &Path, size: &str, test: &str) -> Option<Mount> {
+    std::fs::create_dir_all(target).unwrap();
+    match mount(
+        &["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"],
+        target,
+    ) {
+        Ok(g) => Some(g),
+        Err(why) => {
+            skipped(test, &format!("mount -t tmpfs not permitted: {why}"));
+            None
+        }
+    }
+}
+
 /// Says by name that a storage-fault test could not run here, and why. Under `CI=true` the
 /// same line is printed: CI machines that forbid `mount` (unprivileged containers) must not
 /// turn red for it, and the log still shows the test did not run.
-pub(crate) fn skipped(test: &str, why: &str) {
+fn skipped(test: &str, why: &str) {
     println!("SKIPPED {test}: {why}");
     eprintln!("SKIPPED {test}: {why}");
 }
@@ -500,10 +516,8 @@ async fn full_disk_loses_nothing() {
     let server = agency(Duration::ZERO).await;
     let dir = tempfile::tempdir().unwrap();
     let norm = dir.path().join("normalized");
-    std::fs::create_dir_all(&norm).unwrap();
-    let guard = match mount(&["-t", "tmpfs", "-o", "size=256k", "tmpfs"], &norm) {
-        Ok(g) => g,
-        Err(why) => return skipped(test, &format!("mount -t tmpfs not permitted: {why}")),
+    let Some(guard) = small_tmpfs(&norm, "256k", test) else {
+        return;
     };
     // Leave about 8 KiB free: less than one segment of eight articles.
     let filler = norm.join("filler");
