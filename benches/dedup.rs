@@ -23,7 +23,8 @@
 //!    quality figures, read back from the index, and the peak RSS.
 //!
 //! Text generation is excluded from every timing (texts are generated in chunks beforehand).
-//! Times are thread CPU time (the per-core figure) with wall time beside it.
+//! Times are thread CPU time (the per-core figure) with wall time beside it; an open, which
+//! reads the run filters on a second thread too, also prints the CPU time of all threads.
 //! Peak RSS: run the built binary under `/usr/bin/time -v` (with `--disk-only` it is the disk
 //! path's). `--no-stock` generates the corpus without stock phrases. `-- N --dump FILE` writes
 //! the first N texts as JSON lines for `dedup/datasketch_bench.py` (the comparison in the
@@ -540,20 +541,22 @@ fn checkpoint(dir: &std::path::Path, at: usize, took: Meter) {
 /// `--open DIR AT`: opens the committed index in `DIR` (holding articles `0..AT`), prints its
 /// size and what opening cost, then adds articles `AT..AT + 1000` to it, uncommitted.
 fn open_index(lang: &Language, dir: &str, at: usize) {
-    let t = Meter::now();
+    let (t, threads) = (Meter::now(), process_cpu());
     let db = NearDb::open(std::path::Path::new(dir)).expect("index db");
     let (opened, ok) = DiskStore::open(db, Shape::DEFAULT).expect("open");
     let open = Meter::now().minus(t);
+    let threads = process_cpu() - threads;
     let mut store = Disk(opened, Tally::default());
     let size = store.0.backend().size().expect("index size");
     print!(
         "index {} B/article ({} runs, tail {}); opening the index: {} records in {:.3} s CPU \
-         ({:.3} s wall){}",
+         ({:.2} s CPU of all threads; {:.3} s wall){}",
         size.bytes / size.records.max(1),
         store.0.runs().len(),
         store.0.tail_len(),
         store.0.len(),
         open.cpu.as_secs_f64(),
+        threads,
         open.wall.as_secs_f64(),
         if ok { "" } else { " (INCONSISTENT)" }
     );
@@ -572,6 +575,17 @@ fn open_index(lang: &Language, dir: &str, at: usize) {
         store.0.counts().bucket_reads,
         status("VmHWM:"),
     );
+}
+
+/// CPU seconds of this process, every thread (ended ones too) counted, to the clock tick
+/// (`/proc/self/stat`: user and system time, at the usual 100 ticks a second).
+fn process_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: u64 = (after.split_whitespace().skip(11).take(2))
+        .filter_map(|v| v.parse::<u64>().ok())
+        .sum();
+    ticks as f64 / 100.0
 }
 
 /// Where article `i` ended in the on-disk index (article number = record number).

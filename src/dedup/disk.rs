@@ -54,13 +54,13 @@ pub mod flush;
 pub mod live;
 mod lookup;
 pub mod merge;
+mod open;
 mod resume;
 pub mod run;
 
 use std::collections::HashMap;
 
 use super::bands::BandTable;
-use super::keys::FILED;
 use super::screen::LookupCounts;
 
 pub use backend::{NearBackend, RunInfo, StoredDoc};
@@ -208,100 +208,6 @@ pub struct DiskStore<B> {
 }
 
 impl<B: NearBackend> DiskStore<B> {
-    /// Opens the index held by `backend`: reads the run list and rebuilds the tail from
-    /// `near_tail`, nothing else. The second value is `false` when the stored rows do not fit
-    /// together (runs not contiguous, tail rows missing, count not the committed one): the
-    /// caller must then [`DiskStore::clear`] and rebuild.
-    ///
-    /// # Errors
-    /// Storage failures.
-    pub fn open(mut backend: B, shape: Shape) -> Result<(Self, bool), B::Error> {
-        let (mut ok, mut runs, mut filters) = (true, Vec::new(), HashMap::new());
-        let mut refiltered = Vec::new();
-        for (r, bytes) in backend.runs()? {
-            let (filter, rebuilt) = filter::parsed_or_rebuilt(&mut backend, &r, bytes)?;
-            if rebuilt {
-                refiltered.push(r.run);
-            }
-            filters.insert(r.run, filter);
-            runs.push(r);
-        }
-        runs.sort_by_key(|r| r.run);
-        let next_doc = backend.next_doc()?;
-        let mut by_doc: Vec<&RunInfo> = runs.iter().collect();
-        by_doc.sort_by_key(|r| r.first_doc);
-        let mut tail_start = 0;
-        for r in by_doc {
-            ok &= r.first_doc == tail_start;
-            tail_start = r.end_doc;
-        }
-        let expected_len = next_doc as usize + RECORDS_GROWTH;
-        let (mut sizes, mut minutes): (Vec<u16>, Vec<i32>) = (
-            Vec::with_capacity(expected_len),
-            Vec::with_capacity(expected_len),
-        );
-        backend.sizes(&mut |first, bytes| {
-            ok &= first as usize == sizes.len() && bytes.len().is_multiple_of(SIZE_ENTRY);
-            for c in bytes.chunks_exact(SIZE_ENTRY) {
-                sizes.push(u16::from_le_bytes([c[0], c[1]]));
-                minutes.push(i32::from_le_bytes([c[2], c[3], c[4], c[5]]));
-            }
-        })?;
-        ok &= sizes.len() == tail_start as usize;
-        let (mut tail, mut expected) = (BandTable::default(), tail_start);
-        // Exactly: grown by doubling, the rebuilt tail held up to twice its 33 MB.
-        tail.reserve_load(next_doc.saturating_sub(tail_start) as usize * FILED);
-        backend.tail(tail_start, &mut |doc, keys, shingles, published| {
-            ok &= doc == expected;
-            expected = doc.saturating_add(1);
-            sizes.push(saturate(shingles));
-            minutes.push(minute(published));
-            for k in keys {
-                tail.load(k, doc);
-            }
-        })?;
-        tail.merge();
-        ok &= expected == next_doc;
-        let records = backend.meta("records")?.and_then(|v| v.parse::<u32>().ok());
-        ok &= records.unwrap_or(0) == next_doc;
-        let digest = backend.meta("digest")?;
-        let digest = digest.and_then(|v| u64::from_str_radix(&v, 16).ok());
-        let in_runs = live::newest_of(&minutes[..(tail_start as usize).min(minutes.len())]);
-        let kept = if ok {
-            live::stored::load(&mut backend, tail_start)?
-        } else {
-            Vec::new()
-        };
-        let live = live::stored::restore(kept, tail_start, &minutes, in_runs, shape.live_docs);
-        let tail_minutes = (minutes.get(tail_start as usize..))
-            .map_or(NONE_DATED, |m| (live::oldest_of(m), live::newest_of(m)));
-        let store = Self {
-            backend,
-            shape,
-            runs,
-            filters,
-            tail,
-            tail_minutes,
-            tail_start,
-            next_doc,
-            digest: digest.unwrap_or(0),
-            resolved: HashMap::new(),
-            sizes,
-            minutes,
-            run_spans: HashMap::new(),
-            flushing: None,
-            live,
-            counts: LookupCounts::default(),
-            jobs: Vec::new(),
-            next_run: 0,
-            orphans: Vec::new(),
-            refiltered,
-            drops: Vec::new(),
-        };
-        let store = store.resume_jobs()?;
-        Ok((store, ok))
-    }
-
     /// Records stored.
     pub fn len(&self) -> usize {
         self.next_doc as usize

@@ -30,7 +30,7 @@ pub use compact::{
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, Row};
+use rusqlite::{Connection, OpenFlags, Row};
 
 use crate::dedup::disk::{NearBackend, RunInfo, StoredDoc};
 use crate::dedup::{DocInfo, FactTag, Rank};
@@ -41,6 +41,8 @@ use super::{StateError, q};
 pub const NEAR_DB_FILE: &str = "near.sqlite";
 /// Page cache of the index connection, in KiB.
 pub const CACHE_KIB: i64 = 16 * 1024;
+/// Page cache of the second connection an open reads run filters on ([`NearDb::reader`]).
+const READER_CACHE_KIB: i64 = 2 * 1024;
 /// Page size of a new index file (an existing file keeps the size it was made with).
 pub const PAGE_SIZE: i64 = 16 * 1024;
 
@@ -244,6 +246,31 @@ impl NearDb {
             path,
             in_tx: false,
         })
+    }
+
+    /// A second, read-only connection to the same file, with a small page cache (it reads
+    /// blobs once, in order); `None`, logged, when it cannot be opened.
+    fn reader(&self) -> Option<Self> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags).and_then(|conn| {
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            conn.execute_batch(&format!(
+                "PRAGMA cache_size = -{READER_CACHE_KIB}; PRAGMA mmap_size = 0;"
+            ))?;
+            Ok(conn)
+        });
+        match conn {
+            Ok(conn) => Some(Self {
+                conn,
+                path: self.path.clone(),
+                in_tx: false,
+            }),
+            Err(e) => {
+                let path = self.path.display();
+                tracing::debug!(%path, error = %e, "index opened on one connection");
+                None
+            }
+        }
     }
 
     /// The database file.
@@ -582,6 +609,39 @@ mod tests {
         assert!(stored.len() >= runs.len());
         for (r, bytes) in stored {
             assert!(KeyFilter::from_bytes(bytes).is_some(), "run {}", r.run);
+        }
+    }
+
+    /// An open reads the run filters on two connections at once (`DiskStore::open`):
+    /// whichever reads a run's filter, the opened index holds every run's filter as stored,
+    /// under its own run, and finds every record by its far keys.
+    #[test]
+    fn an_open_on_two_connections_loads_every_run_filter() {
+        use crate::dedup::disk::filter;
+        use crate::dedup::link::{Hit, NearStore};
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, _) = DiskStore::open(NearDb::open(dir.path()).unwrap(), SMALL).unwrap();
+        for n in 0..200u32 {
+            store.apply(&far_plan(n)).unwrap();
+        }
+        store.commit().unwrap();
+        drop(store);
+        let db = NearDb::open(dir.path()).unwrap();
+        assert!(db.reader().is_some(), "a second connection opens");
+        let (mut store, ok) = DiskStore::open(db, SMALL).unwrap();
+        assert!(ok);
+        let runs = store.runs().to_vec();
+        assert!(runs.len() >= 40, "{} runs", runs.len());
+        let mut db = NearDb::open(dir.path()).unwrap();
+        let stored = runs
+            .iter()
+            .map(|r| filter::load(&mut db, r).unwrap().bytes());
+        assert_eq!(store.memory().filters, stored.sum::<usize>());
+        let mut all = |_: Hit| true;
+        for n in 0..200 {
+            let found = store.candidates(&[far(n, 0), far(n, 2)], &mut all).unwrap();
+            let ids: Vec<&str> = found.iter().map(|(d, _)| d.info.id()).collect();
+            assert_eq!(ids, [format!("r{n}")], "record {n}");
         }
     }
 

@@ -66,9 +66,15 @@ impl RunInfo {
 
 /// Row storage for the on-disk index. Writes may be buffered in an open transaction until
 /// [`NearBackend::commit`]; reads see them.
-pub trait NearBackend {
+pub trait NearBackend: Send + Sized {
     /// Storage error.
-    type Error;
+    type Error: Send;
+    /// A second handle on the same stored rows, for reading only while the index opens
+    /// (`DiskStore::open` reads run filters on it in a second thread), or `None` when the
+    /// backend has none or cannot open one; the open then reads everything on this one.
+    fn reader(&self) -> Option<Self> {
+        None
+    }
     /// A value of `near_meta`.
     ///
     /// # Errors

@@ -14,6 +14,10 @@ use super::{NearDb, RECORD_COLUMNS, blob, read_doc, read_run, slot};
 impl NearBackend for NearDb {
     type Error = StateError;
 
+    fn reader(&self) -> Option<Self> {
+        NearDb::reader(self)
+    }
+
     fn meta(&mut self, key: &str) -> Result<Option<String>, StateError> {
         self.conn
             .prepare_cached("SELECT value FROM near_meta WHERE key = ?1")
