@@ -95,7 +95,8 @@ fn read_all<B: NearBackend>(
     runs: &[RunInfo],
     shape: Shape,
 ) -> Result<(Rows, Vec<Loaded>), B::Error> {
-    let reader = backend.reader();
+    // No runs (a new or small index): nothing to share.
+    let reader = (!listed.is_empty()).then(|| backend.reader()).flatten();
     // The second thread starts with the largest filter, so that it always reads one.
     let first = reader.as_ref().and_then(|_| listed.pop());
     let queue: &Queue = &Mutex::new(listed);
