@@ -249,8 +249,12 @@ impl NearDb {
     }
 
     /// A second, read-only connection to the same file, with a small page cache (it reads
-    /// blobs once, in order); `None`, logged, when it cannot be opened.
+    /// blobs once, in order); `None` while this connection has writes not yet committed (the
+    /// second could not see them), and `None`, logged, when it cannot be opened.
     fn reader(&self) -> Option<Self> {
+        if self.in_tx {
+            return None;
+        }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags).and_then(|conn| {
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -626,8 +630,11 @@ mod tests {
         }
         store.commit().unwrap();
         drop(store);
-        let db = NearDb::open(dir.path()).unwrap();
+        let mut db = NearDb::open(dir.path()).unwrap();
         assert!(db.reader().is_some(), "a second connection opens");
+        db.set_meta("x", "1").unwrap();
+        assert!(db.reader().is_none(), "not while writes are uncommitted");
+        db.commit().unwrap();
         let (mut store, ok) = DiskStore::open(db, SMALL).unwrap();
         assert!(ok);
         let runs = store.runs().to_vec();

@@ -71,7 +71,8 @@ pub trait NearBackend: Send + Sized {
     type Error: Send;
     /// A second handle on the same stored rows, for reading only while the index opens
     /// (`DiskStore::open` reads run filters on it in a second thread), or `None` when the
-    /// backend has none or cannot open one; the open then reads everything on this one.
+    /// backend has none, cannot open one, or holds writes the second would not see; the open
+    /// then reads everything on this one.
     fn reader(&self) -> Option<Self> {
         None
     }
