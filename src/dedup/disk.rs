@@ -31,6 +31,8 @@
 //! span: with records arriving roughly in time order, only the newest runs. Each run carries
 //! a filter of its far keys ([`KeyFilter`], binary fuse filters of 7-bit fingerprints), kept
 //! in memory: a run's bucket is read for a far key only when its filter may hold it.
+//! Opening reads the run list, the filters, the sizes, the tail and the kept near postings
+//! (`open`: the filters on a second thread when the backend offers a second handle).
 //!
 //! # Memory
 //! The tail and the frozen tail (8 bytes per posting, 96 per record: 48 MiB each at the

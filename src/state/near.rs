@@ -2,7 +2,8 @@
 //! in `dedup::disk::backend`, in their own database file `state/near.sqlite` with their own
 //! connection, so that the index's long write transactions (one per corpus flush, and the run
 //! merges inside them) never hold the lock the frontier's writes need, and the index's
-//! gigabytes stay out of the bookkeeping database.
+//! gigabytes stay out of the bookkeeping database. While the index opens, a second, read-only
+//! connection reads run filters beside the first ([`NearDb::reader`], `dedup::disk::open`).
 //!
 //! Pragmas: WAL with `synchronous = NORMAL` (a commit is durable once the WAL is, at the next
 //! checkpoint fsync; an OS crash can lose the last commits, which the pipeline's open detects
