@@ -38,6 +38,9 @@
 //! - the run report's counts; the process exits 1 unless every article was ingested and
 //!   exactly the two hostile documents failed, as `too_large`.
 
+#[path = "common/proc.rs"]
+mod proc;
+use proc::process_cpu;
 #[path = "common/rng.rs"]
 mod rng;
 #[path = "crawl/server.rs"]
@@ -131,16 +134,6 @@ fn main() {
 // ---------------------------------------------------------------------------------------------
 // The crawler (parent)
 // ---------------------------------------------------------------------------------------------
-
-/// user + sys CPU time of this whole process (all threads, children excluded), from
-/// /proc/self/stat fields 14 and 15, in clock ticks of 10 ms (USER_HZ = 100 on Linux).
-fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let field = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
-    Duration::from_millis((field(11) + field(12)) * 10)
-}
 
 /// A `/proc/self/status` field in kB (VmHWM = peak RSS, VmRSS = current).
 fn status_kb(key: &str) -> u64 {

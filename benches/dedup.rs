@@ -54,6 +54,8 @@ use newsmill::dedup::{IndexedDoc, MemStore, NearDoc, Rank, ShingleCache, Shingle
 use newsmill::pipeline::near::{NearError, NearIndex};
 use newsmill::state::NearDb;
 
+#[path = "common/proc.rs"]
+mod proc;
 #[path = "dedup/quality.rs"]
 mod quality;
 #[path = "common/rng.rs"]
@@ -541,11 +543,11 @@ fn checkpoint(dir: &std::path::Path, at: usize, took: Meter) {
 /// `--open DIR AT`: opens the committed index in `DIR` (holding articles `0..AT`), prints its
 /// size and what opening cost, then adds articles `AT..AT + 1000` to it, uncommitted.
 fn open_index(lang: &Language, dir: &str, at: usize) {
-    let (t, threads) = (Meter::now(), process_cpu());
+    let (t, threads) = (Meter::now(), proc::process_cpu());
     let db = NearDb::open(std::path::Path::new(dir)).expect("index db");
     let (opened, ok) = DiskStore::open(db, Shape::DEFAULT).expect("open");
     let open = Meter::now().minus(t);
-    let threads = process_cpu() - threads;
+    let threads = proc::process_cpu().saturating_sub(threads).as_secs_f64();
     let mut store = Disk(opened, Tally::default());
     let size = store.0.backend().size().expect("index size");
     print!(
@@ -575,17 +577,6 @@ fn open_index(lang: &Language, dir: &str, at: usize) {
         store.0.counts().bucket_reads,
         status("VmHWM:"),
     );
-}
-
-/// CPU seconds of this process, every thread (ended ones too) counted, to the clock tick
-/// (`/proc/self/stat`: user and system time, at the usual 100 ticks a second).
-fn process_cpu() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let ticks: u64 = (after.split_whitespace().skip(11).take(2))
-        .filter_map(|v| v.parse::<u64>().ok())
-        .sum();
-    ticks as f64 / 100.0
 }
 
 /// Where article `i` ended in the on-disk index (article number = record number).
