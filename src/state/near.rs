@@ -42,6 +42,8 @@ use super::{StateError, q};
 pub const NEAR_DB_FILE: &str = "near.sqlite";
 /// Page cache of the index connection, in KiB.
 pub const CACHE_KIB: i64 = 16 * 1024;
+/// How long a connection to the index waits for a lock another holds.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Page cache of the second connection an open reads run filters on ([`NearDb::reader`]).
 const READER_CACHE_KIB: i64 = 2 * 1024;
 /// Page size of a new index file (an existing file keeps the size it was made with).
@@ -231,8 +233,7 @@ impl NearDb {
             source,
         })?;
         let conn = Connection::open(&path).map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         conn.execute_batch(&format!(
             "PRAGMA page_size = {PAGE_SIZE}; PRAGMA journal_mode = WAL; \
              PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 67108864; \
@@ -258,7 +259,7 @@ impl NearDb {
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags).and_then(|conn| {
-            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
             conn.execute_batch(&format!(
                 "PRAGMA cache_size = -{READER_CACHE_KIB}; PRAGMA mmap_size = 0;"
             ))?;
@@ -457,6 +458,17 @@ mod tests {
         live_docs: 4,
     };
 
+    /// An index in `dir` of [`SMALL`] shape holding records `0..n` ([`far_plan`]), committed.
+    pub(super) fn far_index(dir: &Path, n: u32) -> DiskStore<NearDb> {
+        use crate::dedup::link::NearStore as _;
+        let (mut store, _) = DiskStore::open(NearDb::open(dir).unwrap(), SMALL).unwrap();
+        for n in 0..n {
+            store.apply(&far_plan(n)).unwrap();
+        }
+        store.commit().unwrap();
+        store
+    }
+
     /// An index of the schema before 2026-12-02 (a compact signature per record, no fact
     /// tag) opens: the signature column is dropped, the tag columns are added, its rows read
     /// back with no tag (verified in full), and new rows keep their tags.
@@ -578,12 +590,7 @@ mod tests {
         use crate::dedup::disk::KeyFilter;
         use crate::dedup::link::{Hit, NearStore};
         let dir = tempfile::tempdir().unwrap();
-        let (mut store, _) = DiskStore::open(NearDb::open(dir.path()).unwrap(), SMALL).unwrap();
-        for n in 0..40u32 {
-            store.apply(&far_plan(n)).unwrap();
-        }
-        store.commit().unwrap();
-        drop(store);
+        drop(far_index(dir.path(), 40));
         let mut db = NearDb::open(dir.path()).unwrap();
         let runs = db.runs().unwrap();
         assert!(runs.len() >= 2);
@@ -625,12 +632,7 @@ mod tests {
         use crate::dedup::disk::filter;
         use crate::dedup::link::{Hit, NearStore};
         let dir = tempfile::tempdir().unwrap();
-        let (mut store, _) = DiskStore::open(NearDb::open(dir.path()).unwrap(), SMALL).unwrap();
-        for n in 0..200u32 {
-            store.apply(&far_plan(n)).unwrap();
-        }
-        store.commit().unwrap();
-        drop(store);
+        drop(far_index(dir.path(), 200));
         let mut db = NearDb::open(dir.path()).unwrap();
         assert!(db.reader().is_some(), "a second connection opens");
         db.set_meta("x", "1").unwrap();

@@ -333,15 +333,11 @@ mod tests {
     /// file is left.
     #[test]
     fn compacted_index_keeps_every_row() {
-        use super::super::tests::{SMALL, far, far_plan};
+        use super::super::tests::{SMALL, far, far_index};
         use crate::dedup::link::{Hit, NearStore as _};
         let dir = tempfile::tempdir().unwrap();
         let open = || DiskStore::open(NearDb::open(dir.path()).unwrap(), SMALL).unwrap();
-        let (mut store, _) = open();
-        for n in 0..40u32 {
-            store.apply(&far_plan(n)).unwrap();
-        }
-        store.commit().unwrap();
+        let store = far_index(dir.path(), 40);
         let runs = store.runs().to_vec();
         assert!(runs.len() >= 2, "{runs:?}");
         drop(store);
