@@ -207,6 +207,9 @@ pub struct DiskStore<B> {
     refiltered: Vec<u32>,
     /// Runs a merge replaced, their buckets being deleted a slice per add.
     drops: Vec<drop::DropJob>,
+    /// Runs whose filter has been copied beside the index, or needs no copy
+    /// ([`NearBackend::copy_filter`]; the registered runs as of the last commit).
+    copied: Vec<u32>,
 }
 
 impl<B: NearBackend> DiskStore<B> {
@@ -284,7 +287,31 @@ impl<B: NearBackend> DiskStore<B> {
             .set_meta("records", &self.next_doc.to_string())?;
         self.backend
             .set_meta("digest", &format!("{:016x}", self.digest))?;
-        self.backend.commit()
+        self.backend.commit()?;
+        self.copy_filters();
+        Ok(())
+    }
+
+    /// Copies the filters of the runs registered since the last commit beside the index and
+    /// removes the copies of the runs no longer registered (see [`NearBackend::copy_filter`]).
+    fn copy_filters(&mut self) {
+        let gone = self
+            .copied
+            .iter()
+            .any(|c| !self.runs.iter().any(|r| r.run == *c));
+        for r in &self.runs {
+            if !self.copied.contains(&r.run) {
+                if let Some(f) = self.filters.get(&r.run) {
+                    self.backend.copy_filter(r, f.as_bytes());
+                }
+                self.copied.push(r.run);
+            }
+        }
+        if gone {
+            self.copied
+                .retain(|c| self.runs.iter().any(|r| r.run == *c));
+            self.backend.sweep_copies(&self.copied);
+        }
     }
 
     /// Empties the index (metadata other than count and digest is kept).
@@ -304,6 +331,7 @@ impl<B: NearBackend> DiskStore<B> {
         self.orphans.clear();
         self.refiltered.clear();
         self.drops.clear();
+        self.copied.clear();
         self.next_run = 0;
         self.backend.set_meta(merge::MERGING_KEY, "")?;
         self.backend.set_meta(drop::DROPPING_KEY, "")?;

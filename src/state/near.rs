@@ -24,6 +24,7 @@
 mod backend;
 mod blob;
 mod compact;
+mod copies;
 
 pub use compact::{
     COMPACT_FILE, CompactError, Compacted, compact, compact_then, remove_stale_copy,
@@ -133,6 +134,8 @@ pub struct NearDb {
     conn: Connection,
     path: PathBuf,
     in_tx: bool,
+    /// Copies of the run filters beside the file (`copies`); `None` when the index has no id.
+    copies: Option<copies::Copies>,
 }
 
 /// Brings `near_record` of an older index to this schema on the first open: an index written
@@ -243,10 +246,12 @@ impl NearDb {
         migrate_records(&conn).map_err(open_err)?;
         migrate_parts(&conn).map_err(open_err)?;
         conn.set_prepared_statement_cache_capacity(32);
+        let copies = copies::Copies::open(&conn, state_dir);
         Ok(Self {
             conn,
             path,
             in_tx: false,
+            copies,
         })
     }
 
@@ -270,6 +275,7 @@ impl NearDb {
                 conn,
                 path: self.path.clone(),
                 in_tx: false,
+                copies: self.copies.clone(),
             }),
             Err(e) => {
                 let path = self.path.display();

@@ -76,6 +76,17 @@ pub trait NearBackend: Send + Sized {
     fn reader(&self) -> Option<Self> {
         None
     }
+    /// The filter bytes of registered run `r` as [`NearBackend::copy_filter`] copied them
+    /// beside the stored rows, when a whole copy of this run of this index is there; `None`
+    /// by default. The caller checks that they are the filter the run's row describes.
+    fn copied_filter(&self, _r: &RunInfo) -> Option<Vec<u8>> {
+        None
+    }
+    /// Copies the filter of committed run `r` beside the stored rows, in one piece for opens
+    /// to read (a cache, best effort; none by default).
+    fn copy_filter(&self, _r: &RunInfo, _filter: &[u8]) {}
+    /// Removes the filter copies of runs not in `runs`.
+    fn sweep_copies(&self, _runs: &[u32]) {}
     /// A value of `near_meta`.
     ///
     /// # Errors

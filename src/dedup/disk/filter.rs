@@ -332,6 +332,32 @@ pub fn parsed_or_rebuilt<B: NearBackend>(
     Ok((builder.finish(), true))
 }
 
+/// The filter of registered run `r` whose row holds `row`, on open: its copy beside the
+/// index when that is whole and the one the row describes ([`NearBackend::copied_filter`]),
+/// else read as [`parsed_or_rebuilt`]; a filter read from its partitions is then copied, for
+/// the next open. `true` when it was rebuilt.
+///
+/// # Errors
+/// Storage failures.
+pub fn opened<B: NearBackend>(
+    backend: &mut B,
+    r: &RunInfo,
+    row: Vec<u8>,
+) -> Result<(KeyFilter, bool), B::Error> {
+    if !row.starts_with(&PARTS_MAGIC) {
+        return parsed_or_rebuilt(backend, r, row);
+    }
+    let copied = backend.copied_filter(r);
+    if let Some(f) = copied.and_then(|copy| spill::from_copy(&row, copy)) {
+        return Ok((f, false));
+    }
+    let (f, rebuilt) = parsed_or_rebuilt(backend, r, row)?;
+    if !rebuilt {
+        backend.copy_filter(r, f.as_bytes());
+    }
+    Ok((f, rebuilt))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

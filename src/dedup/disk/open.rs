@@ -53,6 +53,8 @@ impl<B: NearBackend> DiskStore<B> {
         let mut listed = backend.runs()?;
         let mut runs: Vec<RunInfo> = listed.iter().map(|(r, _)| *r).collect();
         runs.sort_by_key(|r| r.run);
+        let copied: Vec<u32> = runs.iter().map(|r| r.run).collect();
+        backend.sweep_copies(&copied);
         listed.sort_by_key(|(r, _)| (r.postings, r.run));
         let (rows, loaded) = read_all(&mut backend, listed, &runs, shape)?;
         let mut refiltered: Vec<u32> = loaded.iter().filter(|l| l.2).map(|l| l.0).collect();
@@ -81,6 +83,7 @@ impl<B: NearBackend> DiskStore<B> {
             orphans: Vec::new(),
             refiltered,
             drops: Vec::new(),
+            copied,
         };
         let store = store.resume_jobs()?;
         Ok((store, ok))
@@ -128,7 +131,7 @@ fn load_filters<B: NearBackend>(
         let Some((r, bytes)) = next else {
             return Ok(loaded);
         };
-        let (filter, rebuilt) = filter::parsed_or_rebuilt(backend, &r, bytes)?;
+        let (filter, rebuilt) = filter::opened(backend, &r, bytes)?;
         loaded.push((r.run, filter, rebuilt));
     }
 }

@@ -18,6 +18,22 @@ impl NearBackend for NearDb {
         NearDb::reader(self)
     }
 
+    fn copied_filter(&self, r: &RunInfo) -> Option<Vec<u8>> {
+        self.copies.as_ref()?.read(r)
+    }
+
+    fn copy_filter(&self, r: &RunInfo, filter: &[u8]) {
+        if let Some(copies) = &self.copies {
+            copies.write(r, filter);
+        }
+    }
+
+    fn sweep_copies(&self, runs: &[u32]) {
+        if let Some(copies) = &self.copies {
+            copies.sweep(runs);
+        }
+    }
+
     fn meta(&mut self, key: &str) -> Result<Option<String>, StateError> {
         self.conn
             .prepare_cached("SELECT value FROM near_meta WHERE key = ?1")
@@ -380,7 +396,13 @@ impl NearBackend for NearDb {
                  DELETE FROM near_band; DELETE FROM near_size; DELETE FROM near_contains;
                  DELETE FROM near_live; DELETE FROM near_part;",
             )
-            .map_err(q("clearing near-duplicate index"))
+            .map_err(q("clearing near-duplicate index"))?;
+        match &mut self.copies {
+            Some(copies) => copies
+                .renew(&self.conn)
+                .map_err(q("renewing the index's filter copy id")),
+            None => Ok(()),
+        }
     }
 
     fn commit(&mut self) -> Result<(), StateError> {

@@ -104,6 +104,16 @@ pub(super) fn from_parts<B: NearBackend>(
     Ok(ok.then(|| KeyFilter::from_bytes(bytes)).flatten())
 }
 
+/// The filter in `copy`, a copy of a registered run's filter beside the index
+/// ([`NearBackend::copied_filter`]), if its header is the one the run's `row` holds in the
+/// partitioned form.
+pub(super) fn from_copy(row: &[u8], copy: Vec<u8>) -> Option<KeyFilter> {
+    let head = Header::parse(row, PARTS_MAGIC)?;
+    let len = header_len(head.part_bits);
+    let same = row.len() == len && copy.get(8..len)? == row.get(8..len)?;
+    same.then(|| KeyFilter::from_bytes(copy)).flatten()
+}
+
 /// The filter of registered run `r` as stored; rebuilt from its buckets (and stored whole,
 /// its partitions deleted) when it does not parse.
 ///
