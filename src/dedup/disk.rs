@@ -32,7 +32,10 @@
 //! a filter of its far keys ([`KeyFilter`], binary fuse filters of 7-bit fingerprints), kept
 //! in memory: a run's bucket is read for a far key only when its filter may hold it.
 //! Opening reads the run list, the filters, the sizes, the tail and the kept near postings
-//! (`open`: the filters on a second thread when the backend offers a second handle).
+//! (`open`: the filters on a second thread when the backend offers a second handle). A
+//! backend may keep a copy of each committed run's filter in one piece
+//! ([`NearBackend::copy_filter`]; SQLite: `state/near-filters/`), which an open reads instead
+//! of the run's partitions when it is whole and the one the run's row describes.
 //!
 //! # Memory
 //! The tail and the frozen tail (8 bytes per posting, 96 per record: 48 MiB each at the

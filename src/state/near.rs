@@ -3,7 +3,8 @@
 //! connection, so that the index's long write transactions (one per corpus flush, and the run
 //! merges inside them) never hold the lock the frontier's writes need, and the index's
 //! gigabytes stay out of the bookkeeping database. While the index opens, a second, read-only
-//! connection reads run filters beside the first ([`NearDb::reader`], `dedup::disk::open`).
+//! connection reads run filters beside the first ([`NearDb::reader`], `dedup::disk::open`),
+//! from their copies in `state/near-filters/` where they are good (`copies`).
 //!
 //! Pragmas: WAL with `synchronous = NORMAL` (a commit is durable once the WAL is, at the next
 //! checkpoint fsync; an OS crash can lose the last commits, which the pipeline's open detects
@@ -19,7 +20,8 @@
 //! [`NearDb::commit`]; statements are prepared once and cached.
 //!
 //! Parts: this file (schema, connection, row helpers), `backend` (the statements of each
-//! [`NearBackend`] operation) and `compact` (`newsmill compact`: the file written out anew).
+//! [`NearBackend`] operation), `compact` (`newsmill compact`: the file written out anew) and
+//! `copies` (the run filters copied beside the file, one file each).
 
 mod backend;
 mod blob;
