@@ -196,8 +196,18 @@ impl NearBackend for NearDb {
     }
 
     fn sizes(&mut self, f: &mut dyn FnMut(u32, &[u8])) -> Result<(), StateError> {
-        let sql = "SELECT first_doc, sizes FROM near_size ORDER BY first_doc";
-        for_each_blob(&self.conn, sql, [], "loading index sizes", f)
+        let what = "loading index sizes";
+        let list = "SELECT first_doc, 0, 0, length(sizes) FROM near_size ORDER BY first_doc";
+        let scan = "SELECT first_doc, 0, 0, sizes FROM near_size WHERE (first_doc, 0) > (?1, ?2) \
+                    ORDER BY first_doc";
+        let copies = self.copies.as_ref().filter(|_| !self.in_tx);
+        let kind = super::copies::Rows {
+            list,
+            scan,
+            kind: "size",
+            what,
+        };
+        kind.each(&self.conn, copies, &mut |k, blob| f(k[0], blob))
     }
 
     fn put_sizes(&mut self, first_doc: u32, sizes: &[u8]) -> Result<(), StateError> {
@@ -296,20 +306,16 @@ impl NearBackend for NearDb {
     }
 
     fn live(&mut self, f: &mut dyn FnMut(u32, u32, &[u8])) -> Result<(), StateError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT first_doc, end_doc, postings FROM near_live ORDER BY first_doc, chunk",
-            )
-            .map_err(q("preparing kept near postings load"))?;
-        let mut rows = stmt.query([]).map_err(q("loading kept near postings"))?;
-        while let Some(row) = rows.next().map_err(q("loading kept near postings"))? {
-            let first: u32 = row.get(0).map_err(q("loading kept near postings"))?;
-            let end: u32 = row.get(1).map_err(q("loading kept near postings"))?;
-            let blob: Vec<u8> = row.get(2).map_err(q("loading kept near postings"))?;
-            f(first, end, &blob);
-        }
-        Ok(())
+        let kind = super::copies::Rows {
+            list: "SELECT first_doc, chunk, end_doc, length(postings) FROM near_live \
+                   ORDER BY first_doc, chunk",
+            scan: "SELECT first_doc, chunk, end_doc, postings FROM near_live \
+                   WHERE (first_doc, chunk) > (?1, ?2) ORDER BY first_doc, chunk",
+            kind: "live",
+            what: "loading kept near postings",
+        };
+        let copies = self.copies.as_ref().filter(|_| !self.in_tx);
+        kind.each(&self.conn, copies, &mut |k, blob| f(k[0], k[2], blob))
     }
 
     fn delete_live_outside(&mut self, from: u32, to: u32) -> Result<(), StateError> {

@@ -21,6 +21,9 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::dedup::disk::RunInfo;
 
+mod rows;
+pub(super) use rows::Rows;
+
 /// Folder of the copies, in the state folder.
 pub(super) const COPIES_DIR: &str = "near-filters";
 /// `near_meta` key of the index's copy id.
@@ -64,7 +67,7 @@ impl Copies {
     pub(super) fn renew(&mut self, conn: &Connection) -> rusqlite::Result<()> {
         self.id = new_id();
         store_id(conn, self.id)?;
-        self.sweep(&[]);
+        self.sweep_names("", &[]);
         Ok(())
     }
 
@@ -74,72 +77,129 @@ impl Copies {
 
     /// The filter bytes of run `r` as copied, if a whole copy of this index and run is there.
     pub(super) fn read(&self, r: &RunInfo) -> Option<Vec<u8>> {
-        let mut file = File::open(self.path(r.run)).ok()?;
-        let mut prefix = [0u8; PREFIX];
-        file.read_exact(&mut prefix).ok()?;
-        let (head, len, sum) = (
-            &prefix[..48],
-            u64_at(&prefix, 48) as usize,
-            u64_at(&prefix, 56),
-        );
-        if head != self.head(r) || file.metadata().ok()?.len() != (PREFIX + len) as u64 {
-            return None;
-        }
-        let mut bytes = Vec::with_capacity(len);
-        file.take(len as u64).read_to_end(&mut bytes).ok()?;
-        (bytes.len() == len && checksum(&bytes) == sum).then_some(bytes)
+        self.read_file(&self.path(r.run), &run_tag(r), None)
     }
 
     /// Copies the filter of committed run `r`: written under a temporary name, then renamed.
     /// A failure is logged and leaves no copy.
     pub(super) fn write(&self, r: &RunInfo, filter: &[u8]) {
-        let (path, tmp) = (
-            self.path(r.run),
-            self.dir.join(format!("run-{}.tmp", r.run)),
-        );
-        let mut prefix = self.head(r);
-        prefix.extend_from_slice(&(filter.len() as u64).to_le_bytes());
-        prefix.extend_from_slice(&checksum(filter).to_le_bytes());
+        self.write_file(&self.path(r.run), &run_tag(r), filter);
+    }
+
+    /// Reads into `buf` the blob of the committed row `name` as copied ([`Copies::write_row`]);
+    /// `false` unless a whole copy of this index with this `tag` and `len` bytes is there.
+    pub(super) fn read_row(&self, name: &str, tag: &[u32], len: usize, buf: &mut Vec<u8>) -> bool {
+        self.read_into(&self.dir.join(name), &row_tag(tag), Some(len), buf)
+    }
+
+    /// Copies the blob of committed row `name` (of a table whose rows are written once: the
+    /// same name never holds other bytes between two clears).
+    pub(super) fn write_row(&self, name: &str, tag: &[u32], blob: &[u8]) {
+        self.write_file(&self.dir.join(name), &row_tag(tag), blob);
+    }
+
+    fn read_file(&self, path: &Path, tag: &[u8; 32], want: Option<usize>) -> Option<Vec<u8>> {
+        let mut bytes = Vec::new();
+        self.read_into(path, tag, want, &mut bytes).then_some(bytes)
+    }
+
+    /// Reads the copy at `path` into `buf` (its capacity reused); `false` unless it is whole,
+    /// of this index, with this `tag` and (if given) `want` bytes.
+    fn read_into(
+        &self,
+        path: &Path,
+        tag: &[u8; 32],
+        want: Option<usize>,
+        buf: &mut Vec<u8>,
+    ) -> bool {
+        let mut read = || -> Option<()> {
+            let mut file = File::open(path).ok()?;
+            let mut prefix = [0u8; PREFIX];
+            file.read_exact(&mut prefix).ok()?;
+            let (len, sum) = (u64_at(&prefix, 48) as usize, u64_at(&prefix, 56));
+            let fits = prefix[..48] == self.head(tag)[..] && want.is_none_or(|w| w == len);
+            if !fits || file.metadata().ok()?.len() != (PREFIX + len) as u64 {
+                return None;
+            }
+            buf.clear();
+            buf.reserve_exact(len);
+            file.take(len as u64).read_to_end(buf).ok()?;
+            (buf.len() == len && checksum(buf) == sum).then_some(())
+        };
+        read().is_some()
+    }
+
+    fn write_file(&self, path: &Path, tag: &[u8; 32], bytes: &[u8]) {
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        let mut prefix = self.head(tag);
+        prefix.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        prefix.extend_from_slice(&checksum(bytes).to_le_bytes());
         let written = std::fs::create_dir_all(&self.dir)
             .and_then(|()| File::create(&tmp))
-            .and_then(|mut f| f.write_all(&prefix).and_then(|()| f.write_all(filter)))
-            .and_then(|()| std::fs::rename(&tmp, &path));
+            .and_then(|mut f| f.write_all(&prefix).and_then(|()| f.write_all(bytes)))
+            .and_then(|()| std::fs::rename(&tmp, path));
         if let Err(error) = written {
             let _ = std::fs::remove_file(&tmp);
             let path = path.display();
-            tracing::warn!(%path, %error, "run filter not copied beside the index (opens read it from the index)");
+            tracing::warn!(%path, %error, "not copied beside the index (opens read it from the index)");
         }
     }
 
     /// Removes the copies (and unfinished writes) of runs not in `keep`.
     pub(super) fn sweep(&self, keep: &[u32]) {
+        let keep: Vec<String> = keep.iter().map(|r| format!("run-{r}.filter")).collect();
+        self.sweep_names("run-", &keep);
+    }
+
+    /// Removes the files whose names start with `prefix` but those named in `keep`.
+    pub(super) fn sweep_names(&self, prefix: &str, keep: &[String]) {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return;
         };
         for entry in entries.flatten() {
             let name = entry.file_name();
-            let run = name.to_str().and_then(|n| n.strip_prefix("run-"));
-            let kept = run
-                .and_then(|n| n.strip_suffix(".filter"))
-                .and_then(|n| n.parse::<u32>().ok())
-                .is_some_and(|n| keep.contains(&n));
-            if run.is_some() && !kept {
+            let Some(name) = name.to_str() else {
+                continue;
+            };
+            if name.starts_with(prefix) && !keep.iter().any(|k| k == name) {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
     }
 
-    /// The first 48 bytes of a copy of run `r`: magic, id, the run's numbers.
-    fn head(&self, r: &RunInfo) -> Vec<u8> {
+    /// The first 48 bytes of a copy: magic, id, the numbers of what it copies.
+    fn head(&self, tag: &[u8; 32]) -> Vec<u8> {
         let mut head = Vec::with_capacity(PREFIX);
         head.extend_from_slice(&MAGIC);
         head.extend_from_slice(&self.id.to_le_bytes());
-        for n in [r.run, r.level, r.first_doc, r.end_doc, r.bits, 0] {
-            head.extend_from_slice(&n.to_le_bytes());
-        }
-        head.extend_from_slice(&r.postings.to_le_bytes());
+        head.extend_from_slice(tag);
         head
     }
+}
+
+/// A run's numbers, as its copy carries them.
+fn run_tag(r: &RunInfo) -> [u8; 32] {
+    let mut tag = [0u8; 32];
+    for (i, n) in [r.run, r.level, r.first_doc, r.end_doc, r.bits, 0]
+        .iter()
+        .enumerate()
+    {
+        tag[i * 4..i * 4 + 4].copy_from_slice(&n.to_le_bytes());
+    }
+    tag[24..].copy_from_slice(&r.postings.to_le_bytes());
+    tag
+}
+
+/// A row's key numbers (up to seven), as its copy carries them; the last word marks a row.
+fn row_tag(numbers: &[u32]) -> [u8; 32] {
+    let mut tag = [0u8; 32];
+    for (i, n) in numbers.iter().take(7).enumerate() {
+        tag[i * 4..i * 4 + 4].copy_from_slice(&n.to_le_bytes());
+    }
+    tag[28..].copy_from_slice(&u32::MAX.to_le_bytes());
+    tag
 }
 
 fn store_id(conn: &Connection, id: u64) -> rusqlite::Result<()> {
@@ -188,164 +248,4 @@ fn checksum(bytes: &[u8]) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn run(run: u32) -> RunInfo {
-        RunInfo {
-            run,
-            level: 1,
-            first_doc: 0,
-            end_doc: 100,
-            bits: 4,
-            postings: 6400,
-        }
-    }
-
-    fn copies(dir: &Path) -> Copies {
-        let conn = Connection::open(dir.join("meta.sqlite")).unwrap();
-        conn.execute_batch("CREATE TABLE near_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            .unwrap();
-        Copies::open(&conn, dir).unwrap()
-    }
-
-    #[test]
-    fn a_copy_reads_back_only_whole_and_for_its_own_index_and_run() {
-        let dir = tempfile::tempdir().unwrap();
-        let c = copies(dir.path());
-        let filter: Vec<u8> = (0..100_003u32).map(|i| (i * 7 + i / 255) as u8).collect();
-        c.write(&run(3), &filter);
-        assert_eq!(c.read(&run(3)).as_deref(), Some(&filter[..]));
-        assert_eq!(c.read(&run(4)), None, "no copy of run 4");
-        let other = RunInfo {
-            postings: 6401,
-            ..run(3)
-        };
-        assert_eq!(
-            c.read(&other),
-            None,
-            "a run numbered alike with other numbers"
-        );
-        let mut renewed = c.clone();
-        renewed.id ^= 1;
-        assert_eq!(renewed.read(&run(3)), None, "another index's copy");
-        // A byte changed, the file cut, a stretch zeroed: no copy.
-        let path = c.path(3);
-        let good = std::fs::read(&path).unwrap();
-        for (i, broken) in [
-            [&good[..70_000], &[0u8; 8][..], &good[70_008..]].concat(),
-            good[..good.len() - 1].to_vec(),
-            {
-                let mut b = good.clone();
-                b[PREFIX + 50_000] ^= 0x10;
-                b
-            },
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            std::fs::write(&path, broken).unwrap();
-            assert_eq!(c.read(&run(3)), None, "broken copy {i} read back");
-        }
-    }
-
-    #[test]
-    fn a_sweep_keeps_the_listed_runs_and_a_renewal_none() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut c = copies(dir.path());
-        for r in 1..=3 {
-            c.write(&run(r), &[r as u8; 40]);
-        }
-        std::fs::write(c.dir.join("run-9.tmp"), b"cut").unwrap();
-        c.sweep(&[1, 3]);
-        let mut names: Vec<String> = std::fs::read_dir(&c.dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        assert_eq!(names, ["run-1.filter", "run-3.filter"]);
-        let conn = Connection::open(dir.path().join("meta.sqlite")).unwrap();
-        let before = c.id;
-        c.renew(&conn).unwrap();
-        assert_ne!(c.id, before);
-        assert_eq!(std::fs::read_dir(&c.dir).unwrap().count(), 0);
-        let reopened = Copies::open(&conn, dir.path()).unwrap();
-        assert_eq!(reopened.id, c.id, "the new id is the stored one");
-    }
-
-    /// Through the index: a commit copies every registered run's filter and no other; an
-    /// open takes a good copy (the partitions gone, nothing is rebuilt) and refuses one whose
-    /// header is not the run's (another run's filter under its name), which it replaces.
-    #[test]
-    fn the_index_copies_its_run_filters_and_an_open_takes_only_the_right_copy() {
-        use crate::dedup::disk::filter::{self, KeyFilter};
-        use crate::dedup::disk::{DiskStore, NearBackend};
-        use crate::state::near::NearDb;
-        use crate::state::near::tests::{far, far_index};
-        let dir = tempfile::tempdir().unwrap();
-        drop(far_index(dir.path(), 200));
-        let mut db = NearDb::open(dir.path()).unwrap();
-        let runs: Vec<(RunInfo, Vec<u8>)> = db.runs().unwrap();
-        assert!(runs.len() >= 3, "{} runs", runs.len());
-        let mut names: Vec<String> = std::fs::read_dir(dir.path().join(COPIES_DIR))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        let mut expected: Vec<String> = runs
-            .iter()
-            .map(|(r, _)| format!("run-{}.filter", r.run))
-            .collect();
-        expected.sort();
-        assert_eq!(names, expected, "one copy per registered run");
-        let truth: Vec<_> = runs
-            .iter()
-            .map(|(r, _)| filter::load(&mut db, r).unwrap())
-            .collect();
-        // Another run's copy renamed to the first's name, then another filter (another
-        // header) copied under the first's numbers: refused, the filter read from the
-        // partitions, and copied again.
-        let (first, row) = runs[0].clone();
-        let copies = db.copies.clone().unwrap();
-        std::fs::copy(copies.path(runs[1].0.run), copies.path(first.run)).unwrap();
-        assert_eq!(db.copied_filter(&first), None, "another run's copy");
-        let (f, rebuilt) = filter::opened(&mut db, &first, row.clone()).unwrap();
-        assert_eq!((&f, rebuilt), (&truth[0], false));
-        assert_eq!(
-            db.copied_filter(&first).as_deref(),
-            Some(truth[0].as_bytes())
-        );
-        let mut other = filter::FilterBuilder::new(6000);
-        (0..2000).for_each(|n| (0..3).for_each(|j| other.insert(far(n, j))));
-        let other: KeyFilter = other.finish();
-        assert_ne!(other.as_bytes()[8..24], truth[0].as_bytes()[8..24]);
-        db.copy_filter(&first, other.as_bytes());
-        let (f, rebuilt) = filter::opened(&mut db, &first, row.clone()).unwrap();
-        assert_eq!((&f, rebuilt), (&truth[0], false));
-        assert_eq!(
-            db.copied_filter(&first).as_deref(),
-            Some(truth[0].as_bytes())
-        );
-        // The partitions gone: every filter comes from its copy, none rebuilt.
-        db.conn.execute("DELETE FROM near_part", []).unwrap();
-        for ((r, row), t) in runs.iter().zip(&truth) {
-            assert_eq!(
-                filter::opened(&mut db, r, row.clone()).unwrap(),
-                (t.clone(), false)
-            );
-        }
-        // Cleared: the copies go, and the index has a new id.
-        let before = db.copies.as_ref().unwrap().id;
-        let (mut store, _) = DiskStore::open(db, crate::state::near::tests::SMALL).unwrap();
-        store.clear().unwrap();
-        store.commit().unwrap();
-        assert_eq!(
-            std::fs::read_dir(dir.path().join(COPIES_DIR))
-                .unwrap()
-                .count(),
-            0
-        );
-        let db = NearDb::open(dir.path()).unwrap();
-        assert_ne!(db.copies.unwrap().id, before);
-    }
-}
+mod tests;

@@ -1,0 +1,249 @@
+//! Tests of the copies beside the index.
+
+use super::*;
+
+fn run(run: u32) -> RunInfo {
+    RunInfo {
+        run,
+        level: 1,
+        first_doc: 0,
+        end_doc: 100,
+        bits: 4,
+        postings: 6400,
+    }
+}
+
+fn copies(dir: &Path) -> Copies {
+    let conn = Connection::open(dir.join("meta.sqlite")).unwrap();
+    conn.execute_batch("CREATE TABLE near_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        .unwrap();
+    Copies::open(&conn, dir).unwrap()
+}
+
+#[test]
+fn a_copy_reads_back_only_whole_and_for_its_own_index_and_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = copies(dir.path());
+    let filter: Vec<u8> = (0..100_003u32).map(|i| (i * 7 + i / 255) as u8).collect();
+    c.write(&run(3), &filter);
+    assert_eq!(c.read(&run(3)).as_deref(), Some(&filter[..]));
+    assert_eq!(c.read(&run(4)), None, "no copy of run 4");
+    let other = RunInfo {
+        postings: 6401,
+        ..run(3)
+    };
+    assert_eq!(
+        c.read(&other),
+        None,
+        "a run numbered alike with other numbers"
+    );
+    let mut renewed = c.clone();
+    renewed.id ^= 1;
+    assert_eq!(renewed.read(&run(3)), None, "another index's copy");
+    // A byte changed, the file cut, a stretch zeroed: no copy.
+    let path = c.path(3);
+    let good = std::fs::read(&path).unwrap();
+    for (i, broken) in [
+        [&good[..70_000], &[0u8; 8][..], &good[70_008..]].concat(),
+        good[..good.len() - 1].to_vec(),
+        {
+            let mut b = good.clone();
+            b[PREFIX + 50_000] ^= 0x10;
+            b
+        },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        std::fs::write(&path, broken).unwrap();
+        assert_eq!(c.read(&run(3)), None, "broken copy {i} read back");
+    }
+}
+
+#[test]
+fn a_sweep_keeps_the_listed_runs_and_a_renewal_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = copies(dir.path());
+    for r in 1..=3 {
+        c.write(&run(r), &[r as u8; 40]);
+    }
+    std::fs::write(c.dir.join("run-9.filter.tmp"), b"cut").unwrap();
+    c.sweep(&[1, 3]);
+    let mut names: Vec<String> = std::fs::read_dir(&c.dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["run-1.filter", "run-3.filter"]);
+    let conn = Connection::open(dir.path().join("meta.sqlite")).unwrap();
+    let before = c.id;
+    c.renew(&conn).unwrap();
+    assert_ne!(c.id, before);
+    assert_eq!(std::fs::read_dir(&c.dir).unwrap().count(), 0);
+    let reopened = Copies::open(&conn, dir.path()).unwrap();
+    assert_eq!(reopened.id, c.id, "the new id is the stored one");
+}
+
+/// Through the index: a commit copies every registered run's filter and no other; an
+/// open takes a good copy (the partitions gone, nothing is rebuilt) and refuses one whose
+/// header is not the run's (another run's filter under its name), which it replaces.
+#[test]
+fn the_index_copies_its_run_filters_and_an_open_takes_only_the_right_copy() {
+    use crate::dedup::disk::filter::{self, KeyFilter};
+    use crate::dedup::disk::{DiskStore, NearBackend};
+    use crate::state::near::NearDb;
+    use crate::state::near::tests::{far, far_index};
+    let dir = tempfile::tempdir().unwrap();
+    drop(far_index(dir.path(), 200));
+    let mut db = NearDb::open(dir.path()).unwrap();
+    let runs: Vec<(RunInfo, Vec<u8>)> = db.runs().unwrap();
+    assert!(runs.len() >= 3, "{} runs", runs.len());
+    let mut names: Vec<String> = std::fs::read_dir(dir.path().join(COPIES_DIR))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    let mut expected: Vec<String> = runs
+        .iter()
+        .map(|(r, _)| format!("run-{}.filter", r.run))
+        .collect();
+    expected.sort();
+    assert_eq!(names, expected, "one copy per registered run");
+    let truth: Vec<_> = runs
+        .iter()
+        .map(|(r, _)| filter::load(&mut db, r).unwrap())
+        .collect();
+    // Another run's copy renamed to the first's name, then another filter (another
+    // header) copied under the first's numbers: refused, the filter read from the
+    // partitions, and copied again.
+    let (first, row) = runs[0].clone();
+    let copies = db.copies.clone().unwrap();
+    std::fs::copy(copies.path(runs[1].0.run), copies.path(first.run)).unwrap();
+    assert_eq!(db.copied_filter(&first), None, "another run's copy");
+    let (f, rebuilt) = filter::opened(&mut db, &first, row.clone()).unwrap();
+    assert_eq!((&f, rebuilt), (&truth[0], false));
+    assert_eq!(
+        db.copied_filter(&first).as_deref(),
+        Some(truth[0].as_bytes())
+    );
+    let mut other = filter::FilterBuilder::new(6000);
+    (0..2000).for_each(|n| (0..3).for_each(|j| other.insert(far(n, j))));
+    let other: KeyFilter = other.finish();
+    assert_ne!(other.as_bytes()[8..24], truth[0].as_bytes()[8..24]);
+    db.copy_filter(&first, other.as_bytes());
+    let (f, rebuilt) = filter::opened(&mut db, &first, row.clone()).unwrap();
+    assert_eq!((&f, rebuilt), (&truth[0], false));
+    assert_eq!(
+        db.copied_filter(&first).as_deref(),
+        Some(truth[0].as_bytes())
+    );
+    // The partitions gone: every filter comes from its copy, none rebuilt.
+    db.conn.execute("DELETE FROM near_part", []).unwrap();
+    for ((r, row), t) in runs.iter().zip(&truth) {
+        assert_eq!(
+            filter::opened(&mut db, r, row.clone()).unwrap(),
+            (t.clone(), false)
+        );
+    }
+    // Cleared: the copies go, and the index has a new id.
+    let before = db.copies.as_ref().unwrap().id;
+    let (mut store, _) = DiskStore::open(db, crate::state::near::tests::SMALL).unwrap();
+    store.clear().unwrap();
+    store.commit().unwrap();
+    assert_eq!(
+        std::fs::read_dir(dir.path().join(COPIES_DIR))
+            .unwrap()
+            .count(),
+        0
+    );
+    let db = NearDb::open(dir.path()).unwrap();
+    assert_ne!(db.copies.unwrap().id, before);
+}
+
+/// The rows an open reads whole (`near_size`, `near_live`) are copied by a read without
+/// uncommitted writes, read back from the copies (the table's blobs zeroed: still the
+/// rows as written), and from the table from the first bad copy on, each row once.
+#[test]
+fn rows_read_on_open_come_from_their_copies_up_to_the_first_bad_one() {
+    use crate::dedup::disk::NearBackend;
+    use crate::state::near::NearDb;
+    use crate::state::near::tests::far_index;
+    type Read = Vec<(u32, u32, Vec<u8>)>;
+    fn read(db: &mut NearDb) -> (Read, Read) {
+        let (mut sizes, mut live) = (Vec::new(), Vec::new());
+        db.sizes(&mut |k, b| sizes.push((k, 0, b.to_vec())))
+            .unwrap();
+        db.live(&mut |k, e, b| live.push((k, e, b.to_vec())))
+            .unwrap();
+        (sizes, live)
+    }
+    let count = |dir: &Path, prefix: &str| {
+        std::fs::read_dir(dir.join(COPIES_DIR))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_str()
+                    .unwrap()
+                    .starts_with(prefix)
+            })
+            .count()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    drop(far_index(dir.path(), 200));
+    let mut db = NearDb::open(dir.path()).unwrap();
+    std::fs::remove_dir_all(dir.path().join(COPIES_DIR)).unwrap();
+    db.put_live((4, 8), 0, &[3; 24]).unwrap();
+    db.put_live((0, 4), 1, &[2; 8]).unwrap();
+    db.put_live((0, 4), 0, &[1; 16]).unwrap();
+    let truth = read(&mut db);
+    assert!(truth.0.len() >= 3, "{} size rows", truth.0.len());
+    assert_eq!(
+        truth.1[0],
+        (0, 4, vec![1; 16]),
+        "kept postings by first record, chunk"
+    );
+    assert!(
+        !dir.path().join(COPIES_DIR).exists(),
+        "not copied, writes uncommitted"
+    );
+    db.commit().unwrap();
+    assert_eq!(read(&mut db), truth);
+    assert_eq!(count(dir.path(), "size-"), truth.0.len());
+    assert_eq!(count(dir.path(), "live-"), truth.1.len());
+    db.conn
+        .execute_batch(
+            "UPDATE near_size SET sizes = zeroblob(length(sizes));
+             UPDATE near_live SET postings = zeroblob(length(postings));",
+        )
+        .unwrap();
+    assert_eq!(read(&mut db), truth, "read from the copies");
+    // The second size row's copy cut: the first from its copy, the rest from the table.
+    let second = truth.0[1].0;
+    let path = db
+        .copies
+        .as_ref()
+        .unwrap()
+        .dir
+        .join(format!("size-{second}-0-0"));
+    let cut = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &cut[..cut.len() - 1]).unwrap();
+    let (sizes, live) = read(&mut db);
+    assert_eq!(live, truth.1);
+    assert_eq!(sizes[0], truth.0[0]);
+    let keys: Vec<u32> = sizes.iter().map(|s| s.0).collect();
+    let expected: Vec<u32> = truth.0.iter().map(|s| s.0).collect();
+    assert_eq!(keys, expected, "each row once, in order");
+    assert!(
+        sizes[1..].iter().all(|s| s.2.iter().all(|b| *b == 0)),
+        "from the table"
+    );
+    // A row gone: its copy goes at the next read.
+    db.conn
+        .execute("DELETE FROM near_size WHERE first_doc = ?1", [second])
+        .unwrap();
+    read(&mut db);
+    assert!(!path.exists());
+    assert_eq!(count(dir.path(), "size-"), truth.0.len() - 1);
+}
