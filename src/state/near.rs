@@ -21,7 +21,8 @@
 //!
 //! Parts: this file (schema, connection, row helpers), `backend` (the statements of each
 //! [`NearBackend`] operation), `compact` (`newsmill compact`: the file written out anew) and
-//! `copies` (the run filters copied beside the file, one file each).
+//! `copies` (the run filters and the rows an open reads whole, copied beside the file, one
+//! file each).
 
 mod backend;
 mod blob;
@@ -136,7 +137,8 @@ pub struct NearDb {
     conn: Connection,
     path: PathBuf,
     in_tx: bool,
-    /// Copies of the run filters beside the file (`copies`); `None` when the index has no id.
+    /// Copies of the run filters and of the rows an open reads whole, beside the file
+    /// (`copies`); `None` when the index has no id.
     copies: Option<copies::Copies>,
 }
 
@@ -285,6 +287,12 @@ impl NearDb {
                 None
             }
         }
+    }
+
+    /// The copies beside the file, when this connection holds no uncommitted writes (a copy
+    /// of what a rollback could undo would outlive it).
+    fn committed_copies(&self) -> Option<&copies::Copies> {
+        self.copies.as_ref().filter(|_| !self.in_tx)
     }
 
     /// The database file.

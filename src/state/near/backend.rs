@@ -200,7 +200,7 @@ impl NearBackend for NearDb {
         let list = "SELECT first_doc, 0, 0, length(sizes) FROM near_size ORDER BY first_doc";
         let scan = "SELECT first_doc, 0, 0, sizes FROM near_size WHERE (first_doc, 0) > (?1, ?2) \
                     ORDER BY first_doc";
-        let copies = self.copies.as_ref().filter(|_| !self.in_tx);
+        let copies = self.committed_copies();
         let kind = super::copies::Rows {
             list,
             scan,
@@ -314,7 +314,7 @@ impl NearBackend for NearDb {
             kind: "live",
             what: "loading kept near postings",
         };
-        let copies = self.copies.as_ref().filter(|_| !self.in_tx);
+        let copies = self.committed_copies();
         kind.each(&self.conn, copies, &mut |k, blob| f(k[0], k[2], blob))
     }
 

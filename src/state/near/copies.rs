@@ -16,6 +16,8 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rusqlite::{Connection, OptionalExtension};
 
@@ -38,6 +40,9 @@ const PREFIX: usize = 64;
 pub(super) struct Copies {
     dir: PathBuf,
     id: u64,
+    /// Set by the first write that fails (a full or read-only disk): no more are tried by this
+    /// process, and that one is logged, rather than one warning per copy at every open.
+    failed: Arc<AtomicBool>,
 }
 
 impl Copies {
@@ -55,11 +60,16 @@ impl Copies {
             .optional()
             .ok()?;
         if let Some(id) = stored.and_then(|v| u64::from_str_radix(&v, 16).ok()) {
-            return Some(Self { dir, id });
+            return Some(Self::new(dir, id));
         }
         let id = new_id();
         store_id(conn, id).ok()?;
-        Some(Self { dir, id })
+        Some(Self::new(dir, id))
+    }
+
+    fn new(dir: PathBuf, id: u64) -> Self {
+        let failed = Arc::new(AtomicBool::new(false));
+        Self { dir, id, failed }
     }
 
     /// Gives the index a new id and removes every copy (the index was emptied; the id is
@@ -130,6 +140,9 @@ impl Copies {
     }
 
     fn write_file(&self, path: &Path, tag: &[u8; 32], bytes: &[u8]) {
+        if self.failed.load(Ordering::Relaxed) {
+            return;
+        }
         let mut tmp = path.as_os_str().to_owned();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
@@ -142,8 +155,10 @@ impl Copies {
             .and_then(|()| std::fs::rename(&tmp, path));
         if let Err(error) = written {
             let _ = std::fs::remove_file(&tmp);
-            let path = path.display();
-            tracing::warn!(%path, %error, "not copied beside the index (opens read it from the index)");
+            if !self.failed.swap(true, Ordering::Relaxed) {
+                let path = path.display();
+                tracing::warn!(%path, %error, "not copied beside the index, nor will the rest be by this process (opens read them from the index)");
+            }
         }
     }
 

@@ -247,3 +247,35 @@ fn rows_read_on_open_come_from_their_copies_up_to_the_first_bad_one() {
     assert!(!path.exists());
     assert_eq!(count(dir.path(), "size-"), truth.0.len() - 1);
 }
+
+/// Copies that cannot be written (here the folder's name is taken by a file, as a full or
+/// read-only disk would refuse them): the first failure stops the rest in that process, and
+/// the index builds, commits and opens from its own rows with every record found.
+#[test]
+fn copies_that_cannot_be_written_leave_the_index_whole() {
+    use crate::dedup::disk::DiskStore;
+    use crate::dedup::link::{Hit, NearStore};
+    use crate::state::near::NearDb;
+    use crate::state::near::tests::{SMALL, far, far_index};
+    let dir = tempfile::tempdir().unwrap();
+    let c = copies(dir.path());
+    std::fs::write(&c.dir, b"not a folder").unwrap();
+    c.write(&run(1), &[1; 40]);
+    assert!(c.failed.load(Ordering::Relaxed));
+    std::fs::remove_file(&c.dir).unwrap();
+    c.write(&run(2), &[2; 40]);
+    assert!(!c.dir.exists(), "no copy tried after the first failure");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(COPIES_DIR), b"not a folder").unwrap();
+    drop(far_index(dir.path(), 200));
+    let (mut store, ok) = DiskStore::open(NearDb::open(dir.path()).unwrap(), SMALL).unwrap();
+    assert!(ok);
+    assert!(store.runs().len() >= 3, "{} runs", store.runs().len());
+    let mut all = |_: Hit| true;
+    for n in 0..200 {
+        let found = store.candidates(&[far(n, 0), far(n, 2)], &mut all).unwrap();
+        let ids: Vec<&str> = found.iter().map(|(d, _)| d.info.id()).collect();
+        assert_eq!(ids, [format!("r{n}")], "record {n}");
+    }
+}
