@@ -227,6 +227,23 @@ pub trait NearBackend: Send + Sized {
     /// # Errors
     /// Storage failures.
     fn parts(&mut self, run: u32, f: &mut dyn FnMut(u32, &[u8])) -> Result<(), Self::Error>;
+    /// Calls `f(part, len, head)` for every stored filter partition of `run`, in partition
+    /// order: its length and its first `head` bytes (all of it when shorter). By default read
+    /// whole ([`NearBackend::parts`]); a backend that can read the start of a value alone
+    /// saves an open reading partitions whose bytes it does not need (`super::resume`).
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn part_heads(
+        &mut self,
+        run: u32,
+        head: usize,
+        f: &mut dyn FnMut(u32, usize, &[u8]),
+    ) -> Result<(), Self::Error> {
+        self.parts(run, &mut |part, bytes| {
+            f(part, bytes.len(), &bytes[..head.min(bytes.len())]);
+        })
+    }
     /// Stored filter partition `part` of `run`, if stored.
     ///
     /// # Errors

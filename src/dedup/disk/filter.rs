@@ -30,6 +30,7 @@ pub use spill::{load, store_rebuilt};
 
 pub use fuse::FINGERPRINT_BITS;
 use fuse::{Fuse, Probe};
+pub use sealed::HEAD as PART_HEAD;
 
 use crate::dedup::keys::{FAR_BANDS, FILED, is_far};
 

@@ -343,6 +343,15 @@ impl NearBackend for NearDb {
         for_each_blob(&self.conn, sql, [run], "reading filter partitions", f)
     }
 
+    fn part_heads(
+        &mut self,
+        run: u32,
+        head: usize,
+        f: &mut dyn FnMut(u32, usize, &[u8]),
+    ) -> Result<(), StateError> {
+        blob::part_heads(&self.conn, run, head, f)
+    }
+
     fn part(&mut self, run: u32, part: u32) -> Result<Option<Vec<u8>>, StateError> {
         self.conn
             .prepare_cached("SELECT bytes FROM near_part WHERE run = ?1 AND part = ?2")

@@ -3,6 +3,8 @@
 //! copy it twice (its own copy of the parameter, then the record it builds), holding about
 //! three times its size for a moment: the index's peak resident set at 10 M was such a
 //! moment. Written as a zero blob, then filled a [`PIECE`] at a time; read into one buffer.
+//! Filter partitions whose bytes an open does not need are read by their start alone
+//! ([`part_heads`]).
 
 use rusqlite::blob::ZeroBlob;
 use rusqlite::{Connection, params};
@@ -80,4 +82,37 @@ pub fn read_filter(conn: &Connection, run: u32) -> Result<Vec<u8>, StateError> {
     blob.read_at_exact(&mut out, 0)
         .map_err(q("reading a run filter"))?;
     Ok(out)
+}
+
+/// Calls `f(part, len, head)` for every `near_part` row of `run`, in partition order, with its
+/// length and its first `head` bytes, read through the blob (a partition's row spans several
+/// pages; a column read would read them all).
+///
+/// # Errors
+/// Storage failures.
+pub fn part_heads(
+    conn: &Connection,
+    run: u32,
+    head: usize,
+    f: &mut dyn FnMut(u32, usize, &[u8]),
+) -> Result<(), StateError> {
+    let what = q("reading filter partition heads");
+    let rows: Vec<(i64, u32)> = conn
+        .prepare_cached("SELECT rowid, part FROM near_part WHERE run = ?1 ORDER BY part")
+        .and_then(|mut s| {
+            s.query_map([run], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+        .map_err(what)?;
+    let mut buf = vec![0; head];
+    for (rowid, part) in rows {
+        let blob = conn
+            .blob_open("main", "near_part", "bytes", rowid, true)
+            .map_err(q("opening a filter partition"))?;
+        let n = head.min(blob.len());
+        blob.read_at_exact(&mut buf[..n], 0)
+            .map_err(q("reading a filter partition head"))?;
+        f(part, blob.len(), &buf[..n]);
+    }
+    Ok(())
 }

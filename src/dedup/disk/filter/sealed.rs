@@ -13,12 +13,12 @@ use super::fuse::Fuse;
 
 /// Bytes before a stored partition's array bytes: seed, segment length, segment count
 /// length, bit base, seed state.
-const HEAD: usize = 32;
+pub const HEAD: usize = 32;
 
-/// A stored partition ([`FilterBuilder::sealed_part`]) read: its header, the seed state after
-/// it, and its array bytes; `None` when cut in its head or when its array bytes are not those
-/// its header's slots span.
-fn stored_head(stored: &[u8]) -> Option<(Fuse, u64, &[u8])> {
+/// The head of a stored partition ([`FilterBuilder::sealed_part`]) whose whole stored form
+/// is `len` bytes: its header and the seed state after it; `None` when cut in its head or when
+/// `len` is not its head and the array bytes its header's slots span.
+fn parse_head(stored: &[u8], len: usize) -> Option<(Fuse, u64)> {
     let u32_at = |i: usize| Some(u32::from_le_bytes(stored.get(i..i + 4)?.try_into().ok()?));
     let u64_at = |i: usize| Some(u64::from_le_bytes(stored.get(i..i + 8)?.try_into().ok()?));
     let part = Fuse {
@@ -27,9 +27,16 @@ fn stored_head(stored: &[u8]) -> Option<(Fuse, u64, &[u8])> {
         seg_count_len: u32_at(12)?,
         bit_base: u64_at(16)?,
     };
-    let data = stored.get(HEAD..)?;
     let spanned = part.end_bit().div_ceil(8).saturating_sub(part.bit_base / 8);
-    (data.len() as u64 == spanned).then_some((part, u64_at(24)?, data))
+    let data = len.checked_sub(HEAD)?;
+    (data as u64 == spanned).then_some((part, u64_at(24)?))
+}
+
+/// A stored partition ([`FilterBuilder::sealed_part`]) read: its header, the seed state after
+/// it, and its array bytes; `None` when cut ([`parse_head`]).
+fn stored_head(stored: &[u8]) -> Option<(Fuse, u64, &[u8])> {
+    let (part, seeds) = parse_head(stored, stored.len())?;
+    Some((part, seeds, stored.get(HEAD..)?))
 }
 
 /// A stored partition ([`FilterBuilder::sealed_part`]) and its array bytes; `None` when cut
@@ -85,31 +92,57 @@ impl FilterBuilder {
     /// bytes do not continue this builder (another run's, cut, out of order) or a key was
     /// already gathered.
     pub fn restore_part(&mut self, stored: &[u8]) -> bool {
-        let Some((part, seeds, data)) = stored_head(stored).filter(|_| self.keys.is_empty()) else {
+        let Some((part, seeds, data)) = stored_head(stored).filter(|(p, ..)| self.continues(p))
+        else {
             return false;
         };
-        let end_bit = part.end_bit();
-        let start = (part.bit_base / 8) as usize;
-        let header = super::header_len(self.filter.part_bits);
-        let fits = part.bit_base == self.bits
-            && start >= header + self.spilled
-            && self.current < 1 << self.filter.part_bits
-            && part.is_valid(end_bit + 8);
-        if !fits {
-            return false;
-        }
-        let (bytes, start) = (&mut self.filter.bytes, start - self.spilled);
+        let (bytes, start) = (&mut self.filter.bytes, (part.bit_base / 8) as usize);
+        let start = start - self.spilled;
         if bytes.len() < start + data.len() + 1 {
             bytes.resize(start + data.len() + 1, 0);
         }
         for (b, d) in bytes[start..].iter_mut().zip(data) {
             *b |= d;
         }
+        self.push_restored(part, seeds);
+        true
+    }
+
+    /// Adds the next partition from the head (its first [`HEAD`] bytes, or more) of its
+    /// stored form of `len` bytes, as [`FilterBuilder::restore_part`] would and then spilled
+    /// ([`FilterBuilder::spill`]): its array bytes are not needed, except those of the byte
+    /// the next partition starts in, which that one's stored form holds too. So the last
+    /// partition restored must be restored whole. `false` (nothing changed) as
+    /// [`FilterBuilder::restore_part`].
+    pub fn restore_head(&mut self, head: &[u8], len: usize) -> bool {
+        let Some((part, seeds)) = parse_head(head, len).filter(|(p, _)| self.continues(p)) else {
+            return false;
+        };
+        let header = super::header_len(self.filter.part_bits);
+        // Every byte before the one this partition ends in is spilled.
+        self.filter.bytes.truncate(header);
+        self.spilled = (part.end_bit() / 8) as usize - header;
+        self.push_restored(part, seeds);
+        true
+    }
+
+    /// Whether `part` can be the next partition: no key gathered yet, it starts where the
+    /// last one ended, past what was spilled, and is one this builder has room for.
+    fn continues(&self, part: &Fuse) -> bool {
+        let start = (part.bit_base / 8) as usize;
+        let header = super::header_len(self.filter.part_bits);
+        self.keys.is_empty()
+            && part.bit_base == self.bits
+            && start >= header + self.spilled
+            && self.current < 1 << self.filter.part_bits
+            && part.is_valid(part.end_bit() + 8)
+    }
+
+    fn push_restored(&mut self, part: Fuse, seeds: u64) {
         self.seeds = seeds;
-        self.bits = end_bit;
+        self.bits = part.end_bit();
         self.filter.parts.push(part);
         self.current += 1;
-        true
     }
 }
 
@@ -150,6 +183,64 @@ mod tests {
                 .for_each(|&k| resumed.insert(k));
             assert_eq!(resumed.finish(), whole, "resumed after {stop} partitions");
         }
+    }
+
+    #[test]
+    fn a_builder_restored_from_partition_heads_and_its_last_partition_goes_on_the_same() {
+        let mut keys: Vec<u32> = (0..700_000).map(key).collect();
+        keys.sort_unstable();
+        let postings = 700_000 * FILED as u64 / FAR_BANDS as u64;
+        // Never interrupted, never spilled; each partition stored as it is sealed (the seed
+        // state rides with the last one sealed).
+        let mut whole = FilterBuilder::with_capacity(postings);
+        let parts = 1usize << whole.filter.part_bits;
+        assert!(parts >= 4, "{parts} partitions");
+        let mut stored = Vec::new();
+        for p in 0..parts {
+            let range = whole.part_start(p)..whole.part_start(p + 1);
+            let end = range.end;
+            keys.iter()
+                .filter(|&&k| range.contains(&u64::from(k)))
+                .for_each(|&k| whole.insert(k));
+            whole.seal_before(end);
+            stored.push(whole.sealed_part(p));
+        }
+        for stop in [1, 2, 3, parts - 1] {
+            // As an open restores a job: heads, the last whole, then spilled; past the first
+            // try, the first one whole too (heads after bytes held).
+            let mut b = FilterBuilder::new(postings);
+            for (i, s) in stored[..stop - 1].iter().enumerate() {
+                if i == 0 && stop > 2 {
+                    assert!(b.restore_part(s));
+                } else {
+                    assert!(b.restore_head(&s[..HEAD], s.len()));
+                    // Nothing held past the header: the bytes restored before are spilled.
+                    let header = super::super::header_len(b.filter.part_bits);
+                    assert_eq!(b.filter.bytes.len(), header);
+                }
+            }
+            assert!(b.restore_part(&stored[stop - 1]));
+            b.spill(stop);
+            assert!(b.filter.bytes.len() <= super::super::header_len(b.filter.part_bits) + 2);
+            for (p, want) in stored.iter().enumerate().skip(stop) {
+                let range = b.part_start(p)..b.part_start(p + 1);
+                let end = range.end;
+                keys.iter()
+                    .filter(|&&k| range.contains(&u64::from(k)))
+                    .for_each(|&k| b.insert(k));
+                b.seal_before(end);
+                assert!(b.sealed_part(p) == *want, "partition {p} after {stop}");
+            }
+        }
+        let mut b = FilterBuilder::new(postings);
+        let s = &stored[0];
+        assert!(!b.restore_head(&s[..HEAD], s.len() - 1), "cut");
+        assert!(!b.restore_head(&s[..HEAD - 1], s.len()), "cut in its head");
+        assert!(
+            !b.restore_head(&stored[1][..HEAD], stored[1].len()),
+            "out of order"
+        );
+        assert_eq!(b.sealed(), 0);
     }
 
     #[test]

@@ -146,7 +146,7 @@ pub fn store_rebuilt<B: NearBackend>(
 mod tests {
     use super::super::tests::{build, key};
     use super::*;
-    use crate::dedup::disk::resume::Progress;
+    use crate::dedup::disk::resume::{Progress, restore_filter};
     use crate::dedup::keys::{FAR_BANDS, FILED};
     use crate::state::NearDb;
 
@@ -214,6 +214,31 @@ mod tests {
         keys.iter().for_each(|&k| job.filter.insert(k));
         job.register(&mut db, &all_at_once, 0).unwrap();
         assert_eq!(load(&mut db, &all_at_once).unwrap(), whole);
+    }
+
+    #[test]
+    fn a_job_taken_up_from_its_stored_partitions_registers_the_filter_built_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = NearDb::open(dir.path()).unwrap();
+        let (keys, postings, whole) = built_whole();
+        let r = run(5, postings);
+        // Interrupted after half of its keys: an open finds what the job stored and noted.
+        let (job, _) = spilled(&mut db, &keys[..keys.len() / 2], &r);
+        let state = job.state(r, Vec::new());
+        assert!(state.sealed >= 3, "{} partitions sealed", state.sealed);
+        drop(job);
+        let filter = restore_filter(&mut db, &r, state.sealed).unwrap();
+        let mut job = Progress::restored(&state, filter.expect("restored"));
+        let from = job.resume_key();
+        (keys.iter().filter(|&&k| u64::from(k) >= from)).for_each(|&k| job.filter.insert(k));
+        job.register(&mut db, &r, 0).unwrap();
+        assert_eq!(load(&mut db, &r).unwrap(), whole);
+        // A partition missing or cut: not taken up.
+        let second = db.part(r.run, 1).unwrap().unwrap();
+        db.put_part(r.run, 1, &second[..second.len() - 1]).unwrap();
+        assert!(restore_filter(&mut db, &r, state.sealed).unwrap().is_none());
+        db.delete_parts_below(r.run, 2).unwrap();
+        assert!(restore_filter(&mut db, &r, state.sealed).unwrap().is_none());
     }
 
     #[test]
