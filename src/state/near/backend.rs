@@ -311,7 +311,7 @@ impl NearBackend for NearDb {
                    ORDER BY first_doc, chunk",
             scan: "SELECT first_doc, chunk, end_doc, postings FROM near_live \
                    WHERE (first_doc, chunk) > (?1, ?2) ORDER BY first_doc, chunk",
-            kind: "live",
+            kind: super::copies::LIVE,
             what: "loading kept near postings",
         };
         let copies = self.committed_copies();
@@ -320,6 +320,11 @@ impl NearBackend for NearDb {
 
     fn delete_live_outside(&mut self, from: u32, to: u32) -> Result<(), StateError> {
         self.begin()?;
+        // Their copies go now, not at the next open (a copy removed early only sends an open
+        // to the table; a long run would keep ~64 MB of copies of rows gone).
+        if let Some(copies) = &self.copies {
+            super::copies::remove_live_outside(&self.conn, copies, from, to)?;
+        }
         self.conn
             .prepare_cached("DELETE FROM near_live WHERE first_doc < ?1 OR first_doc >= ?2")
             .and_then(|mut s| s.execute([from, to]))

@@ -24,7 +24,7 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::dedup::disk::RunInfo;
 
 mod rows;
-pub(super) use rows::Rows;
+pub(super) use rows::{LIVE, Rows, remove_live_outside};
 
 /// Folder of the copies, in the state folder.
 pub(super) const COPIES_DIR: &str = "near-filters";
@@ -160,6 +160,11 @@ impl Copies {
                 tracing::warn!(%path, %error, "not copied beside the index, nor will the rest be by this process (opens read them from the index)");
             }
         }
+    }
+
+    /// Removes the copy named `name`, if there is one.
+    pub(super) fn remove(&self, name: &str) {
+        let _ = std::fs::remove_file(self.dir.join(name));
     }
 
     /// Removes the copies (and unfinished writes) of runs not in `keep`.

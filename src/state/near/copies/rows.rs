@@ -77,7 +77,42 @@ impl Rows {
         Ok(())
     }
 
-    fn name(&self, [a, b, c]: [u32; 3]) -> String {
-        format!("{}-{a}-{b}-{c}", self.kind)
+    fn name(&self, key: [u32; 3]) -> String {
+        row_name(self.kind, key)
     }
+}
+
+/// `kind` of the `near_live` rows' copies.
+pub(in crate::state::near) const LIVE: &str = "live";
+
+/// The name of the copy of the row of table `kind` keyed `key`.
+fn row_name(kind: &str, [a, b, c]: [u32; 3]) -> String {
+    format!("{kind}-{a}-{b}-{c}")
+}
+
+/// Removes the copies of the `near_live` rows whose first record is outside `from..to`
+/// (those about to be deleted).
+///
+/// # Errors
+/// Storage failures.
+pub(in crate::state::near) fn remove_live_outside(
+    conn: &Connection,
+    copies: &Copies,
+    from: u32,
+    to: u32,
+) -> Result<(), StateError> {
+    let what = q("listing kept near postings");
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT first_doc, chunk, end_doc FROM near_live WHERE first_doc < ?1 OR first_doc >= ?2",
+        )
+        .map_err(q("listing kept near postings"))?;
+    let keys = stmt
+        .query_map([from, to], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?]))
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<[u32; 3]>>>())
+        .map_err(what)?;
+    for key in keys {
+        copies.remove(&row_name(LIVE, key));
+    }
+    Ok(())
 }

@@ -279,3 +279,115 @@ fn copies_that_cannot_be_written_leave_the_index_whole() {
         assert_eq!(ids, [format!("r{n}")], "record {n}");
     }
 }
+
+/// The row copies trust that a committed `near_size` or `near_live` row keeps its bytes under
+/// its key until the index is cleared (rows are written once; a resumed flush writes the same
+/// bytes). Checked along an index's life: adds with near and far keys, flushes, merges,
+/// deletions, commits every few adds and reopens; every row seen is compared with what its
+/// key held before. And no copy of a `near_live` row outlives the row (removed when the row
+/// is deleted, not at the next open).
+#[test]
+fn committed_rows_keep_their_bytes_under_their_key_along_an_index_life() {
+    use std::collections::HashMap;
+
+    use crate::dedup::disk::{DiskStore, Shape};
+    use crate::dedup::link::NearStore as _;
+    use crate::state::near::tests::far_plan;
+    use crate::state::near::{NEAR_DB_FILE, NearDb};
+    type Rows = HashMap<(char, u32, u32), Vec<u8>>;
+    fn rows(dir: &Path) -> Rows {
+        let conn = Connection::open(dir.join(NEAR_DB_FILE)).unwrap();
+        let mut out = Rows::new();
+        let mut read = |kind: char, sql: &str| {
+            let mut stmt = conn.prepare(sql).unwrap();
+            let mut rows = stmt.query([]).unwrap();
+            while let Some(r) = rows.next().unwrap() {
+                out.insert(
+                    (kind, r.get(0).unwrap(), r.get(1).unwrap()),
+                    r.get(2).unwrap(),
+                );
+            }
+        };
+        read('s', "SELECT first_doc, 0, sizes FROM near_size");
+        read('l', "SELECT first_doc, chunk, postings FROM near_live");
+        out
+    }
+    let shape = Shape {
+        tail_docs: 8,
+        fan_in: 2,
+        live_docs: 16,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let open = || {
+        DiskStore::open(NearDb::open(dir.path()).unwrap(), shape)
+            .unwrap()
+            .0
+    };
+    let mut store = open();
+    let (mut seen, mut kinds, mut copies_seen) = (Rows::new(), (0, 0), 0);
+    for n in 0..900u32 {
+        let mut plan = far_plan(n);
+        // Near keys too (those `near_live` keeps), some shared, and a publication time.
+        plan.bands
+            .extend((0..3).map(|j| (n / 3 * 8 + j * 2 + 1) << 4));
+        plan.insert.rank.published_us = Some(i64::from(n) * 3_600_000_000);
+        store.apply(&plan).unwrap();
+        if n % 5 == 4 {
+            store.commit().unwrap();
+            for (key, bytes) in rows(dir.path()) {
+                match seen.get(&key) {
+                    Some(before) => assert_eq!(before, &bytes, "row {key:?} after record {n}"),
+                    None => {
+                        if key.0 == 's' {
+                            kinds.0 += 1
+                        } else {
+                            kinds.1 += 1
+                        }
+                        seen.insert(key, bytes);
+                    }
+                }
+            }
+        }
+        if n % 37 == 36 {
+            drop(store);
+            store = open();
+        }
+        // No copy outlives its row (copies are written by an open, removed with the row).
+        let conn = Connection::open(dir.path().join(NEAR_DB_FILE)).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT first_doc, chunk, end_doc FROM near_live")
+            .unwrap();
+        let live: Vec<String> = stmt
+            .query_map([], |r| {
+                let k: [u32; 3] = [r.get(0)?, r.get(1)?, r.get(2)?];
+                Ok(format!("{LIVE}-{}-{}-{}", k[0], k[1], k[2]))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let copied = std::fs::read_dir(dir.path().join(COPIES_DIR))
+            .into_iter()
+            .flatten();
+        for name in copied.map(|e| e.unwrap().file_name().into_string().unwrap()) {
+            let stale = name.starts_with(LIVE) && !live.contains(&name);
+            assert!(!stale, "{name} after record {n}, rows {live:?}");
+            copies_seen += usize::from(name.starts_with(LIVE));
+        }
+    }
+    assert!(
+        copies_seen > 100,
+        "{copies_seen} copies of kept postings seen"
+    );
+    assert!(
+        kinds.0 >= 50 && kinds.1 >= 50,
+        "rows seen (sizes, kept postings): {kinds:?}"
+    );
+    println!("rows seen (sizes, kept postings): {kinds:?}");
+    let now = rows(dir.path());
+    assert!(
+        now.len() < seen.len(),
+        "rows deleted along the way: {} of {}",
+        now.len(),
+        seen.len()
+    );
+}
