@@ -236,7 +236,7 @@ pub fn restore_filter<B: NearBackend>(
     })?;
     ok &= filter.sealed() == last;
     let whole = if ok {
-        backend.part(out.run, last as u32)?
+        backend.part(out.run, u32::try_from(last).unwrap_or(u32::MAX))?
     } else {
         None
     };

@@ -185,6 +185,18 @@ mod tests {
         }
     }
 
+    /// Inserts the keys (of sorted `keys`) of partition `p` into `b`, seals it and gives its
+    /// stored form, as a job stores it right after sealing it.
+    fn seal_next(b: &mut FilterBuilder, keys: &[u32], p: usize) -> Vec<u8> {
+        let range = b.part_start(p)..b.part_start(p + 1);
+        let end = range.end;
+        keys.iter()
+            .filter(|&&k| range.contains(&u64::from(k)))
+            .for_each(|&k| b.insert(k));
+        b.seal_before(end);
+        b.sealed_part(p)
+    }
+
     #[test]
     fn a_builder_restored_from_partition_heads_and_its_last_partition_goes_on_the_same() {
         let mut keys: Vec<u32> = (0..700_000).map(key).collect();
@@ -197,13 +209,7 @@ mod tests {
         assert!(parts >= 4, "{parts} partitions");
         let mut stored = Vec::new();
         for p in 0..parts {
-            let range = whole.part_start(p)..whole.part_start(p + 1);
-            let end = range.end;
-            keys.iter()
-                .filter(|&&k| range.contains(&u64::from(k)))
-                .for_each(|&k| whole.insert(k));
-            whole.seal_before(end);
-            stored.push(whole.sealed_part(p));
+            stored.push(seal_next(&mut whole, &keys, p));
         }
         for stop in [1, 2, 3, parts - 1] {
             // As an open restores a job: heads, the last whole, then spilled; past the first
@@ -223,13 +229,10 @@ mod tests {
             b.spill(stop);
             assert!(b.filter.bytes.len() <= super::super::header_len(b.filter.part_bits) + 2);
             for (p, want) in stored.iter().enumerate().skip(stop) {
-                let range = b.part_start(p)..b.part_start(p + 1);
-                let end = range.end;
-                keys.iter()
-                    .filter(|&&k| range.contains(&u64::from(k)))
-                    .for_each(|&k| b.insert(k));
-                b.seal_before(end);
-                assert!(b.sealed_part(p) == *want, "partition {p} after {stop}");
+                assert!(
+                    seal_next(&mut b, &keys, p) == *want,
+                    "partition {p} after {stop}"
+                );
             }
         }
         let mut b = FilterBuilder::new(postings);
