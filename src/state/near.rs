@@ -485,6 +485,18 @@ mod tests {
         store
     }
 
+    /// Asserts that `store` finds each of records `0..n` of [`far_index`] by two of its far
+    /// keys, and nothing else.
+    pub(super) fn assert_finds_far_records(store: &mut DiskStore<NearDb>, n: u32) {
+        use crate::dedup::link::{Hit, NearStore as _};
+        let mut all = |_: Hit| true;
+        for n in 0..n {
+            let found = store.candidates(&[far(n, 0), far(n, 2)], &mut all).unwrap();
+            let ids: Vec<&str> = found.iter().map(|(d, _)| d.info.id()).collect();
+            assert_eq!(ids, [format!("r{n}")], "record {n}");
+        }
+    }
+
     /// An index of the schema before 2026-12-02 (a compact signature per record, no fact
     /// tag) opens: the signature column is dropped, the tag columns are added, its rows read
     /// back with no tag (verified in full), and new rows keep their tags.
@@ -646,7 +658,6 @@ mod tests {
     #[test]
     fn an_open_on_two_connections_loads_every_run_filter() {
         use crate::dedup::disk::filter;
-        use crate::dedup::link::{Hit, NearStore};
         let dir = tempfile::tempdir().unwrap();
         drop(far_index(dir.path(), 200));
         let mut db = NearDb::open(dir.path()).unwrap();
@@ -663,12 +674,7 @@ mod tests {
             .iter()
             .map(|r| filter::load(&mut db, r).unwrap().bytes());
         assert_eq!(store.memory().filters, stored.sum::<usize>());
-        let mut all = |_: Hit| true;
-        for n in 0..200 {
-            let found = store.candidates(&[far(n, 0), far(n, 2)], &mut all).unwrap();
-            let ids: Vec<&str> = found.iter().map(|(d, _)| d.info.id()).collect();
-            assert_eq!(ids, [format!("r{n}")], "record {n}");
-        }
+        assert_finds_far_records(&mut store, 200);
     }
 
     /// A far lookup reads a run's buckets in two steps (all but the last key that may be in

@@ -87,6 +87,26 @@ pub trait NearBackend: Send + Sized {
     fn copy_filter(&self, _r: &RunInfo, _filter: &[u8]) {}
     /// Removes the filter copies of runs not in `runs`.
     fn sweep_copies(&self, _runs: &[u32]) {}
+    /// Keeps `bytes`, from byte `at` of the stored form of the filter of run `r` being built,
+    /// beside the stored rows, as the builder lets them go (`super::filter`), so that the
+    /// job's end reads them back in one piece rather than from the run's partitions; kept
+    /// bytes are as durable as the rows committed after them. `false` when not kept (never,
+    /// by default): the job's end then reads the partitions.
+    fn keep_spilled(&mut self, _r: &RunInfo, _at: u64, _bytes: &[u8]) -> bool {
+        false
+    }
+    /// How many bytes of the stored form of the filter of run `r` are kept
+    /// ([`NearBackend::keep_spilled`]); `None` when none.
+    fn spilled_len(&mut self, _r: &RunInfo) -> Option<u64> {
+        None
+    }
+    /// The first `len` bytes kept of the filter of run `r`, in a buffer with room for
+    /// `room`; `None` when fewer are kept.
+    fn spilled(&mut self, _r: &RunInfo, _len: u64, _room: usize) -> Option<Vec<u8>> {
+        None
+    }
+    /// Forgets the bytes kept of the filters of the runs not in `building`.
+    fn forget_spilled(&mut self, _building: &[u32]) {}
     /// A value of `near_meta`.
     ///
     /// # Errors
@@ -227,21 +247,24 @@ pub trait NearBackend: Send + Sized {
     /// # Errors
     /// Storage failures.
     fn parts(&mut self, run: u32, f: &mut dyn FnMut(u32, &[u8])) -> Result<(), Self::Error>;
-    /// Calls `f(part, len, head)` for every stored filter partition of `run`, in partition
-    /// order: its length and its first `head` bytes (all of it when shorter). By default read
-    /// whole ([`NearBackend::parts`]); a backend that can read the start of a value alone
-    /// saves an open reading partitions whose bytes it does not need (`super::resume`).
+    /// Calls `f(part, len, head)` for every stored filter partition of `run` below `below`,
+    /// in partition order: its length and its first `head` bytes (all of it when shorter). By
+    /// default read whole ([`NearBackend::parts`]); a backend that can read the start of a
+    /// value alone saves an open reading partitions whose bytes it does not need
+    /// (`super::resume`).
     ///
     /// # Errors
     /// Storage failures.
     fn part_heads(
         &mut self,
-        run: u32,
+        (run, below): (u32, u32),
         head: usize,
         f: &mut dyn FnMut(u32, usize, &[u8]),
     ) -> Result<(), Self::Error> {
         self.parts(run, &mut |part, bytes| {
-            f(part, bytes.len(), &bytes[..head.min(bytes.len())]);
+            if part < below {
+                f(part, bytes.len(), &bytes[..head.min(bytes.len())]);
+            }
         })
     }
     /// Stored filter partition `part` of `run`, if stored.

@@ -26,7 +26,7 @@ mod fuse;
 mod sealed;
 mod spill;
 
-pub use spill::{load, store_rebuilt};
+pub use spill::{Registered, load, load_registered, store_rebuilt};
 
 pub use fuse::FINGERPRINT_BITS;
 use fuse::{Fuse, Probe};

@@ -62,7 +62,8 @@ impl FlushJob {
         filter: FilterBuilder,
         sorted: Vec<u64>,
     ) -> Result<Self, B::Error> {
-        let progress = Progress::restored(state, filter);
+        let kept = backend.spilled_len(&state.out);
+        let progress = Progress::restored(state, filter, kept);
         let from = progress.resume_key();
         let table = BandTable::from_sorted(sorted);
         let written = table.sorted().partition_point(|&p| p >> 32 < from);
@@ -121,7 +122,7 @@ impl FlushJob {
         self.written = end;
         (self.progress.filter).seal_before((u64::from(last) + 1) << (32 - self.out.bits));
         if !self.is_done() {
-            self.progress.store(backend, self.out.run)?;
+            self.progress.store(backend, &self.out)?;
         }
         Ok(())
     }
@@ -140,8 +141,8 @@ impl FlushJob {
     ) -> Result<(KeyFilter, Vec<u64>), B::Error> {
         self.advance(backend, true)?;
         backend.put_sizes(self.out.first_doc, sizes)?;
-        self.progress.register(backend, &self.out, tail_from)?;
-        let filter = filter::load(backend, &self.out)?;
+        let held = self.progress.register(backend, &self.out, tail_from)?;
+        let filter = filter::load_registered(backend, &self.out, held)?;
         Ok((filter, self.table.take_sorted()))
     }
 }

@@ -15,7 +15,7 @@
 
 use super::backend::{NearBackend, RunInfo};
 use super::drop::{self, DropJob};
-use super::filter::{self, FilterBuilder};
+use super::filter::{self, FilterBuilder, Registered};
 use super::flush::{FlushJob, SPAN_SHARE};
 use super::resume::{self, JobState, Progress};
 use super::run;
@@ -69,7 +69,8 @@ impl MergeJob {
         filter: FilterBuilder,
         inputs: Vec<RunInfo>,
     ) -> Result<Self, B::Error> {
-        let progress = Progress::restored(state, filter);
+        let kept = backend.spilled_len(&state.out);
+        let progress = Progress::restored(state, filter, kept);
         let mut job = Self::with_progress(inputs, state.out, progress);
         let from = job.progress.resume_key();
         job.next_chunk = from >> (32 - job.chunk_bits);
@@ -118,15 +119,15 @@ impl MergeJob {
             self.progress.filter.seal_before(end);
         }
         if !self.is_done() {
-            self.progress.store(backend, self.out.run)?;
+            self.progress.store(backend, &self.out)?;
         }
         Ok(())
     }
 
     /// Registers the finished output run and unregisters the inputs (their buckets and filter
     /// partitions are left to a [`DropJob`] each, spread over this job's span); returns the
-    /// drop jobs. The output's filter is in the index, not in memory: [`filter::load`] it once
-    /// the inputs' filters are let go.
+    /// drop jobs and what is held of the output's filter. That filter is not in memory:
+    /// [`filter::load_registered`] it once the inputs' filters are let go.
     ///
     /// # Errors
     /// Storage failures.
@@ -134,13 +135,13 @@ impl MergeJob {
         self,
         backend: &mut B,
         tail_from: u32,
-    ) -> Result<Vec<DropJob>, B::Error> {
+    ) -> Result<(Vec<DropJob>, Option<Registered>), B::Error> {
         let span = self.progress.span;
-        self.progress.register(backend, &self.out, tail_from)?;
+        let held = self.progress.register(backend, &self.out, tail_from)?;
         for r in &self.inputs {
             backend.forget_run(r.run)?;
         }
-        Ok(DropJob::for_inputs(&self.inputs, span).collect())
+        Ok((DropJob::for_inputs(&self.inputs, span).collect(), held))
     }
 }
 
@@ -184,6 +185,7 @@ impl<B: NearBackend> super::DiskStore<B> {
         self.live.push(out.first_doc, out.end_doc, sorted, minutes);
         self.store_live()?;
         self.runs.push(out);
+        self.forget_spilled();
         self.schedule()
     }
 
@@ -193,6 +195,13 @@ impl<B: NearBackend> super::DiskStore<B> {
         self.flushing
             .as_ref()
             .map_or(self.tail_start, |f| f.out.first_doc)
+    }
+
+    /// Forgets the filter bytes kept for runs no job is writing now.
+    pub(super) fn forget_spilled(&mut self) {
+        let flush = self.flushing.iter().map(|f| f.out.run);
+        let building: Vec<u32> = self.jobs.iter().map(|j| j.out.run).chain(flush).collect();
+        self.backend.forget_spilled(&building);
     }
 
     fn take_run_number(&mut self) -> u32 {
@@ -301,16 +310,17 @@ impl<B: NearBackend> super::DiskStore<B> {
         for job in done {
             let (inputs, out) = (job.inputs.clone(), job.out);
             let keep_from = self.durable_end();
-            let drops = job.finish(&mut self.backend, keep_from)?;
+            let (drops, held) = job.finish(&mut self.backend, keep_from)?;
             self.drops.extend(drops);
             for r in &inputs {
                 self.filters.remove(&r.run);
             }
-            let filter = filter::load(&mut self.backend, &out)?;
+            let filter = filter::load_registered(&mut self.backend, &out, held)?;
             self.filters.insert(out.run, filter);
             self.runs.retain(|r| !inputs.contains(r));
             self.runs.push(out);
         }
+        self.forget_spilled();
         self.schedule()
     }
 

@@ -19,7 +19,7 @@
 use crate::dedup::bands::BandTable;
 
 use super::backend::{NearBackend, RunInfo};
-use super::filter::{FilterBuilder, PART_HEAD};
+use super::filter::{FilterBuilder, PART_HEAD, Registered};
 use super::flush::FlushJob;
 use super::merge::{MERGING_KEY, MergeJob};
 use super::{drop, live, run};
@@ -129,6 +129,8 @@ pub struct Progress {
     adds: u64,
     /// Adds the job is spread over.
     pub span: u64,
+    /// Every byte `filter` spilled is kept beside the index ([`NearBackend::keep_spilled`]).
+    kept: bool,
 }
 
 impl Progress {
@@ -139,17 +141,21 @@ impl Progress {
             stored: 0,
             adds: 0,
             span: span.max(1),
+            kept: true,
         }
     }
 
-    /// Where `state` left off, with `filter` restored from its stored partitions.
-    pub fn restored(state: &JobState, mut filter: FilterBuilder) -> Self {
+    /// Where `state` left off, with `filter` restored from its stored partitions; `kept`:
+    /// bytes of its stored form kept beside the index ([`NearBackend::spilled_len`]).
+    pub fn restored(state: &JobState, mut filter: FilterBuilder, kept: Option<u64>) -> Self {
         filter.spill(state.sealed);
+        let kept = kept.is_some_and(|k| k >= filter.spilled_end());
         Self {
             filter,
             stored: state.sealed,
             adds: state.adds,
             span: state.span.max(1),
+            kept,
         }
     }
 
@@ -175,22 +181,32 @@ impl Progress {
         }
     }
 
-    /// Stores the partitions of the filter sealed since the last call, for the run `run`.
+    /// Stores the partitions of the filter sealed since the last call, for the run `out`,
+    /// and spills them, kept beside the index while every byte before was.
     ///
     /// # Errors
     /// Storage failures.
-    pub fn store<B: NearBackend>(&mut self, backend: &mut B, run: u32) -> Result<(), B::Error> {
+    pub fn store<B: NearBackend>(
+        &mut self,
+        backend: &mut B,
+        out: &RunInfo,
+    ) -> Result<(), B::Error> {
         while self.stored < self.filter.sealed() {
             let part = u32::try_from(self.stored).unwrap_or(u32::MAX);
-            backend.put_part(run, part, &self.filter.sealed_part(self.stored))?;
+            backend.put_part(out.run, part, &self.filter.sealed_part(self.stored))?;
             self.stored += 1;
         }
-        self.filter.spill(self.stored);
+        let mut kept = self.kept;
+        self.filter.spill_into(self.stored, &mut |at, bytes| {
+            kept = kept && backend.keep_spilled(out, at, bytes);
+        });
+        self.kept = kept;
         Ok(())
     }
 
     /// Registers `out`, its buckets written, with the filter built: the partitions not yet
-    /// stored are stored, and stay as the run's filter ([`FilterBuilder::register`]).
+    /// stored are stored, and stay as the run's filter ([`FilterBuilder::register`]). Returns
+    /// what the builder held when all it spilled is kept (for [`super::filter::load_registered`]).
     ///
     /// # Errors
     /// Storage failures.
@@ -199,8 +215,9 @@ impl Progress {
         backend: &mut B,
         out: &RunInfo,
         tail_from: u32,
-    ) -> Result<(), B::Error> {
-        self.filter.register(backend, out, self.stored, tail_from)
+    ) -> Result<Option<Registered>, B::Error> {
+        let held = self.filter.register(backend, out, self.stored, tail_from)?;
+        Ok(self.kept.then_some(held))
     }
 }
 
@@ -229,14 +246,13 @@ pub fn restore_filter<B: NearBackend>(
         return Ok(Some(filter));
     };
     let mut ok = true;
-    backend.part_heads(out.run, PART_HEAD, &mut |part, len, head| {
-        if (part as usize) < last {
-            ok &= part as usize == filter.sealed() && filter.restore_head(head, len);
-        }
+    let last_part = u32::try_from(last).unwrap_or(u32::MAX);
+    backend.part_heads((out.run, last_part), PART_HEAD, &mut |part, len, head| {
+        ok &= part as usize == filter.sealed() && filter.restore_head(head, len);
     })?;
     ok &= filter.sealed() == last;
     let whole = if ok {
-        backend.part(out.run, u32::try_from(last).unwrap_or(u32::MAX))?
+        backend.part(out.run, last_part)?
     } else {
         None
     };
@@ -291,6 +307,7 @@ impl<B: NearBackend> super::DiskStore<B> {
             next = (self.drops.iter().map(|d| d.run + 1)).fold(next, u32::max);
         }
         self.next_run = next;
+        self.forget_spilled();
         Ok(self)
     }
 

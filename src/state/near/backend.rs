@@ -34,6 +34,24 @@ impl NearBackend for NearDb {
         }
     }
 
+    fn keep_spilled(&mut self, r: &RunInfo, at: u64, bytes: &[u8]) -> bool {
+        (self.copies.as_ref()).is_some_and(|c| c.write_build(r, at, bytes))
+    }
+
+    fn spilled_len(&mut self, r: &RunInfo) -> Option<u64> {
+        self.copies.as_ref()?.build_len(r)
+    }
+
+    fn spilled(&mut self, r: &RunInfo, len: u64, room: usize) -> Option<Vec<u8>> {
+        self.copies.as_ref()?.read_build(r, len, room)
+    }
+
+    fn forget_spilled(&mut self, building: &[u32]) {
+        if let Some(copies) = &self.copies {
+            copies.sweep_builds(building);
+        }
+    }
+
     fn meta(&mut self, key: &str) -> Result<Option<String>, StateError> {
         self.conn
             .prepare_cached("SELECT value FROM near_meta WHERE key = ?1")
@@ -350,11 +368,11 @@ impl NearBackend for NearDb {
 
     fn part_heads(
         &mut self,
-        run: u32,
+        parts: (u32, u32),
         head: usize,
         f: &mut dyn FnMut(u32, usize, &[u8]),
     ) -> Result<(), StateError> {
-        blob::part_heads(&self.conn, run, head, f)
+        blob::part_heads(&self.conn, parts, head, f)
     }
 
     fn part(&mut self, run: u32, part: u32) -> Result<Option<Vec<u8>>, StateError> {
@@ -426,6 +444,9 @@ impl NearBackend for NearDb {
     }
 
     fn commit(&mut self) -> Result<(), StateError> {
+        if let Some(copies) = &self.copies {
+            copies.sync_builds();
+        }
         if self.in_tx {
             self.in_tx = false;
             self.conn

@@ -84,23 +84,25 @@ pub fn read_filter(conn: &Connection, run: u32) -> Result<Vec<u8>, StateError> {
     Ok(out)
 }
 
-/// Calls `f(part, len, head)` for every `near_part` row of `run`, in partition order, with its
-/// length and its first `head` bytes, read through the blob (a partition's row spans several
-/// pages; a column read would read them all).
+/// Calls `f(part, len, head)` for every `near_part` row of `run` below partition `below`, in
+/// partition order, with its length and its first `head` bytes, read through the blob (a
+/// partition's row spans several pages; a column read would read them all).
 ///
 /// # Errors
 /// Storage failures.
 pub fn part_heads(
     conn: &Connection,
-    run: u32,
+    (run, below): (u32, u32),
     head: usize,
     f: &mut dyn FnMut(u32, usize, &[u8]),
 ) -> Result<(), StateError> {
     let what = q("reading filter partition heads");
     let rows: Vec<(i64, u32)> = conn
-        .prepare_cached("SELECT rowid, part FROM near_part WHERE run = ?1 ORDER BY part")
+        .prepare_cached(
+            "SELECT rowid, part FROM near_part WHERE run = ?1 AND part < ?2 ORDER BY part",
+        )
         .and_then(|mut s| {
-            s.query_map([run], |r| Ok((r.get(0)?, r.get(1)?)))?
+            s.query_map([run, below], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect()
         })
         .map_err(what)?;

@@ -23,6 +23,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::dedup::disk::RunInfo;
 
+mod builds;
 mod rows;
 pub(super) use rows::{LIVE, Rows, remove_live_outside};
 
@@ -43,6 +44,8 @@ pub(super) struct Copies {
     /// Set by the first write that fails (a full or read-only disk): no more are tried by this
     /// process, and that one is logged, rather than one warning per copy at every open.
     failed: Arc<AtomicBool>,
+    /// Runs whose filter being built was written to since the last commit (`builds`).
+    unsynced: Arc<std::sync::Mutex<Vec<u32>>>,
 }
 
 impl Copies {
@@ -69,7 +72,13 @@ impl Copies {
 
     fn new(dir: PathBuf, id: u64) -> Self {
         let failed = Arc::new(AtomicBool::new(false));
-        Self { dir, id, failed }
+        let unsynced = Arc::default();
+        Self {
+            dir,
+            id,
+            failed,
+            unsynced,
+        }
     }
 
     /// Gives the index a new id and removes every copy (the index was emptied; the id is
@@ -155,10 +164,15 @@ impl Copies {
             .and_then(|()| std::fs::rename(&tmp, path));
         if let Err(error) = written {
             let _ = std::fs::remove_file(&tmp);
-            if !self.failed.swap(true, Ordering::Relaxed) {
-                let path = path.display();
-                tracing::warn!(%path, %error, "not copied beside the index, nor will the rest be by this process (opens read them from the index)");
-            }
+            self.give_up(path, &error);
+        }
+    }
+
+    /// Stops copying after `error` writing `path` (logged once).
+    fn give_up(&self, path: &Path, error: &std::io::Error) {
+        if !self.failed.swap(true, Ordering::Relaxed) {
+            let path = path.display();
+            tracing::warn!(%path, %error, "not copied beside the index, nor will the rest be by this process (opens read them from the index)");
         }
     }
 

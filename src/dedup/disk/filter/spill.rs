@@ -21,18 +21,34 @@ impl FilterBuilder {
     /// Drops the fingerprint bytes of the first `parts` partitions (stored), but the byte
     /// the next one starts in.
     pub fn spill(&mut self, parts: usize) {
+        self.spill_into(parts, &mut |_, _| ());
+    }
+
+    /// [`FilterBuilder::spill`], giving the bytes dropped to `keep(at, bytes)` first (`at`:
+    /// where they start in the stored form). They are final: no later partition touches them.
+    pub fn spill_into(&mut self, parts: usize, keep: &mut dyn FnMut(u64, &[u8])) {
         let header = header_len(self.filter.part_bits);
-        let keep = self
+        let end = self
             .filter
             .parts
             .get(parts)
             .map_or(self.bits, |p| p.bit_base)
             / 8;
-        let keep = keep as usize - self.spilled;
-        if keep > header {
-            self.filter.bytes.drain(header..keep);
-            self.spilled += keep - header;
+        let end = end as usize - self.spilled;
+        if end > header {
+            keep(
+                (header + self.spilled) as u64,
+                &self.filter.bytes[header..end],
+            );
+            self.filter.bytes.drain(header..end);
+            self.spilled += end - header;
         }
+    }
+
+    /// Bytes of the stored form dropped so far, header included (where the next spilled
+    /// bytes start).
+    pub fn spilled_end(&self) -> u64 {
+        (header_len(self.filter.part_bits) + self.spilled) as u64
     }
 
     /// Registers `out`, its buckets written and the first `stored` partitions of this filter
@@ -40,6 +56,7 @@ impl FilterBuilder {
     /// The partitions left are sealed and stored; the run's row holds the header in the
     /// partitioned form. A filter of keys that came out of order (one that passes every key)
     /// has partitions that do not match its header: [`load`] rebuilds it from the buckets.
+    /// Returns what is held of the filter ([`Registered`]).
     ///
     /// # Errors
     /// Storage failures.
@@ -49,7 +66,7 @@ impl FilterBuilder {
         out: &RunInfo,
         stored: usize,
         tail_from: u32,
-    ) -> Result<(), B::Error> {
+    ) -> Result<Registered, B::Error> {
         self.seal_all();
         for part in stored..self.sealed() {
             let part_no = u32::try_from(part).unwrap_or(u32::MAX);
@@ -57,7 +74,71 @@ impl FilterBuilder {
         }
         let mut header = self.filter.bytes[..header_len(self.filter.part_bits)].to_vec();
         header[..8].copy_from_slice(&PARTS_MAGIC);
-        backend.put_run(out, &header, tail_from)
+        backend.put_run(out, &header, tail_from)?;
+        Ok(Registered {
+            spilled_end: self.spilled_end(),
+            header: header.len(),
+            ordered: !self.disordered,
+            held: self.filter.bytes,
+        })
+    }
+}
+
+/// What a builder held of a filter it registered: the stored form's header and the bytes
+/// after those it spilled.
+#[derive(Debug)]
+pub struct Registered {
+    held: Vec<u8>,
+    header: usize,
+    spilled_end: u64,
+    ordered: bool,
+}
+
+impl Registered {
+    /// The filter, from the bytes its builder spilled (`spilled`: the stored form's first
+    /// [`Registered::spilled_end`] bytes, the header's not read) and those held; `None` when
+    /// `spilled` is not that long or the keys came out of order (see [`FilterBuilder::register`]).
+    pub fn with_spilled(self, mut spilled: Vec<u8>) -> Option<KeyFilter> {
+        let len = self.header;
+        if !self.ordered || spilled.len() as u64 != self.spilled_end || spilled.len() < len {
+            return None;
+        }
+        spilled[..len].copy_from_slice(&self.held[..len]);
+        spilled.extend_from_slice(&self.held[len..]);
+        KeyFilter::from_bytes(spilled)
+    }
+
+    /// Bytes of the stored form spilled, header included.
+    pub fn spilled_end(&self) -> u64 {
+        self.spilled_end
+    }
+
+    /// Bytes of the whole stored form.
+    pub fn stored_len(&self) -> usize {
+        self.spilled_end as usize + self.held.len() - self.header
+    }
+}
+
+/// The filter of run `r`, just registered by a job that kept every byte its builder spilled
+/// beside the index ([`NearBackend::keep_spilled`]; `left`: what it held, `None` when not
+/// kept): read back in one piece with what was held, instead of from the run's partitions
+/// (scattered through the index file: at 10 M records the ~100 MB filter of a level-3 merge
+/// took up to 1.6 s to read cold). Loaded as stored ([`load`]) when that fails.
+///
+/// # Errors
+/// Storage failures.
+pub fn load_registered<B: NearBackend>(
+    backend: &mut B,
+    r: &RunInfo,
+    left: Option<Registered>,
+) -> Result<KeyFilter, B::Error> {
+    let kept = left.and_then(|left| {
+        let spilled = backend.spilled(r, left.spilled_end(), left.stored_len())?;
+        left.with_spilled(spilled)
+    });
+    match kept {
+        Some(filter) => Ok(filter),
+        None => load(backend, r),
     }
 }
 
@@ -143,163 +224,4 @@ pub fn store_rebuilt<B: NearBackend>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::tests::{build, key};
-    use super::*;
-    use crate::dedup::disk::resume::{Progress, restore_filter};
-    use crate::dedup::keys::{FAR_BANDS, FILED};
-    use crate::state::NearDb;
-
-    fn run(run: u32, postings: u64) -> RunInfo {
-        RunInfo {
-            run,
-            level: 2,
-            first_doc: 0,
-            end_doc: 700_000,
-            bits: 12,
-            postings,
-        }
-    }
-
-    /// Builds run `r`'s filter of `keys` (sorted) the way a job does: every 40 000 keys the
-    /// partitions sealed are stored and spilled ([`Progress::store`]); returns the job and
-    /// the most filter bytes it held.
-    fn spilled(db: &mut NearDb, keys: &[u32], r: &RunInfo) -> (Progress, usize) {
-        let (mut job, mut most) = (Progress::new(r.postings, 1), 0);
-        for chunk in keys.chunks(40_000) {
-            chunk.iter().for_each(|&k| job.filter.insert(k));
-            job.filter.seal_before(u64::from(chunk[chunk.len() - 1]));
-            most = most.max(job.filter.filter.bytes.len());
-            job.store(db, r.run).unwrap();
-        }
-        (job, most)
-    }
-
-    /// The sorted far keys of a run of 1 400 000 records, its postings and its filter built
-    /// whole, in memory.
-    fn built_whole() -> (Vec<u32>, u64, KeyFilter) {
-        let mut keys: Vec<u32> = (0..1_400_000).map(key).collect();
-        keys.sort_unstable();
-        let postings = 1_400_000 * FILED as u64 / FAR_BANDS as u64;
-        let whole = build(&mut keys, postings);
-        (keys, postings, whole)
-    }
-
-    fn parts_of(db: &mut NearDb, run: u32) -> Vec<u32> {
-        let mut parts = Vec::new();
-        db.parts(run, &mut |p, _| parts.push(p)).unwrap();
-        parts
-    }
-
-    #[test]
-    fn a_spilled_filter_is_registered_as_its_partitions_and_loads_as_the_filter_built_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut db = NearDb::open(dir.path()).unwrap();
-        let (keys, postings, whole) = built_whole();
-        assert!(whole.part_bits >= 3, "{} partition bits", whole.part_bits);
-        let r = run(5, postings);
-        let (job, most) = spilled(&mut db, &keys, &r);
-        let len = whole.as_bytes().len();
-        assert!(most * 4 < len, "held {most} of {len} bytes");
-        job.register(&mut db, &r, 0).unwrap();
-        let row = db.filter(r.run).unwrap();
-        assert_eq!(row.len(), header_len(whole.part_bits), "the header alone");
-        assert_eq!(parts_of(&mut db, r.run).len(), 1 << whole.part_bits);
-        assert_eq!(load(&mut db, &r).unwrap(), whole);
-        assert_eq!(parts_of(&mut db, r.run).len(), 1 << whole.part_bits, "kept");
-
-        // Stored nothing before: every partition stored at registration.
-        let all_at_once = run(6, postings);
-        let mut job = Progress::new(postings, 1);
-        keys.iter().for_each(|&k| job.filter.insert(k));
-        job.register(&mut db, &all_at_once, 0).unwrap();
-        assert_eq!(load(&mut db, &all_at_once).unwrap(), whole);
-    }
-
-    #[test]
-    fn a_job_taken_up_from_its_stored_partitions_registers_the_filter_built_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut db = NearDb::open(dir.path()).unwrap();
-        let (keys, postings, whole) = built_whole();
-        let r = run(5, postings);
-        // Interrupted after half of its keys: an open finds what the job stored and noted.
-        let (job, _) = spilled(&mut db, &keys[..keys.len() / 2], &r);
-        let state = job.state(r, Vec::new());
-        assert!(state.sealed >= 3, "{} partitions sealed", state.sealed);
-        drop(job);
-        let filter = restore_filter(&mut db, &r, state.sealed).unwrap();
-        let mut job = Progress::restored(&state, filter.expect("restored"));
-        let from = job.resume_key();
-        (keys.iter().filter(|&&k| u64::from(k) >= from)).for_each(|&k| job.filter.insert(k));
-        job.register(&mut db, &r, 0).unwrap();
-        assert_eq!(load(&mut db, &r).unwrap(), whole);
-        // A partition missing or cut: not taken up.
-        let second = db.part(r.run, 1).unwrap().unwrap();
-        db.put_part(r.run, 1, &second[..second.len() - 1]).unwrap();
-        assert!(restore_filter(&mut db, &r, state.sealed).unwrap().is_none());
-        db.delete_parts_below(r.run, 2).unwrap();
-        assert!(restore_filter(&mut db, &r, state.sealed).unwrap().is_none());
-    }
-
-    #[test]
-    fn partitions_missing_cut_or_foreign_do_not_make_a_filter() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut db = NearDb::open(dir.path()).unwrap();
-        let (keys, postings, whole) = built_whole();
-        let r = run(5, postings);
-        let (job, _) = spilled(&mut db, &keys, &r);
-        job.register(&mut db, &r, 0).unwrap();
-        let header = db.filter(r.run).unwrap();
-        let stored = |db: &mut NearDb, part| db.part(r.run, part).unwrap().unwrap();
-        let (first, last) = (stored(&mut db, 0), stored(&mut db, 7));
-        assert!(from_parts(&mut db, &r, &header).unwrap().is_some());
-        assert!(
-            from_parts(&mut db, &r, &header[..header.len() - 1])
-                .unwrap()
-                .is_none()
-        );
-        for len in [u64::MAX / 16, u64::MAX, 1 << 40] {
-            let mut longer = header.clone();
-            longer[16..24].copy_from_slice(&len.to_le_bytes());
-            assert!(
-                from_parts(&mut db, &r, &longer).unwrap().is_none(),
-                "length {len}"
-            );
-        }
-
-        db.put_part(r.run, 7, &last[..last.len() - 1]).unwrap();
-        assert!(from_parts(&mut db, &r, &header).unwrap().is_none(), "cut");
-        db.put_part(r.run, 7, &first).unwrap();
-        assert!(
-            from_parts(&mut db, &r, &header).unwrap().is_none(),
-            "another's"
-        );
-        db.put_part(r.run, 7, &last).unwrap();
-        db.delete_parts_below(r.run, 1).unwrap();
-        assert!(
-            from_parts(&mut db, &r, &header).unwrap().is_none(),
-            "missing"
-        );
-        // Rebuilt from the buckets (none here: no key) and stored whole.
-        let rebuilt = load(&mut db, &r).unwrap();
-        assert!(rebuilt != whole && !rebuilt.may_contain(keys[0]));
-        assert!(parts_of(&mut db, r.run).is_empty());
-        assert_eq!(
-            KeyFilter::from_bytes(db.filter(r.run).unwrap()),
-            Some(rebuilt)
-        );
-    }
-
-    #[test]
-    fn a_filter_of_keys_out_of_order_is_rebuilt_from_the_buckets() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut db = NearDb::open(dir.path()).unwrap();
-        let r = run(3, 10);
-        let mut job = Progress::new(10, 1);
-        job.filter.insert(key(2).max(key(3)));
-        job.filter.insert(key(2).min(key(3)));
-        job.register(&mut db, &r, 0).unwrap();
-        let header = db.filter(r.run).unwrap();
-        assert!(from_parts(&mut db, &r, &header).unwrap().is_none());
-    }
-}
+mod tests;

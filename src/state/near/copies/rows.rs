@@ -101,16 +101,15 @@ pub(in crate::state::near) fn remove_live_outside(
     from: u32,
     to: u32,
 ) -> Result<(), StateError> {
-    let what = q("listing kept near postings");
-    let mut stmt = conn
+    let keys = conn
         .prepare_cached(
             "SELECT first_doc, chunk, end_doc FROM near_live WHERE first_doc < ?1 OR first_doc >= ?2",
         )
+        .and_then(|mut stmt| {
+            stmt.query_map([from, to], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?]))?
+                .collect::<rusqlite::Result<Vec<[u32; 3]>>>()
+        })
         .map_err(q("listing kept near postings"))?;
-    let keys = stmt
-        .query_map([from, to], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?]))
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<[u32; 3]>>>())
-        .map_err(what)?;
     for key in keys {
         copies.remove(&row_name(LIVE, key));
     }

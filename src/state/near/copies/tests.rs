@@ -254,9 +254,8 @@ fn rows_read_on_open_come_from_their_copies_up_to_the_first_bad_one() {
 #[test]
 fn copies_that_cannot_be_written_leave_the_index_whole() {
     use crate::dedup::disk::DiskStore;
-    use crate::dedup::link::{Hit, NearStore};
     use crate::state::near::NearDb;
-    use crate::state::near::tests::{SMALL, far, far_index};
+    use crate::state::near::tests::{SMALL, assert_finds_far_records, far_index};
     let dir = tempfile::tempdir().unwrap();
     let c = copies(dir.path());
     std::fs::write(&c.dir, b"not a folder").unwrap();
@@ -272,12 +271,7 @@ fn copies_that_cannot_be_written_leave_the_index_whole() {
     let (mut store, ok) = DiskStore::open(NearDb::open(dir.path()).unwrap(), SMALL).unwrap();
     assert!(ok);
     assert!(store.runs().len() >= 3, "{} runs", store.runs().len());
-    let mut all = |_: Hit| true;
-    for n in 0..200 {
-        let found = store.candidates(&[far(n, 0), far(n, 2)], &mut all).unwrap();
-        let ids: Vec<&str> = found.iter().map(|(d, _)| d.info.id()).collect();
-        assert_eq!(ids, [format!("r{n}")], "record {n}");
-    }
+    assert_finds_far_records(&mut store, 200);
 }
 
 /// The row copies trust that a committed `near_size` or `near_live` row keeps its bytes under
