@@ -4,9 +4,9 @@
 //! the next, streaming the key space in [`STEP_POSTINGS`]-sized chunks ([`run::merge_chunk`]).
 //! The store advances every pending job a little at each add ([`MergeJob::advance`]): a job of
 //! level `l` is paced to finish within half the adds that fill level `l` again
-//! (`fan_in^(l+1) · tail_docs / 2`), so each level costs about `2 · 64` posting rewrites per
-//! add, evenly, instead of a pause of seconds when a level fills (a level-3 merge at ~4 M
-//! records rewrites ~2 GB).
+//! (`fan_in^(l+1) · tail_docs / 2`, a little less: [`merge_span`]), so each level costs about
+//! `2 · 64` posting rewrites per add, evenly, instead of a pause of seconds when a level fills
+//! (a level-3 merge at ~4 M records rewrites ~2 GB).
 //!
 //! While a job runs its inputs stay registered and searched; its output is written under a
 //! run number that is not registered until the last chunk is in ([`MergeJob::finish`]), so
@@ -243,10 +243,8 @@ impl<B: NearBackend> super::DiskStore<B> {
                 bits: run::choose_bits(postings),
                 postings,
             };
-            let refill = (self.shape.fan_in as u64)
-                .saturating_pow(level + 1)
-                .saturating_mul(u64::from(self.shape.tail_docs));
-            self.jobs.push(MergeJob::new(inputs, out, refill / 2));
+            let span = merge_span(self.shape, out.level);
+            self.jobs.push(MergeJob::new(inputs, out, span));
         }
         Ok(())
     }
@@ -344,5 +342,58 @@ impl<B: NearBackend> super::DiskStore<B> {
     }
 }
 
+/// Adds a merge into level `level` (≥ 1) is spread over: half the adds that fill the level
+/// below again (`fan_in^level · tail_docs / 2`), less `level` sixteenths of a tail. A merge
+/// starts at a flush's end or at another merge's end; with spans of whole half tails every
+/// merge ended within a few hundred adds of a flush's end, and the ends of a level-1, a
+/// level-2 and a level-3 merge fell with one in the same thousand adds (the slowest of a 10 M
+/// run: 1.1 s of CPU). Shortened so, the ends of each level fall a sixteenth of a tail (4 096
+/// adds) or more from each other and from the flushes' starts and ends: with `tail_docs` =
+/// 65 536, a flush starts at 0 and ends at 8 192 (modulo the tail), and merges into levels 1,
+/// 2, 3 and 4 end at 4 096, 61 440, 49 152 and 32 768.
+pub fn merge_span(shape: super::Shape, level: u32) -> u64 {
+    let tail = u64::from(shape.tail_docs);
+    let refill = (shape.fan_in as u64)
+        .saturating_pow(level)
+        .saturating_mul(tail);
+    let stagger = u64::from(level).saturating_mul(tail / 16);
+    (refill / 2).saturating_sub(stagger).max(1)
+}
+
 /// `near_meta` key listing the runs being written by merges.
 pub(super) const MERGING_KEY: &str = "merging";
+
+#[cfg(test)]
+mod tests {
+    use super::super::Shape;
+    use super::super::flush::SPAN_SHARE;
+    use super::*;
+
+    /// Flushes start every tail and end `tail / SPAN_SHARE` adds later; a merge into level 1
+    /// starts at a flush's end, one into level `l + 1` at the end of one into level `l`. The
+    /// ends of all of them fall apart from each other and from the flushes' starts and ends,
+    /// by a sixteenth of a tail at least, modulo the tail.
+    #[test]
+    fn merges_of_different_levels_and_flushes_end_apart() {
+        let shape = Shape::DEFAULT;
+        let tail = u64::from(shape.tail_docs);
+        let mut events = vec![0, tail / u64::from(SPAN_SHARE)];
+        let mut at = tail / u64::from(SPAN_SHARE);
+        for level in 1..=4 {
+            let span = merge_span(shape, level);
+            let whole = (shape.fan_in as u64).pow(level) * tail / 2;
+            assert!(
+                span <= whole && span * 10 > whole * 9,
+                "level {level}: {span}"
+            );
+            at += span;
+            events.push(at % tail);
+        }
+        for (i, a) in events.iter().enumerate() {
+            for b in &events[i + 1..] {
+                let apart = a.abs_diff(*b).min(tail - a.abs_diff(*b));
+                assert!(apart >= tail / 16, "{events:?}");
+            }
+        }
+    }
+}
