@@ -224,6 +224,16 @@ fn read_run(r: &Row<'_>) -> rusqlite::Result<RunInfo> {
     })
 }
 
+impl Drop for NearDb {
+    /// Waits for the copies being removed on a thread to be gone (a process ending would leave
+    /// them to the next open).
+    fn drop(&mut self) {
+        if let Some(copies) = &self.copies {
+            copies.settle();
+        }
+    }
+}
+
 impl NearDb {
     /// Opens (creates) `state_dir/near.sqlite`.
     ///

@@ -14,10 +14,9 @@
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
-use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 
-use super::{Copies, PREFIX, run_tag};
+use super::{Copies, PREFIX, PoisonError, run_tag};
 use crate::dedup::disk::RunInfo;
 
 /// Start of a filter being built: format name and version.

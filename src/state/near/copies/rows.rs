@@ -91,7 +91,7 @@ fn row_name(kind: &str, [a, b, c]: [u32; 3]) -> String {
 }
 
 /// Removes the copies of the `near_live` rows whose first record is outside `from..to`
-/// (those about to be deleted).
+/// (those about to be deleted), on a thread ([`Copies::remove_soon`]).
 ///
 /// # Errors
 /// Storage failures.
@@ -110,8 +110,9 @@ pub(in crate::state::near) fn remove_live_outside(
                 .collect::<rusqlite::Result<Vec<[u32; 3]>>>()
         })
         .map_err(q("listing kept near postings"))?;
-    for key in keys {
-        copies.remove(&row_name(LIVE, key));
+    let names: Vec<String> = keys.into_iter().map(|k| row_name(LIVE, k)).collect();
+    if !names.is_empty() {
+        copies.remove_soon(&names);
     }
     Ok(())
 }

@@ -157,7 +157,7 @@ fn the_index_copies_its_run_filters_and_an_open_takes_only_the_right_copy() {
         0
     );
     let db = NearDb::open(dir.path()).unwrap();
-    assert_ne!(db.copies.unwrap().id, before);
+    assert_ne!(db.copies.as_ref().unwrap().id, before);
 }
 
 /// The rows an open reads whole (`near_size`, `near_live`) are copied by a read without
@@ -346,7 +346,11 @@ fn committed_rows_keep_their_bytes_under_their_key_along_an_index_life() {
             drop(store);
             store = open();
         }
-        // No copy outlives its row (copies are written by an open, removed with the row).
+        // No copy outlives its row (copies are written by an open, removed with the row, on
+        // a thread).
+        if let Some(copies) = &store.backend().copies {
+            copies.settle();
+        }
         let conn = Connection::open(dir.path().join(NEAR_DB_FILE)).unwrap();
         let mut stmt = conn
             .prepare("SELECT first_doc, chunk, end_doc FROM near_live")
