@@ -39,9 +39,13 @@ impl Copies {
     /// and run.
     fn open_build(&self, r: &RunInfo) -> Option<File> {
         let mut file = File::open(self.build_path(r.run)).ok()?;
+        self.is_build_of(&mut file, r).then_some(file)
+    }
+
+    /// Whether `file`, read from its start, begins with run `r`'s prefix (read past it).
+    fn is_build_of(&self, file: &mut File, r: &RunInfo) -> bool {
         let mut prefix = [0u8; PREFIX];
-        file.read_exact(&mut prefix).ok()?;
-        (prefix == self.build_prefix(r)).then_some(file)
+        file.read_exact(&mut prefix).is_ok() && prefix == self.build_prefix(r)
     }
 
     /// Writes `bytes` from byte `at` of the stored form of run `r`'s filter being built (the
@@ -51,16 +55,14 @@ impl Copies {
             return false;
         }
         let path = self.build_path(r.run);
-        let prefix = self.build_prefix(r);
         let written = std::fs::create_dir_all(&self.dir).and_then(|()| {
             let mut file = (OpenOptions::new().read(true).write(true).create(true))
                 .truncate(false)
                 .open(&path)?;
-            let mut head = [0u8; PREFIX];
-            if file.read_exact(&mut head).is_err() || head != prefix {
+            if !self.is_build_of(&mut file, r) {
                 file.set_len(0)?;
                 file.seek(SeekFrom::Start(0))?;
-                file.write_all(&prefix)?;
+                file.write_all(&self.build_prefix(r))?;
             }
             file.seek(SeekFrom::Start(PREFIX as u64 + at))?;
             file.write_all(bytes)

@@ -237,6 +237,14 @@ fn a_job_taken_up_keeps_what_it_spills_when_all_before_is_kept() {
         "one byte short"
     );
     assert!(resume(&mut db, None).is_none(), "none");
+    // A process that ended after spilling more than its last commit noted left bytes past
+    // the kept length: the job taken up writes over them.
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(build_file(&db, r.run))
+        .unwrap();
+    std::io::Write::write_all(&mut file, &[0xa5; 4096]).unwrap();
+    drop(file);
     let held = resume(&mut db, kept).expect("kept");
     db.delete_parts(r.run).unwrap();
     assert_eq!(load_registered(&mut db, &r, Some(held)).unwrap(), whole);
