@@ -662,14 +662,28 @@ mod tests {
         }
     }
 
-    /// An open reads the run filters on two connections at once (`DiskStore::open`):
-    /// whichever reads a run's filter, the opened index holds every run's filter as stored,
-    /// under its own run, and finds every record by its far keys.
+    /// An open reads on three connections at once (`DiskStore::open`: the filters on one,
+    /// the sizes and kept near postings on another, the tail on the first): whichever reads
+    /// a run's filter, the opened index holds every run's filter as stored, under its own run,
+    /// the kept postings and tail the index held when it was committed, and finds every
+    /// record by its far keys.
     #[test]
-    fn an_open_on_two_connections_loads_every_run_filter() {
+    fn an_open_on_three_connections_loads_every_run_filter_and_row() {
         use crate::dedup::disk::filter;
+        use crate::dedup::link::NearStore as _;
         let dir = tempfile::tempdir().unwrap();
-        drop(far_index(dir.path(), 200));
+        let (mut before, _) = DiskStore::open(NearDb::open(dir.path()).unwrap(), SMALL).unwrap();
+        for n in 0..203 {
+            // Near keys too (those `near_live` keeps) and a publication time.
+            let mut plan = far_plan(n);
+            plan.bands.extend((0..3).map(|j| (n * 8 + j * 2 + 1) << 4));
+            plan.insert.rank.published_us = Some(i64::from(n) * 60_000_000);
+            before.apply(&plan).unwrap();
+        }
+        before.commit().unwrap();
+        let (memory, len, tail) = (before.memory(), before.len(), before.tail_len());
+        assert!(memory.live > 64 && tail > 0, "{memory:?}, tail {tail}");
+        drop(before);
         let mut db = NearDb::open(dir.path()).unwrap();
         assert!(db.reader().is_some(), "a second connection opens");
         db.set_meta("x", "1").unwrap();
@@ -677,6 +691,8 @@ mod tests {
         db.commit().unwrap();
         let (mut store, ok) = DiskStore::open(db, SMALL).unwrap();
         assert!(ok);
+        assert_eq!((store.len(), store.tail_len()), (len, tail));
+        assert_eq!(store.memory().live, memory.live);
         let runs = store.runs().to_vec();
         assert!(runs.len() >= 40, "{} runs", runs.len());
         let mut db = NearDb::open(dir.path()).unwrap();

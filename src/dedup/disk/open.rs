@@ -1,16 +1,18 @@
 //! Opening the index: the run list, the run filters, the sizes, the tail and the kept near
 //! postings, read back from the backend.
 //!
-//! The filters are most of what an open reads (~230 MB of ~360 MB at 10 M records), and
-//! reading them is memory-bound: copying rows out of the backend's pages and filling freshly
-//! allocated memory. When the backend offers a second handle ([`NearBackend::reader`]), a
-//! second thread reads filters on it, largest first, while this one reads the rest, then
-//! joins in. What is loaded does not depend on which thread loads what.
+//! The filters are most of what an open reads (~230 MB of ~390 MB at 10 M records), then the
+//! kept near postings (~67 MB) and the sizes (~60 MB), all as files beside the index where the
+//! backend keeps copies; the tail is random reads in the index file. When the backend offers
+//! second handles ([`NearBackend::reader`]), one thread reads filters, largest first, another
+//! the sizes and kept postings, while this one rebuilds the tail; each then reads the filters
+//! left. What is loaded does not depend on which thread loads what.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use super::filter::{self, KeyFilter};
+use super::live::stored::StoredSegment;
 use super::live::{self, LiveNear};
 use super::{
     DiskStore, LookupCounts, NONE_DATED, NearBackend, RECORDS_GROWTH, RunInfo, SIZE_ENTRY, Shape,
@@ -38,6 +40,25 @@ struct Rows {
     digest: Option<u64>,
     live: LiveNear,
     tail_minutes: (i64, i64),
+}
+
+/// The rows of the records in runs, read as files beside the index where the backend keeps
+/// copies: their sizes and minutes (with whether those rows followed each other) and the kept
+/// near postings.
+struct Columns {
+    sizes: Vec<u16>,
+    minutes: Vec<i32>,
+    fit: bool,
+    kept: Vec<StoredSegment>,
+}
+
+/// The tail rebuilt from `near_tail`: its table, its records' sizes and minutes, and whether
+/// its rows were the records from the last run's end to the committed count.
+struct Tail {
+    table: BandTable,
+    sizes: Vec<u16>,
+    minutes: Vec<i32>,
+    fit: bool,
 }
 
 impl<B: NearBackend> DiskStore<B> {
@@ -90,31 +111,83 @@ impl<B: NearBackend> DiskStore<B> {
     }
 }
 
-/// Reads the rows ([`read_rows`]) and the filters of `listed` (sorted by size), the filters on
-/// two connections when the backend has a [`NearBackend::reader`].
+/// Reads the rows and the filters of `listed` (sorted by size). When the backend offers
+/// second handles ([`NearBackend::reader`]), one thread reads filters, largest first, and
+/// another the columns ([`read_columns`]), while this one rebuilds the tail (random reads in
+/// the index file); each then reads the filters left. Read in turn on one thread, a cold open
+/// of a 10 M index waited on the columns (~130 MB) after the tail.
 fn read_all<B: NearBackend>(
     backend: &mut B,
     mut listed: Vec<(RunInfo, Vec<u8>)>,
     runs: &[RunInfo],
     shape: Shape,
 ) -> Result<(Rows, Vec<Loaded>), B::Error> {
+    let (chained, tail_start) = chained_end(runs);
+    let next_doc = backend.next_doc()?;
     // No runs (a new or small index): nothing to share.
-    let reader = (!listed.is_empty()).then(|| backend.reader()).flatten();
-    // The second thread starts with the largest filter, so that it always reads one.
-    let first = reader.as_ref().and_then(|_| listed.pop());
+    let mut readers: Vec<B> = Vec::new();
+    while !listed.is_empty() && readers.len() < 2 {
+        let Some(rd) = backend.reader() else { break };
+        readers.push(rd);
+    }
+    // The filters' thread starts with the largest filter, so that it always reads one.
+    let first = readers.first().and_then(|_| listed.pop());
     let queue: &Queue = &Mutex::new(listed);
+    let stop = || queue.lock().unwrap_or_else(PoisonError::into_inner).clear();
     std::thread::scope(|s| {
-        let helper = reader.map(|mut rd| s.spawn(move || load_filters(queue, first, &mut rd)));
-        let read = read_rows(backend, runs, shape)
-            .and_then(|rows| Ok((rows, load_filters(queue, None, backend)?)));
-        if read.is_err() {
-            queue.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        let columns = (readers.len() == 2).then(|| readers.pop()).flatten();
+        let columns = columns.map(|mut rd| {
+            s.spawn(move || {
+                let read = read_columns(&mut rd, tail_start)
+                    .and_then(|c| Ok((c, load_filters(queue, None, &mut rd)?)));
+                read.inspect_err(|_| stop())
+            })
+        });
+        let filters = readers.pop().map(|mut rd| {
+            s.spawn(move || load_filters(queue, first, &mut rd).inspect_err(|_| stop()))
+        });
+        let mine = read_tail(backend, tail_start, next_doc).and_then(|tail| {
+            let own = match columns {
+                Some(_) => None,
+                None => Some(read_columns(backend, tail_start)?),
+            };
+            Ok((tail, own, load_filters(queue, None, backend)?))
+        });
+        if mine.is_err() {
+            stop();
         }
-        let theirs = helper.map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
-        let (rows, mut loaded) = read?;
-        loaded.extend(theirs.transpose()?.into_iter().flatten());
+        let theirs = filters.map(join).transpose();
+        let read_aside = columns.map(join).transpose();
+        let (tail, own, mut loaded) = mine?;
+        loaded.extend(theirs?.into_iter().flatten());
+        let cols = match (own, read_aside?) {
+            (Some(c), _) => c,
+            (None, Some((c, more))) => {
+                loaded.extend(more);
+                c
+            }
+            (None, None) => unreachable!("the columns are read on this thread or another"),
+        };
+        let rows = joined(backend, (chained, tail_start, next_doc), cols, tail, shape)?;
         Ok((rows, loaded))
     })
+}
+
+/// What thread `h` returned (its panic goes on in this one).
+fn join<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
+/// Whether `runs` follow each other from record 0, and the record after the last.
+fn chained_end(runs: &[RunInfo]) -> (bool, u32) {
+    let mut by_doc: Vec<&RunInfo> = runs.iter().collect();
+    by_doc.sort_by_key(|r| r.first_doc);
+    let (mut ok, mut tail_start) = (true, 0);
+    for r in by_doc {
+        ok &= r.first_doc == tail_start;
+        tail_start = r.end_doc;
+    }
+    (ok, tail_start)
 }
 
 /// Reads the filter of `first`, then those of `queue`'s runs, largest first, until none is
@@ -136,47 +209,74 @@ fn load_filters<B: NearBackend>(
     }
 }
 
-/// Reads the sizes, the tail and the kept near postings, and checks that they fit `runs`.
-fn read_rows<B: NearBackend>(
-    backend: &mut B,
-    runs: &[RunInfo],
-    shape: Shape,
-) -> Result<Rows, B::Error> {
-    let mut ok = true;
+/// Reads the columns of the records in runs: sizes, minutes and the kept near postings
+/// (the segments ending at `tail_start`; whether they fit the rest is checked in [`joined`]).
+fn read_columns<B: NearBackend>(backend: &mut B, tail_start: u32) -> Result<Columns, B::Error> {
     let next_doc = backend.next_doc()?;
-    let mut by_doc: Vec<&RunInfo> = runs.iter().collect();
-    by_doc.sort_by_key(|r| r.first_doc);
-    let mut tail_start = 0;
-    for r in by_doc {
-        ok &= r.first_doc == tail_start;
-        tail_start = r.end_doc;
-    }
-    let (mut sizes, mut minutes, fit) = read_sizes(backend, next_doc)?;
-    ok &= fit && sizes.len() == tail_start as usize;
-    let (mut tail, mut expected) = (BandTable::default(), tail_start);
+    let (sizes, minutes, fit) = read_sizes(backend, next_doc)?;
+    let kept = live::stored::load(backend, tail_start)?;
+    Ok(Columns {
+        sizes,
+        minutes,
+        fit,
+        kept,
+    })
+}
+
+/// Rebuilds the tail (records `tail_start..next_doc`) from `near_tail`.
+fn read_tail<B: NearBackend>(
+    backend: &mut B,
+    tail_start: u32,
+    next_doc: u32,
+) -> Result<Tail, B::Error> {
+    let n = next_doc.saturating_sub(tail_start) as usize;
+    let mut t = Tail {
+        table: BandTable::default(),
+        sizes: Vec::with_capacity(n),
+        minutes: Vec::with_capacity(n),
+        fit: true,
+    };
     // Exactly: grown by doubling, the rebuilt tail held up to twice its 33 MB.
-    tail.reserve_load(next_doc.saturating_sub(tail_start) as usize * FILED);
+    t.table.reserve_load(n * FILED);
+    let mut expected = tail_start;
     backend.tail(tail_start, &mut |doc, keys, shingles, published| {
-        ok &= doc == expected;
+        t.fit &= doc == expected;
         expected = doc.saturating_add(1);
-        sizes.push(saturate(shingles));
-        minutes.push(minute(published));
+        t.sizes.push(saturate(shingles));
+        t.minutes.push(minute(published));
         for k in keys {
-            tail.load(k, doc);
+            t.table.load(k, doc);
         }
     })?;
-    tail.merge();
-    ok &= expected == next_doc;
+    t.table.merge();
+    t.fit &= expected == next_doc;
+    Ok(t)
+}
+
+/// The rows of an open from what the threads read, checked against each other and the
+/// committed count: `(chained, tail_start, next_doc)` from the run list.
+fn joined<B: NearBackend>(
+    backend: &mut B,
+    (chained, tail_start, next_doc): (bool, u32, u32),
+    cols: Columns,
+    tail: Tail,
+    shape: Shape,
+) -> Result<Rows, B::Error> {
+    let Columns {
+        mut sizes,
+        mut minutes,
+        fit,
+        kept,
+    } = cols;
+    let mut ok = chained && fit && sizes.len() == tail_start as usize && tail.fit;
+    sizes.extend_from_slice(&tail.sizes);
+    minutes.extend_from_slice(&tail.minutes);
     let records = backend.meta("records")?.and_then(|v| v.parse::<u32>().ok());
     ok &= records.unwrap_or(0) == next_doc;
     let digest = backend.meta("digest")?;
     let digest = digest.and_then(|v| u64::from_str_radix(&v, 16).ok());
     let in_runs = live::newest_of(&minutes[..(tail_start as usize).min(minutes.len())]);
-    let kept = if ok {
-        live::stored::load(backend, tail_start)?
-    } else {
-        Vec::new()
-    };
+    let kept = if ok { kept } else { Vec::new() };
     let live = live::stored::restore(kept, tail_start, &minutes, in_runs, shape.live_docs);
     let tail_minutes = (minutes.get(tail_start as usize..))
         .map_or(NONE_DATED, |m| (live::oldest_of(m), live::newest_of(m)));
@@ -186,7 +286,7 @@ fn read_rows<B: NearBackend>(
         tail_start,
         sizes,
         minutes,
-        tail,
+        tail: tail.table,
         digest,
         live,
         tail_minutes,

@@ -112,11 +112,13 @@ impl Copies {
         len: u64,
         room: usize,
     ) -> Option<Vec<u8>> {
-        let file = self.open_build(r)?;
+        let mut file = self.open_build(r)?;
         let want = usize::try_from(len).ok()?;
         let mut bytes = Vec::with_capacity(room.max(want));
-        file.take(len).read_to_end(&mut bytes).ok()?;
-        (bytes.len() == want).then_some(bytes)
+        // One read of the whole length (read_to_end's growing reads each wait for the disk).
+        bytes.resize(want, 0);
+        file.read_exact(&mut bytes).ok()?;
+        Some(bytes)
     }
 
     /// Removes the files of filters being built but those of the runs in `building`.
