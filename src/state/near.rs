@@ -230,6 +230,10 @@ impl Drop for NearDb {
     fn drop(&mut self) {
         if let Some(copies) = &self.copies {
             copies.settle();
+            if self.in_tx {
+                // Rows of a transaction not committed: it rolls back.
+                copies.unstage();
+            }
         }
     }
 }

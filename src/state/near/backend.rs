@@ -222,7 +222,7 @@ impl NearBackend for NearDb {
         let kind = super::copies::Rows {
             list,
             scan,
-            kind: "size",
+            kind: super::copies::SIZE,
             what,
         };
         kind.each(&self.conn, copies, &mut |k, blob| f(k[0], blob))
@@ -233,8 +233,11 @@ impl NearBackend for NearDb {
         self.conn
             .prepare_cached("INSERT INTO near_size (first_doc, sizes) VALUES (?1, ?2)")
             .and_then(|mut s| s.execute(params![first_doc, sizes]))
-            .map(drop)
-            .map_err(q("writing index sizes"))
+            .map_err(q("writing index sizes"))?;
+        if let Some(copies) = &self.copies {
+            copies.stage_row(super::copies::SIZE, [first_doc, 0, 0], sizes);
+        }
+        Ok(())
     }
 
     fn runs(&mut self) -> Result<Vec<(RunInfo, Vec<u8>)>, StateError> {
@@ -319,8 +322,11 @@ impl NearBackend for NearDb {
                  VALUES (?1, ?2, ?3, ?4)",
             )
             .and_then(|mut s| s.execute(params![first_doc, chunk, end_doc, postings]))
-            .map(drop)
-            .map_err(q("storing kept near postings"))
+            .map_err(q("storing kept near postings"))?;
+        if let Some(copies) = &self.copies {
+            copies.stage_row(super::copies::LIVE, [first_doc, chunk, end_doc], postings);
+        }
+        Ok(())
     }
 
     fn live(&mut self, f: &mut dyn FnMut(u32, u32, &[u8])) -> Result<(), StateError> {
@@ -449,9 +455,14 @@ impl NearBackend for NearDb {
         }
         if self.in_tx {
             self.in_tx = false;
-            self.conn
-                .execute_batch("COMMIT")
-                .map_err(q("committing index"))?;
+            let committed = self.conn.execute_batch("COMMIT");
+            if let Some(copies) = &self.copies {
+                match committed {
+                    Ok(()) => copies.publish(),
+                    Err(_) => copies.unstage(),
+                }
+            }
+            committed.map_err(q("committing index"))?;
         }
         Ok(())
     }

@@ -12,6 +12,10 @@
 //! Anything else is ignored, and the filter is read from the index as before. Copies of runs no
 //! longer registered are removed at the next commit or open. A build from before the copies
 //! (2026-12-03) that clears the index keeps the id: after going back to one, remove the folder.
+//!
+//! The rows an open reads whole (`near_size`, `near_live`: `rows`) are copied the same way,
+//! named `{kind}-{key}-{key}-{key}`: written under a temporary name with the row and named at
+//! the commit (an open copies those of an index written before, 2026-12-03).
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -26,7 +30,7 @@ use crate::dedup::disk::RunInfo;
 
 mod builds;
 mod rows;
-pub(super) use rows::{LIVE, Rows, remove_live_outside};
+pub(super) use rows::{LIVE, Rows, SIZE, remove_live_outside};
 
 /// Folder of the copies, in the state folder.
 pub(super) const COPIES_DIR: &str = "near-filters";
@@ -49,6 +53,9 @@ pub(super) struct Copies {
     unsynced: Arc<Mutex<Vec<u32>>>,
     /// The thread removing copies ([`Copies::remove_soon`]), if one was started.
     removing: Arc<Mutex<Option<JoinHandle<()>>>>,
+    /// Copies of rows written in the open transaction, each under its temporary name, with
+    /// its name once committed ([`Copies::stage_row`]).
+    staged: Arc<Mutex<Vec<(PathBuf, PathBuf)>>>,
 }
 
 impl Copies {
@@ -81,6 +88,7 @@ impl Copies {
             failed,
             unsynced: Arc::default(),
             removing: Arc::default(),
+            staged: Arc::default(),
         }
     }
 
@@ -89,6 +97,7 @@ impl Copies {
     pub(super) fn renew(&mut self, conn: &Connection) -> rusqlite::Result<()> {
         self.id = new_id();
         store_id(conn, self.id)?;
+        self.unstage();
         self.sweep_names("", &[]);
         Ok(())
     }
@@ -154,8 +163,19 @@ impl Copies {
     }
 
     fn write_file(&self, path: &Path, tag: &[u8; 32], bytes: &[u8]) {
+        if let Some(tmp) = self.write_tmp(path, tag, bytes)
+            && let Err(error) = std::fs::rename(&tmp, path)
+        {
+            let _ = std::fs::remove_file(&tmp);
+            self.give_up(path, &error);
+        }
+    }
+
+    /// Writes the copy of `bytes` for `path` under its temporary name (`path` + `.tmp`, which
+    /// every sweep removes), returned; `None` after a failure (logged: no more copies).
+    fn write_tmp(&self, path: &Path, tag: &[u8; 32], bytes: &[u8]) -> Option<PathBuf> {
         if self.failed.load(Ordering::Relaxed) {
-            return;
+            return None;
         }
         let mut tmp = path.as_os_str().to_owned();
         tmp.push(".tmp");
@@ -165,11 +185,14 @@ impl Copies {
         prefix.extend_from_slice(&checksum(bytes).to_le_bytes());
         let written = std::fs::create_dir_all(&self.dir)
             .and_then(|()| File::create(&tmp))
-            .and_then(|mut f| f.write_all(&prefix).and_then(|()| f.write_all(bytes)))
-            .and_then(|()| std::fs::rename(&tmp, path));
-        if let Err(error) = written {
-            let _ = std::fs::remove_file(&tmp);
-            self.give_up(path, &error);
+            .and_then(|mut f| f.write_all(&prefix).and_then(|()| f.write_all(bytes)));
+        match written {
+            Ok(()) => Some(tmp),
+            Err(error) => {
+                let _ = std::fs::remove_file(&tmp);
+                self.give_up(path, &error);
+                None
+            }
         }
     }
 

@@ -101,6 +101,7 @@ fn the_index_copies_its_run_filters_and_an_open_takes_only_the_right_copy() {
     let mut names: Vec<String> = std::fs::read_dir(dir.path().join(COPIES_DIR))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| !n.starts_with("size-") && !n.starts_with(LIVE))
         .collect();
     names.sort();
     let mut expected: Vec<String> = runs
@@ -204,11 +205,28 @@ fn rows_read_on_open_come_from_their_copies_up_to_the_first_bad_one() {
         (0, 4, vec![1; 16]),
         "kept postings by first record, chunk"
     );
-    assert!(
-        !dir.path().join(COPIES_DIR).exists(),
-        "not copied, writes uncommitted"
+    let names = |dir: &Path| -> Vec<String> {
+        let entries = std::fs::read_dir(dir.join(COPIES_DIR))
+            .into_iter()
+            .flatten();
+        let mut names: Vec<String> = entries
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        names(dir.path()),
+        ["live-0-0-4.tmp", "live-0-1-4.tmp", "live-4-0-8.tmp"],
+        "the rows written staged under temporary names, the rest not copied by a read with \
+         writes uncommitted"
     );
     db.commit().unwrap();
+    assert!(
+        names(dir.path()).iter().all(|n| !n.ends_with(".tmp")),
+        "staged copies named at the commit: {:?}",
+        names(dir.path())
+    );
     assert_eq!(read(&mut db), truth);
     assert_eq!(count(dir.path(), "size-"), truth.0.len());
     assert_eq!(count(dir.path(), "live-"), truth.1.len());
@@ -328,7 +346,25 @@ fn committed_rows_keep_their_bytes_under_their_key_along_an_index_life() {
         store.apply(&plan).unwrap();
         if n % 5 == 4 {
             store.commit().unwrap();
-            for (key, bytes) in rows(dir.path()) {
+            let committed = rows(dir.path());
+            for (kind, key, _) in committed.keys() {
+                // Copied by the commit that wrote the row, or by an open.
+                let copied = match kind {
+                    's' => format!("size-{key}-0-0"),
+                    _ => format!("{LIVE}-{key}-"),
+                };
+                let names = std::fs::read_dir(dir.path().join(COPIES_DIR)).unwrap();
+                let names: Vec<String> = (names.map(|e| e.unwrap().file_name()))
+                    .map(|n| n.into_string().unwrap())
+                    .collect();
+                assert!(
+                    names
+                        .iter()
+                        .any(|c| c.starts_with(&copied) && !c.ends_with(".tmp")),
+                    "{copied} at record {n}: {names:?}"
+                );
+            }
+            for (key, bytes) in committed {
                 match seen.get(&key) {
                     Some(before) => assert_eq!(before, &bytes, "row {key:?} after record {n}"),
                     None => {
@@ -346,8 +382,8 @@ fn committed_rows_keep_their_bytes_under_their_key_along_an_index_life() {
             drop(store);
             store = open();
         }
-        // No copy outlives its row (copies are written by an open, removed with the row, on
-        // a thread).
+        // No copy outlives its row (copies are written under a temporary name with the row,
+        // named at the commit, removed with the row on a thread).
         if let Some(copies) = &store.backend().copies {
             copies.settle();
         }
@@ -367,7 +403,8 @@ fn committed_rows_keep_their_bytes_under_their_key_along_an_index_life() {
             .into_iter()
             .flatten();
         for name in copied.map(|e| e.unwrap().file_name().into_string().unwrap()) {
-            let stale = name.starts_with(LIVE) && !live.contains(&name);
+            let staged = name.ends_with(".tmp");
+            let stale = name.starts_with(LIVE) && !staged && !live.contains(&name);
             assert!(!stale, "{name} after record {n}, rows {live:?}");
             copies_seen += usize::from(name.starts_with(LIVE));
         }
@@ -388,4 +425,39 @@ fn committed_rows_keep_their_bytes_under_their_key_along_an_index_life() {
         now.len(),
         seen.len()
     );
+}
+
+/// Rows written in a transaction that does not commit leave no copy behind: their staged
+/// copies go with the connection that rolls them back, and an open reads no such row.
+#[test]
+fn rows_of_a_transaction_rolled_back_leave_no_copy() {
+    use crate::dedup::disk::NearBackend;
+    use crate::state::near::NearDb;
+    use crate::state::near::tests::far_index;
+    let names = |dir: &Path| -> Vec<String> {
+        let entries = std::fs::read_dir(dir.join(COPIES_DIR)).unwrap();
+        let mut names: Vec<String> = (entries.map(|e| e.unwrap().file_name()))
+            .map(|n| n.into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+    let dir = tempfile::tempdir().unwrap();
+    drop(far_index(dir.path(), 20));
+    let before = names(dir.path());
+    let mut db = NearDb::open(dir.path()).unwrap();
+    db.put_live((900, 904), 0, &[7; 16]).unwrap();
+    db.put_sizes(900, &[1; 24]).unwrap();
+    let staged = names(dir.path());
+    assert!(
+        staged.contains(&"live-900-0-904.tmp".to_string())
+            && staged.contains(&"size-900-0-0.tmp".to_string()),
+        "{staged:?}"
+    );
+    drop(db);
+    assert_eq!(names(dir.path()), before);
+    let mut db = NearDb::open(dir.path()).unwrap();
+    let mut live = Vec::new();
+    db.live(&mut |first, _, _| live.push(first)).unwrap();
+    assert!(!live.contains(&900), "{live:?}");
 }
