@@ -138,7 +138,7 @@ fn read_all<B: NearBackend>(
         let columns = (readers.len() == 2).then(|| readers.pop()).flatten();
         let columns = columns.map(|mut rd| {
             s.spawn(move || {
-                let read = read_columns(&mut rd, tail_start)
+                let read = read_columns(&mut rd, tail_start, next_doc)
                     .and_then(|c| Ok((c, load_filters(queue, None, &mut rd)?)));
                 read.inspect_err(|_| stop())
             })
@@ -149,7 +149,7 @@ fn read_all<B: NearBackend>(
         let mine = read_tail(backend, tail_start, next_doc).and_then(|tail| {
             let own = match columns {
                 Some(_) => None,
-                None => Some(read_columns(backend, tail_start)?),
+                None => Some(read_columns(backend, tail_start, next_doc)?),
             };
             Ok((tail, own, load_filters(queue, None, backend)?))
         });
@@ -211,8 +211,11 @@ fn load_filters<B: NearBackend>(
 
 /// Reads the columns of the records in runs: sizes, minutes and the kept near postings
 /// (the segments ending at `tail_start`; whether they fit the rest is checked in [`joined`]).
-fn read_columns<B: NearBackend>(backend: &mut B, tail_start: u32) -> Result<Columns, B::Error> {
-    let next_doc = backend.next_doc()?;
+fn read_columns<B: NearBackend>(
+    backend: &mut B,
+    tail_start: u32,
+    next_doc: u32,
+) -> Result<Columns, B::Error> {
     let (sizes, minutes, fit) = read_sizes(backend, next_doc)?;
     let kept = live::stored::load(backend, tail_start)?;
     Ok(Columns {

@@ -163,10 +163,16 @@ impl Copies {
     }
 
     fn write_file(&self, path: &Path, tag: &[u8; 32], bytes: &[u8]) {
-        if let Some(tmp) = self.write_tmp(path, tag, bytes)
-            && let Err(error) = std::fs::rename(&tmp, path)
-        {
-            let _ = std::fs::remove_file(&tmp);
+        if let Some(tmp) = self.write_tmp(path, tag, bytes) {
+            self.name_tmp(&tmp, path);
+        }
+    }
+
+    /// Gives the copy written at `tmp` its name `path`; a failure removes it (logged: no
+    /// more copies).
+    fn name_tmp(&self, tmp: &Path, path: &Path) {
+        if let Err(error) = std::fs::rename(tmp, path) {
+            let _ = std::fs::remove_file(tmp);
             self.give_up(path, &error);
         }
     }

@@ -127,10 +127,7 @@ impl Copies {
     /// Gives the rows staged since the last commit their names (called once it succeeded).
     pub(in crate::state::near) fn publish(&self) {
         for (tmp, path) in std::mem::take(&mut *self.staged_rows()) {
-            if let Err(error) = std::fs::rename(&tmp, &path) {
-                let _ = std::fs::remove_file(&tmp);
-                self.give_up(&path, &error);
-            }
+            self.name_tmp(&tmp, &path);
         }
     }
 

@@ -13,6 +13,19 @@ fn run(run: u32) -> RunInfo {
     }
 }
 
+/// The names of the files in the copies folder of the index in `dir`, sorted (none when
+/// there is no folder).
+fn names(dir: &Path) -> Vec<String> {
+    let entries = std::fs::read_dir(dir.join(COPIES_DIR))
+        .into_iter()
+        .flatten();
+    let mut names: Vec<String> = (entries.map(|e| e.unwrap().file_name()))
+        .map(|n| n.into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
 fn copies(dir: &Path) -> Copies {
     let conn = Connection::open(dir.join("meta.sqlite")).unwrap();
     conn.execute_batch("CREATE TABLE near_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -205,16 +218,6 @@ fn rows_read_on_open_come_from_their_copies_up_to_the_first_bad_one() {
         (0, 4, vec![1; 16]),
         "kept postings by first record, chunk"
     );
-    let names = |dir: &Path| -> Vec<String> {
-        let entries = std::fs::read_dir(dir.join(COPIES_DIR))
-            .into_iter()
-            .flatten();
-        let mut names: Vec<String> = entries
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        names
-    };
     assert_eq!(
         names(dir.path()),
         ["live-0-0-4.tmp", "live-0-1-4.tmp", "live-4-0-8.tmp"],
@@ -347,16 +350,13 @@ fn committed_rows_keep_their_bytes_under_their_key_along_an_index_life() {
         if n % 5 == 4 {
             store.commit().unwrap();
             let committed = rows(dir.path());
+            let names = names(dir.path());
             for (kind, key, _) in committed.keys() {
                 // Copied by the commit that wrote the row, or by an open.
                 let copied = match kind {
                     's' => format!("size-{key}-0-0"),
                     _ => format!("{LIVE}-{key}-"),
                 };
-                let names = std::fs::read_dir(dir.path().join(COPIES_DIR)).unwrap();
-                let names: Vec<String> = (names.map(|e| e.unwrap().file_name()))
-                    .map(|n| n.into_string().unwrap())
-                    .collect();
                 assert!(
                     names
                         .iter()
@@ -434,14 +434,6 @@ fn rows_of_a_transaction_rolled_back_leave_no_copy() {
     use crate::dedup::disk::NearBackend;
     use crate::state::near::NearDb;
     use crate::state::near::tests::far_index;
-    let names = |dir: &Path| -> Vec<String> {
-        let entries = std::fs::read_dir(dir.join(COPIES_DIR)).unwrap();
-        let mut names: Vec<String> = (entries.map(|e| e.unwrap().file_name()))
-            .map(|n| n.into_string().unwrap())
-            .collect();
-        names.sort();
-        names
-    };
     let dir = tempfile::tempdir().unwrap();
     drop(far_index(dir.path(), 20));
     let before = names(dir.path());
