@@ -51,6 +51,10 @@
 //! which also stores the record count and the id digest ([`id_digest`]) the pipeline checks
 //! the corpus against. A failed write leaves the in-memory part ahead of the backend: the
 //! caller must treat the index as dirty and rebuild it.
+//!
+//! [`NearStore`]: super::NearStore
+//! [`NearStore::candidates_within`]: super::NearStore::candidates_within
+//! [`MIN_BAND_MATCHES`]: super::minhash::MIN_BAND_MATCHES
 
 pub mod backend;
 pub mod drop;

@@ -40,14 +40,14 @@
 //!   on disk a bucket read per far key and run), each found only to be refused on its facts;
 //!   salted, a pair meets only where the figures agree.
 //!
-//! (The `keys4` index told far keys from near keys by their low bit alone ([`KIND`]); the
+//! (The `keys4` index told far keys from near keys by their low bit alone (`KIND`); the
 //! `keys3` index had the same keys without the salts; `keys2` had 32 unsalted
 //! keys, three equal ones needed, about the same guarantee at a third more postings
 //! and filter probes. One equal key of 16 was tried and measured: chance candidates then
 //! grow with the corpus, 0.66 per article at 100 000 records and 1.55 at 200 000, and those
 //! of unequal sizes pass the screen.) A dated record and an undated one also meet only here.
 //!
-//! [`candidates`] runs both lookups for `super::link` through [`NearStore`] (the near one with
+//! `candidates` runs both lookups for `super::link` through [`NearStore`] (the near one with
 //! [`NearStore::candidates_within`], so a store can skip what holds no record of the span).
 //!
 //! Both paths depend only on the two records (their keys and dates), so a pair is a candidate
@@ -72,7 +72,7 @@ const UNDATED: i64 = i64::MIN;
 /// Slack added to the date window for the bucket width: more than the screen's minute.
 const SLACK_US: i64 = 120_000_000;
 
-/// Width of a time bucket: the date window plus [`SLACK_US`], so two records the screen
+/// Width of a time bucket: the date window plus `SLACK_US`, so two records the screen
 /// treats as near (within the window plus a minute) are at most one bucket apart.
 /// It is a whole number of minutes, so a date kept to the minute has the exact date's bucket.
 pub fn bucket_width_us(window: Duration) -> i64 {
@@ -109,7 +109,7 @@ pub fn near(a: i64, b: i64) -> bool {
 /// runs into buckets and filters into partitions.
 const KIND: u32 = 0xf;
 
-/// Whether a filed key is a far key ([`KIND`]), so a store can treat the two kinds apart
+/// Whether a filed key is a far key (`KIND`), so a store can treat the two kinds apart
 /// (`super::disk::filter` holds only far keys).
 pub fn is_far(key: u32) -> bool {
     key & KIND != 0

@@ -3,8 +3,8 @@
 //! make the tables sortable by clicking a column head; without it the tables keep their order.
 //!
 //! Every chart is followed by a table holding its numbers (`<table>` with a `<caption>`),
-//! which is what assistive technology reads. Sections: [`volume`], [`credits`] (attribution),
-//! [`spread`] (propagation), [`health`].
+//! which is what assistive technology reads. Sections: `volume`, `credits` (attribution),
+//! `spread` (propagation), `health`.
 
 mod credits;
 mod health;

@@ -25,7 +25,7 @@
 //! lease covers it (`drive.rs`), never while their own worker, alive, is still flushing them.
 //! `--once` drains what is due and exits.
 //!
-//! The PostgreSQL client blocks, so every database call goes through [`blocking`].
+//! The PostgreSQL client blocks, so every database call goes through `blocking`.
 
 mod drive;
 mod hosts;

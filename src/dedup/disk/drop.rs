@@ -6,7 +6,7 @@
 //! deletes them over the adds that follow, paced like the merge that replaced them. Deleted
 //! in one statement, the inputs of a level-3 merge near 7 M records (gigabytes of bucket
 //! rows) held one add for 13 s. The runs being dropped are listed in `near_meta`
-//! ([`DROPPING_KEY`]) in the same transaction, so an open after a crash goes on deleting
+//! (`DROPPING_KEY`) in the same transaction, so an open after a crash goes on deleting
 //! them, and their run numbers are never given to a new run while their buckets remain.
 
 use super::backend::{NearBackend, RunInfo};
@@ -90,7 +90,7 @@ impl DropJob {
     }
 }
 
-/// `run:bits:next:adds:span,…` for [`DROPPING_KEY`].
+/// `run:bits:next:adds:span,…` for `DROPPING_KEY`.
 pub fn note(jobs: &[DropJob]) -> String {
     let list: Vec<String> = jobs
         .iter()

@@ -7,8 +7,8 @@
 //!
 //! A run's keys are written in ascending order, so the filter is built as they come
 //! ([`FilterBuilder`]): the key space is cut into `2^part_bits` equal ranges of about
-//! [`PART_TARGET`] distinct far keys, and each range, once passed, becomes a binary fuse
-//! filter ([`fuse`]) of [`FINGERPRINT_BITS`]-bit fingerprints: 1 false positive in 128, about
+//! `PART_TARGET` distinct far keys, and each range, once passed, becomes a binary fuse
+//! filter (`fuse`) of [`FINGERPRINT_BITS`]-bit fingerprints: 1 false positive in 128, about
 //! 8.0–8.3 bits per distinct far key, three cache lines a probe. A candidate needs two equal
 //! far keys in one run, so a run is read when two of a lookup's 24 keys pass: with 1 in 128
 //! that is 1.6 % of the runs (17 % at 1 in 32, the 5-bit fingerprints before 2026-12-01; 76 %
@@ -18,7 +18,7 @@
 //! peeling scratch (a few MB), and with [`FilterBuilder::spill`] a partition or two of
 //! fingerprints (the rest is stored).
 //! Stored as its partitions (`near_part`), the run's row (`near_run.filter`) holding the header
-//! ([`spill`]; filters registered before 2026-12-03 are whole in the row), and read on open;
+//! (`spill`; filters registered before 2026-12-03 are whole in the row), and read on open;
 //! bytes of another format, or partitions missing, are refused ([`KeyFilter::from_bytes`],
 //! `spill::from_parts`) and the store rebuilds the filter from the run's buckets.
 

@@ -11,7 +11,7 @@
 //!
 //! # How
 //! When a frozen tail has been written as a run (`super::flush`), its near postings (64 of its
-//! 96 per record, sorted) become a [`Segment`] here instead of being dropped. Segments, the
+//! 96 per record, sorted) become a `Segment` here instead of being dropped. Segments, the
 //! frozen tail and the tail hold the near postings of every record numbered from the first
 //! segment on; every record numbered before it was published before [`LiveNear::covered`]
 //! (a minute). A near lookup whose span starts at or after that minute is answered from
@@ -131,7 +131,7 @@ impl LiveNear {
         lo >= self.covered
     }
 
-    /// Notes a new record's publication minute ([`NO_DATE`]: undated).
+    /// Notes a new record's publication minute (`NO_DATE`: undated).
     pub fn added(&mut self, minute: i32) {
         if minute != NO_DATE {
             self.newest = self.newest.max(i64::from(minute));

@@ -3,14 +3,14 @@
 //! (`attributions`, `blocks`, `images`, `also_seen_at`, `raw`, `extractor`) are structs, source
 //! ids, languages and enum strings are dictionary-encoded, pages are zstd-compressed.
 //!
-//! The Arrow schema is derived from the record's JSON Schema ([`schema`]), so the two cannot
+//! The Arrow schema is derived from the record's JSON Schema (`schema`), so the two cannot
 //! drift. Memory does not grow with the corpus: one file is written at a time, in bounded
-//! batches and row groups ([`writer`]).
+//! batches and row groups (`writer`).
 //!
 //! With `--partition source,month` the output is a folder of hive-style partitions
 //! (`source_id=belta_en/month=2025-05/part-0.parquet`) that DuckDB, polars and Spark read as
 //! one table. Records arrive in corpus order, not partition order, so they are first spooled
-//! to one JSON-lines file per partition ([`spool`]), then each partition is written whole:
+//! to one JSON-lines file per partition (`spool`), then each partition is written whole:
 //! exactly one file per partition, whatever the number of partitions or the arrival order.
 //! The spool lives in `<out>/.spool/` and is removed when the export ends, failed or not.
 

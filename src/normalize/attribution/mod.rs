@@ -11,7 +11,7 @@
 //!   Pervogo Telegram channel", "сообщает агентство Синьхуа"): recorded, the text stays.
 //!
 //! The conventions (phrases per language, descriptors, openers, photo markers, dateline shapes
-//! per agency family) are data in [`conventions`]; names resolve through [`AliasIndex`], which
+//! per agency family) are data in `conventions`; names resolve through [`AliasIndex`], which
 //! knows inflected and Belarusian forms. An outlet no source configures is kept by name with
 //! no `source_id` when the wording says it is an outlet.
 

@@ -60,7 +60,7 @@ pub struct PageScan {
     /// Text-node ordinal of the headline (the first `h1`, else a blog template's `h2` the
     /// `<title>` repeats), if any: printed dates sit next to the headline.
     pub h1_ordinal: Option<usize>,
-    /// Texts holding a digit among the first [`BYLINE_ZONE_TEXTS`] texts after the headline
+    /// Texts holding a digit among the first `BYLINE_ZONE_TEXTS` texts after the headline
     /// (the byline zone: "13 Oct 2020 18:29", "Stand: 28.04.2020 18:00 Uhr"), in order.
     pub headline_dates: Vec<String>,
     /// Text nodes seen so far.

@@ -52,7 +52,7 @@ pub fn strip_site_name(title: &str, site_names: &[&str]) -> String {
 ///
 /// Last, an `og:title` that is the chosen headline cut short at a word boundary (the
 /// headline without its leading label, or without its closing clause) is the editor's own
-/// short form of it, and wins (see [`social_short_form`]).
+/// short form of it, and wins (see `social_short_form`).
 pub fn choose_title(scan: &PageScan, ld: &JsonLd, site_names: &[&str]) -> Option<String> {
     let chosen = choose_visible_title(scan, ld, site_names)?;
     let og = meta_first(&scan.metas, &["og:title"]).map(clean);

@@ -1,5 +1,5 @@
 //! The PostgreSQL schema, as numbered migrations. A migration is never edited once released:
-//! a change is a new entry at the end of [`MIGRATIONS`]. `newsmill migrate` applies the missing
+//! a change is a new entry at the end of `MIGRATIONS`. `newsmill migrate` applies the missing
 //! ones in one transaction under a database-wide advisory lock (DDL is transactional in
 //! PostgreSQL: a failed migration leaves nothing half done); every other command checks that
 //! the database's version is exactly [`LATEST_VERSION`].

@@ -1,5 +1,5 @@
 //! The kept near postings on disk (`near_live`): each segment is written when it is kept, in
-//! chunks of [`CHUNK`] postings, and read back on open, so that the near lookups of a cron
+//! chunks of `CHUNK` postings, and read back on open, so that the near lookups of a cron
 //! `run` read no run either.
 
 use super::super::DiskStore;
