@@ -28,6 +28,7 @@ mod backend;
 mod blob;
 mod compact;
 mod copies;
+mod tail;
 
 pub use compact::{
     COMPACT_FILE, CompactError, Compacted, compact, compact_then, remove_stale_copy,
@@ -140,6 +141,8 @@ pub struct NearDb {
     /// Copies of the run filters and of the rows an open reads whole, beside the file
     /// (`copies`); `None` when the index has no id.
     copies: Option<copies::Copies>,
+    /// `near_tail` rows gathered into blocks to copy (`tail`).
+    gather: tail::Gather,
 }
 
 /// Brings `near_record` of an older index to this schema on the first open: an index written
@@ -270,6 +273,7 @@ impl NearDb {
             path,
             in_tx: false,
             copies,
+            gather: tail::Gather::default(),
         })
     }
 
@@ -294,6 +298,7 @@ impl NearDb {
                 path: self.path.clone(),
                 in_tx: false,
                 copies: self.copies.clone(),
+                gather: tail::Gather::default(),
             }),
             Err(e) => {
                 let path = self.path.display();

@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, params};
 use crate::dedup::disk::{NearBackend, RunInfo, StoredDoc};
 use crate::state::{StateError, q};
 
-use super::{NearDb, RECORD_COLUMNS, blob, read_doc, read_run, slot};
+use super::{NearDb, RECORD_COLUMNS, blob, read_doc, read_run, slot, tail};
 
 impl NearBackend for NearDb {
     type Error = StateError;
@@ -129,12 +129,10 @@ impl NearBackend for NearDb {
                 ])
             })
             .map_err(q("indexing record"))?;
-        let blob: Vec<u8> = bands.iter().flat_map(|b| b.to_le_bytes()).collect();
-        self.conn
-            .prepare_cached("INSERT INTO near_tail (doc, bands) VALUES (?1, ?2)")
-            .and_then(|mut s| s.execute(params![d.doc, blob]))
-            .map(drop)
-            .map_err(q("indexing record bands"))
+        tail::insert(&self.conn, d.doc, bands)?;
+        let row = (d.info.shingles, r.published_us);
+        self.gather.push(self.copies.as_ref(), d.doc, row, bands);
+        Ok(())
     }
 
     fn move_cluster(&mut self, from: u32, to: u32) -> Result<(), StateError> {
@@ -191,26 +189,10 @@ impl NearBackend for NearDb {
         from: u32,
         f: &mut dyn FnMut(u32, Vec<u32>, u32, Option<i64>),
     ) -> Result<(), StateError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT t.doc, t.bands, r.shingles, r.published FROM near_tail t
-                 JOIN near_record r ON r.doc = t.doc WHERE t.doc >= ?1 ORDER BY t.doc",
-            )
-            .map_err(q("preparing tail load"))?;
-        let mut rows = stmt.query([from]).map_err(q("loading index tail"))?;
-        while let Some(row) = rows.next().map_err(q("loading index tail"))? {
-            let doc: u32 = row.get(0).map_err(q("loading index tail"))?;
-            let blob: Vec<u8> = row.get(1).map_err(q("loading index tail"))?;
-            let shingles: u32 = row.get(2).map_err(q("loading index tail"))?;
-            let published: Option<i64> = row.get(3).map_err(q("loading index tail"))?;
-            let keys = blob
-                .chunks_exact(4)
-                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            f(doc, keys, shingles, published);
+        match self.committed_copies() {
+            Some(copies) => tail::each(&self.conn, copies, from, f),
+            None => tail::rows(&self.conn, (from, u32::MAX), f),
         }
-        Ok(())
     }
 
     fn sizes(&mut self, f: &mut dyn FnMut(u32, &[u8])) -> Result<(), StateError> {
@@ -302,6 +284,9 @@ impl NearBackend for NearDb {
     fn put_run(&mut self, r: &RunInfo, filter: &[u8], tail_from: u32) -> Result<(), StateError> {
         self.begin()?;
         blob::register(&self.conn, r, filter.len() as u64, tail_from)?;
+        if let Some(copies) = &self.copies {
+            tail::Gather::trimmed(copies, tail_from);
+        }
         blob::write_filter(&self.conn, r.run, 0, filter)
     }
 
@@ -441,6 +426,7 @@ impl NearBackend for NearDb {
                  DELETE FROM near_live; DELETE FROM near_part;",
             )
             .map_err(q("clearing near-duplicate index"))?;
+        self.gather.rolled_back();
         match &mut self.copies {
             Some(copies) => copies
                 .renew(&self.conn)
@@ -456,11 +442,13 @@ impl NearBackend for NearDb {
         if self.in_tx {
             self.in_tx = false;
             let committed = self.conn.execute_batch("COMMIT");
-            if let Some(copies) = &self.copies {
-                match committed {
-                    Ok(()) => copies.publish(),
-                    Err(_) => copies.unstage(),
-                }
+            let copies = self.copies.as_ref();
+            if committed.is_ok() {
+                copies.inspect(|c| c.publish());
+                self.gather.committed(copies);
+            } else {
+                copies.inspect(|c| c.unstage());
+                self.gather.rolled_back();
             }
             committed.map_err(q("committing index"))?;
         }

@@ -30,7 +30,7 @@ use crate::dedup::disk::RunInfo;
 
 mod builds;
 mod rows;
-pub(super) use rows::{LIVE, Rows, SIZE, remove_live_outside};
+pub(super) use rows::{LIVE, READ_AHEAD, Rows, SIZE, TAIL, remove_live_outside, row_name};
 
 /// Folder of the copies, in the state folder.
 pub(super) const COPIES_DIR: &str = "near-filters";
@@ -115,12 +115,6 @@ impl Copies {
     /// A failure is logged and leaves no copy.
     pub(super) fn write(&self, r: &RunInfo, filter: &[u8]) {
         self.write_file(&self.path(r.run), &run_tag(r), filter);
-    }
-
-    /// Reads into `buf` the blob of the committed row `name` as copied ([`Copies::write_row`]);
-    /// `false` unless a whole copy of this index with this `tag` and `len` bytes is there.
-    pub(super) fn read_row(&self, name: &str, tag: &[u32], len: usize, buf: &mut Vec<u8>) -> bool {
-        self.read_into(&self.dir.join(name), &row_tag(tag), Some(len), buf)
     }
 
     /// Copies the blob of committed row `name` (of a table whose rows are written once: the
@@ -247,18 +241,22 @@ impl Copies {
         self.sweep_names("run-", &keep);
     }
 
+    /// The names of the copies (and unfinished writes) whose names start with `prefix`.
+    pub(super) fn names(&self, prefix: &str) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        (entries.flatten())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| n.starts_with(prefix))
+            .collect()
+    }
+
     /// Removes the files whose names start with `prefix` but those named in `keep`.
     pub(super) fn sweep_names(&self, prefix: &str, keep: &[String]) {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else {
-                continue;
-            };
-            if name.starts_with(prefix) && !keep.iter().any(|k| k == name) {
-                let _ = std::fs::remove_file(entry.path());
+        for name in self.names(prefix) {
+            if !keep.contains(&name) {
+                let _ = std::fs::remove_file(self.dir.join(name));
             }
         }
     }

@@ -76,19 +76,39 @@ impl Rows {
         Ok(())
     }
 
-    /// The copies of `batch`'s rows (keys and lengths), each read on a thread of its own;
-    /// `None` for a copy not good. Read one after another from a disk that has not cached
-    /// them, each 390–512 KiB copy waited ~6 ms (85 MB/s: 0.8 s for the kept postings of the
-    /// first open after a 1 M run); read [`READ_AHEAD`] at a time, the disk serves them
-    /// together.
+    /// The copies of `batch`'s rows (keys and lengths); `None` for a copy not good.
     fn read_copies(&self, copies: &Copies, batch: &[([u32; 3], i64)]) -> Vec<Option<Vec<u8>>> {
-        let read = |(key, len): &([u32; 3], i64)| {
-            let (name, mut buf) = (self.name(*key), Vec::new());
-            let len = usize::try_from(*len).unwrap_or(usize::MAX);
-            copies.read_row(&name, key, len, &mut buf).then_some(buf)
+        let wanted: Vec<(String, [u32; 3], Option<usize>)> = (batch.iter())
+            .map(|(key, len)| {
+                let len = usize::try_from(*len).unwrap_or(usize::MAX);
+                (self.name(*key), *key, Some(len))
+            })
+            .collect();
+        copies.read_rows(&wanted)
+    }
+
+    fn name(&self, key: [u32; 3]) -> String {
+        row_name(self.kind, key)
+    }
+}
+
+impl Copies {
+    /// The copies of the rows `wanted` (name, key and, if known, length), each read on a
+    /// thread of its own; `None` for a copy not good. Read one after another from a disk that
+    /// has not cached them, each 390–512 KiB copy waited ~6 ms (85 MB/s: 0.8 s for the kept
+    /// postings of the first open after a 1 M run); read [`READ_AHEAD`] at a time, the disk
+    /// serves them together.
+    pub(in crate::state::near) fn read_rows(
+        &self,
+        wanted: &[(String, [u32; 3], Option<usize>)],
+    ) -> Vec<Option<Vec<u8>>> {
+        let read = |(name, key, len): &(String, [u32; 3], Option<usize>)| {
+            let mut buf = Vec::new();
+            let path = self.dir.join(name);
+            (self.read_into(&path, &super::row_tag(key), *len, &mut buf)).then_some(buf)
         };
         std::thread::scope(|s| {
-            let started: Vec<_> = (batch.iter())
+            let started: Vec<_> = (wanted.iter())
                 .map(|row| {
                     let thread = std::thread::Builder::new().name("near-rows".into());
                     // No thread: read on this one.
@@ -106,12 +126,6 @@ impl Rows {
         })
     }
 
-    fn name(&self, key: [u32; 3]) -> String {
-        row_name(self.kind, key)
-    }
-}
-
-impl Copies {
     /// Copies the row of table `kind` keyed `key` written in the open transaction, under a
     /// temporary name until [`Copies::publish`] (after the commit) gives it its own: the first
     /// open after a run then reads the rows the run wrote from their copies, in sequence,
@@ -145,8 +159,8 @@ impl Copies {
     }
 }
 
-/// Row copies read at once on open ([`Rows::each`]).
-const READ_AHEAD: usize = 16;
+/// Row copies read at once on open ([`Rows::each`], `tail::each`).
+pub(in crate::state::near) const READ_AHEAD: usize = 16;
 
 /// `kind` of the `near_size` rows' copies.
 pub(in crate::state::near) const SIZE: &str = "size";
@@ -154,8 +168,11 @@ pub(in crate::state::near) const SIZE: &str = "size";
 /// `kind` of the `near_live` rows' copies.
 pub(in crate::state::near) const LIVE: &str = "live";
 
+/// `kind` of the copies of `near_tail` rows, a block of records each (`super::super::tail`).
+pub(in crate::state::near) const TAIL: &str = "tail";
+
 /// The name of the copy of the row of table `kind` keyed `key`.
-fn row_name(kind: &str, [a, b, c]: [u32; 3]) -> String {
+pub(in crate::state::near) fn row_name(kind: &str, [a, b, c]: [u32; 3]) -> String {
     format!("{kind}-{a}-{b}-{c}")
 }
 
