@@ -284,8 +284,14 @@ impl NearDb {
         if self.in_tx {
             return None;
         }
+        Self::read_only(&self.path, self.copies.clone())
+    }
+
+    /// A read-only connection to the index file at `path` ([`NearDb::reader`]), which any
+    /// thread can open.
+    fn read_only(path: &Path, copies: Option<copies::Copies>) -> Option<Self> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&self.path, flags).and_then(|conn| {
+        let conn = Connection::open_with_flags(path, flags).and_then(|conn| {
             conn.busy_timeout(BUSY_TIMEOUT)?;
             conn.execute_batch(&format!(
                 "PRAGMA cache_size = -{READER_CACHE_KIB}; PRAGMA mmap_size = 0;"
@@ -295,13 +301,13 @@ impl NearDb {
         match conn {
             Ok(conn) => Some(Self {
                 conn,
-                path: self.path.clone(),
+                path: path.to_owned(),
                 in_tx: false,
-                copies: self.copies.clone(),
+                copies,
                 gather: tail::Gather::default(),
             }),
             Err(e) => {
-                let path = self.path.display();
+                let path = path.display();
                 tracing::debug!(%path, error = %e, "index opened on one connection");
                 None
             }
@@ -738,5 +744,45 @@ mod tests {
             .unwrap();
         assert!(none.is_empty());
         assert_eq!(store.counts().bucket_reads, reads);
+    }
+
+    #[test]
+    fn partition_heads_read_apart_come_in_order_and_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = NearDb::open(dir.path()).unwrap();
+        let bytes = |run: u32, part: u32| -> Vec<u8> {
+            let len = 3 + (part as usize * 7919) % 40_000;
+            (0..len).map(|i| (i as u32 ^ part ^ run) as u8).collect()
+        };
+        for run in [4, 5] {
+            for part in 0..100 {
+                db.put_part(run, part, &bytes(run, part)).unwrap();
+            }
+        }
+        db.commit().unwrap();
+        for below in [0, 1, 20, 31, 32, 33, 99, 100, 500] {
+            let mut heads = Vec::new();
+            db.part_heads((5, below), 64, &mut |p, len, h| {
+                heads.push((p, len, h.to_vec()));
+            })
+            .unwrap();
+            let expected: Vec<(u32, usize, Vec<u8>)> = (0..below.min(100))
+                .map(|p| {
+                    let b = bytes(5, p);
+                    (p, b.len(), b[..b.len().min(64)].to_vec())
+                })
+                .collect();
+            assert_eq!(heads, expected, "below {below}");
+        }
+        // With writes not committed the heads are read on this connection alone, and see them.
+        db.put_part(5, 0, &[9; 10]).unwrap();
+        let mut first = None;
+        db.part_heads((5, 100), 64, &mut |p, len, h| {
+            if p == 0 {
+                first = Some((len, h.to_vec()));
+            }
+        })
+        .unwrap();
+        assert_eq!(first, Some((10, vec![9; 10])));
     }
 }

@@ -363,7 +363,7 @@ impl NearBackend for NearDb {
         head: usize,
         f: &mut dyn FnMut(u32, usize, &[u8]),
     ) -> Result<(), StateError> {
-        blob::part_heads(&self.conn, parts, head, f)
+        blob::part_heads(self, parts, head, f)
     }
 
     fn part(&mut self, run: u32, part: u32) -> Result<Option<Vec<u8>>, StateError> {
