@@ -143,6 +143,8 @@ pub struct NearDb {
     copies: Option<copies::Copies>,
     /// `near_tail` rows gathered into blocks to copy (`tail`).
     gather: tail::Gather,
+    /// Keys of the `near_live` rows this connection wrote, copied when it closes.
+    live_uncopied: Vec<[u32; 3]>,
 }
 
 /// Brings `near_record` of an older index to this schema on the first open: an index written
@@ -229,13 +231,16 @@ fn read_run(r: &Row<'_>) -> rusqlite::Result<RunInfo> {
 
 impl Drop for NearDb {
     /// Waits for the copies being removed on a thread to be gone (a process ending would leave
-    /// them to the next open).
+    /// them to the next open), then copies the `near_live` rows this connection wrote and
+    /// committed that are still there: the next open reads them as files.
     fn drop(&mut self) {
         if let Some(copies) = &self.copies {
             copies.settle();
             if self.in_tx {
                 // Rows of a transaction not committed: it rolls back.
                 copies.unstage();
+            } else {
+                copies::copy_live(&self.conn, copies, &mut self.live_uncopied);
             }
         }
     }
@@ -274,6 +279,7 @@ impl NearDb {
             in_tx: false,
             copies,
             gather: tail::Gather::default(),
+            live_uncopied: Vec::new(),
         })
     }
 
@@ -305,6 +311,7 @@ impl NearDb {
                 in_tx: false,
                 copies,
                 gather: tail::Gather::default(),
+                live_uncopied: Vec::new(),
             }),
             Err(e) => {
                 let path = path.display();

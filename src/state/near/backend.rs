@@ -309,7 +309,11 @@ impl NearBackend for NearDb {
             .and_then(|mut s| s.execute(params![first_doc, chunk, end_doc, postings]))
             .map_err(q("storing kept near postings"))?;
         if let Some(copies) = &self.copies {
-            copies.stage_row(super::copies::LIVE, [first_doc, chunk, end_doc], postings);
+            // Copied when this connection closes, if the row is still there then
+            // (`copies::copy_live`); a copy made before holds other bytes.
+            let key = [first_doc, chunk, end_doc];
+            copies.remove_row(super::copies::LIVE, key);
+            self.live_uncopied.push(key);
         }
         Ok(())
     }
@@ -334,6 +338,7 @@ impl NearBackend for NearDb {
         if let Some(copies) = &self.copies {
             super::copies::remove_live_outside(&self.conn, copies, from, to)?;
         }
+        (self.live_uncopied).retain(|k| (from..to).contains(&k[0]));
         self.conn
             .prepare_cached("DELETE FROM near_live WHERE first_doc < ?1 OR first_doc >= ?2")
             .and_then(|mut s| s.execute([from, to]))
@@ -427,6 +432,7 @@ impl NearBackend for NearDb {
             )
             .map_err(q("clearing near-duplicate index"))?;
         self.gather.rolled_back();
+        self.live_uncopied.clear();
         match &mut self.copies {
             Some(copies) => copies
                 .renew(&self.conn)

@@ -14,8 +14,11 @@
 //! (2026-12-03) that clears the index keeps the id: after going back to one, remove the folder.
 //!
 //! The rows an open reads whole (`near_size`, `near_live`: `rows`) are copied the same way,
-//! named `{kind}-{key}-{key}-{key}`: written under a temporary name with the row and named at
-//! the commit (an open copies those of an index written before, 2026-12-03).
+//! named `{kind}-{key}-{key}-{key}`: a `near_size` row written under a temporary name with
+//! the row and named at the commit; the `near_live` rows a connection wrote, when it closes,
+//! those still there (every flush replaces them: copied with their rows, a 10 M run wrote
+//! 5.2 GB of copies for the ~67 MB an open reads). An open copies the rows it had to read
+//! from the table (an index written before, a process that ended without closing the index).
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -30,7 +33,9 @@ use crate::dedup::disk::RunInfo;
 
 mod builds;
 mod rows;
-pub(super) use rows::{LIVE, READ_AHEAD, Rows, SIZE, TAIL, remove_live_outside, row_name};
+pub(super) use rows::{
+    LIVE, READ_AHEAD, Rows, SIZE, TAIL, copy_live, remove_live_outside, row_name,
+};
 
 /// Folder of the copies, in the state folder.
 pub(super) const COPIES_DIR: &str = "near-filters";

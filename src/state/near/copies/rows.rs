@@ -138,6 +138,12 @@ impl Copies {
         }
     }
 
+    /// Removes the copy of the row of table `kind` keyed `key`, if there is one (the row is
+    /// written anew).
+    pub(in crate::state::near) fn remove_row(&self, kind: &str, key: [u32; 3]) {
+        let _ = std::fs::remove_file(self.dir.join(row_name(kind, key)));
+    }
+
     /// Gives the rows staged since the last commit their names (called once it succeeded).
     pub(in crate::state::near) fn publish(&self) {
         for (tmp, path) in std::mem::take(&mut *self.staged_rows()) {
@@ -174,6 +180,32 @@ pub(in crate::state::near) const TAIL: &str = "tail";
 /// The name of the copy of the row of table `kind` keyed `key`.
 pub(in crate::state::near) fn row_name(kind: &str, [a, b, c]: [u32; 3]) -> String {
     format!("{kind}-{a}-{b}-{c}")
+}
+
+/// Copies the `near_live` rows keyed `keys` that the table holds (a closing connection's:
+/// those it wrote), then forgets the keys. Best effort: a row not copied is read from the
+/// table by the next open, which copies it.
+pub(in crate::state::near) fn copy_live(
+    conn: &Connection,
+    copies: &Copies,
+    keys: &mut Vec<[u32; 3]>,
+) {
+    keys.sort_unstable();
+    keys.dedup();
+    let sql = "SELECT postings FROM near_live WHERE first_doc = ?1 AND chunk = ?2 AND end_doc = ?3";
+    let Ok(mut stmt) = conn.prepare_cached(sql) else {
+        return;
+    };
+    for key in keys.drain(..) {
+        let Ok(mut rows) = stmt.query(key) else {
+            return;
+        };
+        if let Ok(Some(row)) = rows.next()
+            && let Ok(blob) = row.get_ref(0).and_then(|v| Ok(v.as_blob()?))
+        {
+            copies.write_row(&row_name(LIVE, key), &key, blob);
+        }
+    }
 }
 
 /// Removes the copies of the `near_live` rows whose first record is outside `from..to`

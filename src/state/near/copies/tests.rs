@@ -220,17 +220,13 @@ fn rows_read_on_open_come_from_their_copies_up_to_the_first_bad_one() {
     );
     assert_eq!(
         names(dir.path()),
-        ["live-0-0-4.tmp", "live-0-1-4.tmp", "live-4-0-8.tmp"],
-        "the rows written staged under temporary names, the rest not copied by a read with \
-         writes uncommitted"
+        Vec::<String>::new(),
+        "kept postings are copied when their connection closes, and a read with writes \
+         uncommitted copies nothing"
     );
     db.commit().unwrap();
-    assert!(
-        names(dir.path()).iter().all(|n| !n.ends_with(".tmp")),
-        "staged copies named at the commit: {:?}",
-        names(dir.path())
-    );
-    assert_eq!(read(&mut db), truth);
+    assert_eq!(names(dir.path()), Vec::<String>::new());
+    assert_eq!(read(&mut db), truth, "read from the table, and copied");
     assert_eq!(count(dir.path(), "size-"), truth.0.len());
     assert_eq!(count(dir.path(), "live-"), truth.1.len());
     db.conn
@@ -339,7 +335,7 @@ fn committed_rows_keep_their_bytes_under_their_key_along_an_index_life() {
             .0
     };
     let mut store = open();
-    let (mut seen, mut kinds, mut copies_seen) = (Rows::new(), (0, 0), 0);
+    let (mut seen, mut kinds, mut copies_seen, mut closes) = (Rows::new(), (0, 0), 0, 0);
     for n in 0..900u32 {
         let mut plan = far_plan(n);
         // Near keys too (those `near_live` keeps), some shared, and a publication time.
@@ -352,11 +348,12 @@ fn committed_rows_keep_their_bytes_under_their_key_along_an_index_life() {
             let committed = rows(dir.path());
             let names = names(dir.path());
             for (kind, key, _) in committed.keys() {
-                // Copied by the commit that wrote the row, or by an open.
-                let copied = match kind {
-                    's' => format!("size-{key}-0-0"),
-                    _ => format!("{LIVE}-{key}-"),
-                };
+                // A sizes row is copied by the commit that wrote it, or by an open; a kept
+                // postings row when the connection that wrote it closes (below).
+                if *kind != 's' {
+                    continue;
+                }
+                let copied = format!("size-{key}-0-0");
                 assert!(
                     names
                         .iter()
@@ -379,7 +376,12 @@ fn committed_rows_keep_their_bytes_under_their_key_along_an_index_life() {
             }
         }
         if n % 37 == 36 {
+            let closed_committed = !store.backend().in_tx;
             drop(store);
+            if closed_committed {
+                closes += 1;
+                live_copied_on_close(dir.path(), n);
+            }
             store = open();
         }
         // No copy outlives its row (copies are written under a temporary name with the row,
@@ -417,6 +419,7 @@ fn committed_rows_keep_their_bytes_under_their_key_along_an_index_life() {
         kinds.0 >= 50 && kinds.1 >= 50,
         "rows seen (sizes, kept postings): {kinds:?}"
     );
+    assert!(closes >= 3, "{closes} closes with nothing uncommitted");
     println!("rows seen (sizes, kept postings): {kinds:?}");
     let now = rows(dir.path());
     assert!(
@@ -427,8 +430,30 @@ fn committed_rows_keep_their_bytes_under_their_key_along_an_index_life() {
     );
 }
 
+/// Every `near_live` row of the index in `dir` has a copy holding its bytes (the connection
+/// that wrote them closed with nothing uncommitted; checked after record `n`).
+fn live_copied_on_close(dir: &Path, n: u32) {
+    let conn = Connection::open(dir.join(crate::state::near::NEAR_DB_FILE)).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT first_doc, chunk, end_doc, postings FROM near_live")
+        .unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    let mut count = 0;
+    while let Some(r) = rows.next().unwrap() {
+        let key: [u32; 3] = [r.get(0).unwrap(), r.get(1).unwrap(), r.get(2).unwrap()];
+        let bytes: Vec<u8> = r.get(3).unwrap();
+        let name = format!("{LIVE}-{}-{}-{}", key[0], key[1], key[2]);
+        let copy = std::fs::read(dir.join(COPIES_DIR).join(&name));
+        let copy = copy.unwrap_or_else(|e| panic!("{name} after record {n}: {e}"));
+        assert_eq!(copy[PREFIX..], bytes[..], "{name} after record {n}");
+        count += 1;
+    }
+    assert!(count > 0, "kept postings after record {n}");
+}
+
 /// Rows written in a transaction that does not commit leave no copy behind: their staged
-/// copies go with the connection that rolls them back, and an open reads no such row.
+/// copies go with the connection that rolls them back (a kept postings row is copied only
+/// when its connection closes with nothing uncommitted), and an open reads no such row.
 #[test]
 fn rows_of_a_transaction_rolled_back_leave_no_copy() {
     use crate::dedup::disk::NearBackend;
@@ -442,8 +467,8 @@ fn rows_of_a_transaction_rolled_back_leave_no_copy() {
     db.put_sizes(900, &[1; 24]).unwrap();
     let staged = names(dir.path());
     assert!(
-        staged.contains(&"live-900-0-904.tmp".to_string())
-            && staged.contains(&"size-900-0-0.tmp".to_string()),
+        staged.contains(&"size-900-0-0.tmp".to_string())
+            && !staged.iter().any(|n| n.starts_with("live-900-")),
         "{staged:?}"
     );
     drop(db);
