@@ -2,8 +2,8 @@
 //! postings, read back from the backend.
 //!
 //! The filters are most of what an open reads (~230 MB of ~390 MB at 10 M records), then the
-//! kept near postings (~67 MB) and the sizes (~60 MB), all as files beside the index where the
-//! backend keeps copies; the tail is random reads in the index file. When the backend offers
+//! kept near postings (~67 MB) and the sizes (~60 MB), then the tail (10–35 MB), all as files
+//! beside the index where the backend keeps copies. When the backend offers
 //! second handles ([`NearBackend::reader`]), one thread reads filters, largest first, another
 //! the sizes and kept postings, while this one rebuilds the tail; each then reads the filters
 //! left. What is loaded does not depend on which thread loads what.
@@ -45,7 +45,7 @@ struct Rows {
 /// The rows of the records in runs, read as files beside the index where the backend keeps
 /// copies: their sizes and minutes (with whether those rows followed each other) and the kept
 /// near postings.
-struct Columns {
+struct ColumnRows {
     sizes: Vec<u16>,
     minutes: Vec<i32>,
     fit: bool,
@@ -113,9 +113,9 @@ impl<B: NearBackend> DiskStore<B> {
 
 /// Reads the rows and the filters of `listed` (sorted by size). When the backend offers
 /// second handles ([`NearBackend::reader`]), one thread reads filters, largest first, and
-/// another the columns ([`read_columns`]), while this one rebuilds the tail (random reads in
-/// the index file); each then reads the filters left. Read in turn on one thread, a cold open
-/// of a 10 M index waited on the columns (~130 MB) after the tail.
+/// another the columns ([`read_columns`]), while this one rebuilds the tail; each then reads
+/// the filters left. Read in turn on one thread, a cold open of a 10 M index waited on the
+/// columns (~130 MB) after the tail.
 fn read_all<B: NearBackend>(
     backend: &mut B,
     mut listed: Vec<(RunInfo, Vec<u8>)>,
@@ -135,42 +135,46 @@ fn read_all<B: NearBackend>(
     let queue: &Queue = &Mutex::new(listed);
     let stop = || queue.lock().unwrap_or_else(PoisonError::into_inner).clear();
     std::thread::scope(|s| {
-        let columns = (readers.len() == 2).then(|| readers.pop()).flatten();
-        let columns = columns.map(|mut rd| {
-            s.spawn(move || {
+        let columns = match (readers.len() == 2).then(|| readers.pop()).flatten() {
+            Some(mut rd) => Columns::Aside(s.spawn(move || {
                 let read = read_columns(&mut rd, tail_start, next_doc)
                     .and_then(|c| Ok((c, load_filters(queue, None, &mut rd)?)));
                 read.inspect_err(|_| stop())
-            })
-        });
+            })),
+            None => Columns::Here,
+        };
         let filters = readers.pop().map(|mut rd| {
             s.spawn(move || load_filters(queue, first, &mut rd).inspect_err(|_| stop()))
         });
-        let mine = read_tail(backend, tail_start, next_doc).and_then(|tail| {
-            let own = match columns {
-                Some(_) => None,
-                None => Some(read_columns(backend, tail_start, next_doc)?),
-            };
-            Ok((tail, own, load_filters(queue, None, backend)?))
-        });
+        let mine = read_tail(backend, tail_start, next_doc)
+            .and_then(|tail| Ok((tail, load_filters(queue, None, backend)?)));
         if mine.is_err() {
             stop();
         }
         let theirs = filters.map(join).transpose();
-        let read_aside = columns.map(join).transpose();
-        let (tail, own, mut loaded) = mine?;
+        let cols = match columns {
+            Columns::Aside(h) => join(h).map(Some),
+            Columns::Here => Ok(None),
+        };
+        let (tail, mut loaded) = mine?;
         loaded.extend(theirs?.into_iter().flatten());
-        let cols = match (own, read_aside?) {
-            (Some(c), _) => c,
-            (None, Some((c, more))) => {
+        let cols = match cols? {
+            Some((cols, more)) => {
                 loaded.extend(more);
-                c
+                cols
             }
-            (None, None) => unreachable!("the columns are read on this thread or another"),
+            None => read_columns(backend, tail_start, next_doc)?,
         };
         let rows = joined(backend, (chained, tail_start, next_doc), cols, tail, shape)?;
         Ok((rows, loaded))
     })
+}
+
+/// Where an open reads the columns: on a thread of their own (which then reads filters
+/// too), or on the first thread once the tail and the filters are read.
+enum Columns<'s, E> {
+    Aside(std::thread::ScopedJoinHandle<'s, Result<(ColumnRows, Vec<Loaded>), E>>),
+    Here,
 }
 
 /// What thread `h` returned (its panic goes on in this one).
@@ -215,10 +219,10 @@ fn read_columns<B: NearBackend>(
     backend: &mut B,
     tail_start: u32,
     next_doc: u32,
-) -> Result<Columns, B::Error> {
+) -> Result<ColumnRows, B::Error> {
     let (sizes, minutes, fit) = read_sizes(backend, next_doc)?;
     let kept = live::stored::load(backend, tail_start)?;
-    Ok(Columns {
+    Ok(ColumnRows {
         sizes,
         minutes,
         fit,
@@ -261,11 +265,11 @@ fn read_tail<B: NearBackend>(
 fn joined<B: NearBackend>(
     backend: &mut B,
     (chained, tail_start, next_doc): (bool, u32, u32),
-    cols: Columns,
+    cols: ColumnRows,
     tail: Tail,
     shape: Shape,
 ) -> Result<Rows, B::Error> {
-    let Columns {
+    let ColumnRows {
         mut sizes,
         mut minutes,
         fit,
