@@ -126,7 +126,7 @@ pub fn part_heads(
             .map(|rows| {
                 // Opened on its thread: opening waits for the disk too.
                 let thread = std::thread::Builder::new().name("near-heads".into());
-                thread.spawn_scoped(s, move || {
+                let started = thread.spawn_scoped(s, move || {
                     let Some(rd) = NearDb::read_only(path, None) else {
                         return Ok(None);
                     };
@@ -135,11 +135,12 @@ pub fn part_heads(
                         heads.push((p, len, h.to_vec()));
                     })?;
                     Ok::<_, StateError>(Some(heads))
-                })
+                });
+                (rows, started)
             })
             .collect();
         heads_of(&db.conn, mine, head, f)?;
-        for (thread, rows) in theirs.into_iter().zip(rows.chunks(slice).skip(1)) {
+        for (rows, thread) in theirs {
             let heads = match thread {
                 Ok(t) => t.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?,
                 Err(_) => None,

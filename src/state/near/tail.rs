@@ -77,7 +77,7 @@ impl Gather {
             if self.skipped != Some(block) {
                 self.skipped = Some(block);
                 if let Some(copies) = copies {
-                    copies.remove_soon(&[name(block)]);
+                    copies.remove_row(TAIL, tag(block));
                 }
             }
             return;
