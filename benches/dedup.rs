@@ -19,7 +19,9 @@
 //!    the cost of the next 1 000 articles, the index bytes per article and the time to open the
 //!    index and then to add the next 1 000 articles to the index just opened, as a cron `run`
 //!    does (a second handle on the committed file, in a child process, `--open DIR AT`, so
-//!    that it does not count in the bench's peak RSS; it commits nothing); at the end the same
+//!    that it does not count in the bench's peak RSS; it commits nothing), as one batch read
+//!    ahead first (`link::warm`, as a rebuild adds; with `NEWSMILL_BENCH_NO_WARM` set each
+//!    lookup reads as it goes, as the crawl's adds do); at the end the same
 //!    quality figures, read back from the index, and the peak RSS.
 //!
 //! Text generation is excluded from every timing (texts are generated in chunks beforehand).
@@ -88,7 +90,10 @@ impl<'a> Texts<'a> {
 
     /// Adds article `i` to `store` as the pipeline does, keeping its shingles in the cache.
     fn add<S: Store>(&mut self, store: &mut S, i: usize, text: &str, rank: Rank) -> Plan {
-        let doc = NearDoc::new(rank, text);
+        self.add_doc(store, i, NearDoc::new(rank, text))
+    }
+
+    fn add_doc<S: Store>(&mut self, store: &mut S, i: usize, doc: NearDoc) -> Plan {
         store.begin(i);
         let plan = link::add(store, self, &doc, &Thresholds::DEFAULT).expect("index write");
         self.cache.insert(&doc.info.rank.id, doc.shingles.clone());
@@ -257,6 +262,9 @@ impl NearStore for Disk {
         let out = self.0.candidates_within(bands, span, keep)?;
         self.1.lookup(false, before, self.0.counts(), t);
         Ok(out)
+    }
+    fn warm(&mut self, adds: usize, lookups: &mut [link::Lookup<'_>]) {
+        self.0.warm(adds, lookups);
     }
     fn find(&mut self, id: &str) -> Result<Option<IndexedDoc>, NearError> {
         Ok(self.0.find(id)?)
@@ -565,16 +573,30 @@ fn open_index(lang: &Language, dir: &str, at: usize) {
     let mut src = Texts::new(lang);
     let batch = texts(lang, at..at + 1000);
     let t = Meter::now();
-    for (i, (text, rank)) in batch.into_iter().enumerate() {
-        src.add(&mut store, at + i, &text, rank);
+    let docs: Vec<NearDoc> = (batch.into_iter())
+        .map(|(text, rank)| NearDoc::new(rank, &text))
+        .collect();
+    // As a rebuild adds a batch (`NEWSMILL_BENCH_NO_WARM` set: one lookup's reads at a time).
+    let warmed = if std::env::var_os("NEWSMILL_BENCH_NO_WARM").is_none() {
+        let w = Meter::now();
+        link::warm(&mut store, &docs, &Thresholds::DEFAULT);
+        Some(Meter::now().minus(w).wall.as_secs_f64())
+    } else {
+        None
+    };
+    for (i, doc) in docs.into_iter().enumerate() {
+        src.add_doc(&mut store, at + i, doc);
     }
     let cold = Meter::now().minus(t);
+    let counts = store.0.counts();
     println!(
-        "; then the next 1 000 articles {:.3} s CPU ({:.3} s wall; {} bucket reads); {} of the \
-         opening process",
+        "; then the next 1 000 articles {:.3} s CPU ({:.3} s wall{}; {} bucket reads, {} records \
+         past the screen); {} of the opening process",
         cold.cpu.as_secs_f64(),
         cold.wall.as_secs_f64(),
-        store.0.counts().bucket_reads,
+        warmed.map_or(String::new(), |w| format!(", {w:.3} s of it reading ahead")),
+        counts.bucket_reads,
+        counts.screened,
         status("VmHWM:"),
     );
 }

@@ -66,6 +66,7 @@ pub mod merge;
 mod open;
 mod resume;
 pub mod run;
+mod warm;
 
 use std::collections::HashMap;
 

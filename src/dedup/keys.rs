@@ -55,7 +55,7 @@
 
 use std::time::Duration;
 
-use super::link::{Hit, NearStore, Thresholds};
+use super::link::{Hit, Lookup, NearStore, Thresholds};
 use super::minhash::{BANDS, MIN_BAND_MATCHES, MINHASH_SEED, Signature};
 use super::rank::{IndexedDoc, NearDoc};
 use super::shingle::{ShingleSet, mix64};
@@ -279,6 +279,29 @@ impl Meet {
     }
 }
 
+/// The two lookups [`candidates`] makes for `doc` (its keys `k`), as a batch reads them
+/// ahead (`super::link::warm`).
+pub(crate) fn lookups<'a>(doc: &NearDoc, k: &'a Keys, th: &'a Thresholds) -> [Lookup<'a>; 2] {
+    let (ours, published) = (doc.shingles.len(), doc.info.rank.published_us);
+    let width = bucket_width_us(th.date_window);
+    let own = k.bucket;
+    [
+        Lookup {
+            keys: &k.near,
+            span: k.span,
+            keep: Box::new(move |hit| th.worth_verifying(ours, published, hit)),
+        },
+        Lookup {
+            keys: &k.far,
+            span: None,
+            keep: Box::new(move |hit| {
+                !near(own, bucket(hit.published_us, width))
+                    && th.worth_verifying_far(ours, published, hit)
+            }),
+        },
+    ]
+}
+
 /// Screened candidates of both paths of `super::keys`: records of the near buckets sharing
 /// ≥ 3 one-row keys, and the others sharing ≥ 2 two-row keys (their `matches` doubled, a lower
 /// bound on their equal minima, to rank them with the near ones).
@@ -287,16 +310,11 @@ pub(crate) fn candidates<S: NearStore>(
     doc: &NearDoc,
     th: &Thresholds,
 ) -> Result<Vec<(IndexedDoc, Hit)>, S::Error> {
-    let (ours, published) = (doc.shingles.len(), doc.info.rank.published_us);
     let width = bucket_width_us(th.date_window);
-    let k = Keys::of(&doc.bands, published, width);
-    let mut cands = store.candidates_within(&k.near, k.span, &mut |hit| {
-        th.worth_verifying(ours, published, hit)
-    })?;
-    let far = store.candidates(&k.far, &mut |hit| {
-        !near(k.bucket, bucket(hit.published_us, width))
-            && th.worth_verifying_far(ours, published, hit)
-    })?;
+    let k = Keys::of(&doc.bands, doc.info.rank.published_us, width);
+    let [mut near, mut far] = lookups(doc, &k, th);
+    let mut cands = store.candidates_within(near.keys, near.span, &mut *near.keep)?;
+    let far = store.candidates(far.keys, &mut *far.keep)?;
     cands.extend(far.into_iter().map(|(c, hit)| {
         let matches = hit.matches * 2;
         (c, Hit { matches, ..hit })

@@ -28,7 +28,7 @@ use super::shingle::{ShingleSet, Similarity, similarity};
 pub use super::thresholds::Thresholds;
 
 mod store;
-pub use store::{NearStore, Plan, Relations, ShingleSource};
+pub use store::{Lookup, NearStore, Plan, Relations, ShingleSource};
 
 /// At most this many screened candidates are verified per new record (most shared minima first).
 pub const MAX_VERIFY: usize = 256;
@@ -65,6 +65,26 @@ fn member_link(
         link_reason: Some(reason.unwrap_or(LinkReason::Transitive)),
         ..NearLink::default()
     }
+}
+
+/// Reads ahead, where the store can ([`NearStore::warm`]), what adding `docs` will look up:
+/// call it before adding a batch of records one after another, so that on a disk that has
+/// not cached the index the batch waits for its random reads side by side rather than one at
+/// a time. It changes no add's result.
+pub fn warm<S: NearStore>(store: &mut S, docs: &[NearDoc], th: &Thresholds) {
+    let keys: Vec<Keys> = (docs.iter())
+        .map(|d| {
+            Keys::of(
+                &d.bands,
+                d.info.rank.published_us,
+                keys::bucket_width_us(th.date_window),
+            )
+        })
+        .collect();
+    let mut lookups: Vec<Lookup<'_>> = (docs.iter().zip(&keys))
+        .flat_map(|(d, k)| keys::lookups(d, k, th))
+        .collect();
+    store.warm(docs.len(), &mut lookups);
 }
 
 /// Adds `doc` to the index: plans its links and applies the plan. Errors are the text

@@ -29,6 +29,7 @@ mod blob;
 mod compact;
 mod copies;
 mod tail;
+mod warm;
 
 pub use compact::{
     COMPACT_FILE, CompactError, Compacted, compact, compact_then, remove_stale_copy,

@@ -60,6 +60,13 @@ impl DropJob {
         1 << self.bits
     }
 
+    /// The buckets `(run, first, last)` the next `adds` adds will delete (for reading them
+    /// ahead, `super::warm`: a deletion reads the pages it frees).
+    pub fn range_ahead(&self, adds: u64) -> Option<(u32, u32, u32)> {
+        let due = super::resume::paced(self.adds + adds, self.buckets(), self.span);
+        (due > self.next).then(|| (self.run, self.next as u32, (due - 1) as u32))
+    }
+
     /// Whether every bucket is deleted.
     pub fn is_done(&self) -> bool {
         self.next >= self.buckets()
@@ -146,6 +153,30 @@ mod tests {
         assert!(job.is_done());
         assert!(parts(&mut db, 7).is_empty());
         assert_eq!(parts(&mut db, 8).len(), 6, "another run's");
+    }
+
+    /// The range said to be deleted over the next adds is the one those adds delete.
+    #[test]
+    fn the_range_ahead_is_what_the_next_adds_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = NearDb::open(dir.path()).unwrap();
+        for b in 0..64 {
+            db.put_bucket(7, b, &[1; 4]).unwrap();
+        }
+        let left = |db: &mut NearDb| {
+            let mut n = 0u32;
+            db.bucket_range(7, 0, 63, &mut |_| n += 1).unwrap();
+            n
+        };
+        let mut job = DropJob::new(7, 6, 10);
+        job.advance(&mut db).unwrap();
+        let (before, ahead) = (left(&mut db), job.range_ahead(3));
+        let (_, first, last) = ahead.expect("a range");
+        (0..3).for_each(|_| job.advance(&mut db).unwrap());
+        assert_eq!(before - left(&mut db), last - first + 1);
+        assert_eq!(job.range_ahead(100), Some((7, last + 1, 63)));
+        (0..6).for_each(|_| job.advance(&mut db).unwrap());
+        assert!(job.is_done() && job.range_ahead(5).is_none());
     }
 
     #[test]

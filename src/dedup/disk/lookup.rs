@@ -5,7 +5,7 @@
 //! and reads only the rows that pass.
 
 use crate::dedup::keys::{min_matches, near_keys_within};
-use crate::dedup::link::{Hit, NearStore, Plan, Relations};
+use crate::dedup::link::{Hit, Lookup, NearStore, Plan, Relations};
 use crate::dedup::rank::IndexedDoc;
 use crate::dedup::screen::count_and_screen;
 
@@ -28,7 +28,11 @@ impl<B: NearBackend> DiskStore<B> {
 
     /// Records under any of `keys`, one entry per (key, record) posting; runs holding no
     /// record published within `span` (µs, inclusive) are skipped.
-    fn postings(&mut self, keys: &[u32], span: Option<(i64, i64)>) -> Result<Vec<u32>, B::Error> {
+    pub(super) fn postings(
+        &mut self,
+        keys: &[u32],
+        span: Option<(i64, i64)>,
+    ) -> Result<Vec<u32>, B::Error> {
         // A near lookup gathers about seven postings a key (chance minima of common phrases
         // among them): room for them at once instead of doubling the vector eight times.
         let (mut found, min) = (Vec::with_capacity(keys.len() * 8), min_matches(keys));
@@ -57,22 +61,9 @@ impl<B: NearBackend> DiskStore<B> {
         }
         let runs = self.runs.clone();
         for r in &runs {
-            if let Some((lo, hi)) = span {
-                let (first, last) = self.run_minutes(r);
-                let minute = |us: i64| us.div_euclid(60_000_000);
-                if i64::from(first) > minute(hi) || i64::from(last) < minute(lo) {
-                    continue;
-                }
-            }
-            let keys: Vec<u32> = match self.filters.get(&r.run) {
-                Some(f) => f.retain(keys),
-                None => keys.to_vec(),
-            };
-            // A record's postings are all in one run: with fewer keys that may be in this run
-            // than a candidate needs, none of its records can be one.
-            if keys.len() < min {
+            let Some(keys) = self.run_keys(r, keys, span, min) else {
                 continue;
-            }
+            };
             // A record with `min` of these keys has one among any `len − min + 1` of them: when
             // those name no record of this run, the other keys' buckets need not be read.
             let (first, rest) = keys.split_at(keys.len() + 1 - min);
@@ -83,6 +74,31 @@ impl<B: NearBackend> DiskStore<B> {
             }
         }
         Ok(found)
+    }
+
+    /// The keys of a lookup (`keys` within `span`, `min` of them needed) that may be in run
+    /// `r` as its filter says; `None` when the run holds no record of the span, or fewer keys
+    /// than `min` may be in it (a record's postings are all in one run: none of its records
+    /// can be a candidate then).
+    pub(super) fn run_keys(
+        &mut self,
+        r: &RunInfo,
+        keys: &[u32],
+        span: Option<(i64, i64)>,
+        min: usize,
+    ) -> Option<Vec<u32>> {
+        if let Some((lo, hi)) = span {
+            let (first, last) = self.run_minutes(r);
+            let minute = |us: i64| us.div_euclid(60_000_000);
+            if i64::from(first) > minute(hi) || i64::from(last) < minute(lo) {
+                return None;
+            }
+        }
+        let keys: Vec<u32> = match self.filters.get(&r.run) {
+            Some(f) => f.retain(keys),
+            None => keys.to_vec(),
+        };
+        (keys.len() >= min).then_some(keys)
     }
 
     /// Pushes the records of run `r` under `keys` onto `found`, reading each bucket once.
@@ -104,6 +120,31 @@ impl<B: NearBackend> DiskStore<B> {
             }
         }
         Ok(())
+    }
+
+    /// The records of `found` (one per posting) with `min` postings or more that `keep`
+    /// accepts, in record order, counted into the lookup counts.
+    pub(super) fn screen(
+        &mut self,
+        found: &[u32],
+        min: usize,
+        keep: &mut dyn FnMut(Hit) -> bool,
+    ) -> Vec<(u32, Hit)> {
+        let (sizes, minutes) = (&self.sizes, &self.minutes);
+        let hit = |doc: u32, matches: usize| {
+            let size = *sizes.get(doc as usize)?;
+            let minute = minutes.get(doc as usize).copied().unwrap_or(NO_DATE);
+            Some(Hit {
+                matches,
+                shingles: if size == u16::MAX {
+                    u32::MAX
+                } else {
+                    u32::from(size)
+                },
+                published_us: (minute != NO_DATE).then(|| i64::from(minute) * 60_000_000),
+            })
+        };
+        count_and_screen(found, min, &mut self.counts, hit, keep)
     }
 
     /// The id of `doc`'s canonical record, remembered for the plan in progress.
@@ -152,23 +193,8 @@ impl<B: NearBackend> NearStore for DiskStore<B> {
             self.resolved.clear();
         }
         let found = self.postings(bands, span)?;
-        let (sizes, minutes) = (&self.sizes, &self.minutes);
-        let hit = |doc: u32, matches: usize| {
-            let size = *sizes.get(doc as usize)?;
-            let minute = minutes.get(doc as usize).copied().unwrap_or(NO_DATE);
-            Some(Hit {
-                matches,
-                shingles: if size == u16::MAX {
-                    u32::MAX
-                } else {
-                    u32::from(size)
-                },
-                published_us: (minute != NO_DATE).then(|| i64::from(minute) * 60_000_000),
-            })
-        };
         let mut kept = Vec::new();
-        let min = min_matches(bands);
-        for (doc, hit) in count_and_screen(&found, min, &mut self.counts, hit, keep) {
+        for (doc, hit) in self.screen(&found, min_matches(bands), keep) {
             // Passed the screen (a few a record): read it for its rank and current cluster.
             if let Some(d) = self.backend.record(doc)?
                 && let Some(found) = self.indexed(d)?
@@ -177,6 +203,10 @@ impl<B: NearBackend> NearStore for DiskStore<B> {
             }
         }
         Ok(kept)
+    }
+
+    fn warm(&mut self, adds: usize, lookups: &mut [Lookup<'_>]) {
+        self.warm_lookups(adds, lookups);
     }
 
     fn find(&mut self, id: &str) -> Result<Option<IndexedDoc>, B::Error> {

@@ -124,6 +124,24 @@ impl MergeJob {
         Ok(())
     }
 
+    /// The input buckets `(run, first, last)` the next `adds` adds will read (for reading
+    /// them ahead, `super::warm`).
+    pub fn ranges_ahead(&self, adds: u64) -> Vec<(u32, u32, u32)> {
+        let due = self
+            .progress
+            .due_after(adds, self.chunks())
+            .min(self.chunks());
+        if due <= self.next_chunk {
+            return Vec::new();
+        }
+        let shift = 32 - self.chunk_bits;
+        let lo = u32::try_from(self.next_chunk << shift).unwrap_or(u32::MAX);
+        let hi = u32::try_from((due << shift) - 1).unwrap_or(u32::MAX);
+        (self.inputs.iter())
+            .map(|r| (r.run, r.bucket(lo), r.bucket(hi)))
+            .collect()
+    }
+
     /// Registers the finished output run and unregisters the inputs (their buckets and filter
     /// partitions are left to a [`DropJob`] each, spread over this job's span); returns the
     /// drop jobs and what is held of the output's filter. That filter is not in memory:
@@ -368,6 +386,42 @@ mod tests {
     use super::super::Shape;
     use super::super::flush::SPAN_SHARE;
     use super::*;
+
+    /// The input ranges said to be read over the next adds are the chunks those adds merge.
+    #[test]
+    fn the_ranges_ahead_are_the_chunks_the_next_adds_merge() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = crate::state::NearDb::open(dir.path()).unwrap();
+        let run = |run, bits| RunInfo {
+            run,
+            level: 0,
+            first_doc: 0,
+            end_doc: 1,
+            bits,
+            postings: 1 << 22,
+        };
+        let out = RunInfo {
+            level: 1,
+            postings: 1 << 24,
+            ..run(9, 16)
+        };
+        let mut job = MergeJob::new(vec![run(1, 14), run(2, 12)], out, 400);
+        assert!(job.chunks() >= 64, "{}", job.chunks());
+        job.advance(&mut db, false).unwrap();
+        let (from, ahead) = (job.next_chunk, job.ranges_ahead(30));
+        (0..30).for_each(|_| job.advance(&mut db, false).unwrap());
+        assert!(job.next_chunk > from);
+        let shift = 32 - job.chunk_bits;
+        let (lo, hi) = (
+            (from << shift) as u32,
+            ((job.next_chunk << shift) - 1) as u32,
+        );
+        let want: Vec<_> = (job.inputs.iter())
+            .map(|r| (r.run, r.bucket(lo), r.bucket(hi)))
+            .collect();
+        assert_eq!(ahead, want);
+        assert!(job.ranges_ahead(0).is_empty());
+    }
 
     /// Flushes start every tail and end `tail / SPAN_SHARE` adds later; a merge into level 1
     /// starts at a flush's end, one into level `l + 1` at the end of one into level `l`. The

@@ -41,6 +41,14 @@ pub trait NearStore {
         let _ = span;
         self.candidates(bands, keep)
     }
+    /// Reads ahead, where the store can, what the next `adds` adds, making the lookups
+    /// `lookups`, will read (the keys' buckets, the records past the screens, what the
+    /// store's own upkeep reads meanwhile), so that a batch of adds waits for the storage
+    /// once rather than once a read (see [`super::warm`]). A hint: it changes no result, and
+    /// a store that has nothing to read ahead ignores it (the default).
+    fn warm(&mut self, adds: usize, lookups: &mut [Lookup<'_>]) {
+        let _ = (adds, lookups);
+    }
     /// The stored record `id` with its cluster (`None` when unknown). Only ids the store has
     /// returned for the plan in progress are asked for.
     ///
@@ -64,6 +72,17 @@ pub trait NearStore {
     /// # Errors
     /// Storage failures; nothing of the plan is stored then.
     fn apply(&mut self, plan: &Plan) -> Result<(), Self::Error>;
+}
+
+/// One lookup of a batch read ahead ([`NearStore::warm`]): what
+/// [`NearStore::candidates_within`] would be given.
+pub struct Lookup<'a> {
+    /// The keys looked up.
+    pub keys: &'a [u32],
+    /// Publication times the keys can match (`None`: any).
+    pub span: Option<(i64, i64)>,
+    /// The lookup's screen.
+    pub keep: Box<dyn FnMut(Hit) -> bool + 'a>,
 }
 
 /// A record's side of the digest relation (see [`crate::dedup::digest`]), ids sorted.

@@ -1,7 +1,8 @@
 //! [`NearBackend`] for [`NearDb`]: the statements behind each operation of the on-disk
 //! index (`dedup::disk`) on the tables of the parent module's schema. Every write joins the
 //! open transaction (`NearBackend::commit` ends it); reads use cached prepared statements. It
-//! holds no state of its own and opens no other connection.
+//! holds no state of its own; other connections are opened only to read ahead (`super::warm`)
+//! and partition heads (`super::blob`).
 
 use rusqlite::blob::ZeroBlob;
 use rusqlite::{OptionalExtension, params};
@@ -32,6 +33,14 @@ impl NearBackend for NearDb {
         if let Some(copies) = &self.copies {
             copies.sweep(runs);
         }
+    }
+
+    fn warm(&mut self, buckets: &[(u32, u32)], ranges: &[(u32, u32, u32)]) {
+        super::warm::warm(self, buckets, ranges);
+    }
+
+    fn warm_records(&mut self, docs: &[u32]) {
+        super::warm::warm_records(self, docs);
     }
 
     fn keep_spilled(&mut self, r: &RunInfo, at: u64, bytes: &[u8]) -> bool {

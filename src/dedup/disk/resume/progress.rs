@@ -58,6 +58,11 @@ impl Progress {
         paced(self.adds, total, self.span)
     }
 
+    /// The share of `total` steps due `adds` adds from now.
+    pub fn due_after(&self, adds: u64, total: u64) -> u64 {
+        paced(self.adds + adds, total, self.span)
+    }
+
     /// The job's state for the next open.
     pub fn state(&self, out: RunInfo, inputs: Vec<u32>) -> JobState {
         JobState {

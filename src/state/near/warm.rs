@@ -1,0 +1,215 @@
+//! Run buckets, bucket ranges and records read ahead on several connections ([`NearBackend::warm`],
+//! [`NearBackend::warm_records`]): each thread opens its own read-only connection (opening
+//! waits for the disk too) and reads its share, in key order, into nothing; the operating
+//! system's page cache keeps the pages, and the lookups that follow on the index's own
+//! connection find them there. Second connections see only what is committed: a bucket of a
+//! run written since, or a record added since, is simply not read ahead (the lookup reads it
+//! as before), so reading ahead never changes what a lookup finds.
+//!
+//! [`NearBackend::warm`]: crate::dedup::disk::NearBackend::warm
+//! [`NearBackend::warm_records`]: crate::dedup::disk::NearBackend::warm_records
+
+use rusqlite::{Connection, OptionalExtension};
+
+use super::{NearDb, RECORD_COLUMNS, slot};
+
+/// Connections reading ahead at most: about the requests a local SSD or a network block
+/// device serves at once.
+const READERS: usize = 16;
+/// Rows a reader is given at least: fewer are not worth a connection.
+const PER_READER: usize = 8;
+
+/// Buckets of a range read ahead on one connection at most: a long range is cut into pieces
+/// of this many, read side by side.
+const PIECE: u32 = 16;
+
+/// Reads the buckets `buckets` (`(run, bucket)`, sorted) and the bucket ranges `ranges`
+/// (`(run, first, last)`) ahead ([`read_ahead`]).
+pub(super) fn warm(db: &NearDb, buckets: &[(u32, u32)], ranges: &[(u32, u32, u32)]) {
+    let mut slots: Vec<(i64, i64)> = (buckets.iter())
+        .map(|&(run, b)| (slot(run, b), slot(run, b)))
+        .collect();
+    for &(run, first, last) in ranges {
+        let mut lo = first;
+        while lo <= last {
+            let hi = lo.saturating_add(PIECE - 1).min(last);
+            slots.push((slot(run, lo), slot(run, hi)));
+            let Some(next) = hi.checked_add(1) else { break };
+            lo = next;
+        }
+    }
+    read_ahead(db, &slots, |conn, &(lo, hi)| {
+        let sql = "SELECT entries FROM near_band WHERE slot BETWEEN ?1 AND ?2";
+        let mut stmt = conn.prepare_cached(sql)?;
+        let mut rows = stmt.query([lo, hi])?;
+        while let Some(row) = rows.next()? {
+            std::hint::black_box(row.get_ref(0)?);
+        }
+        Ok(())
+    });
+}
+
+/// Reads the records `docs` (sorted) and their clusters' canonical records ahead.
+pub(super) fn warm_records(db: &NearDb, docs: &[u32]) {
+    let sql = format!("SELECT {RECORD_COLUMNS} FROM near_record WHERE doc = ?1");
+    read_ahead(db, docs, |conn, &doc| {
+        let cluster = conn
+            .prepare_cached(&sql)?
+            .query_row([doc], |r| r.get::<_, u32>(2))
+            .optional()?;
+        match cluster {
+            Some(c) if c != doc => touch(conn, &sql, c),
+            _ => Ok(()),
+        }
+    });
+}
+
+/// Reads `items` on up to [`READERS`] second connections at once with `read`, and waits for
+/// them. Failures are logged at debug level: the lookups read what was missed.
+fn read_ahead<T: Sync>(
+    db: &NearDb,
+    items: &[T],
+    read: impl Fn(&Connection, &T) -> rusqlite::Result<()> + Sync,
+) {
+    let readers = (items.len() / PER_READER).min(READERS);
+    if readers == 0 {
+        return;
+    }
+    let (path, read) = (db.path.as_path(), &read);
+    std::thread::scope(|s| {
+        for part in items.chunks(items.len().div_ceil(readers)) {
+            let thread = std::thread::Builder::new().name("near-warm".into());
+            let started = thread.spawn_scoped(s, move || {
+                let Some(rd) = NearDb::read_only(path, None) else {
+                    return;
+                };
+                if let Err(e) = part.iter().try_for_each(|item| read(&rd.conn, item)) {
+                    tracing::debug!(path = %path.display(), error = %e, "reading the index ahead");
+                }
+            });
+            if let Err(e) = started {
+                tracing::debug!(error = %e, "no thread to read the index ahead");
+            }
+        }
+    });
+}
+
+/// Reads every column of the row `sql` selects for `key` whole (overflow pages too), and
+/// drops it.
+fn touch(conn: &Connection, sql: &str, key: u32) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query([key])?;
+    if let Some(row) = rows.next()? {
+        for i in 0..row.as_ref().column_count() {
+            std::hint::black_box(row.get_ref(i)?);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{SMALL, far, far_index, far_plan};
+    use crate::dedup::disk::{DiskStore, NearBackend as _};
+    use crate::dedup::link::{Hit, Lookup, NearStore as _};
+    use crate::state::near::NearDb;
+
+    /// Far lookups of `keys`, screening nothing out.
+    fn lookups(keys: &[[u32; 2]]) -> Vec<Lookup<'_>> {
+        (keys.iter())
+            .map(|k| Lookup {
+                keys: &k[..],
+                span: None,
+                keep: Box::new(|_| true),
+            })
+            .collect()
+    }
+
+    /// Ids found by a far lookup of record `n`'s first and last keys.
+    fn found(store: &mut DiskStore<NearDb>, n: u32) -> Vec<String> {
+        let mut all = |_: Hit| true;
+        let found = store.candidates(&[far(n, 0), far(n, 2)], &mut all).unwrap();
+        found.iter().map(|(d, _)| d.info.id().to_owned()).collect()
+    }
+
+    /// A far lookup of a stored record reads ahead the buckets of its keys in the run that
+    /// holds the record.
+    #[test]
+    fn a_lookup_warms_the_buckets_of_its_keys_in_its_records_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = far_index(dir.path(), 120);
+        let runs = store.runs().to_vec();
+        assert!(runs.len() > 10, "records are in many runs: {}", runs.len());
+        for n in 0..100 {
+            let keys = [[far(n, 0), far(n, 2)]];
+            let want = store.warm_buckets(&lookups(&keys));
+            let r = (runs.iter())
+                .find(|r| r.first_doc <= n && n < r.end_doc)
+                .expect("record in a run");
+            // A fingerprint false positive may add a run; the record's own is always there.
+            assert!(
+                want.contains(&(r.run, r.bucket(far(n, 0)))),
+                "record {n}: {want:?}"
+            );
+            assert!(
+                want.contains(&(r.run, r.bucket(far(n, 2)))),
+                "record {n}: {want:?}"
+            );
+            assert!(want.len() <= 4, "record {n}: {want:?}");
+        }
+        // Lookups of keys no run holds warm (nearly) nothing.
+        let absent: Vec<[u32; 2]> = (5000..5100).map(|n| [far(n, 0), far(n, 2)]).collect();
+        assert!(store.warm_buckets(&lookups(&absent)).len() < 5);
+    }
+
+    /// Reading ahead on second connections, with uncommitted runs that they cannot see,
+    /// changes no lookup's result, then or after a reopen.
+    #[test]
+    fn warming_beside_uncommitted_runs_changes_no_result() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (mut warmed, mut plain) = (far_index(a.path(), 80), far_index(b.path(), 80));
+        for n in 80..100 {
+            warmed.apply(&far_plan(n)).unwrap();
+            plain.apply(&far_plan(n)).unwrap();
+        }
+        let keys: Vec<[u32; 2]> = (0..100).map(|n| [far(n, 0), far(n, 2)]).collect();
+        let want = warmed.warm_buckets(&lookups(&keys));
+        let runs = warmed.runs().to_vec();
+        let in_runs: Vec<(u32, u32)> = (0..100)
+            .filter_map(|n| {
+                let r = runs.iter().find(|r| r.first_doc <= n && n < r.end_doc)?;
+                Some((r.run, r.bucket(far(n, 0))))
+            })
+            .collect();
+        assert!(in_runs.len() >= 80, "{}", in_runs.len());
+        assert!(in_runs.iter().all(|b| want.contains(b)));
+        // Each record is past its own lookup's screen (and none other's).
+        let docs = warmed.warm_records(&mut lookups(&keys));
+        assert_eq!(docs, (0..100).collect::<Vec<u32>>());
+        warmed.warm(100, &mut lookups(&keys));
+        for n in 0..100 {
+            assert_eq!(found(&mut warmed, n), [format!("r{n}")]);
+            assert_eq!(found(&mut warmed, n), found(&mut plain, n));
+        }
+        warmed.commit().unwrap();
+        drop(warmed);
+        let (mut reopened, ok) = DiskStore::open(NearDb::open(a.path()).unwrap(), SMALL).unwrap();
+        assert!(ok);
+        reopened.warm(100, &mut lookups(&keys));
+        (0..100).for_each(|n| assert_eq!(found(&mut reopened, n), [format!("r{n}")]));
+    }
+
+    /// A backend whose file cannot be opened again reads nothing ahead and fails nothing.
+    #[test]
+    fn a_warm_that_cannot_open_a_connection_is_harmless() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = NearDb::open(dir.path()).unwrap();
+        db.put_bucket(0, 1, &[1; 8]).unwrap();
+        db.commit().unwrap();
+        db.path = dir.path().join("gone").join("near.sqlite");
+        let buckets: Vec<(u32, u32)> = (0..64).map(|b| (0, b)).collect();
+        db.warm(&buckets, &[(0, 0, 1000)]);
+        db.warm_records(&(0..64).collect::<Vec<u32>>());
+        assert_eq!(db.buckets(0, &[1]).unwrap(), [(1, vec![1; 8])]);
+    }
+}
