@@ -87,14 +87,12 @@ pub trait NearBackend: Send + Sized {
     fn copy_filter(&self, _r: &RunInfo, _filter: &[u8]) {}
     /// Removes the filter copies of runs not in `runs`.
     fn sweep_copies(&self, _runs: &[u32]) {}
-    /// Reads ahead the run buckets `buckets` (`(run, bucket)`, sorted and distinct) and the
-    /// bucket ranges `ranges` (`(run, first, last)`) so that the reads that follow find them
-    /// cached: a hint, which may read on other handles side by side and wait for them;
-    /// nothing is returned and failures are only logged. None by default.
-    fn warm(&mut self, _buckets: &[(u32, u32)], _ranges: &[(u32, u32, u32)]) {}
-    /// Reads ahead the records `docs` (sorted and distinct) and their clusters' canonical
-    /// records, as [`NearBackend::warm`] reads buckets. None by default.
-    fn warm_records(&mut self, _docs: &[u32]) {}
+    /// Reads ahead the run buckets `buckets` (`(run, bucket)`, sorted and distinct), the
+    /// bucket ranges `ranges` (`(run, first, last)`) and the records `docs` with their
+    /// clusters' canonical records, so that the reads that follow find them cached: a hint,
+    /// which may read on other handles side by side and wait for them; nothing is returned
+    /// and failures are only logged. None by default.
+    fn warm(&mut self, _buckets: &[(u32, u32)], _ranges: &[(u32, u32, u32)], _docs: &[u32]) {}
     /// Keeps `bytes`, from byte `at` of the stored form of the filter of run `r` being built,
     /// beside the stored rows, as the builder lets them go (`super::filter`), so that the
     /// job's end reads them back in one piece rather than from the run's partitions; kept

@@ -1,14 +1,14 @@
-//! Reading ahead for a batch of adds ([`NearStore::warm`]), in two steps. First the run
-//! buckets the batch's lookups may read (the keys a run's filter passes, `super::lookup`),
-//! and the bucket ranges the merges in progress and the deletions of merged runs will read
-//! over the batch's adds, asked of the backend at once, which may read them on other handles
-//! side by side ([`NearBackend::warm`]). Then, when those reads waited for the
-//! disk (the index was not cached), the lookups are made here from what was read, and the
-//! records past their screens are read ahead the same way ([`NearBackend::warm_records`]):
-//! on such a disk each is a random read too. On a cached index the second step is skipped (it
-//! would only repeat the lookups' work). Nothing is kept here: each lookup of the adds that
-//! follow is made anew, finds the same, and reads what it needs from the cache. Records the
-//! batch itself adds are not foreseen; they are in memory or just written.
+//! Reading ahead for a batch of adds ([`NearStore::warm`]), in two steps, each asked of the
+//! backend at once ([`NearBackend::warm`], which may read on other handles side by side).
+//! First the run buckets the batch's lookups may read (the keys a run's filter passes,
+//! `super::lookup`). Then the bucket ranges the merges in progress and the deletions of
+//! merged runs will read over the batch's adds, and, when the buckets waited for the disk
+//! (the index was not cached), the records past the lookups' screens: the lookups are made
+//! here from what was read, as on such a disk each record is a random read too. On a cached
+//! index the records are not looked for (it would only repeat the lookups' work). Nothing is
+//! kept here: each lookup of the adds that follow is made anew, finds the same, and reads
+//! what it needs from the cache. Records the batch itself adds are not foreseen; they are in
+//! memory or just written.
 //!
 //! [`NearStore::warm`]: crate::dedup::link::NearStore::warm
 
@@ -20,9 +20,12 @@ use crate::dedup::link::Lookup;
 use super::DiskStore;
 use super::backend::NearBackend;
 
-/// A bucket read ahead in this much time or more (wall time over the buckets, reads side by
-/// side) came from the disk: the records past the screens are read ahead too.
+/// Buckets read ahead in this much time each or more (wall time over the buckets, read side
+/// by side) and [`MIN_WAIT`] in all came from the disk: the records past the screens are
+/// read ahead too (with the ranges, after the buckets).
 const FROM_DISK: Duration = Duration::from_micros(50);
+/// See [`FROM_DISK`]: less than this is the second connections' opening.
+const MIN_WAIT: Duration = Duration::from_millis(10);
 
 impl<B: NearBackend> DiskStore<B> {
     /// The run buckets `(run, bucket)`, sorted and distinct, that `lookups` read whatever
@@ -82,17 +85,19 @@ impl<B: NearBackend> DiskStore<B> {
     pub(super) fn warm_lookups(&mut self, adds: usize, lookups: &mut [Lookup<'_>]) {
         let want = self.warm_buckets(lookups);
         let ranges = self.warm_ranges(adds);
-        if want.is_empty() && ranges.is_empty() {
-            return;
-        }
         let t = Instant::now();
-        self.backend.warm(&want, &ranges);
-        if want.is_empty() || t.elapsed() < FROM_DISK * want.len() as u32 {
-            return;
+        if !want.is_empty() {
+            self.backend.warm(&want, &[], &[]);
         }
-        let docs = self.warm_records(lookups);
-        if !docs.is_empty() {
-            self.backend.warm_records(&docs);
+        let waited = t.elapsed();
+        let from_disk = waited >= FROM_DISK * want.len() as u32 && waited >= MIN_WAIT;
+        let docs = if from_disk {
+            self.warm_records(lookups)
+        } else {
+            Vec::new()
+        };
+        if !ranges.is_empty() || !docs.is_empty() {
+            self.backend.warm(&[], &ranges, &docs);
         }
     }
 }

@@ -35,12 +35,8 @@ impl NearBackend for NearDb {
         }
     }
 
-    fn warm(&mut self, buckets: &[(u32, u32)], ranges: &[(u32, u32, u32)]) {
-        super::warm::warm(self, buckets, ranges);
-    }
-
-    fn warm_records(&mut self, docs: &[u32]) {
-        super::warm::warm_records(self, docs);
+    fn warm(&mut self, buckets: &[(u32, u32)], ranges: &[(u32, u32, u32)], docs: &[u32]) {
+        super::warm::warm(self, buckets, ranges, docs);
     }
 
     fn keep_spilled(&mut self, r: &RunInfo, at: u64, bytes: &[u8]) -> bool {

@@ -1,5 +1,5 @@
-//! Run buckets, bucket ranges and records read ahead on several connections ([`NearBackend::warm`],
-//! [`NearBackend::warm_records`]): each thread opens its own read-only connection (opening
+//! Run buckets, bucket ranges and records read ahead on several connections
+//! ([`NearBackend::warm`]): each thread opens its own read-only connection (opening
 //! waits for the disk too) and reads its share, in key order, into nothing; the operating
 //! system's page cache keeps the pages, and the lookups that follow on the index's own
 //! connection find them there. Second connections see only what is committed: a bucket of a
@@ -7,7 +7,6 @@
 //! as before), so reading ahead never changes what a lookup finds.
 //!
 //! [`NearBackend::warm`]: crate::dedup::disk::NearBackend::warm
-//! [`NearBackend::warm_records`]: crate::dedup::disk::NearBackend::warm_records
 
 use rusqlite::{Connection, OptionalExtension};
 
@@ -23,43 +22,50 @@ const PER_READER: usize = 8;
 /// of this many, read side by side.
 const PIECE: u32 = 16;
 
-/// Reads the buckets `buckets` (`(run, bucket)`, sorted) and the bucket ranges `ranges`
-/// (`(run, first, last)`) ahead ([`read_ahead`]).
-pub(super) fn warm(db: &NearDb, buckets: &[(u32, u32)], ranges: &[(u32, u32, u32)]) {
-    let mut slots: Vec<(i64, i64)> = (buckets.iter())
-        .map(|&(run, b)| (slot(run, b), slot(run, b)))
+/// What one reader reads ahead at a time.
+enum Ahead {
+    /// The buckets of slots `lo..=hi`.
+    Slots(i64, i64),
+    /// A record and its cluster's canonical record.
+    Record(u32),
+}
+
+/// Reads the buckets `buckets` (`(run, bucket)`, sorted), the bucket ranges `ranges`
+/// (`(run, first, last)`) and the records `docs` with their clusters' canonical records
+/// ahead ([`read_ahead`]).
+pub(super) fn warm(db: &NearDb, buckets: &[(u32, u32)], ranges: &[(u32, u32, u32)], docs: &[u32]) {
+    let mut items: Vec<Ahead> = (buckets.iter())
+        .map(|&(run, b)| Ahead::Slots(slot(run, b), slot(run, b)))
         .collect();
     for &(run, first, last) in ranges {
         let mut lo = first;
         while lo <= last {
             let hi = lo.saturating_add(PIECE - 1).min(last);
-            slots.push((slot(run, lo), slot(run, hi)));
+            items.push(Ahead::Slots(slot(run, lo), slot(run, hi)));
             let Some(next) = hi.checked_add(1) else { break };
             lo = next;
         }
     }
-    read_ahead(db, &slots, |conn, &(lo, hi)| {
-        let sql = "SELECT entries FROM near_band WHERE slot BETWEEN ?1 AND ?2";
-        let mut stmt = conn.prepare_cached(sql)?;
-        let mut rows = stmt.query([lo, hi])?;
-        while let Some(row) = rows.next()? {
-            std::hint::black_box(row.get_ref(0)?);
+    items.extend(docs.iter().map(|&d| Ahead::Record(d)));
+    let record = format!("SELECT {RECORD_COLUMNS} FROM near_record WHERE doc = ?1");
+    read_ahead(db, &items, |conn, item| match *item {
+        Ahead::Slots(lo, hi) => {
+            let sql = "SELECT entries FROM near_band WHERE slot BETWEEN ?1 AND ?2";
+            let mut stmt = conn.prepare_cached(sql)?;
+            let mut rows = stmt.query([lo, hi])?;
+            while let Some(row) = rows.next()? {
+                std::hint::black_box(row.get_ref(0)?);
+            }
+            Ok(())
         }
-        Ok(())
-    });
-}
-
-/// Reads the records `docs` (sorted) and their clusters' canonical records ahead.
-pub(super) fn warm_records(db: &NearDb, docs: &[u32]) {
-    let sql = format!("SELECT {RECORD_COLUMNS} FROM near_record WHERE doc = ?1");
-    read_ahead(db, docs, |conn, &doc| {
-        let cluster = conn
-            .prepare_cached(&sql)?
-            .query_row([doc], |r| r.get::<_, u32>(2))
-            .optional()?;
-        match cluster {
-            Some(c) if c != doc => touch(conn, &sql, c),
-            _ => Ok(()),
+        Ahead::Record(doc) => {
+            let cluster = (conn.prepare_cached(&record)?)
+                .query_row([doc], |r| r.get::<_, u32>(2))
+                .optional()?;
+            match cluster {
+                Some(c) if c != doc => touch(conn, &record, c),
+                _ => Ok(()),
+            }
         }
     });
 }
@@ -208,8 +214,7 @@ mod tests {
         db.commit().unwrap();
         db.path = dir.path().join("gone").join("near.sqlite");
         let buckets: Vec<(u32, u32)> = (0..64).map(|b| (0, b)).collect();
-        db.warm(&buckets, &[(0, 0, 1000)]);
-        db.warm_records(&(0..64).collect::<Vec<u32>>());
+        db.warm(&buckets, &[(0, 0, 1000)], &(0..64).collect::<Vec<u32>>());
         assert_eq!(db.buckets(0, &[1]).unwrap(), [(1, vec![1; 8])]);
     }
 }
