@@ -123,12 +123,17 @@ impl LiveNear {
 
     /// Whether a near lookup of `span` (µs, inclusive) is answered from memory; notes how far
     /// back a lookup at the front reaches.
-    pub fn covers(&mut self, (lo, hi): (i64, i64)) -> bool {
-        let (lo, hi) = (minute_of(lo), minute_of(hi));
+    pub fn covers(&mut self, span: (i64, i64)) -> bool {
+        let (lo, hi) = (minute_of(span.0), minute_of(span.1));
         if hi >= self.newest && self.newest != i64::MIN {
             self.reach = self.reach.max((self.newest - lo).min(MAX_REACH_MIN));
         }
-        lo >= self.covered
+        self.answers(span)
+    }
+
+    /// [`Self::covers`] without noting anything (for reading ahead, `super::warm`).
+    pub fn answers(&self, (lo, _): (i64, i64)) -> bool {
+        minute_of(lo) >= self.covered
     }
 
     /// Notes a new record's publication minute (`NO_DATE`: undated).

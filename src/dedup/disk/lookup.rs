@@ -27,11 +27,13 @@ impl<B: NearBackend> DiskStore<B> {
     }
 
     /// Records under any of `keys`, one entry per (key, record) posting; runs holding no
-    /// record published within `span` (µs, inclusive) are skipped.
+    /// record published within `span` (µs, inclusive) are skipped, and none is searched when
+    /// the kept near postings answer the lookup (`in_memory`: `LiveNear::covers`).
     pub(super) fn postings(
         &mut self,
         keys: &[u32],
         span: Option<(i64, i64)>,
+        in_memory: bool,
     ) -> Result<Vec<u32>, B::Error> {
         // A near lookup gathers about seven postings a key (chance minima of common phrases
         // among them): room for them at once instead of doubling the vector eight times.
@@ -54,7 +56,7 @@ impl<B: NearBackend> DiskStore<B> {
                 f.for_each_of(within((lo, hi)), |d| found.push(d));
             }
         }
-        if let Some(s) = span.filter(|&s| self.live.covers(s)) {
+        if let Some(s) = span.filter(|_| in_memory) {
             self.counts.near_in_memory += 1;
             self.live.for_each_of(keys, s, |d| found.push(d));
             return Ok(found);
@@ -192,7 +194,8 @@ impl<B: NearBackend> NearStore for DiskStore<B> {
         if self.resolved.len() > RESOLVED_MAX {
             self.resolved.clear();
         }
-        let found = self.postings(bands, span)?;
+        let in_memory = span.is_some_and(|s| self.live.covers(s));
+        let found = self.postings(bands, span, in_memory)?;
         let mut kept = Vec::new();
         for (doc, hit) in self.screen(&found, min_matches(bands), keep) {
             // Passed the screen (a few a record): read it for its rank and current cluster.

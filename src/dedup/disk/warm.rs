@@ -34,7 +34,7 @@ impl<B: NearBackend> DiskStore<B> {
         let runs = self.runs.clone();
         let mut want = Vec::new();
         for l in lookups {
-            if l.keys.is_empty() || l.span.is_some_and(|s| self.live.covers(s)) {
+            if l.keys.is_empty() || l.span.is_some_and(|s| self.live.answers(s)) {
                 continue;
             }
             let min = min_matches(l.keys);
@@ -52,13 +52,15 @@ impl<B: NearBackend> DiskStore<B> {
     }
 
     /// The records past the screens of `lookups` as the index stands, sorted and distinct
-    /// (their lookups made now; the lookup counts are left as they were). Stops at the first
+    /// (their lookups made now; the lookup counts, and how far the kept postings must reach,
+    /// are left as they were). Stops at the first
     /// read failure with what it has.
     pub fn warm_records(&mut self, lookups: &mut [Lookup<'_>]) -> Vec<u32> {
         let counts = self.counts;
         let mut docs = Vec::new();
         for l in lookups {
-            let Ok(found) = self.postings(l.keys, l.span) else {
+            let in_memory = l.span.is_some_and(|s| self.live.answers(s));
+            let Ok(found) = self.postings(l.keys, l.span, in_memory) else {
                 break;
             };
             let passed = self.screen(&found, min_matches(l.keys), &mut *l.keep);
