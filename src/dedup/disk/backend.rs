@@ -90,9 +90,17 @@ pub trait NearBackend: Send + Sized {
     /// Reads ahead the run buckets `buckets` (`(run, bucket)`, sorted and distinct), the
     /// bucket ranges `ranges` (`(run, first, last)`) and the records `docs` with their
     /// clusters' canonical records, so that the reads that follow find them cached: a hint,
-    /// which may read on other handles side by side and wait for them; nothing is returned
-    /// and failures are only logged. None by default.
-    fn warm(&mut self, _buckets: &[(u32, u32)], _ranges: &[(u32, u32, u32)], _docs: &[u32]) {}
+    /// which may read on other handles side by side and wait for them; failures are only
+    /// logged. Returns the mean time a bucket of `buckets` took to read, when any was read
+    /// (whether the index is cached). None by default: nothing read.
+    fn warm(
+        &mut self,
+        _buckets: &[(u32, u32)],
+        _ranges: &[(u32, u32, u32)],
+        _docs: &[u32],
+    ) -> Option<std::time::Duration> {
+        None
+    }
     /// Keeps `bytes`, from byte `at` of the stored form of the filter of run `r` being built,
     /// beside the stored rows, as the builder lets them go (`super::filter`), so that the
     /// job's end reads them back in one piece rather than from the run's partitions; kept

@@ -1,18 +1,18 @@
-//! Reading ahead for a batch of adds ([`NearStore::warm`]), in two steps, each asked of the
-//! backend at once ([`NearBackend::warm`], which may read on other handles side by side).
-//! First the run buckets the batch's lookups may read (the keys a run's filter passes,
-//! `super::lookup`). Then the bucket ranges the merges in progress and the deletions of
-//! merged runs will read over the batch's adds, and, when the buckets waited for the disk
-//! (the index was not cached), the records past the lookups' screens: the lookups are made
-//! here from what was read, as on such a disk each record is a random read too. On a cached
-//! index the records are not looked for (it would only repeat the lookups' work). Nothing is
-//! kept here: each lookup of the adds that follow is made anew, finds the same, and reads
-//! what it needs from the cache. Records the batch itself adds are not foreseen; they are in
-//! memory or just written.
+//! Reading ahead for a batch of adds ([`NearStore::warm`]), asked of the backend in two
+//! calls ([`NearBackend::warm`], which may read on other handles side by side). First the run
+//! buckets the batch's lookups may read (the keys a run's filter passes, `super::lookup`).
+//! Then the bucket ranges the merges in progress and the deletions of merged runs will read
+//! over the batch's adds, with, when the buckets came from the disk (the index was not
+//! cached), the records past the lookups' screens: the lookups are made here from what was
+//! read, as on such a disk each record is a random read too. On a cached index the records are not
+//! looked for (it would only repeat the lookups' work). Nothing is kept here: each lookup of
+//! the adds that follow is made anew, finds the same, and reads what it needs from the
+//! cache. Records the batch itself adds are not foreseen; they are in memory or just
+//! written.
 //!
 //! [`NearStore::warm`]: crate::dedup::link::NearStore::warm
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::dedup::keys::min_matches;
 use crate::dedup::link::Lookup;
@@ -20,12 +20,9 @@ use crate::dedup::link::Lookup;
 use super::DiskStore;
 use super::backend::NearBackend;
 
-/// Buckets read ahead in this much time each or more (wall time over the buckets, read side
-/// by side) and [`MIN_WAIT`] in all came from the disk: the records past the screens are
-/// read ahead too (with the ranges, after the buckets).
-const FROM_DISK: Duration = Duration::from_micros(50);
-/// See [`FROM_DISK`]: less than this is the second connections' opening.
-const MIN_WAIT: Duration = Duration::from_millis(10);
+/// Buckets that took this long each to read ahead, on average, came from the disk: the
+/// records past the screens are read ahead too (a cached bucket takes some microseconds).
+const FROM_DISK: Duration = Duration::from_micros(200);
 
 impl<B: NearBackend> DiskStore<B> {
     /// The run buckets `(run, bucket)`, sorted and distinct, that `lookups` read whatever
@@ -87,13 +84,13 @@ impl<B: NearBackend> DiskStore<B> {
     pub(super) fn warm_lookups(&mut self, adds: usize, lookups: &mut [Lookup<'_>]) {
         let want = self.warm_buckets(lookups);
         let ranges = self.warm_ranges(adds);
-        let t = Instant::now();
-        if !want.is_empty() {
-            self.backend.warm(&want, &[], &[]);
+        if want.is_empty() && ranges.is_empty() {
+            return;
         }
-        let waited = t.elapsed();
-        let from_disk = waited >= FROM_DISK * want.len() as u32 && waited >= MIN_WAIT;
-        let docs = if from_disk {
+        // The buckets first, on every reader (the lookups need them first), then the
+        // ranges with the records.
+        let took = self.backend.warm(&want, &[], &[]);
+        let docs = if took.is_some_and(|t| t >= FROM_DISK) {
             self.warm_records(lookups)
         } else {
             Vec::new()

@@ -4,6 +4,8 @@
 //! holds no state of its own; other connections are opened only to read ahead (`super::warm`)
 //! and partition heads (`super::blob`).
 
+use std::time::Duration;
+
 use rusqlite::blob::ZeroBlob;
 use rusqlite::{OptionalExtension, params};
 
@@ -35,8 +37,13 @@ impl NearBackend for NearDb {
         }
     }
 
-    fn warm(&mut self, buckets: &[(u32, u32)], ranges: &[(u32, u32, u32)], docs: &[u32]) {
-        super::warm::warm(self, buckets, ranges, docs);
+    fn warm(
+        &mut self,
+        buckets: &[(u32, u32)],
+        ranges: &[(u32, u32, u32)],
+        docs: &[u32],
+    ) -> Option<Duration> {
+        super::warm::warm(self, buckets, ranges, docs)
     }
 
     fn keep_spilled(&mut self, r: &RunInfo, at: u64, bytes: &[u8]) -> bool {

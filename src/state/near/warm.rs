@@ -8,6 +8,8 @@
 //!
 //! [`NearBackend::warm`]: crate::dedup::disk::NearBackend::warm
 
+use std::time::{Duration, Instant};
+
 use rusqlite::{Connection, OptionalExtension};
 
 use super::{NearDb, RECORD_COLUMNS, slot};
@@ -32,8 +34,13 @@ enum Ahead {
 
 /// Reads the buckets `buckets` (`(run, bucket)`, sorted), the bucket ranges `ranges`
 /// (`(run, first, last)`) and the records `docs` with their clusters' canonical records
-/// ahead ([`read_ahead`]).
-pub(super) fn warm(db: &NearDb, buckets: &[(u32, u32)], ranges: &[(u32, u32, u32)], docs: &[u32]) {
+/// ahead ([`read_ahead`]); the mean time a bucket of `buckets` took, when any was read.
+pub(super) fn warm(
+    db: &NearDb,
+    buckets: &[(u32, u32)],
+    ranges: &[(u32, u32, u32)],
+    docs: &[u32],
+) -> Option<Duration> {
     let mut items: Vec<Ahead> = (buckets.iter())
         .map(|&(run, b)| Ahead::Slots(slot(run, b), slot(run, b)))
         .collect();
@@ -48,7 +55,8 @@ pub(super) fn warm(db: &NearDb, buckets: &[(u32, u32)], ranges: &[(u32, u32, u32
     }
     items.extend(docs.iter().map(|&d| Ahead::Record(d)));
     let record = format!("SELECT {RECORD_COLUMNS} FROM near_record WHERE doc = ?1");
-    read_ahead(db, &items, |conn, item| match *item {
+    let is_bucket = |item: &Ahead| matches!(*item, Ahead::Slots(lo, hi) if lo == hi);
+    read_ahead(db, &items, is_bucket, |conn, item| match *item {
         Ahead::Slots(lo, hi) => {
             let sql = "SELECT entries FROM near_band WHERE slot BETWEEN ?1 AND ?2";
             let mut stmt = conn.prepare_cached(sql)?;
@@ -67,37 +75,52 @@ pub(super) fn warm(db: &NearDb, buckets: &[(u32, u32)], ranges: &[(u32, u32, u32
                 _ => Ok(()),
             }
         }
-    });
+    })
 }
 
 /// Reads `items` on up to [`READERS`] second connections at once with `read`, and waits for
-/// them. Failures are logged at debug level: the lookups read what was missed.
+/// them; the mean time the items `timed` picks took, when any was read. Failures are logged
+/// at debug level: the lookups read what was missed.
 fn read_ahead<T: Sync>(
     db: &NearDb,
     items: &[T],
+    timed: impl Fn(&T) -> bool + Sync,
     read: impl Fn(&Connection, &T) -> rusqlite::Result<()> + Sync,
-) {
+) -> Option<Duration> {
     let readers = (items.len() / PER_READER).min(READERS);
     if readers == 0 {
-        return;
+        return None;
     }
-    let (path, read) = (db.path.as_path(), &read);
-    std::thread::scope(|s| {
-        for part in items.chunks(items.len().div_ceil(readers)) {
-            let thread = std::thread::Builder::new().name("near-warm".into());
-            let started = thread.spawn_scoped(s, move || {
-                let Some(rd) = NearDb::read_only(path, None) else {
-                    return;
-                };
-                if let Err(e) = part.iter().try_for_each(|item| read(&rd.conn, item)) {
-                    tracing::debug!(path = %path.display(), error = %e, "reading the index ahead");
-                }
-            });
-            if let Err(e) = started {
-                tracing::debug!(error = %e, "no thread to read the index ahead");
-            }
-        }
+    let (path, read, timed) = (db.path.as_path(), &read, &timed);
+    let (took, n) = std::thread::scope(|s| {
+        let threads: Vec<_> = (items.chunks(items.len().div_ceil(readers)))
+            .filter_map(|part| {
+                let thread = std::thread::Builder::new().name("near-warm".into());
+                let started = thread.spawn_scoped(s, move || {
+                    let rd = NearDb::read_only(path, None)?;
+                    let (mut took, mut n) = (Duration::ZERO, 0u32);
+                    for item in part {
+                        let t = Instant::now();
+                        if let Err(e) = read(&rd.conn, item) {
+                            tracing::debug!(path = %path.display(), error = %e, "reading the index ahead");
+                            break;
+                        }
+                        if timed(item) {
+                            (took, n) = (took + t.elapsed(), n + 1);
+                        }
+                    }
+                    Some((took, n))
+                });
+                started
+                    .inspect_err(|e| tracing::debug!(error = %e, "no thread to read the index ahead"))
+                    .ok()
+            })
+            .collect();
+        (threads.into_iter())
+            .filter_map(|t| t.join().ok().flatten())
+            .fold((Duration::ZERO, 0u32), |(a, m), (b, n)| (a + b, m + n))
     });
+    (n > 0).then(|| took / n)
 }
 
 /// Reads every column of the row `sql` selects for `key` whole (overflow pages too), and
@@ -189,6 +212,8 @@ mod tests {
             .collect();
         assert!(in_runs.len() >= 80, "{}", in_runs.len());
         assert!(in_runs.iter().all(|b| want.contains(b)));
+        let took = warmed.backend().warm(&want, &[], &[]);
+        assert!(took.is_some(), "the committed buckets were read, and timed");
         // Each record is past its own lookup's screen (and none other's).
         let docs = warmed.warm_records(&mut lookups(&keys));
         assert_eq!(docs, (0..100).collect::<Vec<u32>>());
@@ -214,7 +239,8 @@ mod tests {
         db.commit().unwrap();
         db.path = dir.path().join("gone").join("near.sqlite");
         let buckets: Vec<(u32, u32)> = (0..64).map(|b| (0, b)).collect();
-        db.warm(&buckets, &[(0, 0, 1000)], &(0..64).collect::<Vec<u32>>());
+        let took = db.warm(&buckets, &[(0, 0, 1000)], &(0..64).collect::<Vec<u32>>());
+        assert_eq!(took, None, "nothing read");
         assert_eq!(db.buckets(0, &[1]).unwrap(), [(1, vec![1; 8])]);
     }
 }
