@@ -3,20 +3,22 @@
 uncached disk, emulated"): a passthrough FUSE file system over BACKING whose every read
 request waits LAT_MS milliseconds (none when it goes on from where the last read of its file
 ended: a sequential read) plus its size at BW_MBS megabytes a second. Requests made at once
-wait at once, up to the daemon's threads. Writes and metadata pass through at once. Drop the
+wait at once, up to the daemon's threads, or up to QD of them (a device's queue depth: 1 is
+a single spinning disk; the rest wait their turn). Writes and metadata pass through at once. Drop the
 VM's page cache before each timing (`echo 3 > /proc/sys/vm/drop_caches`): the kernel caches
 what it read through the mount.
 
 Not a dependency of the project: needs Debian's fuse3 and libfuse2, and `pip install fusepy`.
-usage: python3 benches/dedup/slowdisk.py BACKING MOUNTPOINT [LAT_MS=5] [BW_MBS=100]
+usage: python3 benches/dedup/slowdisk.py BACKING MOUNTPOINT [LAT_MS=5] [BW_MBS=100] [QD]
        (then `fusermount -u MOUNTPOINT`)"""
-import errno, os, sys, time
+import errno, os, sys, threading, time
 from fuse import FUSE, FuseOSError, Operations
 
 class Slow(Operations):
-    def __init__(self, root, lat, bw):
+    def __init__(self, root, lat, bw, qd=None):
         self.root, self.lat, self.bw = root, lat, bw
         self.ends = {}
+        self.queue = threading.Semaphore(qd) if qd else None
     def _p(self, path): return os.path.join(self.root, path.lstrip('/'))
     def access(self, path, mode):
         if not os.access(self._p(path), mode): raise FuseOSError(errno.EACCES)
@@ -45,7 +47,12 @@ class Slow(Operations):
         last = self.ends.get(path)
         seq = last is not None and last <= offset <= last + (1 << 20)
         self.ends[path] = offset + size
-        time.sleep((0 if seq else self.lat) + size / self.bw)
+        wait = (0 if seq else self.lat) + size / self.bw
+        if self.queue is None:
+            time.sleep(wait)
+        else:
+            with self.queue:
+                time.sleep(wait)
         return os.pread(fh, size, offset)
     def write(self, path, data, offset, fh): return os.pwrite(fh, data, offset)
     def flush(self, path, fh): return 0
@@ -55,4 +62,5 @@ class Slow(Operations):
 if __name__ == '__main__':
     lat = float(sys.argv[3]) / 1000 if len(sys.argv) > 3 else 0.005
     bw = float(sys.argv[4]) * 1e6 if len(sys.argv) > 4 else 100e6
-    FUSE(Slow(sys.argv[1], lat, bw), sys.argv[2], foreground=True, nothreads=False, allow_other=False)
+    qd = int(sys.argv[5]) if len(sys.argv) > 5 else None
+    FUSE(Slow(sys.argv[1], lat, bw, qd), sys.argv[2], foreground=True, nothreads=False, allow_other=False)
