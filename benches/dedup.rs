@@ -20,7 +20,7 @@
 //!    index and then to add the next 1 000 articles to the index just opened, as a cron `run`
 //!    does (a second handle on the committed file, in a child process, `--open DIR AT`, so
 //!    that it does not count in the bench's peak RSS; it commits nothing), as one batch read
-//!    ahead first (`link::warm`, as a rebuild adds; with `NEWSMILL_BENCH_NO_WARM` set each
+//!    ahead first (`link::warm`, as a library caller adding a batch may; with `NEWSMILL_BENCH_NO_WARM` set each
 //!    lookup reads as it goes, as the crawl's adds do); at the end the same
 //!    quality figures, read back from the index, and the peak RSS.
 //!
@@ -576,7 +576,7 @@ fn open_index(lang: &Language, dir: &str, at: usize) {
     let docs: Vec<NearDoc> = (batch.into_iter())
         .map(|(text, rank)| NearDoc::new(rank, &text))
         .collect();
-    // As a rebuild adds a batch (`NEWSMILL_BENCH_NO_WARM` set: one lookup's reads at a time).
+    // As a batch read ahead (`NEWSMILL_BENCH_NO_WARM` set: one lookup's reads at a time).
     let warmed = if std::env::var_os("NEWSMILL_BENCH_NO_WARM").is_none() {
         let w = Meter::now();
         link::warm(&mut store, &docs, &Thresholds::DEFAULT);

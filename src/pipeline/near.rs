@@ -296,16 +296,7 @@ impl NearLinker {
         record: &CorpusRecord,
         corpus: &Corpus,
     ) -> Result<Vec<(String, NearLink)>, NearError> {
-        self.link_doc(record, NearDoc::of_record(record), corpus)
-    }
-
-    /// [`Self::link`] with the record's shingles and keys already made.
-    fn link_doc(
-        &mut self,
-        record: &CorpusRecord,
-        doc: NearDoc,
-        corpus: &Corpus,
-    ) -> Result<Vec<(String, NearLink)>, NearError> {
+        let doc = NearDoc::of_record(record);
         let mut texts = CorpusTexts {
             cache: &mut self.cache,
             corpus,
@@ -337,16 +328,11 @@ impl NearLinker {
         let mut links: HashMap<String, NearLink> = HashMap::new();
         let mut linked = 0usize;
         for segment in corpus.each_segment() {
-            for batch in segment?.chunks(REBUILD_BATCH) {
-                // What the batch's adds read, read ahead side by side (`link::warm`).
-                let docs: Vec<NearDoc> = batch.iter().map(NearDoc::of_record).collect();
-                link::warm(&mut self.index, &docs, &self.thresholds);
-                for (record, doc) in batch.iter().zip(docs) {
-                    links.extend(self.link_doc(record, doc, corpus)?);
-                    linked += 1;
-                    if linked.is_multiple_of(REBUILD_BATCH) {
-                        self.index.commit()?;
-                    }
+            for record in segment? {
+                links.extend(self.link(&record, corpus)?);
+                linked += 1;
+                if linked.is_multiple_of(REBUILD_BATCH) {
+                    self.index.commit()?;
                 }
             }
         }
