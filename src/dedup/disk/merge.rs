@@ -134,9 +134,7 @@ impl MergeJob {
         if due <= self.next_chunk {
             return Vec::new();
         }
-        let shift = 32 - self.chunk_bits;
-        let lo = u32::try_from(self.next_chunk << shift).unwrap_or(u32::MAX);
-        let hi = u32::try_from((due << shift) - 1).unwrap_or(u32::MAX);
+        let (lo, hi) = run::chunk_keys(self.chunk_bits, self.next_chunk..due);
         (self.inputs.iter())
             .map(|r| (r.run, r.bucket(lo), r.bucket(hi)))
             .collect()

@@ -131,6 +131,15 @@ pub fn put_buckets<B: NearBackend>(
     result
 }
 
+/// The first and last key of chunks `chunks` of `1 << chunk_bits` equal slices of the key
+/// space (`chunks` not empty): what [`merge_chunk`] merges, and what a merge reads ahead.
+pub fn chunk_keys(chunk_bits: u32, chunks: std::ops::Range<u64>) -> (u32, u32) {
+    let shift = 32 - chunk_bits;
+    let lo = u32::try_from(chunks.start << shift).unwrap_or(u32::MAX);
+    let hi = u32::try_from((chunks.end << shift) - 1).unwrap_or(u32::MAX);
+    (lo, hi)
+}
+
 /// Merges chunk `chunk` of `1 << chunk_bits` equal slices of the key space of `inputs` into
 /// the run `out` being written (its `bits` and `postings` already set), adding the keys to
 /// `filter`; `buf` is scratch space. Chunks must be merged in order, each once.
@@ -145,9 +154,7 @@ pub fn merge_chunk<B: NearBackend>(
     buf: &mut Vec<u64>,
     filter: &mut FilterBuilder,
 ) -> Result<(), B::Error> {
-    let shift = 32 - chunk_bits;
-    let lo = u32::try_from(chunk << shift).unwrap_or(u32::MAX);
-    let hi = u32::try_from(((chunk + 1) << shift) - 1).unwrap_or(u32::MAX);
+    let (lo, hi) = chunk_keys(chunk_bits, chunk..chunk + 1);
     buf.clear();
     for run in inputs {
         backend.bucket_range(run.run, run.bucket(lo), run.bucket(hi), &mut |blob| {
