@@ -7,12 +7,16 @@
 use std::time::Duration;
 
 use rusqlite::blob::ZeroBlob;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use crate::dedup::disk::{NearBackend, RunInfo, StoredDoc};
 use crate::state::{StateError, q};
 
 use super::{NearDb, RECORD_COLUMNS, blob, read_doc, read_run, slot, tail};
+
+mod sql;
+
+use sql::for_each_blob;
 
 impl NearBackend for NearDb {
     type Error = StateError;
@@ -65,22 +69,15 @@ impl NearBackend for NearDb {
     }
 
     fn meta(&mut self, key: &str) -> Result<Option<String>, StateError> {
-        self.conn
-            .prepare_cached("SELECT value FROM near_meta WHERE key = ?1")
-            .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
-            .map_err(q("reading index metadata"))
+        let sql = "SELECT value FROM near_meta WHERE key = ?1";
+        self.read_row(sql, [key], |r| r.get(0), "reading index metadata")
     }
 
     fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StateError> {
-        self.begin()?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO near_meta (key, value) VALUES (?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = ?2",
-            )
-            .and_then(|mut s| s.execute([key, value]))
+        let sql = "INSERT INTO near_meta (key, value) VALUES (?1, ?2)
+                   ON CONFLICT(key) DO UPDATE SET value = ?2";
+        self.write(sql, [key, value], "writing index metadata")
             .map(drop)
-            .map_err(q("writing index metadata"))
     }
 
     fn next_doc(&mut self) -> Result<u32, StateError> {
@@ -94,53 +91,37 @@ impl NearBackend for NearDb {
     }
 
     fn record(&mut self, doc: u32) -> Result<Option<StoredDoc>, StateError> {
-        self.conn
-            .prepare_cached(&format!(
-                "SELECT {RECORD_COLUMNS} FROM near_record WHERE doc = ?1"
-            ))
-            .and_then(|mut s| s.query_row([doc], read_doc).optional())
-            .map_err(q("reading index record"))
+        let sql = format!("SELECT {RECORD_COLUMNS} FROM near_record WHERE doc = ?1");
+        self.read_row(&sql, [doc], read_doc, "reading index record")
     }
 
     fn members(&mut self, head: u32) -> Result<Vec<StoredDoc>, StateError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {RECORD_COLUMNS} FROM near_record
-                 WHERE cluster = ?1 AND cluster <> doc ORDER BY doc"
-            ))
-            .map_err(q("preparing cluster lookup"))?;
-        let rows = stmt
-            .query_map([head], read_doc)
-            .map_err(q("reading cluster members"))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(q("reading cluster members"))
+        let sql = format!(
+            "SELECT {RECORD_COLUMNS} FROM near_record
+             WHERE cluster = ?1 AND cluster <> doc ORDER BY doc"
+        );
+        self.read_rows(&sql, [head], read_doc, "reading cluster members")
     }
 
     fn insert(&mut self, d: &StoredDoc, bands: &[u32]) -> Result<(), StateError> {
-        self.begin()?;
-        let r = &d.info.rank;
-        self.conn
-            .prepare_cached(&format!(
-                "INSERT INTO near_record ({RECORD_COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-            ))
-            .and_then(|mut s| {
-                let [f0, f1] = d.info.facts.stored();
-                s.execute(params![
-                    d.doc,
-                    r.id,
-                    d.cluster,
-                    r.published_us,
-                    r.republished,
-                    r.source_id,
-                    r.url_len,
-                    d.info.shingles,
-                    f0,
-                    f1
-                ])
-            })
-            .map_err(q("indexing record"))?;
+        let (r, [f0, f1]) = (&d.info.rank, d.info.facts.stored());
+        let sql = format!(
+            "INSERT INTO near_record ({RECORD_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        );
+        let row = params![
+            d.doc,
+            r.id,
+            d.cluster,
+            r.published_us,
+            r.republished,
+            r.source_id,
+            r.url_len,
+            d.info.shingles,
+            f0,
+            f1
+        ];
+        self.write(&sql, row, "indexing record")?;
         tail::insert(&self.conn, d.doc, bands)?;
         let row = (d.info.shingles, r.published_us);
         self.gather.push(self.copies.as_ref(), d.doc, row, bands);
@@ -148,52 +129,32 @@ impl NearBackend for NearDb {
     }
 
     fn move_cluster(&mut self, from: u32, to: u32) -> Result<(), StateError> {
-        self.begin()?;
         for sql in [
             "UPDATE near_record SET cluster = ?2 WHERE cluster = ?1 AND cluster <> doc",
             "UPDATE near_record SET cluster = ?2 WHERE doc = ?1",
         ] {
-            self.conn
-                .prepare_cached(sql)
-                .and_then(|mut s| s.execute([from, to]))
-                .map_err(q("moving cluster"))?;
+            self.write(sql, [from, to], "moving cluster")?;
         }
         Ok(())
     }
 
     fn set_cluster(&mut self, doc: u32, cluster: u32) -> Result<(), StateError> {
-        self.begin()?;
-        self.conn
-            .prepare_cached("UPDATE near_record SET cluster = ?2 WHERE doc = ?1")
-            .and_then(|mut s| s.execute([doc, cluster]))
+        let sql = "UPDATE near_record SET cluster = ?2 WHERE doc = ?1";
+        self.write(sql, [doc, cluster], "moving record to another cluster")
             .map(drop)
-            .map_err(q("moving record to another cluster"))
     }
 
     fn relations(&mut self, doc: u32) -> Result<(Vec<u32>, Vec<u32>), StateError> {
-        let list = |sql: &str| -> Result<Vec<u32>, StateError> {
-            let mut stmt = self
-                .conn
-                .prepare_cached(sql)
-                .map_err(q("preparing digest relation lookup"))?;
-            let rows = stmt
-                .query_map([doc], |r| r.get(0))
-                .map_err(q("reading digest relations"))?;
-            rows.collect::<rusqlite::Result<_>>()
-                .map_err(q("reading digest relations"))
-        };
+        let list = |sql: &str| self.read_rows(sql, [doc], |r| r.get(0), "reading digest relations");
         let contains = list("SELECT story FROM near_contains WHERE digest = ?1 ORDER BY story")?;
         let within = list("SELECT digest FROM near_contains WHERE story = ?1 ORDER BY digest")?;
         Ok((contains, within))
     }
 
     fn put_relation(&mut self, digest: u32, story: u32) -> Result<(), StateError> {
-        self.begin()?;
-        self.conn
-            .prepare_cached("INSERT OR IGNORE INTO near_contains (digest, story) VALUES (?1, ?2)")
-            .and_then(|mut s| s.execute([digest, story]))
+        let sql = "INSERT OR IGNORE INTO near_contains (digest, story) VALUES (?1, ?2)";
+        self.write(sql, [digest, story], "storing digest relation")
             .map(drop)
-            .map_err(q("storing digest relation"))
     }
 
     fn tail(
@@ -223,11 +184,8 @@ impl NearBackend for NearDb {
     }
 
     fn put_sizes(&mut self, first_doc: u32, sizes: &[u8]) -> Result<(), StateError> {
-        self.begin()?;
-        self.conn
-            .prepare_cached("INSERT INTO near_size (first_doc, sizes) VALUES (?1, ?2)")
-            .and_then(|mut s| s.execute(params![first_doc, sizes]))
-            .map_err(q("writing index sizes"))?;
+        let sql = "INSERT INTO near_size (first_doc, sizes) VALUES (?1, ?2)";
+        self.write(sql, params![first_doc, sizes], "writing index sizes")?;
         if let Some(copies) = &self.copies {
             copies.stage_row(super::copies::SIZE, [first_doc, 0, 0], sizes);
         }
@@ -235,17 +193,9 @@ impl NearBackend for NearDb {
     }
 
     fn runs(&mut self) -> Result<Vec<(RunInfo, Vec<u8>)>, StateError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT run, level, first_doc, end_doc, bits, postings FROM near_run ORDER BY run",
-            )
-            .map_err(q("preparing run list"))?;
-        let rows = stmt.query_map([], read_run).map_err(q("listing runs"))?;
-        let runs: Vec<RunInfo> = rows
-            .collect::<rusqlite::Result<_>>()
-            .map_err(q("listing runs"))?;
-        drop(stmt);
+        let sql =
+            "SELECT run, level, first_doc, end_doc, bits, postings FROM near_run ORDER BY run";
+        let runs = self.read_rows(sql, [], read_run, "listing runs")?;
         (runs.into_iter())
             .map(|r| Ok((r, blob::read_filter(&self.conn, r.run)?)))
             .collect()
@@ -285,12 +235,13 @@ impl NearBackend for NearDb {
     }
 
     fn put_bucket(&mut self, run: u32, bucket: u32, entries: &[u8]) -> Result<(), StateError> {
-        self.begin()?;
-        self.conn
-            .prepare_cached("INSERT INTO near_band (slot, entries) VALUES (?1, ?2)")
-            .and_then(|mut s| s.execute(params![slot(run, bucket), entries]))
-            .map(drop)
-            .map_err(q("writing index bucket"))
+        let sql = "INSERT INTO near_band (slot, entries) VALUES (?1, ?2)";
+        self.write(
+            sql,
+            params![slot(run, bucket), entries],
+            "writing index bucket",
+        )
+        .map(drop)
     }
 
     fn put_run(&mut self, r: &RunInfo, filter: &[u8], tail_from: u32) -> Result<(), StateError> {
@@ -312,14 +263,10 @@ impl NearBackend for NearDb {
         chunk: u32,
         postings: &[u8],
     ) -> Result<(), StateError> {
-        self.begin()?;
-        self.conn
-            .prepare_cached(
-                "INSERT OR REPLACE INTO near_live (first_doc, chunk, end_doc, postings)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )
-            .and_then(|mut s| s.execute(params![first_doc, chunk, end_doc, postings]))
-            .map_err(q("storing kept near postings"))?;
+        let sql = "INSERT OR REPLACE INTO near_live (first_doc, chunk, end_doc, postings)
+                   VALUES (?1, ?2, ?3, ?4)";
+        let row = params![first_doc, chunk, end_doc, postings];
+        self.write(sql, row, "storing kept near postings")?;
         if let Some(copies) = &self.copies {
             // Copied when this connection closes, if the row is still there then
             // (`copies::copy_live`); a copy made before holds other bytes.
@@ -351,22 +298,15 @@ impl NearBackend for NearDb {
             super::copies::remove_live_outside(&self.conn, copies, from, to)?;
         }
         (self.live_uncopied).retain(|k| (from..to).contains(&k[0]));
-        self.conn
-            .prepare_cached("DELETE FROM near_live WHERE first_doc < ?1 OR first_doc >= ?2")
-            .and_then(|mut s| s.execute([from, to]))
+        let sql = "DELETE FROM near_live WHERE first_doc < ?1 OR first_doc >= ?2";
+        self.write(sql, [from, to], "dropping kept near postings")
             .map(drop)
-            .map_err(q("dropping kept near postings"))
     }
 
     fn put_part(&mut self, run: u32, part: u32, bytes: &[u8]) -> Result<(), StateError> {
-        self.begin()?;
-        self.conn
-            .prepare_cached(
-                "INSERT OR REPLACE INTO near_part (run, part, bytes) VALUES (?1, ?2, ?3)",
-            )
-            .and_then(|mut s| s.execute(params![run, part, bytes]))
+        let sql = "INSERT OR REPLACE INTO near_part (run, part, bytes) VALUES (?1, ?2, ?3)";
+        self.write(sql, params![run, part, bytes], "storing a filter partition")
             .map(drop)
-            .map_err(q("storing a filter partition"))
     }
 
     fn parts(&mut self, run: u32, f: &mut dyn FnMut(u32, &[u8])) -> Result<(), StateError> {
@@ -384,54 +324,37 @@ impl NearBackend for NearDb {
     }
 
     fn part(&mut self, run: u32, part: u32) -> Result<Option<Vec<u8>>, StateError> {
-        self.conn
-            .prepare_cached("SELECT bytes FROM near_part WHERE run = ?1 AND part = ?2")
-            .and_then(|mut s| s.query_row([run, part], |row| row.get(0)).optional())
-            .map_err(q("reading a filter partition"))
+        let sql = "SELECT bytes FROM near_part WHERE run = ?1 AND part = ?2";
+        self.read_row(sql, [run, part], |r| r.get(0), "reading a filter partition")
     }
 
     fn delete_parts(&mut self, run: u32) -> Result<(), StateError> {
-        self.begin()?;
-        self.conn
-            .prepare_cached("DELETE FROM near_part WHERE run = ?1")
-            .and_then(|mut s| s.execute([run]))
+        let sql = "DELETE FROM near_part WHERE run = ?1";
+        self.write(sql, [run], "deleting filter partitions")
             .map(drop)
-            .map_err(q("deleting filter partitions"))
     }
 
     fn delete_parts_below(&mut self, run: u32, end: u32) -> Result<usize, StateError> {
-        self.begin()?;
-        self.conn
-            .prepare_cached("DELETE FROM near_part WHERE run = ?1 AND part < ?2")
-            .and_then(|mut s| s.execute([run, end]))
-            .map_err(q("deleting filter partitions"))
+        let sql = "DELETE FROM near_part WHERE run = ?1 AND part < ?2";
+        self.write(sql, [run, end], "deleting filter partitions")
     }
 
     fn set_filter(&mut self, run: u32, filter: &[u8]) -> Result<(), StateError> {
-        self.begin()?;
-        self.conn
-            .prepare_cached("UPDATE near_run SET filter = ?2 WHERE run = ?1")
-            .and_then(|mut s| s.execute(params![run, ZeroBlob(filter.len() as u64)]))
-            .map_err(q("storing a rebuilt run filter"))?;
+        let sql = "UPDATE near_run SET filter = ?2 WHERE run = ?1";
+        let room = ZeroBlob(filter.len() as u64);
+        self.write(sql, params![run, room], "storing a rebuilt run filter")?;
         blob::write_filter(&self.conn, run, 0, filter)
     }
 
     fn forget_run(&mut self, run: u32) -> Result<(), StateError> {
-        self.begin()?;
-        self.conn
-            .prepare_cached("DELETE FROM near_run WHERE run = ?1")
-            .and_then(|mut s| s.execute([run]))
-            .map(drop)
-            .map_err(q("unregistering run"))
+        let sql = "DELETE FROM near_run WHERE run = ?1";
+        self.write(sql, [run], "unregistering run").map(drop)
     }
 
     fn delete_buckets(&mut self, run: u32, lo: u32, hi: u32) -> Result<(), StateError> {
-        self.begin()?;
-        self.conn
-            .prepare_cached("DELETE FROM near_band WHERE slot BETWEEN ?1 AND ?2")
-            .and_then(|mut s| s.execute([slot(run, lo), slot(run, hi)]))
+        let sql = "DELETE FROM near_band WHERE slot BETWEEN ?1 AND ?2";
+        self.write(sql, [slot(run, lo), slot(run, hi)], "deleting run buckets")
             .map(drop)
-            .map_err(q("deleting run buckets"))
     }
 
     fn clear(&mut self) -> Result<(), StateError> {
@@ -472,26 +395,4 @@ impl NearBackend for NearDb {
         }
         Ok(())
     }
-}
-
-/// Calls `f(key, blob)` for every row of `sql` (an integer that fits a `u32`, then a blob) with
-/// `params`, without copying the blobs; `what` names the read in errors.
-fn for_each_blob(
-    conn: &rusqlite::Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-    what: &'static str,
-    f: &mut dyn FnMut(u32, &[u8]),
-) -> Result<(), StateError> {
-    let mut stmt = conn.prepare_cached(sql).map_err(q(what))?;
-    let mut rows = stmt.query(params).map_err(q(what))?;
-    while let Some(row) = rows.next().map_err(q(what))? {
-        let key: u32 = row.get(0).map_err(q(what))?;
-        let blob = row
-            .get_ref(1)
-            .and_then(|v| Ok(v.as_blob()?))
-            .map_err(q(what))?;
-        f(key, blob);
-    }
-    Ok(())
 }
