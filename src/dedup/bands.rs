@@ -342,4 +342,29 @@ mod tests {
         assert_eq!(many, one_by_one);
         assert_eq!(many, [1, 2, 77, 77, 78, 78, 12_345]);
     }
+
+    #[test]
+    fn a_key_is_found_whole_in_short_and_long_buckets() {
+        // Keys 1000..1003 share a bucket with a few others; 1001 alone fills it to ten times
+        // the bucket target when `many` is large (a stock phrase's minimum).
+        for many in [3u32, 10 * BUCKET_TARGET as u32] {
+            let mut t = BandTable::default();
+            for doc in 0..(1u32 << 12) {
+                t.load(doc.wrapping_mul(2_654_435_761) | 0xffff, doc);
+            }
+            for (key, n) in [(1000u32, 2u32), (1001, many), (1002, 1), (1003, 4)] {
+                for doc in 0..n {
+                    t.load(key, 100_000 * key + doc);
+                }
+            }
+            t.merge();
+            for (key, n) in [(999u32, 0u32), (1000, 2), (1001, many), (1002, 1), (1003, 4)] {
+                let expected: Vec<u32> = (0..n).map(|doc| 100_000 * key + doc).collect();
+                assert_eq!(docs(&t, key), expected, "key {key} of a bucket of {many}");
+                let mut batch = Vec::new();
+                t.for_each_of(&[key], |d| batch.push(d));
+                assert_eq!(batch, expected, "key {key} looked up in a batch");
+            }
+        }
+    }
 }
