@@ -11,7 +11,10 @@
 //! [`Thresholds::reason`] and they overlap little (containment below
 //! [`STORIES_MAX_OVERLAP`]). Two cuts of one text (its first half, and the text less a long
 //! paragraph) may fail the link thresholds too, but they overlap in what both kept: the text
-//! is their original, not a digest of them. Then:
+//! is their original, not a digest of them; and two parts both published after their
+//! container ([`both_later`]) are cuts of it republished (two outlets excerpting one
+//! original's first and last paragraphs overlap as little as two stories do), since a digest
+//! rounds up stories that came before it. Then:
 //! - the digest is *related* to every part (`contains` / `contained_in`), and those links do
 //!   not merge clusters, whether they passed on containment or on Jaccard (a story making up
 //!   70 % of a two-story digest);
@@ -29,7 +32,7 @@ use crate::model::LinkReason;
 
 use super::keys;
 use super::link::{NearStore, ShingleSource, Thresholds, date_gap, verify};
-use super::rank::{IndexedDoc, NearDoc};
+use super::rank::{IndexedDoc, NearDoc, Rank};
 use super::shingle::{ShingleSet, Similarity, similarity};
 
 /// A verified pair: the stored record, the similarity, why they are linked.
@@ -74,14 +77,29 @@ pub(crate) fn is_part(larger: u32, sim: &Similarity) -> bool {
     sim.shared as f64 <= PART_MAX_COVER * f64::from(larger)
 }
 
-/// Whether two parts of one container are different stories ([`different_stories`]).
+/// Whether both parts were published after their container (all three dated): then they are
+/// cuts of it republished, not stories it quotes, however little they overlap (an original's
+/// first paragraphs and its last ones, excerpted by two outlets). A digest rounds up stories
+/// that came before it, or at the same time.
+pub fn both_later(container: &Rank, a: &Rank, b: &Rank) -> bool {
+    let after = |part: &Rank| match (container.published_us, part.published_us) {
+        (Some(c), Some(p)) => p > c,
+        _ => false,
+    };
+    after(a) && after(b)
+}
+
+/// Whether two parts of `container` are different stories ([`different_stories`], and not
+/// [`both_later`] than it).
 fn different<T: ShingleSource>(
     source: &mut T,
     th: &Thresholds,
-    a: &IndexedDoc,
-    b_set: &ShingleSet,
-    b: &IndexedDoc,
+    container: &Rank,
+    (a, b_set, b): (&IndexedDoc, &ShingleSet, &IndexedDoc),
 ) -> Result<bool, T::Error> {
+    if both_later(container, &a.info.rank, &b.info.rank) {
+        return Ok(false);
+    }
     let Some(a_set) = source.shingles(a.info.id())? else {
         return Ok(false);
     };
@@ -89,10 +107,11 @@ fn different<T: ShingleSource>(
     Ok(different_stories(th, &similarity(&a_set, b_set), gap))
 }
 
-/// Whether two of `docs` are different stories.
+/// Whether two of `docs`, parts of `container`, are different stories.
 fn any_different<T: ShingleSource>(
     source: &mut T,
     th: &Thresholds,
+    container: &Rank,
     docs: &[&IndexedDoc],
 ) -> Result<bool, T::Error> {
     for (i, b) in docs.iter().enumerate().skip(1) {
@@ -100,7 +119,7 @@ fn any_different<T: ShingleSource>(
             continue;
         };
         for a in &docs[..i] {
-            if different(source, th, a, &b_set, b)? {
+            if different(source, th, container, (a, &b_set, b))? {
                 return Ok(true);
             }
         }
@@ -167,7 +186,7 @@ where
         .filter(|(c, sim, _)| ours(c, sim))
         .map(|(c, _, _)| c)
         .collect();
-    let digest = mine.len() >= 2 && any_different(source, th, &mine)?;
+    let digest = mine.len() >= 2 && any_different(source, th, &doc.info.rank, &mine)?;
     let me = IndexedDoc {
         info: doc.info.clone(),
         cluster: id.to_owned(),
@@ -185,7 +204,7 @@ where
             let before = contained_of(store, source, c, th)?;
             let mut flips = false;
             for a in &before {
-                flips = flips || different(source, th, a, &doc.shingles, &me)?;
+                flips = flips || different(source, th, &c.info.rank, (a, &doc.shingles, &me))?;
             }
             if flips {
                 out.relate.push((cid.clone(), id.to_owned()));
@@ -207,7 +226,6 @@ mod tests {
     use super::*;
     use crate::dedup::link::{Relations, add};
     use crate::dedup::memstore::{MemStore, MemTexts};
-    use crate::dedup::rank::Rank;
 
     fn words(prefix: &str, n: usize) -> String {
         (0..n)
@@ -374,5 +392,37 @@ mod tests {
         let a_link = &plan.links.iter().find(|(id, _)| id == "a").unwrap().1;
         assert_eq!(a_link.contained_in, ["d"]);
         assert_eq!(plan.links[0].1.contained_in, ["d"]);
+    }
+
+    /// A text `o` and its first and last 70 words `t`, `u` (no word in common). Published after
+    /// `o`, the two are excerpts of it and join its cluster; published before it, `o` rounds
+    /// them up: a digest of two stories. In every arrival order.
+    #[test]
+    fn two_excerpts_published_after_their_original_do_not_make_it_a_digest() {
+        let text = words("w", 180);
+        let all: Vec<&str> = text.split(' ').collect();
+        let (first, last) = (all[..70].join(" "), all[110..].join(" "));
+        let cut = similarity(&doc("t", 0, &first).shingles, &doc("u", 0, &last).shingles);
+        assert_eq!(cut.shared, 0, "the excerpts share nothing: {cut:?}");
+        for (o_hour, digest) in [(0, false), (5, true)] {
+            let docs = [
+                doc("o", o_hour, &text),
+                doc("t", 1, &first),
+                doc("u", 2, &last),
+            ];
+            for p in permutations(docs.len()) {
+                let order: Vec<&NearDoc> = p.iter().map(|&i| &docs[i]).collect();
+                let got = run(&order);
+                let clusters: Vec<&str> = got.iter().map(|x| x.1.as_str()).collect();
+                let contains: Vec<&str> = got[0].2.contains.iter().map(String::as_str).collect();
+                if digest {
+                    assert_eq!(clusters, ["o", "t", "u"], "order {p:?}");
+                    assert_eq!(contains, ["t", "u"], "order {p:?}");
+                } else {
+                    assert_eq!(clusters, ["o", "o", "o"], "order {p:?}");
+                    assert!(contains.is_empty(), "order {p:?}");
+                }
+            }
+        }
     }
 }
