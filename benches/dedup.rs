@@ -30,7 +30,9 @@
 //! Peak RSS: run the built binary under `/usr/bin/time -v` (with `--disk-only` it is the disk
 //! path's). `--no-stock` generates the corpus without stock phrases. `-- N --dump FILE` writes
 //! the first N texts as JSON lines for `dedup/datasketch_bench.py` (the comparison in the
-//! README). `--pair A B` prints what the index sees of articles A and B. `N --far-keys`
+//! README). `--pair A B` prints what the index sees of articles A and B; `--window A B I…` adds
+//! articles A..B alone to an in-memory index and prints the cluster each article I ends in
+//! (whether a miss the quality check lists at scale happens among its neighbours alone). `N --far-keys`
 //! prints how many note pairs and copy pairs bands of 2, 3 and 4 rows would make far
 //! candidates, and how many the far keys do (`far_keys`: salted with the figures after their
 //! shingles, `dedup::keys`). `--runs-of R` closes and reopens the on-disk index every R
@@ -617,6 +619,22 @@ fn disk_oracle(
     }
 }
 
+/// `--window A B I…`: adds articles `A..B` alone to an in-memory index and prints the cluster
+/// each article `I` ends in (for a pair the quality check lists at scale: whether the records
+/// around it are enough to make it).
+fn window_clusters(lang: &Language, (a, b): (usize, usize), shown: &[usize]) {
+    let mut mem = Mem(MemStore::default());
+    let mut src = Texts::new(lang);
+    for (k, (text, rank)) in texts(lang, a..b).into_iter().enumerate() {
+        src.add(&mut mem, a + k, &text, rank);
+    }
+    for &i in shown {
+        let (_, rank) = article(lang, i);
+        let cluster = mem.0.cluster_of(&rank.id).unwrap_or("(not added)");
+        println!("{i} ({:?}): cluster {cluster}", synth::kind(i));
+    }
+}
+
 /// `--pair A B`: what the index sees of articles A and B (for a pair the quality check lists).
 fn explain_pair(lang: &Language, a: usize, b: usize) {
     let (da, db) = (
@@ -786,6 +804,15 @@ fn main() {
     }
     if args.iter().any(|a| a == "--far-keys") {
         far_keys(&lang, n);
+        return;
+    }
+    if let Some(pos) = args.iter().position(|a| a == "--window") {
+        let num = |k: usize| args.get(pos + k).and_then(|a| a.parse().ok()).unwrap_or(0);
+        let shown: Vec<usize> = args[pos + 3..]
+            .iter()
+            .filter_map(|a| a.parse().ok())
+            .collect();
+        window_clusters(&lang, (num(1), num(2)), &shown);
         return;
     }
     if let Some(pos) = args.iter().position(|a| a == "--pair") {
