@@ -358,7 +358,13 @@ mod tests {
                 }
             }
             t.merge();
-            for (key, n) in [(999u32, 0u32), (1000, 2), (1001, many), (1002, 1), (1003, 4)] {
+            for (key, n) in [
+                (999u32, 0u32),
+                (1000, 2),
+                (1001, many),
+                (1002, 1),
+                (1003, 4),
+            ] {
                 let expected: Vec<u32> = (0..n).map(|doc| 100_000 * key + doc).collect();
                 assert_eq!(docs(&t, key), expected, "key {key} of a bucket of {many}");
                 let mut batch = Vec::new();
