@@ -28,6 +28,7 @@ mod backend;
 mod blob;
 mod compact;
 mod copies;
+mod sql;
 mod tail;
 mod warm;
 
@@ -348,15 +349,8 @@ impl NearDb {
     /// # Errors
     /// `Query` on database failure.
     pub fn bucket_runs(&mut self) -> Result<Vec<u32>, StateError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT DISTINCT slot >> 32 FROM near_band ORDER BY 1")
-            .map_err(q("listing bucket runs"))?;
-        let rows = stmt
-            .query_map([], |r| r.get(0))
-            .map_err(q("listing bucket runs"))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(q("listing bucket runs"))
+        let sql = "SELECT DISTINCT slot >> 32 FROM near_band ORDER BY 1";
+        self.read_rows(sql, [], |r| r.get(0), "listing bucket runs")
     }
 
     /// Records and on-disk bytes of the index (pages in use: the file less its free list; the

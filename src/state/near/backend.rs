@@ -12,11 +12,8 @@ use rusqlite::params;
 use crate::dedup::disk::{NearBackend, RunInfo, StoredDoc};
 use crate::state::{StateError, q};
 
+use super::sql::for_each_blob;
 use super::{NearDb, RECORD_COLUMNS, blob, read_doc, read_run, slot, tail};
-
-mod sql;
-
-use sql::for_each_blob;
 
 impl NearBackend for NearDb {
     type Error = StateError;

@@ -12,6 +12,7 @@ use rusqlite::{Connection, params};
 use crate::dedup::disk::RunInfo;
 
 use super::NearDb;
+use super::sql::{execute, read_rows};
 use crate::state::{StateError, q};
 
 /// Bytes written a call.
@@ -29,26 +30,20 @@ pub fn register(
     tail_from: u32,
 ) -> Result<(), StateError> {
     let postings = i64::try_from(r.postings).unwrap_or(i64::MAX);
-    conn.prepare_cached(
-        "INSERT INTO near_run (run, level, first_doc, end_doc, bits, postings, filter)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            r.run,
-            r.level,
-            r.first_doc,
-            r.end_doc,
-            r.bits,
-            postings,
-            ZeroBlob(len)
-        ])
-    })
-    .map_err(q("registering run"))?;
-    conn.prepare_cached("DELETE FROM near_tail WHERE doc < ?1")
-        .and_then(|mut s| s.execute([tail_from]))
-        .map(drop)
-        .map_err(q("trimming index tail"))
+    let sql = "INSERT INTO near_run (run, level, first_doc, end_doc, bits, postings, filter)
+               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    let row = params![
+        r.run,
+        r.level,
+        r.first_doc,
+        r.end_doc,
+        r.bits,
+        postings,
+        ZeroBlob(len)
+    ];
+    execute(conn, sql, row, "registering run")?;
+    let sql = "DELETE FROM near_tail WHERE doc < ?1";
+    execute(conn, sql, [tail_from], "trimming index tail").map(drop)
 }
 
 /// Writes `bytes` into the `filter` of `near_run` row `run` from byte `at` (within its
@@ -101,16 +96,15 @@ pub fn part_heads(
     head: usize,
     f: &mut dyn FnMut(u32, usize, &[u8]),
 ) -> Result<(), StateError> {
-    let what = q("reading filter partition heads");
-    let rows: Vec<(i64, u32)> = (db.conn)
-        .prepare_cached(
-            "SELECT rowid, part FROM near_part WHERE run = ?1 AND part < ?2 ORDER BY part",
-        )
-        .and_then(|mut s| {
-            s.query_map([run, below], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect()
-        })
-        .map_err(what)?;
+    let sql = "SELECT rowid, part FROM near_part WHERE run = ?1 AND part < ?2 ORDER BY part";
+    let read = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?));
+    let rows: Vec<(i64, u32)> = read_rows(
+        &db.conn,
+        sql,
+        [run, below],
+        read,
+        "reading filter partition heads",
+    )?;
     // Second connections only see what is committed.
     let apart = if rows.len() >= HEADS_APART && !db.in_tx {
         HEAD_READERS

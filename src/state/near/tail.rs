@@ -22,6 +22,7 @@
 use rusqlite::{Connection, params};
 
 use super::copies::{Copies, TAIL};
+use super::sql::execute;
 use crate::state::{StateError, q};
 
 /// Records per copied block: a copy of ~280 KB; the last block of a tail (up to this many
@@ -37,10 +38,8 @@ const UNDATED: i64 = i64::MIN;
 /// Storage failures.
 pub(super) fn insert(conn: &Connection, doc: u32, bands: &[u32]) -> Result<(), StateError> {
     let blob: Vec<u8> = bands.iter().flat_map(|b| b.to_le_bytes()).collect();
-    conn.prepare_cached("INSERT INTO near_tail (doc, bands) VALUES (?1, ?2)")
-        .and_then(|mut s| s.execute(params![doc, blob]))
-        .map(drop)
-        .map_err(q("indexing record bands"))
+    let sql = "INSERT INTO near_tail (doc, bands) VALUES (?1, ?2)";
+    execute(conn, sql, params![doc, blob], "indexing record bands").map(drop)
 }
 
 /// Rows of the block being gathered, and the whole blocks waiting for their commit.

@@ -6,6 +6,7 @@ use std::sync::PoisonError;
 use rusqlite::Connection;
 
 use super::Copies;
+use crate::state::near::sql::read_rows;
 use crate::state::{StateError, q};
 
 /// A table of rows written once (`near_size`, `near_live`), read whole on open, from the
@@ -34,14 +35,8 @@ impl Rows {
         let mut keep = Vec::new();
         let mut done: Option<[u32; 3]> = None;
         if let Some(copies) = copies {
-            let mut stmt = conn.prepare_cached(self.list).map_err(q(what))?;
-            let listed = stmt
-                .query_map([], |r| {
-                    Ok(([r.get(0)?, r.get(1)?, r.get(2)?], r.get::<_, i64>(3)?))
-                })
-                .map_err(q(what))?;
-            let listed: Vec<([u32; 3], i64)> =
-                listed.collect::<rusqlite::Result<_>>().map_err(q(what))?;
+            let read = |r: &rusqlite::Row<'_>| Ok(([r.get(0)?, r.get(1)?, r.get(2)?], r.get(3)?));
+            let listed: Vec<([u32; 3], i64)> = read_rows(conn, self.list, [], read, what)?;
             'rows: for batch in listed.chunks(READ_AHEAD) {
                 for ((key, _), blob) in batch.iter().zip(self.read_copies(copies, batch)) {
                     let Some(blob) = blob else { break 'rows };
@@ -219,15 +214,10 @@ pub(in crate::state::near) fn remove_live_outside(
     from: u32,
     to: u32,
 ) -> Result<(), StateError> {
-    let keys = conn
-        .prepare_cached(
-            "SELECT first_doc, chunk, end_doc FROM near_live WHERE first_doc < ?1 OR first_doc >= ?2",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_map([from, to], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?]))?
-                .collect::<rusqlite::Result<Vec<[u32; 3]>>>()
-        })
-        .map_err(q("listing kept near postings"))?;
+    let sql =
+        "SELECT first_doc, chunk, end_doc FROM near_live WHERE first_doc < ?1 OR first_doc >= ?2";
+    let read = |r: &rusqlite::Row<'_>| Ok([r.get(0)?, r.get(1)?, r.get(2)?]);
+    let keys: Vec<[u32; 3]> = read_rows(conn, sql, [from, to], read, "listing kept near postings")?;
     let names: Vec<String> = keys.into_iter().map(|k| row_name(LIVE, k)).collect();
     if !names.is_empty() {
         copies.remove_soon(&names);
