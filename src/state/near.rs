@@ -350,7 +350,7 @@ impl NearDb {
     /// `Query` on database failure.
     pub fn bucket_runs(&mut self) -> Result<Vec<u32>, StateError> {
         let sql = "SELECT DISTINCT slot >> 32 FROM near_band ORDER BY 1";
-        self.read_rows(sql, [], |r| r.get(0), "listing bucket runs")
+        sql::read_rows(&self.conn, sql, [], |r| r.get(0), "listing bucket runs")
     }
 
     /// Records and on-disk bytes of the index (pages in use: the file less its free list; the

@@ -12,7 +12,7 @@ use rusqlite::params;
 use crate::dedup::disk::{NearBackend, RunInfo, StoredDoc};
 use crate::state::{StateError, q};
 
-use super::sql::for_each_blob;
+use super::sql::{for_each_blob, read_row, read_rows};
 use super::{NearDb, RECORD_COLUMNS, blob, read_doc, read_run, slot, tail};
 
 impl NearBackend for NearDb {
@@ -67,7 +67,8 @@ impl NearBackend for NearDb {
 
     fn meta(&mut self, key: &str) -> Result<Option<String>, StateError> {
         let sql = "SELECT value FROM near_meta WHERE key = ?1";
-        self.read_row(sql, [key], |r| r.get(0), "reading index metadata")
+        let what = "reading index metadata";
+        read_row(&self.conn, sql, [key], |r| r.get(0), what)
     }
 
     fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StateError> {
@@ -89,7 +90,7 @@ impl NearBackend for NearDb {
 
     fn record(&mut self, doc: u32) -> Result<Option<StoredDoc>, StateError> {
         let sql = format!("SELECT {RECORD_COLUMNS} FROM near_record WHERE doc = ?1");
-        self.read_row(&sql, [doc], read_doc, "reading index record")
+        read_row(&self.conn, &sql, [doc], read_doc, "reading index record")
     }
 
     fn members(&mut self, head: u32) -> Result<Vec<StoredDoc>, StateError> {
@@ -97,7 +98,8 @@ impl NearBackend for NearDb {
             "SELECT {RECORD_COLUMNS} FROM near_record
              WHERE cluster = ?1 AND cluster <> doc ORDER BY doc"
         );
-        self.read_rows(&sql, [head], read_doc, "reading cluster members")
+        let what = "reading cluster members";
+        read_rows(&self.conn, &sql, [head], read_doc, what)
     }
 
     fn insert(&mut self, d: &StoredDoc, bands: &[u32]) -> Result<(), StateError> {
@@ -142,7 +144,8 @@ impl NearBackend for NearDb {
     }
 
     fn relations(&mut self, doc: u32) -> Result<(Vec<u32>, Vec<u32>), StateError> {
-        let list = |sql: &str| self.read_rows(sql, [doc], |r| r.get(0), "reading digest relations");
+        let what = "reading digest relations";
+        let list = |sql: &str| read_rows(&self.conn, sql, [doc], |r| r.get(0), what);
         let contains = list("SELECT story FROM near_contains WHERE digest = ?1 ORDER BY story")?;
         let within = list("SELECT digest FROM near_contains WHERE story = ?1 ORDER BY digest")?;
         Ok((contains, within))
@@ -192,7 +195,7 @@ impl NearBackend for NearDb {
     fn runs(&mut self) -> Result<Vec<(RunInfo, Vec<u8>)>, StateError> {
         let sql =
             "SELECT run, level, first_doc, end_doc, bits, postings FROM near_run ORDER BY run";
-        let runs = self.read_rows(sql, [], read_run, "listing runs")?;
+        let runs = read_rows(&self.conn, sql, [], read_run, "listing runs")?;
         (runs.into_iter())
             .map(|r| Ok((r, blob::read_filter(&self.conn, r.run)?)))
             .collect()
@@ -322,7 +325,8 @@ impl NearBackend for NearDb {
 
     fn part(&mut self, run: u32, part: u32) -> Result<Option<Vec<u8>>, StateError> {
         let sql = "SELECT bytes FROM near_part WHERE run = ?1 AND part = ?2";
-        self.read_row(sql, [run, part], |r| r.get(0), "reading a filter partition")
+        let what = "reading a filter partition";
+        read_row(&self.conn, sql, [run, part], |r| r.get(0), what)
     }
 
     fn delete_parts(&mut self, run: u32) -> Result<(), StateError> {

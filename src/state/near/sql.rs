@@ -21,28 +21,6 @@ impl NearDb {
         self.begin()?;
         execute(&self.conn, sql, params, what)
     }
-
-    /// [`read_row`] on this connection.
-    pub(super) fn read_row<T>(
-        &self,
-        sql: &str,
-        params: impl Params,
-        read: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
-        what: &'static str,
-    ) -> Result<Option<T>, StateError> {
-        read_row(&self.conn, sql, params, read, what)
-    }
-
-    /// [`read_rows`] on this connection.
-    pub(super) fn read_rows<T>(
-        &self,
-        sql: &str,
-        params: impl Params,
-        read: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
-        what: &'static str,
-    ) -> Result<Vec<T>, StateError> {
-        read_rows(&self.conn, sql, params, read, what)
-    }
 }
 
 /// Runs the statement `sql` with `params` on `conn`; the rows it changed. `what` names it in
