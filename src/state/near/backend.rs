@@ -370,9 +370,7 @@ impl NearBackend for NearDb {
         self.gather.rolled_back();
         self.live_uncopied.clear();
         match &mut self.copies {
-            Some(copies) => copies
-                .renew(&self.conn)
-                .map_err(q("renewing the index's filter copy id")),
+            Some(copies) => copies.renew(&self.conn),
             None => Ok(()),
         }
     }

@@ -27,9 +27,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
+use super::sql::{execute, read_row};
 use crate::dedup::disk::RunInfo;
+use crate::state::StateError;
 
 mod builds;
 mod rows;
@@ -69,14 +71,9 @@ impl Copies {
     /// cannot be read or stored.
     pub(super) fn open(conn: &Connection, state_dir: &Path) -> Option<Self> {
         let dir = state_dir.join(COPIES_DIR);
-        let stored: Option<String> = conn
-            .query_row(
-                "SELECT value FROM near_meta WHERE key = ?1",
-                [ID_KEY],
-                |r| r.get(0),
-            )
-            .optional()
-            .ok()?;
+        let sql = "SELECT value FROM near_meta WHERE key = ?1";
+        let stored: Option<String> =
+            read_row(conn, sql, [ID_KEY], |r| r.get(0), "reading the index id").ok()?;
         if let Some(id) = stored.and_then(|v| u64::from_str_radix(&v, 16).ok()) {
             return Some(Self::new(dir, id));
         }
@@ -99,7 +96,7 @@ impl Copies {
 
     /// Gives the index a new id and removes every copy (the index was emptied; the id is
     /// stored in the transaction that empties it).
-    pub(super) fn renew(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+    pub(super) fn renew(&mut self, conn: &Connection) -> Result<(), StateError> {
         self.id = new_id();
         store_id(conn, self.id)?;
         self.unstage();
@@ -299,12 +296,10 @@ fn row_tag(numbers: &[u32]) -> [u8; 32] {
     tag
 }
 
-fn store_id(conn: &Connection, id: u64) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT OR REPLACE INTO near_meta (key, value) VALUES (?1, ?2)",
-        (ID_KEY, format!("{id:016x}")),
-    )
-    .map(drop)
+fn store_id(conn: &Connection, id: u64) -> Result<(), StateError> {
+    let sql = "INSERT OR REPLACE INTO near_meta (key, value) VALUES (?1, ?2)";
+    let row = (ID_KEY, format!("{id:016x}"));
+    execute(conn, sql, row, "renewing the index's filter copy id").map(drop)
 }
 
 /// An id no other index of this machine is likely to have had.
