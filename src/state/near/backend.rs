@@ -12,7 +12,7 @@ use rusqlite::params;
 use crate::dedup::disk::{NearBackend, RunInfo, StoredDoc};
 use crate::state::{StateError, q};
 
-use super::sql::{for_each_blob, read_row, read_rows};
+use super::sql::{CONTAINS, MEMBERS, WITHIN, for_each_blob, read_row, read_rows};
 use super::{NearDb, RECORD_COLUMNS, blob, read_doc, read_run, slot, tail};
 
 impl NearBackend for NearDb {
@@ -89,17 +89,17 @@ impl NearBackend for NearDb {
     }
 
     fn record(&mut self, doc: u32) -> Result<Option<StoredDoc>, StateError> {
+        self.hold()?;
         let sql = format!("SELECT {RECORD_COLUMNS} FROM near_record WHERE doc = ?1");
         read_row(&self.conn, &sql, [doc], read_doc, "reading index record")
     }
 
     fn members(&mut self, head: u32) -> Result<Vec<StoredDoc>, StateError> {
-        let sql = format!(
-            "SELECT {RECORD_COLUMNS} FROM near_record
-             WHERE cluster = ?1 AND cluster <> doc ORDER BY doc"
-        );
+        self.hold()?;
         let what = "reading cluster members";
-        read_rows(&self.conn, &sql, [head], read_doc, what)
+        let mut rows = read_rows(&self.conn, MEMBERS, [head], read_doc, what)?;
+        rows.sort_unstable_by_key(|d| d.doc);
+        Ok(rows)
     }
 
     fn insert(&mut self, d: &StoredDoc, bands: &[u32]) -> Result<(), StateError> {
@@ -144,10 +144,14 @@ impl NearBackend for NearDb {
     }
 
     fn relations(&mut self, doc: u32) -> Result<(Vec<u32>, Vec<u32>), StateError> {
+        self.hold()?;
         let what = "reading digest relations";
-        let list = |sql: &str| read_rows(&self.conn, sql, [doc], |r| r.get(0), what);
-        let contains = list("SELECT story FROM near_contains WHERE digest = ?1 ORDER BY story")?;
-        let within = list("SELECT digest FROM near_contains WHERE story = ?1 ORDER BY digest")?;
+        let list = |sql: &str| {
+            let mut rows: Vec<u32> = read_rows(&self.conn, sql, [doc], |r| r.get(0), what)?;
+            rows.sort_unstable();
+            Ok::<_, StateError>(rows)
+        };
+        let (contains, within) = (list(CONTAINS)?, list(WITHIN)?);
         Ok((contains, within))
     }
 
@@ -389,8 +393,17 @@ impl NearBackend for NearDb {
             } else {
                 copies.inspect(|c| c.unstage());
                 self.gather.rolled_back();
+                // Left open (busy): rolled back, as the lines above take it.
+                if !self.conn.is_autocommit() {
+                    drop(self.conn.execute_batch("ROLLBACK"));
+                }
             }
             committed.map_err(q("committing index"))?;
+        } else if !self.conn.is_autocommit() {
+            // Reads only (`NearDb::hold`).
+            self.conn
+                .execute_batch("COMMIT")
+                .map_err(q("ending index read"))?;
         }
         Ok(())
     }
