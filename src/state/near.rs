@@ -423,11 +423,9 @@ mod tests {
     use crate::dedup::disk::{DiskStore, Shape};
     use rusqlite::params;
 
-    #[test]
-    fn rows_runs_and_buckets_survive_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut db = NearDb::open(dir.path()).unwrap();
-        let doc = |n: u32, cluster: u32| StoredDoc {
+    /// A stored record `n` of cluster `cluster` (tests here and in the submodules).
+    pub(super) fn doc(n: u32, cluster: u32) -> StoredDoc {
+        StoredDoc {
             doc: n,
             cluster,
             info: DocInfo {
@@ -441,7 +439,13 @@ mod tests {
                 shingles: 100,
                 facts: FactTag([7 << 32 | 5, 0]),
             },
-        };
+        }
+    }
+
+    #[test]
+    fn rows_runs_and_buckets_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = NearDb::open(dir.path()).unwrap();
         db.insert(&doc(0, 0), &[1, 2]).unwrap();
         db.insert(&doc(1, 1), &[3, 4]).unwrap();
         db.insert(&doc(2, 1), &[5, 6]).unwrap();

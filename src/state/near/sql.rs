@@ -105,10 +105,10 @@ pub(super) fn for_each_blob(
 mod tests {
     use rusqlite::StatementStatus;
 
+    use super::super::tests::doc;
     use super::super::{NearDb, RECORD_COLUMNS};
     use super::{CONTAINS, MEMBERS, WITHIN};
-    use crate::dedup::disk::{NearBackend, StoredDoc};
-    use crate::dedup::{DocInfo, FactTag, Rank};
+    use crate::dedup::disk::NearBackend;
 
     #[test]
     fn reads_an_add_makes_are_prepared_once() {
@@ -138,21 +138,6 @@ mod tests {
     fn reads_share_one_transaction_that_a_commit_ends() {
         let dir = tempfile::tempdir().unwrap();
         let mut db = NearDb::open(dir.path()).unwrap();
-        let doc = |n: u32, cluster: u32| StoredDoc {
-            doc: n,
-            cluster,
-            info: DocInfo {
-                rank: Rank {
-                    published_us: Some(1),
-                    republished: false,
-                    source_id: "s".into(),
-                    url_len: 10,
-                    id: format!("r{n}"),
-                },
-                shingles: 100,
-                facts: FactTag([0, 0]),
-            },
-        };
         let count = |db: &NearDb| -> u32 {
             let sql = "SELECT count(*) FROM near_record";
             db.conn.query_row(sql, [], |r| r.get(0)).unwrap()
